@@ -1,0 +1,36 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+const root = path.dirname(new URL(import.meta.url).pathname);
+const sources = ["lib", "app", "operator", "scripts", "cluster", "tests", "bench"];
+
+export default defineConfig({
+  resolve: { alias: { "@": root } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: sources.map((dir) => `${dir}/**/*.test.ts`),
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+          environment: "node",
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: sources.map((dir) => `${dir}/**/*.int.test.ts`),
+          environment: "node",
+          globalSetup: ["tests/global-setup.ts"],
+          // Real servers are shared by the whole run; files run one at a time
+          // so that two of them never race on the same cluster-wide objects.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
