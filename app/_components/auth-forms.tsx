@@ -1,0 +1,124 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { signIn } from "next-auth/react";
+import { useState, type FormEvent } from "react";
+import { Alert, Button, Field } from "@/app/_components/ui";
+import { callApi } from "@/app/_lib/api-client";
+
+const SIGN_IN_ERRORS: Record<string, string> = {
+  CredentialsSignin: "Wrong email or password.",
+  RateLimited: "Too many sign-in attempts. Wait a few minutes and try again.",
+  SessionRequired: "Sign in to continue.",
+};
+
+function safeCallback(value: string | null): string {
+  // Only same-site paths: an open redirect after sign-in is a phishing tool.
+  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/";
+}
+
+export function SignInForm() {
+  const router = useRouter();
+  const params = useSearchParams();
+  const [error, setError] = useState<string | null>(() => {
+    const code = params.get("error");
+    return code ? (SIGN_IN_ERRORS[code] ?? "Sign-in failed. Try again.") : null;
+  });
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setPending(true);
+    setError(null);
+    const result = await signIn("credentials", {
+      redirect: false,
+      email: String(form.get("email") ?? ""),
+      password: String(form.get("password") ?? ""),
+    });
+    setPending(false);
+    if (!result || result.error) {
+      setError(SIGN_IN_ERRORS[result?.error ?? ""] ?? (result?.status === 429 ? SIGN_IN_ERRORS.RateLimited! : "Sign-in failed. Try again."));
+      return;
+    }
+    router.replace(safeCallback(params.get("callbackUrl")));
+    router.refresh();
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="space-y-5" noValidate>
+      {error ? <Alert>{error}</Alert> : null}
+      <Field id="email" label="Email" type="email" autoComplete="email" required />
+      <Field id="password" label="Password" type="password" autoComplete="current-password" required />
+      <Button type="submit" className="w-full" disabled={pending}>
+        {pending ? "Signing in…" : "Sign in"}
+      </Button>
+      <p className="text-center text-sm text-slate-600">
+        New to Pagoda?{" "}
+        <Link href="/signup" className="font-semibold text-indigo-600 hover:text-indigo-500">
+          Create an account
+        </Link>
+      </p>
+    </form>
+  );
+}
+
+export function SignUpForm() {
+  const router = useRouter();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const input = { name: String(form.get("name") ?? ""), email: String(form.get("email") ?? ""), password: String(form.get("password") ?? "") };
+    setPending(true);
+    setErrors({});
+    setFormError(null);
+    const created = await callApi<{ tenant: string }>("POST", "/api/signup", input);
+    if (!created.ok) {
+      setPending(false);
+      setErrors(created.error.fields);
+      if (Object.keys(created.error.fields).length === 0) setFormError(created.error.message);
+      return;
+    }
+    const session = await signIn("credentials", { redirect: false, email: input.email, password: input.password });
+    if (!session || session.error) {
+      setPending(false);
+      setFormError("Your account was created, but signing in failed. Please sign in.");
+      return;
+    }
+    router.replace(`/w/${created.data.tenant}`);
+    router.refresh();
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="space-y-5" noValidate>
+      {formError ? <Alert>{formError}</Alert> : null}
+      <Field id="name" label="Your name" autoComplete="name" maxLength={80} required error={errors.name} />
+      <Field id="email" label="Email" type="email" autoComplete="email" maxLength={254} required error={errors.email} />
+      <Field
+        id="password"
+        label="Password"
+        type="password"
+        autoComplete="new-password"
+        minLength={10}
+        maxLength={128}
+        required
+        error={errors.password}
+        hint="At least 10 characters. A few random words work well."
+      />
+      <Button type="submit" className="w-full" disabled={pending}>
+        {pending ? "Creating your account…" : "Create account"}
+      </Button>
+      <p className="text-center text-sm text-slate-600">
+        Already have an account?{" "}
+        <Link href="/signin" className="font-semibold text-indigo-600 hover:text-indigo-500">
+          Sign in
+        </Link>
+      </p>
+    </form>
+  );
+}

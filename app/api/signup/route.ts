@@ -1,0 +1,17 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { signUp } from "@/lib/accounts/signup";
+import { clientIp, consumeAttempt } from "@/lib/auth/rate-limit";
+import { errorResponse, readJson } from "@/lib/http/errors";
+import { requireCsrf } from "@/lib/http/guard";
+
+export async function POST(request: NextRequest) {
+  const ip = clientIp(request.headers);
+  try {
+    requireCsrf(request);
+    await consumeAttempt({ signUpIp: ip });
+    const result = await signUp(await readJson(request), ip);
+    return NextResponse.json({ tenant: result.tenantSlug }, { status: 201 });
+  } catch (error) {
+    return errorResponse(error, { route: "signup" });
+  }
+}

@@ -1,0 +1,57 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { Card } from "@/app/_components/ui";
+import { CreateSiteForm } from "@/app/_components/create-site-form";
+import { pageActor } from "@/lib/auth/page";
+import { getConfig } from "@/lib/config";
+import { listSites } from "@/lib/sites/sites";
+
+export const metadata: Metadata = { title: "Sites" };
+
+export default async function WorkspacePage({ params }: { params: Promise<{ tenant: string }> }) {
+  const { tenant } = await params;
+  const { actor } = await pageActor(tenant, `/w/${tenant}`);
+  const sites = await listSites(actor);
+  return (
+    <div className="space-y-8">
+      <div>
+        <h1 className="text-2xl font-semibold tracking-tight">Sites</h1>
+        <p className="mt-1 text-sm text-slate-600">Each site gets its own address. Upload a zip of your built site to put it online.</p>
+      </div>
+      <Card>
+        <h2 className="mb-4 text-base font-semibold">New site</h2>
+        <CreateSiteForm tenant={actor.tenantSlug} baseDomain={getConfig().PAGODA_BASE_DOMAIN} />
+      </Card>
+      <section aria-labelledby="site-list-heading">
+        <h2 id="site-list-heading" className="mb-3 text-base font-semibold">
+          Your sites
+        </h2>
+        {sites.length === 0 ? (
+          <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-12 text-center">
+            <p className="font-medium text-slate-800">No sites yet</p>
+            <p className="mt-1 text-sm text-slate-600">Create your first site above; it takes a name and a second.</p>
+          </div>
+        ) : (
+          <ul role="list" className="divide-y divide-slate-200 overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+            {sites.map((site) => (
+              <li key={site.id}>
+                <Link
+                  href={`/w/${actor.tenantSlug}/sites/${site.name}`}
+                  className="flex items-center justify-between px-5 py-4 hover:bg-slate-50 focus-visible:bg-slate-50 focus-visible:outline-none"
+                >
+                  <div>
+                    <p className="font-medium text-slate-900">{site.name}</p>
+                    <p className="font-mono text-xs text-slate-500">{site.url}</p>
+                  </div>
+                  <span className="text-sm text-slate-500">
+                    {site.deployCount === 0 ? "No deploys yet" : `${site.deployCount} deploy${site.deployCount === 1 ? "" : "s"}`}
+                  </span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}

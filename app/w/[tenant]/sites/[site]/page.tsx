@@ -1,0 +1,50 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { Card } from "@/app/_components/ui";
+import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
+import { pageActor } from "@/lib/auth/page";
+import { ApiError } from "@/lib/http/errors";
+import { getSite, type SiteView } from "@/lib/sites/sites";
+
+type Params = Promise<{ tenant: string; site: string }>;
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  return { title: (await params).site };
+}
+
+export default async function SitePage({ params }: { params: Params }) {
+  const { tenant, site: name } = await params;
+  const { actor } = await pageActor(tenant, `/w/${tenant}/sites/${name}`);
+  let site: SiteView;
+  try {
+    site = await getSite(actor, name);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) notFound();
+    throw error;
+  }
+  return (
+    <div className="space-y-6">
+      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
+        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
+          Sites
+        </Link>{" "}
+        / <span className="text-slate-800">{site.name}</span>
+      </nav>
+      <div className="flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold tracking-tight">{site.name}</h1>
+          <p className="mt-1 text-sm text-slate-600">
+            Address: <span className="font-mono" data-testid="site-url">{site.url}</span>
+          </p>
+          <p className="mt-1 text-xs text-slate-500">Created {new Date(site.createdAt).toUTCString()}</p>
+        </div>
+        {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
+      </div>
+      <Card>
+        <h2 className="text-base font-semibold">Deploys</h2>
+        <p className="mt-2 text-sm text-slate-600">No deploys yet.</p>
+      </Card>
+    </div>
+  );
+}

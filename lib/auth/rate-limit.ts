@@ -1,0 +1,78 @@
+import { Pool } from "pg";
+import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
+import { getConfig } from "@/lib/config";
+
+/**
+ * Attempt counters for sign-in and sign-up, kept in Postgres so that every
+ * dashboard process shares them. The table is created by a migration.
+ */
+
+type LimiterName = "signInIp" | "signInEmail" | "signUpIp";
+
+const RULES: Record<LimiterName, { points: number; duration: number }> = {
+  // Generous enough for a person who mistypes, tight enough to stop guessing.
+  signInIp: { points: 30, duration: 15 * 60 },
+  signInEmail: { points: 10, duration: 15 * 60 },
+  signUpIp: { points: 10, duration: 60 * 60 },
+};
+
+const globalForLimits = globalThis as unknown as { pagodaLimiters?: Map<LimiterName, RateLimiterPostgres>; pagodaLimitPool?: Pool };
+
+function limiter(name: LimiterName): RateLimiterPostgres {
+  globalForLimits.pagodaLimitPool ??= new Pool({ connectionString: getConfig().DATABASE_URL, max: 4 });
+  globalForLimits.pagodaLimiters ??= new Map();
+  let instance = globalForLimits.pagodaLimiters.get(name);
+  if (!instance) {
+    instance = new RateLimiterPostgres({
+      storeClient: globalForLimits.pagodaLimitPool,
+      storeType: "pool",
+      tableName: "rate_limits",
+      tableCreated: true,
+      keyPrefix: name,
+      ...RULES[name],
+    });
+    globalForLimits.pagodaLimiters.set(name, instance);
+  }
+  return instance;
+}
+
+export class RateLimitedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+    super(`Too many attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`);
+    this.name = "RateLimitedError";
+  }
+}
+
+/** Counts one attempt against every given key; throws RateLimitedError when any is exhausted. */
+export async function consumeAttempt(keys: Partial<Record<LimiterName, string>>): Promise<void> {
+  let retryAfter = 0;
+  for (const [name, key] of Object.entries(keys) as [LimiterName, string][]) {
+    try {
+      await limiter(name).consume(key);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        retryAfter = Math.max(retryAfter, Math.ceil(error.msBeforeNext / 1000));
+        continue;
+      }
+      throw error;
+    }
+  }
+  if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+}
+
+/** A successful sign-in forgives the earlier mistakes made for that email. */
+export async function resetAttempts(name: LimiterName, key: string): Promise<void> {
+  await limiter(name).delete(key);
+}
+
+/**
+ * The client address for per-IP limits. The right-most X-Forwarded-For entry
+ * is the one added by the nearest hop (the ingress, or the Next server itself
+ * from the socket), which a client cannot choose when a proxy is in front.
+ */
+export function clientIp(headers: Headers): string {
+  const forwarded = headers.get("x-forwarded-for");
+  const last = forwarded?.split(",").map((part) => part.trim()).filter(Boolean).at(-1);
+  return last ?? headers.get("x-real-ip") ?? "unknown";
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * Dashboard configuration, read from the environment once and validated.
+ * A wrong or missing variable is reported by name and stops the process at
+ * start (see instrumentation.ts) instead of failing on the first request.
+ */
+const secret = (name: string) =>
+  z
+    .string({ error: `${name} is required (at least 32 characters; the run command generates one)` })
+    .min(32, { error: `${name} must be at least 32 characters long` });
+
+const schema = z.object({
+  DATABASE_URL: z
+    .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
+    .regex(/^postgres(ql)?:\/\//, { error: "DATABASE_URL must be a postgres:// or postgresql:// URL" }),
+  NEXTAUTH_URL: z.url({ error: "NEXTAUTH_URL must be the dashboard's public URL, e.g. http://localhost:3000" }).default("http://localhost:3000"),
+  NEXTAUTH_SECRET: secret("NEXTAUTH_SECRET"),
+  PAGODA_ARTIFACT_SECRET: secret("PAGODA_ARTIFACT_SECRET"),
+  PAGODA_BASE_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+      error: "PAGODA_BASE_DOMAIN must be a lower-case DNS name such as pagoda.example.com",
+    })
+    .default("pagoda.localhost"),
+  PAGODA_SITE_SCHEME: z.enum(["http", "https"], { error: "PAGODA_SITE_SCHEME must be http or https" }).default("https"),
+  PAGODA_SITE_PORT: z.coerce
+    .number({ error: "PAGODA_SITE_PORT must be a port number" })
+    .int()
+    .min(1)
+    .max(65535, { error: "PAGODA_SITE_PORT must be a port number" })
+    .optional(),
+  PAGODA_DATA_DIR: z.string().min(1).default(".data"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((line) => `  - ${line}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = issue.path.join(".");
+        return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

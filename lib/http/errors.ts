@@ -1,0 +1,66 @@
+import { NextResponse } from "next/server";
+import { ZodError } from "zod";
+import { RateLimitedError } from "@/lib/auth/rate-limit";
+import { fieldErrors } from "@/lib/validation";
+import { componentLogger } from "@/lib/log";
+
+const log = componentLogger("http");
+
+/** An error whose message is safe and useful to show the person who caused it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const notFound = (what = "Not found.") => new ApiError(404, "not_found", what);
+
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: Record<string, string> };
+}
+
+export function errorResponse(error: unknown, context: Record<string, unknown> = {}): NextResponse<ErrorBody> {
+  if (error instanceof ApiError) {
+    return NextResponse.json(
+      { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } },
+      { status: error.status },
+    );
+  }
+  if (error instanceof ZodError) {
+    const fields = fieldErrors(error);
+    const message = Object.values(fields)[0] ?? "The request is not valid.";
+    return NextResponse.json({ error: { code: "invalid_input", message, fields } }, { status: 400 });
+  }
+  if (error instanceof RateLimitedError) {
+    return NextResponse.json(
+      { error: { code: "rate_limited", message: error.message } },
+      { status: 429, headers: { "Retry-After": String(error.retryAfterSeconds) } },
+    );
+  }
+  log.error({ err: error, ...context }, "request failed");
+  return NextResponse.json(
+    { error: { code: "internal", message: "Something went wrong on our side. Please try again." } },
+    { status: 500 },
+  );
+}
+
+/** Reads a JSON object body, with a clear 400 when it is not one. */
+export async function readJson(request: Request, maxBytes = 16_384): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.includes("application/json")) {
+    throw new ApiError(415, "unsupported_media_type", "Send the request body as application/json.");
+  }
+  const text = await request.text();
+  if (text.length > maxBytes) throw new ApiError(413, "too_large", "The request body is too large.");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+}

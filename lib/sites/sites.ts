@@ -1,0 +1,86 @@
+import { Prisma } from "@/lib/generated/prisma/client";
+import { db } from "@/lib/db";
+import { getConfig } from "@/lib/config";
+import { recordAudit } from "@/lib/audit";
+import { ApiError, notFound } from "@/lib/http/errors";
+import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
+import { createSiteSchema, siteNameSchema } from "@/lib/validation";
+import { hostLabelFor, siteUrl } from "@/lib/sites/url";
+
+export interface SiteView {
+  id: string;
+  name: string;
+  url: string;
+  createdAt: string;
+  deployCount: number;
+}
+
+const MAX_SITES_PER_TENANT = 50;
+
+function toView(site: { id: string; name: string; hostLabel: string; createdAt: Date; _count: { deploys: number } }): SiteView {
+  return {
+    id: site.id,
+    name: site.name,
+    url: siteUrl(site.hostLabel, getConfig()),
+    createdAt: site.createdAt.toISOString(),
+    deployCount: site._count.deploys,
+  };
+}
+
+const viewSelect = { id: true, name: true, hostLabel: true, createdAt: true, _count: { select: { deploys: true } } } as const;
+
+export async function listSites(actor: TenantActor): Promise<SiteView[]> {
+  const rows = await db().site.findMany({ where: { tenantId: actor.tenantId }, orderBy: { createdAt: "desc" }, select: viewSelect });
+  return rows.map(toView);
+}
+
+/** A site of the actor's tenant, or 404 — also for a name that exists in another tenant. */
+export async function getSite(actor: TenantActor, name: string): Promise<SiteView> {
+  const parsed = siteNameSchema.safeParse(name);
+  if (!parsed.success) throw notFound("Site not found.");
+  const row = await db().site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name: parsed.data } }, select: viewSelect });
+  if (!row) throw notFound("Site not found.");
+  return toView(row);
+}
+
+const nameTaken = (message: string) => new ApiError(409, "name_taken", message, { name: message });
+
+export async function createSite(actor: TenantActor, raw: unknown, ip: string | null): Promise<SiteView> {
+  const { name } = createSiteSchema.parse(raw);
+  const hostLabel = hostLabelFor(name, actor.tenantSlug);
+  try {
+    const row = await db().$transaction(
+      async (tx) => {
+        // Serializable, so two concurrent creates cannot both pass the quota check.
+        const count = await tx.site.count({ where: { tenantId: actor.tenantId } });
+        if (count >= MAX_SITES_PER_TENANT) {
+          throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${MAX_SITES_PER_TENANT}). Delete one first.`);
+        }
+        const site = await tx.site.create({ data: { tenantId: actor.tenantId, name, hostLabel }, select: viewSelect });
+        await recordAudit({ action: "site.create", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
+        return site;
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.Serializable },
+    );
+    return toView(row);
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      const fields = JSON.stringify(error.meta ?? {});
+      if (fields.includes("hostLabel")) throw nameTaken(`The address ${hostLabel} is already in use. Choose another name.`);
+      throw nameTaken(`You already have a site called “${name}”.`);
+    }
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2034") {
+      throw new ApiError(409, "conflict", "Another change to this workspace happened at the same time. Please try again.");
+    }
+    throw error;
+  }
+}
+
+export async function deleteSite(actor: TenantActor, name: string, ip: string | null): Promise<void> {
+  requireOwner(actor);
+  const site = await getSite(actor, name);
+  await db().$transaction(async (tx) => {
+    await tx.site.delete({ where: { id: site.id } });
+    await recordAudit({ action: "site.delete", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
+  });
+}

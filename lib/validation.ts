@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+/** Shared input rules. The server enforces every one; the browser only mirrors them. */
+
+export const EMAIL_MAX = 254;
+export const NAME_MAX = 80;
+export const PASSWORD_MIN = 10;
+// argon2 hashes any length, but an unbounded input is a cheap way to burn CPU.
+export const PASSWORD_MAX = 128;
+export const SITE_NAME_MAX = 40;
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+export const RESERVED_SITE_NAMES: ReadonlySet<string> = new Set([
+  "admin", "api", "app", "assets", "auth", "cdn", "dashboard", "default", "docs", "ftp",
+  "help", "internal", "localhost", "login", "mail", "new", "pagoda", "root", "signin",
+  "signup", "smtp", "static", "status", "support", "system", "www",
+]);
+
+// A short list of the passwords that leak first; length does the rest.
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set([
+  "password12", "password123", "password1234", "1234567890", "12345678910", "qwertyuiop",
+  "iloveyou12", "letmein123", "welcome123", "abc1234567", "qwerty1234", "1q2w3e4r5t",
+  "administrator", "passw0rd12", "changeme123", "0123456789", "9876543210", "aaaaaaaaaa",
+]);
+
+export const emailSchema = z
+  .string({ error: "Enter your email address." })
+  .trim()
+  .min(1, { error: "Enter your email address." })
+  .max(EMAIL_MAX, { error: `Email addresses can be at most ${EMAIL_MAX} characters.` })
+  .pipe(z.email({ error: "Enter a valid email address, like name@example.com." }))
+  .transform((value) => value.toLowerCase());
+
+export const displayNameSchema = z
+  .string({ error: "Enter your name." })
+  .trim()
+  .min(1, { error: "Enter your name." })
+  .max(NAME_MAX, { error: `Names can be at most ${NAME_MAX} characters.` })
+  .refine((value) => !CONTROL_CHARS.test(value), { error: "Names cannot contain control characters." });
+
+export function passwordProblem(password: string, email?: string): string | null {
+  if (password.length < PASSWORD_MIN) return `Passwords need at least ${PASSWORD_MIN} characters.`;
+  if (password.length > PASSWORD_MAX) return `Passwords can be at most ${PASSWORD_MAX} characters.`;
+  if (COMMON_PASSWORDS.has(password.toLowerCase())) return "This password is too common. Choose another.";
+  if (new Set(password).size < 5) return "This password is too repetitive. Use more different characters.";
+  if (email && password.toLowerCase().includes(email.split("@")[0]!.toLowerCase()) && email.split("@")[0]!.length >= 4) {
+    return "Your password must not contain your email address.";
+  }
+  return null;
+}
+
+export const signUpSchema = z
+  .object({
+    name: displayNameSchema,
+    email: emailSchema,
+    password: z.string({ error: "Enter a password." }),
+  })
+  .superRefine((value, ctx) => {
+    const problem = passwordProblem(value.password, value.email);
+    if (problem) ctx.addIssue({ code: "custom", path: ["password"], message: problem });
+  });
+
+export type SignUpInput = z.infer<typeof signUpSchema>;
+
+export const signInSchema = z.object({
+  email: emailSchema,
+  password: z.string().min(1, { error: "Enter your password." }).max(PASSWORD_MAX, { error: "Wrong email or password." }),
+});
+
+export const siteNameSchema = z
+  .string({ error: "Enter a site name." })
+  .trim()
+  .min(1, { error: "Enter a site name." })
+  .max(SITE_NAME_MAX, { error: `Site names can be at most ${SITE_NAME_MAX} characters.` })
+  .regex(/^[a-z0-9-]+$/, { error: "Use only lower-case letters, digits and dashes (a-z, 0-9, -)." })
+  .regex(/^[a-z0-9]/, { error: "Site names must start with a letter or digit." })
+  .regex(/[a-z0-9]$/, { error: "Site names must end with a letter or digit." })
+  .refine((value) => !value.includes("--"), { error: "Site names cannot contain two dashes in a row." })
+  .refine((value) => !RESERVED_SITE_NAMES.has(value), { error: "This name is reserved. Choose another." });
+
+export const createSiteSchema = z.object({ name: siteNameSchema });
+
+/** Flattens zod issues into one message per field, for inline form errors. */
+export function fieldErrors(error: z.ZodError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.map(String).join(".") || "form";
+    out[key] ??= issue.message;
+  }
+  return out;
+}
