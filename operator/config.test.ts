@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config";
+
+describe("loadConfig", () => {
+  it("has working defaults", () => {
+    const c = loadConfig({});
+    expect(c.nginxImage).toBe("nginxinc/nginx-unprivileged:1.27-alpine");
+    expect(c.fetchImage).toBe("busybox:1.37");
+    expect(c.imagePullPolicy).toBe("IfNotPresent");
+    expect(c.tls).toBe(false);
+    expect(c.concurrency).toBe(4);
+    expect(c.leaseNamespace).toBe("default");
+    expect(c.leaseDurationMs).toBe(15_000);
+    expect(c.identity).toMatch(/-\d+$/);
+  });
+
+  it("names the variable that is wrong", () => {
+    expect(() => loadConfig({ PAGODA_OPERATOR_CONCURRENCY: "lots" })).toThrow(/PAGODA_OPERATOR_CONCURRENCY/);
+    expect(() => loadConfig({ PAGODA_OPERATOR_TLS: "maybe" })).toThrow(/PAGODA_OPERATOR_TLS: expected true or false/);
+    expect(() => loadConfig({ PAGODA_OPERATOR_IMAGE_PULL_POLICY: "Sometimes" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt" })).toThrow(/PAGODA_OPERATOR_CLUSTER_ISSUER/);
+    expect(() =>
+      loadConfig({ PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "20", PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "15" }),
+    ).toThrow(/PAGODA_OPERATOR_LEASE_RENEW_SECONDS/);
+  });
+
+  it("treats empty strings as unset and reads the in-cluster namespace", () => {
+    const c = loadConfig({ PAGODA_OPERATOR_INGRESS_CLASS: "", PAGODA_OPERATOR_TLS: "true", PAGODA_OPERATOR_CLUSTER_ISSUER: "le" }, () => "pagoda-system\n");
+    expect(c.ingressClass).toBeUndefined();
+    expect(c.clusterIssuer).toBe("le");
+    expect(c.leaseNamespace).toBe("pagoda-system");
+  });
+});

@@ -1,0 +1,132 @@
+// Operator configuration, read once from the environment and validated before
+// anything starts, so a typo fails at boot with the variable's name.
+import os from "node:os";
+import { z } from "zod";
+
+const boolFromEnv = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const durationSeconds = z.coerce.number().positive().max(86_400);
+
+// Kubernetes object names for the Lease; DNS-1123 subdomain.
+const objectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a lowercase DNS name");
+
+const envSchema = z.object({
+  PAGODA_OPERATOR_NGINX_IMAGE: z.string().min(1).default("nginxinc/nginx-unprivileged:1.27-alpine"),
+  PAGODA_OPERATOR_FETCH_IMAGE: z.string().min(1).default("busybox:1.37"),
+  PAGODA_OPERATOR_IMAGE_PULL_POLICY: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
+  PAGODA_OPERATOR_INGRESS_CLASS: z.string().min(1).optional(),
+  PAGODA_OPERATOR_TLS: boolFromEnv.default(false),
+  PAGODA_OPERATOR_CLUSTER_ISSUER: z.string().min(1).optional(),
+  /** Hosts for sites that list none: `<site>-<namespace>.<domain>`. Without it such sites get no Ingress. */
+  PAGODA_OPERATOR_DEFAULT_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a lowercase DNS domain")
+    .optional(),
+  PAGODA_OPERATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  PAGODA_OPERATOR_RESYNC_SECONDS: durationSeconds.default(600),
+  PAGODA_OPERATOR_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(500),
+  PAGODA_OPERATOR_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(300_000),
+  PAGODA_OPERATOR_PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  PAGODA_OPERATOR_LEADER_ELECTION: boolFromEnv.default(true),
+  PAGODA_OPERATOR_LEASE_NAME: objectName.default("pagoda-operator"),
+  PAGODA_OPERATOR_LEASE_NAMESPACE: objectName.optional(),
+  PAGODA_OPERATOR_LEASE_DURATION_SECONDS: durationSeconds.default(15),
+  PAGODA_OPERATOR_LEASE_RENEW_SECONDS: durationSeconds.default(10),
+  PAGODA_OPERATOR_IDENTITY: z.string().min(1).max(128).optional(),
+  /** Seconds without any watch traffic or reconnect after which /readyz fails. */
+  PAGODA_OPERATOR_WATCH_STALL_SECONDS: durationSeconds.default(120),
+  KUBECONFIG: z.string().min(1).optional(),
+});
+
+export interface OperatorConfig {
+  nginxImage: string;
+  fetchImage: string;
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  ingressClass: string | undefined;
+  tls: boolean;
+  clusterIssuer: string | undefined;
+  defaultDomain: string | undefined;
+  concurrency: number;
+  resyncMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** 0 picks a free port (tests). */
+  port: number;
+  leaderElection: boolean;
+  leaseName: string;
+  /** Defaults to the pod's namespace in-cluster, else `default`. */
+  leaseNamespace: string;
+  leaseDurationMs: number;
+  leaseRenewMs: number;
+  identity: string;
+  watchStallMs: number;
+  /** Path of a kubeconfig; undefined means in-cluster or ~/.kube/config. */
+  kubeconfigPath: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid operator configuration:\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function inClusterNamespace(readFile: (p: string) => string | undefined): string | undefined {
+  return readFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")?.trim() || undefined;
+}
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  readFile: (p: string) => string | undefined = () => undefined,
+): OperatorConfig {
+  // Empty strings mean "unset": deployment templates often render absent values as "".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const issues: string[] = [];
+  if (e.PAGODA_OPERATOR_CLUSTER_ISSUER && !e.PAGODA_OPERATOR_TLS) {
+    issues.push("PAGODA_OPERATOR_CLUSTER_ISSUER: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the issuer");
+  }
+  if (e.PAGODA_OPERATOR_LEASE_RENEW_SECONDS >= e.PAGODA_OPERATOR_LEASE_DURATION_SECONDS) {
+    issues.push(
+      "PAGODA_OPERATOR_LEASE_RENEW_SECONDS: must be shorter than PAGODA_OPERATOR_LEASE_DURATION_SECONDS, or two leaders can overlap",
+    );
+  }
+  if (e.PAGODA_OPERATOR_BACKOFF_BASE_MS > e.PAGODA_OPERATOR_BACKOFF_MAX_MS) {
+    issues.push("PAGODA_OPERATOR_BACKOFF_BASE_MS: must not exceed PAGODA_OPERATOR_BACKOFF_MAX_MS");
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return {
+    nginxImage: e.PAGODA_OPERATOR_NGINX_IMAGE,
+    fetchImage: e.PAGODA_OPERATOR_FETCH_IMAGE,
+    imagePullPolicy: e.PAGODA_OPERATOR_IMAGE_PULL_POLICY,
+    ingressClass: e.PAGODA_OPERATOR_INGRESS_CLASS,
+    tls: e.PAGODA_OPERATOR_TLS,
+    clusterIssuer: e.PAGODA_OPERATOR_CLUSTER_ISSUER,
+    defaultDomain: e.PAGODA_OPERATOR_DEFAULT_DOMAIN,
+    concurrency: e.PAGODA_OPERATOR_CONCURRENCY,
+    resyncMs: e.PAGODA_OPERATOR_RESYNC_SECONDS * 1000,
+    backoffBaseMs: e.PAGODA_OPERATOR_BACKOFF_BASE_MS,
+    backoffMaxMs: e.PAGODA_OPERATOR_BACKOFF_MAX_MS,
+    port: e.PAGODA_OPERATOR_PORT,
+    leaderElection: e.PAGODA_OPERATOR_LEADER_ELECTION,
+    leaseName: e.PAGODA_OPERATOR_LEASE_NAME,
+    leaseNamespace: e.PAGODA_OPERATOR_LEASE_NAMESPACE ?? inClusterNamespace(readFile) ?? "default",
+    leaseDurationMs: e.PAGODA_OPERATOR_LEASE_DURATION_SECONDS * 1000,
+    leaseRenewMs: e.PAGODA_OPERATOR_LEASE_RENEW_SECONDS * 1000,
+    identity: e.PAGODA_OPERATOR_IDENTITY ?? `${os.hostname()}-${process.pid}`,
+    watchStallMs: e.PAGODA_OPERATOR_WATCH_STALL_SECONDS * 1000,
+    kubeconfigPath: e.KUBECONFIG,
+  };
+}

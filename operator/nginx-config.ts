@@ -1,0 +1,127 @@
+// Renders the nginx.conf every site pod runs. The whole file (not a server
+// snippet) is rendered so that nginx can run as non-root on a read-only root
+// filesystem: pid, temp paths and logs all point at writable or stream paths.
+import { createHash } from "node:crypto";
+import { NOT_FOUND_PAGE_RE } from "@/lib/k8s/staticsite";
+
+export const SITE_ROOT = "/usr/share/pagoda/site";
+export const CONFIG_DIR = "/etc/pagoda";
+export const CONFIG_FILE = "nginx.conf";
+export const LISTEN_PORT = 8080;
+export const HEALTH_PATH = "/healthz";
+
+export const CACHE_IMMUTABLE = "public, max-age=31536000, immutable";
+export const CACHE_HTML = "no-cache";
+export const CACHE_OTHER = "public, max-age=300";
+
+export interface NginxConfigOptions {
+  spa: boolean;
+  notFoundPage?: string;
+  /** nginx `listen` argument. */
+  listen?: string;
+  root?: string;
+  /** Writable directory for pid and temp files (an emptyDir in the pod). */
+  tempDir?: string;
+  mimeTypesPath?: string;
+  errorLog?: string;
+  accessLog?: string;
+  workerProcesses?: number;
+}
+
+/**
+ * Names with a hex hash segment, e.g. `app.3f2a9c1b.js`, `main-0123abcd4567.css`,
+ * `chunk.deadbeef.js.map`: their content never changes under the same name.
+ */
+export const FINGERPRINT_REGEX = "[.-][0-9a-f]{8,}(\\.[A-Za-z0-9]+)+$";
+
+export function renderNginxConfig(opts: NginxConfigOptions): string {
+  const notFound = opts.notFoundPage;
+  if (notFound !== undefined && (!NOT_FOUND_PAGE_RE.test(notFound) || notFound.includes(".."))) {
+    // The API server validates this too; re-checking here keeps a bad value
+    // from ever reaching a config file even if the CRD schema is bypassed.
+    throw new Error(`notFoundPage ${JSON.stringify(notFound)} is not a safe absolute path`);
+  }
+  if (opts.spa && notFound !== undefined) {
+    throw new Error("spa and notFoundPage cannot be combined");
+  }
+  const tmp = opts.tempDir ?? "/tmp";
+  const listen = opts.listen ?? String(LISTEN_PORT);
+  const fallback = opts.spa ? "/index.html" : "=404";
+
+  return `# Rendered by the Pagoda operator; changes are overwritten.
+worker_processes ${opts.workerProcesses ?? 1};
+pid ${tmp}/nginx.pid;
+error_log ${opts.errorLog ?? "/dev/stderr"} warn;
+
+events {
+  worker_connections 1024;
+}
+
+http {
+  include ${opts.mimeTypesPath ?? "/etc/nginx/mime.types"};
+  default_type application/octet-stream;
+
+  client_body_temp_path ${tmp}/client_temp;
+  proxy_temp_path ${tmp}/proxy_temp;
+  fastcgi_temp_path ${tmp}/fastcgi_temp;
+  uwsgi_temp_path ${tmp}/uwsgi_temp;
+  scgi_temp_path ${tmp}/scgi_temp;
+
+  log_format pagoda_json escape=json '{"time":"$time_iso8601","status":$status,"method":"$request_method",'
+    '"uri":"$request_uri","bytes":$body_bytes_sent,"duration":$request_time,'
+    '"referer":"$http_referer","user_agent":"$http_user_agent","forwarded_for":"$http_x_forwarded_for"}';
+  access_log ${opts.accessLog ?? "/dev/stdout"} pagoda_json;
+
+  sendfile on;
+  tcp_nopush on;
+  server_tokens off;
+  keepalive_timeout 65;
+  client_max_body_size 1k;
+
+  gzip_static on;
+  gzip on;
+  gzip_vary on;
+  gzip_min_length 1024;
+  gzip_types text/plain text/css text/xml application/javascript application/json application/xml image/svg+xml application/wasm;
+
+  # Evaluated when headers are sent, i.e. after try_files and error_page
+  # rewrote $uri, so fallbacks get the header of the page actually served.
+  map $uri $pagoda_cache_control {
+    # Quoted: braces in a bare regex would open an nginx block.
+    "~*${FINGERPRINT_REGEX}" "${CACHE_IMMUTABLE}";
+    "~*(\\.html?|/)$" "${CACHE_HTML}";
+    default "${CACHE_OTHER}";
+  }
+
+  server {
+    listen ${listen} default_server;
+    server_name _;
+    root ${opts.root ?? SITE_ROOT};
+    index index.html;
+
+    # Behind an Ingress the pod's port and scheme are not the visitor's.
+    absolute_redirect off;
+
+    add_header Cache-Control $pagoda_cache_control always;
+    add_header X-Content-Type-Options "nosniff" always;
+    add_header Referrer-Policy "strict-origin-when-cross-origin" always;
+    add_header X-Frame-Options "SAMEORIGIN" always;
+    add_header Content-Security-Policy "frame-ancestors 'self'" always;
+
+    location = ${HEALTH_PATH} {
+      access_log off;
+      default_type text/plain;
+      return 200 "ok\\n";
+    }
+
+    location / {
+      try_files $uri $uri/ ${fallback};
+    }
+${notFound !== undefined ? `\n    error_page 404 ${notFound};\n` : ""}  }
+}
+`;
+}
+
+export function configHash(config: string): string {
+  return createHash("sha256").update(config).digest("hex").slice(0, 16);
+}
