@@ -1,0 +1,4 @@
+export { UploadError, UPLOAD_ERROR_STATUS, isUploadError, type UploadErrorCode, type UploadErrorStatus } from "./errors";
+export { DEFAULT_UPLOAD_LIMITS, resolveLimits, type UploadLimits } from "./limits";
+export { receiveToTempFile, type ReceiveOptions, type ReceivedUpload } from "./receive";
+export { processUpload, type ProcessOptions, type ProcessResult } from "./process";

@@ -1,0 +1,82 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { Digest } from "@/lib/artifacts/digest";
+import type { ArtifactStore } from "@/lib/artifacts/store";
+import { componentLogger } from "@/lib/log";
+import { UploadError, isUploadError } from "./errors";
+import { formatBytes } from "./format";
+import { inspectZip } from "./inspect";
+import type { UploadLimits } from "./limits";
+import { writeNormalizedArchive } from "./normalize";
+import { makeTempDir } from "./temp";
+import { openZip } from "./zip";
+
+const log = componentLogger("uploads");
+
+export interface ProcessOptions {
+  /** Parent for the private scratch directory; the OS temp dir by default. */
+  tmpDir?: string;
+}
+
+export interface ProcessResult {
+  digest: Digest;
+  /** Size of the stored tar.gz. */
+  sizeBytes: number;
+  /** Files published from the zip (precompressed siblings not counted). */
+  fileCount: number;
+  precompressedCount: number;
+  uncompressedBytes: number;
+  /** The folder that wrapped everything in the zip and was removed, e.g. "dist". */
+  strippedPrefix: string | null;
+  junkDropped: number;
+  /** The same content was uploaded before; nothing new was written. */
+  alreadyStored: boolean;
+}
+
+/**
+ * zip on disk → validated → normalized tar.gz → artifact store.
+ * Throws UploadError for anything the person must fix; any other error is
+ * ours. Either way the scratch directory is gone and nothing was stored.
+ * The zip itself belongs to the caller (see receiveToTempFile).
+ */
+export async function processUpload(zipPath: string, limits: UploadLimits, store: ArtifactStore, opts: ProcessOptions = {}): Promise<ProcessResult> {
+  const started = performance.now();
+  const { size: archiveBytes } = await stat(zipPath);
+  if (archiveBytes > limits.maxArchiveBytes) {
+    throw new UploadError("too_large", `The zip is ${formatBytes(archiveBytes)}, over the ${formatBytes(limits.maxArchiveBytes)} limit.`);
+  }
+  const scratch = await makeTempDir("pagoda-normalize", opts.tmpDir);
+  try {
+    const zip = await openZip(zipPath);
+    let built;
+    try {
+      const plan = await inspectZip(zip, limits, archiveBytes);
+      built = { plan, archive: await writeNormalizedArchive(zip, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
+    } finally {
+      zip.close();
+    }
+    const { plan, archive } = built;
+    const { alreadyStored } = await store.putFile(archive.digest, path.join(scratch.path, "artifact.tar.gz"));
+    const result: ProcessResult = {
+      digest: archive.digest,
+      sizeBytes: archive.sizeBytes,
+      fileCount: archive.fileCount,
+      precompressedCount: archive.precompressedCount,
+      uncompressedBytes: archive.uncompressedBytes,
+      strippedPrefix: plan.strippedPrefix,
+      junkDropped: plan.junkDropped,
+      alreadyStored,
+    };
+    log.info({ ...result, archiveBytes, ms: Math.round(performance.now() - started) }, "upload processed");
+    return result;
+  } catch (err) {
+    if (isUploadError(err)) {
+      log.info({ code: err.code, entry: err.entry, archiveBytes }, "upload refused");
+    } else {
+      log.error({ err, archiveBytes, store: store.description }, "upload processing failed");
+    }
+    throw err;
+  } finally {
+    await scratch.cleanup();
+  }
+}
