@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { componentLogger } from "@/lib/log";
+
+const log = componentLogger("processes");
+
+/**
+ * Child processes of a local run. Ctrl-C (or SIGTERM) stops them all, in the
+ * reverse order of starting, and then runs the registered clean-ups.
+ */
+export class ProcessGroup {
+  private readonly children: { name: string; child: ChildProcess }[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
+  private stopping = false;
+
+  constructor() {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, () => void this.shutdown(0));
+    }
+  }
+
+  start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const child = spawn(command, args, { env, stdio: ["ignore", "inherit", "inherit"] });
+    this.children.push({ name, child });
+    child.on("exit", (code, signal) => {
+      if (this.stopping) return;
+      log.error({ name, code, signal }, `${name} exited unexpectedly; stopping everything`);
+      void this.shutdown(1);
+    });
+    return child;
+  }
+
+  onShutdown(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async shutdown(code: number): Promise<never> {
+    if (!this.stopping) {
+      this.stopping = true;
+      for (const { name, child } of [...this.children].reverse()) {
+        if (child.exitCode !== null || child.signalCode !== null) continue;
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+        log.info({ name }, "stopped");
+      }
+      for (const cleanup of [...this.cleanups].reverse()) {
+        await cleanup().catch((error: unknown) => log.error({ err: error }, "clean-up failed"));
+      }
+    }
+    process.exit(code);
+  }
+}
+
+/** Resolves once `url` answers any HTTP status, or rejects after the timeout. */
+export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(2_000) });
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

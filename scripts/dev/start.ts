@@ -1,0 +1,74 @@
+/**
+ * `npm start`: runs Pagoda on this machine with no configuration.
+ * Starts (or reuses) a local Postgres when DATABASE_URL is unset, applies
+ * migrations, builds the dashboard when its sources changed, serves it, and
+ * stops everything it started on Ctrl-C.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { ConfigError, parseConfig } from "@/lib/config";
+import { logger } from "@/lib/log";
+import { deployMigrations } from "@/scripts/db/migrate";
+import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
+import { loadLocalSecrets } from "@/scripts/dev/secrets";
+import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
+
+const log = logger.child({ component: "start" });
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+process.chdir(root);
+
+const BUILD_INPUTS = ["app", "lib", "instrumentation.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs", "tsconfig.json"];
+
+/** True when a file the build reads is newer than the last build. */
+function buildIsStale(): boolean {
+  const marker = ".next/BUILD_ID";
+  if (!existsSync(marker)) return true;
+  const builtAt = statSync(marker).mtimeMs;
+  const newer = execFileSync("find", [...BUILD_INPUTS, "-newer", marker, "-type", "f", "-print", "-quit"], { encoding: "utf8" });
+  return newer.trim() !== "" || statSync("lib/generated/prisma/client.ts").mtimeMs > builtAt;
+}
+
+async function main(): Promise<void> {
+  const group = new ProcessGroup();
+  const dataDir = process.env.PAGODA_DATA_DIR ?? ".data";
+  const port = Number(process.env.PORT ?? 3000);
+  process.env.NEXTAUTH_URL ??= `http://localhost:${port}`;
+  process.env.PAGODA_SITE_SCHEME ??= "http";
+  await loadLocalSecrets(dataDir);
+
+  if (!process.env.DATABASE_URL) {
+    const postgres = await ensurePostgres({ dataDir: path.join(dataDir, "postgres"), port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT) });
+    process.env.DATABASE_URL = postgres.url;
+    group.onShutdown(() => postgres.stop());
+    log.info({ dataDir: DEFAULT_DATA_DIR }, "local Postgres is running");
+  }
+
+  try {
+    parseConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return group.shutdown(1);
+    }
+    throw error;
+  }
+
+  await deployMigrations({ databaseUrl: process.env.DATABASE_URL });
+
+  if (buildIsStale()) {
+    log.info("building the dashboard (next build)");
+    execFileSync("node_modules/.bin/next", ["build"], { stdio: "inherit" });
+  }
+
+  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], { ...process.env, NODE_ENV: "production" });
+  const url = `http://localhost:${port}`;
+  await waitForHttp(url, 60_000);
+  console.log(`\n  Pagoda is running: ${url}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
+}
+
+main().catch((error: unknown) => {
+  log.fatal({ err: error }, "start failed");
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
