@@ -24,6 +24,7 @@ export default defineConfig({
           include: sources.map((dir) => `${dir}/**/*.int.test.ts`),
           environment: "node",
           globalSetup: ["tests/global-setup.ts"],
+          setupFiles: ["tests/integration-env.ts"],
           // Real servers are shared by the whole run; files run one at a time
           // so that two of them never race on the same cluster-wide objects.
           fileParallelism: false,

@@ -51,7 +51,9 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
   try {
     const row = await db().$transaction(
       async (tx) => {
-        // Serializable, so two concurrent creates cannot both pass the quota check.
+        // Locking the tenant row makes concurrent creates in one tenant take
+        // turns, so two of them cannot both pass the quota check.
+        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
         const count = await tx.site.count({ where: { tenantId: actor.tenantId } });
         if (count >= MAX_SITES_PER_TENANT) {
           throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${MAX_SITES_PER_TENANT}). Delete one first.`);
@@ -60,7 +62,7 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         await recordAudit({ action: "site.create", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
         return site;
       },
-      { isolationLevel: Prisma.TransactionIsolationLevel.Serializable },
+      { timeout: 15_000 },
     );
     return toView(row);
   } catch (error) {
@@ -68,9 +70,6 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
       const fields = JSON.stringify(error.meta ?? {});
       if (fields.includes("hostLabel")) throw nameTaken(`The address ${hostLabel} is already in use. Choose another name.`);
       throw nameTaken(`You already have a site called “${name}”.`);
-    }
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2034") {
-      throw new ApiError(409, "conflict", "Another change to this workspace happened at the same time. Please try again.");
     }
     throw error;
   }
