@@ -10,7 +10,7 @@
  * Where a real engine exists we leave the CLI alone, so that it keeps using it.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,6 +68,17 @@ export async function generate(): Promise<void> {
       else reject(new Error(`prisma generate failed (exit code ${code ?? "none"}, signal ${signal ?? "none"})`));
     });
   });
+}
+
+/**
+ * Generates only when the client is missing or older than the schema, so that
+ * test runs sharing a checkout do not rewrite it under each other.
+ */
+export async function generateIfStale(): Promise<void> {
+  const client = path.join(root, "lib/generated/prisma/client.ts");
+  const schema = path.join(root, "prisma/schema.prisma");
+  if (existsSync(client) && statSync(client).mtimeMs >= statSync(schema).mtimeMs) return;
+  await generate();
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
