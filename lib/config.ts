@@ -10,6 +10,9 @@ const secret = (name: string) =>
     .string({ error: `${name} is required (at least 32 characters; the run command generates one)` })
     .min(32, { error: `${name} must be at least 32 characters long` });
 
+const positiveInt = (name: string) =>
+  z.coerce.number({ error: `${name} must be a whole number` }).int({ error: `${name} must be a whole number` }).positive({ error: `${name} must be at least 1` });
+
 const schema = z.object({
   DATABASE_URL: z
     .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
@@ -31,6 +34,9 @@ const schema = z.object({
     .max(65535, { error: "PAGODA_SITE_PORT must be a port number" })
     .optional(),
   PAGODA_DATA_DIR: z.string().min(1).default(".data"),
+  PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
+  PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
+  PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -9,12 +9,19 @@ import { getConfig } from "@/lib/config";
 
 type LimiterName = "signInIp" | "signInEmail" | "signUpIp";
 
-const RULES: Record<LimiterName, { points: number; duration: number }> = {
-  // Generous enough for a person who mistypes, tight enough to stop guessing.
-  signInIp: { points: 30, duration: 15 * 60 },
-  signInEmail: { points: 10, duration: 15 * 60 },
-  signUpIp: { points: 10, duration: 60 * 60 },
-};
+// Defaults are generous enough for a person who mistypes and tight enough to
+// stop guessing; the counts are configurable, the windows are not.
+function rule(name: LimiterName): { points: number; duration: number } {
+  const config = getConfig();
+  switch (name) {
+    case "signInIp":
+      return { points: config.PAGODA_SIGNIN_ATTEMPTS_PER_IP, duration: 15 * 60 };
+    case "signInEmail":
+      return { points: config.PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL, duration: 15 * 60 };
+    case "signUpIp":
+      return { points: config.PAGODA_SIGNUPS_PER_IP, duration: 60 * 60 };
+  }
+}
 
 const globalForLimits = globalThis as unknown as { pagodaLimiters?: Map<LimiterName, RateLimiterPostgres>; pagodaLimitPool?: Pool };
 
@@ -29,7 +36,7 @@ function limiter(name: LimiterName): RateLimiterPostgres {
       tableName: "rate_limits",
       tableCreated: true,
       keyPrefix: name,
-      ...RULES[name],
+      ...rule(name),
     });
     globalForLimits.pagodaLimiters.set(name, instance);
   }

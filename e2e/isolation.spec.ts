@@ -1,0 +1,85 @@
+import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import { createSite, csrfToken, signUp, uniqueEmail } from "./support";
+
+/** A signed-in browser context of a brand-new user, with the workspace it got. */
+async function account(browser: Browser, label: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const tenant = await signUp(page, label, uniqueEmail(label));
+  return { context, page, tenant, request: context.request };
+}
+
+async function json(request: APIRequestContext, method: "GET" | "POST" | "DELETE", url: string, body?: unknown) {
+  const headers = { "x-csrf-token": await csrfToken(request), "content-type": "application/json" };
+  const response = await request.fetch(url, { method, headers, ...(body === undefined ? {} : { data: body }) });
+  return { status: response.status(), body: (await response.text()) };
+}
+
+test("another tenant gets 404 on every page and API of a site, and changes nothing", async ({ browser }) => {
+  const alice = await account(browser, "alice");
+  await createSite(alice.page, "private");
+  const mallory = await account(browser, "mallory");
+
+  for (const path of [`/w/${alice.tenant}`, `/w/${alice.tenant}/sites/private`]) {
+    const response = await mallory.page.goto(path);
+    expect(response?.status(), path).toBe(404);
+    await expect(mallory.page.getByRole("heading", { name: "Not found" })).toBeVisible();
+  }
+  const attempts = [
+    await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/sites`),
+    await json(mallory.request, "POST", `/api/tenants/${alice.tenant}/sites`, { name: "planted" }),
+    await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/sites/private`),
+    await json(mallory.request, "DELETE", `/api/tenants/${alice.tenant}/sites/private`),
+  ];
+  for (const attempt of attempts) {
+    expect(attempt.status).toBe(404);
+    expect(attempt.body).not.toContain("private");
+  }
+  // Same answer as for a workspace that does not exist at all.
+  expect((await json(mallory.request, "GET", "/api/tenants/does-not-exist/sites")).body).toBe(attempts[0]!.body);
+
+  const own = await json(alice.request, "GET", `/api/tenants/${alice.tenant}/sites`);
+  expect(JSON.parse(own.body).sites.map((s: { name: string }) => s.name)).toEqual(["private"]);
+  await alice.context.close();
+  await mallory.context.close();
+});
+
+test("state-changing calls without the CSRF token are refused and change nothing", async ({ browser }) => {
+  const alice = await account(browser, "csrf");
+  const response = await alice.request.post(`/api/tenants/${alice.tenant}/sites`, { data: { name: "forged" } });
+  expect(response.status()).toBe(403);
+  expect(((await response.json()) as { error: { message: string } }).error.message).toContain("security token");
+  const wrong = await alice.request.post(`/api/tenants/${alice.tenant}/sites`, { data: { name: "forged" }, headers: { "x-csrf-token": "0".repeat(64) } });
+  expect(wrong.status()).toBe(403);
+  const list = await alice.request.get(`/api/tenants/${alice.tenant}/sites`);
+  expect(((await list.json()) as { sites: unknown[] }).sites).toEqual([]);
+  await alice.context.close();
+});
+
+test("a tampered session cookie is treated as signed out", async ({ browser }) => {
+  const alice = await account(browser, "tamper");
+  const cookies = await alice.context.cookies();
+  const session = cookies.find((cookie) => cookie.name.endsWith("next-auth.session-token"));
+  expect(session).toBeDefined();
+  const flipped = session!.value.slice(0, -4) + (session!.value.endsWith("AAAA") ? "BBBB" : "AAAA");
+  await alice.context.addCookies([{ ...session!, value: flipped }]);
+
+  const api = await alice.request.get(`/api/tenants/${alice.tenant}/sites`);
+  expect(api.status()).toBe(401);
+  expect(((await api.json()) as { error: { message: string } }).error.message).toContain("Sign in again");
+  await alice.page.goto(`/w/${alice.tenant}`);
+  await expect(alice.page).toHaveURL(/\/signin\?callbackUrl=/);
+  await alice.context.close();
+});
+
+test("the API refuses bodies that are not JSON with a specific message", async ({ browser }) => {
+  const alice = await account(browser, "badjson");
+  const token = await csrfToken(alice.request);
+  const response = await alice.request.post(`/api/tenants/${alice.tenant}/sites`, {
+    headers: { "x-csrf-token": token, "content-type": "application/json" },
+    data: "{not json",
+  });
+  expect(response.status()).toBe(400);
+  expect(((await response.json()) as { error: { message: string } }).error.message).toBe("The request body is not valid JSON.");
+  await alice.context.close();
+});
