@@ -171,4 +171,23 @@ describe("WorkQueue", () => {
     await stopping;
     expect(finished).toBe(true);
   });
+
+  it("pause keeps keys until started again", async () => {
+    const seen: string[] = [];
+    const q = queue(async (key) => {
+      seen.push(key);
+    });
+    q.start();
+    q.add("a");
+    await q.idle();
+    await q.pause();
+    q.add("b");
+    q.add("b");
+    expect(q.depth()).toBe(1);
+    expect(seen).toEqual(["a"]);
+    q.start();
+    await q.idle();
+    expect(seen).toEqual(["a", "b"]);
+    await q.stop();
+  });
 });

@@ -110,6 +110,12 @@ export class WorkQueue {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Stops handing out keys (they keep accumulating) and waits for the running handlers. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await Promise.all([...this.inFlight]);
+  }
+
   /** Stops taking keys and waits for the handlers that are running. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -1,6 +1,7 @@
 // The StaticSite API shared by the dashboard (which writes specs and reads
 // status) and the operator (which reads specs and writes status). Keep this
 // module free of runtime dependencies so both sides can import it cheaply.
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 
 export const STATICSITE_GROUP = "pagoda.dev";
 export const STATICSITE_VERSION = "v1alpha1";
@@ -113,17 +114,12 @@ export interface StaticSiteStatus {
   shortDigest?: string;
 }
 
-export interface StaticSiteMetadata {
-  name: string;
-  namespace: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string | Date;
-  deletionTimestamp?: string | Date;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+/**
+ * Object metadata; name and namespace are always set on a stored StaticSite.
+ * Timestamps are Date per the client's types, but objects read through the
+ * custom-objects API carry them as RFC 3339 strings.
+ */
+export type StaticSiteMetadata = V1ObjectMeta & { name: string; namespace: string };
 
 export interface StaticSite {
   apiVersion: typeof STATICSITE_API_VERSION;

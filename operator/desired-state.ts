@@ -1,0 +1,312 @@
+// Pure functions from a StaticSite (and the operator config) to the child
+// objects it should have. No I/O here, so every rule is unit-testable.
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1Deployment,
+  V1Ingress,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1SecurityContext,
+  V1Service,
+} from "@kubernetes/client-node";
+import {
+  ANNOTATION_CONFIG_HASH,
+  ANNOTATION_DIGEST,
+  LABEL_MANAGED_BY,
+  LABEL_MANAGED_BY_VALUE,
+  LABEL_NAME,
+  REPLICAS_DEFAULT,
+  siteLabels,
+  STATICSITE_API_VERSION,
+  STATICSITE_KIND,
+  type StaticSite,
+} from "@/lib/k8s/staticsite";
+import type { OperatorConfig } from "./config";
+import {
+  CONFIG_DIR,
+  CONFIG_FILE,
+  configHash,
+  HEALTH_PATH,
+  LISTEN_PORT,
+  renderNginxConfig,
+  SITE_ROOT,
+} from "./nginx-config";
+
+export type ChildConfig = Pick<
+  OperatorConfig,
+  "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain"
+>;
+
+/** UID and GID of the nginx-unprivileged image's nginx user. */
+export const NGINX_UID = 101;
+export const FETCH_SCRIPT_MOUNT = "/site";
+
+export function childNames(siteName: string) {
+  return {
+    deployment: siteName,
+    service: siteName,
+    ingress: siteName,
+    pdb: siteName,
+    configMap: `${siteName}-nginx`,
+    tlsSecret: `${siteName}-tls`,
+  };
+}
+
+export function ownerReference(site: StaticSite): V1OwnerReference {
+  if (!site.metadata.uid) throw new Error(`StaticSite ${site.metadata.namespace}/${site.metadata.name} has no uid`);
+  return {
+    apiVersion: STATICSITE_API_VERSION,
+    kind: STATICSITE_KIND,
+    name: site.metadata.name,
+    uid: site.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** Immutable on Deployments, so it holds only labels that never change for a site. */
+export function selectorLabels(site: StaticSite): Record<string, string> {
+  return { [LABEL_MANAGED_BY]: LABEL_MANAGED_BY_VALUE, [LABEL_NAME]: site.metadata.name };
+}
+
+function meta(site: StaticSite, name: string) {
+  return {
+    name,
+    namespace: site.metadata.namespace,
+    labels: siteLabels(site),
+    ownerReferences: [ownerReference(site)],
+  };
+}
+
+export function desiredReplicas(site: StaticSite): number {
+  return site.spec.suspend ? 0 : (site.spec.replicas ?? REPLICAS_DEFAULT);
+}
+
+/** Hosts the Ingress serves: the spec's, or one derived from the default domain. */
+export function effectiveHosts(site: StaticSite, config: Pick<ChildConfig, "defaultDomain">): string[] {
+  if (site.spec.hosts && site.spec.hosts.length > 0) return [...site.spec.hosts];
+  if (!config.defaultDomain) return [];
+  const label = `${site.metadata.name}-${site.metadata.namespace}`;
+  // A DNS label holds 63 characters; a longer derived name cannot be served.
+  return label.length <= 63 ? [`${label}.${config.defaultDomain}`] : [];
+}
+
+export function siteUrl(site: StaticSite, config: Pick<ChildConfig, "defaultDomain" | "tls">): string {
+  const host = effectiveHosts(site, config)[0];
+  if (host) return `${config.tls ? "https" : "http"}://${host}`;
+  return `http://${childNames(site.metadata.name).service}.${site.metadata.namespace}.svc.cluster.local`;
+}
+
+export function nginxConfigFor(site: StaticSite): string {
+  return renderNginxConfig({ spa: site.spec.spa ?? false, notFoundPage: site.spec.notFoundPage });
+}
+
+export function desiredConfigMap(site: StaticSite, nginxConf: string): V1ConfigMap {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(site, childNames(site.metadata.name).configMap),
+    data: { [CONFIG_FILE]: nginxConf },
+  };
+}
+
+const restrictedContainer: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: NGINX_UID,
+  runAsGroup: NGINX_UID,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+// Messages go to the termination log, where the operator reads them into the
+// StaticSite's status. The signed query string is never printed.
+export const FETCH_SCRIPT = `set -eu
+fail() { echo "$1" > /dev/termination-log; echo "$1" >&2; exit 1; }
+where="\${ARTIFACT_URL%%\\?*}"
+want="\${ARTIFACT_DIGEST#sha256:}"
+wget -q -T 60 -O /tmp/artifact.tgz "$ARTIFACT_URL" || fail "artifact download failed from $where"
+got="$(sha256sum /tmp/artifact.tgz | cut -d ' ' -f 1)"
+[ "$got" = "$want" ] || fail "artifact digest mismatch: expected sha256:$want, got sha256:$got"
+tar -xzf /tmp/artifact.tgz -C ${FETCH_SCRIPT_MOUNT} || fail "artifact is not a valid gzip-compressed tar archive"
+rm -f /tmp/artifact.tgz
+echo "fetched sha256:$got"
+`;
+
+export function fetchContainer(site: StaticSite, config: ChildConfig): V1Container {
+  return {
+    name: "fetch",
+    image: config.fetchImage,
+    imagePullPolicy: config.imagePullPolicy,
+    command: ["/bin/sh", "-c", FETCH_SCRIPT],
+    // Passed as environment, never spliced into the script, so no URL can inject shell.
+    env: [
+      { name: "ARTIFACT_URL", value: site.spec.artifact.url },
+      { name: "ARTIFACT_DIGEST", value: site.spec.artifact.digest },
+    ],
+    volumeMounts: [
+      { name: "site", mountPath: FETCH_SCRIPT_MOUNT },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    resources: {
+      requests: { cpu: "10m", memory: "16Mi" },
+      limits: { cpu: "500m", memory: "64Mi" },
+    },
+    securityContext: restrictedContainer,
+    terminationMessagePolicy: "FallbackToLogsOnError",
+  };
+}
+
+export function nginxContainer(config: ChildConfig): V1Container {
+  return {
+    name: "nginx",
+    image: config.nginxImage,
+    imagePullPolicy: config.imagePullPolicy,
+    // Bypasses the image's entrypoint scripts, which write into /etc/nginx.
+    command: ["nginx", "-c", `${CONFIG_DIR}/${CONFIG_FILE}`, "-g", "daemon off;"],
+    ports: [{ name: "http", containerPort: LISTEN_PORT, protocol: "TCP" }],
+    volumeMounts: [
+      { name: "site", mountPath: SITE_ROOT, readOnly: true },
+      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    resources: {
+      requests: { cpu: "10m", memory: "16Mi" },
+      limits: { cpu: "500m", memory: "64Mi" },
+    },
+    readinessProbe: {
+      httpGet: { path: HEALTH_PATH, port: "http" },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: HEALTH_PATH, port: "http" },
+      initialDelaySeconds: 5,
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    securityContext: restrictedContainer,
+  };
+}
+
+export function desiredDeployment(site: StaticSite, config: ChildConfig, nginxConfHash: string): V1Deployment {
+  const names = childNames(site.metadata.name);
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(site, names.deployment),
+    spec: {
+      replicas: desiredReplicas(site),
+      revisionHistoryLimit: 3,
+      progressDeadlineSeconds: 300,
+      selector: { matchLabels: selectorLabels(site) },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: siteLabels(site),
+          annotations: {
+            [ANNOTATION_DIGEST]: site.spec.artifact.digest,
+            [ANNOTATION_CONFIG_HASH]: nginxConfHash,
+          },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: NGINX_UID,
+            runAsGroup: NGINX_UID,
+            fsGroup: NGINX_UID,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          initContainers: [fetchContainer(site, config)],
+          containers: [nginxContainer(config)],
+          volumes: [
+            { name: "site", emptyDir: { sizeLimit: "512Mi" } },
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            { name: "config", configMap: { name: names.configMap } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function desiredService(site: StaticSite): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(site, childNames(site.metadata.name).service),
+    spec: {
+      type: "ClusterIP",
+      selector: selectorLabels(site),
+      ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+    },
+  };
+}
+
+/** Undefined when the site should have no Ingress (suspended, or no host to serve). */
+export function desiredIngress(site: StaticSite, config: ChildConfig): V1Ingress | undefined {
+  if (site.spec.suspend) return undefined;
+  const hosts = effectiveHosts(site, config);
+  if (hosts.length === 0) return undefined;
+  const names = childNames(site.metadata.name);
+  const base = meta(site, names.ingress);
+  const annotations: Record<string, string> = {};
+  if (config.tls && config.clusterIssuer) annotations["cert-manager.io/cluster-issuer"] = config.clusterIssuer;
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: Object.keys(annotations).length > 0 ? { ...base, annotations } : base,
+    spec: {
+      ...(config.ingressClass ? { ingressClassName: config.ingressClass } : {}),
+      ...(config.tls ? { tls: [{ hosts, secretName: names.tlsSecret }] } : {}),
+      rules: hosts.map((host) => ({
+        host,
+        http: {
+          paths: [
+            {
+              path: "/",
+              pathType: "Prefix",
+              backend: { service: { name: names.service, port: { name: "http" } } },
+            },
+          ],
+        },
+      })),
+    },
+  };
+}
+
+/** Only worth having with more than one replica: with one, it would block every node drain. */
+export function desiredPdb(site: StaticSite): V1PodDisruptionBudget | undefined {
+  if (desiredReplicas(site) <= 1) return undefined;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(site, childNames(site.metadata.name).pdb),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(site) } },
+  };
+}
+
+export interface DesiredChildren {
+  configMap: V1ConfigMap;
+  deployment: V1Deployment;
+  service: V1Service;
+  ingress: V1Ingress | undefined;
+  pdb: V1PodDisruptionBudget | undefined;
+}
+
+export function desiredChildren(site: StaticSite, config: ChildConfig): DesiredChildren {
+  const conf = nginxConfigFor(site);
+  return {
+    configMap: desiredConfigMap(site, conf),
+    deployment: desiredDeployment(site, config, configHash(conf)),
+    service: desiredService(site),
+    ingress: desiredIngress(site, config),
+    pdb: desiredPdb(site),
+  };
+}

@@ -1,0 +1,239 @@
+// Wires the pieces into a running operator: watch caches feed keys into the
+// work queue, the queue runs reconciles while this instance leads, a resync
+// timer re-checks every site periodically, and a small HTTP server reports
+// health and metrics.
+import {
+  KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1Deployment,
+  type V1Ingress,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+  type V1Service,
+} from "@kubernetes/client-node";
+import type pino from "pino";
+import { componentLogger } from "@/lib/log";
+import {
+  LABEL_NAME,
+  MANAGED_SELECTOR,
+  STATICSITE_GROUP,
+  STATICSITE_KIND,
+  STATICSITE_PLURAL,
+  STATICSITE_VERSION,
+  type StaticSite,
+} from "@/lib/k8s/staticsite";
+import type { OperatorConfig } from "./config";
+import { startHealthServer, type Readiness } from "./health-server";
+import { apiErrorMessage, KubeApi } from "./kube-api";
+import { LeaderElector } from "./leader-election";
+import { createMetrics, type OperatorMetrics } from "./metrics";
+import { Reconciler, siteKey, type Caches } from "./reconciler";
+import { WatchCache, type WatchVerb } from "./watch-cache";
+import { WorkQueue } from "./workqueue";
+
+export interface StartOptions {
+  /** Use this instead of loading a kubeconfig from the config / environment. */
+  kubeConfig?: KubeConfig;
+  log?: pino.Logger;
+  /** Register process-level metrics (CPU, memory, event loop); off for in-process test instances. */
+  defaultMetrics?: boolean;
+}
+
+export interface RunningOperator {
+  /** Port of the health/metrics server (useful when config.port is 0). */
+  port: number;
+  metrics: OperatorMetrics;
+  isLeader(): boolean;
+  readiness(): Readiness;
+  /** Resolves when no reconcile is waiting or running. */
+  idle(): Promise<void>;
+  /** Graceful: stop reconciling, release the lease, stop watches and the server. */
+  stop(): Promise<void>;
+}
+
+export function loadKubeConfig(config: Pick<OperatorConfig, "kubeconfigPath">): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) throw new Error("no Kubernetes cluster configured: set KUBECONFIG or run in a cluster");
+  return kc;
+}
+
+function ownerKey(obj: KubernetesObject): string | undefined {
+  const ns = obj.metadata?.namespace;
+  if (!ns) return undefined;
+  const owner = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === STATICSITE_KIND);
+  if (owner) return siteKey(ns, owner.name);
+  const name = obj.metadata?.labels?.[LABEL_NAME];
+  return name ? siteKey(ns, name) : undefined;
+}
+
+export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
+  const log = opts.log ?? componentLogger("operator");
+  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const api = new KubeApi(kc, metrics);
+
+  let reconciler: Reconciler | undefined;
+  const queue = new WorkQueue({
+    concurrency: config.concurrency,
+    backoffBaseMs: config.backoffBaseMs,
+    backoffMaxMs: config.backoffMaxMs,
+    handler: (key) => {
+      if (!reconciler) throw new Error("reconciler not initialised");
+      return reconciler.reconcile(key);
+    },
+    onDone: (_key, outcome, ms) => {
+      metrics.reconciles.inc({ result: outcome });
+      metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
+    },
+    onError: (key, err, retryInMs, failures) => {
+      const reason = (err as { statusCode?: number }).statusCode ? `http_${(err as { statusCode: number }).statusCode}` : "other";
+      metrics.reconcileErrors.inc({ reason });
+      log.warn({ site: key, err: apiErrorMessage(err), retryInMs, failures }, "reconcile failed; will retry");
+    },
+  });
+
+  const enqueueChild = (_verb: WatchVerb, obj: KubernetesObject) => {
+    const key = ownerKey(obj);
+    if (key) queue.add(key);
+  };
+
+  function cache<T extends KubernetesObject>(
+    kind: string,
+    path: string,
+    list: (labelSelector?: string) => Promise<KubernetesListObject<T>>,
+    onEvent: (verb: WatchVerb, obj: T) => void,
+    labelSelector: string | undefined = MANAGED_SELECTOR,
+  ): WatchCache<T> {
+    return new WatchCache<T>({ kind, path, list, labelSelector, kc, metrics, log, onEvent });
+  }
+
+  const counted = <T>(kind: string, fn: () => Promise<T>) => api.call("list", kind, false, `listing ${kind}s`, fn);
+  const sites = cache<StaticSite>(
+    STATICSITE_KIND,
+    `/apis/${STATICSITE_GROUP}/${STATICSITE_VERSION}/${STATICSITE_PLURAL}`,
+    () => api.listStaticSites(),
+    (verb, site) => {
+      const key = siteKey(site.metadata.namespace, site.metadata.name);
+      if (verb === "delete") {
+        queue.forget(key);
+        reconciler?.forget(key);
+        return;
+      }
+      queue.add(key);
+    },
+    undefined,
+  );
+  const deployments = cache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
+    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild);
+  const configMaps = cache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
+    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild);
+  const services = cache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
+    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild);
+  const ingresses = cache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
+    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild);
+  const pdbs = cache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
+    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild);
+  const pods = cache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) =>
+    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild);
+  const all: WatchCache<KubernetesObject>[] = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
+
+  const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
+  reconciler = new Reconciler({ api, caches, config, log, identity: config.identity });
+
+  let leader = !config.leaderElection;
+  let started = false;
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    const now = Date.now();
+    for (const c of all) {
+      if (!c.synced) reasons.push(`${c.kind} cache not synced${c.lastError ? `: ${c.lastError}` : ""}`);
+      else if (c.lastError && now - c.lastContact > config.watchStallMs) {
+        reasons.push(`${c.kind} watch down for ${Math.round((now - c.lastContact) / 1000)} s: ${c.lastError}`);
+      }
+    }
+    if (!started) reasons.push("starting");
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  const server = await startHealthServer({
+    port: config.port,
+    registry: metrics.registry,
+    readiness,
+    beforeMetrics: () => {
+      metrics.queueDepth.set(queue.depth());
+      metrics.queueActive.set(queue.activeCount());
+      metrics.managedSites.set(sites.list().length);
+      metrics.isLeader.set(leader ? 1 : 0);
+    },
+  });
+
+  const enqueueAll = () => {
+    for (const s of sites.list()) queue.add(siteKey(s.metadata.namespace, s.metadata.name));
+  };
+
+  try {
+    await Promise.all(all.map((c) => c.start()));
+  } catch (err) {
+    await Promise.all(all.map((c) => c.stop()));
+    await server.close();
+    throw err;
+  }
+  log.info({ sites: sites.list().length }, "caches synced");
+
+  const resync = setInterval(enqueueAll, config.resyncMs);
+  resync.unref();
+
+  let elector: LeaderElector | undefined;
+  if (config.leaderElection) {
+    elector = new LeaderElector({
+      api,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.leaseRenewMs,
+      retryPeriodMs: Math.max(200, Math.floor(config.leaseDurationMs / 5)),
+      log,
+      onStartedLeading: () => {
+        leader = true;
+        metrics.isLeader.set(1);
+        enqueueAll();
+        queue.start();
+      },
+      onStoppedLeading: async () => {
+        leader = false;
+        metrics.isLeader.set(0);
+        await queue.pause();
+      },
+    });
+    elector.start();
+  } else {
+    enqueueAll();
+    queue.start();
+  }
+  started = true;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: server.port,
+    metrics,
+    isLeader: () => leader,
+    readiness,
+    idle: () => queue.idle(),
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(resync);
+        if (elector) await elector.stop();
+        await queue.stop();
+        await Promise.all(all.map((c) => c.stop()));
+        await server.close();
+        log.info("operator stopped");
+      })();
+      return stopping;
+    },
+  };
+}
