@@ -42,6 +42,8 @@ export interface PostgresOptions {
 export interface RunningPostgres {
   /** URL of the `pagoda` database as the `pagoda` superuser. */
   url: string;
+  /** True when the server was already running and this call only attached to it. */
+  reused: boolean;
   /** Fast shutdown: rolls back open transactions and waits for the exit. */
   stop(): Promise<void>;
 }
@@ -278,12 +280,13 @@ export async function ensurePostgres(options: PostgresOptions): Promise<RunningP
   const { port } = options;
   const binDir = await findPostgresBinaries();
   await mkdir(dataDir, { recursive: true });
-  const handle: RunningPostgres = {
+  const handle = (reused: boolean): RunningPostgres => ({
     url: databaseUrl(port),
+    reused,
     stop: async () => {
       await stopPostgres(dataDir);
     },
-  };
+  });
 
   const running = await runningPort(binDir, dataDir);
   if (running !== undefined) {
@@ -293,7 +296,7 @@ export async function ensurePostgres(options: PostgresOptions): Promise<RunningP
     log.info({ dataDir, port }, "reusing the running Postgres");
     await waitUntilReady(dataDir, port);
     await ensureDefaultDatabase(port);
-    return handle;
+    return handle(true);
   }
 
   const entries = await readdir(dataDir);
@@ -327,7 +330,7 @@ export async function ensurePostgres(options: PostgresOptions): Promise<RunningP
   await waitUntilReady(dataDir, port);
   await ensureDefaultDatabase(port);
   log.info({ dataDir, port }, "Postgres is ready");
-  return handle;
+  return handle(false);
 }
 
 export function quoteIdentifier(name: string): string {
