@@ -1,15 +1,29 @@
 import { Transform, type TransformCallback } from "node:stream";
+import { promisify } from "node:util";
 import zlib from "node:zlib";
 
-/**
- * A gzip member whose bytes depend only on the input and the level.
+/*
+ * Gzip members whose bytes depend only on the input and the level.
  * zlib's own gzip wrapper writes the host OS into the header, so the same
  * site would hash differently on different platforms; we write the 10-byte
- * header and 8-byte trailer (RFC 1952) ourselves around a raw deflate
- * stream: no name, no mtime, OS "unknown".
- *
- * Returned as three stages to pass to stream.pipeline, which then carries
- * back-pressure and errors through all of them.
+ * header and 8-byte trailer (RFC 1952) ourselves around raw deflate:
+ * no name, no mtime, OS "unknown".
+ */
+
+// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown)
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+const DEFLATE_OPTIONS = { memLevel: 8, windowBits: 15 } as const;
+
+function trailer(crc: number, size: number): Buffer {
+  const buf = Buffer.alloc(8);
+  buf.writeUInt32LE(crc >>> 0, 0);
+  buf.writeUInt32LE(size % 2 ** 32, 4);
+  return buf;
+}
+
+/**
+ * Streaming form, as three stages to spread into stream.pipeline, which
+ * then carries back-pressure and errors through all of them.
  */
 export function deterministicGzip(level: number): [Transform, zlib.DeflateRaw, Transform] {
   let crc = 0;
@@ -21,21 +35,23 @@ export function deterministicGzip(level: number): [Transform, zlib.DeflateRaw, T
       cb(null, chunk);
     },
   });
-  const deflate = zlib.createDeflateRaw({ level, memLevel: 8, windowBits: 15 });
+  const deflate = zlib.createDeflateRaw({ level, ...DEFLATE_OPTIONS });
   const framer = new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       cb(null, chunk);
     },
     flush(cb: TransformCallback) {
-      const trailer = Buffer.alloc(8);
-      trailer.writeUInt32LE(crc >>> 0, 0);
-      trailer.writeUInt32LE(size % 2 ** 32, 4);
-      cb(null, trailer);
+      cb(null, trailer(crc, size));
     },
   });
   framer.push(GZIP_HEADER);
   return [tap, deflate, framer];
 }
 
-// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown)
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+const deflateRaw = promisify(zlib.deflateRaw);
+
+/** Buffer form for small files; compresses on the libuv pool, not the event loop. */
+export async function gzipBuffer(data: Buffer, level: number): Promise<Buffer> {
+  const body = await deflateRaw(data, { level, ...DEFLATE_OPTIONS });
+  return Buffer.concat([GZIP_HEADER, body, trailer(zlib.crc32(data), data.length)]);
+}

@@ -109,7 +109,7 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
   assertUnique(candidates, folders);
 
   if (candidates.length === 0) {
-    throw new UploadError("empty_archive", junkDropped > 0 ? "The zip contains only system files (like .DS_Store or __MACOSX), no site." : "The zip is empty.");
+    throw new UploadError("empty_archive", junkDropped > 0 ? "The zip contains only system files (like .DS_Store or __MACOSX), no site." : "The zip is empty: it contains no files. Zip the folder that holds your index.html.");
   }
 
   const stripped: string[] = [];
@@ -183,8 +183,12 @@ function assertUnique(candidates: readonly Candidate[], folders: Map<string, str
     const key = collisionKey(path);
     const first = seen.get(key);
     if (first) {
-      const firstPath = first.segments.join("/");
-      const why = firstPath === path ? "appears twice in the zip" : firstPath.toLowerCase() === path.toLowerCase() ? `differs only in upper/lower case from ${quoteName(first.source)}` : `is the same name as ${quoteName(first.source)} written with different Unicode characters`;
+      const why =
+        first.source === c.source
+          ? "appears twice in the zip"
+          : first.source.normalize("NFC") === c.source.normalize("NFC")
+            ? `is the same name as ${quoteName(first.source)} written with different Unicode characters`
+            : `differs only in upper/lower case from ${quoteName(first.source)}`;
       throw new UploadError("duplicate_path", `The file ${quoteName(c.source)} ${why}. Every file must have a distinct name, ignoring case.`, { entry: c.source });
     }
     seen.set(key, c);
@@ -237,7 +241,7 @@ function assertIndexHtml(files: readonly PlannedFile[], stripped: readonly strin
     const folder = nested.path.slice(0, -"/index.html".length);
     throw new UploadError(
       "no_index_html",
-      `There is no index.html at the top of the zip. One was found in ${quoteName(prefix + folder + "/")}; zip the contents of that folder instead, or move index.html to the top level.`,
+      `There is no index.html at the top of the zip. One was found at ${quoteName(nested.source)}: zip the contents of the ${quoteName(prefix + folder)} folder instead, or move index.html to the top level.`,
       { entry: nested.source },
     );
   }

@@ -1,19 +1,21 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import { PassThrough, Readable, Transform, type TransformCallback } from "node:stream";
+import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import type { Digest } from "@/lib/artifacts/digest";
 import { UploadError, isUploadError } from "./errors";
 import { formatBytes, quoteName } from "./format";
-import { deterministicGzip } from "./gzip";
+import { deterministicGzip, gzipBuffer } from "./gzip";
 import { fileTooLarge, totalTooLarge, type InspectResult, type PlannedFile } from "./inspect";
 import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { collisionKey, utf8Length } from "./names";
 import { openEntryStream, type ZipFile } from "./zip";
+import { readCompressed } from "./zip-read";
 
 /** gzip level of the artifact itself: zlib's default, the same as `tar czf`. */
 export const ARCHIVE_GZIP_LEVEL = 6;
@@ -28,9 +30,23 @@ const COMPRESSIBLE = new Set([
   "txt", "md", "csv", "tsv", "wasm", "ico", "ttf", "otf", "eot",
 ]);
 
+/**
+ * Files up to this size (both compressed and inflated) are read and
+ * inflated whole, a few at a time ahead of the tar writer; bigger ones are
+ * streamed. Memory held by read-ahead is bounded by SMALL × READ_AHEAD.
+ */
+const SMALL_FILE_BYTES = 512 * 1024;
+const READ_AHEAD = 16;
+/** Finished siblings waiting for their place in sorted order stay in memory up to this much, then go to disk. */
+const PENDING_SIBLING_MEMORY = 8 * 1024 * 1024;
+/** tar-stream emits 512-byte headers and small bodies; batching them keeps per-chunk overhead off the hot path. */
+const OUTPUT_CHUNK = 256 * 1024;
+
 const EPOCH = new Date(0);
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
+
+const inflateRaw = promisify(zlib.inflateRaw);
 
 export interface NormalizeResult {
   digest: Digest;
@@ -48,14 +64,27 @@ type Item =
   | { kind: "file"; name: string; key: Buffer; file: PlannedFile; sibling: string | null }
   | { kind: "sibling"; name: string; key: Buffer };
 
+type PendingSibling = { size: number } & ({ data: Buffer } | { path: string });
+
+interface Context {
+  zip: ZipFile;
+  handle: FileHandle;
+  pack: tar.Pack;
+  limits: UploadLimits;
+  scratchDir: string;
+  totals: { bytes: number };
+}
+
 /**
  * Second pass: inflates each planned file straight into a tar.gz on disk,
  * in bytewise path order with fixed metadata, hashing the compressed bytes
- * as they are written. Memory stays at a few stream buffers whatever the
- * size of the site or of any single file.
+ * as they are written. Memory stays bounded (read-ahead of small files,
+ * stream buffers for big ones) whatever the size of the site or of any
+ * single file.
  */
 export async function writeNormalizedArchive(
   zip: ZipFile,
+  handle: FileHandle,
   plan: InspectResult,
   limits: UploadLimits,
   outPath: string,
@@ -72,29 +101,69 @@ export async function writeNormalizedArchive(
       cb(null, chunk);
     },
   });
-  const written = pipeline(Readable.from(pack, { objectMode: false }), ...deterministicGzip(ARCHIVE_GZIP_LEVEL), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
-  // Observed here so a failure while we are between awaits is not reported
-  // as unhandled; it is still rethrown by the await below.
+  const written = pipeline(coalesce(pack as unknown as AsyncIterable<Buffer>, OUTPUT_CHUNK), ...deterministicGzip(ARCHIVE_GZIP_LEVEL), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
+  // Observed now so that a failure while we are between awaits is not
+  // reported as unhandled; it is still rethrown by the await below.
   written.catch(() => undefined);
 
-  const totals = { bytes: 0 };
-  const siblings = new Map<string, { path: string; size: number }>();
+  const ctx: Context = { zip, handle, pack, limits, scratchDir, totals: { bytes: 0 } };
+  const prepared = new Map<number, Promise<Prepared>>();
+  const siblings = new Map<string, PendingSibling>();
+  let pendingMemory = 0;
   let fileCount = 0;
   let precompressedCount = 0;
+
+  const readAhead = (from: number) => {
+    for (let j = from; j < items.length && j < from + READ_AHEAD; j++) {
+      const item = items[j];
+      if (item?.kind !== "file" || !isSmall(item.file) || prepared.has(j)) continue;
+      const p = prepareSmall(ctx, item.file, item.sibling !== null);
+      p.catch(() => undefined);
+      prepared.set(j, p);
+    }
+  };
+
   try {
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!item) continue;
       if (item.kind === "dir") {
         await addEntry(pack, { name: item.name, type: "directory", mode: DIR_MODE, size: 0 });
       } else if (item.kind === "file") {
-        const gz = await addZipFile(zip, pack, item.file, item.sibling, totals, limits, scratchDir, fileCount);
-        if (gz && item.sibling) siblings.set(item.sibling, gz);
+        readAhead(i);
+        let sibling: PendingSibling | null;
+        const pending = prepared.get(i);
+        if (pending) {
+          prepared.delete(i);
+          const { data, gz } = await pending;
+          countBytes(ctx, item.file, data.length, data.length);
+          await addEntry(pack, { name: item.name, type: "file", mode: FILE_MODE, size: data.length }, data);
+          sibling = gz ? { data: gz, size: gz.length } : null;
+        } else {
+          sibling = await streamLargeFile(ctx, item.file, item.sibling !== null, fileCount);
+        }
         fileCount += 1;
+        if (sibling && item.sibling) {
+          if ("data" in sibling && pendingMemory + sibling.size > PENDING_SIBLING_MEMORY) {
+            const spill = path.join(scratchDir, `sibling-${i}.gz`);
+            await writeFile(spill, sibling.data, { flag: "wx", mode: 0o600 });
+            sibling = { path: spill, size: sibling.size };
+          }
+          if ("data" in sibling) pendingMemory += sibling.size;
+          siblings.set(item.sibling, sibling);
+        }
       } else {
         const gz = siblings.get(item.name);
         if (!gz) continue;
         siblings.delete(item.name);
-        await addEntry(pack, { name: item.name, type: "file", mode: FILE_MODE, size: gz.size }, createReadStream(gz.path));
-        await rm(gz.path);
+        const header = { name: item.name, type: "file", mode: FILE_MODE, size: gz.size } as const;
+        if ("data" in gz) {
+          pendingMemory -= gz.size;
+          await addEntry(pack, header, gz.data);
+        } else {
+          await addEntry(pack, header, createReadStream(gz.path));
+          await rm(gz.path);
+        }
         precompressedCount += 1;
       }
     }
@@ -103,9 +172,12 @@ export async function writeNormalizedArchive(
   } catch (err) {
     pack.destroy(err instanceof Error ? err : new Error(String(err)));
     await written.catch(() => undefined);
+    // Read-ahead work may still be running; let it settle before the
+    // caller removes the scratch directory and closes the zip.
+    await Promise.allSettled(prepared.values());
     throw err;
   }
-  return { digest: `sha256:${hash.digest("hex")}`, sizeBytes, fileCount, precompressedCount, uncompressedBytes: totals.bytes };
+  return { digest: `sha256:${hash.digest("hex")}`, sizeBytes, fileCount, precompressedCount, uncompressedBytes: ctx.totals.bytes };
 }
 
 function planItems(files: readonly PlannedFile[]): Item[] {
@@ -135,54 +207,106 @@ function extension(name: string): string {
   return dot <= 0 ? "" : name.slice(dot + 1).toLowerCase();
 }
 
+function isSmall(file: PlannedFile): boolean {
+  return file.location.compressedSize <= SMALL_FILE_BYTES && file.location.uncompressedSize <= SMALL_FILE_BYTES;
+}
+
+async function* coalesce(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield parts.length === 1 ? chunk : Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
+
 type EntryHeader = { name: string; type: "file" | "directory"; mode: number; size: number };
 
 /** One tar entry with the fixed metadata that makes the archive reproducible. */
-async function addEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promise<void> {
+async function addEntry(pack: tar.Pack, header: EntryHeader, body?: Buffer | Readable): Promise<void> {
+  const full = { ...header, mtime: EPOCH, uid: 0, gid: 0, uname: "", gname: "" };
   let sink!: ChunkSink;
   const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry({ ...header, mtime: EPOCH, uid: 0, gid: 0, uname: "", gname: "" }, (err) => (err ? reject(err) : resolve()));
+    const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+    sink = Buffer.isBuffer(body) ? pack.entry(full, body, cb) : pack.entry(full, cb);
   });
   done.catch(() => undefined);
-  if (body) {
+  // When the archive is abandoned the pack re-emits its error on every open
+  // entry; that error is already reported through `done` and the caller.
+  sink.on("error", () => undefined);
+  if (body && !Buffer.isBuffer(body)) {
     for await (const chunk of body) await writeChunk(sink, chunk as Buffer);
     sink.end();
   }
   await done;
 }
 
-async function addZipFile(
-  zip: ZipFile,
-  pack: tar.Pack,
-  file: PlannedFile,
-  sibling: string | null,
-  totals: { bytes: number },
-  limits: UploadLimits,
-  scratchDir: string,
-  index: number,
-): Promise<{ path: string; size: number } | null> {
+interface Prepared {
+  data: Buffer;
+  gz: Buffer | null;
+}
+
+/** Reads, inflates and verifies one small file, and makes its sibling if it earns one. */
+async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boolean): Promise<Prepared> {
+  const loc = file.location;
+  let data: Buffer;
+  try {
+    const raw = await readCompressed(ctx.zip, ctx.handle, loc);
+    // maxOutputLength one past the claim: inflating stops right there.
+    data = loc.compressionMethod === 0 ? raw : await inflateRaw(raw, { maxOutputLength: loc.uncompressedSize + 1 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw sizeMismatch(file, "more");
+    throw entryReadError(file, err);
+  }
+  if (data.length !== loc.uncompressedSize) throw sizeMismatch(file, data.length > loc.uncompressedSize ? "more" : data.length);
+  if (zlib.crc32(data) >>> 0 !== loc.crc32 >>> 0) throw crcMismatch(file);
+  let gz: Buffer | null = null;
+  if (wantsSibling) {
+    gz = await gzipBuffer(data, SIBLING_GZIP_LEVEL);
+    if (gz.length > data.length * SIBLING_MAX_FRACTION) gz = null;
+  }
+  return { data, gz };
+}
+
+/** Limits measured on real output; shared by both paths. */
+function countBytes(ctx: Context, file: PlannedFile, chunk: number, soFar: number): void {
+  const { limits, totals } = ctx;
+  totals.bytes += chunk;
+  if (limits.maxFileBytes !== undefined && soFar > limits.maxFileBytes) throw fileTooLarge(file.source, limits.maxFileBytes);
+  if (totals.bytes > limits.maxUncompressedBytes) throw totalTooLarge(limits.maxUncompressedBytes, file.source);
+  if (soFar > RATIO_GRACE_BYTES && soFar > limits.maxCompressionRatio * Math.max(file.location.compressedSize, 1)) {
+    throw new UploadError("ratio_too_high", `The file ${quoteName(file.source)} expands more than ${limits.maxCompressionRatio}× when unzipped. That is typical of a zip bomb, so the upload was refused.`, { entry: file.source });
+  }
+}
+
+async function streamLargeFile(ctx: Context, file: PlannedFile, wantsSibling: boolean, index: number): Promise<PendingSibling | null> {
   let source: Readable;
   try {
-    source = await openEntryStream(zip, file.location);
+    source = await openEntryStream(ctx.zip, file.location);
   } catch (err) {
     throw entryReadError(file, err);
   }
-  const gzPath = sibling ? path.join(scratchDir, `sibling-${index}.gz`) : null;
+  const gzPath = wantsSibling ? path.join(ctx.scratchDir, `large-${index}.gz`) : null;
   const gzInput = gzPath ? new PassThrough() : null;
   const gzWritten = gzInput && gzPath ? pipeline(gzInput, ...deterministicGzip(SIBLING_GZIP_LEVEL), createWriteStream(gzPath, { flags: "wx", mode: 0o600 })) : null;
   gzWritten?.catch(() => undefined);
 
+  const header = { name: file.path, type: "file", mode: FILE_MODE, size: file.location.uncompressedSize, mtime: EPOCH, uid: 0, gid: 0, uname: "", gname: "" } as const;
   let sink!: ChunkSink;
   const entryDone = new Promise<void>((resolve, reject) => {
-    sink = pack.entry(
-      { name: file.path, type: "file", mode: FILE_MODE, size: file.location.uncompressedSize, mtime: EPOCH, uid: 0, gid: 0, uname: "", gname: "" },
-      (err) => (err ? reject(err) : resolve()),
-    );
+    sink = ctx.pack.entry(header, (err) => (err ? reject(err) : resolve()));
   });
   entryDone.catch(() => undefined);
+  sink.on("error", () => undefined);
 
   try {
-    await pipeline(source, new EntryCheck(file, totals, limits), async (checked: AsyncIterable<Buffer>) => {
+    await pipeline(source, new EntryCheck(ctx, file), async (checked: AsyncIterable<Buffer>) => {
       for await (const chunk of checked) {
         await writeChunk(sink, chunk);
         if (gzInput) await writeChunk(gzInput, chunk);
@@ -242,49 +366,49 @@ function entryReadError(file: PlannedFile, err: unknown): UploadError {
   return new UploadError("corrupt", `The file ${quoteName(file.source)} cannot be unpacked (${message}). The zip is damaged; please create it again.`, { entry: file.source, cause: err });
 }
 
+function sizeMismatch(file: PlannedFile, actual: "more" | number): UploadError {
+  const declared = formatBytes(file.location.uncompressedSize);
+  return actual === "more"
+    ? new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds more data than the ${declared} the zip declares for it. The zip is damaged or was crafted.`, { entry: file.source })
+    : new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds ${formatBytes(actual)}, less than the ${declared} the zip declares. The zip is damaged.`, { entry: file.source });
+}
+
+function crcMismatch(file: PlannedFile): UploadError {
+  return new UploadError("crc_mismatch", `The contents of ${quoteName(file.source)} do not match their checksum: the file was damaged after it was zipped. Please create the zip again.`, { entry: file.source });
+}
+
 /**
- * Holds each entry to what the zip declared while bytes flow: exact size,
- * CRC-32, and every limit measured on real output. A zip that lies about
- * sizes is stopped at the first byte past the claim, not after inflating
- * whatever it really holds.
+ * Holds a streamed entry to what the zip declared while bytes flow: exact
+ * size, CRC-32, and every limit measured on real output. A zip that lies
+ * about sizes is stopped at the first byte past the claim, not after
+ * inflating whatever it really holds.
  */
 class EntryCheck extends Transform {
   private bytes = 0;
   private crc = 0;
 
   constructor(
+    private readonly ctx: Context,
     private readonly file: PlannedFile,
-    private readonly totals: { bytes: number },
-    private readonly limits: UploadLimits,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const { file, limits } = this;
     this.bytes += chunk.length;
-    this.totals.bytes += chunk.length;
     this.crc = zlib.crc32(chunk, this.crc);
-    const declared = file.location.uncompressedSize;
-    if (this.bytes > declared) {
-      return cb(new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds more data than the ${formatBytes(declared)} the zip declares for it. The zip is damaged or was crafted.`, { entry: file.source }));
-    }
-    if (limits.maxFileBytes !== undefined && this.bytes > limits.maxFileBytes) return cb(fileTooLarge(file.source, limits.maxFileBytes));
-    if (this.totals.bytes > limits.maxUncompressedBytes) return cb(totalTooLarge(limits.maxUncompressedBytes, file.source));
-    if (this.bytes > RATIO_GRACE_BYTES && this.bytes > limits.maxCompressionRatio * Math.max(file.location.compressedSize, 1)) {
-      return cb(new UploadError("ratio_too_high", `The file ${quoteName(file.source)} expands more than ${limits.maxCompressionRatio}× when unzipped. That is typical of a zip bomb, so the upload was refused.`, { entry: file.source }));
+    if (this.bytes > this.file.location.uncompressedSize) return cb(sizeMismatch(this.file, "more"));
+    try {
+      countBytes(this.ctx, this.file, chunk.length, this.bytes);
+    } catch (err) {
+      return cb(err as Error);
     }
     cb(null, chunk);
   }
 
   override _flush(cb: TransformCallback): void {
-    const { file } = this;
-    if (this.bytes < file.location.uncompressedSize) {
-      return cb(new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds ${formatBytes(this.bytes)}, less than the ${formatBytes(file.location.uncompressedSize)} the zip declares. The zip is damaged.`, { entry: file.source }));
-    }
-    if ((this.crc >>> 0) !== (file.location.crc32 >>> 0)) {
-      return cb(new UploadError("crc_mismatch", `The contents of ${quoteName(file.source)} do not match their checksum: the file was damaged after it was zipped. Please create the zip again.`, { entry: file.source }));
-    }
+    if (this.bytes < this.file.location.uncompressedSize) return cb(sizeMismatch(this.file, this.bytes));
+    if (this.crc >>> 0 !== this.file.location.crc32 >>> 0) return cb(crcMismatch(this.file));
     cb();
   }
 }

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Digest } from "@/lib/artifacts/digest";
 import type { ArtifactStore } from "@/lib/artifacts/store";
@@ -51,7 +51,14 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
     let built;
     try {
       const plan = await inspectZip(zip, limits, archiveBytes);
-      built = { plan, archive: await writeNormalizedArchive(zip, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
+      // A second descriptor for whole-entry reads of small files; yauzl owns
+      // (and closes) its own.
+      const handle = await open(zipPath, "r");
+      try {
+        built = { plan, archive: await writeNormalizedArchive(zip, handle, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
+      } finally {
+        await handle.close();
+      }
     } finally {
       zip.close();
     }
