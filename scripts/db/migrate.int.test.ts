@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { createDatabase, dropDatabase } from "@/scripts/postgres";
 import { SHADOW_DATABASE_PREFIX } from "./schema-engine";
-import { createMigration, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, deployMigrations } from "./migrate";
+import { createMigration, DEFAULT_MIGRATIONS_DIR, DEFAULT_SCHEMA_PATH, deployMigrations, MIGRATION_LOCK_KEY } from "./migrate";
 
 const serverUrl = inject("databaseUrl");
 const created: string[] = [];
@@ -103,6 +103,33 @@ describe("deployMigrations", () => {
     const runs = await Promise.all([1, 2, 3].map(() => deployMigrations({ databaseUrl: target })));
     expect(runs.flat().sort()).toEqual(folders);
     expect((await migrationRows(target)).map((r) => r.migration_name)).toEqual(folders);
+  });
+
+  it("waits for the migration lock before touching the database", async () => {
+    const target = await freshDatabase();
+    const holder = new pg.Client({ connectionString: target });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY.toString()]);
+      const deploy = deployMigrations({ databaseUrl: target });
+      // Proven by Postgres itself: the deploy's session queues on our lock.
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const waiting = await holder.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+            WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`,
+        );
+        if (waiting.rows[0]?.n === 1) break;
+        if (Date.now() > deadline) throw new Error("deploy never waited for the migration lock");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const table = await holder.query<{ t: string | null }>("SELECT to_regclass('_prisma_migrations')::text AS t");
+      expect(table.rows[0]?.t).toBeNull();
+      await holder.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY.toString()]);
+      expect(await deploy).toEqual(folders);
+    } finally {
+      await holder.end();
+    }
   });
 });
 
