@@ -82,6 +82,12 @@ async function loadSchema(schemaPath: string): Promise<{ path: string; content: 
   }
 }
 
+/** The engine's messages carry a Rust span trace after the first lines; keep the message part. */
+function summary(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(/\n\s+0: /)[0]?.trim() ?? message;
+}
+
 async function withAdvisoryLock<T>(databaseUrl: string, action: () => Promise<T>): Promise<T> {
   const client = new pg.Client(poolConfigFromUrl(databaseUrl));
   try {
@@ -119,7 +125,7 @@ export async function deployMigrations(options: MigrateOptions): Promise<string[
     const { appliedMigrationNames } = await withSchemaEngine(options.databaseUrl, schema, ({ engine }) =>
       engine.applyMigrations({ migrationsList, filters: NO_FILTER }),
     ).catch((error: unknown) => {
-      throw new Error(`applying migrations from ${migrationsDir} failed`, { cause: error });
+      throw new Error(`applying migrations from ${migrationsDir} failed: ${summary(error)}`, { cause: error });
     });
     log.info({ applied: appliedMigrationNames, known: migrationsList.migrationDirectories.length }, "migrations deployed");
     return appliedMigrationNames;
@@ -183,7 +189,7 @@ export async function createMigration(options: NewMigrationOptions): Promise<New
       filters: NO_FILTER,
     }),
   ).catch((error: unknown) => {
-    throw new Error(`diffing ${migrationsDir} against ${schema.path} failed`, { cause: error });
+    throw new Error(`diffing ${migrationsDir} against ${schema.path} failed: ${summary(error)}`, { cause: error });
   });
   if (diff.exitCode === 0) return { name: null, sql: null };
   if (diff.exitCode !== 2 || !diff.stdout) {
