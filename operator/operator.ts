@@ -76,15 +76,12 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   const api = new KubeApi(kc, metrics);
 
-  let reconciler: Reconciler | undefined;
   const queue = new WorkQueue({
     concurrency: config.concurrency,
     backoffBaseMs: config.backoffBaseMs,
     backoffMaxMs: config.backoffMaxMs,
-    handler: (key) => {
-      if (!reconciler) throw new Error("reconciler not initialised");
-      return reconciler.reconcile(key);
-    },
+    // Handlers run only after start(), by which time the reconciler exists.
+    handler: (key) => reconciler.reconcile(key),
     onDone: (_key, outcome, ms) => {
       metrics.reconciles.inc({ result: outcome });
       metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
@@ -120,7 +117,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       const key = siteKey(site.metadata.namespace, site.metadata.name);
       if (verb === "delete") {
         queue.forget(key);
-        reconciler?.forget(key);
+        reconciler.forget(key);
         return;
       }
       queue.add(key);
@@ -142,7 +139,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const all: WatchCache<KubernetesObject>[] = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
-  reconciler = new Reconciler({ api, caches, config, log, identity: config.identity });
+  const reconciler = new Reconciler({ api, caches, config, log, identity: config.identity });
 
   let leader = !config.leaderElection;
   let started = false;
