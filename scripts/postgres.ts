@@ -413,7 +413,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "stop":
-      await stopPostgres(dataDir);
+      process.stdout.write((await stopPostgres(dataDir)) ? "stopped\n" : "not running\n");
       return 0;
     case "status": {
       const url = await postgresStatus(dataDir);
