@@ -10,7 +10,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, link, mkdir, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -271,15 +271,72 @@ export async function postgresStatus(dataDir: string): Promise<string | undefine
   return port === undefined ? undefined : databaseUrl(port);
 }
 
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Serialises starts on one data directory across processes (two `npm start`,
+ * or a test run next to one): otherwise both could run initdb, or both
+ * pg_ctl start, and one would fail. The lock is a file next to the data
+ * directory holding the owner's pid; it appears atomically (hard link of a
+ * complete file) and one left by a dead process is taken over.
+ */
+async function withStartLock<T>(dataDir: string, action: () => Promise<T>): Promise<T> {
+  const lockPath = `${dataDir}.lock`;
+  const candidate = `${lockPath}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(candidate, `${process.pid}\n`);
+  const deadline = Date.now() + 2 * START_TIMEOUT_MS;
+  try {
+    for (;;) {
+      try {
+        await link(candidate, lockPath);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+          throw new Error(`cannot create the start lock ${lockPath}`, { cause: error });
+        }
+      }
+      const holder = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(holder) && holder > 0 && !processIsAlive(holder)) {
+        log.warn({ lockPath, holder }, "taking over the start lock of a process that is gone");
+        await rm(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`another process (pid ${holder}) has been starting Postgres on ${dataDir} for too long; see ${lockPath}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await unlink(candidate);
+  }
+  try {
+    return await action();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
 /**
  * Starts (initialising if empty) or reuses the server on `dataDir`, and
- * resolves once it accepts connections.
+ * resolves once it accepts connections. Safe to call from several processes
+ * at once.
  */
 export async function ensurePostgres(options: PostgresOptions): Promise<RunningPostgres> {
   const dataDir = path.resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  return withStartLock(dataDir, () => startOrReuse(dataDir, options));
+}
+
+async function startOrReuse(dataDir: string, options: PostgresOptions): Promise<RunningPostgres> {
   const { port } = options;
   const binDir = await findPostgresBinaries();
-  await mkdir(dataDir, { recursive: true });
   const handle = (reused: boolean): RunningPostgres => ({
     url: databaseUrl(port),
     reused,
