@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createSite, PASSWORD, signUp, uniqueEmail } from "./support";
+import { createSite, PASSWORD, signOut, signUp, uniqueEmail } from "./support";
 
 test("a person signs up, creates a site, opens it, signs out and back in", async ({ page }) => {
   const email = uniqueEmail("journey");
@@ -15,8 +15,7 @@ test("a person signs up, creates a site, opens it, signs out and back in", async
   await listed.click();
   await expect(page).toHaveURL(new RegExp(`/w/${tenant}/sites/portfolio$`));
 
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/signin/);
+  await signOut(page);
   await page.goto(`/w/${tenant}`);
   await expect(page).toHaveURL(/\/signin\?callbackUrl=/);
 
@@ -50,7 +49,7 @@ test("forms explain what is wrong, next to the field", async ({ page }) => {
   await page.getByRole("button", { name: "Create site" }).click();
   await expect(page.getByText("You already have a site called “taken”.")).toBeVisible();
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   await page.goto("/signup");
   await page.getByLabel("Your name").fill("Dup again");
   await page.getByLabel("Email").fill(email.toUpperCase());
@@ -62,12 +61,12 @@ test("forms explain what is wrong, next to the field", async ({ page }) => {
 test("a wrong password and an unknown email get the same answer", async ({ page }) => {
   const email = uniqueEmail("enum");
   await signUp(page, "Enum", email);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   for (const [who, password] of [[email, "not the right password"], [uniqueEmail("nobody"), PASSWORD]] as const) {
     await page.getByLabel("Email").fill(who);
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+    await expect(page.getByTestId("form-error")).toHaveText("Wrong email or password.");
   }
 });
 
@@ -86,17 +85,17 @@ test("deleting a site needs its name typed, then removes it", async ({ page }) =
 test("too many sign-in attempts are refused with a clear message", async ({ page, request }) => {
   const email = uniqueEmail("limited");
   await signUp(page, "Limited", email);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   for (let i = 0; i < 10; i += 1) {
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(`wrong password ${i}`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+    await expect(page.getByTestId("form-error")).toHaveText("Wrong email or password.");
   }
   // Even the right password is refused now, until the window passes.
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Too many sign-in attempts. Wait a few minutes and try again.");
+  await expect(page.getByTestId("form-error")).toHaveText("Too many sign-in attempts. Wait a few minutes and try again.");
 
   const csrf = ((await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string }).csrfToken;
   const response = await request.post("/api/auth/callback/credentials", { form: { email, password: PASSWORD, csrfToken: csrf, json: "true" } });

@@ -77,9 +77,14 @@ test("the API refuses bodies that are not JSON with a specific message", async (
   const token = await csrfToken(alice.request);
   const response = await alice.request.post(`/api/tenants/${alice.tenant}/sites`, {
     headers: { "x-csrf-token": token, "content-type": "application/json" },
-    data: "{not json",
+    data: Buffer.from("{not json"),
   });
   expect(response.status()).toBe(400);
   expect(((await response.json()) as { error: { message: string } }).error.message).toBe("The request body is not valid JSON.");
+  const notObject = await alice.request.post(`/api/tenants/${alice.tenant}/sites`, {
+    headers: { "x-csrf-token": token, "content-type": "application/json" },
+    data: Buffer.from('"just a string"'),
+  });
+  expect(((await notObject.json()) as { error: { message: string } }).error.message).toBe("The request body must be a JSON object.");
   await alice.context.close();
 });

@@ -31,3 +31,9 @@ export async function csrfToken(request: APIRequestContext): Promise<string> {
   const response = await request.get("/api/auth/csrf");
   return ((await response.json()) as { csrfToken: string }).csrfToken;
 }
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await expect(page.getByRole("heading", { name: "Sign in to your workspace" })).toBeVisible();
+}

@@ -5,6 +5,7 @@ import { AuthShell } from "@/app/_components/auth-shell";
 import { SignInForm } from "@/app/_components/auth-forms";
 import { currentUser } from "@/lib/auth/session";
 
+export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Sign in" };
 
 export default async function SignInPage() {

@@ -4,6 +4,7 @@ import { AuthShell } from "@/app/_components/auth-shell";
 import { SignUpForm } from "@/app/_components/auth-forms";
 import { currentUser } from "@/lib/auth/session";
 
+export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Create your account" };
 
 export default async function SignUpPage() {

@@ -58,9 +58,14 @@ export async function readJson(request: Request, maxBytes = 16_384): Promise<unk
   }
   const text = await request.text();
   if (text.length > maxBytes) throw new ApiError(413, "too_large", "The request body is too large.");
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text);
   } catch {
     throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ApiError(400, "invalid_json", "The request body must be a JSON object.");
+  }
+  return value;
 }

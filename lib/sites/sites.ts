@@ -58,6 +58,9 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         if (count >= MAX_SITES_PER_TENANT) {
           throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${MAX_SITES_PER_TENANT}). Delete one first.`);
         }
+        if (await tx.site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name } }, select: { id: true } })) {
+          throw nameTaken(`You already have a site called “${name}”.`);
+        }
         const site = await tx.site.create({ data: { tenantId: actor.tenantId, name, hostLabel }, select: viewSelect });
         await recordAudit({ action: "site.create", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
         return site;
@@ -66,10 +69,10 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
     );
     return toView(row);
   } catch (error) {
+    // The name was checked under the tenant lock, so a unique violation here
+    // is the global host label, taken by a site of another tenant.
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
-      const fields = JSON.stringify(error.meta ?? {});
-      if (fields.includes("hostLabel")) throw nameTaken(`The address ${hostLabel} is already in use. Choose another name.`);
-      throw nameTaken(`You already have a site called “${name}”.`);
+      throw nameTaken(`The address ${hostLabel} is already in use. Choose another name.`);
     }
     throw error;
   }

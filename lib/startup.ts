@@ -1,0 +1,16 @@
+import { ConfigError, getConfig } from "@/lib/config";
+import { logger } from "@/lib/log";
+
+/** Checks the configuration once at server start and stops the process, naming the variable, when it is wrong. */
+export function checkConfigurationOrExit(): void {
+  try {
+    getConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      logger.fatal({ issues: error.issues }, error.message);
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
