@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   if (!process.env.DATABASE_URL) {
     const postgres = await ensurePostgres({ dataDir: path.join(dataDir, "postgres"), port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT) });
     process.env.DATABASE_URL = postgres.url;
-    group.onShutdown(() => postgres.stop());
+    // A server this run found already running belongs to whoever started it.
+    if (!postgres.reused) group.onShutdown(() => postgres.stop());
     log.info({ dataDir: DEFAULT_DATA_DIR }, "local Postgres is running");
   }
 
