@@ -2,7 +2,9 @@
 # Resolving Kubernetes/etcd binaries: explicit dir, cache, Go module build,
 # or release download. Sourced by pagoda-cluster; expects versions.env loaded.
 
+# shellcheck disable=SC2034 # used by pagoda-cluster
 CONTROL_PLANE_BINS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+# shellcheck disable=SC2034
 NODE_BINS=(kubelet kube-proxy)
 
 cache_root() { echo "${PAGODA_CACHE_DIR:-$HOME/.cache/pagoda}"; }
@@ -136,4 +138,50 @@ ensure_bins() {
   flock -u 8; exec 8>&-
   have_bins "$bin" "${bins[@]}" || die "binaries missing in $bin after build: ${bins[*]}"
   echo "$bin"
+}
+
+# Extra Go programs (kwok, traefik, ...) built from their own modules, each in
+# a module of its own so their dependency versions never meet Kubernetes'.
+# ensure_go_tool <binary> <module> <version> <package> — prints the binary path.
+ensure_go_tool() {
+  local name=$1 module=$2 version=$3 pkg=$4
+  local dir; dir="$(cache_root)/tools/$name-$version"
+  local bin="$dir/bin/$name"
+  if [[ -x "$bin" ]]; then echo "$bin"; return; fi
+  command -v go >/dev/null || die "go is required to build $name $version"
+  mkdir -p "$dir/src" "$dir/bin"
+  exec 8>"$dir/.build.lock"
+  flock 8
+  if [[ ! -x "$bin" ]]; then
+    if [[ ! -f "$dir/src/go.mod" ]]; then
+      local gomod
+      gomod=$(cd "$dir/src" && GOFLAGS=-mod=mod go mod download -json "$module@$version" |
+        sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
+      [[ -f "$gomod" ]] || die "could not download go.mod of $module@$version"
+      {
+        printf 'module pagoda.local/%s-build\n\ngo %s\n\nrequire %s %s\n\n' \
+          "$name" "$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod")" "$module" "$version"
+        # Replaces and excludes only apply in the main module, so the
+        # upstream ones that point at published forks are carried over.
+        module_remote_directives "$gomod"
+      } >"$dir/src/go.mod"
+    fi
+    log "building $name $version from Go modules"
+    ( cd "$dir/src" && go_build_env &&
+      go build -trimpath -ldflags="-s -w" -o "$bin" "$pkg" ) >&2 || die "go build of $name failed"
+  fi
+  flock -u 8; exec 8>&-
+  echo "$bin"
+}
+
+# Prints the replace/exclude directives of a go.mod that point at other
+# modules (local-path replaces cannot work outside that module's repo).
+module_remote_directives() {
+  awk '
+    /^(replace|exclude) \($/ { block=$1; next }
+    block && /^\)$/ { block=""; next }
+    block { if (block=="exclude" || $0 !~ /=> *\.\.?\//) print block, $0; next }
+    /^replace / && $0 !~ /=> *\.\.?\// { print; next }
+    /^exclude / { print }
+  ' "$1"
 }

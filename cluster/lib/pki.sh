@@ -84,3 +84,14 @@ contexts:
     user: $user
     namespace: default
 current-context: pagoda
+
+EOF
+  chmod 600 "$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+write_kubeconfigs() {
+  write_kubeconfig "$KUBECONFIG_PATH" pagoda-admin admin
+  write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
+  write_kubeconfig "$STATE/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
+}
