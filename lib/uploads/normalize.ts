@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { rm, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,6 +16,7 @@ import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { collisionKey, utf8Length } from "./names";
 import { openEntryStream, type ZipFile } from "./zip";
 import { readCompressed } from "./zip-read";
+import type { ZipReader } from "./zip-reader";
 
 /** gzip level of the artifact itself: zlib's default, the same as `tar czf`. */
 export const ARCHIVE_GZIP_LEVEL = 6;
@@ -68,7 +69,7 @@ type PendingSibling = { size: number } & ({ data: Buffer } | { path: string });
 
 interface Context {
   zip: ZipFile;
-  handle: FileHandle;
+  reader: ZipReader;
   pack: tar.Pack;
   limits: UploadLimits;
   scratchDir: string;
@@ -84,7 +85,7 @@ interface Context {
  */
 export async function writeNormalizedArchive(
   zip: ZipFile,
-  handle: FileHandle,
+  reader: ZipReader,
   plan: InspectResult,
   limits: UploadLimits,
   outPath: string,
@@ -106,7 +107,7 @@ export async function writeNormalizedArchive(
   // reported as unhandled; it is still rethrown by the await below.
   written.catch(() => undefined);
 
-  const ctx: Context = { zip, handle, pack, limits, scratchDir, totals: { bytes: 0 } };
+  const ctx: Context = { zip, reader, pack, limits, scratchDir, totals: { bytes: 0 } };
   const prepared = new Map<number, Promise<Prepared>>();
   const siblings = new Map<string, PendingSibling>();
   let pendingMemory = 0;
@@ -257,7 +258,7 @@ async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boole
   const loc = file.location;
   let data: Buffer;
   try {
-    const raw = await readCompressed(ctx.zip, ctx.handle, loc);
+    const raw = await readCompressed(ctx.zip, ctx.reader, loc);
     // maxOutputLength one past the claim: inflating stops right there.
     data = loc.compressionMethod === 0 ? raw : await inflateRaw(raw, { maxOutputLength: loc.uncompressedSize + 1 });
   } catch (err) {

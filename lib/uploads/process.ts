@@ -1,4 +1,4 @@
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Digest } from "@/lib/artifacts/digest";
 import type { ArtifactStore } from "@/lib/artifacts/store";
@@ -47,20 +47,13 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
   }
   const scratch = await makeTempDir("pagoda-normalize", opts.tmpDir);
   try {
-    const zip = await openZip(zipPath);
+    const opened = await openZip(zipPath);
     let built;
     try {
-      const plan = await inspectZip(zip, limits, archiveBytes);
-      // A second descriptor for whole-entry reads of small files; yauzl owns
-      // (and closes) its own.
-      const handle = await open(zipPath, "r");
-      try {
-        built = { plan, archive: await writeNormalizedArchive(zip, handle, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
-      } finally {
-        await handle.close();
-      }
+      const plan = await inspectZip(opened.zip, limits, archiveBytes);
+      built = { plan, archive: await writeNormalizedArchive(opened.zip, opened.reader, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
     } finally {
-      zip.close();
+      await opened.close();
     }
     const { plan, archive } = built;
     const { alreadyStored } = await store.putFile(archive.digest, path.join(scratch.path, "artifact.tar.gz"));

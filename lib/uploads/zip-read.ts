@@ -1,26 +1,30 @@
-import type { FileHandle } from "node:fs/promises";
 import yauzl from "yauzl";
 import type { EntryLocation, ZipFile } from "./zip";
+import type { ZipReader } from "./zip-reader";
 
 /**
- * The compressed bytes of one entry, read in one call. yauzl locates them
- * (its readLocalFileHeader also checks they lie inside the file); we read
- * them through our own handle so that small files skip the per-entry
- * stream setup, which dominates when a site has thousands of tiny files.
+ * Room for the local header's name and extra field when prefetching an
+ * entry: they usually mirror the central record's, give or take a few
+ * timestamp fields. A miss only costs an extra read.
  */
-export async function readCompressed(zip: ZipFile, handle: FileHandle, loc: EntryLocation): Promise<Buffer> {
-  const entry = Object.assign(new yauzl.Entry(), loc);
-  const { fileDataStart } = await new Promise<{ fileDataStart: number }>((resolve, reject) => {
-    (zip as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, header) => (err ? reject(err) : resolve(header)));
-  });
-  const buf = Buffer.allocUnsafe(loc.compressedSize);
-  let filled = 0;
-  while (filled < buf.length) {
-    const { bytesRead } = await handle.read(buf, filled, buf.length - filled, fileDataStart + filled);
-    if (bytesRead === 0) throw new Error("unexpected EOF");
-    filled += bytesRead;
+const LOCAL_HEADER_SLACK = 30 + 512;
+
+/**
+ * The compressed bytes of one small entry, usually in a single read: the
+ * local header and data are prefetched together, then yauzl locates the
+ * data (its readLocalFileHeader also checks it lies inside the file).
+ */
+export async function readCompressed(zip: ZipFile, reader: ZipReader, loc: EntryLocation): Promise<Buffer> {
+  const token = await reader.prefetch(loc.relativeOffsetOfLocalHeader, LOCAL_HEADER_SLACK + loc.fileNameLength + loc.compressedSize);
+  try {
+    const entry = Object.assign(new yauzl.Entry(), loc);
+    const { fileDataStart } = await new Promise<{ fileDataStart: number }>((resolve, reject) => {
+      (zip as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, header) => (err ? reject(err) : resolve(header)));
+    });
+    return await reader.bytes(fileDataStart, loc.compressedSize);
+  } finally {
+    reader.release(token);
   }
-  return buf;
 }
 
 interface LocalHeaderReader {

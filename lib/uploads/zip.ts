@@ -1,7 +1,8 @@
-import { open as openFile } from "node:fs/promises";
+import { open as openFile, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { UploadError } from "./errors";
+import { ZipReader } from "./zip-reader";
 
 /**
  * Thin promise layer over yauzl. Options and why:
@@ -33,6 +34,7 @@ export type ZipEntry = yauzl.Entry & { fileNameRaw: Buffer };
 /** What we keep of an entry between the two passes: no names, no extra fields. */
 export interface EntryLocation {
   generalPurposeBitFlag: number;
+  fileNameLength: number;
   compressionMethod: number;
   compressedSize: number;
   uncompressedSize: number;
@@ -47,14 +49,39 @@ export function entryName(entry: ZipEntry): string {
   return getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
 }
 
-export async function openZip(zipPath: string): Promise<ZipFile> {
+export interface OpenedZip {
+  zip: ZipFile;
+  reader: ZipReader;
+  /** Closes the zip and waits for its file descriptor to be released. */
+  close(): Promise<void>;
+}
+
+export async function openZip(zipPath: string): Promise<OpenedZip> {
+  const handle = await openFile(zipPath, "r");
+  const reader = new ZipReader(handle, zipPath);
+  const closed = new Promise<void>((resolve, reject) => {
+    reader.once("close", resolve);
+    reader.once("error", reject);
+  });
+  closed.catch(() => undefined);
+  let zip: ZipFile;
   try {
-    return await new Promise<ZipFile>((resolve, reject) => {
-      yauzl.open(zipPath, ZIP_OPTIONS, (err, zip) => (err ? reject(err) : resolve(zip)));
+    const { size } = await handle.stat();
+    zip = await new Promise<ZipFile>((resolve, reject) => {
+      yauzl.fromRandomAccessReader(reader, size, ZIP_OPTIONS, (err, z) => (err ? reject(err) : resolve(z)));
     });
   } catch (err) {
+    await handle.close();
     throw await classifyOpenError(zipPath, err);
   }
+  return {
+    zip,
+    reader,
+    close: async () => {
+      zip.close();
+      await closed;
+    },
+  };
 }
 
 async function classifyOpenError(zipPath: string, err: unknown): Promise<UploadError> {
@@ -110,6 +137,7 @@ export function readNextEntry(zip: ZipFile): Promise<ZipEntry | null> {
 export function locationOf(entry: ZipEntry): EntryLocation {
   return {
     generalPurposeBitFlag: entry.generalPurposeBitFlag,
+    fileNameLength: entry.fileNameLength,
     compressionMethod: entry.compressionMethod,
     compressedSize: entry.compressedSize,
     uncompressedSize: entry.uncompressedSize,
