@@ -34,6 +34,13 @@ const schema = z.object({
     .max(65535, { error: "PAGODA_SITE_PORT must be a port number" })
     .optional(),
   PAGODA_DATA_DIR: z.string().min(1).default(".data"),
+  /** Where pods fetch artifacts from; defaults to NEXTAUTH_URL. */
+  PAGODA_ARTIFACT_BASE_URL: z.url({ error: "PAGODA_ARTIFACT_BASE_URL must be a URL the cluster's pods can reach, e.g. http://pagoda-dashboard.pagoda:3000" }).optional(),
+  PAGODA_ARTIFACT_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "PAGODA_ARTIFACT_KEY_ID must be 1-32 letters, digits, _ or -" }).default("k1"),
+  PAGODA_QUOTA_SITES: positiveInt("PAGODA_QUOTA_SITES").default(50),
+  PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
+  PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),
+  PAGODA_QUOTA_STORED_BYTES: positiveInt("PAGODA_QUOTA_STORED_BYTES").default(1024 * 1024 * 1024),
   PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
   PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
   PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),

@@ -74,7 +74,8 @@ export const siteNameSchema = z
   .min(1, { error: "Enter a site name." })
   .max(SITE_NAME_MAX, { error: `Site names can be at most ${SITE_NAME_MAX} characters.` })
   .regex(/^[a-z0-9-]+$/, { error: "Use only lower-case letters, digits and dashes (a-z, 0-9, -)." })
-  .regex(/^[a-z0-9]/, { error: "Site names must start with a letter or digit." })
+  // A letter first: the name also names the site's Kubernetes Service (DNS-1035).
+  .regex(/^[a-z]/, { error: "Site names must start with a letter." })
   .regex(/[a-z0-9]$/, { error: "Site names must end with a letter or digit." })
   .refine((value) => !value.includes("--"), { error: "Site names cannot contain two dashes in a row." })
   .refine((value) => !RESERVED_SITE_NAMES.has(value), { error: "This name is reserved. Choose another." });

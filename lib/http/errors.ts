@@ -1,6 +1,7 @@
 import { NextResponse } from "next/server";
 import { ZodError } from "zod";
 import { RateLimitedError } from "@/lib/auth/rate-limit";
+import { isUploadError } from "@/lib/uploads/errors";
 import { fieldErrors } from "@/lib/validation";
 import { componentLogger } from "@/lib/log";
 
@@ -22,13 +23,19 @@ export class ApiError extends Error {
 export const notFound = (what = "Not found.") => new ApiError(404, "not_found", what);
 
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string> };
+  error: { code: string; message: string; fields?: Record<string, string>; entry?: string };
 }
 
 export function errorResponse(error: unknown, context: Record<string, unknown> = {}): NextResponse<ErrorBody> {
   if (error instanceof ApiError) {
     return NextResponse.json(
       { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } },
+      { status: error.status },
+    );
+  }
+  if (isUploadError(error)) {
+    return NextResponse.json(
+      { error: { code: error.code, message: error.message, ...(error.entry === undefined ? {} : { entry: error.entry }) } },
       { status: error.status },
     );
   }

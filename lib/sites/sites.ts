@@ -6,6 +6,7 @@ import { ApiError, notFound } from "@/lib/http/errors";
 import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
+import { quotasOf } from "@/lib/deploys/quotas";
 
 export interface SiteView {
   id: string;
@@ -14,8 +15,6 @@ export interface SiteView {
   createdAt: string;
   deployCount: number;
 }
-
-const MAX_SITES_PER_TENANT = 50;
 
 function toView(site: { id: string; name: string; hostLabel: string; createdAt: Date; _count: { deploys: number } }): SiteView {
   return {
@@ -43,6 +42,25 @@ export async function getSite(actor: TenantActor, name: string): Promise<SiteVie
   return toView(row);
 }
 
+export interface SiteRow {
+  id: string;
+  name: string;
+  hostLabel: string;
+  targetDeployId: string | null;
+}
+
+/** The stored row of a site of the actor's tenant, for server code; 404 like getSite. */
+export async function getSiteRow(actor: TenantActor, name: string): Promise<SiteRow> {
+  const parsed = siteNameSchema.safeParse(name);
+  if (!parsed.success) throw notFound("Site not found.");
+  const row = await db().site.findUnique({
+    where: { tenantId_name: { tenantId: actor.tenantId, name: parsed.data } },
+    select: { id: true, name: true, hostLabel: true, targetDeployId: true },
+  });
+  if (!row) throw notFound("Site not found.");
+  return row;
+}
+
 const nameTaken = (message: string) => new ApiError(409, "name_taken", message, { name: message });
 
 export async function createSite(actor: TenantActor, raw: unknown, ip: string | null): Promise<SiteView> {
@@ -54,9 +72,10 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         // Locking the tenant row makes concurrent creates in one tenant take
         // turns, so two of them cannot both pass the quota check.
         await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
+        const { maxSites } = await quotasOf(actor.tenantId);
         const count = await tx.site.count({ where: { tenantId: actor.tenantId } });
-        if (count >= MAX_SITES_PER_TENANT) {
-          throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${MAX_SITES_PER_TENANT}). Delete one first.`);
+        if (count >= maxSites) {
+          throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${maxSites}). Delete one first.`);
         }
         if (await tx.site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name } }, select: { id: true } })) {
           throw nameTaken(`You already have a site called “${name}”.`);

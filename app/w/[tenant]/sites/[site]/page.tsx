@@ -3,6 +3,10 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { Card } from "@/app/_components/ui";
 import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
+import { DeployHistory } from "@/app/_components/deploy-history";
+import { UploadPanel } from "@/app/_components/upload-panel";
+import { listDeploys } from "@/lib/deploys/list";
+import { quotasOf } from "@/lib/deploys/quotas";
 import { pageActor } from "@/lib/auth/page";
 import { ApiError } from "@/lib/http/errors";
 import { getSite, type SiteView } from "@/lib/sites/sites";
@@ -23,6 +27,7 @@ export default async function SitePage({ params }: { params: Params }) {
     if (error instanceof ApiError && error.status === 404) notFound();
     throw error;
   }
+  const [deploys, quotas] = await Promise.all([listDeploys(actor, site.name), quotasOf(actor.tenantId)]);
   return (
     <div className="space-y-6">
       <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
@@ -42,8 +47,12 @@ export default async function SitePage({ params }: { params: Params }) {
         {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
       </div>
       <Card>
-        <h2 className="text-base font-semibold">Deploys</h2>
-        <p className="mt-2 text-sm text-slate-600">No deploys yet.</p>
+        <h2 className="mb-4 text-base font-semibold">New deploy</h2>
+        <UploadPanel tenant={actor.tenantSlug} site={site.name} maxBytes={quotas.maxArchiveBytes} />
+      </Card>
+      <Card>
+        <h2 className="mb-2 text-base font-semibold">Deploys</h2>
+        <DeployHistory deploys={deploys} />
       </Card>
     </div>
   );

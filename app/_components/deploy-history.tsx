@@ -1,0 +1,38 @@
+import type { DeployView } from "@/lib/deploys/view";
+
+const STATE_STYLES: Record<DeployView["state"], string> = {
+  processing: "bg-slate-100 text-slate-700",
+  ready: "bg-sky-100 text-sky-800",
+  live: "bg-emerald-100 text-emerald-800",
+  superseded: "bg-slate-100 text-slate-600",
+  failed: "bg-red-100 text-red-800",
+};
+
+function formatSize(bytes: number | null): string {
+  if (bytes === null) return "";
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+export function DeployHistory({ deploys }: { deploys: DeployView[] }) {
+  if (deploys.length === 0) {
+    return <p className="text-sm text-slate-600">No deploys yet. Upload a zip above to publish the first version.</p>;
+  }
+  return (
+    <ol aria-label="Deploy history" className="divide-y divide-slate-200">
+      {deploys.map((deploy) => (
+        <li key={deploy.id} data-testid="deploy" data-state={deploy.state} className="flex flex-wrap items-center justify-between gap-2 py-3">
+          <div>
+            <p className="font-mono text-sm text-slate-900" title={deploy.digest ?? undefined}>
+              {deploy.shortDigest ?? "—"}
+            </p>
+            <p className="text-xs text-slate-500">
+              {new Date(deploy.createdAt).toUTCString()} · {deploy.fileCount ?? 0} files · {formatSize(deploy.sizeBytes)}
+            </p>
+            {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
+          </div>
+          <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}

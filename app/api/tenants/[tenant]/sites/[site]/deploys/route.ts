@@ -1,0 +1,44 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { requireApiUser } from "@/lib/auth/session";
+import { clientIp } from "@/lib/auth/rate-limit";
+import { listDeploys } from "@/lib/deploys/list";
+import { uploadDeploy } from "@/lib/deploys/upload";
+import { ApiError, errorResponse } from "@/lib/http/errors";
+import { requireCsrf } from "@/lib/http/guard";
+import { actorFor } from "@/lib/tenancy/access";
+
+type Context = { params: Promise<{ tenant: string; site: string }> };
+
+export async function GET(_request: NextRequest, context: Context) {
+  try {
+    const { tenant, site } = await context.params;
+    const actor = await actorFor((await requireApiUser()).id, tenant);
+    return NextResponse.json({ deploys: await listDeploys(actor, site) });
+  } catch (error) {
+    return errorResponse(error, { route: "deploys.list" });
+  }
+}
+
+/** The zip is the raw request body (application/zip), so it can be streamed to disk as it arrives. */
+export async function POST(request: NextRequest, context: Context) {
+  try {
+    const { tenant, site } = await context.params;
+    const user = await requireApiUser();
+    requireCsrf(request);
+    const actor = await actorFor(user.id, tenant);
+    if (!request.body) throw new ApiError(400, "empty_body", "Send the zip file as the request body.");
+    const type = request.headers.get("content-type") ?? "";
+    if (!/^application\/(zip|x-zip-compressed|octet-stream)\b/.test(type)) {
+      throw new ApiError(415, "unsupported_media_type", "Send the site as a .zip file (Content-Type: application/zip).");
+    }
+    const length = request.headers.get("content-length");
+    const deploy = await uploadDeploy(actor, site, {
+      body: request.body,
+      declaredLength: length === null ? null : Number(length),
+      ip: clientIp(request.headers),
+    });
+    return NextResponse.json({ deploy }, { status: 201 });
+  } catch (error) {
+    return errorResponse(error, { route: "deploys.upload" });
+  }
+}

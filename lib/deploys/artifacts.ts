@@ -1,0 +1,27 @@
+import path from "node:path";
+import { getConfig } from "@/lib/config";
+import { artifactStoreConfigFromEnv, createArtifactStore, signArtifactPath, type ArtifactStore, type Digest, type SigningKey } from "@/lib/artifacts";
+
+const globalForStore = globalThis as unknown as { pagodaArtifactStore?: ArtifactStore };
+
+/** The process's artifact store: the local folder under the data dir unless configured otherwise. */
+export function artifactStore(): ArtifactStore {
+  if (!globalForStore.pagodaArtifactStore) {
+    const env = { ...process.env };
+    env.PAGODA_ARTIFACT_ROOT ??= path.resolve(getConfig().PAGODA_DATA_DIR, "artifacts");
+    globalForStore.pagodaArtifactStore = createArtifactStore(artifactStoreConfigFromEnv(env));
+  }
+  return globalForStore.pagodaArtifactStore;
+}
+
+export function signingKey(): SigningKey {
+  const config = getConfig();
+  return { id: config.PAGODA_ARTIFACT_KEY_ID, secret: config.PAGODA_ARTIFACT_SECRET };
+}
+
+/** The URL a site's pods fetch an artifact from; it carries its own signature. */
+export function signedArtifactUrl(digest: Digest): string {
+  const config = getConfig();
+  const base = config.PAGODA_ARTIFACT_BASE_URL ?? config.NEXTAUTH_URL;
+  return new URL(signArtifactPath(digest, signingKey()), base).toString();
+}

@@ -1,0 +1,88 @@
+import { db } from "@/lib/db";
+import { recordAudit } from "@/lib/audit";
+import type { Digest } from "@/lib/artifacts";
+import { artifactStore } from "@/lib/deploys/artifacts";
+import { quotasOf, storedBytesOf } from "@/lib/deploys/quotas";
+import { type DeployView, toDeployView } from "@/lib/deploys/view";
+import { componentLogger } from "@/lib/log";
+import { getSiteRow } from "@/lib/sites/sites";
+import type { TenantActor } from "@/lib/tenancy/access";
+import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits } from "@/lib/uploads";
+import { formatBytes } from "@/lib/uploads/format";
+
+const log = componentLogger("deploys");
+
+export interface UploadRequest {
+  body: ReadableStream<Uint8Array>;
+  declaredLength: number | null;
+  ip: string | null;
+}
+
+/**
+ * A zip becomes a deploy: streamed to disk, validated and normalized into a
+ * content-addressed artifact, recorded, and promoted as the site's target.
+ * Any refusal leaves no deploy row and no artifact that nothing refers to.
+ */
+export async function uploadDeploy(actor: TenantActor, siteName: string, request: UploadRequest): Promise<DeployView> {
+  const site = await getSiteRow(actor, siteName);
+  const quotas = await quotasOf(actor.tenantId);
+  const limits = resolveLimits({ maxArchiveBytes: quotas.maxArchiveBytes, maxFiles: quotas.maxFiles });
+  const audit = (outcome: "success" | "failure", details: Record<string, string | number | boolean | null>) =>
+    recordAudit({ action: "deploy.upload", outcome, tenantId: actor.tenantId, actorId: actor.userId, target: site.name, ip: request.ip, details });
+
+  const received = await receiveToTempFile(request.body, { maxBytes: limits.maxArchiveBytes, declaredLength: request.declaredLength }).catch(async (error: unknown) => {
+    if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message });
+    throw error;
+  });
+  try {
+    const result = await processUpload(received.path, limits, artifactStore());
+    try {
+      const deploy = await db().$transaction(async (tx) => {
+        // Taking turns per tenant keeps two uploads from both fitting under the storage quota.
+        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
+        const stored = await storedBytesOf(actor.tenantId, result.digest);
+        if (stored + result.sizeBytes > quotas.maxStoredBytes) {
+          throw new UploadError(
+            "too_large",
+            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first.`,
+          );
+        }
+        const now = new Date();
+        const created = await tx.deploy.create({
+          data: {
+            siteId: site.id,
+            digest: result.digest,
+            sizeBytes: BigInt(result.sizeBytes),
+            fileCount: result.fileCount,
+            uncompressedBytes: BigInt(result.uncompressedBytes),
+            state: "ready",
+            createdById: actor.userId,
+            finishedAt: now,
+            promotedAt: now,
+          },
+        });
+        await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
+        return created;
+      });
+      await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes });
+      return toDeployView(deploy, deploy.id);
+    } catch (error) {
+      if (!result.alreadyStored) await forgetUnreferenced(result.digest);
+      throw error;
+    }
+  } catch (error) {
+    if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message, entry: error.entry ?? null });
+    throw error;
+  } finally {
+    await received.cleanup();
+  }
+}
+
+/** Removes a just-stored artifact when no deploy row refers to it (the upload was refused after storing). */
+async function forgetUnreferenced(digest: Digest): Promise<void> {
+  const referenced = await db().deploy.count({ where: { digest } });
+  if (referenced > 0) return;
+  await artifactStore()
+    .delete(digest)
+    .catch((error: unknown) => log.error({ err: error, digest }, "could not remove an unreferenced artifact"));
+}
