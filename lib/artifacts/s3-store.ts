@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat as statFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -11,7 +12,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { componentLogger } from "@/lib/log";
 import { digestHex, type Digest } from "./digest";
-import type { ArtifactStore } from "./store";
+import { DigestMismatchError, type ArtifactStore } from "./store";
 
 const log = componentLogger("artifacts.s3");
 
@@ -85,6 +86,11 @@ export class S3ArtifactStore implements ArtifactStore {
    */
   async putFile(digest: Digest, tempFilePath: string): Promise<{ alreadyStored: boolean }> {
     if (await this.has(digest)) return { alreadyStored: true };
+    // Not every S3-compatible server checks x-amz-checksum-sha256, and an
+    // object stored under the wrong digest would be served forever; one
+    // local read is cheap insurance.
+    const actual = await sha256File(tempFilePath);
+    if (actual !== digest) throw new DigestMismatchError(digest, actual);
     const { size } = await statFile(tempFilePath);
     const key = this.keyOf(digest);
     try {
@@ -136,4 +142,10 @@ function isNotFound(err: unknown): boolean {
 function wrap(err: unknown, what: string): Error {
   const message = err instanceof Error ? err.message : String(err);
   return new Error(`S3 ${what} failed: ${message}`, { cause: err });
+}
+
+async function sha256File(file: string): Promise<Digest> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest("hex")}`;
 }

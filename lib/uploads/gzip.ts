@@ -54,11 +54,12 @@ const deflateRaw = promisify(zlib.deflateRaw);
  * Buffer form for small files; compresses on the libuv pool, not the event
  * loop. The window is sized to the data (a function of the input alone, so
  * still deterministic): same output quality for a file smaller than the
- * window, a fraction of zlib's 256 KiB state, which matters when thousands
+ * window, a fraction of zlib's 256 KiB state (hash table scaled with it), which matters when thousands
  * of small files each get a sibling.
  */
 export async function gzipBuffer(data: Buffer, level: number): Promise<Buffer> {
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(data.length + 262))));
-  const body = await deflateRaw(data, { level, memLevel: 8, windowBits });
+  const memLevel = Math.max(2, windowBits - 7);
+  const body = await deflateRaw(data, { level, memLevel, windowBits });
   return Buffer.concat([GZIP_HEADER, body, trailer(zlib.crc32(data), data.length)]);
 }

@@ -26,7 +26,6 @@ export function assertNameEncoding(flags: number, raw: Buffer, decoded: string):
 
 // C0 controls, DEL and C1 controls: never part of a real file name, and
 // they make logs, terminals and messages lie about what a name is.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
 
 /**

@@ -37,7 +37,7 @@ const COMPRESSIBLE = new Set([
  * streamed. Memory held by read-ahead is bounded by SMALL × READ_AHEAD.
  */
 const SMALL_FILE_BYTES = 512 * 1024;
-const READ_AHEAD = 16;
+const READ_AHEAD = 8;
 /** Finished siblings waiting for their place in sorted order stay in memory up to this much, then go to disk. */
 const PENDING_SIBLING_MEMORY = 8 * 1024 * 1024;
 /** tar-stream emits 512-byte headers and small bodies; batching them keeps per-chunk overhead off the hot path. */

@@ -1,4 +1,4 @@
-import { open as openFile, stat } from "node:fs/promises";
+import { open as openFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { UploadError } from "./errors";
