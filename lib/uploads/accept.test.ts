@@ -143,6 +143,19 @@ describe("normalized archive", () => {
     }
   });
 
+  it("streams large files and their precompressed siblings", async () => {
+    const bigJs = Buffer.from("export const table = [" + Array.from({ length: 200_000 }, (_, i) => i % 977).join(",") + "];\n");
+    const bigBin = noise(1536 * 1024, 11);
+    expect(bigJs.length).toBeGreaterThan(600 * 1024);
+    const result = await upload([{ name: "index.html", data: "home" }, { name: "static/big.js", data: bigJs }, { name: "static/big.bin", data: bigBin, compress: false }]);
+    expect(result).toMatchObject({ fileCount: 3, precompressedCount: 1, uncompressedBytes: 4 + bigJs.length + bigBin.length });
+    const dir = await extract(result);
+    expect(await listFiles(dir)).toEqual(["index.html", "static/big.bin", "static/big.js", "static/big.js.gz"]);
+    expect((await readFile(path.join(dir, "static/big.js"))).equals(bigJs)).toBe(true);
+    expect((await readFile(path.join(dir, "static/big.bin"))).equals(bigBin)).toBe(true);
+    expect(zlib.gunzipSync(await readFile(path.join(dir, "static/big.js.gz"))).equals(bigJs)).toBe(true);
+  });
+
   it("publishes ten thousand files", async () => {
     const entries: ZipSpecEntry[] = [{ name: "index.html", data: "home" }];
     for (let i = 0; i < 10_000; i++) entries.push({ name: `pages/${i % 100}/p${i}.html`, data: `<p>${i}</p>`, compress: i % 50 === 0 });

@@ -117,6 +117,20 @@ describe("not a usable zip", () => {
     await expectRefused(zip, { status: 422, code: "crc_mismatch", entry: "data.txt", message: /checksum/ });
   });
 
+  it("refuses a CRC mismatch in a large, streamed file", async () => {
+    const zip = await buildZip([INDEX, { name: "media/clip.bin", data: noise(700 * 1024, 9), compress: false }]);
+    const at = dataOffset(zip, "media/clip.bin") + 600 * 1024;
+    zip[at] = (zip[at] ?? 0) ^ 0x01;
+    await expectRefused(zip, { status: 422, code: "crc_mismatch", entry: "media/clip.bin" });
+  });
+
+  it("refuses damaged deflate data in a large, streamed file", async () => {
+    const zip = await buildZip([INDEX, { name: "bundle.js", data: Buffer.concat([Buffer.from("let a = 1;\n".repeat(50_000)), noise(300 * 1024, 10)]) }]);
+    const at = dataOffset(zip, "bundle.js");
+    zip.fill(0xff, at, at + 4);
+    await expectRefused(zip, { status: 422, code: "corrupt", entry: "bundle.js" });
+  });
+
   it("refuses a CRC mismatch declared in the central directory", async () => {
     const zip = await buildZip([INDEX, { name: "style.css", data: "body{color:red}\n".repeat(100) }]);
     await expectRefused(patchEntry(zip, "style.css", { crc32: 0xdeadbeef }), { status: 422, code: "crc_mismatch", entry: "style.css" });
