@@ -31,4 +31,12 @@ describe("drift detection", () => {
     expect(needsApply(withTls, withTls)).toBe(false);
     expect(needsApply(withTls, undefined)).toBe(true);
   });
+
+  it("compares with list items, which lack apiVersion and kind", () => {
+    const desired = withAppliedHash(desiredChildren(makeSite(), childConfig).configMap);
+    const listItem = JSON.parse(JSON.stringify(desired)) as Partial<typeof desired>;
+    delete listItem.apiVersion;
+    delete listItem.kind;
+    expect(needsApply(desired, listItem as typeof desired)).toBe(false);
+  });
 });

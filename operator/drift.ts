@@ -58,5 +58,9 @@ export function containsDesired(desired: unknown, live: unknown): boolean {
 
 export function needsApply(desiredWithHash: KubernetesObject, live: KubernetesObject | undefined): boolean {
   if (!live) return true;
-  return !containsDesired(desiredWithHash, live);
+  // Items of a list response carry no apiVersion/kind; the cache holds such items after every relist.
+  const rest: Partial<KubernetesObject> = { ...desiredWithHash };
+  delete rest.apiVersion;
+  delete rest.kind;
+  return !containsDesired(rest, live);
 }

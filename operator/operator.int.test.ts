@@ -2,7 +2,7 @@
 // kube-controller-manager, kube-scheduler) without a node: Deployments get
 // ReplicaSets and Pods stay Pending, which is enough to prove reconciliation,
 // drift repair, garbage collection, status and write economy.
-import { setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
 import {
@@ -297,6 +297,10 @@ describe("operator against a real API server", () => {
   it("hands over leadership: a second instance waits, then takes over when the first stops", async () => {
     const second = await startOperator({ ...config, identity: `${config.identity}-b` });
     try {
+      const lease = await kc
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: config.leaseName, namespace: config.leaseNamespace });
+      expect(lease.spec?.holderIdentity).toBe(config.identity);
       expect(second.isLeader()).toBe(false);
       expect(operator.isLeader()).toBe(true);
       await operator.stop();

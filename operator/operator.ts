@@ -55,8 +55,13 @@ export interface RunningOperator {
 
 export function loadKubeConfig(config: Pick<OperatorConfig, "kubeconfigPath">): KubeConfig {
   const kc = new KubeConfig();
-  if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
-  else kc.loadFromDefault();
+  try {
+    if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
+    else kc.loadFromDefault();
+  } catch (err) {
+    const from = config.kubeconfigPath ? `KUBECONFIG=${config.kubeconfigPath}` : "the default locations";
+    throw new Error(`cannot load a kubeconfig from ${from}: ${(err as Error).message}`, { cause: err });
+  }
   if (!kc.getCurrentCluster()) throw new Error("no Kubernetes cluster configured: set KUBECONFIG or run in a cluster");
   return kc;
 }
@@ -103,7 +108,8 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     path: string,
     list: (labelSelector?: string) => Promise<KubernetesListObject<T>>,
     onEvent: (verb: WatchVerb, obj: T) => void,
-    labelSelector: string | undefined = MANAGED_SELECTOR,
+    // Explicit, not a default: `undefined` passed for a defaulted parameter would select the default.
+    labelSelector: string | undefined,
   ): WatchCache<T> {
     return new WatchCache<T>({ kind, path, list, labelSelector, kc, metrics, log, onEvent });
   }
@@ -125,17 +131,17 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     undefined,
   );
   const deployments = cache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
-    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const configMaps = cache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
-    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const services = cache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
-    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const ingresses = cache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
-    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const pdbs = cache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
-    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const pods = cache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) =>
-    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild);
+    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
   const all: WatchCache<KubernetesObject>[] = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };

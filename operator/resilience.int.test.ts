@@ -15,7 +15,6 @@ import { counterTotal } from "./metrics";
 import { startOperator } from "./operator";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 
 interface OperatorProcess {
   child: ChildProcess;
@@ -24,7 +23,9 @@ interface OperatorProcess {
 }
 
 function spawnOperator(env: Record<string, string>): OperatorProcess {
-  const child = spawn(tsx, [path.join(repoRoot, "operator", "main.ts")], {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child
+  // process, which a SIGKILL of the CLI would leave running.
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "operator", "main.ts")], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: "info", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
