@@ -1,0 +1,382 @@
+// The dashboard's side of the cluster against a real API server with the
+// StaticSite CRD installed. The dashboard's calls run as a ServiceAccount with
+// exactly the permissions docs/dashboard-cluster.md lists; "no write" claims
+// are proven with a read-only ServiceAccount, which the API server would
+// refuse any write.
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import {
+  CONDITION_DEGRADED,
+  CONDITION_PROGRESSING,
+  CONDITION_READY,
+  STATICSITE_GROUP,
+  STATICSITE_PLURAL,
+  STATICSITE_VERSION,
+  type StaticSite,
+  type StaticSiteStatus,
+} from "@/lib/k8s/staticsite";
+import { KubeRequestError } from "./errors";
+import {
+  applyStatusAsOperator,
+  collector,
+  DASHBOARD_RULES,
+  desiredSite,
+  digestOf,
+  eventually,
+  randomSuffix,
+  READ_ONLY_RULES,
+  serviceAccountKubeConfig,
+} from "./int-test-support";
+import { restoreSites } from "./restore";
+import {
+  applyStaticSite,
+  deleteStaticSite,
+  desiredStaticSite,
+  ensureTenantNamespace,
+  getStaticSite,
+} from "./sites";
+import { sitePhase } from "./status";
+import { StatusHub } from "./status-hub";
+
+const coords = { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL };
+const T = "2026-11-21T10:00:00Z";
+
+function liveStatus(digest: string, generation: number): StaticSiteStatus {
+  const c = (type: "Ready" | "Progressing" | "Degraded", status: "True" | "False", reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    observedGeneration: generation,
+    lastTransitionTime: T,
+  });
+  return {
+    observedGeneration: generation,
+    conditions: [
+      c(CONDITION_READY, "True", "Available", "1 of 1 replicas serving"),
+      c(CONDITION_PROGRESSING, "False", "RolloutComplete", "rolled out"),
+      c(CONDITION_DEGRADED, "False", "AsExpected", "No problems found"),
+    ],
+    replicas: 1,
+    readyReplicas: 1,
+    url: "http://example.test",
+    currentDigest: digest,
+    shortDigest: digest.slice(7, 19),
+  };
+}
+
+describe("dashboard cluster access against a real API server", () => {
+  let cluster: TestCluster;
+  let admin: KubeConfig;
+  let kc: KubeConfig;
+  let readOnly: KubeConfig;
+  let custom: CustomObjectsApi;
+  let core: CoreV1Api;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+    admin = new KubeConfig();
+    admin.loadFromFile(cluster.kubeconfigPath);
+    custom = admin.makeApiClient(CustomObjectsApi);
+    core = admin.makeApiClient(CoreV1Api);
+    kc = await serviceAccountKubeConfig(admin, "pagoda-dashboard", DASHBOARD_RULES);
+    readOnly = await serviceAccountKubeConfig(admin, "pagoda-read-only", READ_ONLY_RULES);
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const readSite = async (namespace: string, name: string) =>
+    (await custom.getNamespacedCustomObject({ ...coords, namespace, name })) as StaticSite;
+
+  it("creates the tenant namespace, labelled, once", async () => {
+    const tenant = `ns-${randomSuffix()}`;
+    const first = await ensureTenantNamespace(kc, tenant);
+    expect(first.written).toBe(true);
+    const ns = await core.readNamespace({ name: `pagoda-${tenant}` });
+    expect(ns.metadata?.labels).toMatchObject({ "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": tenant });
+    expect(ns.metadata?.managedFields?.some((f) => f.manager === "pagoda-dashboard" && f.operation === "Apply")).toBe(true);
+
+    const second = await ensureTenantNamespace(readOnly, tenant);
+    expect(second.written).toBe(false);
+    expect(second.object.metadata?.resourceVersion).toBe(ns.metadata?.resourceVersion);
+  });
+
+  it("applies a StaticSite with labels and field manager, writes nothing when it matches, and applies a change", async () => {
+    const tenant = `apply-${randomSuffix()}`;
+    await ensureTenantNamespace(kc, tenant);
+    const desired = desiredStaticSite(desiredSite(tenant, "blog"));
+
+    const created = await applyStaticSite(kc, desired);
+    expect(created.written).toBe(true);
+    const stored = await readSite(`pagoda-${tenant}`, "blog");
+    expect(stored.metadata.labels).toEqual({
+      "app.kubernetes.io/managed-by": "pagoda",
+      "app.kubernetes.io/name": "blog",
+      "pagoda.dev/tenant": tenant,
+      "pagoda.dev/site-id": `site-${tenant}-blog`,
+    });
+    expect(stored.spec).toEqual({ ...desired.spec, replicas: 1 });
+    const managers = stored.metadata.managedFields ?? [];
+    expect(managers.map((f) => `${f.manager}/${f.operation}`)).toEqual(["pagoda-dashboard/Apply"]);
+    expect(JSON.stringify(managers[0]?.fieldsV1)).toContain("f:artifact");
+
+    // Same desired state: read and compare only. With read-only credentials
+    // any write would be refused, so success proves there was none.
+    const again = await applyStaticSite(readOnly, desired);
+    expect(again.written).toBe(false);
+    expect((await readSite(`pagoda-${tenant}`, "blog")).metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
+
+    const next = desiredStaticSite(desiredSite(tenant, "blog", { artifact: { url: "http://127.0.0.1:9/b", digest: digestOf("b") } }));
+    const changed = await applyStaticSite(kc, next);
+    expect(changed.written).toBe(true);
+    expect(changed.object.spec.artifact).toEqual({ url: "http://127.0.0.1:9/b", digest: digestOf("b") });
+    expect(changed.object.metadata.generation).toBe(2);
+    expect(changed.object.metadata.resourceVersion).not.toBe(stored.metadata.resourceVersion);
+  });
+
+  it("undoes hand edits of the spec, including fields the dashboard does not set", async () => {
+    const tenant = `edit-${randomSuffix()}`;
+    await ensureTenantNamespace(kc, tenant);
+    const desired = desiredStaticSite(desiredSite(tenant, "docs"));
+    await applyStaticSite(kc, desired);
+    // What `kubectl edit` would do: another manager changes our field and adds its own.
+    await custom.patchNamespacedCustomObject(
+      {
+        ...coords,
+        namespace: `pagoda-${tenant}`,
+        name: "docs",
+        body: { spec: { artifact: { digest: digestOf("c") }, suspend: true, replicas: 3 } },
+        fieldManager: "kubectl-edit",
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const repaired = await applyStaticSite(kc, desired);
+    expect(repaired.written).toBe(true);
+    expect(repaired.object.spec).toEqual({ ...desired.spec, replicas: 1 });
+    // Repaired for good: the next call has nothing to do.
+    expect((await applyStaticSite(readOnly, desired)).written).toBe(false);
+  });
+
+  it("surfaces the API server's refusal as a clear error", async () => {
+    const tenant = `invalid-${randomSuffix()}`;
+    await ensureTenantNamespace(kc, tenant);
+    const desired = desiredStaticSite(desiredSite(tenant, "spa"));
+    // The builder never makes this; the CRD's CEL rule refuses it.
+    const refused = { ...desired, spec: { ...desired.spec, spa: true, notFoundPage: "/404.html" } };
+    const err = await applyStaticSite(kc, refused).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KubeRequestError);
+    const e = err as KubeRequestError;
+    expect(e.statusCode).toBe(422);
+    expect(e.invalid).toBe(true);
+    expect(e.reason).toBe("Invalid");
+    expect(e.message).toContain(`applying StaticSite pagoda-${tenant}/spa failed (HTTP 422)`);
+    expect(e.message).toContain("spa and notFoundPage cannot be combined");
+    expect(e.fields.some((f) => f.field === "spec")).toBe(true);
+    expect(await getStaticSite(kc, tenant, "spa")).toBeNull();
+  });
+
+  it("deletes a StaticSite and tolerates one that is already gone", async () => {
+    const tenant = `del-${randomSuffix()}`;
+    await ensureTenantNamespace(kc, tenant);
+    await applyStaticSite(kc, desiredStaticSite(desiredSite(tenant, "gone")));
+    expect(await deleteStaticSite(kc, tenant, "gone")).toBe(true);
+    expect(await getStaticSite(kc, tenant, "gone")).toBeNull();
+    expect(await deleteStaticSite(kc, tenant, "gone")).toBe(false);
+  });
+
+  it("restores the cluster from the desired list: missing sites, orphans, and nothing in steady state", async () => {
+    const t1 = `r1-${randomSuffix()}`;
+    const t2 = `r2-${randomSuffix()}`;
+    const desired = [desiredSite(t1, "blog"), desiredSite(t1, "shop"), desiredSite(t2, "docs")];
+
+    // Restore is cluster-wide: with nothing desired, every site written by the
+    // dashboard (here: by the tests above) is an orphan.
+    const wipe = await restoreSites(kc, []);
+    expect(wipe.errors).toEqual([]);
+    expect(wipe.deleted).toBeGreaterThan(0);
+    expect(((await custom.listClusterCustomObject({ ...coords, labelSelector: "pagoda.dev/site-id" })) as { items: unknown[] }).items).toEqual([]);
+
+    const first = await restoreSites(kc, desired);
+    expect(first).toEqual({ applied: 3, unchanged: 0, deleted: 0, namespacesApplied: 2, errors: [] });
+    for (const d of desired) expect(await getStaticSite(kc, d.tenantSlug, d.siteName)).not.toBeNull();
+
+    // Steady state with credentials that cannot write: no errors means no writes.
+    const steady = await restoreSites(readOnly, desired);
+    expect(steady.errors).toEqual([]);
+    expect(steady.applied + steady.deleted + steady.namespacesApplied).toBe(0);
+    expect(steady.unchanged).toBeGreaterThanOrEqual(3);
+
+    // A StaticSite deleted by hand comes back.
+    await custom.deleteNamespacedCustomObject({ ...coords, namespace: `pagoda-${t1}`, name: "shop" });
+    const restored = await restoreSites(kc, desired);
+    expect(restored.applied).toBe(1);
+    expect(restored.errors).toEqual([]);
+    expect((await getStaticSite(kc, t1, "shop"))?.metadata.labels?.["pagoda.dev/site-id"]).toBe(`site-${t1}-shop`);
+
+    // A site whose row is gone is an orphan; a StaticSite made by hand (no site id) is not ours.
+    await applyStaticSite(kc, desiredStaticSite(desiredSite(t2, "old", { siteId: "deleted-row" })));
+    await custom.createNamespacedCustomObject({
+      ...coords,
+      namespace: `pagoda-${t2}`,
+      body: {
+        apiVersion: "pagoda.dev/v1alpha1",
+        kind: "StaticSite",
+        metadata: { name: "manual", namespace: `pagoda-${t2}`, labels: { "app.kubernetes.io/managed-by": "pagoda" } },
+        spec: { artifact: { url: "http://127.0.0.1:9/m", digest: digestOf("d") } },
+      },
+    });
+    const cleaned = await restoreSites(kc, desired);
+    expect(cleaned.deleted).toBe(1);
+    expect(cleaned.errors).toEqual([]);
+    expect(await getStaticSite(kc, t2, "old")).toBeNull();
+    expect(await getStaticSite(kc, t2, "manual")).not.toBeNull();
+
+    // A promoted rollback is a spec change like any other.
+    const rolledBack = desired.map((d) => (d.siteName === "docs" ? { ...d, artifact: { url: "http://127.0.0.1:9/e", digest: digestOf("e") } } : d));
+    const afterRollback = await restoreSites(kc, rolledBack);
+    expect(afterRollback).toMatchObject({ applied: 1, deleted: 0, errors: [] });
+    expect((await getStaticSite(kc, t2, "docs"))?.spec.artifact.digest).toBe(digestOf("e"));
+  });
+
+  it("collects per-site errors with context and carries on with the others", async () => {
+    const tenant = `err-${randomSuffix()}`;
+    await ensureTenantNamespace(kc, tenant);
+    // A StaticSite made for another tenant slug: the CRD makes spec.tenant immutable.
+    await custom.createNamespacedCustomObject({
+      ...coords,
+      namespace: `pagoda-${tenant}`,
+      body: {
+        apiVersion: "pagoda.dev/v1alpha1",
+        kind: "StaticSite",
+        metadata: { name: "stuck", namespace: `pagoda-${tenant}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/site-id": "s-stuck" } },
+        spec: { artifact: { url: "http://127.0.0.1:9/s", digest: digestOf("a") }, tenant: "someone-else" },
+      },
+    });
+    const result = await restoreSites(kc, [
+      desiredSite(tenant, "stuck", { siteId: "s-stuck" }),
+      desiredSite(tenant, "fine"),
+      desiredSite(tenant, "bad", { artifact: { url: "http://127.0.0.1:9/x", digest: "md5:nope" } }),
+    ]);
+    expect(result.applied).toBe(1);
+    expect(result.errors).toHaveLength(2);
+    expect(result.errors).toContainEqual(
+      expect.objectContaining({ action: "apply", siteId: "s-stuck", namespace: `pagoda-${tenant}`, name: "stuck", statusCode: 422, message: expect.stringContaining("tenant is immutable") }),
+    );
+    expect(result.errors).toContainEqual(expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }));
+    expect(await getStaticSite(kc, tenant, "fine")).not.toBeNull();
+  });
+
+  describe("status hub", () => {
+    let hub: StatusHub;
+
+    beforeAll(async () => {
+      hub = new StatusHub(kc, { backoffBaseMs: 100, backoffMaxMs: 1_000 });
+      hub.start();
+      await hub.whenSynced();
+    });
+
+    afterAll(async () => {
+      await hub?.stop();
+    });
+
+    it("delivers status written by the operator to subscribers, and sitePhase reads it as Live", async () => {
+      expect(hub.healthy()).toBe(true);
+      const tenant = `hub-${randomSuffix()}`;
+      await ensureTenantNamespace(kc, tenant);
+      const desired = desiredStaticSite(desiredSite(tenant, "www"));
+      const updates = collector<StaticSite | null>();
+      const unsubscribe = hub.subscribe(desired.metadata.namespace, "www", (ss) => updates.push(ss));
+
+      const { object } = await applyStaticSite(kc, desired);
+      const added = await updates.waitFor("the new StaticSite", (ss) => ss?.metadata.uid === object.metadata.uid);
+      expect(sitePhase(added, digestOf("a")).phase).toBe("Pending");
+      expect(hub.get(desired.metadata.namespace, "www")?.metadata.managedFields).toBeUndefined();
+
+      await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
+      const live = await updates.waitFor("status from the operator", (ss) => ss?.status?.currentDigest === digestOf("a"));
+      expect(sitePhase(live, digestOf("a"))).toMatchObject({ phase: "Live", readyReplicas: 1, url: "http://example.test" });
+      expect(sitePhase(hub.get(desired.metadata.namespace, "www"), digestOf("a")).phase).toBe("Live");
+
+      await deleteStaticSite(kc, tenant, "www");
+      await updates.waitFor("the deletion", (ss) => ss === null);
+      expect(hub.get(desired.metadata.namespace, "www")).toBeNull();
+
+      unsubscribe();
+      const before = updates.seen.length;
+      await applyStaticSite(kc, desired);
+      await eventually("the hub to see the re-created site", () => hub.get(desired.metadata.namespace, "www") ?? undefined);
+      expect(updates.seen.length).toBe(before);
+      expect(hub.stats().subscribers).toBe(0);
+    });
+
+    it("reconnects after the watch connection drops and misses nothing", async () => {
+      const tenant = `drop-${randomSuffix()}`;
+      await ensureTenantNamespace(kc, tenant);
+      const desired = desiredStaticSite(desiredSite(tenant, "app"));
+      await applyStaticSite(kc, desired);
+      await eventually("the site in the hub", () => hub.get(desired.metadata.namespace, "app") ?? undefined);
+      const updates = collector<StaticSite | null>();
+      hub.subscribe(desired.metadata.namespace, "app", (ss) => updates.push(ss));
+      const watchesBefore = hub.stats().watchesStarted;
+
+      hub.breakConnection();
+      // Written while the hub is disconnected (or reconnecting): it must still arrive.
+      await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
+      await updates.waitFor("status written during the outage", (ss) => ss?.status?.currentDigest === digestOf("a"));
+      expect(hub.stats().watchesStarted).toBeGreaterThan(watchesBefore);
+      await eventually("the hub to be connected again", () => (hub.stats().connected ? true : undefined));
+      expect(hub.healthy()).toBe(true);
+    });
+
+    it("relists after 410 Gone and reports changes and deletions that happened meanwhile", async () => {
+      const tenant = `gone-${randomSuffix()}`;
+      await ensureTenantNamespace(kc, tenant);
+      const keep = desiredStaticSite(desiredSite(tenant, "keep"));
+      const drop = desiredStaticSite(desiredSite(tenant, "drop"));
+      await applyStaticSite(kc, keep);
+      await applyStaticSite(kc, drop);
+      await eventually("both sites in the hub", () => (hub.list(keep.metadata.namespace).length === 2 ? true : undefined));
+      const changes = collector<[string, StaticSite | null]>();
+      hub.subscribeNamespace(keep.metadata.namespace, (name, ss) => changes.push([name, ss]));
+      const before = hub.stats();
+
+      // Resuming from resourceVersion 1 is far older than the server keeps: 410 Gone.
+      hub.breakConnection({ staleResourceVersion: "1" });
+      await applyStatusAsOperator(admin, keep, liveStatus(digestOf("a"), 1));
+      await deleteStaticSite(kc, tenant, "drop");
+
+      await changes.waitFor("keep's new status", ([name, ss]) => name === "keep" && ss?.status?.currentDigest === digestOf("a"));
+      await changes.waitFor("drop's deletion", ([name, ss]) => name === "drop" && ss === null);
+      await eventually("a relist caused by 410", () => (hub.stats().relistsAfterGone > before.relistsAfterGone ? true : undefined));
+      expect(hub.stats().lists).toBeGreaterThan(before.lists);
+      expect(hub.list(keep.metadata.namespace).map((s) => s.metadata.name)).toEqual(["keep"]);
+      expect(hub.healthy()).toBe(true);
+    });
+
+    it("keeps retrying an unreachable API server without throwing, and stops cleanly", async () => {
+      const unreachable = new KubeConfig();
+      unreachable.loadFromOptions({
+        clusters: [{ name: "nowhere", server: "https://127.0.0.1:1", skipTLSVerify: true }],
+        users: [{ name: "u", token: "t" }],
+        contexts: [{ name: "c", cluster: "nowhere", user: "u" }],
+        currentContext: "c",
+      });
+      const lonely = new StatusHub(unreachable, { backoffBaseMs: 20, backoffMaxMs: 100 });
+      lonely.start();
+      await eventually("several failed attempts", () => (lonely.stats().failures >= 3 ? true : undefined));
+      expect(lonely.healthy()).toBe(false);
+      expect(lonely.stats().lastError).toBeTruthy();
+      expect(lonely.get("any", "site")).toBeNull();
+      await lonely.stop();
+      const attempts = lonely.stats().failures;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lonely.stats().failures).toBe(attempts);
+    });
+  });
+});
