@@ -258,6 +258,8 @@ describe("dashboard cluster access against a real API server", () => {
         spec: { artifact: { url: "http://127.0.0.1:9/s", digest: digestOf("a") }, tenant: "someone-else" },
       },
     });
+    // Live already; its row now holds a value we cannot write. Report it, keep the site.
+    await applyStaticSite(kc, desiredStaticSite(desiredSite(tenant, "bad")));
     const result = await restoreSites(kc, [
       desiredSite(tenant, "stuck", { siteId: "s-stuck" }),
       desiredSite(tenant, "fine"),
@@ -270,6 +272,7 @@ describe("dashboard cluster access against a real API server", () => {
     );
     expect(result.errors).toContainEqual(expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }));
     expect(await getStaticSite(kc, tenant, "fine")).not.toBeNull();
+    expect(await getStaticSite(kc, tenant, "bad")).not.toBeNull();
   });
 
   describe("status hub", () => {
@@ -358,6 +361,16 @@ describe("dashboard cluster access against a real API server", () => {
       expect(hub.list(keep.metadata.namespace).map((s) => s.metadata.name)).toEqual(["keep"]);
       expect(hub.healthy()).toBe(true);
     });
+
+    it("resumes a quiet watch after the client's 30 s inactivity limit without counting a failure", async () => {
+      const before = hub.stats();
+      await eventually("the quiet watch to be resumed", () => (hub.stats().watchesStarted > before.watchesStarted ? true : undefined), 50_000);
+      await eventually("the resumed watch to connect", () => (hub.stats().connected ? true : undefined));
+      const after = hub.stats();
+      expect(after.failures).toBe(0);
+      expect(after.lists).toBe(before.lists);
+      expect(hub.healthy()).toBe(true);
+    }, 60_000);
 
     it("keeps retrying an unreachable API server without throwing, and stops cleanly", async () => {
       const unreachable = new KubeConfig();

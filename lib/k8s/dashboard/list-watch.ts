@@ -102,6 +102,8 @@ export class ResilientListWatch<T extends KubernetesObject> {
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private syncWaiters: (() => void)[] = [];
+  /** Watch events of any type received, to tell a working watch from one that closes at once. */
+  private eventsSeen = 0;
   private readonly st: ListWatchState = {
     synced: false,
     connected: false,
@@ -208,7 +210,7 @@ export class ResilientListWatch<T extends KubernetesObject> {
         if (!this.resourceVersion) await this.relist();
         if (this.stopped) break;
         const started = Date.now();
-        const contactsBefore = this.st.lastContact;
+        const eventsBefore = this.eventsSeen;
         const outcome = await this.watchOnce();
         if (outcome === "gone") {
           this.st.relistsAfterGone++;
@@ -217,7 +219,7 @@ export class ResilientListWatch<T extends KubernetesObject> {
           continue;
         }
         // A watch that ends at once, having delivered nothing, would loop hot.
-        if (Date.now() - started < MIN_HEALTHY_WATCH_MS && this.st.lastContact === contactsBefore) {
+        if (Date.now() - started < MIN_HEALTHY_WATCH_MS && this.eventsSeen === eventsBefore) {
           throw new Error("watch closed immediately after it was opened");
         }
       } catch (err) {
@@ -278,6 +280,7 @@ export class ResilientListWatch<T extends KubernetesObject> {
   }
 
   private handleEvent(type: string, raw: unknown): "gone" | WatchEventError | undefined {
+    this.eventsSeen++;
     if (type === "ERROR") {
       const status = (raw ?? {}) as { code?: number; message?: string; reason?: string };
       return isGone(status) ? "gone" : new WatchEventError(status);

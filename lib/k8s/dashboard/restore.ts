@@ -90,7 +90,11 @@ export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite
   };
 
   const wanted = new Map<string, { input: DesiredSite; object: StaticSite }>();
+  // Every name a row asks for, even one we cannot build: a row with a bad
+  // value is an error to report, not a reason to take its live site down.
+  const claimed = new Set<string>();
   for (const input of desired) {
+    claimed.add(key(tenantNamespace(input.tenantSlug), input.siteName));
     try {
       const object = desiredStaticSite(input);
       const k = key(object.metadata.namespace, object.metadata.name);
@@ -150,7 +154,7 @@ export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite
     }
   });
 
-  const orphans = live.filter((ss) => !wanted.has(key(ss.metadata.namespace, ss.metadata.name)) && !ss.metadata.deletionTimestamp);
+  const orphans = live.filter((ss) => !claimed.has(key(ss.metadata.namespace, ss.metadata.name)) && !ss.metadata.deletionTimestamp);
   await eachLimited(orphans, opts.concurrency ?? 4, async (ss) => {
     const where = { siteId: ss.metadata.labels?.[LABEL_SITE_ID] ?? "", namespace: ss.metadata.namespace, name: ss.metadata.name };
     try {
