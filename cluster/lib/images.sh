@@ -91,7 +91,7 @@ build_busybox_image() {
   local out=$1 rootfs=$2
   [[ -x /bin/busybox ]] || die "/bin/busybox missing: apt-get install busybox-static"
   # The image has no libc, so only the static build works in it.
-  ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable' ||
+  { ldd /bin/busybox 2>&1 || true; } | grep -q 'not a dynamic executable' ||
     die "/bin/busybox is not statically linked: apt-get install busybox-static"
   install -D -m 0755 /bin/busybox "$rootfs/bin/busybox"
   local applet

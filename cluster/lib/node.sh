@@ -126,15 +126,23 @@ ensure_node_extras() {
   ensure_go_tool traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" github.com/traefik/traefik/v3/cmd/traefik >/dev/null
 }
 
+# A running kube-proxy exits when its config file changes, so an idempotent
+# `up` must leave unchanged files untouched.
+write_if_changed() {
+  local file=$1
+  cat >"$file.new"
+  if cmp -s "$file.new" "$file"; then rm -f "$file.new"; else mv "$file.new" "$file"; fi
+}
+
 write_node_files() {
   mkdir -p "$NODE_DIR"/{containerd,cni/net.d,cni/ipam,kubelet,pod-logs}
   issue_cert "kubelet-client" "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
-  issue_cert "kubelet-server" "/CN=$NODE_NAME" serverAuth "IP:127.0.0.1,DNS:$NODE_NAME,DNS:localhost"
+  issue_cert "kubelet-server" "/CN=$NODE_NAME" serverAuth "IP:$POD_GATEWAY,IP:127.0.0.1,DNS:$NODE_NAME,DNS:localhost"
   issue_cert "kube-proxy" "/CN=system:kube-proxy" clientAuth
   write_kubeconfig "$STATE/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet-client
   write_kubeconfig "$STATE/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
 
-  cat >"$NODE_DIR/containerd/config.toml" <<EOF2
+  write_if_changed "$NODE_DIR/containerd/config.toml" <<EOF2
 version = 2
 root = "$NODE_DIR/containerd/root"
 state = "$NODE_DIR/containerd/state"
@@ -151,6 +159,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   disable_apparmor = true
   enable_selinux = false
   netns_mounts_under_state_dir = true
+  # Lowering oom_score_adj needs CAP_SYS_RESOURCE, which sandboxed hosts
+  # (containers, some VMs) drop; clamp to containerd's own value instead of
+  # failing every pod sandbox with "failed to update oom_score_adj".
+  restrict_oom_score_adj = $(if has_cap_sys_resource; then echo false; else echo true; fi)
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -166,7 +178,7 @@ EOF2
 
   # Pods get routes to the pod and service ranges only, no default route:
   # nothing they send can leave this machine.
-  cat >"$NODE_DIR/cni/net.d/10-pagoda.conflist" <<EOF2
+  write_if_changed "$NODE_DIR/cni/net.d/10-pagoda.conflist" <<EOF2
 {
   "cniVersion": "0.4.0",
   "name": "pagoda",
@@ -189,10 +201,12 @@ EOF2
 EOF2
 
   echo "nameserver 127.0.0.1" >"$NODE_DIR/resolv.conf"
-  cat >"$NODE_DIR/kubelet-config.yaml" <<EOF2
+  write_if_changed "$NODE_DIR/kubelet-config.yaml" <<EOF2
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+# The node's address is the bridge's (Node InternalIP may not be loopback),
+# which only this host and its pods can reach.
+address: $POD_GATEWAY
 port: $KUBELET_PORT
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
@@ -224,7 +238,7 @@ imageGCLowThresholdPercent: 99
 maxPods: 50
 EOF2
 
-  cat >"$NODE_DIR/kube-proxy-config.yaml" <<EOF2
+  write_if_changed "$NODE_DIR/kube-proxy-config.yaml" <<EOF2
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: "$STATE/kube-proxy.kubeconfig"}
@@ -255,6 +269,11 @@ ensure_bridge() {
   ip route replace "$SERVICE_CIDR" dev "$BRIDGE" || die "cannot route $SERVICE_CIDR to $BRIDGE"
 }
 
+has_cap_sys_resource() {
+  local eff; eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
+  (( (16#$eff >> 24) & 1 ))
+}
+
 containerd_ready() {
   ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1
 }
@@ -270,7 +289,7 @@ start_kubelet() {
     --root-dir="$NODE_DIR/kubelet" \
     --cert-dir="$NODE_DIR/kubelet/pki" \
     --hostname-override="$NODE_NAME" \
-    --node-ip=127.0.0.1 \
+    --node-ip="$POD_GATEWAY" \
     --node-labels=pagoda.dev/node=local
 }
 
@@ -390,6 +409,8 @@ node_up() {
 # and IP lease, then stops the node processes and removes what is left.
 node_down() {
   node_config
+  # Host-wide clean-up (cgroups, bridge) only for the state dir that ran a node.
+  [[ -d "$NODE_DIR" ]] || return 0
   local failed=0
   stop_proc traefik || failed=1
   stop_proc kubelet || failed=1
@@ -439,7 +460,28 @@ node_cleanup_host() {
   if [[ -x "${BIN:-}/kube-proxy" ]] && iptables -t nat -S KUBE-SERVICES >/dev/null 2>&1; then
     "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
   fi
+  remove_kubelet_chains
   return $failed
+}
+
+# kubelet's own chains (KUBE-FIREWALL blocks outside access to 127.0.0.0/8;
+# the others are probes); kube-proxy --cleanup leaves them.
+remove_kubelet_chains() {
+  local ipt table chain
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    for table in filter nat mangle; do
+      for chain in INPUT OUTPUT; do
+        while "$ipt" -t "$table" -D "$chain" -j KUBE-FIREWALL 2>/dev/null; do :; done
+      done
+      for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+        if "$ipt" -t "$table" -S "$chain" >/dev/null 2>&1; then
+          "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+          "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+        fi
+      done
+    done
+  done
 }
 
 # A small CRI client (cluster/tools/cri-clean) built with the Kubernetes
