@@ -405,10 +405,12 @@ describe("deploy manifests against a real API server", () => {
     });
     expect(site.status?.conditions?.length).toBeGreaterThan(0);
     await operator.idle();
-    // A refused list or watch would keep a cache unsynced (readyz 503); a
-    // refused write would count as a reconcile error.
+    // A refused list keeps a cache unsynced (readyz 503); a refused watch
+    // restarts that watch (readyz only notices after the stall timeout); a
+    // refused write counts as a reconcile error.
     const ready = await fetch(`http://127.0.0.1:${operator.port}/readyz`);
     expect(ready.status, await ready.text()).toBe(200);
+    expect(await counterTotal(operator.metrics.watchRestarts)).toBe(0);
     expect(await counterTotal(operator.metrics.reconcileErrors)).toBe(0);
     expect(await counterTotal(operator.metrics.reconciles)).toBeGreaterThan(0);
 
