@@ -35,6 +35,7 @@ import {
   desiredStaticSite,
   ensureTenantNamespace,
   getStaticSite,
+  publishSite,
 } from "./sites";
 import { sitePhase } from "./status";
 import { StatusHub } from "./status-hub";
@@ -158,6 +159,16 @@ describe("dashboard cluster access against a real API server", () => {
     expect(repaired.object.spec).toEqual({ ...desired.spec, replicas: 1 });
     // Repaired for good: the next call has nothing to do.
     expect((await applyStaticSite(readOnly, desired)).written).toBe(false);
+  });
+
+  it("publishes a site (namespace + StaticSite) in one call, and repeats it without writing", async () => {
+    const tenant = `pub-${randomSuffix()}`;
+    const first = await publishSite(kc, desiredSite(tenant, "home"));
+    expect(first.written).toBe(true);
+    expect(first.object.metadata.namespace).toBe(`pagoda-${tenant}`);
+    const again = await publishSite(readOnly, desiredSite(tenant, "home"));
+    expect(again.written).toBe(false);
+    expect(again.object.metadata.resourceVersion).toBe(first.object.metadata.resourceVersion);
   });
 
   it("surfaces the API server's refusal as a clear error", async () => {

@@ -75,7 +75,9 @@ export class KubeRequestError extends Error {
         : cause instanceof ApiException
           ? `HTTP ${cause.code}`
           : causeText(cause);
-    super(`${operation} failed${statusCode ? ` (HTTP ${statusCode})` : ""}: ${detail}`, { cause });
+    // A 404 for the collection itself (not for one object) means the API is not served at all.
+    const hint = statusCode === 404 && detail === "the server could not find the requested resource" ? " (is the StaticSite CRD installed? see deploy/crds)" : "";
+    super(`${operation} failed${statusCode ? ` (HTTP ${statusCode})` : ""}: ${detail}${hint}`, { cause });
     this.name = "KubeRequestError";
     this.statusCode = statusCode;
     this.detail = detail;

@@ -257,3 +257,14 @@ export async function deleteStaticSiteIn(kc: KubeConfig, namespace: string, name
 export function deleteStaticSite(kc: KubeConfig, tenantSlug: string, siteName: string): Promise<boolean> {
   return deleteStaticSiteIn(kc, tenantNamespace(tenantSlug), siteName);
 }
+
+/**
+ * What promoting or rolling back a deploy needs: the tenant's namespace and
+ * the site's StaticSite pointing at the deploy's artifact. Each step writes
+ * only if something differs, so calling it again is cheap and harmless.
+ */
+export async function publishSite(kc: KubeConfig, input: DesiredSite): Promise<WriteResult<StaticSite>> {
+  const desired = desiredStaticSite(input);
+  await ensureTenantNamespace(kc, input.tenantSlug);
+  return applyStaticSite(kc, desired);
+}

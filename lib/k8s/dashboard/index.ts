@@ -1,0 +1,19 @@
+// The dashboard's access to the cluster. Server-only: import from route
+// handlers, server actions and instrumentation, never from client components.
+export { clusterConfigured, clusterConnection, dashboardKubeConfig, loadClusterConnection, type ClusterConnection } from "./client";
+export { ClusterNotConfiguredError, InvalidSiteError, KubeRequestError, TerminatingError, type FieldProblem } from "./errors";
+export {
+  applyStaticSite,
+  DASHBOARD_SITE_SELECTOR,
+  deleteStaticSite,
+  desiredStaticSite,
+  ensureTenantNamespace,
+  getStaticSite,
+  LABEL_SITE_ID,
+  publishSite,
+  type DesiredSite,
+  type WriteResult,
+} from "./sites";
+export { restoreSites, type RestoreError, type RestoreOptions, type RestoreResult } from "./restore";
+export { sitePhase, type SitePhase, type SitePhaseName } from "./status";
+export { getStatusHub, StatusHub, type HealthListener, type NamespaceListener, type SiteListener, type StatusHubOptions, type StatusHubStats } from "./status-hub";
