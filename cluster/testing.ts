@@ -45,6 +45,8 @@ export interface TestCluster {
   server: string;
   /** The cluster's private state directory (certs, etcd data, logs). */
   stateDir: string;
+  /** With node: "node", Traefik's HTTP entry point, http://127.0.0.1:<port>. */
+  ingressUrl?: string;
   /** Stops every process of this cluster, verifies none is left, removes the state dir. */
   stop(): Promise<void>;
 }
@@ -175,7 +177,9 @@ function installExitHook(): void {
 
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "pagoda-cluster-"));
-  const [api, etcd, etcdPeer, kcm, scheduler] = (await freePorts(5)) as [number, number, number, number, number];
+  const mode = opts.node ?? "none";
+  const ports = await freePorts(mode === "node" ? 11 : 5);
+  const [api, etcd, etcdPeer, kcm, scheduler] = ports as [number, number, number, number, number];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PAGODA_CLUSTER_DIR: stateDir,
@@ -188,9 +192,28 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     // Throwaway data: durability buys nothing and fsync dominates etcd latency.
     PAGODA_ETCD_UNSAFE_NO_FSYNC: "1",
   };
-  // A real node binds fixed host paths (containerd socket, CNI), so it cannot
-  // be made private to a test; it keeps its own defaults and runs one at a time.
-  const mode = opts.node ?? "none";
+  let ingressUrl: string | undefined;
+  if (mode === "node") {
+    // The bridge and a few kubelet paths are host-wide, so only one real
+    // node runs at a time; its ports at least are private to the test.
+    const [kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, traefikPing, ingress] = ports.slice(5) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    Object.assign(env, {
+      PAGODA_KUBELET_PORT: String(kubelet),
+      PAGODA_KUBELET_HEALTHZ_PORT: String(kubeletHealthz),
+      PAGODA_PROXY_HEALTHZ_PORT: String(proxyHealthz),
+      PAGODA_PROXY_METRICS_PORT: String(proxyMetrics),
+      PAGODA_TRAEFIK_PING_PORT: String(traefikPing),
+      PAGODA_INGRESS_PORT: String(ingress),
+    });
+    ingressUrl = `http://127.0.0.1:${ingress}`;
+  }
   const upArgs = mode === "none" ? ["up"] : ["up", `--${mode}`];
   liveClusters.add(stateDir);
   installExitHook();
@@ -223,7 +246,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     await stop().catch(() => undefined);
     throw err;
   }
-  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, stop };
+  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, ingressUrl, stop };
 }
 
 /**
