@@ -1,5 +1,6 @@
 import { getConfig } from "@/lib/config";
 import { db } from "@/lib/db";
+import type { Prisma } from "@/lib/generated/prisma/client";
 
 /** A tenant's limits: its own overrides where set, the server defaults otherwise. */
 export interface TenantQuotas {
@@ -27,8 +28,8 @@ export async function quotasOf(tenantId: string): Promise<TenantQuotas> {
  * Bytes of artifact storage a tenant uses: each distinct digest of its
  * deploys once, because identical uploads are stored once.
  */
-export async function storedBytesOf(tenantId: string, excludeDigest?: string): Promise<number> {
-  const rows = await db().$queryRaw<{ total: bigint | null }[]>`
+export async function storedBytesOf(tenantId: string, excludeDigest?: string, tx: Pick<Prisma.TransactionClient, "$queryRaw"> = db()): Promise<number> {
+  const rows = await tx.$queryRaw<{ total: bigint | null }[]>`
     SELECT SUM(size) AS total FROM (
       SELECT DISTINCT d.digest, d."sizeBytes" AS size
       FROM "Deploy" d JOIN "Site" s ON s.id = d."siteId"

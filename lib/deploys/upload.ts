@@ -40,7 +40,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
       const deploy = await db().$transaction(async (tx) => {
         // Taking turns per tenant keeps two uploads from both fitting under the storage quota.
         await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
-        const stored = await storedBytesOf(actor.tenantId, result.digest);
+        const stored = await storedBytesOf(actor.tenantId, result.digest, tx);
         if (stored + result.sizeBytes > quotas.maxStoredBytes) {
           throw new UploadError(
             "too_large",

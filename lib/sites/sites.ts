@@ -66,13 +66,15 @@ const nameTaken = (message: string) => new ApiError(409, "name_taken", message, 
 export async function createSite(actor: TenantActor, raw: unknown, ip: string | null): Promise<SiteView> {
   const { name } = createSiteSchema.parse(raw);
   const hostLabel = hostLabelFor(name, actor.tenantSlug);
+  // Read before the transaction: inside it, every query must use the
+  // transaction's own connection or concurrent creates can exhaust the pool.
+  const { maxSites } = await quotasOf(actor.tenantId);
   try {
     const row = await db().$transaction(
       async (tx) => {
         // Locking the tenant row makes concurrent creates in one tenant take
         // turns, so two of them cannot both pass the quota check.
         await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
-        const { maxSites } = await quotasOf(actor.tenantId);
         const count = await tx.site.count({ where: { tenantId: actor.tenantId } });
         if (count >= maxSites) {
           throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${maxSites}). Delete one first.`);
