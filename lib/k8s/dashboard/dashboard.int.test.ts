@@ -304,6 +304,10 @@ describe("dashboard cluster access against a real API server", () => {
       const tenant = `hub-${randomSuffix()}`;
       await ensureTenantNamespace(kc, tenant);
       const desired = desiredStaticSite(desiredSite(tenant, "www"));
+      // A broken subscriber (say, a closed stream) must not starve the others.
+      const unsubscribeBroken = hub.subscribe(desired.metadata.namespace, "www", () => {
+        throw new Error("stream closed");
+      });
       const updates = collector<StaticSite | null>();
       const unsubscribe = hub.subscribe(desired.metadata.namespace, "www", (ss) => updates.push(ss));
 
@@ -322,6 +326,7 @@ describe("dashboard cluster access against a real API server", () => {
       expect(hub.get(desired.metadata.namespace, "www")).toBeNull();
 
       unsubscribe();
+      unsubscribeBroken();
       const before = updates.seen.length;
       await applyStaticSite(kc, desired);
       await eventually("the hub to see the re-created site", () => hub.get(desired.metadata.namespace, "www") ?? undefined);
