@@ -111,10 +111,12 @@ describe("normalized archive", () => {
       { name: "photo.jpg", data: Buffer.from(CSS) },
       { name: "own.css", data: CSS },
       { name: "own.css.gz", data: "the person's own gzip" },
+      { name: "app.js", data: JS },
+      { name: "APP.JS.GZ/readme.txt", data: "a folder where the sibling would go" },
       { name: "data.json", data: JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i })) }) },
     ]);
     const dir = await extract(result);
-    expect(await listFiles(dir)).toEqual(["data.json", "data.json.gz", "index.html", "own.css", "own.css.gz", "photo.jpg", "random.js"]);
+    expect(await listFiles(dir)).toEqual(["APP.JS.GZ/readme.txt", "app.js", "data.json", "data.json.gz", "index.html", "own.css", "own.css.gz", "photo.jpg", "random.js"]);
     expect(await readFile(path.join(dir, "own.css.gz"), "utf8")).toBe("the person's own gzip");
     expect(result.precompressedCount).toBe(1);
   });

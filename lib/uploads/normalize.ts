@@ -182,12 +182,16 @@ export async function writeNormalizedArchive(
 }
 
 function planItems(files: readonly PlannedFile[]): Item[] {
-  const taken = new Set(files.map((f) => collisionKey(f.path)));
   const dirs = new Set<string>();
-  const items: Item[] = [];
   for (const file of files) {
     const segments = file.path.split("/");
     for (let i = 1; i < segments.length; i++) dirs.add(segments.slice(0, i).join("/") + "/");
+  }
+  // Names a sibling must not take: the person's files and folders, ignoring case.
+  const taken = new Set([...files.map((f) => collisionKey(f.path)), ...[...dirs].map((d) => collisionKey(d.slice(0, -1)))]);
+  const items: Item[] = [];
+  for (const file of files) {
+    const segments = file.path.split("/");
     const base = segments[segments.length - 1] ?? "";
     const gzName = `${file.path}.gz`;
     const wantsSibling =
