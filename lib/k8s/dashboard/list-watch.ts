@@ -176,8 +176,14 @@ export class ResilientListWatch<T extends KubernetesObject> {
     this.request.abort();
   }
 
-  private markContact(): void {
+  /**
+   * Records a sign of life. Only data (a list, an event) proves the watch
+   * works and resets the backoff; a server that accepts a watch and then
+   * fails it at once must not be retried at the base delay forever.
+   */
+  private markContact(data = true): void {
     this.st.lastContact = Date.now();
+    if (!data) return;
     this.st.failures = 0;
     this.st.lastError = undefined;
   }
@@ -222,10 +228,14 @@ export class ResilientListWatch<T extends KubernetesObject> {
         if (Date.now() - started < MIN_HEALTHY_WATCH_MS && this.eventsSeen === eventsBefore) {
           throw new Error("watch closed immediately after it was opened");
         }
+        // It stayed open for a while and ended normally: the API server is fine.
+        this.st.failures = 0;
+        this.st.lastError = undefined;
       } catch (err) {
         if (this.stopped) break;
         if (isGone(err)) {
           this.st.relistsAfterGone++;
+          this.opts.log.info({ path: this.opts.path }, "watch resourceVersion expired (HTTP 410); relisting");
           this.resourceVersion = "";
           continue;
         }
@@ -347,7 +357,7 @@ export class ResilientListWatch<T extends KubernetesObject> {
             this.abortCurrent("stop");
             return;
           }
-          this.markContact();
+          this.markContact(false);
           this.setConnected(true);
         })
         .catch((err: unknown) => done(err));
