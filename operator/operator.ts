@@ -98,9 +98,11 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     },
   });
 
-  const enqueueChild = (_verb: WatchVerb, obj: KubernetesObject) => {
+  const enqueueChild = (kind: string) => (_verb: WatchVerb, obj: KubernetesObject) => {
     const key = ownerKey(obj);
-    if (key) queue.add(key);
+    if (!key) return;
+    reconciler.observed(key, kind);
+    queue.add(key);
   };
 
   function cache<T extends KubernetesObject>(
@@ -121,6 +123,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     () => api.listStaticSites(),
     (verb, site) => {
       const key = siteKey(site.metadata.namespace, site.metadata.name);
+      reconciler.observed(key, STATICSITE_KIND);
       if (verb === "delete") {
         queue.forget(key);
         reconciler.forget(key);
@@ -131,17 +134,17 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     undefined,
   );
   const deployments = cache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
-    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild("Deployment"), MANAGED_SELECTOR);
   const configMaps = cache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
-    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild("ConfigMap"), MANAGED_SELECTOR);
   const services = cache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
-    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild("Service"), MANAGED_SELECTOR);
   const ingresses = cache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
-    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild("Ingress"), MANAGED_SELECTOR);
   const pdbs = cache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
-    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild("PodDisruptionBudget"), MANAGED_SELECTOR);
   const pods = cache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) =>
-    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild, MANAGED_SELECTOR);
+    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild("Pod"), MANAGED_SELECTOR);
   const all: WatchCache<KubernetesObject>[] = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };

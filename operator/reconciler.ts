@@ -72,6 +72,11 @@ class WriteMemo {
     return cached;
   }
 
+  /** The watch delivered news of the object: from now on the cache is the truth. */
+  invalidate(key: string): void {
+    this.entries.delete(key);
+  }
+
   forgetPrefix(prefix: string): void {
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
   }
@@ -94,6 +99,15 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Called for every watch event of a site (`kind` = "StaticSite") or one of
+   * its children, so that a remembered write never hides a later change such
+   * as a deletion that brings the cache back to its pre-write state.
+   */
+  observed(key: string, kind: string): void {
+    this.memo.invalidate(`${key}|${kind === STATICSITE_KIND ? "status" : kind}`);
   }
 
   /** Drop memory of a deleted site. */

@@ -139,18 +139,49 @@ describe("operator resilience", () => {
       const rs = await clients.apps.listNamespacedReplicaSet({ namespace: ns });
       expect(rs.items).toHaveLength(count);
 
+      // Let every status settle on "waiting to be scheduled" (no node here).
+      await waitFor(
+        "statuses to settle",
+        async () => {
+          for (const name of names) {
+            const s = await clients.getSite(ns, name);
+            if (!findCondition(s.status, CONDITION_PROGRESSING)?.message.includes("waiting to be scheduled")) return undefined;
+          }
+          return true;
+        },
+        60_000,
+      );
+
       second.child.kill("SIGTERM");
       expect(await second.exited, second.output()).toBe(0);
       const held = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: lease, namespace: "default" });
       expect(held.spec?.holderIdentity).toBeUndefined();
       expect(second.output()).toContain("released leader lease");
+
+      // A fresh instance starts from lists (whose items lack apiVersion/kind)
+      // and must find nothing to write for sites that are converged.
+      const third = await startOperator(
+        // Same settings as the processes above (which read their environment).
+        testOperatorConfig(cluster.kubeconfigPath, { leaseName: lease, identity: "third", ingressClass: undefined }),
+      );
+      try {
+        await waitFor("the third instance to lead", async () => (third.isLeader() ? true : undefined), 15_000);
+        await waitFor("every site to be reconciled", async () =>
+          (await counterTotal(third.metrics.reconciles)) >= count ? true : undefined,
+        );
+        await third.idle();
+        const writes = (await third.metrics.apiWrites.get()).values.filter((v) => v.labels.kind !== "Lease");
+        expect(writes).toEqual([]);
+      } finally {
+        await third.stop();
+      }
     } finally {
       if (second.child.exitCode === null) {
         second.child.kill("SIGKILL");
         await second.exited;
       }
     }
-  });
+  }, 300_000);
 
   it("catches up after the API server restarts under it", async () => {
     const operator = await startOperator(testOperatorConfig(cluster.kubeconfigPath, { watchStallMs: 1_000 }));
@@ -193,5 +224,5 @@ describe("operator resilience", () => {
     } finally {
       await operator.stop();
     }
-  });
+  }, 300_000);
 });
