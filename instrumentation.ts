@@ -6,7 +6,8 @@
  */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME === "nodejs") {
-    const { checkConfigurationOrExit } = await import("@/lib/startup");
+    const { checkConfigurationOrExit, startBackgroundWork } = await import("@/lib/startup");
     checkConfigurationOrExit();
+    await startBackgroundWork();
   }
 }

@@ -14,3 +14,9 @@ export function checkConfigurationOrExit(): void {
     throw error;
   }
 }
+
+/** Starts the dashboard's background work against the cluster, when one is configured. */
+export async function startBackgroundWork(): Promise<void> {
+  const { startClusterSync } = await import("@/lib/cluster/sync");
+  startClusterSync();
+}

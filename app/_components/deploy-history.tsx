@@ -1,3 +1,4 @@
+import { PromoteButton } from "@/app/_components/promote-button";
 import type { DeployView } from "@/lib/deploys/view";
 
 const STATE_STYLES: Record<DeployView["state"], string> = {
@@ -13,7 +14,7 @@ function formatSize(bytes: number | null): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
-export function DeployHistory({ deploys }: { deploys: DeployView[] }) {
+export function DeployHistory({ deploys, tenant, site }: { deploys: DeployView[]; tenant: string; site: string }) {
   if (deploys.length === 0) {
     return <p className="text-sm text-slate-600">No deploys yet. Upload a zip above to publish the first version.</p>;
   }
@@ -30,7 +31,14 @@ export function DeployHistory({ deploys }: { deploys: DeployView[] }) {
             </p>
             {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
           </div>
-          <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
+          <div className="flex items-center gap-3">
+            {deploy.isTarget ? (
+              <span className="text-xs text-slate-500">current target</span>
+            ) : deploy.digest ? (
+              <PromoteButton tenant={tenant} site={site} deployId={deploy.id} label={deploy.state === "superseded" || deploy.state === "live" ? "Roll back to this" : "Promote"} />
+            ) : null}
+            <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
+          </div>
         </li>
       ))}
     </ol>

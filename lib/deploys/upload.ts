@@ -9,6 +9,7 @@ import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
+import { publishPromotedDeploy } from "@/lib/cluster/publish";
 
 const log = componentLogger("deploys");
 
@@ -63,8 +64,9 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
         });
         await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
         return created;
-      });
+      }, { maxWait: 15_000, timeout: 15_000 });
       await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes });
+      await publishPromotedDeploy(site.id);
       return toDeployView(deploy, deploy.id);
     } catch (error) {
       if (!result.alreadyStored) await forgetUnreferenced(result.digest);

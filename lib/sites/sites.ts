@@ -7,6 +7,7 @@ import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
 import { quotasOf } from "@/lib/deploys/quotas";
+import { prepareTenant, unpublishSite } from "@/lib/cluster/publish";
 
 export interface SiteView {
   id: string;
@@ -86,8 +87,10 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         await recordAudit({ action: "site.create", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
         return site;
       },
-      { timeout: 15_000 },
+      // Creates in one tenant queue on its lock; give them time to get a connection and their turn.
+      { maxWait: 15_000, timeout: 15_000 },
     );
+    await prepareTenant(actor.tenantSlug);
     return toView(row);
   } catch (error) {
     // The name was checked under the tenant lock, so a unique violation here
@@ -102,6 +105,7 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
 export async function deleteSite(actor: TenantActor, name: string, ip: string | null): Promise<void> {
   requireOwner(actor);
   const site = await getSite(actor, name);
+  await unpublishSite(actor.tenantSlug, site.name);
   await db().$transaction(async (tx) => {
     await tx.site.delete({ where: { id: site.id } });
     await recordAudit({ action: "site.delete", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);

@@ -7,6 +7,8 @@ import { DeployHistory } from "@/app/_components/deploy-history";
 import { UploadPanel } from "@/app/_components/upload-panel";
 import { listDeploys } from "@/lib/deploys/list";
 import { quotasOf } from "@/lib/deploys/quotas";
+import { SiteStatus } from "@/app/_components/site-status";
+import { liveStatusOf } from "@/lib/cluster/site-status";
 import { pageActor } from "@/lib/auth/page";
 import { ApiError } from "@/lib/http/errors";
 import { getSite, type SiteView } from "@/lib/sites/sites";
@@ -28,6 +30,7 @@ export default async function SitePage({ params }: { params: Params }) {
     throw error;
   }
   const [deploys, quotas] = await Promise.all([listDeploys(actor, site.name), quotasOf(actor.tenantId)]);
+  const targetDigest = deploys.find((deploy) => deploy.isTarget)?.digest ?? null;
   return (
     <div className="space-y-6">
       <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
@@ -47,12 +50,16 @@ export default async function SitePage({ params }: { params: Params }) {
         {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
       </div>
       <Card>
+        <h2 className="mb-3 text-base font-semibold">Status</h2>
+        <SiteStatus key={targetDigest ?? "none"} tenant={actor.tenantSlug} site={site.name} url={site.url} initial={liveStatusOf(actor.tenantSlug, site.name, targetDigest)} />
+      </Card>
+      <Card>
         <h2 className="mb-4 text-base font-semibold">New deploy</h2>
         <UploadPanel tenant={actor.tenantSlug} site={site.name} maxBytes={quotas.maxArchiveBytes} />
       </Card>
       <Card>
         <h2 className="mb-2 text-base font-semibold">Deploys</h2>
-        <DeployHistory deploys={deploys} />
+        <DeployHistory deploys={deploys} tenant={actor.tenantSlug} site={site.name} />
       </Card>
     </div>
   );

@@ -1,0 +1,92 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+
+interface LiveStatus {
+  phase: "Pending" | "Deploying" | "Live" | "Failed" | "Offline" | "NoCluster";
+  message: string;
+  readyReplicas: number;
+  replicas: number;
+  currentDigest: string | null;
+  targetDigest: string | null;
+}
+
+const PHASE_STYLES: Record<LiveStatus["phase"], string> = {
+  Pending: "bg-amber-100 text-amber-800",
+  Deploying: "bg-sky-100 text-sky-800",
+  Live: "bg-emerald-100 text-emerald-800",
+  Failed: "bg-red-100 text-red-800",
+  Offline: "bg-slate-100 text-slate-700",
+  NoCluster: "bg-slate-100 text-slate-700",
+};
+
+const PHASE_LABELS: Record<LiveStatus["phase"], string> = {
+  Pending: "Pending",
+  Deploying: "Deploying",
+  Live: "Live",
+  Failed: "Failed",
+  Offline: "Offline",
+  NoCluster: "Not connected",
+};
+
+/** The site's state in the cluster, kept current by server-sent events. */
+export function SiteStatus({ tenant, site, url, initial }: { tenant: string; site: string; url: string; initial: LiveStatus }) {
+  const router = useRouter();
+  const [status, setStatus] = useState<LiveStatus>(initial);
+  const [connected, setConnected] = useState(true);
+  const [copied, setCopied] = useState(false);
+
+  useEffect(() => {
+    const source = new EventSource(`/api/tenants/${tenant}/sites/${site}/status`);
+    source.addEventListener("status", (event) => {
+      setConnected(true);
+      setStatus(JSON.parse((event as MessageEvent<string>).data) as LiveStatus);
+    });
+    source.addEventListener("deploys", () => router.refresh());
+    // EventSource reconnects by itself; say so while it does.
+    source.onerror = () => setConnected(false);
+    return () => source.close();
+  }, [tenant, site, router]);
+
+  async function copy() {
+    await navigator.clipboard.writeText(url);
+    setCopied(true);
+    setTimeout(() => setCopied(false), 2_000);
+  }
+
+  const short = (digest: string | null) => (digest ? digest.slice(7, 19) : "none");
+
+  return (
+    <div className="space-y-3" data-testid="site-status" data-phase={status.phase}>
+      <div className="flex flex-wrap items-center gap-3">
+        <span className={`rounded-full px-3 py-1 text-sm font-semibold ${PHASE_STYLES[status.phase]}`} aria-live="polite">
+          {PHASE_LABELS[status.phase]}
+        </span>
+        <span className="text-sm text-slate-600">
+          {status.readyReplicas}/{status.replicas} replicas ready · serving <span className="font-mono">{short(status.currentDigest)}</span>
+        </span>
+        {!connected ? <span className="text-xs text-amber-700">Reconnecting…</span> : null}
+      </div>
+      <p className="text-sm text-slate-700" data-testid="site-status-message">
+        {status.message}
+      </p>
+      <div className="flex flex-wrap items-center gap-2">
+        {status.phase === "Live" ? (
+          <a href={url} target="_blank" rel="noreferrer" className="font-mono text-sm font-medium text-indigo-700 underline hover:text-indigo-500" data-testid="site-link">
+            {url}
+          </a>
+        ) : (
+          <span className="font-mono text-sm text-slate-500">{url}</span>
+        )}
+        <button
+          type="button"
+          onClick={() => void copy()}
+          className="rounded-md px-2 py-1 text-xs font-medium text-slate-600 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-indigo-600"
+        >
+          {copied ? "Copied" : "Copy URL"}
+        </button>
+      </div>
+    </div>
+  );
+}

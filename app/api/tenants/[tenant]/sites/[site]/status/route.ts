@@ -1,0 +1,85 @@
+import type { NextRequest } from "next/server";
+import { requireApiUser } from "@/lib/auth/session";
+import { deployChanges } from "@/lib/cluster/rollout-tracker";
+import { liveStatusOf } from "@/lib/cluster/site-status";
+import { db } from "@/lib/db";
+import { errorResponse } from "@/lib/http/errors";
+import { clusterConfigured, getStatusHub } from "@/lib/k8s/dashboard";
+import { getSiteRow } from "@/lib/sites/sites";
+import { actorFor } from "@/lib/tenancy/access";
+import { tenantNamespace } from "@/lib/tenancy/slug";
+
+export const dynamic = "force-dynamic";
+
+type Context = { params: Promise<{ tenant: string; site: string }> };
+
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * Live status of one site as server-sent events. Every stream is fed by the
+ * process's single watch on StaticSites (the status hub), so browsers never
+ * poll the Kubernetes API. Events: `status` (the LiveStatus) and `deploys`
+ * (the history changed; reload it).
+ */
+export async function GET(request: NextRequest, context: Context) {
+  let actorTenant: string;
+  let site: { id: string; name: string };
+  try {
+    const { tenant, site: name } = await context.params;
+    const actor = await actorFor((await requireApiUser()).id, tenant);
+    actorTenant = actor.tenantSlug;
+    site = await getSiteRow(actor, name);
+  } catch (error) {
+    return errorResponse(error, { route: "sites.status" });
+  }
+  const targetDigest = async () =>
+    (await db().site.findUnique({ where: { id: site.id }, select: { targetDeploy: { select: { digest: true } } } }))?.targetDeploy?.digest ?? null;
+
+  const encoder = new TextEncoder();
+  let cleanup = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      let closed = false;
+      const send = (event: string, data: unknown) => {
+        if (!closed) controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      };
+      let digest = await targetDigest();
+      const sendStatus = () => send("status", liveStatusOf(actorTenant, site.name, digest));
+      sendStatus();
+
+      const hub = clusterConfigured() ? getStatusHub() : null;
+      const unsubscribeHub = hub ? hub.subscribe(tenantNamespace(actorTenant), site.name, () => sendStatus()) : () => {};
+      const onDeploys = (siteId: string) => {
+        if (siteId !== site.id) return;
+        void targetDigest().then((latest) => {
+          digest = latest;
+          send("deploys", { siteId });
+          sendStatus();
+        });
+      };
+      deployChanges.on("changed", onDeploys);
+      const keepalive = setInterval(() => {
+        if (!closed) controller.enqueue(encoder.encode(": keepalive\n\n"));
+      }, KEEPALIVE_MS);
+      cleanup = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(keepalive);
+        unsubscribeHub();
+        deployChanges.off("changed", onDeploys);
+        try {
+          controller.close();
+        } catch {
+          // Already closed by the client going away.
+        }
+      };
+      request.signal.addEventListener("abort", () => cleanup());
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(stream, {
+    headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" },
+  });
+}

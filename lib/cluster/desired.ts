@@ -1,0 +1,38 @@
+import { getConfig } from "@/lib/config";
+import { db } from "@/lib/db";
+import { signedArtifactUrl } from "@/lib/deploys/artifacts";
+import type { DesiredSite } from "@/lib/k8s/dashboard";
+import type { Digest } from "@/lib/artifacts";
+
+const siteSelect = {
+  id: true,
+  name: true,
+  tenant: { select: { slug: true } },
+  targetDeploy: { select: { digest: true } },
+} as const;
+
+type SiteWithTarget = { id: string; name: string; tenant: { slug: string }; targetDeploy: { digest: string | null } | null };
+
+function toDesired(site: SiteWithTarget): DesiredSite | null {
+  const digest = site.targetDeploy?.digest;
+  if (!digest) return null;
+  return {
+    siteId: site.id,
+    tenantSlug: site.tenant.slug,
+    siteName: site.name,
+    artifact: { url: signedArtifactUrl(digest as Digest), digest },
+    baseDomain: getConfig().PAGODA_BASE_DOMAIN,
+  };
+}
+
+/** What the cluster should run for one site, from Postgres; null while it has no promoted deploy. */
+export async function desiredSiteOf(siteId: string): Promise<DesiredSite | null> {
+  const site = await db().site.findUnique({ where: { id: siteId }, select: siteSelect });
+  return site ? toDesired(site) : null;
+}
+
+/** Every site that should be running: the input of a full restore. */
+export async function allDesiredSites(): Promise<DesiredSite[]> {
+  const sites = await db().site.findMany({ where: { targetDeployId: { not: null } }, select: siteSelect });
+  return sites.map(toDesired).filter((site): site is DesiredSite => site !== null);
+}

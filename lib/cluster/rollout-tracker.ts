@@ -1,0 +1,54 @@
+import { db } from "@/lib/db";
+import { sitePhase, type StatusHub } from "@/lib/k8s/dashboard";
+import { tenantNamespace } from "@/lib/tenancy/slug";
+import { componentLogger } from "@/lib/log";
+import { EventEmitter } from "node:events";
+
+const log = componentLogger("rollout-tracker");
+
+/**
+ * Tells server-sent-event streams that a site's deploy history changed, so
+ * the page can refresh it. Fed by what this process sees in the database,
+ * so every dashboard replica notices a change whoever made it.
+ */
+export const deployChanges = new EventEmitter<{ changed: [siteId: string] }>();
+deployChanges.setMaxListeners(0);
+const lastSeen = new Map<string, string>();
+
+/**
+ * Moves deploy states forward from what the cluster reports: the promoted
+ * deploy becomes `live` only once its digest is rolled out and Ready (and the
+ * previously live one `superseded`); a rollout the operator reports as
+ * Degraded marks it `failed` with the operator's reason, and a later success
+ * clears that. Reads the status hub's cache, never the API server.
+ */
+export async function trackRollouts(hub: StatusHub): Promise<number> {
+  const sites = await db().site.findMany({
+    where: { targetDeployId: { not: null } },
+    select: { id: true, name: true, tenant: { select: { slug: true } }, targetDeploy: { select: { id: true, digest: true, state: true, error: true } } },
+  });
+  let changes = 0;
+  for (const site of sites) {
+    const target = site.targetDeploy;
+    if (!target?.digest) continue;
+    const seen = `${target.id}:${target.state}:${target.error ?? ""}`;
+    if (lastSeen.get(site.id) !== seen) {
+      if (lastSeen.has(site.id)) deployChanges.emit("changed", site.id);
+      lastSeen.set(site.id, seen);
+    }
+    const phase = sitePhase(hub.get(tenantNamespace(site.tenant.slug), site.name), target.digest);
+    if (phase.phase === "Live" && target.state !== "live") {
+      await db().$transaction([
+        db().deploy.updateMany({ where: { siteId: site.id, state: "live", id: { not: target.id } }, data: { state: "superseded" } }),
+        db().deploy.update({ where: { id: target.id }, data: { state: "live", liveAt: new Date(), error: null } }),
+      ]);
+      log.info({ site: site.name, tenant: site.tenant.slug, digest: target.digest }, "deploy is live");
+      changes += 1;
+    } else if (phase.phase === "Failed" && (target.state !== "failed" || target.error !== phase.message)) {
+      await db().deploy.update({ where: { id: target.id }, data: { state: "failed", error: phase.message } });
+      log.warn({ site: site.name, tenant: site.tenant.slug, digest: target.digest, reason: phase.reason }, "deploy failed to roll out");
+      changes += 1;
+    }
+  }
+  return changes;
+}

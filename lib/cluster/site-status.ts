@@ -1,0 +1,37 @@
+import { clusterConfigured, getStatusHub, sitePhase, type SitePhaseName } from "@/lib/k8s/dashboard";
+import { tenantNamespace } from "@/lib/tenancy/slug";
+
+/** What the site page shows about a site's life in the cluster. */
+export interface LiveStatus {
+  phase: SitePhaseName | "NoCluster";
+  message: string;
+  readyReplicas: number;
+  replicas: number;
+  /** Digest serving now (may be an older deploy during a rollout). */
+  currentDigest: string | null;
+  /** Digest the site was last pointed at. */
+  targetDigest: string | null;
+}
+
+export function liveStatusOf(tenantSlug: string, siteName: string, targetDigest: string | null): LiveStatus {
+  const hub = clusterConfigured() ? getStatusHub() : null;
+  if (!hub) {
+    return {
+      phase: "NoCluster",
+      message: "This dashboard is not connected to a Kubernetes cluster, so deploys are stored but cannot go live.",
+      readyReplicas: 0,
+      replicas: 0,
+      currentDigest: null,
+      targetDigest,
+    };
+  }
+  const phase = sitePhase(hub.get(tenantNamespace(tenantSlug), siteName), targetDigest);
+  return {
+    phase: phase.phase,
+    message: phase.message,
+    readyReplicas: phase.readyReplicas,
+    replicas: phase.replicas,
+    currentDigest: phase.currentDigest,
+    targetDigest,
+  };
+}
