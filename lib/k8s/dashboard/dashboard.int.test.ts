@@ -3,6 +3,11 @@
 // exactly the permissions docs/dashboard-cluster.md lists; "no write" claims
 // are proven with a read-only ServiceAccount, which the API server would
 // refuse any write.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "@/cluster/testing";
@@ -39,6 +44,34 @@ import {
 } from "./sites";
 import { sitePhase } from "./status";
 import { StatusHub } from "./status-hub";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
+
+/** `cluster/pagoda-cluster up` on the test cluster's state: starts what is not running. */
+function clusterUp(stateDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [path.join(repoRoot, "cluster", "pagoda-cluster"), "up"], {
+      env: { ...process.env, PAGODA_CLUSTER_DIR: stateDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
 
 const coords = { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL };
 const T = "2026-11-21T10:00:00Z";
@@ -387,6 +420,44 @@ describe("dashboard cluster access against a real API server", () => {
       expect(after.lists).toBe(before.lists);
       expect(hub.healthy()).toBe(true);
     }, 60_000);
+
+    // Last: it restarts the API server under everything else.
+    it("survives an API server restart: unhealthy while it is down, then catches up", async () => {
+      const tenant = `restart-${randomSuffix()}`;
+      const desired = desiredStaticSite(desiredSite(tenant, "site"));
+      await publishSite(kc, desiredSite(tenant, "site"));
+      const hub2 = new StatusHub(kc, { staleAfterMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 1_000 });
+      const health = collector<boolean>();
+      hub2.onHealthChange((h) => health.push(h));
+      hub2.start();
+      try {
+        await hub2.whenSynced();
+        await health.waitFor("healthy", (h) => h);
+        const updates = collector<StaticSite | null>();
+        hub2.subscribe(desired.metadata.namespace, "site", (ss) => updates.push(ss));
+
+        const port = Number(new URL(cluster.server).port);
+        const pid = Number((await readFile(path.join(cluster.stateDir, "run", "kube-apiserver.pid"), "utf8")).trim());
+        process.kill(pid, "SIGKILL");
+        await eventually("the API server to be gone", async () => ((await portClosed(port)) ? true : undefined));
+        await health.waitFor("unhealthy while the API server is down", (h) => !h);
+        expect(hub2.healthy()).toBe(false);
+        // The cached state stays readable, and restore reports instead of throwing.
+        expect(hub2.get(desired.metadata.namespace, "site")).not.toBeNull();
+        const duringOutage = await restoreSites(kc, [desiredSite(tenant, "site")]);
+        expect(duringOutage.errors).toEqual([expect.objectContaining({ action: "list" })]);
+
+        const up = await clusterUp(cluster.stateDir);
+        expect(up.code, up.output).toBe(0);
+        await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
+        const live = await updates.waitFor("status written after the restart", (ss) => ss?.status?.currentDigest === digestOf("a"), 0, 60_000);
+        expect(sitePhase(live, digestOf("a")).phase).toBe("Live");
+        await health.waitFor("healthy again", (h) => h, 1, 60_000);
+        expect(hub2.stats().failures).toBe(0);
+      } finally {
+        await hub2.stop();
+      }
+    }, 180_000);
 
     it("keeps retrying an unreachable API server without throwing, and stops cleanly", async () => {
       const unreachable = new KubeConfig();
