@@ -213,7 +213,8 @@ export class ResilientListWatch<T extends KubernetesObject> {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (!this.resourceVersion) await this.relist();
+        const justListed = !this.resourceVersion;
+        if (justListed) await this.relist();
         if (this.stopped) break;
         const started = Date.now();
         const eventsBefore = this.eventsSeen;
@@ -222,6 +223,8 @@ export class ResilientListWatch<T extends KubernetesObject> {
           this.st.relistsAfterGone++;
           this.opts.log.info({ path: this.opts.path }, "watch resourceVersion expired (410 Gone); relisting");
           this.resourceVersion = "";
+          // A fresh list's resourceVersion expiring at once is not normal; do not relist in a hot loop.
+          if (this.eventsSeen === eventsBefore + 1 && justListed) throw new Error("watch from a fresh list expired at once (410 Gone)");
           continue;
         }
         // A watch that ends at once, having delivered nothing, would loop hot.

@@ -44,6 +44,11 @@ describe("desiredStaticSite", () => {
     expect(DIGEST_RE.test(ss.spec.artifact.digest)).toBe(true);
   });
 
+  it("uses the row's stored host label when given", () => {
+    expect(desiredStaticSite(input({ hostLabel: "blog-alice-k3x9q2" })).spec.hosts).toEqual(["blog-alice-k3x9q2.pagoda.example.com"]);
+    expect(desiredStaticSite(input({ hostLabel: "legacy-name" })).spec.hosts).toEqual(["legacy-name.pagoda.example.com"]);
+  });
+
   it("is deterministic: the same row gives the same object", () => {
     expect(desiredStaticSite(input())).toEqual(desiredStaticSite(input()));
   });
@@ -62,6 +67,7 @@ describe("desiredStaticSite", () => {
     ["empty site id", { siteId: "" }, "siteId"],
     ["host label over 63 characters", { siteName: "s".repeat(40), tenantSlug: "t".repeat(30) }, "host"],
     ["base domain with upper case", { baseDomain: "Example.com" }, "host"],
+    ["host label with a dot", { hostLabel: "a.b-" }, "host"],
   ])("refuses %s", (_what, overrides, field) => {
     let caught: unknown;
     try {

@@ -48,8 +48,10 @@ export interface DesiredSite {
     /** `sha256:<hex>` of the promoted deploy. */
     digest: string;
   };
-  /** PAGODA_BASE_DOMAIN: the site answers at `<site>-<tenant>.<baseDomain>`. */
+  /** PAGODA_BASE_DOMAIN: the site answers at `<hostLabel>.<baseDomain>`. */
   baseDomain: string;
+  /** The row's stored host label; `<site>-<tenant>` when omitted (how rows are created). */
+  hostLabel?: string;
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -79,7 +81,7 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
     "artifact.url",
     `must be an absolute http(s) URL of at most ${ARTIFACT_URL_MAX_LENGTH} characters`,
   );
-  const host = siteHost(hostLabelFor(siteName, tenantSlug), { PAGODA_BASE_DOMAIN: input.baseDomain });
+  const host = siteHost(input.hostLabel ?? hostLabelFor(siteName, tenantSlug), { PAGODA_BASE_DOMAIN: input.baseDomain });
   check(HOST_RE.test(host) && host.length <= HOST_MAX_LENGTH, "host", `${host} is not a valid DNS name (site label at most 63 characters)`);
 
   return {
