@@ -21,6 +21,8 @@ const MB = 1_000_000;
 
 interface RunResult {
   seconds: number;
+  /** User + system CPU of the whole run (all threads / all processes): fairer than wall time on a busy machine. */
+  cpuSeconds: number;
   maxRssMiB: number;
 }
 
@@ -29,9 +31,12 @@ async function child(zip: string, storeRoot: string): Promise<void> {
   const { DEFAULT_UPLOAD_LIMITS } = await import("@/lib/uploads/limits");
   const { FsArtifactStore } = await import("@/lib/artifacts/fs-store");
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const result = await processUpload(zip, { ...DEFAULT_UPLOAD_LIMITS, maxArchiveBytes: 1024 * MB, maxUncompressedBytes: 2048 * MB }, new FsArtifactStore(storeRoot));
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, result })}\n`);
 }
 
 /** Text that compresses about as well as real HTML/CSS/JS (3–5×), cheaply. */
@@ -93,10 +98,10 @@ async function runBaseline(zip: string, work: string): Promise<RunResult> {
     `tar czf "${work}/out.tar.gz" -C "${work}/out" .`,
     `sha256sum "${work}/out.tar.gz" > /dev/null`,
   ].join("\n");
-  const { stderr } = await exec("/usr/bin/time", ["-f", "%e %M", "bash", "-c", script]);
-  const [seconds, kib] = stderr.trim().split("\n").at(-1)?.split(" ").map(Number) ?? [];
-  if (seconds === undefined || kib === undefined) throw new Error(`cannot read GNU time output: ${stderr}`);
-  return { seconds, maxRssMiB: kib / 1024 };
+  const { stderr } = await exec("/usr/bin/time", ["-f", "%e %U %S %M", "bash", "-c", script]);
+  const [seconds, user, system, kib] = stderr.trim().split("\n").at(-1)?.split(" ").map(Number) ?? [];
+  if (seconds === undefined || user === undefined || system === undefined || kib === undefined) throw new Error(`cannot read GNU time output: ${stderr}`);
+  return { seconds, cpuSeconds: user + system, maxRssMiB: kib / 1024 };
 }
 
 function best(runs: RunResult[]): RunResult {
@@ -143,21 +148,24 @@ async function main(argv: string[]): Promise<void> {
         `${(zipBytes / MB).toFixed(1)} MB`,
         `${o.seconds.toFixed(2)} s`,
         mbps(o.seconds),
+        `${o.cpuSeconds.toFixed(2)} s`,
         `${o.maxRssMiB.toFixed(0)} MiB`,
         `${b.seconds.toFixed(2)} s`,
         mbps(b.seconds),
+        `${b.cpuSeconds.toFixed(2)} s`,
         `${b.maxRssMiB.toFixed(0)} MiB`,
         `${(o.seconds / b.seconds).toFixed(2)}×`,
+        `${(o.cpuSeconds / b.cpuSeconds).toFixed(2)}×`,
       ]);
       await rm(zip);
     }
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-  const head = ["site / files", "zip", "pagoda", "MB/s", "peak RSS", "baseline", "MB/s", "peak RSS", "time ratio"];
+  const head = ["site / files", "zip", "pagoda", "MB/s", "CPU", "peak RSS", "baseline", "MB/s", "CPU", "peak RSS", "time ratio", "CPU ratio"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  console.log(`\nUpload pipeline vs. shell baseline (unzip -t; unzip; tar czf; sha256sum), best of ${repeat}, MB/s of site bytes`);
+  console.log(`\nUpload pipeline vs. shell baseline (unzip -t; unzip; tar czf; sha256sum), best of ${repeat} by wall time, MB/s of site bytes, load average ${os.loadavg()[0]?.toFixed(1)}`);
   console.log(line(head));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const row of rows) console.log(line(row));
