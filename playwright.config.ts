@@ -30,7 +30,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node_modules/.bin/next start -p ${port} -H 127.0.0.1`,
+    command: `node_modules/.bin/next start -p ${port} -H ${process.env.E2E_HOST ?? "127.0.0.1"}`,
     url: `${baseURL}/signin`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -13,10 +13,13 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
 import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
+import { dashboardClusterEnv, downLocalCluster, operatorEnv, realNodeUnavailable, startOperator, upLocalCluster, type ClusterInfo } from "@/scripts/dev/stack";
 
 const log = logger.child({ component: "start" });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 process.chdir(root);
+// What the person running `npm start` set, before this script adds defaults.
+const callerEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
 
 const BUILD_INPUTS = ["app", "lib", "instrumentation.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs", "tsconfig.json"];
 
@@ -57,15 +60,36 @@ async function main(): Promise<void> {
 
   await deployMigrations({ databaseUrl: process.env.DATABASE_URL });
 
+  // The cluster: the caller's (KUBECONFIG), none (PAGODA_CLUSTER=off), or the local one.
+  let cluster: ClusterInfo | null = null;
+  if (!process.env.KUBECONFIG && process.env.PAGODA_CLUSTER !== "off") {
+    const why = realNodeUnavailable();
+    console.log(why ? `\n  Starting the local cluster with a SIMULATED node (${why}).\n  Sites will report Live but nothing serves them.\n` : "\n  Starting the local cluster with a real node…\n");
+    cluster = await upLocalCluster("auto");
+    group.onShutdown(() => downLocalCluster());
+    startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464)));
+    Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL"]) });
+  }
+
   if (buildIsStale()) {
     log.info("building the dashboard (next build)");
     execFileSync("node_modules/.bin/next", ["build"], { stdio: "inherit" });
   }
 
-  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], { ...process.env, NODE_ENV: "production" });
+  // With a real node, pods fetch artifacts through the node's bridge, so the
+  // dashboard must listen there too, not only on loopback.
+  const host = cluster?.kind === "node" ? "0.0.0.0" : "127.0.0.1";
+  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", host], { ...process.env, NODE_ENV: "production" });
   const url = `http://localhost:${port}`;
   await waitForHttp(url, 60_000);
-  console.log(`\n  Pagoda is running: ${url}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
+  const clusterLine = !cluster
+    ? process.env.KUBECONFIG
+      ? `Cluster: ${process.env.KUBECONFIG}`
+      : "Cluster: none (PAGODA_CLUSTER=off); deploys are stored but cannot go live."
+    : cluster.kind === "node"
+      ? `Cluster: local, real node; sites answer at http://<site>-<tenant>.${process.env.PAGODA_BASE_DOMAIN ?? "pagoda.localhost"}:${cluster.ingressPort}/`
+      : "Cluster: local, SIMULATED node (kwok); rollouts are reported but nothing serves the sites.";
+  console.log(`\n  Pagoda is running: ${url}\n  ${clusterLine}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
 }
 
 main().catch((error: unknown) => {
@@ -73,3 +97,8 @@ main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
+
+/** The subset of env that the caller set explicitly; those win over local defaults. */
+function callerSet(names: string[]): Record<string, string> {
+  return Object.fromEntries(names.filter((name) => callerEnv[name] !== undefined).map((name) => [name, callerEnv[name]!]));
+}

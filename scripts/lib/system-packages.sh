@@ -19,3 +19,17 @@ ensure_command() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >&2 \
     || die "apt-get install $package failed"
 }
+
+# What the local Kubernetes cluster needs from the host: certificates, and
+# for a real node the container runtime, CNI plugins and what the locally
+# built images are made of.
+ensure_cluster_packages() {
+  ensure_command openssl openssl "cluster certificates"
+  ensure_command containerd containerd "container runtime of the local node"
+  ensure_command runc runc "container runtime of the local node"
+  ensure_command /usr/lib/cni/bridge containernetworking-plugins "pod networking of the local node"
+  ensure_command iptables iptables "service routing of the local node"
+  ensure_command conntrack conntrack "service routing of the local node"
+  ensure_command /bin/busybox busybox-static "init containers of the local node"
+  ensure_command /usr/sbin/nginx nginx "the image that serves sites"
+}

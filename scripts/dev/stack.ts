@@ -1,0 +1,98 @@
+/**
+ * The Kubernetes half of a local run: a cluster from cluster/ (a real node
+ * when this machine allows one, a simulated node otherwise), the StaticSite
+ * CRD, and the operator. Returns what the dashboard needs to drive it.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { KubeConfig } from "@kubernetes/client-node";
+import { installCrds } from "@/cluster/testing";
+import { logger } from "@/lib/log";
+import type { ProcessGroup } from "@/scripts/dev/processes";
+
+const run = promisify(execFile);
+const log = logger.child({ component: "stack" });
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const clusterScript = path.join(root, "cluster/pagoda-cluster");
+
+/** The real node's bridge address: pods reach the host (and the artifact endpoint) here. */
+export const NODE_BRIDGE_IP = "10.244.0.1";
+
+export type NodeKind = "node" | "kwok";
+
+/** Why a real node cannot run here, or null when it can. */
+export function realNodeUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return "a real node needs root (containerd, network bridge, cgroups)";
+  const needed = ["/usr/bin/containerd", "/usr/sbin/runc", "/usr/lib/cni/bridge", "/bin/busybox"];
+  const missing = needed.filter((file) => !existsSync(file) && !existsSync(file.replace("/usr/sbin/", "/usr/bin/")));
+  return missing.length > 0 ? `missing ${missing.join(", ")}` : null;
+}
+
+export interface ClusterInfo {
+  kind: NodeKind;
+  kubeconfigPath: string;
+  /** Where site Ingresses answer on this machine (real node only). */
+  ingressPort: number | null;
+}
+
+/** `pagoda-cluster up` on the developer's persistent cluster in .data/cluster; falls back to kwok. */
+export async function upLocalCluster(preferred: NodeKind | "auto"): Promise<ClusterInfo> {
+  const reason = realNodeUnavailable();
+  let kind: NodeKind = preferred === "auto" ? (reason ? "kwok" : "node") : preferred;
+  if (preferred === "node" && reason) throw new Error(`cannot start a real node: ${reason}`);
+  try {
+    await run("bash", [clusterScript, "up", `--${kind}`], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    if (kind !== "node" || preferred === "node") throw error;
+    log.warn({ err: error }, "the real node did not start; falling back to a simulated node");
+    await run("bash", [clusterScript, "down"]).catch(() => undefined);
+    kind = "kwok";
+    await run("bash", [clusterScript, "up", "--kwok"], { maxBuffer: 16 * 1024 * 1024 });
+  }
+  const { stdout } = await run("bash", [clusterScript, "kubeconfig"]);
+  const kubeconfigPath = stdout.trim();
+  await installCrds(loadKubeConfig(kubeconfigPath), path.join(root, "deploy/crds"));
+  return { kind, kubeconfigPath, ingressPort: kind === "node" ? Number(process.env.PAGODA_INGRESS_PORT ?? 18080) : null };
+}
+
+export async function downLocalCluster(): Promise<void> {
+  await run("bash", [clusterScript, "down"]);
+}
+
+export function loadKubeConfig(file: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
+
+/**
+ * Environment for the operator on a local cluster: the locally built images.
+ * No ingress class: the local cluster's Traefik is its default class.
+ */
+export function operatorEnv(kubeconfigPath: string, port: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KUBECONFIG: kubeconfigPath,
+    PAGODA_SERVICE: "pagoda-operator",
+    PAGODA_OPERATOR_NGINX_IMAGE: "pagoda.local/nginx:1",
+    PAGODA_OPERATOR_FETCH_IMAGE: "pagoda.local/busybox:1",
+    PAGODA_OPERATOR_IMAGE_PULL_POLICY: "IfNotPresent",
+    PAGODA_OPERATOR_PORT: String(port),
+    PAGODA_OPERATOR_LEASE_NAMESPACE: "default",
+  };
+}
+
+export function startOperator(group: ProcessGroup, env: NodeJS.ProcessEnv): void {
+  group.start("operator", path.join(root, "node_modules/.bin/tsx"), [path.join(root, "operator/main.ts")], env);
+}
+
+/** Dashboard settings that make site URLs and artifact fetches work on the local cluster. */
+export function dashboardClusterEnv(cluster: ClusterInfo, dashboardPort: number): Record<string, string> {
+  const env: Record<string, string> = { KUBECONFIG: cluster.kubeconfigPath, PAGODA_SITE_SCHEME: "http" };
+  if (cluster.ingressPort) env.PAGODA_SITE_PORT = String(cluster.ingressPort);
+  // Pods fetch artifacts from the host through the node's bridge.
+  env.PAGODA_ARTIFACT_BASE_URL = `http://${NODE_BRIDGE_IP}:${dashboardPort}`;
+  return env;
+}
