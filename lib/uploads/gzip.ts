@@ -60,6 +60,8 @@ const deflateRaw = promisify(zlib.deflateRaw);
 export async function gzipBuffer(data: Buffer, level: number): Promise<Buffer> {
   const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(data.length + 262))));
   const memLevel = Math.max(2, windowBits - 7);
-  const body = await deflateRaw(data, { level, memLevel, windowBits });
+  // Output buffer sized to the input (deflate rarely exceeds it by more than a few bytes per block).
+  const chunkSize = Math.min(64 * 1024, Math.max(zlib.constants.Z_MIN_CHUNK, data.length + 64));
+  const body = await deflateRaw(data, { level, memLevel, windowBits, chunkSize });
   return Buffer.concat([GZIP_HEADER, body, trailer(zlib.crc32(data), data.length)]);
 }

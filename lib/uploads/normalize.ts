@@ -264,7 +264,9 @@ async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boole
   try {
     const raw = await readCompressed(ctx.zip, ctx.reader, loc);
     // maxOutputLength one past the claim: inflating stops right there.
-    data = loc.compressionMethod === 0 ? raw : await inflateRaw(raw, { maxOutputLength: loc.uncompressedSize + 1 });
+    // chunkSize fitted to the file: zlib's default 16 KiB output buffer per
+    // call is most of the garbage when a site has thousands of small files.
+    data = loc.compressionMethod === 0 ? raw : await inflateRaw(raw, { maxOutputLength: loc.uncompressedSize + 1, chunkSize: fittedChunk(loc.uncompressedSize + 1) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw sizeMismatch(file, "more");
     throw entryReadError(file, err);
@@ -277,6 +279,10 @@ async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boole
     if (gz.length > data.length * SIBLING_MAX_FRACTION) gz = null;
   }
   return { data, gz };
+}
+
+export function fittedChunk(bytes: number): number {
+  return Math.min(64 * 1024, Math.max(zlib.constants.Z_MIN_CHUNK, bytes));
 }
 
 /** Limits measured on real output; shared by both paths. */
