@@ -44,6 +44,7 @@ import {
 } from "./sites";
 import { sitePhase } from "./status";
 import { StatusHub } from "./status-hub";
+import { siteStatusStream } from "./status-stream";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -365,6 +366,58 @@ describe("dashboard cluster access against a real API server", () => {
       await eventually("the hub to see the re-created site", () => hub.get(desired.metadata.namespace, "www") ?? undefined);
       expect(updates.seen.length).toBe(before);
       expect(hub.stats().subscribers).toBe(0);
+    });
+
+    it("streams a site's phase as server-sent events and unsubscribes when the browser leaves", async () => {
+      const tenant = `sse-${randomSuffix()}`;
+      const input = desiredSite(tenant, "feed");
+      const desired = desiredStaticSite(input);
+      await publishSite(kc, input);
+      await eventually("the site in the hub", () => hub.get(desired.metadata.namespace, "feed") ?? undefined);
+      const { subscribers: subscribersBefore, healthSubscribers: healthBefore } = hub.stats();
+      let lookups = 0;
+      let promoted = digestOf("a");
+      const browser = new AbortController();
+      const stream = siteStatusStream(hub, {
+        namespace: desired.metadata.namespace,
+        name: "feed",
+        expectedDigest: async () => {
+          lookups++;
+          return promoted;
+        },
+        signal: browser.signal,
+        heartbeatMs: 100,
+      });
+      const chunks = collector<string>();
+      const reader = stream.getReader();
+      const decoder = new TextDecoder();
+      const reading = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          chunks.push(decoder.decode(value));
+        }
+      })();
+      const phaseOf = (chunk: string) => {
+        const m = /^event: phase\ndata: (.*)\n\n$/.exec(chunk);
+        return m ? (JSON.parse(m[1] ?? "null") as { phase: string; healthy: boolean; currentDigest: string | null }) : undefined;
+      };
+
+      const first = await chunks.waitFor("the first phase", (c) => phaseOf(c) !== undefined);
+      expect(phaseOf(first)).toMatchObject({ phase: "Pending", healthy: true });
+      await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
+      await chunks.waitFor("the Live phase", (c) => phaseOf(c)?.phase === "Live");
+      await chunks.waitFor("a heartbeat", (c) => c === ": ping\n\n");
+
+      // Promoted elsewhere: the spec's digest changes, the stream asks Postgres again.
+      promoted = digestOf("b");
+      await publishSite(kc, { ...input, artifact: { url: "http://127.0.0.1:9/b", digest: digestOf("b") } });
+      await chunks.waitFor("a phase for the new deploy", (c) => phaseOf(c)?.phase === "Pending" && phaseOf(c)?.currentDigest === digestOf("a"));
+      expect(lookups).toBe(2);
+
+      browser.abort();
+      await reading;
+      expect(hub.stats()).toMatchObject({ subscribers: subscribersBefore, healthSubscribers: healthBefore });
     });
 
     it("reconnects after the watch connection drops and misses nothing", async () => {

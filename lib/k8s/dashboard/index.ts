@@ -17,3 +17,4 @@ export {
 export { restoreSites, type RestoreError, type RestoreOptions, type RestoreResult } from "./restore";
 export { sitePhase, type SitePhase, type SitePhaseName } from "./status";
 export { getStatusHub, StatusHub, type HealthListener, type NamespaceListener, type SiteListener, type StatusHubOptions, type StatusHubStats } from "./status-hub";
+export { siteStatusStream, sseEvent, type ExpectedDigest, type PhaseEvent, type SiteStatusStreamOptions } from "./status-stream";

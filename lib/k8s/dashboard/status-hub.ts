@@ -26,7 +26,9 @@ export interface StatusHubOptions {
 
 export interface StatusHubStats extends ListWatchState {
   sites: number;
+  /** Site and namespace subscriptions. */
   subscribers: number;
+  healthSubscribers: number;
   healthy: boolean;
 }
 
@@ -94,6 +96,11 @@ export class StatusHub {
     return s.connected || Date.now() - s.lastContact < this.staleAfterMs;
   }
 
+  /** True once the first list arrived; before that, get() knows nothing. */
+  synced(): boolean {
+    return this.watch.state.synced;
+  }
+
   /** The cached StaticSite, or null when there is none (or the hub has not synced yet: check healthy()). */
   get(namespace: string, name: string): StaticSite | null {
     return this.watch.get(namespace, name) ?? null;
@@ -123,7 +130,7 @@ export class StatusHub {
     let subscribers = 0;
     for (const set of this.siteListeners.values()) subscribers += set.size;
     for (const set of this.namespaceListeners.values()) subscribers += set.size;
-    return { ...this.watch.state, sites: this.watch.list().length, subscribers, healthy: this.healthy() };
+    return { ...this.watch.state, sites: this.watch.list().length, subscribers, healthSubscribers: this.healthListeners.size, healthy: this.healthy() };
   }
 
   /** See ResilientListWatch.breakConnection. */
