@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { db } from "@/lib/db";
+import { allDesiredSites } from "@/lib/cluster/desired";
+import { trackRollouts } from "@/lib/cluster/rollout-tracker";
+import { promoteDeploy } from "@/lib/deploys/promote";
+import { uploadDeploy } from "@/lib/deploys/upload";
+import { dashboardKubeConfig, getStaticSite, getStatusHub, restoreSites, deleteStaticSite, type StatusHub } from "@/lib/k8s/dashboard";
+import { applyStatusAsOperator } from "@/lib/k8s/dashboard/int-test-support";
+import { verifyArtifactSignature } from "@/lib/artifacts";
+import { signingKey } from "@/lib/deploys/artifacts";
+import { createSite, deleteSite } from "@/lib/sites/sites";
+import type { TenantActor } from "@/lib/tenancy/access";
+import { buildZip } from "@/lib/uploads/test-support";
+import { newAccount } from "@/tests/support/accounts";
+
+/**
+ * The dashboard's duties towards a real API server (no operator here: the
+ * tests write status the way the operator does, to drive each transition).
+ */
+let cluster: TestCluster;
+let artifactRoot: string;
+let actor: TenantActor;
+let hub: StatusHub;
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  process.env.KUBECONFIG = cluster.kubeconfigPath;
+  artifactRoot = await mkdtemp(path.join(os.tmpdir(), "pagoda-artifacts-"));
+  process.env.PAGODA_ARTIFACT_ROOT = artifactRoot;
+  hub = getStatusHub()!;
+  await hub.whenSynced();
+  ({ actor } = await newAccount("cluster"));
+  await createSite(actor, { name: "shop" }, null);
+});
+
+afterAll(async () => {
+  await hub?.stop();
+  await cluster?.stop();
+  await rm(artifactRoot, { recursive: true, force: true });
+});
+
+async function upload(html: string) {
+  const zip = await buildZip([{ name: "index.html", data: `<h1>${html}</h1>` }]);
+  return uploadDeploy(actor, "shop", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null });
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function reportRolledOut(digest: string) {
+  const ss = (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!;
+  await applyStatusAsOperator(dashboardKubeConfig(), ss, {
+    observedGeneration: ss.metadata.generation ?? 1,
+    currentDigest: digest,
+    replicas: 1,
+    readyReplicas: 1,
+    conditions: [{ type: "Ready", status: "True", reason: "Available", message: "All replicas serve the current deploy.", lastTransitionTime: new Date().toISOString(), observedGeneration: ss.metadata.generation ?? 1 }],
+  });
+  // The hub sees it through its watch, as in production.
+  await eventually("the status hub to see the rollout", async () => (hub.get(`pagoda-${actor.tenantSlug}`, "shop")?.status?.currentDigest === digest ? true : undefined));
+}
+
+const stateOf = async (id: string) => (await db().deploy.findUniqueOrThrow({ where: { id } })).state;
+
+describe("dashboard and cluster", () => {
+  it("publishes an upload as a StaticSite with a signed artifact URL, and marks it live only when rolled out", async () => {
+    const first = await upload("one");
+    const ss = await eventually("the StaticSite", async () => (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) ?? undefined);
+    expect(ss.spec.artifact.digest).toBe(first.digest);
+    expect(ss.spec.hosts).toEqual([`shop-${actor.tenantSlug}.pagoda.localhost`]);
+    expect(ss.metadata.labels?.["pagoda.dev/tenant"]).toBe(actor.tenantSlug);
+    const url = new URL(ss.spec.artifact.url);
+    expect(verifyArtifactSignature(url.pathname.split("/").at(-1)!, url.searchParams.get("sig")!, signingKey())).toBe(true);
+
+    await trackRollouts(hub);
+    expect(await stateOf(first.id)).toBe("ready");
+    await reportRolledOut(first.digest!);
+    await trackRollouts(hub);
+    expect(await stateOf(first.id)).toBe("live");
+
+    const second = await upload("two");
+    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(second.digest);
+    await trackRollouts(hub);
+    expect(await stateOf(second.id)).toBe("ready");
+    expect(await stateOf(first.id)).toBe("live");
+    await reportRolledOut(second.digest!);
+    await trackRollouts(hub);
+    expect(await stateOf(second.id)).toBe("live");
+    expect(await stateOf(first.id)).toBe("superseded");
+
+    // Rollback is promotion of the older deploy.
+    await promoteDeploy(actor, "shop", first.id, null);
+    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(first.digest);
+    await reportRolledOut(first.digest!);
+    await trackRollouts(hub);
+    expect(await stateOf(first.id)).toBe("live");
+    expect(await stateOf(second.id)).toBe("superseded");
+  });
+
+  it("restores a StaticSite that disappeared from the cluster, from the database", async () => {
+    await deleteStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop");
+    await eventually("the StaticSite to be gone", async () => ((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined));
+    const result = await restoreSites(dashboardKubeConfig(), await allDesiredSites());
+    expect(result.errors).toEqual([]);
+    expect(result.applied).toBeGreaterThanOrEqual(1);
+    const target = (await db().site.findFirstOrThrow({ where: { tenantId: actor.tenantId, name: "shop" }, include: { targetDeploy: true } })).targetDeploy!;
+    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(target.digest);
+    // A second pass finds nothing to do.
+    const again = await restoreSites(dashboardKubeConfig(), await allDesiredSites());
+    expect(again.applied).toBe(0);
+  });
+
+  it("takes the site off the cluster before deleting its rows", async () => {
+    await deleteSite(actor, "shop", null);
+    await eventually("the StaticSite to be gone", async () => ((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined));
+    expect(await db().site.count({ where: { tenantId: actor.tenantId } })).toBe(0);
+  });
+});
