@@ -241,14 +241,15 @@ describe("dashboard cluster access against a real API server", () => {
     const desired = [desiredSite(t1, "blog"), desiredSite(t1, "shop"), desiredSite(t2, "docs")];
 
     // Restore is cluster-wide: with nothing desired, every site written by the
-    // dashboard (here: by the tests above) is an orphan.
+    // dashboard (this one, and those of the tests above) is an orphan.
+    await publishSite(kc, desiredSite(`left-${randomSuffix()}`, "leftover"));
     const wipe = await restoreSites(kc, []);
     expect(wipe.errors).toEqual([]);
     expect(wipe.deleted).toBeGreaterThan(0);
     expect(((await custom.listClusterCustomObject({ ...coords, labelSelector: "pagoda.dev/site-id" })) as { items: unknown[] }).items).toEqual([]);
 
     const first = await restoreSites(kc, desired);
-    expect(first).toEqual({ applied: 3, unchanged: 0, deleted: 0, namespacesApplied: 2, errors: [] });
+    expect(first).toEqual({ applied: 3, skipped: 0, unchanged: 0, deleted: 0, namespacesApplied: 2, errors: [] });
     for (const d of desired) expect(await getStaticSite(kc, d.tenantSlug, d.siteName)).not.toBeNull();
 
     // Steady state with credentials that cannot write: no errors means no writes.
@@ -287,6 +288,33 @@ describe("dashboard cluster access against a real API server", () => {
     const afterRollback = await restoreSites(kc, rolledBack);
     expect(afterRollback).toMatchObject({ applied: 1, deleted: 0, errors: [] });
     expect((await getStaticSite(kc, t2, "docs"))?.spec.artifact.digest).toBe(digestOf("e"));
+  });
+
+  it("never overwrites or deletes what changed while it ran", async () => {
+    const tenant = `race-${randomSuffix()}`;
+    const site = desiredSite(tenant, "site");
+    const promoted = { ...site, artifact: { url: "http://127.0.0.1:9/b", digest: digestOf("b") } };
+    const orphan = desiredSite(tenant, "orphan");
+    await restoreSites(kc, [site, orphan]);
+    // Drift, so that restore has something to write for `site`.
+    await custom.patchNamespacedCustomObject(
+      { ...coords, namespace: `pagoda-${tenant}`, name: "site", body: { spec: { replicas: 2 } }, fieldManager: "kubectl-edit" },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+
+    const result = await restoreSites(kc, async () => {
+      // Between restore's read of the cluster and its writes: a promote of
+      // `site`, a change to the soon-orphaned object, a brand-new site.
+      await publishSite(kc, promoted);
+      await publishSite(kc, { ...orphan, artifact: { url: "http://127.0.0.1:9/c", digest: digestOf("c") } });
+      await publishSite(kc, desiredSite(tenant, "fresh"));
+      // A database read from before the promote.
+      return [site];
+    });
+    expect(result).toMatchObject({ skipped: 2, applied: 0, deleted: 0, errors: [] });
+    expect((await getStaticSite(kc, tenant, "site"))?.spec.artifact.digest).toBe(digestOf("b"));
+    expect(await getStaticSite(kc, tenant, "orphan")).not.toBeNull();
+    expect(await getStaticSite(kc, tenant, "fresh")).not.toBeNull();
   });
 
   it("collects per-site errors with context and carries on with the others", async () => {

@@ -35,6 +35,11 @@ export interface RestoreError {
 export interface RestoreResult {
   /** StaticSites created or updated. */
   applied: number;
+  /**
+   * Left alone because they changed after restore read them (a concurrent
+   * promote or delete); the next run looks again. Not an error.
+   */
+  skipped: number;
   /** StaticSites that already matched (no write). */
   unchanged: number;
   /** Orphaned StaticSites deleted. */
@@ -70,6 +75,30 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** Worth another try soon: throttled, the API server (re)starting, or no connection at all. */
+function transient(err: unknown): boolean {
+  if (!(err instanceof KubeRequestError)) return false;
+  const code = err.statusCode;
+  return code === undefined || code === 429 || code >= 500;
+}
+
+/**
+ * The reads decide everything else, and right after an API server start
+ * they answer 429 "storage is (re)initializing" for a moment; a few quick
+ * retries save a whole restore period.
+ */
+async function readWithRetry<T>(read: () => Promise<T>, attempts = 4, baseMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= attempts || !transient(err)) throw err;
+      log.warn({ err: err instanceof Error ? err.message : String(err), attempt }, "restore: reading the cluster failed; retrying");
+      await new Promise((r) => setTimeout(r, baseMs * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /**
@@ -80,14 +109,45 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
  * are ever deleted, so StaticSites made by hand are left alone. Namespaces
  * are never deleted here: that would take everything in them along.
  *
- * `desired` lists every site that has a promoted deploy, from Postgres.
+ * `desiredSource` is every site that has a promoted deploy, from Postgres:
+ * preferably a function, called after the cluster has been read, so that a
+ * site published meanwhile is either in it or not yet in the cluster list
+ * (promotes must commit to Postgres before they publish). If it throws,
+ * restore throws: acting on no data would delete everything.
+ * Writes carry the resourceVersion restore read as a precondition, so a
+ * promote or delete that happens during the run is never overwritten; such
+ * objects are counted in `skipped` and looked at again next time.
  */
-export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite[], opts: RestoreOptions = {}): Promise<RestoreResult> {
-  const result: RestoreResult = { applied: 0, unchanged: 0, deleted: 0, namespacesApplied: 0, errors: [] };
+export async function restoreSites(
+  kc: KubeConfig,
+  desiredSource: readonly DesiredSite[] | (() => Promise<readonly DesiredSite[]>),
+  opts: RestoreOptions = {},
+): Promise<RestoreResult> {
+  const result: RestoreResult = { applied: 0, skipped: 0, unchanged: 0, deleted: 0, namespacesApplied: 0, errors: [] };
+  const changedMeanwhile = (err: unknown): boolean => err instanceof KubeRequestError && err.statusCode === 409;
   const fail = (e: RestoreError): void => {
     result.errors.push(e);
     log.error(e, `restore: ${e.action} failed`);
   };
+
+  // Two reads give the whole picture; everything after is a write that is needed.
+  let live: StaticSite[];
+  let labelledNamespaces: Map<string, V1Namespace>;
+  try {
+    live = (await readWithRetry(() => listStaticSites(kc, DASHBOARD_SITE_SELECTOR))).items;
+    const nsList = await readWithRetry(() =>
+      kubeRequest("listing pagoda namespaces", () =>
+        apisFor(kc).core.listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` }),
+      ),
+    );
+    labelledNamespaces = new Map(nsList.items.map((ns) => [ns.metadata?.name ?? "", ns]));
+  } catch (err) {
+    fail(errorOf("list", err, {}));
+    return result;
+  }
+  // Postgres is read after the cluster: a site published before our list was
+  // committed before it, so it is in `desired` and cannot be taken for an orphan.
+  const desired = typeof desiredSource === "function" ? await desiredSource() : desiredSource;
 
   const wanted = new Map<string, { input: DesiredSite; object: StaticSite }>();
   // Every name a row asks for, even one we cannot build: a row with a bad
@@ -110,19 +170,6 @@ export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite
     }
   }
 
-  // Two reads give the whole picture; everything after is a write that is needed.
-  let live: StaticSite[];
-  let labelledNamespaces: Map<string, V1Namespace>;
-  try {
-    live = (await listStaticSites(kc, DASHBOARD_SITE_SELECTOR)).items;
-    const nsList = await kubeRequest("listing pagoda namespaces", () =>
-      apisFor(kc).core.listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` }),
-    );
-    labelledNamespaces = new Map(nsList.items.map((ns) => [ns.metadata?.name ?? "", ns]));
-  } catch (err) {
-    fail(errorOf("list", err, {}));
-    return result;
-  }
   const liveByKey = new Map(live.map((ss) => [key(ss.metadata.namespace, ss.metadata.name), ss]));
 
   // Namespaces first: a site cannot be written into a namespace that does not exist.
@@ -146,11 +193,14 @@ export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite
       return;
     }
     try {
-      const { written } = await applyStaticSiteOver(kc, object, liveByKey.get(k) ?? null);
+      const { written } = await applyStaticSiteOver(kc, object, liveByKey.get(k) ?? null, { ifUnchanged: true });
       if (written) result.applied++;
       else result.unchanged++;
     } catch (err) {
-      fail(errorOf("apply", err, where));
+      if (changedMeanwhile(err)) {
+        result.skipped++;
+        log.info(where, "restore: StaticSite changed since it was read; leaving it to the next run");
+      } else fail(errorOf("apply", err, where));
     }
   });
 
@@ -158,12 +208,16 @@ export async function restoreSites(kc: KubeConfig, desired: readonly DesiredSite
   await eachLimited(orphans, opts.concurrency ?? 4, async (ss) => {
     const where = { siteId: ss.metadata.labels?.[LABEL_SITE_ID] ?? "", namespace: ss.metadata.namespace, name: ss.metadata.name };
     try {
-      if (await deleteStaticSiteIn(kc, ss.metadata.namespace, ss.metadata.name)) {
+      const exact = { uid: ss.metadata.uid, resourceVersion: ss.metadata.resourceVersion };
+      if (await deleteStaticSiteIn(kc, ss.metadata.namespace, ss.metadata.name, exact)) {
         result.deleted++;
         log.info(where, "restore: orphaned StaticSite deleted (its site has no promoted deploy or no longer exists)");
       }
     } catch (err) {
-      fail(errorOf("delete", err, where));
+      if (changedMeanwhile(err)) {
+        result.skipped++;
+        log.info(where, "restore: orphan changed since it was read; leaving it to the next run");
+      } else fail(errorOf("delete", err, where));
     }
   });
 

@@ -160,15 +160,17 @@ export function getStaticSite(kc: KubeConfig, tenantSlug: string, siteName: stri
   return getStaticSiteIn(kc, tenantNamespace(tenantSlug), siteName);
 }
 
-async function serverSideApply(kc: KubeConfig, desired: StaticSite): Promise<StaticSite> {
+async function serverSideApply(kc: KubeConfig, desired: StaticSite, resourceVersion?: string): Promise<StaticSite> {
   const { namespace, name } = desired.metadata;
+  // A resourceVersion in an apply body is a precondition: 409 if the object changed since.
+  const metadata = { name, namespace, labels: desired.metadata.labels, ...(resourceVersion ? { resourceVersion } : {}) };
   return (await kubeRequest(`applying StaticSite ${namespace}/${name}`, () =>
     apisFor(kc).custom.patchNamespacedCustomObject(
       {
         ...STATICSITE_COORDS,
         namespace,
         name,
-        body: { apiVersion: desired.apiVersion, kind: desired.kind, metadata: { name, namespace, labels: desired.metadata.labels }, spec: desired.spec },
+        body: { apiVersion: desired.apiVersion, kind: desired.kind, metadata, spec: desired.spec },
         fieldManager: FIELD_MANAGER_DASHBOARD,
         // We own the spec: take fields over from whoever edited them by hand.
         force: true,
@@ -193,16 +195,30 @@ async function removeSpecFields(kc: KubeConfig, site: StaticSite, fields: string
   )) as StaticSite;
 }
 
+export interface ApplyOverOptions {
+  /**
+   * Write only if the object is still the `live` one (its resourceVersion);
+   * a 409 Conflict otherwise. restoreSites uses it so that a state read
+   * before a concurrent promote can never overwrite that promote.
+   */
+  ifUnchanged?: boolean;
+}
+
 /**
  * Brings one StaticSite to `desired` given what is live (null: absent).
  * Exported for restoreSites, which already holds the live objects.
  */
-export async function applyStaticSiteOver(kc: KubeConfig, desired: StaticSite, live: StaticSite | null): Promise<WriteResult<StaticSite>> {
+export async function applyStaticSiteOver(
+  kc: KubeConfig,
+  desired: StaticSite,
+  live: StaticSite | null,
+  opts: ApplyOverOptions = {},
+): Promise<WriteResult<StaticSite>> {
   if (live?.metadata.deletionTimestamp) throw new TerminatingError(`StaticSite ${ref(live)}`);
   const drift = live ? staticSiteDrift(desired, live) : ["(absent)"];
   if (drift.length === 0 && live) return { object: live, written: false };
 
-  let stored = await serverSideApply(kc, desired);
+  let stored = await serverSideApply(kc, desired, opts.ifUnchanged ? live?.metadata.resourceVersion : undefined);
   const foreign = foreignSpecFields(desired, stored);
   if (foreign.length > 0) stored = await removeSpecFields(kc, stored, foreign);
   log.info(
@@ -243,10 +259,22 @@ async function getStaticSiteIn(kc: KubeConfig, namespace: string, name: string):
  * around until every pod has stopped, which blocks re-creating the site and
  * gains the dashboard nothing: the row is already gone.
  */
-export async function deleteStaticSiteIn(kc: KubeConfig, namespace: string, name: string): Promise<boolean> {
+export async function deleteStaticSiteIn(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  /** Delete only this exact object (409 Conflict if it was re-created or changed since it was read). */
+  ifUnchanged?: { uid?: string; resourceVersion?: string },
+): Promise<boolean> {
   try {
     await kubeRequest(`deleting StaticSite ${namespace}/${name}`, () =>
-      apisFor(kc).custom.deleteNamespacedCustomObject({ ...STATICSITE_COORDS, namespace, name, propagationPolicy: "Background" }),
+      apisFor(kc).custom.deleteNamespacedCustomObject({
+        ...STATICSITE_COORDS,
+        namespace,
+        name,
+        propagationPolicy: "Background",
+        ...(ifUnchanged ? { body: { preconditions: ifUnchanged } } : {}),
+      }),
     );
   } catch (err) {
     if (err instanceof KubeRequestError && err.notFound) return false;
