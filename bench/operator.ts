@@ -106,6 +106,16 @@ function parseMetric(text: string, name: string): number {
   return sum;
 }
 
+/** `verb kind` → count, from pagoda_operator_api_writes_total lines. */
+function writesByKind(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^pagoda_operator_api_writes_total\{verb="([^"]+)",kind="([^"]+)"\} (\S+)$/.exec(line);
+    if (m) out[`${m[1]} ${m[2]}`] = Number(m[3]);
+  }
+  return out;
+}
+
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   return res.text();
@@ -190,13 +200,37 @@ async function main(): Promise<void> {
     const writes = parseMetric(converged, "pagoda_operator_api_writes_total") - writes0;
     const reconciles = parseMetric(converged, "pagoda_operator_reconciles_total");
 
+    // Steady state means the world stopped changing: the controller manager
+    // (slow under load) has created every ReplicaSet and Pod, and status
+    // reflects it. Until then, status writes are legitimate news.
+    console.log("waiting for the controller manager to settle ...");
+    for (;;) {
+      const deps = await clients.apps.listNamespacedDeployment({ namespace: ns });
+      const settled = deps.items.every(
+        (d) => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && d.status?.replicas === d.spec?.replicas,
+      );
+      const text = await scrape(port);
+      if (settled && parseMetric(text, "pagoda_operator_queue_depth") === 0 && parseMetric(text, "pagoda_operator_queue_active") === 0) break;
+      await sleep(1000);
+    }
+    // One more pass so every status has seen the settled state.
+    await sleep(5000);
+    const settledText = await scrape(port);
+
     console.log(`steady state: watching writes for ${steadySeconds} s (resync every ${resyncSeconds} s) ...`);
-    const steadyStart = parseMetric(converged, "pagoda_operator_api_writes_total");
-    const reconcilesStart = reconciles;
+    const steadyStart = parseMetric(settledText, "pagoda_operator_api_writes_total");
+    const steadyByKind = writesByKind(settledText);
+    const reconcilesStart = parseMetric(settledText, "pagoda_operator_reconciles_total");
     await sleep(steadySeconds * 1000);
     const after = await scrape(port);
     const steadyWrites = parseMetric(after, "pagoda_operator_api_writes_total") - steadyStart;
     const steadyReconciles = parseMetric(after, "pagoda_operator_reconciles_total") - reconcilesStart;
+    const afterByKind = writesByKind(after);
+    const steadyWritesByKind = Object.fromEntries(
+      Object.entries(afterByKind)
+        .map(([k, v]) => [k, v - (steadyByKind[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0),
+    );
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, peakRssMb(pid));
 
@@ -218,6 +252,7 @@ async function main(): Promise<void> {
       steadySeconds,
       steadyReconciles,
       steadyWrites,
+      steadyWritesByKind: JSON.stringify(steadyWritesByKind),
     };
     console.log("\nresult");
     console.table(result);
