@@ -111,13 +111,13 @@ describe("dashboard and cluster", () => {
   it("restores a StaticSite that disappeared from the cluster, from the database", async () => {
     await deleteStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop");
     await eventually("the StaticSite to be gone", async () => ((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined));
-    const result = await restoreSites(dashboardKubeConfig(), await allDesiredSites());
+    const result = await restoreSites(dashboardKubeConfig(), allDesiredSites);
     expect(result.errors).toEqual([]);
     expect(result.applied).toBeGreaterThanOrEqual(1);
     const target = (await db().site.findFirstOrThrow({ where: { tenantId: actor.tenantId, name: "shop" }, include: { targetDeploy: true } })).targetDeploy!;
     expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(target.digest);
     // A second pass finds nothing to do.
-    const again = await restoreSites(dashboardKubeConfig(), await allDesiredSites());
+    const again = await restoreSites(dashboardKubeConfig(), allDesiredSites);
     expect(again.applied).toBe(0);
   });
 

@@ -27,9 +27,14 @@ export function startClusterSync(): void {
     if (restoring) return;
     restoring = true;
     try {
-      const result = await restoreSites(dashboardKubeConfig(), await allDesiredSites());
+      // Passing the loader lets restore read Postgres after the cluster, so a
+      // site published meanwhile cannot be mistaken for an orphan.
+      const result = await restoreSites(dashboardKubeConfig(), allDesiredSites);
       const level = result.errors.length > 0 ? "warn" : result.applied + result.deleted > 0 ? "info" : "debug";
-      log[level]({ applied: result.applied, unchanged: result.unchanged, deleted: result.deleted, errors: result.errors }, "cluster restored from the database");
+      log[level](
+        { applied: result.applied, unchanged: result.unchanged, skipped: result.skipped, deleted: result.deleted, errors: result.errors },
+        "cluster restored from the database",
+      );
     } catch (error) {
       log.error({ err: error }, "restoring the cluster from the database failed");
     } finally {
