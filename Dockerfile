@@ -71,7 +71,7 @@ COPY --from=build /app/lib ./lib
 COPY --from=build /app/operator ./operator
 COPY --from=build /app/scripts/db ./scripts/db
 COPY --from=build /app/prisma ./prisma
-COPY deploy/image/entrypoint.sh /usr/local/bin/pagoda-entrypoint
+COPY --chmod=0755 deploy/image/entrypoint.sh /usr/local/bin/pagoda-entrypoint
 COPY deploy/image/healthcheck.mjs /usr/local/lib/pagoda/healthcheck.mjs
 
 USER 10001:10001
