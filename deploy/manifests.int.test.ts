@@ -136,7 +136,12 @@ describe("deploy manifests against a real API server", () => {
     admin = Clients.fromFile(cluster.kubeconfigPath);
     scratch = await mkdtemp(path.join(os.tmpdir(), "pagoda-deploy-test-"));
 
-    const download = must(await run("go", ["mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE]), "go mod download");
+    const download = must(
+      await run("go", ["mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE]).catch((err: Error) => {
+        throw new Error(`the ServiceMonitor check needs Go to fetch ${PROMETHEUS_OPERATOR_MODULE} (its CRD): ${err.message}`);
+      }),
+      "go mod download",
+    );
     const dir = (JSON.parse(download) as { Dir?: string }).Dir;
     if (!dir) throw new Error(`go mod download gave no directory:\n${download}`);
     serviceMonitorCrd = path.join(dir, "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml");
