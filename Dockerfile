@@ -16,8 +16,11 @@ COPY package.json package-lock.json ./
 # native engines, which nothing here runs (migrations use the WebAssembly
 # engine, client generation a stand-in; see docs/database.md), and esbuild's
 # check of a binary its optional platform package already provides.
+# `npm install --no-save` rather than `npm ci`: npm 11 leaves other
+# platforms' optional native packages out of the lock file and `npm ci` then
+# refuses it; this still installs exactly the locked versions.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --ignore-scripts --no-audit --no-fund
+    npm install --no-save --ignore-scripts --no-audit --no-fund
 
 # ---- build: Prisma client, then the standalone Next.js server
 FROM deps AS build

@@ -1,7 +1,7 @@
 // Used by the Dockerfile: removes from node_modules every package that neither
 // a production dependency nor one of the named extra packages needs, reading
 // the dependency graph from package-lock.json (lockfile v2/v3). It runs on a
-// tree installed by `npm ci`, so what stays is exactly what was locked.
+// tree installed from the lock file, so what stays is exactly what was locked.
 //
 //   node prune-node-modules.mjs [--drop <package>]... [<extra package>]...
 //
