@@ -9,7 +9,6 @@ interface LiveStatus {
   readyReplicas: number;
   replicas: number;
   currentDigest: string | null;
-  targetDigest: string | null;
 }
 
 const PHASE_STYLES: Record<LiveStatus["phase"], string> = {
@@ -39,13 +38,16 @@ export function SiteStatus({ tenant, site, url, initial }: { tenant: string; sit
 
   useEffect(() => {
     const source = new EventSource(`/api/tenants/${tenant}/sites/${site}/status`);
-    source.addEventListener("status", (event) => {
-      setConnected(true);
-      setStatus(JSON.parse((event as MessageEvent<string>).data) as LiveStatus);
+    source.addEventListener("phase", (event) => {
+      const next = JSON.parse((event as MessageEvent<string>).data) as LiveStatus & { healthy: boolean };
+      setStatus(next);
+      setConnected(next.healthy || next.phase === "NoCluster");
     });
+    source.addEventListener("health", (event) => setConnected((JSON.parse((event as MessageEvent<string>).data) as { healthy: boolean }).healthy));
     source.addEventListener("deploys", () => router.refresh());
     // EventSource reconnects by itself; say so while it does.
     source.onerror = () => setConnected(false);
+    source.onopen = () => setConnected(true);
     return () => source.close();
   }, [tenant, site, router]);
 
@@ -66,7 +68,7 @@ export function SiteStatus({ tenant, site, url, initial }: { tenant: string; sit
         <span className="text-sm text-slate-600">
           {status.readyReplicas}/{status.replicas} replicas ready · serving <span className="font-mono">{short(status.currentDigest)}</span>
         </span>
-        {!connected ? <span className="text-xs text-amber-700">Reconnecting…</span> : null}
+        {!connected ? <span className="text-xs text-amber-700">Status may be out of date; reconnecting…</span> : null}
       </div>
       <p className="text-sm text-slate-700" data-testid="site-status-message">
         {status.message}

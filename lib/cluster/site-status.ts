@@ -9,8 +9,6 @@ export interface LiveStatus {
   replicas: number;
   /** Digest serving now (may be an older deploy during a rollout). */
   currentDigest: string | null;
-  /** Digest the site was last pointed at. */
-  targetDigest: string | null;
 }
 
 export function liveStatusOf(tenantSlug: string, siteName: string, targetDigest: string | null): LiveStatus {
@@ -22,7 +20,6 @@ export function liveStatusOf(tenantSlug: string, siteName: string, targetDigest:
       readyReplicas: 0,
       replicas: 0,
       currentDigest: null,
-      targetDigest,
     };
   }
   const phase = sitePhase(hub.get(tenantNamespace(tenantSlug), siteName), targetDigest);
@@ -32,6 +29,5 @@ export function liveStatusOf(tenantSlug: string, siteName: string, targetDigest:
     readyReplicas: phase.readyReplicas,
     replicas: phase.replicas,
     currentDigest: phase.currentDigest,
-    targetDigest,
   };
 }

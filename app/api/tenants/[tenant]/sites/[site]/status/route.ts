@@ -4,7 +4,7 @@ import { deployChanges } from "@/lib/cluster/rollout-tracker";
 import { liveStatusOf } from "@/lib/cluster/site-status";
 import { db } from "@/lib/db";
 import { errorResponse } from "@/lib/http/errors";
-import { clusterConfigured, getStatusHub } from "@/lib/k8s/dashboard";
+import { clusterConfigured, getStatusHub, siteStatusStream, sseEvent } from "@/lib/k8s/dashboard";
 import { getSiteRow } from "@/lib/sites/sites";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";
@@ -18,16 +18,16 @@ const KEEPALIVE_MS = 15_000;
 /**
  * Live status of one site as server-sent events. Every stream is fed by the
  * process's single watch on StaticSites (the status hub), so browsers never
- * poll the Kubernetes API. Events: `status` (the LiveStatus) and `deploys`
- * (the history changed; reload it).
+ * poll the Kubernetes API. Events: `phase` (the site's phase), `health` (the
+ * watch is or is not current) and `deploys` (the history changed; reload it).
  */
 export async function GET(request: NextRequest, context: Context) {
-  let actorTenant: string;
+  let tenantSlug: string;
   let site: { id: string; name: string };
   try {
     const { tenant, site: name } = await context.params;
     const actor = await actorFor((await requireApiUser()).id, tenant);
-    actorTenant = actor.tenantSlug;
+    tenantSlug = actor.tenantSlug;
     site = await getSiteRow(actor, name);
   } catch (error) {
     return errorResponse(error, { route: "sites.status" });
@@ -36,36 +36,23 @@ export async function GET(request: NextRequest, context: Context) {
     (await db().site.findUnique({ where: { id: site.id }, select: { targetDeploy: { select: { digest: true } } } }))?.targetDeploy?.digest ?? null;
 
   const encoder = new TextEncoder();
+  const hub = clusterConfigured() ? getStatusHub() : null;
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       let closed = false;
-      const send = (event: string, data: unknown) => {
-        if (!closed) controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      const send = (chunk: Uint8Array | string) => {
+        if (!closed) controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
       };
-      let digest = await targetDigest();
-      const sendStatus = () => send("status", liveStatusOf(actorTenant, site.name, digest));
-      sendStatus();
-
-      const hub = clusterConfigured() ? getStatusHub() : null;
-      const unsubscribeHub = hub ? hub.subscribe(tenantNamespace(actorTenant), site.name, () => sendStatus()) : () => {};
       const onDeploys = (siteId: string) => {
-        if (siteId !== site.id) return;
-        void targetDigest().then((latest) => {
-          digest = latest;
-          send("deploys", { siteId });
-          sendStatus();
-        });
+        if (siteId === site.id) send(sseEvent("deploys", { siteId }));
       };
       deployChanges.on("changed", onDeploys);
-      const keepalive = setInterval(() => {
-        if (!closed) controller.enqueue(encoder.encode(": keepalive\n\n"));
-      }, KEEPALIVE_MS);
+      const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
       cleanup = () => {
         if (closed) return;
         closed = true;
         clearInterval(keepalive);
-        unsubscribeHub();
         deployChanges.off("changed", onDeploys);
         try {
           controller.close();
@@ -74,6 +61,18 @@ export async function GET(request: NextRequest, context: Context) {
         }
       };
       request.signal.addEventListener("abort", () => cleanup());
+
+      if (!hub) {
+        send(sseEvent("phase", { ...liveStatusOf(tenantSlug, site.name, await targetDigest()), healthy: false }));
+        return;
+      }
+      const reader = siteStatusStream(hub, { namespace: tenantNamespace(tenantSlug), name: site.name, expectedDigest: targetDigest, signal: request.signal }).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        send(value);
+      }
+      cleanup();
     },
     cancel() {
       cleanup();
