@@ -14,9 +14,9 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { EventsV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
-import type { StaticSite } from "@/lib/k8s/staticsite";
+import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
 import { desiredChildren, type ChildConfig } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
 
@@ -90,7 +90,12 @@ async function runFloor(kc: KubeConfig, ns: string): Promise<{ ms: number; reque
     const c = desiredChildren(site, childConfig);
     for (const obj of [c.configMap, c.service, c.deployment, c.ingress].filter((o): o is NonNullable<typeof o> => !!o)) {
       // Without owner references: the owner does not exist and the garbage collector would remove them.
-      const plain = { ...obj, metadata: { ...obj.metadata, ownerReferences: undefined } } as KubernetesObject;
+      // Relabelled so that the operator under test neither caches nor reacts to the floor's objects.
+      const json = JSON.stringify({ ...obj, metadata: { ...obj.metadata, ownerReferences: undefined } }).replaceAll(
+        `"${LABEL_MANAGED_BY}":"${LABEL_MANAGED_BY_VALUE}"`,
+        `"${LABEL_MANAGED_BY}":"pagoda-bench-floor"`,
+      );
+      const plain = JSON.parse(json) as KubernetesObject;
       await objects.create(plain);
       requests++;
     }
@@ -226,6 +231,13 @@ async function main(): Promise<void> {
     const steadyWrites = parseMetric(after, "pagoda_operator_api_writes_total") - steadyStart;
     const steadyReconciles = parseMetric(after, "pagoda_operator_reconciles_total") - reconcilesStart;
     const afterByKind = writesByKind(after);
+    const windowStart = Date.now() - steadySeconds * 1000;
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const steadyEventReasons: Record<string, number> = {};
+    for (const e of events.items) {
+      if (e.reportingController !== "pagoda.dev/operator" || !e.eventTime || new Date(e.eventTime).getTime() < windowStart) continue;
+      steadyEventReasons[e.reason ?? "?"] = (steadyEventReasons[e.reason ?? "?"] ?? 0) + 1;
+    }
     const steadyWritesByKind = Object.fromEntries(
       Object.entries(afterByKind)
         .map(([k, v]) => [k, v - (steadyByKind[k] ?? 0)] as const)
@@ -253,6 +265,7 @@ async function main(): Promise<void> {
       steadyReconciles,
       steadyWrites,
       steadyWritesByKind: JSON.stringify(steadyWritesByKind),
+      steadyEventReasons: JSON.stringify(steadyEventReasons),
     };
     console.log("\nresult");
     console.table(result);

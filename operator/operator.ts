@@ -92,7 +92,8 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
     },
     onError: (key, err, retryInMs, failures) => {
-      const reason = (err as { statusCode?: number }).statusCode ? `http_${(err as { statusCode: number }).statusCode}` : "other";
+      const code = (err as { statusCode?: number }).statusCode;
+      const reason = code ? `http_${code}` : "other";
       metrics.reconcileErrors.inc({ reason });
       log.warn({ site: key, err: apiErrorMessage(err), retryInMs, failures }, "reconcile failed; will retry");
     },
@@ -133,19 +134,29 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     },
     undefined,
   );
-  const deployments = cache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
-    counted("Deployment", () => api.apps.listDeploymentForAllNamespaces({ labelSelector })), enqueueChild("Deployment"), MANAGED_SELECTOR);
-  const configMaps = cache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
-    counted("ConfigMap", () => api.core.listConfigMapForAllNamespaces({ labelSelector })), enqueueChild("ConfigMap"), MANAGED_SELECTOR);
-  const services = cache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
-    counted("Service", () => api.core.listServiceForAllNamespaces({ labelSelector })), enqueueChild("Service"), MANAGED_SELECTOR);
-  const ingresses = cache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
-    counted("Ingress", () => api.networking.listIngressForAllNamespaces({ labelSelector })), enqueueChild("Ingress"), MANAGED_SELECTOR);
-  const pdbs = cache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
-    counted("PodDisruptionBudget", () => api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector })), enqueueChild("PodDisruptionBudget"), MANAGED_SELECTOR);
-  const pods = cache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) =>
-    counted("Pod", () => api.core.listPodForAllNamespaces({ labelSelector })), enqueueChild("Pod"), MANAGED_SELECTOR);
-  const all: WatchCache<KubernetesObject>[] = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
+  // Children: only what this operator labelled, in all namespaces.
+  const childCache = <T extends KubernetesObject>(
+    kind: string,
+    path: string,
+    list: (labelSelector: string | undefined) => Promise<KubernetesListObject<T>>,
+  ) => cache<T>(kind, path, (sel) => counted(kind, () => list(sel)), enqueueChild(kind), MANAGED_SELECTOR);
+  const deployments = childCache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
+    api.apps.listDeploymentForAllNamespaces({ labelSelector }),
+  );
+  const configMaps = childCache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
+    api.core.listConfigMapForAllNamespaces({ labelSelector }),
+  );
+  const services = childCache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
+    api.core.listServiceForAllNamespaces({ labelSelector }),
+  );
+  const ingresses = childCache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
+    api.networking.listIngressForAllNamespaces({ labelSelector }),
+  );
+  const pdbs = childCache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
+    api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector }),
+  );
+  const pods = childCache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }));
+  const all = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
   const reconciler = new Reconciler({ api, caches, config, log, identity: config.identity });

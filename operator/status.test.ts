@@ -129,6 +129,12 @@ describe("deriveStatus", () => {
     const status = deriveStatus({ site: makeSite(), deployment: dep, pods: [], url, now: t0 });
     expect(cond(status, "Progressing")).toMatchObject({ status: "False", reason: "RolloutStalled" });
     expect(cond(status, "Degraded")).toMatchObject({ status: "True", reason: "RolloutStalled" });
+    const pending = makePod({
+      phase: "Pending",
+      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/0 nodes are available" }],
+    });
+    const withPods = deriveStatus({ site: makeSite(), deployment: dep, pods: [pending], url, now: t0 });
+    expect(cond(withPods, "Degraded")?.message).toContain("has timed out progressing; pods are waiting to be scheduled: 0/0 nodes");
   });
 
   it("reports suspension", () => {

@@ -114,7 +114,7 @@ export function podWaitReason(pods: readonly V1Pod[], digest: string): string | 
 function deploymentProblem(dep: V1Deployment | undefined): Problem | undefined {
   for (const c of dep?.status?.conditions ?? []) {
     if (c.type === "Progressing" && c.status === "False" && c.reason === "ProgressDeadlineExceeded") {
-      return { reason: "RolloutStalled", message: `Rollout made no progress within its deadline: ${oneLine(c.message)}` };
+      return { reason: "RolloutStalled", message: `Rollout made no progress within its deadline: ${oneLine(c.message).replace(/\.$/, "")}` };
     }
     if (c.type === "ReplicaFailure" && c.status === "True") {
       return { reason: "PodsRefused", message: `Pods cannot be created: ${oneLine(c.message)}` };
@@ -190,7 +190,12 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
   const generation = site.metadata.generation;
   const facts = rolloutFacts(site, dep);
   const previous = site.status;
-  const problem = podProblem(pods, digest) ?? deploymentProblem(dep);
+  let problem = podProblem(pods, digest) ?? deploymentProblem(dep);
+  if (problem?.reason === "RolloutStalled") {
+    // A stall is a symptom; say what the pods are waiting for when we know it.
+    const wait = podWaitReason(pods, digest);
+    if (wait) problem = { ...problem, message: `${problem.message}; ${wait}` };
+  }
 
   let ready: ConditionDraft;
   let progressing: ConditionDraft;
