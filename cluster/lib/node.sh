@@ -92,6 +92,30 @@ node_config() {
   TRAEFIK_PING_PORT="${PAGODA_TRAEFIK_PING_PORT:-${TRAEFIK_PING_PORT:-$((API_PORT + 9))}}"
   INGRESS_PORT="${PAGODA_INGRESS_PORT:-${INGRESS_PORT:-18080}}"
   POD_GATEWAY="$(first_service_ip "$POD_CIDR")"
+  # Each node's pods live under a cgroup of their own: a kubelet removes pod
+  # cgroups it does not know, so two nodes sharing /kubepods would kill each
+  # other's pods, and clean-up must only ever touch this node's.
+  CGROUP_ROOT="/pagoda-$(echo -n "$STATE" | sha256sum | cut -c1-10)"
+}
+
+cgroup_dirs() {
+  local d
+  for d in /sys/fs/cgroup/*/; do
+    [[ -f "$d/cgroup.procs" ]] && echo "${d%/}$CGROUP_ROOT"
+  done
+}
+
+ensure_cgroup_root() {
+  local d parent
+  while read -r d; do
+    mkdir -p "$d" || die "cannot create cgroup $d"
+    parent=${d%/*}
+    # A new cgroup v1 cpuset starts with no CPUs or memory nodes.
+    if [[ -f "$d/cpuset.cpus" && -z "$(cat "$d/cpuset.cpus")" ]]; then
+      cat "$parent/cpuset.cpus" >"$d/cpuset.cpus"
+      cat "$parent/cpuset.mems" >"$d/cpuset.mems"
+    fi
+  done < <(cgroup_dirs)
 }
 
 save_node_config() {
@@ -221,6 +245,7 @@ tlsPrivateKeyFile: "$PKI/kubelet-server.key"
 containerRuntimeEndpoint: "unix://$CONTAINERD_SOCK"
 imageServiceEndpoint: "unix://$CONTAINERD_SOCK"
 cgroupDriver: cgroupfs
+cgroupRoot: "$CGROUP_ROOT"
 # This kernel mounts cgroup v1 controllers (cgroup2 only at .../unified);
 # Kubernetes 1.35 refuses v1 unless told otherwise.
 failCgroupV1: false
@@ -391,6 +416,7 @@ node_up() {
   TRAEFIK_BIN=$(ensure_go_tool traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" github.com/traefik/traefik/v3/cmd/traefik)
   write_node_files
   ensure_bridge
+  ensure_cgroup_root
   ensure_started containerd start_containerd
   wait_until "containerd on $CONTAINERD_SOCK" containerd containerd_ready
   import_images
@@ -434,20 +460,21 @@ cri_remove_all_pods() {
 node_cleanup_host() {
   local failed=0
   # Anything a crashed shim left behind: kill processes still in our cgroups.
-  local cg
-  for cg in /sys/fs/cgroup/*/kubepods; do
+  local cg pids
+  while read -r cg; do
     [[ -d $cg ]] || continue
-    local pids; pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+    pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
     if [[ -n $pids ]]; then
       log "killing leftover pod processes: $(echo "$pids" | tr '\n' ' ')"
       # shellcheck disable=SC2086
       kill -KILL $pids 2>/dev/null || true
     fi
-  done
-  for cg in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/unified/kubepods; do
+  done < <(cgroup_dirs)
+  while read -r cg; do
     [[ -d $cg ]] || continue
     find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
-  done
+    [[ ! -d $cg ]] || { echo "pagoda-cluster: error: cannot remove cgroup $cg" >&2; failed=1; }
+  done < <(cgroup_dirs)
   # Mounts under the state dir (overlay rootfs, shm, netns, projected volumes),
   # deepest first.
   local m
