@@ -122,12 +122,14 @@ const restrictedContainer: V1SecurityContext = {
 };
 
 // Messages go to the termination log, where the operator reads them into the
-// StaticSite's status. The signed query string is never printed.
+// StaticSite's status. The signed query string is never printed. The time
+// limit comes from `timeout`, not `wget -T`: Debian's static busybox 1.35
+// crashes on -T (SIGSEGV before connecting).
 export const FETCH_SCRIPT = `set -eu
 fail() { echo "$1" > /dev/termination-log; echo "$1" >&2; exit 1; }
 where="\${ARTIFACT_URL%%\\?*}"
 want="\${ARTIFACT_DIGEST#sha256:}"
-wget -q -T 60 -O /tmp/artifact.tgz "$ARTIFACT_URL" || fail "artifact download failed from $where"
+timeout 120 wget -q -O /tmp/artifact.tgz "$ARTIFACT_URL" || fail "artifact download failed from $where"
 got="$(sha256sum /tmp/artifact.tgz | cut -d ' ' -f 1)"
 [ "$got" = "$want" ] || fail "artifact digest mismatch: expected sha256:$want, got sha256:$got"
 tar -xzf /tmp/artifact.tgz -C ${FETCH_SCRIPT_MOUNT} || fail "artifact is not a valid gzip-compressed tar archive"
