@@ -79,11 +79,11 @@ node_ready() {
 # Real node
 # ---------------------------------------------------------------------------
 NODE_NAME=pagoda-node
-POD_CIDR="${PAGODA_POD_CIDR:-10.244.0.0/24}"
 BRIDGE=pagoda0
 
 node_config() {
   NODE_DIR="$STATE/node"
+  POD_CIDR="${PAGODA_POD_CIDR:-${POD_CIDR:-10.244.0.0/24}}"
   CONTAINERD_SOCK="$RUN/containerd.sock"
   KUBELET_PORT="${PAGODA_KUBELET_PORT:-${KUBELET_PORT:-$((API_PORT + 5))}}"
   KUBELET_HEALTHZ_PORT="${PAGODA_KUBELET_HEALTHZ_PORT:-${KUBELET_HEALTHZ_PORT:-$((API_PORT + 6))}}"
@@ -120,6 +120,7 @@ ensure_cgroup_root() {
 
 save_node_config() {
   cat >>"$STATE/cluster.env" <<EOF2
+POD_CIDR=$POD_CIDR
 KUBELET_PORT=$KUBELET_PORT
 KUBELET_HEALTHZ_PORT=$KUBELET_HEALTHZ_PORT
 PROXY_HEALTHZ_PORT=$PROXY_HEALTHZ_PORT
