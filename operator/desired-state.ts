@@ -40,6 +40,9 @@ export type ChildConfig = Pick<
 
 /** UID and GID of the nginx-unprivileged image's nginx user. */
 export const NGINX_UID = 101;
+/** Seconds a terminating nginx keeps serving while ingress controllers catch up. */
+export const PRE_STOP_SECONDS = 5;
+
 export const FETCH_SCRIPT_MOUNT = "/site";
 
 export function childNames(siteName: string) {
@@ -191,6 +194,12 @@ export function nginxContainer(config: ChildConfig): V1Container {
       timeoutSeconds: 2,
       failureThreshold: 3,
     },
+    // A terminating pod leaves the Service's endpoints at once, but ingress
+    // controllers learn of it a moment later and keep sending it requests
+    // meanwhile. Serving on for a few seconds before nginx is told to stop
+    // is what keeps a rollout free of failed requests (measured: without
+    // it, a 504 per rollout through Traefik).
+    lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
     securityContext: restrictedContainer,
   };
 }
@@ -216,6 +225,7 @@ export function desiredDeployment(site: StaticSite, config: ChildConfig, nginxCo
           },
         },
         spec: {
+          terminationGracePeriodSeconds: PRE_STOP_SECONDS + 15,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {

@@ -75,7 +75,8 @@ http {
   sendfile on;
   tcp_nopush on;
   server_tokens off;
-  keepalive_timeout 65;
+  # Short, so that ingress connections pooled to a pod being replaced end soon.
+  keepalive_timeout 5;
   client_max_body_size 1k;
 
   gzip_static on;
