@@ -7,7 +7,7 @@ test("a person signs up, creates a site, opens it, signs out and back in", async
 
   await expect(page.getByText("No sites yet")).toBeVisible();
   await createSite(page, "portfolio");
-  await expect(page.getByTestId("site-url")).toHaveText(`https://portfolio-${tenant}.pagoda.localhost/`);
+  await expect(page.getByTestId("site-url")).toHaveText(new RegExp(`^https?://portfolio-${tenant}\\.pagoda\\.localhost(:\\d+)?/$`));
 
   await page.getByRole("link", { name: "Sites" }).click();
   const listed = page.getByRole("link", { name: /portfolio/ });

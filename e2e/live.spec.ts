@@ -46,8 +46,18 @@ async function expectLive(p: Page): Promise<void> {
 
 let tenant = "";
 let host = "";
+// One signed-in person through every step, as in real use.
+let p: Page;
 
-test("a zip goes live by itself and the URL serves it", async ({ page: p }) => {
+test.beforeAll(async ({ browser }) => {
+  p = await (await browser.newContext()).newPage();
+});
+
+test.afterAll(async () => {
+  await p.context().close();
+});
+
+test("a zip goes live by itself and the URL serves it", async () => {
   tenant = await signUp(p, "Live Tester", uniqueEmail("live"));
   await createSite(p, "launch");
   host = `launch-${tenant}.pagoda.localhost`;
@@ -63,7 +73,7 @@ test("a zip goes live by itself and the URL serves it", async ({ page: p }) => {
   await sitePage.close();
 });
 
-test("a second version rolls out with no failed request, and the history says so", async ({ page: p }) => {
+test("a second version rolls out with no failed request, and the history says so", async () => {
   await p.goto(`/w/${tenant}/sites/launch`);
   await expectLive(p);
   let stop = false;
@@ -90,7 +100,7 @@ test("a second version rolls out with no failed request, and the history says so
   await expect(states.nth(1)).toHaveAttribute("data-state", "superseded");
 });
 
-test("rolling back to v1 serves v1 again", async ({ page: p }) => {
+test("rolling back to v1 serves v1 again", async () => {
   await p.goto(`/w/${tenant}/sites/launch`);
   const history = p.getByRole("list", { name: "Deploy history" });
   await history.getByTestId("deploy").nth(1).getByRole("button", { name: "Roll back to this" }).click();
@@ -99,7 +109,7 @@ test("rolling back to v1 serves v1 again", async ({ page: p }) => {
   await expect.poll(async () => (await fetchSite(host)).body, { timeout: 60_000 }).toContain("version one");
 });
 
-test("a bad zip is refused and the live site stays as it was", async ({ page: p }) => {
+test("a bad zip is refused and the live site stays as it was", async () => {
   await p.goto(`/w/${tenant}/sites/launch`);
   const noIndex = await buildZip([{ name: "readme.txt", data: "no index here" }]);
   await p.locator("#site-zip").setInputFiles({ name: "broken.zip", mimeType: "application/zip", buffer: noIndex });
@@ -108,7 +118,7 @@ test("a bad zip is refused and the live site stays as it was", async ({ page: p 
   expect((await fetchSite(host)).body).toContain("version one");
 });
 
-test("deleting the site stops the URL and removes the StaticSite and its children", async ({ page: p }) => {
+test("deleting the site stops the URL and removes the StaticSite and its children", async () => {
   await p.goto(`/w/${tenant}/sites/launch`);
   await p.getByRole("button", { name: "Delete site" }).click();
   await p.getByLabel("Site name").fill("launch");

@@ -11,9 +11,11 @@ const log = componentLogger("rollout-tracker");
  * the page can refresh it. Fed by what this process sees in the database,
  * so every dashboard replica notices a change whoever made it.
  */
-export const deployChanges = new EventEmitter<{ changed: [siteId: string] }>();
-deployChanges.setMaxListeners(0);
-const lastSeen = new Map<string, string>();
+// On globalThis because Next bundles instrumentation (which runs the tracker)
+// and route handlers (which stream to browsers) as separate module graphs.
+const globalForTracker = globalThis as unknown as { pagodaDeployChanges?: EventEmitter<{ changed: [siteId: string] }>; pagodaLastSeen?: Map<string, string> };
+export const deployChanges = (globalForTracker.pagodaDeployChanges ??= new EventEmitter<{ changed: [siteId: string] }>().setMaxListeners(0));
+const lastSeen = (globalForTracker.pagodaLastSeen ??= new Map<string, string>());
 
 /**
  * Moves deploy states forward from what the cluster reports: the promoted
