@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import { buildZip } from "@/lib/uploads/test-support";
 import { createSite, csrfToken, signUp, uniqueEmail } from "./support";
 
 /** A signed-in browser context of a brand-new user, with the workspace it got. */
@@ -25,12 +26,27 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
     expect(response?.status(), path).toBe(404);
     await expect(mallory.page.getByRole("heading", { name: "Not found" })).toBeVisible();
   }
+  // Alice's site gets a deploy, so that its deploy routes have something to find.
+  const zip = await buildZip([{ name: "index.html", data: "<h1>private</h1>" }]);
+  await alice.page.locator("#site-zip").setInputFiles({ name: "private.zip", mimeType: "application/zip", buffer: zip });
+  await expect(alice.page.getByText("private.zip was accepted as a new deploy.")).toBeVisible();
+  const deployId = (JSON.parse((await json(alice.request, "GET", `/api/tenants/${alice.tenant}/sites/private/deploys`)).body) as { deploys: { id: string }[] }).deploys[0]!.id;
+
+  const base = `/api/tenants/${alice.tenant}/sites/private`;
   const attempts = [
     await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/sites`),
     await json(mallory.request, "POST", `/api/tenants/${alice.tenant}/sites`, { name: "planted" }),
-    await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/sites/private`),
-    await json(mallory.request, "DELETE", `/api/tenants/${alice.tenant}/sites/private`),
+    await json(mallory.request, "GET", base),
+    await json(mallory.request, "DELETE", base),
+    await json(mallory.request, "GET", `${base}/deploys`),
+    await json(mallory.request, "POST", `${base}/deploys/${deployId}/promote`, {}),
+    await json(mallory.request, "GET", `${base}/status`),
   ];
+  const upload = await mallory.request.post(`${base}/deploys`, {
+    headers: { "x-csrf-token": await csrfToken(mallory.request), "content-type": "application/zip" },
+    data: zip,
+  });
+  attempts.push({ status: upload.status(), body: await upload.text() });
   for (const attempt of attempts) {
     expect(attempt.status).toBe(404);
     expect(attempt.body).not.toContain("private");
@@ -40,6 +56,8 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
 
   const own = await json(alice.request, "GET", `/api/tenants/${alice.tenant}/sites`);
   expect(JSON.parse(own.body).sites.map((s: { name: string }) => s.name)).toEqual(["private"]);
+  const deploys = JSON.parse((await json(alice.request, "GET", `${base}/deploys`)).body) as { deploys: { id: string }[] };
+  expect(deploys.deploys.map((d) => d.id)).toEqual([deployId]);
   await alice.context.close();
   await mallory.context.close();
 });
