@@ -146,6 +146,9 @@ describe("operator resilience", () => {
           for (const name of names) {
             const s = await clients.getSite(ns, name);
             if (!findCondition(s.status, CONDITION_PROGRESSING)?.message.includes("waiting to be scheduled")) return undefined;
+            // The pod count reaches the status a moment after the message; a
+            // site caught in between would rightly be written by the next instance.
+            if (s.status?.replicas !== 1) return undefined;
           }
           return true;
         },
