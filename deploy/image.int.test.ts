@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { sharedCluster } from "@/tests/support/cluster";
 import { createDatabase, dropDatabase } from "@/scripts/postgres";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -172,16 +172,16 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
   });
 
   describe("the operator role", () => {
-    let cluster: TestCluster;
+    // The run's shared control plane; this test only needs a Lease in it.
+    const cluster = { kubeconfigPath: "" };
     let child: ChildProcess | undefined;
 
-    beforeAll(async () => {
-      cluster = await startTestCluster();
+    beforeAll(() => {
+      cluster.kubeconfigPath = sharedCluster().kubeconfigPath;
     });
 
-    afterAll(async () => {
+    afterAll(() => {
       if (child && child.exitCode === null) child.kill("SIGKILL");
-      await cluster?.stop();
     });
 
     it("leads, reports ready, and on SIGTERM releases its Lease and exits 0", async () => {

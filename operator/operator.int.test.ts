@@ -4,7 +4,8 @@
 // drift repair, garbage collection, status and write economy.
 import { CoordinationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { createTestNamespace } from "@/cluster/testing";
+import { sharedCluster } from "@/tests/support/cluster";
 import {
   ANNOTATION_CONFIG_HASH,
   ANNOTATION_DIGEST,
@@ -24,14 +25,15 @@ const labels = (name: string, tenant: string) => ({
 });
 
 describe("operator against a real API server", () => {
-  let cluster: TestCluster;
+  // The run's shared control plane; every test keeps to its own namespace.
+  const cluster = { kubeconfigPath: "" };
   let clients: Clients;
   let kc: KubeConfig;
   let config: OperatorConfig;
   let operator: RunningOperator;
 
   beforeAll(async () => {
-    cluster = await startTestCluster();
+    cluster.kubeconfigPath = sharedCluster().kubeconfigPath;
     clients = Clients.fromFile(cluster.kubeconfigPath);
     kc = clients.kc;
     config = testOperatorConfig(cluster.kubeconfigPath);
@@ -41,7 +43,6 @@ describe("operator against a real API server", () => {
 
   afterAll(async () => {
     await operator?.stop();
-    await cluster?.stop();
   });
 
   async function settled(): Promise<void> {

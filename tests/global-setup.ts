@@ -10,6 +10,7 @@ import type { TestProject } from "vitest/node";
 import { generateIfStale } from "@/scripts/db/generate";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
+import { startTestCluster } from "@/cluster/testing";
 
 type Teardown = () => Promise<void>;
 
@@ -40,6 +41,17 @@ async function startDatabase(teardowns: Teardown[]): Promise<string> {
   return server.url;
 }
 
+/**
+ * One Kubernetes control plane (with the project's CRDs) for the whole run.
+ * Files that only need an API server share it and keep to namespaces of
+ * their own; files that restart or break the API server start their own.
+ */
+async function startSharedCluster(teardowns: Teardown[]): Promise<string> {
+  const cluster = await startTestCluster();
+  teardowns.push(() => cluster.stop());
+  return cluster.kubeconfigPath;
+}
+
 export default async function setup(project: TestProject): Promise<Teardown> {
   const teardowns: Teardown[] = [];
   try {
@@ -49,6 +61,7 @@ export default async function setup(project: TestProject): Promise<Teardown> {
     const databaseUrl = await startDatabase(teardowns);
     process.env.DATABASE_URL = databaseUrl;
     project.provide("databaseUrl", databaseUrl);
+    project.provide("kubeconfigPath", await startSharedCluster(teardowns));
   } catch (error) {
     await runTeardowns(teardowns);
     throw error;

@@ -2,7 +2,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { db } from "@/lib/db";
 import { allDesiredSites } from "@/lib/cluster/desired";
 import { trackRollouts } from "@/lib/cluster/rollout-tracker";
@@ -16,19 +15,19 @@ import { createSite, deleteSite } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import { buildZip } from "@/lib/uploads/test-support";
 import { newAccount } from "@/tests/support/accounts";
+import { sharedCluster } from "@/tests/support/cluster";
 
 /**
  * The dashboard's duties towards a real API server (no operator here: the
  * tests write status the way the operator does, to drive each transition).
+ * Runs on the shared control plane: every tenant has a namespace of its own.
  */
-let cluster: TestCluster;
 let artifactRoot: string;
 let actor: TenantActor;
 let hub: StatusHub;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
-  process.env.KUBECONFIG = cluster.kubeconfigPath;
+  process.env.KUBECONFIG = sharedCluster().kubeconfigPath;
   artifactRoot = await mkdtemp(path.join(os.tmpdir(), "pagoda-artifacts-"));
   process.env.PAGODA_ARTIFACT_ROOT = artifactRoot;
   hub = getStatusHub()!;
@@ -39,7 +38,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hub?.stop();
-  await cluster?.stop();
   await rm(artifactRoot, { recursive: true, force: true });
 });
 
