@@ -10,7 +10,6 @@
 // window in which resyncs re-check every site.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -19,6 +18,7 @@ import { createTestNamespace, startTestCluster, type TestCluster } from "@/clust
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
 import { desiredChildren, type ChildConfig } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
+import { findFreePort } from "@/scripts/lib/free-port";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -61,14 +61,6 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>
       }
     }),
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -150,7 +142,7 @@ async function main(): Promise<void> {
     const floorNs = await createTestNamespace(kc, "bench-floor");
     const floor = await runFloor(kc, floorNs);
 
-    const port = await freePort();
+    const port = await findFreePort();
     operator = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "operator", "main.ts")], {
       cwd: repoRoot,
       env: {

@@ -8,7 +8,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +16,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sharedCluster } from "@/tests/support/cluster";
 import { createDatabase, dropDatabase } from "@/scripts/postgres";
+import { findFreePort } from "@/scripts/lib/free-port";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const entrypoint = path.join(repoRoot, "deploy/image/entrypoint.sh");
@@ -51,17 +51,6 @@ async function dockerfileBuildCopies(): Promise<Array<[string, string]>> {
     }
   }
   return copies;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -185,7 +174,7 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
     });
 
     it("leads, reports ready, and on SIGTERM releases its Lease and exits 0", async () => {
-      const port = await freePort();
+      const port = await findFreePort();
       const lease = `image-test-${randomBytes(3).toString("hex")}`;
       const identity = `image-test-${randomBytes(3).toString("hex")}`;
       let out = "";

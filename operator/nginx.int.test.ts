@@ -3,12 +3,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
+import { findFreePort } from "@/scripts/lib/free-port";
 
 interface Response {
   status: number;
@@ -26,17 +26,6 @@ function get(port: number, urlPath: string, headers: Record<string, string> = {}
     });
     req.on("error", reject);
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 const JS = "console.log('hello from a fingerprinted bundle');\n".repeat(50);
@@ -59,7 +48,7 @@ interface RunningNginx {
 }
 
 async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">): Promise<RunningNginx> {
-  const port = await freePort();
+  const port = await findFreePort();
   const site = path.join(dir, "site");
   const tmp = path.join(dir, "tmp");
   await mkdir(tmp, { recursive: true });

@@ -11,7 +11,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, chown, link, mkdir, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -429,17 +428,7 @@ export async function dropDatabase(url: string, name: string): Promise<void> {
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : undefined;
-      server.close(() => (port ? resolve(port) : reject(new Error("could not determine a free port"))));
-    });
-  });
-}
+export { findFreePort } from "@/scripts/lib/free-port";
 
 function parseArgs(argv: string[]): { command: string | undefined; dataDir: string; port: number } {
   let dataDir = DEFAULT_DATA_DIR;

@@ -6,7 +6,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { buffer } from "node:stream/consumers";
@@ -20,6 +19,7 @@ import type { Digest } from "./digest";
 import { createArtifactStore } from "./index";
 import { S3ArtifactStore } from "./s3-store";
 import { DigestMismatchError } from "./store";
+import { findFreePort } from "@/scripts/lib/free-port";
 
 const exec = promisify(execFile);
 const GOFAKES3 = "github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0";
@@ -44,20 +44,9 @@ async function ensureBinary(): Promise<string> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 /** Starts gofakes3 and resolves once it says it is listening. */
 async function startServer(bin: string): Promise<{ proc: ChildProcess; endpoint: string }> {
-  const port = await freePort();
+  const port = await findFreePort();
   const proc = spawn("nice", ["-n", "19", bin, "-backend", "memory", "-host", `127.0.0.1:${port}`, "-initialbucket", BUCKET], { stdio: ["ignore", "ignore", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let log = "";

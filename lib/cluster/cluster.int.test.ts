@@ -8,7 +8,7 @@ import { trackRollouts } from "@/lib/cluster/rollout-tracker";
 import { promoteDeploy } from "@/lib/deploys/promote";
 import { uploadDeploy } from "@/lib/deploys/upload";
 import { dashboardKubeConfig, getStaticSite, getStatusHub, restoreSites, deleteStaticSite, type StatusHub } from "@/lib/k8s/dashboard";
-import { applyStatusAsOperator } from "@/lib/k8s/dashboard/int-test-support";
+import { applyStatusAsOperator, eventually } from "@/lib/k8s/dashboard/int-test-support";
 import { verifyArtifactSignature } from "@/lib/artifacts";
 import { signingKey } from "@/lib/deploys/artifacts";
 import { createSite, deleteSite } from "@/lib/sites/sites";
@@ -44,16 +44,6 @@ afterAll(async () => {
 async function upload(html: string) {
   const zip = await buildZip([{ name: "index.html", data: `<h1>${html}</h1>` }]);
   return uploadDeploy(actor, "shop", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function reportRolledOut(digest: string) {
