@@ -46,10 +46,12 @@ RUN node /tmp/prune-node-modules.mjs \
 # ---- runtime
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
+# NODE_OPTIONS: the dashboard's V8 options (lib/node-options.ts says why).
 # HOSTNAME: Next's standalone server binds to it, and container runtimes set
 # it to the container's name, which would leave the server unreachable on
 # other addresses.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-semi-space-size=16" \
     NEXT_TELEMETRY_DISABLED=1 \
     PORT=3000 \
     HOSTNAME=0.0.0.0 \

@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { dashboardNodeOptions } from "./lib/node-options";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://localhost:${port}`;
@@ -36,6 +37,6 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
-    env: { ...(process.env as Record<string, string>), NODE_ENV: "production", NEXTAUTH_URL: baseURL, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    env: { ...(process.env as Record<string, string>), NODE_ENV: "production", NODE_OPTIONS: dashboardNodeOptions(process.env.NODE_OPTIONS), NEXTAUTH_URL: baseURL, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
   },
 });

@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { DASHBOARD_NODE_OPTIONS } from "@/lib/node-options";
 
 const exec = promisify(execFile);
 const MB = 1_000_000;
@@ -78,7 +79,7 @@ async function generateSite(dir: string, totalBytes: number, files: number): Pro
 
 function runChild(zip: string, storeRoot: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ["--import", "tsx", __filename, "--child", zip, storeRoot], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "silent" } });
+    const proc = spawn(process.execPath, [...DASHBOARD_NODE_OPTIONS.split(" "), "--import", "tsx", __filename, "--child", zip, storeRoot], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "silent" } });
     let out = "";
     proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
     proc.on("error", reject);

@@ -10,7 +10,8 @@ import tar from "tar-stream";
 import type { Digest } from "@/lib/artifacts/digest";
 import { UploadError, isUploadError } from "./errors";
 import { formatBytes, quoteName } from "./format";
-import { deterministicGzip, gzipBuffer } from "./gzip";
+import { INLINE_ZLIB_BYTES, deterministicGzip, gzipBuffer } from "./gzip";
+import { parallelGzip } from "./parallel-gzip";
 import { fileTooLarge, totalTooLarge, type InspectResult, type PlannedFile } from "./inspect";
 import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { collisionKey, utf8Length } from "./names";
@@ -102,7 +103,7 @@ export async function writeNormalizedArchive(
       cb(null, chunk);
     },
   });
-  const written = pipeline(coalesce(pack as unknown as AsyncIterable<Buffer>, OUTPUT_CHUNK), ...deterministicGzip(ARCHIVE_GZIP_LEVEL), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
+  const written = pipeline(coalesce(pack as unknown as AsyncIterable<Buffer>, OUTPUT_CHUNK), parallelGzip({ level: ARCHIVE_GZIP_LEVEL }), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
   // Observed now so that a failure while we are between awaits is not
   // reported as unhandled; it is still rethrown by the await below.
   written.catch(() => undefined);
@@ -266,7 +267,10 @@ async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boole
     // maxOutputLength one past the claim: inflating stops right there.
     // chunkSize fitted to the file: zlib's default 16 KiB output buffer per
     // call is most of the garbage when a site has thousands of small files.
-    data = loc.compressionMethod === 0 ? raw : await inflateRaw(raw, { maxOutputLength: loc.uncompressedSize + 1, chunkSize: fittedChunk(loc.uncompressedSize + 1) });
+    const options = { maxOutputLength: loc.uncompressedSize + 1, chunkSize: fittedChunk(loc.uncompressedSize + 1) };
+    if (loc.compressionMethod === 0) data = raw;
+    else if (loc.uncompressedSize < INLINE_ZLIB_BYTES) data = zlib.inflateRawSync(raw, options);
+    else data = await inflateRaw(raw, options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw sizeMismatch(file, "more");
     throw entryReadError(file, err);

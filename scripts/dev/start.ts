@@ -9,6 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, parseConfig } from "@/lib/config";
 import { logger } from "@/lib/log";
+import { dashboardNodeOptions } from "@/lib/node-options";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   // With a real node, pods fetch artifacts through the node's bridge, so the
   // dashboard must listen there too, not only on loopback.
   const host = cluster?.kind === "node" ? "0.0.0.0" : "127.0.0.1";
-  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", host], { ...process.env, NODE_ENV: "production" });
+  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", host], { ...process.env, NODE_ENV: "production", NODE_OPTIONS: dashboardNodeOptions(callerEnv.NODE_OPTIONS) });
   const url = `http://localhost:${port}`;
   await waitForHttp(url, 60_000);
   const clusterLine = !cluster
