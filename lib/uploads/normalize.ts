@@ -41,8 +41,6 @@ const SMALL_FILE_BYTES = 512 * 1024;
 const READ_AHEAD = 8;
 /** Finished siblings waiting for their place in sorted order stay in memory up to this much, then go to disk. */
 const PENDING_SIBLING_MEMORY = 8 * 1024 * 1024;
-/** tar-stream emits 512-byte headers and small bodies; batching them keeps per-chunk overhead off the hot path. */
-const OUTPUT_CHUNK = 256 * 1024;
 
 const EPOCH = new Date(0);
 const FILE_MODE = 0o644;
@@ -103,7 +101,7 @@ export async function writeNormalizedArchive(
       cb(null, chunk);
     },
   });
-  const written = pipeline(coalesce(pack as unknown as AsyncIterable<Buffer>, OUTPUT_CHUNK), parallelGzip({ level: ARCHIVE_GZIP_LEVEL }), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
+  const written = pipeline(pack as unknown as AsyncIterable<Buffer>, parallelGzip({ level: ARCHIVE_GZIP_LEVEL }), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
   // Observed now so that a failure while we are between awaits is not
   // reported as unhandled; it is still rethrown by the await below.
   written.catch(() => undefined);
@@ -215,21 +213,6 @@ function extension(name: string): string {
 
 function isSmall(file: PlannedFile): boolean {
   return file.location.compressedSize <= SMALL_FILE_BYTES && file.location.uncompressedSize <= SMALL_FILE_BYTES;
-}
-
-async function* coalesce(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    length += chunk.length;
-    if (length >= size) {
-      yield parts.length === 1 ? chunk : Buffer.concat(parts, length);
-      parts = [];
-      length = 0;
-    }
-  }
-  if (length > 0) yield Buffer.concat(parts, length);
 }
 
 type EntryHeader = { name: string; type: "file" | "directory"; mode: number; size: number };

@@ -31,52 +31,59 @@ interface Options {
  * stable.
  */
 export function parallelGzip({ level, parallelism = availableParallelism() }: Options): Transform {
-  const inFlight: Promise<Buffer>[] = [];
   const limit = Math.max(1, parallelism);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const inFlight: Promise<Buffer>[] = [];
+  // Blocks are reused once compressed: at most limit + 1 exist, instead
+  // of a fresh megabyte for every megabyte of archive.
+  const spare: Buffer[] = [];
+  let block: Buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+  let filled = 0;
   let previousTail: Buffer | null = null;
   let crc = 0;
   let size = 0;
 
-  const compress = (block: Buffer, last: boolean): Promise<Buffer> => {
+  const compress = (last: boolean): Promise<Buffer> => {
+    const input = block.subarray(0, filled);
     const options: zlib.ZlibOptions = { level, memLevel: 8, windowBits: 15, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
     if (previousTail) options.dictionary = previousTail;
-    previousTail = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW_BYTES)));
-    const job = deflateRaw(block, options);
+    previousTail = Buffer.from(input.subarray(Math.max(0, input.length - WINDOW_BYTES)));
+    const done = block;
+    const job = deflateRaw(input, options).finally(() => spare.push(done));
     // Observed at once so a failure is not reported as unhandled before its turn comes; it is still rethrown in order.
     job.catch(() => undefined);
+    block = spare.pop() ?? Buffer.allocUnsafe(BLOCK_BYTES);
+    filled = 0;
     return job;
   };
 
-  const takeBlock = (bytes: number): Buffer => {
-    const all = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-    const block = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
-    return block;
-  };
-
   return new Transform({
-    // Back-pressure is applied by awaiting the oldest block whenever the
-    // pool is full, so at most `limit` blocks and their output are held.
+    // Back-pressure: when the pool is full, the oldest block is awaited
+    // before more input is taken.
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       crc = zlib.crc32(chunk, crc);
       size += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
+      // Most pieces of a tar stream are small (headers, small files): they
+      // only need copying into the current block.
+      if (filled + chunk.length <= BLOCK_BYTES) {
+        filled += chunk.copy(block, filled);
+        return cb();
+      }
       void (async () => {
-        while (pendingBytes > BLOCK_BYTES) {
-          inFlight.push(compress(takeBlock(BLOCK_BYTES), false));
-          if (inFlight.length >= limit) this.push(await (inFlight.shift() as Promise<Buffer>));
+        for (let offset = 0; offset < chunk.length; ) {
+          // A full block is sent only once more input arrives, so the last block is never empty unless the input is.
+          if (filled === BLOCK_BYTES) {
+            inFlight.push(compress(false));
+            if (inFlight.length >= limit) this.push(await (inFlight.shift() as Promise<Buffer>));
+          }
+          const n = chunk.copy(block, filled, offset);
+          filled += n;
+          offset += n;
         }
       })().then(() => cb(), cb);
     },
     flush(cb: TransformCallback) {
       void (async () => {
-        // The last block may be empty; it still carries the final marker.
-        inFlight.push(compress(takeBlock(pendingBytes), true));
+        inFlight.push(compress(true));
         while (inFlight.length > 0) this.push(await (inFlight.shift() as Promise<Buffer>));
         this.push(gzipTrailer(crc, size));
       })().then(() => cb(), cb);
