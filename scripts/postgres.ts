@@ -16,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { componentLogger } from "@/lib/log";
+import { portIsFree } from "@/scripts/lib/free-port";
 
 const log = componentLogger("postgres");
 
@@ -36,6 +37,8 @@ export interface PostgresOptions {
    * a crash can corrupt such a data directory.
    */
   ephemeral?: boolean;
+  /** The setting that chose the port, named when the port is taken. */
+  portSetting?: string;
 }
 
 export interface RunningPostgres {
@@ -359,6 +362,12 @@ async function startOrReuse(dataDir: string, options: PostgresOptions): Promise<
   const initialised = entries.includes("PG_VERSION");
   if (!initialised && entries.length > 0) {
     throw new Error(`${dataDir} is neither empty nor a Postgres data directory; refusing to initialise it`);
+  }
+  // Postgres would only say "could not bind" deep in its log; say which
+  // setting to change instead.
+  if (!(await portIsFree(port))) {
+    const hint = options.portSetting ? `set ${options.portSetting} to a free port, or stop that program` : "choose a free port, or stop that program";
+    throw new Error(`Cannot start Postgres: port ${port} is already in use by another program; ${hint}.`);
   }
   await prepareOwnership(dataDir);
   if (!initialised) await initialise(binDir, dataDir);

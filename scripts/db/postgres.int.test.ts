@@ -1,4 +1,5 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -59,6 +60,21 @@ describe("ensurePostgres", () => {
   it("refuses a different port for the server already running on the directory", async () => {
     const other = await findFreePort();
     await expect(ensurePostgres({ dataDir, port: other })).rejects.toThrow(`already runs on port ${port}`);
+  });
+
+  it("names the setting to change when another program holds the port, and initialises nothing", async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    const freshDir = path.join(root, "untouched");
+    try {
+      await expect(ensurePostgres({ dataDir: freshDir, port: taken, portSetting: "PAGODA_POSTGRES_PORT" })).rejects.toThrow(
+        `port ${taken} is already in use by another program; set PAGODA_POSTGRES_PORT to a free port`,
+      );
+      expect(await readdir(freshDir)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it("stops, reports it, and starts again on the same data", async () => {

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   await loadLocalSecrets(dataDir);
 
   if (!process.env.DATABASE_URL) {
-    const postgres = await ensurePostgres({ dataDir: path.join(dataDir, "postgres"), port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT) });
+    const postgres = await ensurePostgres({ dataDir: path.join(dataDir, "postgres"), port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT), portSetting: "PAGODA_POSTGRES_PORT" });
     process.env.DATABASE_URL = postgres.url;
     // A server this run found already running belongs to whoever started it.
     if (!postgres.reused) group.onShutdown(() => postgres.stop());
