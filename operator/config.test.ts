@@ -12,12 +12,15 @@ describe("loadConfig", () => {
     expect(c.leaseNamespace).toBe("default");
     expect(c.leaseDurationMs).toBe(15_000);
     expect(c.identity).toMatch(/-\d+$/);
+    expect(c.apiTimeoutMs).toBe(30_000);
+    expect(loadConfig({ PAGODA_OPERATOR_API_TIMEOUT_SECONDS: "2.5" }).apiTimeoutMs).toBe(2_500);
   });
 
   it("names the variable that is wrong", () => {
     expect(() => loadConfig({ PAGODA_OPERATOR_CONCURRENCY: "lots" })).toThrow(/PAGODA_OPERATOR_CONCURRENCY/);
     expect(() => loadConfig({ PAGODA_OPERATOR_TLS: "maybe" })).toThrow(/PAGODA_OPERATOR_TLS: expected true or false/);
     expect(() => loadConfig({ PAGODA_OPERATOR_IMAGE_PULL_POLICY: "Sometimes" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PAGODA_OPERATOR_API_TIMEOUT_SECONDS: "0" })).toThrow(/PAGODA_OPERATOR_API_TIMEOUT_SECONDS/);
     expect(() => loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt" })).toThrow(/PAGODA_OPERATOR_CLUSTER_ISSUER/);
     expect(() =>
       loadConfig({ PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "20", PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "15" }),

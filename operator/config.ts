@@ -41,6 +41,8 @@ const envSchema = z.object({
   PAGODA_OPERATOR_IDENTITY: z.string().min(1).max(128).optional(),
   /** Seconds without any watch traffic or reconnect after which /readyz fails. */
   PAGODA_OPERATOR_WATCH_STALL_SECONDS: durationSeconds.default(120),
+  /** Deadline of each API request; watches are exempt. */
+  PAGODA_OPERATOR_API_TIMEOUT_SECONDS: durationSeconds.default(30),
   KUBECONFIG: z.string().min(1).optional(),
 });
 
@@ -66,6 +68,8 @@ export interface OperatorConfig {
   leaseRenewMs: number;
   identity: string;
   watchStallMs: number;
+  /** Deadline of each API request except watches, which stay open by design. */
+  apiTimeoutMs: number;
   /** Path of a kubeconfig; undefined means in-cluster or ~/.kube/config. */
   kubeconfigPath: string | undefined;
 }
@@ -127,6 +131,7 @@ export function loadConfig(
     leaseRenewMs: e.PAGODA_OPERATOR_LEASE_RENEW_SECONDS * 1000,
     identity: e.PAGODA_OPERATOR_IDENTITY ?? `${os.hostname()}-${process.pid}`,
     watchStallMs: e.PAGODA_OPERATOR_WATCH_STALL_SECONDS * 1000,
+    apiTimeoutMs: e.PAGODA_OPERATOR_API_TIMEOUT_SECONDS * 1000,
     kubeconfigPath: e.KUBECONFIG,
   };
 }

@@ -1,10 +1,13 @@
 // Every request the operator makes goes through here, so that each one is
-// counted (requests and writes by verb and kind) and failures carry context.
+// counted (requests and writes by verb and kind), bounded in time, and
+// failures carry context. Watches do not come through here: they are meant to
+// stay open, and have their own reconnect logic (watch-cache.ts).
 import {
   ApiException,
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
@@ -12,10 +15,14 @@ import {
   NetworkingV1Api,
   PatchStrategy,
   PolicyV1Api,
+  ServerConfiguration,
+  setHeaderMiddleware,
   setHeaderOptions,
   V1MicroTime,
+  type Configuration,
   type KubernetesListObject,
   type KubernetesObject,
+  type Middleware,
   type V1Lease,
 } from "@kubernetes/client-node";
 import {
@@ -32,6 +39,42 @@ import type { OperatorMetrics } from "./metrics";
 import type { SiteEvent } from "./status";
 
 export const REPORTING_CONTROLLER = "pagoda.dev/operator";
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Gives every request its own deadline, started just before it is sent and
+ * covering the response body too. The client sets none, so a connection that
+ * stops answering (a half-open socket, a stuck proxy) would otherwise hold a
+ * reconcile, and its slot in the work queue, for good. Aborting (rather than
+ * racing a timer) also closes the socket.
+ */
+export function requestTimeout(timeoutMs: number): Middleware {
+  return {
+    pre: async (context) => {
+      context.setSignal(AbortSignal.timeout(timeoutMs));
+      return context;
+    },
+    post: async (response) => response,
+  };
+}
+
+/** True for the error a request ends with when its deadline passed. */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof Error && err.name === "TimeoutError";
+}
+
+/** What the generated clients get from kc.makeApiClient, plus the deadline. */
+function apiConfiguration(kc: KubeConfig, timeoutMs: number): Configuration {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("no Kubernetes cluster configured in the kubeconfig");
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    middleware: [setHeaderMiddleware("User-Agent", "pagoda-operator")],
+    promiseMiddleware: [requestTimeout(timeoutMs)],
+  });
+}
 
 /** HTTP status of a failed API call, if it got that far. */
 export function apiStatusCode(err: unknown): number | undefined {
@@ -65,11 +108,23 @@ export function apiErrorMessage(err: unknown): string {
 
 export class KubeApiError extends Error {
   readonly statusCode: number | undefined;
-  constructor(what: string, cause: unknown) {
-    super(`${what}: ${apiErrorMessage(cause)}`, { cause });
+  /** The API server did not answer within the request timeout. */
+  readonly timedOut: boolean;
+  constructor(what: string, cause: unknown, timeoutMs?: number) {
+    const timedOut = isTimeout(cause);
+    const detail = timedOut
+      ? `request timed out: no answer from the API server within ${timeoutMs === undefined ? "the request timeout" : `${timeoutMs / 1000} s`}`
+      : apiErrorMessage(cause);
+    super(`${what}: ${detail}`, { cause });
     this.name = "KubeApiError";
     this.statusCode = apiStatusCode(cause);
+    this.timedOut = timedOut;
   }
+}
+
+export interface KubeApiOptions {
+  /** Deadline of each request (watches excepted). */
+  requestTimeoutMs?: number;
 }
 
 export interface ObjectRef {
@@ -88,19 +143,24 @@ export class KubeApi {
   readonly custom: CustomObjectsApi;
   readonly events: EventsV1Api;
   readonly coordination: CoordinationV1Api;
+  readonly requestTimeoutMs: number;
 
   constructor(
     readonly kc: KubeConfig,
     private readonly metrics: OperatorMetrics,
+    opts: KubeApiOptions = {},
   ) {
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.networking = kc.makeApiClient(NetworkingV1Api);
-    this.policy = kc.makeApiClient(PolicyV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.events = kc.makeApiClient(EventsV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const config = apiConfiguration(kc, this.requestTimeoutMs);
+    // Every request names its namespace, so the object client needs no default one.
+    this.objects = new KubernetesObjectApi(config);
+    this.core = new CoreV1Api(config);
+    this.apps = new AppsV1Api(config);
+    this.networking = new NetworkingV1Api(config);
+    this.policy = new PolicyV1Api(config);
+    this.custom = new CustomObjectsApi(config);
+    this.events = new EventsV1Api(config);
+    this.coordination = new CoordinationV1Api(config);
   }
 
   private count(verb: string, kind: string, write: boolean): void {
@@ -114,7 +174,7 @@ export class KubeApi {
     try {
       return await fn();
     } catch (err) {
-      throw new KubeApiError(what, err);
+      throw new KubeApiError(what, err, this.requestTimeoutMs);
     }
   }
 

@@ -79,7 +79,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const log = opts.log ?? componentLogger("operator");
   const kc = opts.kubeConfig ?? loadKubeConfig(config);
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
-  const api = new KubeApi(kc, metrics);
+  const api = new KubeApi(kc, metrics, { requestTimeoutMs: config.apiTimeoutMs });
 
   const queue = new WorkQueue({
     concurrency: config.concurrency,
@@ -92,8 +92,8 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
     },
     onError: (key, err, retryInMs, failures) => {
-      const code = (err as { statusCode?: number }).statusCode;
-      const reason = code ? `http_${code}` : "other";
+      const { statusCode: code, timedOut } = err as { statusCode?: number; timedOut?: boolean };
+      const reason = timedOut ? "timeout" : code ? `http_${code}` : "other";
       metrics.reconcileErrors.inc({ reason });
       log.warn({ site: key, err: apiErrorMessage(err), retryInMs, failures }, "reconcile failed; will retry");
     },
