@@ -1,6 +1,6 @@
 // The deploy/ manifests against a real control plane: every rendering
-// (deploy/, the example overlay, the optional components, the tenant policy,
-// the Secret template) must pass a server-side dry run, the rendered RBAC must
+// (deploy/, the example overlay, the optional components, the Secret
+// template) must pass a server-side dry run, the rendered RBAC must
 // be least privilege on paper and in the API server's own authorizer, and the
 // ServiceAccounts' real credentials must be enough for the dashboard's and the
 // operator's actual work.
@@ -13,6 +13,7 @@ import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
 import { artifactStoreConfigFromEnv } from "@/lib/artifacts";
+import { tenantPolicySettings } from "@/lib/cluster/desired";
 import { parseConfig } from "@/lib/config";
 import { deleteStaticSite, getStaticSite, publishSite, restoreSites } from "@/lib/k8s/dashboard";
 import { DASHBOARD_RULES, desiredSite, randomSuffix } from "@/lib/k8s/dashboard/int-test-support";
@@ -212,9 +213,6 @@ describe("deploy manifests against a real API server", () => {
       expect(accepted.length, `${name}: objects accepted`).toBe(objects.length);
     }
 
-    const tenant = await createTestNamespace(admin.kc, "tenant");
-    const tenantYaml = await render(path.join(kustomizeDir, "tenant"));
-    expect(await dryRun(tenantYaml, ["-n", tenant])).toHaveLength(1);
     expect(await dryRun(await readFile(path.join(kustomizeDir, "secret.example.yaml"), "utf8"))).toHaveLength(1);
   });
 
@@ -353,6 +351,8 @@ describe("deploy manifests against a real API server", () => {
       [DASHBOARD_SA, "patch", "staticsites.pagoda.dev", tenant, true],
       [DASHBOARD_SA, "delete", "staticsites.pagoda.dev", tenant, true],
       [DASHBOARD_SA, "patch", "staticsites.pagoda.dev#status", tenant, false],
+      [DASHBOARD_SA, "patch", "networkpolicies.networking.k8s.io", tenant, true],
+      [DASHBOARD_SA, "delete", "networkpolicies.networking.k8s.io", tenant, false],
       [DASHBOARD_SA, "get", "secrets", NAMESPACE, false],
       [DASHBOARD_SA, "list", "secrets", undefined, false],
       [DASHBOARD_SA, "list", "pods", tenant, false],
@@ -390,12 +390,18 @@ describe("deploy manifests against a real API server", () => {
     const operatorKc = new KubeConfig();
     operatorKc.loadFromFile(await saKubeconfig("pagoda-operator"));
 
-    // The dashboard's own code: create the tenant namespace and publish a
-    // site, then a restore pass (lists namespaces and sites, deletes orphans).
+    // The dashboard's own code, configured from the rendered ConfigMap:
+    // create the tenant namespace with its NetworkPolicy and publish a site,
+    // then a restore pass (lists namespaces, policies and sites, deletes orphans).
     const slug = `t${randomSuffix()}`;
     const siteNs = tenantNamespace(slug);
-    const desired = desiredSite(slug, "docs");
+    const secrets = { DATABASE_URL: "postgresql://pagoda@postgres:5432/pagoda", NEXTAUTH_SECRET: "x".repeat(32), PAGODA_ARTIFACT_SECRET: "y".repeat(32) };
+    const tenantPolicy = tenantPolicySettings(parseConfig(envOf(objects, "pagoda-dashboard", secrets)));
+    expect(tenantPolicy).toEqual({ ingressNamespace: "ingress-nginx", dashboardNamespace: NAMESPACE });
+    const desired = desiredSite(slug, "docs", { tenantPolicy });
     expect((await publishSite(dashboardKc, desired)).written).toBe(true);
+    const policy = await admin.networking.readNamespacedNetworkPolicy({ name: "pagoda-sites", namespace: siteNs });
+    expect(policy.metadata?.managedFields?.map((f) => f.manager)).toContain("pagoda-dashboard");
     await waitFor(`ServiceAccount default in ${siteNs}`, () => admin.core.readNamespacedServiceAccount({ name: "default", namespace: siteNs }), 60_000);
     const restored = await restoreSites(dashboardKc, [desired]);
     expect(restored.errors).toEqual([]);

@@ -13,6 +13,8 @@ describe("configuration", () => {
     const config = parseConfig(valid);
     expect(config.PAGODA_BASE_DOMAIN).toBe("pagoda.localhost");
     expect(config.NEXTAUTH_URL).toBe("http://localhost:3000");
+    expect(config.PAGODA_INGRESS_NAMESPACE).toBeUndefined();
+    expect(config.PAGODA_DASHBOARD_NAMESPACE).toBe("pagoda");
   });
 
   it.each([
@@ -22,6 +24,7 @@ describe("configuration", () => {
     [{ ...valid, PAGODA_BASE_DOMAIN: "Bad_Domain" }, "PAGODA_BASE_DOMAIN must be"],
     [{ ...valid, PAGODA_SITE_PORT: "seventy" }, "PAGODA_SITE_PORT"],
     [{ ...valid, NEXTAUTH_URL: "not a url" }, "NEXTAUTH_URL"],
+    [{ ...valid, PAGODA_INGRESS_NAMESPACE: "Ingress_Nginx" }, "PAGODA_INGRESS_NAMESPACE must be a Kubernetes namespace name"],
   ])("names the variable that is wrong (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

@@ -13,6 +13,9 @@ const secret = (name: string) =>
 const positiveInt = (name: string) =>
   z.coerce.number({ error: `${name} must be a whole number` }).int({ error: `${name} must be a whole number` }).positive({ error: `${name} must be at least 1` });
 
+const dnsLabel = (name: string) =>
+  z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `${name} must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63)` });
+
 const schema = z.object({
   DATABASE_URL: z
     .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
@@ -37,6 +40,13 @@ const schema = z.object({
   /** Where pods fetch artifacts from; defaults to NEXTAUTH_URL. */
   PAGODA_ARTIFACT_BASE_URL: z.url({ error: "PAGODA_ARTIFACT_BASE_URL must be a URL the cluster's pods can reach, e.g. http://pagoda-dashboard.pagoda:3000" }).optional(),
   PAGODA_ARTIFACT_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "PAGODA_ARTIFACT_KEY_ID must be 1-32 letters, digits, _ or -" }).default("k1"),
+  /**
+   * Namespace of the ingress controller's pods. When set, every tenant
+   * namespace gets the NetworkPolicy pagoda-sites (lib/k8s/dashboard/tenant-policy.ts).
+   */
+  PAGODA_INGRESS_NAMESPACE: dnsLabel("PAGODA_INGRESS_NAMESPACE").optional(),
+  /** Namespace of the dashboard's own pods, which site pods may download artifacts from. */
+  PAGODA_DASHBOARD_NAMESPACE: dnsLabel("PAGODA_DASHBOARD_NAMESPACE").default("pagoda"),
   PAGODA_QUOTA_SITES: positiveInt("PAGODA_QUOTA_SITES").default(50),
   PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
   PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),

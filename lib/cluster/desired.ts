@@ -1,7 +1,7 @@
-import { getConfig } from "@/lib/config";
+import { getConfig, type Config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { signedArtifactUrl } from "@/lib/deploys/artifacts";
-import type { DesiredSite } from "@/lib/k8s/dashboard";
+import type { DesiredSite, TenantPolicySettings } from "@/lib/k8s/dashboard";
 import type { Digest } from "@/lib/artifacts";
 
 const siteSelect = {
@@ -13,6 +13,12 @@ const siteSelect = {
 
 type SiteWithTarget = { id: string; name: string; tenant: { slug: string }; targetDeploy: { digest: string | null } | null };
 
+/** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
+export function tenantPolicySettings(config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig()): TenantPolicySettings | null {
+  if (!config.PAGODA_INGRESS_NAMESPACE) return null;
+  return { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
+}
+
 function toDesired(site: SiteWithTarget): DesiredSite | null {
   const digest = site.targetDeploy?.digest;
   if (!digest) return null;
@@ -22,6 +28,7 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     siteName: site.name,
     artifact: { url: signedArtifactUrl(digest as Digest), digest },
     baseDomain: getConfig().PAGODA_BASE_DOMAIN,
+    tenantPolicy: tenantPolicySettings(),
   };
 }
 

@@ -43,6 +43,7 @@ import {
   publishSite,
 } from "./sites";
 import { sitePhase } from "./status";
+import type { NetworkPolicyObject } from "./tenant-policy";
 import { StatusHub } from "./status-hub";
 import { siteStatusStream } from "./status-stream";
 
@@ -346,6 +347,60 @@ describe("dashboard cluster access against a real API server", () => {
     expect(result.errors).toContainEqual(expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }));
     expect(await getStaticSite(kc, tenant, "fine")).not.toBeNull();
     expect(await getStaticSite(kc, tenant, "bad")).not.toBeNull();
+  });
+
+  it("gives a tenant namespace its NetworkPolicy when configured: once, puts back hand edits, and restore keeps it", async () => {
+    const policy = { ingressNamespace: "ingress-nginx", dashboardNamespace: "pagoda" };
+    const tenant = `np-${randomSuffix()}`;
+    const namespace = `pagoda-${tenant}`;
+    const site = desiredSite(tenant, "blog", { tenantPolicy: policy });
+    const policyCoords = { group: "networking.k8s.io", version: "v1", plural: "networkpolicies", namespace, name: "pagoda-sites" };
+    const readPolicy = async () => (await custom.getNamespacedCustomObject(policyCoords)) as NetworkPolicyObject;
+
+    await publishSite(kc, site);
+    const written = await readPolicy();
+    expect(written.metadata.labels).toMatchObject({ "app.kubernetes.io/managed-by": "pagoda" });
+    expect(written.spec).toEqual({
+      podSelector: { matchLabels: { "app.kubernetes.io/managed-by": "pagoda" } },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: "http" }] }],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+        {
+          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pagoda" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-dashboard" } } }],
+          ports: [{ protocol: "TCP", port: "http" }],
+        },
+      ],
+    });
+    // Again, with credentials that cannot write: nothing to write.
+    expect((await ensureTenantNamespace(readOnly, tenant, policy)).written).toBe(false);
+
+    // Someone opens the sites to every namespace by hand: put back.
+    await custom.patchNamespacedCustomObject(
+      { ...policyCoords, body: [{ op: "replace", path: "/spec/ingress/0/from", value: [{ namespaceSelector: {} }] }] },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+    expect((await ensureTenantNamespace(kc, tenant, policy)).written).toBe(true);
+    expect((await readPolicy()).spec).toEqual(written.spec);
+
+    // Deleted by hand: restore brings it back, then has nothing to do.
+    await custom.deleteNamespacedCustomObject(policyCoords);
+    const restored = await restoreSites(kc, [site]);
+    expect(restored).toMatchObject({ namespacesApplied: 1, errors: [] });
+    expect((await readPolicy()).spec).toEqual(written.spec);
+    const steady = await restoreSites(readOnly, [site]);
+    expect(steady).toMatchObject({ applied: 0, deleted: 0, namespacesApplied: 0, errors: [] });
+
+    // Not configured: no policy.
+    const bare = `np-off-${randomSuffix()}`;
+    await publishSite(kc, desiredSite(bare, "blog"));
+    await expect(custom.getNamespacedCustomObject({ ...policyCoords, namespace: `pagoda-${bare}` })).rejects.toMatchObject({ code: 404 });
   });
 
   describe("status hub", () => {

@@ -14,6 +14,7 @@ export {
   type DesiredSite,
   type WriteResult,
 } from "./sites";
+export { desiredTenantPolicy, TENANT_POLICY_NAME, type TenantPolicySettings } from "./tenant-policy";
 export { restoreSites, type RestoreError, type RestoreOptions, type RestoreResult } from "./restore";
 export { sitePhase, type SitePhase, type SitePhaseName } from "./status";
 export { getStatusHub, StatusHub, type HealthListener, type NamespaceListener, type SiteListener, type StatusHubOptions, type StatusHubStats } from "./status-hub";

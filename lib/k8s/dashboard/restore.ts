@@ -18,6 +18,7 @@ import {
   namespaceNeedsApply,
   type DesiredSite,
 } from "./sites";
+import { desiredTenantPolicy, listTenantPolicies, tenantPolicyNeedsApply, type NetworkPolicyObject } from "./tenant-policy";
 
 const log = componentLogger("k8s-restore");
 
@@ -44,7 +45,7 @@ export interface RestoreResult {
   unchanged: number;
   /** Orphaned StaticSites deleted. */
   deleted: number;
-  /** Namespaces created or labelled. */
+  /** Namespaces created or labelled, or whose NetworkPolicy was written. */
   namespacesApplied: number;
   errors: RestoreError[];
 }
@@ -148,6 +149,16 @@ export async function restoreSites(
   // Postgres is read after the cluster: a site published before our list was
   // committed before it, so it is in `desired` and cannot be taken for an orphan.
   const desired = typeof desiredSource === "function" ? await desiredSource() : desiredSource;
+  // A third read only when tenant namespaces are to carry a NetworkPolicy.
+  let livePolicies = new Map<string, NetworkPolicyObject>();
+  if (desired.some((d) => d.tenantPolicy)) {
+    try {
+      livePolicies = await readWithRetry(() => listTenantPolicies(kc));
+    } catch (err) {
+      fail(errorOf("list", err, {}));
+      return result;
+    }
+  }
 
   const wanted = new Map<string, { input: DesiredSite; object: StaticSite }>();
   // Every name a row asks for, even one we cannot build: a row with a bad
@@ -173,13 +184,16 @@ export async function restoreSites(
   const liveByKey = new Map(live.map((ss) => [key(ss.metadata.namespace, ss.metadata.name), ss]));
 
   // Namespaces first: a site cannot be written into a namespace that does not exist.
-  const tenants = [...new Set([...wanted.values()].map((w) => w.input.tenantSlug))];
+  const policyOf = new Map([...wanted.values()].map((w) => [w.input.tenantSlug, w.input.tenantPolicy ?? null]));
   const brokenTenants = new Set<string>();
-  await eachLimited(tenants, opts.concurrency ?? 4, async (tenant) => {
-    const ns = labelledNamespaces.get(tenantNamespace(tenant));
-    if (ns && !namespaceNeedsApply(ns, tenant) && !ns.metadata?.deletionTimestamp) return;
+  await eachLimited([...policyOf.keys()], opts.concurrency ?? 4, async (tenant) => {
+    const name = tenantNamespace(tenant);
+    const ns = labelledNamespaces.get(name);
+    const policy = policyOf.get(tenant) ?? null;
+    const policyMatches = !policy || !tenantPolicyNeedsApply(livePolicies.get(name) ?? null, desiredTenantPolicy(name, policy));
+    if (ns && !namespaceNeedsApply(ns, tenant) && !ns.metadata?.deletionTimestamp && policyMatches) return;
     try {
-      if ((await ensureTenantNamespace(kc, tenant)).written) result.namespacesApplied++;
+      if ((await ensureTenantNamespace(kc, tenant, policy)).written) result.namespacesApplied++;
     } catch (err) {
       brokenTenants.add(tenant);
       fail(errorOf("namespace", err, { namespace: tenantNamespace(tenant) }));

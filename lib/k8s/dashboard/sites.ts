@@ -27,6 +27,7 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 import { apisFor, STATICSITE_COORDS } from "./api";
 import { InvalidSiteError, KubeRequestError, kubeRequest, TerminatingError } from "./errors";
 import { foreignSpecFields, staticSiteDrift } from "./site-drift";
+import { ensureTenantPolicy, type TenantPolicySettings } from "./tenant-policy";
 
 const log = componentLogger("k8s-dashboard");
 
@@ -52,6 +53,8 @@ export interface DesiredSite {
   baseDomain: string;
   /** The row's stored host label; `<site>-<tenant>` when omitted (how rows are created). */
   hostLabel?: string;
+  /** The tenant namespace's NetworkPolicy; none is written when null or omitted. */
+  tenantPolicy?: TenantPolicySettings | null;
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -122,8 +125,11 @@ export interface WriteResult<T> {
   written: boolean;
 }
 
-/** Creates or labels the tenant's namespace; no write when it exists with our labels. */
-export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string): Promise<WriteResult<V1Namespace>> {
+/**
+ * Creates or labels the tenant's namespace, and writes its NetworkPolicy
+ * when `policy` is given; no write when both already match.
+ */
+export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string, policy?: TenantPolicySettings | null): Promise<WriteResult<V1Namespace>> {
   check(TENANT_RE.test(tenantSlug), "tenantSlug", `${JSON.stringify(tenantSlug)} is not a DNS label`);
   const name = tenantNamespace(tenantSlug);
   const { core } = apisFor(kc);
@@ -134,7 +140,10 @@ export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string):
     if (!(err instanceof KubeRequestError && err.notFound)) throw err;
   }
   if (live?.metadata?.deletionTimestamp) throw new TerminatingError(`Namespace ${name}`);
-  if (live && !namespaceNeedsApply(live, tenantSlug)) return { object: live, written: false };
+  if (live && !namespaceNeedsApply(live, tenantSlug)) {
+    const policyWritten = policy ? await ensureTenantPolicy(kc, name, policy) : false;
+    return { object: live, written: policyWritten };
+  }
 
   const applied = await kubeRequest(`applying Namespace ${name}`, () =>
     core.patchNamespace(
@@ -148,6 +157,7 @@ export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string):
     ),
   );
   log.info({ namespace: name, tenant: tenantSlug, created: !live }, live ? "tenant namespace labelled" : "tenant namespace created");
+  if (policy) await ensureTenantPolicy(kc, name, policy);
   return { object: applied, written: true };
 }
 
@@ -295,6 +305,6 @@ export function deleteStaticSite(kc: KubeConfig, tenantSlug: string, siteName: s
  */
 export async function publishSite(kc: KubeConfig, input: DesiredSite): Promise<WriteResult<StaticSite>> {
   const desired = desiredStaticSite(input);
-  await ensureTenantNamespace(kc, input.tenantSlug);
+  await ensureTenantNamespace(kc, input.tenantSlug, input.tenantPolicy);
   return applyStaticSite(kc, desired);
 }
