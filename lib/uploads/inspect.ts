@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { UploadError } from "./errors";
 import { formatBytes, quoteName } from "./format";
 import { isJunk } from "./junk";
@@ -22,6 +23,7 @@ export interface InspectResult {
   junkDropped: number;
 }
 
+const YIELD_EVERY_ENTRIES = 256;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -62,6 +64,10 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
     }
     if (entry === null) break;
     entriesRead += 1;
+    // Records come from a block cache, so without this the loop would never
+    // wait on I/O and the server would answer nothing else until the whole
+    // directory was read (a few hundred ms for ten thousand entries).
+    if (entriesRead % YIELD_EVERY_ENTRIES === 0) await setImmediate();
 
     const source = entryName(entry);
     assertNameEncoding(entry.generalPurposeBitFlag, entry.fileNameRaw, source);
