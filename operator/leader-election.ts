@@ -58,7 +58,7 @@ export class LeaderElector {
     while (!this.stopped) {
       let renewed = false;
       try {
-        renewed = await this.tryAcquireOrRenew();
+        renewed = await this.attemptWithinDeadline();
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message, lease: this.leaseName() }, "leader election attempt failed");
       }
@@ -67,11 +67,33 @@ export class LeaderElector {
       if (renewed) {
         this.lastRenew = now;
         if (!this.leader) await this.setLeader(true);
-      } else if (this.leader && now - this.lastRenew > this.opts.renewDeadlineMs) {
+      } else if (this.leader && now - this.lastRenew >= this.opts.renewDeadlineMs) {
         this.opts.log.error({ lease: this.leaseName() }, "could not renew the leader lease in time; stepping down");
         await this.setLeader(false);
       }
       await this.sleep(this.opts.retryPeriodMs);
+    }
+  }
+
+  /**
+   * A leader's attempt counts only if it completes before the renew
+   * deadline. A request that hangs (its own timeout can be longer than the
+   * lease) must not keep this instance leading while another may already
+   * have taken the expired lease; the late answer is then ignored.
+   */
+  private async attemptWithinDeadline(): Promise<boolean> {
+    const attempt = this.tryAcquireOrRenew();
+    if (!this.leader) return attempt;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, this.lastRenew + this.opts.renewDeadlineMs - Date.now()));
+    });
+    try {
+      return await Promise.race([attempt, deadline]);
+    } finally {
+      clearTimeout(timer);
+      // A late failure of the abandoned attempt is of no interest any more.
+      attempt.catch(() => undefined);
     }
   }
 
