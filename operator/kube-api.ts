@@ -4,17 +4,13 @@
 // stay open, and have their own reconnect logic (watch-cache.ts).
 import {
   ApiException,
-  AppsV1Api,
   CoordinationV1Api,
-  CoreV1Api,
   createConfiguration,
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
   KubernetesObjectApi,
-  NetworkingV1Api,
   PatchStrategy,
-  PolicyV1Api,
   ServerConfiguration,
   setHeaderMiddleware,
   setHeaderOptions,
@@ -135,11 +131,10 @@ export interface ObjectRef {
 }
 
 export class KubeApi {
+  // No CoreV1Api, AppsV1Api and the like: the object client covers what the
+  // operator does with them, and leaving them out keeps most of the client's
+  // generated code out of the operator's bundle (scripts/operator-build.ts).
   readonly objects: KubernetesObjectApi;
-  readonly core: CoreV1Api;
-  readonly apps: AppsV1Api;
-  readonly networking: NetworkingV1Api;
-  readonly policy: PolicyV1Api;
   readonly custom: CustomObjectsApi;
   readonly events: EventsV1Api;
   readonly coordination: CoordinationV1Api;
@@ -154,10 +149,6 @@ export class KubeApi {
     const config = apiConfiguration(kc, this.requestTimeoutMs);
     // Every request names its namespace, so the object client needs no default one.
     this.objects = new KubernetesObjectApi(config);
-    this.core = new CoreV1Api(config);
-    this.apps = new AppsV1Api(config);
-    this.networking = new NetworkingV1Api(config);
-    this.policy = new PolicyV1Api(config);
     this.custom = new CustomObjectsApi(config);
     this.events = new EventsV1Api(config);
     this.coordination = new CoordinationV1Api(config);

@@ -26,7 +26,9 @@ import {
 } from "@/lib/k8s/staticsite";
 import type { OperatorConfig } from "./config";
 import { startHealthServer, type Readiness } from "./health-server";
+import { trimObject, trimPod } from "./cache-trim";
 import { apiErrorMessage, KubeApi } from "./kube-api";
+import { pooledKubeConfig } from "./kube-connection";
 import { LeaderElector } from "./leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
 import { Reconciler, siteKey, type Caches } from "./reconciler";
@@ -77,7 +79,8 @@ function ownerKey(obj: KubernetesObject): string | undefined {
 
 export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
   const log = opts.log ?? componentLogger("operator");
-  const kc = opts.kubeConfig ?? loadKubeConfig(config);
+  const connection = pooledKubeConfig(opts.kubeConfig ?? loadKubeConfig(config));
+  const kc = connection.kc;
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   const api = new KubeApi(kc, metrics, { requestTimeoutMs: config.apiTimeoutMs });
 
@@ -113,8 +116,9 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     onEvent: (verb: WatchVerb, obj: T) => void,
     // Explicit, not a default: `undefined` passed for a defaulted parameter would select the default.
     labelSelector: string | undefined,
+    trim: (obj: T) => void = trimObject,
   ): WatchCache<T> {
-    return new WatchCache<T>({ kind, path, list, labelSelector, kc, metrics, log, onEvent });
+    return new WatchCache<T>({ kind, path, list, labelSelector, kc, metrics, log, onEvent, trim });
   }
 
   const counted = <T>(kind: string, fn: () => Promise<T>) => api.call("list", kind, false, `listing ${kind}s`, fn);
@@ -135,27 +139,22 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     undefined,
   );
   // Children: only what this operator labelled, in all namespaces.
-  const childCache = <T extends KubernetesObject>(
-    kind: string,
-    path: string,
-    list: (labelSelector: string | undefined) => Promise<KubernetesListObject<T>>,
-  ) => cache<T>(kind, path, (sel) => counted(kind, () => list(sel)), enqueueChild(kind), MANAGED_SELECTOR);
-  const deployments = childCache<V1Deployment>("Deployment", "/apis/apps/v1/deployments", (labelSelector) =>
-    api.apps.listDeploymentForAllNamespaces({ labelSelector }),
-  );
-  const configMaps = childCache<V1ConfigMap>("ConfigMap", "/api/v1/configmaps", (labelSelector) =>
-    api.core.listConfigMapForAllNamespaces({ labelSelector }),
-  );
-  const services = childCache<V1Service>("Service", "/api/v1/services", (labelSelector) =>
-    api.core.listServiceForAllNamespaces({ labelSelector }),
-  );
-  const ingresses = childCache<V1Ingress>("Ingress", "/apis/networking.k8s.io/v1/ingresses", (labelSelector) =>
-    api.networking.listIngressForAllNamespaces({ labelSelector }),
-  );
-  const pdbs = childCache<V1PodDisruptionBudget>("PodDisruptionBudget", "/apis/policy/v1/poddisruptionbudgets", (labelSelector) =>
-    api.policy.listPodDisruptionBudgetForAllNamespaces({ labelSelector }),
-  );
-  const pods = childCache<V1Pod>("Pod", "/api/v1/pods", (labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }));
+  const childCache = <T extends KubernetesObject>(kind: string, apiVersion: string, path: string, trim?: (obj: T) => void) =>
+    cache<T>(
+      kind,
+      path,
+      (labelSelector) =>
+        counted(kind, () => api.objects.list<T>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector)),
+      enqueueChild(kind),
+      MANAGED_SELECTOR,
+      trim,
+    );
+  const deployments = childCache<V1Deployment>("Deployment", "apps/v1", "/apis/apps/v1/deployments");
+  const configMaps = childCache<V1ConfigMap>("ConfigMap", "v1", "/api/v1/configmaps");
+  const services = childCache<V1Service>("Service", "v1", "/api/v1/services");
+  const ingresses = childCache<V1Ingress>("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/ingresses");
+  const pdbs = childCache<V1PodDisruptionBudget>("PodDisruptionBudget", "policy/v1", "/apis/policy/v1/poddisruptionbudgets");
+  const pods = childCache<V1Pod>("Pod", "v1", "/api/v1/pods", trimPod);
   const all = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
@@ -197,6 +196,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   } catch (err) {
     await Promise.all(all.map((c) => c.stop()));
     await server.close();
+    await connection.close();
     throw err;
   }
   log.info({ sites: sites.list().length }, "caches synced");
@@ -248,6 +248,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
         await queue.stop();
         await Promise.all(all.map((c) => c.stop()));
         await server.close();
+        await connection.close();
         log.info("operator stopped");
       })();
       return stopping;

@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import type pino from "pino";
+import { trimObject } from "./cache-trim";
 import { apiErrorMessage } from "./kube-api";
 import type { OperatorMetrics } from "./metrics";
 
@@ -27,6 +28,8 @@ export interface WatchCacheOptions<T extends KubernetesObject> {
   metrics: OperatorMetrics;
   log: pino.Logger;
   onEvent: (verb: WatchVerb, obj: T) => void;
+  /** Drops in place what the operator never reads, before the object is used or kept; default trimObject. */
+  trim?: (obj: T) => void;
   restartBaseMs?: number;
   restartMaxMs?: number;
 }
@@ -57,9 +60,8 @@ export class WatchCache<T extends KubernetesObject> {
     this.informer.on("connect", () => this.markContact());
     for (const verb of ["add", "update", "delete"] as const) {
       this.informer.on(verb, (obj: T) => {
-        // The cache stores this very object. Nothing here reads managedFields,
-        // which are a large share of every object; dropping them saves memory.
-        if (obj.metadata) delete obj.metadata.managedFields;
+        // The cache stores this very object (operator/cache-trim.ts says why it is trimmed).
+        (opts.trim ?? trimObject)(obj);
         this.markContact();
         opts.metrics.watchEvents.inc({ kind: opts.kind });
         opts.onEvent(verb, obj);
