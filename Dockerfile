@@ -22,22 +22,24 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm install --no-save --ignore-scripts --no-audit --no-fund
 
-# ---- build: Prisma client, then the standalone Next.js server
+# ---- build: Prisma client, the standalone Next.js server, the operator bundle
 FROM deps AS build
 ENV NEXT_TELEMETRY_DISABLED=1
 COPY . .
 # The standalone folder carries a traced copy of node_modules; it is dropped
 # because the runtime stage brings the pruned production tree instead (the
-# operator and the migration runner need more than the server's trace).
+# migration runner needs more than the server's trace). The operator is one
+# self-contained JavaScript file (scripts/operator-build.ts).
 RUN npm run db:generate \
  && NEXT_OUTPUT=standalone npm run build \
- && rm -rf .next/standalone/node_modules
+ && rm -rf .next/standalone/node_modules \
+ && npm run build:operator
 
 # ---- runtime-deps: production dependencies + what runs TypeScript at run time
 FROM deps AS runtime-deps
 COPY deploy/image/prune-node-modules.mjs /tmp/
-# tsx runs the operator and the migration runner; the schema engine and the
-# adapter utilities are the migration runner's. The Next.js compiler (swc) is a
+# tsx, the schema engine and the adapter utilities are the migration
+# runner's (the operator's bundle carries its own dependencies). The Next.js compiler (swc) is a
 # build tool the standalone server never loads.
 RUN node /tmp/prune-node-modules.mjs \
       tsx @prisma/schema-engine-wasm @prisma/driver-adapter-utils \
@@ -69,12 +71,12 @@ RUN groupadd --system --gid 10001 pagoda \
 COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /app/.next/standalone ./
 COPY --from=build /app/.next/static ./.next/static
-# What the operator and the migration runner load through tsx, and the
-# tsconfig.json that maps their "@/..." imports.
+# What the migration runner loads through tsx, and the tsconfig.json that
+# maps its "@/..." imports; the operator's bundle.
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/lib ./lib
-COPY --from=build /app/operator ./operator
 COPY --from=build /app/scripts/db ./scripts/db
+COPY --from=build /app/build/operator/main.cjs ./build/operator/main.cjs
 COPY --from=build /app/prisma ./prisma
 COPY --chmod=0755 deploy/image/entrypoint.sh /usr/local/bin/pagoda-entrypoint
 COPY deploy/image/healthcheck.mjs /usr/local/lib/pagoda/healthcheck.mjs

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { sharedCluster } from "@/tests/support/cluster";
 import { createDatabase, dropDatabase } from "@/scripts/postgres";
 import { findFreePort } from "@/scripts/lib/free-port";
+import { ensureOperatorBuild } from "@/scripts/operator-build";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const entrypoint = path.join(repoRoot, "deploy/image/entrypoint.sh");
@@ -100,6 +101,8 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
   let baseEnv: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
+    // The build stage's `npm run build:operator`, whose output the runtime stage copies.
+    await ensureOperatorBuild();
     scratch = await mkdtemp(path.join(os.tmpdir(), "pagoda-image-test-"));
     app = path.join(scratch, "app");
     await mkdir(app);
@@ -194,7 +197,7 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
       child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
       const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
 
-      // Cold start compiles the TypeScript; allow for a slow machine.
+      // Allow for a slow machine.
       await poll("operator /readyz", async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 120_000).catch(
         (err: Error) => {
           throw new Error(`${err.message}\n${tail(out)}`);
@@ -203,7 +206,7 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain("pagoda_operator_leader 1");
       // The entrypoint execs node: the process the test started is the operator itself.
-      expect(spawnSync("ps", ["-o", "args=", "-p", String(child.pid)], { encoding: "utf8" }).stdout).toContain("operator/main.ts");
+      expect(spawnSync("ps", ["-o", "args=", "-p", String(child.pid)], { encoding: "utf8" }).stdout).toContain("build/operator/main.cjs");
 
       const kc = new KubeConfig();
       kc.loadFromFile(cluster.kubeconfigPath);

@@ -13,6 +13,7 @@ import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
 import { NODE_BRIDGE_IP, operatorEnv, realNodeUnavailable } from "@/scripts/dev/stack";
+import { operatorCommand } from "@/scripts/operator-build";
 
 const DASHBOARD_PORT = Number(process.env.E2E_PORT ?? 3100);
 
@@ -40,7 +41,8 @@ async function main(): Promise<number> {
 
     const cluster: TestCluster = await startTestCluster({ node: "node" });
     cleanups.push(() => cluster.stop());
-    const operator = spawn("node_modules/.bin/tsx", ["operator/main.ts"], {
+    const { command, args } = await operatorCommand((message) => console.log(message));
+    const operator = spawn(command, args, {
       env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort()), LOG_LEVEL: "warn" },
       stdio: ["ignore", "inherit", "inherit"],
     });

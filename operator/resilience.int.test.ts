@@ -13,6 +13,7 @@ import { CONDITION_PROGRESSING, findCondition } from "@/lib/k8s/staticsite";
 import { Clients, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
 import { counterTotal } from "./metrics";
 import { startOperator } from "./operator";
+import { operatorCommand } from "@/scripts/operator-build";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -22,10 +23,12 @@ interface OperatorProcess {
   exited: Promise<number | null>;
 }
 
+/** How the operator runs everywhere: node and the bundle, no wrapper process a SIGKILL would leave its child behind. */
+let operatorProcess: { command: string; args: string[] } | undefined;
+
 function spawnOperator(env: Record<string, string>): OperatorProcess {
-  // `node --import tsx`, not the tsx CLI: the CLI runs the program in a child
-  // process, which a SIGKILL of the CLI would leave running.
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "operator", "main.ts")], {
+  if (!operatorProcess) throw new Error("the operator bundle is built in beforeAll");
+  const child = spawn(operatorProcess.command, operatorProcess.args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: "info", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -68,6 +71,7 @@ describe("operator resilience", () => {
   let kc: KubeConfig;
 
   beforeAll(async () => {
+    operatorProcess = await operatorCommand();
     cluster = await startTestCluster();
     clients = Clients.fromFile(cluster.kubeconfigPath);
     kc = clients.kc;

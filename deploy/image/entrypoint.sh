@@ -10,9 +10,9 @@
 # SIGTERM from the container runtime directly and shuts down cleanly.
 set -eu
 
-# TypeScript entry points run through tsx's loader inside this node process
-# (no extra child process to forward signals to); it reads tsconfig.json for
-# the "@/..." import paths.
+# The migration runner is TypeScript, run through tsx's loader inside this
+# node process (no extra child process to forward signals to); it reads
+# tsconfig.json for the "@/..." import paths.
 run_ts() {
   script=$1
   shift
@@ -33,7 +33,10 @@ case "$role" in
     exec node server.js "$@"
     ;;
   operator)
-    run_ts operator/main.ts
+    # The bundle built by scripts/operator-build.ts, with the operator's V8
+    # options (OPERATOR_NODE_OPTIONS in lib/node-options.ts says why); they
+    # come after NODE_OPTIONS, which holds the dashboard's, and so win.
+    exec node --optimize-for-size build/operator/main.cjs
     ;;
   migrate)
     run_ts scripts/db/migrate.ts deploy

@@ -11,6 +11,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { installCrds } from "@/cluster/testing";
 import { logger } from "@/lib/log";
 import type { ProcessGroup } from "@/scripts/dev/processes";
+import { operatorCommand } from "@/scripts/operator-build";
 
 const run = promisify(execFile);
 const log = logger.child({ component: "stack" });
@@ -84,8 +85,10 @@ export function operatorEnv(kubeconfigPath: string, port: number): NodeJS.Proces
   };
 }
 
-export function startOperator(group: ProcessGroup, env: NodeJS.ProcessEnv): void {
-  group.start("operator", path.join(root, "node_modules/.bin/tsx"), [path.join(root, "operator/main.ts")], env);
+/** Builds the operator bundle if a source changed, then runs it in the group. */
+export async function startOperator(group: ProcessGroup, env: NodeJS.ProcessEnv): Promise<void> {
+  const { command, args } = await operatorCommand((message) => log.info(message));
+  group.start("operator", command, args, env);
 }
 
 /** Dashboard settings that make site URLs and artifact fetches work on the local cluster. */

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     console.log(why ? `\n  Starting the local cluster with a SIMULATED node (${why}).\n  Sites will report Live but nothing serves them.\n` : "\n  Starting the local cluster with a real node…\n");
     cluster = await upLocalCluster("auto");
     group.onShutdown(() => downLocalCluster());
-    startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464)));
+    await startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464)));
     Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL"]) });
   }
 
