@@ -45,6 +45,8 @@ export class WatchCache<T extends KubernetesObject> {
   lastContact = 0;
   /** Set while the watch is down and waiting to be restarted. */
   lastError: string | undefined;
+  /** An error arrived since the informer last announced an attempt ("connect"). */
+  private failedSinceConnect = false;
 
   constructor(private readonly opts: WatchCacheOptions<T>) {
     const list = async (): Promise<KubernetesListObject<T>> => {
@@ -57,7 +59,15 @@ export class WatchCache<T extends KubernetesObject> {
       return result;
     };
     this.informer = new ListWatch<T>(opts.path, new Watch(opts.kc), list, false, opts.labelSelector);
-    this.informer.on("connect", () => this.markContact());
+    // "connect" announces an attempt, not a success: the informer emits it
+    // before it lists or watches. Only when the attempt before it ended
+    // without an error (a quiet watch's clean close or timeout) is it a sign
+    // of life; otherwise, with the API server down, every restart would look
+    // like contact and readiness would never report the watch as down.
+    this.informer.on("connect", () => {
+      if (!this.failedSinceConnect) this.markContact();
+      this.failedSinceConnect = false;
+    });
     for (const verb of ["add", "update", "delete"] as const) {
       this.informer.on(verb, (obj: T) => {
         // The cache stores this very object (operator/cache-trim.ts says why it is trimmed).
@@ -87,6 +97,7 @@ export class WatchCache<T extends KubernetesObject> {
   private scheduleRestart(err: unknown): void {
     if (this.stopped || this.restartTimer) return;
     this.failures++;
+    this.failedSinceConnect = true;
     const base = this.opts.restartBaseMs ?? 500;
     const max = this.opts.restartMaxMs ?? 30_000;
     const delay = Math.min(base * 2 ** Math.min(this.failures - 1, 20), max);
