@@ -1,7 +1,7 @@
-import http from "node:http";
 import { expect, test, type Page } from "@playwright/test";
 import { CustomObjectsApi, AppsV1Api, KubeConfig } from "@kubernetes/client-node";
 import { buildZip } from "@/lib/uploads/test-support";
+import { getWithHost } from "@/tests/support/host-get";
 import { createSite, signUp, uniqueEmail } from "./support";
 
 /**
@@ -16,16 +16,7 @@ const ingress = new URL(process.env.E2E_INGRESS_URL ?? "http://127.0.0.1:18080")
 
 /** GET through the ingress with the site's Host header, as a browser anywhere would. */
 function fetchSite(host: string, pathname = "/"): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: ingress.hostname, port: ingress.port, path: pathname, headers: { host }, timeout: 5_000 }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("timeout", () => request.destroy(new Error("timed out")));
-    request.on("error", reject);
-  });
+  return getWithHost(new URL(pathname, ingress).toString(), host);
 }
 
 function page(version: string): Promise<Buffer> {

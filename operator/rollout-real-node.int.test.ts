@@ -27,24 +27,11 @@ import {
 } from "@/lib/k8s/staticsite";
 import { DEFAULT_UPLOAD_LIMITS, processUpload } from "@/lib/uploads";
 import { buildZip } from "@/lib/uploads/test-support";
+import { getWithHost } from "@/tests/support/host-get";
 import { Clients, testOperatorConfig, waitFor } from "./int-test-support";
 import { startOperator, type RunningOperator } from "./operator";
 
 const SITE = "shop";
-
-/** A GET through Traefik with the site's Host header (fetch cannot set Host). */
-function get(url: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { Host: host }, timeout: 5_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("no answer within 5 s")));
-    req.on("error", reject);
-  });
-}
 
 function indexHtml(version: string): string {
   return `<!doctype html><title>shop</title><h1 id="v">${version}</h1>\n`;
@@ -98,7 +85,7 @@ function requestLoop(url: string, host: string, accept: () => readonly string[])
   const done = (async () => {
     while (!stopped) {
       requests += 1;
-      const res = await get(url, host).catch((err: Error) => ({ status: 0, body: err.message }));
+      const res = await getWithHost(url, host).catch((err: Error) => ({ status: 0, body: err.message }));
       if (res.status !== 200 || !accept().includes(res.body)) failures.push(`${res.status} ${res.body.slice(0, 100)}`);
       else seen.add(res.body);
     }
@@ -185,7 +172,7 @@ describe("rollouts on a real node", () => {
     const first = await waitFor(
       "the Ingress to serve v1",
       async () => {
-        const res = await get(`${cluster.ingressUrl}/`, host);
+        const res = await getWithHost(`${cluster.ingressUrl}/`, host);
         return res.status === 200 ? res : undefined;
       },
       60_000,
@@ -265,7 +252,7 @@ describe("rollouts on a real node", () => {
     await waitFor(
       "only v2 to be served",
       async () => {
-        for (let i = 0; i < 10; i++) if ((await get(`${cluster.ingressUrl}/`, host)).body !== indexHtml("v2")) return undefined;
+        for (let i = 0; i < 10; i++) if ((await getWithHost(`${cluster.ingressUrl}/`, host)).body !== indexHtml("v2")) return undefined;
         return true;
       },
       60_000,
