@@ -28,6 +28,7 @@ import {
   STATICSITE_KIND,
   STATICSITE_PLURAL,
   STATICSITE_VERSION,
+  statusMergePatch,
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/k8s/staticsite";
@@ -194,16 +195,13 @@ export class KubeApi {
     }
   }
 
-  /** Applies the whole status through the status subresource; returns the new resourceVersion. */
-  async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
-    const body = {
-      apiVersion: STATICSITE_API_VERSION,
-      kind: STATICSITE_KIND,
-      metadata: { name: site.metadata.name, namespace: site.metadata.namespace },
-      status,
-    };
+  /**
+   * Replaces the whole status through the status subresource with a JSON
+   * merge patch (statusMergePatch); returns the new resourceVersion.
+   */
+  async writeStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
     const result = (await this.call(
-      "apply-status",
+      "patch-status",
       STATICSITE_KIND,
       true,
       `writing status of StaticSite ${site.metadata.namespace}/${site.metadata.name}`,
@@ -215,11 +213,10 @@ export class KubeApi {
             plural: STATICSITE_PLURAL,
             namespace: site.metadata.namespace,
             name: site.metadata.name,
-            body,
+            body: statusMergePatch(status),
             fieldManager: FIELD_MANAGER_OPERATOR,
-            force: true,
           },
-          setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
         ),
     )) as StaticSite;
     return result.metadata?.resourceVersion;
