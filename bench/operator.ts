@@ -12,7 +12,7 @@
 // window in which resyncs re-check every site.
 //
 // Fairness: the floor and the benchmark's own requests share one connection
-// pool, as the operator's do (operator/kube-connection.ts), so no side pays a
+// pool, as the operator's do (lib/k8s/kube-connection.ts), so no side pays a
 // TLS handshake per request; the operator phase starts only once the
 // controller manager has finished with the floor's Deployments; and progress
 // is followed through watches, not by listing everything every 250 ms, which
@@ -27,7 +27,7 @@ import { createTestNamespace, startTestCluster, type TestCluster } from "@/clust
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
 import { desiredChildren, type ChildConfig } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
-import { pooledKubeConfig, type PooledKubeConfig } from "@/operator/kube-connection";
+import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { operatorCommand } from "@/scripts/operator-build";
 

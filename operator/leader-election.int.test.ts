@@ -3,57 +3,15 @@
 // as when a connection hangs. A leader must step down at its renew
 // deadline, before its lease can expire for the others, however long its
 // request timeout is; and take the lease again once the server answers.
-import net from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace, sharedCluster } from "@/tests/support/cluster";
+import { freezableRelay } from "@/tests/support/tcp-relay";
 import { waitFor } from "./int-test-support";
 import { KubeApi } from "./kube-api";
 import { LeaderElector } from "./leader-election";
 import { createMetrics } from "./metrics";
-
-/** Relays TCP to `target`; while frozen, nothing passes in either direction and new connections wait. */
-async function freezableRelay(target: { host: string; port: number }) {
-  let frozen = false;
-  const sockets = new Set<net.Socket>();
-  let bytesWhileFrozen = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => undefined);
-      s.on("close", () => sockets.delete(s));
-    }
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    const relay = (from: net.Socket, to: net.Socket) =>
-      from.on("data", (chunk: Buffer) => {
-        if (frozen) {
-          bytesWhileFrozen += chunk.length;
-          return;
-        }
-        to.write(chunk);
-      });
-    relay(client, upstream);
-    relay(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    freeze: () => (frozen = true),
-    thaw: () => {
-      frozen = false;
-      // What was swallowed while frozen is lost: those connections are dead.
-      for (const s of sockets) s.destroy();
-    },
-    bytesWhileFrozen: () => bytesWhileFrozen,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe("leader election when the API server stops answering", () => {
   let relay: Awaited<ReturnType<typeof freezableRelay>>;

@@ -28,7 +28,7 @@ import type { OperatorConfig } from "./config";
 import { startHealthServer, type Readiness } from "./health-server";
 import { trimObject, trimPod } from "./cache-trim";
 import { apiErrorMessage, KubeApi } from "./kube-api";
-import { pooledKubeConfig } from "./kube-connection";
+import { pooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { LeaderElector } from "./leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
 import { Reconciler, siteKey, type Caches } from "./reconciler";

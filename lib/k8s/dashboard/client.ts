@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { componentLogger } from "@/lib/log";
+import { pooledKubeConfig } from "../kube-connection";
 import { ClusterNotConfiguredError } from "./errors";
 
 const log = componentLogger("k8s-dashboard");
@@ -43,7 +44,9 @@ function connected(kc: KubeConfig, source: "kubeconfig" | "in-cluster", where: s
   if (!cluster?.server) {
     return { configured: false, misconfigured: true, reason: `${where}: the current context names no cluster with a server URL` };
   }
-  return { configured: true, kc, source, server: cluster.server };
+  // One connection pool for all of the dashboard's API requests; without it
+  // every request pays a TLS handshake (lib/k8s/kube-connection.ts).
+  return { configured: true, kc: pooledKubeConfig(kc).kc, source, server: cluster.server };
 }
 
 /** Reads the environment and files; never throws. */

@@ -1,4 +1,4 @@
-// One connection pool per operator instance.
+// One connection pool per KubeConfig (the operator and the dashboard each hold one).
 //
 // @kubernetes/client-node 2.x builds a new undici Agent for every request
 // (KubeConfig.applySecurityAuthentication → createDispatcher), so every API
@@ -43,7 +43,7 @@ function fingerprint(cluster: Cluster | null, options: AgentOptions): string {
  * A copy of `source` whose requests share one connection pool. A copy, so
  * that closing it never affects another user of `source` (tests start
  * several operators from one kubeconfig). Custom authenticators added with
- * addAuthenticator() are not copied; the operator uses none.
+ * addAuthenticator() are not copied; neither the operator nor the dashboard uses any.
  */
 export function pooledKubeConfig(source: KubeConfig): PooledKubeConfig {
   const kc = new KubeConfig();
@@ -55,7 +55,7 @@ export function pooledKubeConfig(source: KubeConfig): PooledKubeConfig {
   });
   const factory = kc as unknown as DispatcherFactory;
   if (typeof factory.createDispatcher !== "function") {
-    throw new Error("@kubernetes/client-node no longer has KubeConfig.createDispatcher; operator/kube-connection.ts needs updating");
+    throw new Error("@kubernetes/client-node no longer has KubeConfig.createDispatcher; lib/k8s/kube-connection.ts needs updating");
   }
   const create = factory.createDispatcher.bind(kc);
   let current: { key: string; dispatcher: Dispatcher | undefined } | undefined;
