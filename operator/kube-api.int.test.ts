@@ -34,17 +34,17 @@ describe("KubeApi against a real API server", () => {
       currentDigest: digestOf("a"),
       shortDigest: "a".repeat(12),
     };
-    await api.writeStatus(site, full);
+    await api.applyStatus(site, full);
     expect((await clients.getSite(ns, "blog")).status).toEqual(full);
 
     const less: StaticSiteStatus = { observedGeneration: 1, conditions: [condition("Ready", "False")], replicas: 0, readyReplicas: 0 };
-    const resourceVersion = await api.writeStatus(site, less);
+    const resourceVersion = await api.applyStatus(site, less);
     const stored = await clients.getSite(ns, "blog");
     expect(stored.status).toEqual(less);
     expect(resourceVersion).toBe(stored.metadata.resourceVersion);
     // Status only: the spec is the dashboard's and stays as it was.
     expect(stored.spec).toEqual(site.spec);
     const writes = (await metrics.apiWrites.get()).values.map((v) => `${v.labels.verb} ${v.labels.kind} ${v.value}`);
-    expect(writes).toEqual(["patch-status StaticSite 2"]);
+    expect(writes).toEqual(["apply-status StaticSite 2"]);
   });
 });

@@ -28,7 +28,6 @@ import {
   STATICSITE_KIND,
   STATICSITE_PLURAL,
   STATICSITE_VERSION,
-  statusMergePatch,
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/k8s/staticsite";
@@ -195,13 +194,16 @@ export class KubeApi {
     }
   }
 
-  /**
-   * Replaces the whole status through the status subresource with a JSON
-   * merge patch (statusMergePatch); returns the new resourceVersion.
-   */
-  async writeStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
+  /** Applies the whole status through the status subresource; returns the new resourceVersion. */
+  async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
+    const body = {
+      apiVersion: STATICSITE_API_VERSION,
+      kind: STATICSITE_KIND,
+      metadata: { name: site.metadata.name, namespace: site.metadata.namespace },
+      status,
+    };
     const result = (await this.call(
-      "patch-status",
+      "apply-status",
       STATICSITE_KIND,
       true,
       `writing status of StaticSite ${site.metadata.namespace}/${site.metadata.name}`,
@@ -213,10 +215,11 @@ export class KubeApi {
             plural: STATICSITE_PLURAL,
             namespace: site.metadata.namespace,
             name: site.metadata.name,
-            body: statusMergePatch(status),
+            body,
             fieldManager: FIELD_MANAGER_OPERATOR,
+            force: true,
           },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
         ),
     )) as StaticSite;
     return result.metadata?.resourceVersion;

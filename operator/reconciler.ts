@@ -215,7 +215,7 @@ export class Reconciler {
 
   private async writeStatus(key: string, cached: StaticSite, site: StaticSite, next: StaticSiteStatus): Promise<void> {
     if (statusEqual(site.status, next)) return;
-    const resourceVersion = await this.deps.api.writeStatus(site, next);
+    const resourceVersion = await this.deps.api.applyStatus(site, next);
     this.memo.remember(`${key}|status`, cached, {
       ...cached,
       metadata: { ...cached.metadata, resourceVersion },

@@ -114,32 +114,6 @@ export interface StaticSiteStatus {
   shortDigest?: string;
 }
 
-// Every field of StaticSiteStatus. As a Record over its keys, the compiler
-// refuses this list when the type gains a field it does not name.
-const STATUS_FIELDS: Record<keyof StaticSiteStatus, true> = {
-  observedGeneration: true,
-  conditions: true,
-  replicas: true,
-  readyReplicas: true,
-  url: true,
-  currentDigest: true,
-  shortDigest: true,
-};
-
-/**
- * A JSON merge patch (RFC 7386) that makes the stored status exactly `next`,
- * whatever it was: every field `next` leaves out is cleared with null, and
- * `conditions`, a list, is replaced whole. The operator writes status this
- * way rather than by server-side apply because the API server does about
- * half the work for it (docs/operator.md, Benchmark); the write is still
- * recorded under the operator's field manager.
- */
-export function statusMergePatch(next: StaticSiteStatus): { status: Record<string, unknown> } {
-  const status: Record<string, unknown> = {};
-  for (const field of Object.keys(STATUS_FIELDS) as (keyof StaticSiteStatus)[]) status[field] = next[field] ?? null;
-  return { status };
-}
-
 /**
  * Object metadata; name and namespace are always set on a stored StaticSite.
  * Timestamps are Date per the client's types, but objects read through the

@@ -12,10 +12,11 @@ import {
 } from "@kubernetes/client-node";
 import {
   FIELD_MANAGER_OPERATOR,
+  STATICSITE_API_VERSION,
   STATICSITE_GROUP,
+  STATICSITE_KIND,
   STATICSITE_PLURAL,
   STATICSITE_VERSION,
-  statusMergePatch,
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/k8s/staticsite";
@@ -79,7 +80,7 @@ export async function serviceAccountKubeConfig(admin: KubeConfig, name: string, 
   return kc;
 }
 
-/** Writes status the way the operator does: a merge patch of the whole status, as pagoda-operator. */
+/** Writes status the way the operator does: server-side apply on the status subresource. */
 export async function applyStatusAsOperator(admin: KubeConfig, ss: { metadata: { namespace: string; name: string } }, status: StaticSiteStatus): Promise<StaticSite> {
   const custom = admin.makeApiClient(CustomObjectsApi);
   return (await custom.patchNamespacedCustomObjectStatus(
@@ -89,10 +90,11 @@ export async function applyStatusAsOperator(admin: KubeConfig, ss: { metadata: {
       plural: STATICSITE_PLURAL,
       namespace: ss.metadata.namespace,
       name: ss.metadata.name,
-      body: statusMergePatch(status),
+      body: { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name: ss.metadata.name, namespace: ss.metadata.namespace }, status },
       fieldManager: FIELD_MANAGER_OPERATOR,
+      force: true,
     },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
   )) as StaticSite;
 }
 
