@@ -1,15 +1,17 @@
-// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60] [--floor create|apply] [--kubeconfig path]`.
+// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60] [--floor create|apply|all-writes] [--kubeconfig path [--cluster-dir dir]]`.
 //
 // On a control-plane-only cluster (a fresh throw-away one unless --kubeconfig
 // is given) it measures, side by side in one run:
-//   floor:    creating every site's child objects directly with the client;
+//   floor:    creating every site's child objects directly with the client
+//             (with --floor all-writes: also the StaticSites and a status each);
 //   operator: creating the StaticSites and letting the operator (a real
 //             process, run exactly as in production: the bundle and its V8
 //             options, scripts/operator-build.ts) create the children and
 //             write status.
 // It reports wall time and their ratio, API requests and writes per site,
-// the operator's peak RSS, and the operator's writes during a steady-state
-// window in which resyncs re-check every site.
+// the operator's peak RSS, each phase's CPU time by process, and the
+// operator's writes during a steady-state window in which resyncs re-check
+// every site.
 //
 // Fairness: the floor and the benchmark's own requests share one connection
 // pool, as the operator's do (lib/k8s/kube-connection.ts), so no side pays a
@@ -22,14 +24,25 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
-import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
+import {
+  EventsV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type KubernetesObject,
+  type V1Deployment,
+} from "@kubernetes/client-node";
+import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
-import { desiredChildren, type ChildConfig } from "@/operator/desired-state";
+import { desiredChildren } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
+import { deriveStatus } from "@/operator/status";
 import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { operatorCommand } from "@/scripts/operator-build";
+import { benchChildConfig, cpuSeconds, pool, processName } from "./support";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,73 +54,102 @@ const { values: args } = parseArgs({
     // How the floor writes: "create" (POST, the cheapest way to make an
     // object) or "apply" (server-side apply, what the operator must use to
     // own its fields), to tell the API server's price of apply from the
+    // operator's own overhead; or "all-writes": every write of the operator
+    // phase done directly (the StaticSite as the benchmark writes it, the
+    // children created, one status apply), so that the ratio is the
     // operator's own overhead.
     floor: { type: "string", default: "create" },
     resync: { type: "string", default: "30" },
     kubeconfig: { type: "string" },
+    // With --kubeconfig: the cluster's state directory, to split CPU time by
+    // process (the throw-away cluster's is known).
+    "cluster-dir": { type: "string" },
   },
 });
 const sites = Number(args.sites);
 const steadySeconds = Number(args.steady);
 const concurrency = Number(args.concurrency);
 const floorVerb = args.floor;
-if (floorVerb !== "create" && floorVerb !== "apply") throw new Error("--floor must be create or apply");
+if (floorVerb !== "create" && floorVerb !== "apply" && floorVerb !== "all-writes") throw new Error("--floor must be create, apply or all-writes");
 const resyncSeconds = Number(args.resync);
 for (const [name, v] of Object.entries({ sites, steady: steadySeconds, concurrency, resync: resyncSeconds })) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
 }
 
-const childConfig: ChildConfig = {
-  nginxImage: "nginxinc/nginx-unprivileged:1.27-alpine",
-  fetchImage: "busybox:1.37",
-  imagePullPolicy: "IfNotPresent",
-  ingressClass: undefined,
-  tls: false,
-  clusterIssuer: undefined,
-  defaultDomain: undefined,
-};
 
 const names = Array.from({ length: sites }, (_, i) => `site-${String(i).padStart(4, "0")}`);
 
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        await fn(item);
-      }
-    }),
-  );
+
+async function waitForNoSites(clients: Clients, ns: string): Promise<void> {
+  for (;;) {
+    const list = (await clients.custom.listNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", plural: "staticsites", namespace: ns, limit: 1 })) as {
+      items: unknown[];
+    };
+    if (list.items.length === 0) return;
+    await sleep(500);
+  }
 }
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Creates the same children the operator would, straight through the client, `concurrency` sites at a time. */
-async function runFloor(kc: KubeConfig, ns: string, siteNames: string[] = names): Promise<{ ms: number; requests: number }> {
+/**
+ * Writes what the operator would, straight through the client, `concurrency`
+ * sites at a time: the children (created, or applied with --floor apply),
+ * and with --floor all-writes also the StaticSite before them and a status
+ * after them.
+ */
+async function runFloor(
+  kc: KubeConfig,
+  ns: string,
+  siteNames: string[] = names,
+  verb: typeof floorVerb = floorVerb,
+): Promise<{ ms: number; requests: number }> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
+  const clients = new Clients(kc);
   let requests = 0;
   const start = performance.now();
   await pool(siteNames, concurrency, async (name) => {
-    const site: StaticSite = {
+    const spec = siteSpec({ hosts: [`${name}.example.com`] });
+    let site: StaticSite = {
       apiVersion: "pagoda.dev/v1alpha1",
       kind: "StaticSite",
       metadata: { name, namespace: ns, uid: "00000000-0000-0000-0000-000000000000" },
-      spec: siteSpec({ hosts: [`${name}.example.com`] }),
+      spec,
     };
-    const c = desiredChildren(site, childConfig);
+    if (verb === "all-writes") {
+      site = await clients.applySite(ns, name, spec, { [LABEL_MANAGED_BY]: "pagoda-bench-floor" });
+      requests++;
+    }
+    const c = desiredChildren(site, benchChildConfig);
     for (const obj of [c.configMap, c.service, c.deployment, c.ingress].filter((o): o is NonNullable<typeof o> => !!o)) {
-      // Without owner references: the owner does not exist and the garbage collector would remove them.
+      // Without owner references: the floor's StaticSites are deleted before the operator starts, and the garbage collector must not take the children with them.
       // Relabelled so that the operator under test neither caches nor reacts to the floor's objects.
       const json = JSON.stringify({ ...obj, metadata: { ...obj.metadata, ownerReferences: undefined } }).replaceAll(
         `"${LABEL_MANAGED_BY}":"${LABEL_MANAGED_BY_VALUE}"`,
         `"${LABEL_MANAGED_BY}":"pagoda-bench-floor"`,
       );
       const plain = JSON.parse(json) as KubernetesObject;
-      if (floorVerb === "apply") await objects.patch(plain, undefined, undefined, "pagoda-bench-floor", true, PatchStrategy.ServerSideApply);
+      if (verb === "apply") await objects.patch(plain, undefined, undefined, "pagoda-bench-floor", true, PatchStrategy.ServerSideApply);
       else await objects.create(plain);
+      requests++;
+    }
+    if (verb === "all-writes") {
+      const status = deriveStatus({ site, deployment: undefined, pods: [], url: `https://${name}.example.com`, now: new Date() });
+      await clients.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: "pagoda.dev",
+          version: "v1alpha1",
+          plural: "staticsites",
+          namespace: ns,
+          name,
+          body: { apiVersion: site.apiVersion, kind: site.kind, metadata: { name, namespace: ns }, status },
+          fieldManager: "pagoda-bench-floor",
+          force: true,
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+      );
       requests++;
     }
   });
@@ -208,9 +250,62 @@ async function scrape(port: number): Promise<string> {
 }
 
 /** User + system CPU time of a process so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+
+/** Whole-machine CPU seconds: busy and total (all cores), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
+/**
+ * Where a phase's CPU went: each cluster component, the operator, this
+ * benchmark, and how busy the whole machine was. A phase that keeps every
+ * core busy is bound by total CPU work, not by anyone's latency.
+ */
+class CpuSplit {
+  private constructor(
+    private readonly pids: Map<string, number>,
+    private readonly start: Map<string, number>,
+    private readonly machine: { busy: number; total: number },
+  ) {}
+
+  static begin(pids: Map<string, number>): CpuSplit {
+    return new CpuSplit(pids, CpuSplit.sample(pids), machineCpu());
+  }
+
+  private static sample(pids: Map<string, number>): Map<string, number> {
+    const out = new Map<string, number>([["benchmark", (process.cpuUsage().user + process.cpuUsage().system) / 1e6]]);
+    for (const [name, pid] of pids) {
+      try {
+        out.set(name, cpuSeconds(pid));
+      } catch {
+        // The process is gone; it simply drops out of the split.
+      }
+    }
+    return out;
+  }
+
+  /** "name seconds, ..." for the time since begin(), plus machine busy share. */
+  end(): string {
+    const now = CpuSplit.sample(this.pids);
+    const machine = machineCpu();
+    const used = [...now].map(([name, s]) => [name, s - (this.start.get(name) ?? s)] as const);
+    const total = used.reduce((sum, [, s]) => sum + s, 0);
+    const busy = (machine.busy - this.machine.busy) / Math.max(0.01, machine.total - this.machine.total);
+    return `${used.map(([name, s]) => `${name} ${s.toFixed(1)} s`).join(", ")} (sum ${total.toFixed(1)} s); machine ${(100 * busy).toFixed(0)}% busy`;
+  }
+}
+
+function componentPids(stateDir: string | undefined): Map<string, number> {
+  const pids = new Map<string, number>();
+  if (!stateDir) return pids;
+  for (const pid of clusterProcesses(stateDir)) {
+    const exe = processName(pid);
+    if (["kube-apiserver", "etcd", "kube-controller-manager"].includes(exe)) pids.set(exe, pid);
+  }
+  return pids;
 }
 
 function peakRssMb(pid: number): number {
@@ -233,8 +328,11 @@ async function main(): Promise<void> {
     const fromFile = new KubeConfig();
     fromFile.loadFromFile(kubeconfigPath);
     connection = pooledKubeConfig(fromFile);
+    const components = componentPids(cluster?.stateDir ?? args["cluster-dir"]);
     const kc = connection.kc;
     const clients = new Clients(kc);
+    // A throw-away cluster comes with the CRD; an existing one may not.
+    if (args.kubeconfig) await installCrds(kc, path.join(repoRoot, "deploy", "crds"));
 
     // A fresh API server, etcd and controller manager are slower for their
     // first few hundred objects; a warm-up keeps that out of the floor (on
@@ -242,17 +340,25 @@ async function main(): Promise<void> {
     const warmUpSites = Math.min(100, sites);
     console.log(`warm-up: creating ${warmUpSites} sites' children ...`);
     const warmUpNs = await createTestNamespace(kc, "bench-warm-up");
-    await runFloor(kc, warmUpNs, names.slice(0, warmUpSites));
+    await runFloor(kc, warmUpNs, names.slice(0, warmUpSites), "create");
     await deploymentsSettled(clients, warmUpNs);
 
-    console.log(`floor: ${floorVerb === "apply" ? "applying" : "creating"} ${sites} sites' children directly (concurrency ${concurrency}) ...`);
+    const floorWhat = { create: "creating", apply: "applying", "all-writes": "writing StaticSites, creating children and writing status of" }[floorVerb];
+    console.log(`floor: ${floorWhat} ${sites} sites' children directly (concurrency ${concurrency}) ...`);
     const floorNs = await createTestNamespace(kc, "bench-floor");
     const floorLoad = loadAverage();
+    const floorCpu = CpuSplit.begin(components);
     const floor = await runFloor(kc, floorNs);
+    const floorCpuSplit = floorCpu.end();
     console.log("waiting for the controller manager to finish with the floor's Deployments ...");
     const floorSettleStart = performance.now();
     await deploymentsSettled(clients, floorNs);
     const floorSettleMs = performance.now() - floorSettleStart;
+    if (floorVerb === "all-writes") {
+      // The operator about to start must not find the floor's StaticSites.
+      for (const name of names) await clients.deleteSite(floorNs, name);
+      await waitForNoSites(clients, floorNs);
+    }
 
     const port = await findFreePort();
     const { command, args: operatorArgs } = await operatorCommand((m) => console.log(m));
@@ -286,6 +392,7 @@ async function main(): Promise<void> {
     const progress = await convergence(kc, ns);
     const operatorLoad = loadAverage();
     const startCpu = cpuSeconds(pid);
+    const operatorCpuSplit = CpuSplit.begin(new Map([...components, ["operator", pid]]));
     const start = performance.now();
     let rssPeak = 0;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, peakRssMb(pid))), 250);
@@ -299,6 +406,7 @@ async function main(): Promise<void> {
     await creating;
     const operatorMs = doneAt - start;
     const operatorCpu = cpuSeconds(pid) - startCpu;
+    const operatorPhaseCpu = operatorCpuSplit.end();
     const converged = await scrape(port);
     const requests = parseMetric(converged, "pagoda_operator_api_requests_total") - requests0;
     const writes = parseMetric(converged, "pagoda_operator_api_writes_total") - writes0;
@@ -359,6 +467,7 @@ async function main(): Promise<void> {
       floorSeconds: +(floor.ms / 1000).toFixed(2),
       floorVerb,
       floorRequests: floor.requests,
+      floorCpu: floorCpuSplit,
       floorControllerManagerCatchUpSeconds: +(floorSettleMs / 1000).toFixed(2),
       operatorSeconds: +(operatorMs / 1000).toFixed(2),
       staticSitesCreatedSeconds: +(createdMs / 1000).toFixed(2),
@@ -370,6 +479,7 @@ async function main(): Promise<void> {
       reconciles,
       requestsPerReconcile: +(requests / reconciles).toFixed(2),
       writesByKind: JSON.stringify(convergeWritesByKind),
+      operatorPhaseCpu,
       operatorPeakRssMb: rssPeak,
       operatorCpuSeconds: +operatorCpu.toFixed(1),
       steadySeconds,
