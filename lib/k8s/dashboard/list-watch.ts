@@ -326,13 +326,18 @@ export class ResilientListWatch<T extends KubernetesObject> {
         this.request = undefined;
         const reason = this.abortReason;
         this.abortReason = undefined;
+        const timedOut = !!err && (err as { name?: unknown }).name === "TimeoutError";
+        // A watch that ends cleanly (the server's timeout, or the client's
+        // limit on a quiet one) was in touch until now: counting that keeps
+        // health from flickering every 30 s while it resumes.
+        if (!failure && reason === undefined && (!err || timedOut)) this.markContact(false);
         this.setConnected(false);
         if (failure === "gone") resolve("gone");
         else if (failure) reject(failure);
         else if (reason === "stop") resolve("closed");
         else if (reason === "break") reject(new Error("watch connection was broken on request"));
         // The client aborts a watch that stayed silent for 30 s; resuming is all it takes.
-        else if (err && (err as { name?: unknown }).name === "TimeoutError") resolve("closed");
+        else if (timedOut) resolve("closed");
         else if (err) reject(err instanceof Error ? err : new Error(describe(err)));
         else resolve("closed");
       };
