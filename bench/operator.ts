@@ -29,7 +29,6 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  setHeaderOptions,
   Watch,
   type KubernetesObject,
   type V1Deployment,
@@ -38,6 +37,8 @@ import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, t
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
 import { desiredChildren } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
+import { KubeApi } from "@/operator/kube-api";
+import { createMetrics } from "@/operator/metrics";
 import { deriveStatus } from "@/operator/status";
 import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { findFreePort } from "@/scripts/lib/free-port";
@@ -108,6 +109,8 @@ async function runFloor(
 ): Promise<{ ms: number; requests: number }> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const clients = new Clients(kc);
+  // The status goes through the operator's own client, exactly as it writes one.
+  const operatorApi = new KubeApi(kc, createMetrics());
   let requests = 0;
   const start = performance.now();
   await pool(siteNames, concurrency, async (name) => {
@@ -137,19 +140,7 @@ async function runFloor(
     }
     if (verb === "all-writes") {
       const status = deriveStatus({ site, deployment: undefined, pods: [], url: `https://${name}.example.com`, now: new Date() });
-      await clients.custom.patchNamespacedCustomObjectStatus(
-        {
-          group: "pagoda.dev",
-          version: "v1alpha1",
-          plural: "staticsites",
-          namespace: ns,
-          name,
-          body: { apiVersion: site.apiVersion, kind: site.kind, metadata: { name, namespace: ns }, status },
-          fieldManager: "pagoda-bench-floor",
-          force: true,
-        },
-        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
-      );
+      await operatorApi.applyStatus(site, status);
       requests++;
     }
   });
