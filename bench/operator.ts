@@ -127,7 +127,8 @@ async function runFloor(
     }
     const c = desiredChildren(site, benchChildConfig);
     for (const obj of [c.configMap, c.service, c.deployment, c.ingress].filter((o): o is NonNullable<typeof o> => !!o)) {
-      // Without owner references: the floor's StaticSites are deleted before the operator starts, and the garbage collector must not take the children with them.
+      // Without owner references: the garbage collector must not take the
+      // children when the floor's StaticSites are deleted (or do not exist).
       // Relabelled so that the operator under test neither caches nor reacts to the floor's objects.
       const json = JSON.stringify({ ...obj, metadata: { ...obj.metadata, ownerReferences: undefined } }).replaceAll(
         `"${LABEL_MANAGED_BY}":"${LABEL_MANAGED_BY_VALUE}"`,
@@ -240,8 +241,6 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-/** User + system CPU time of a process so far. */
-
 /** Whole-machine CPU seconds: busy and total (all cores), from /proc/stat. */
 function machineCpu(): { busy: number; total: number } {
   const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
@@ -334,8 +333,12 @@ async function main(): Promise<void> {
     await runFloor(kc, warmUpNs, names.slice(0, warmUpSites), "create");
     await deploymentsSettled(clients, warmUpNs);
 
-    const floorWhat = { create: "creating", apply: "applying", "all-writes": "writing StaticSites, creating children and writing status of" }[floorVerb];
-    console.log(`floor: ${floorWhat} ${sites} sites' children directly (concurrency ${concurrency}) ...`);
+    const floorWhat = {
+      create: "creating the children",
+      apply: "applying the children",
+      "all-writes": "writing the StaticSite, creating the children and applying a status",
+    }[floorVerb];
+    console.log(`floor: for each of ${sites} sites, ${floorWhat} directly (concurrency ${concurrency}) ...`);
     const floorNs = await createTestNamespace(kc, "bench-floor");
     const floorLoad = loadAverage();
     const floorCpu = CpuSplit.begin(components);
