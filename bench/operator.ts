@@ -1,4 +1,4 @@
-// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60] [--floor create|apply|all-writes] [--kubeconfig path [--cluster-dir dir]]`.
+// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60|0] [--floor create|apply|all-writes] [--pause-controllers] [--kubeconfig path [--cluster-dir dir]]`.
 //
 // On a control-plane-only cluster (a fresh throw-away one unless --kubeconfig
 // is given) it measures, side by side in one run:
@@ -16,9 +16,13 @@
 // Fairness: the floor and the benchmark's own requests share one connection
 // pool, as the operator's do (lib/k8s/kube-connection.ts), so no side pays a
 // TLS handshake per request; the operator phase starts only once the
-// controller manager has finished with the floor's Deployments; and progress
-// is followed through watches, not by listing everything every 250 ms, which
-// loaded the API server while the operator worked.
+// controller manager has finished with the floor's Deployments; progress is
+// followed through one watch on the StaticSites (children are checked once
+// it is over), not by listing everything every 250 ms, which loaded the API
+// server while the operator worked; and with --pause-controllers neither
+// window carries the controller manager's and scheduler's follow-up work.
+// Each phase also prints the API server's own request and watch-event
+// counts, so it is plain what it was busy with.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -34,8 +38,8 @@ import {
   type V1Deployment,
 } from "@kubernetes/client-node";
 import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
-import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/k8s/staticsite";
-import { desiredChildren } from "@/operator/desired-state";
+import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/k8s/staticsite";
+import { childNames, desiredChildren } from "@/operator/desired-state";
 import { Clients, siteSpec } from "@/operator/int-test-support";
 import { KubeApi } from "@/operator/kube-api";
 import { createMetrics } from "@/operator/metrics";
@@ -43,7 +47,7 @@ import { deriveStatus } from "@/operator/status";
 import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { operatorCommand } from "@/scripts/operator-build";
-import { benchChildConfig, cpuSeconds, pool, processName } from "./support";
+import { apiServerCounters, benchChildConfig, counterDiff, cpuSeconds, pool, processName } from "./support";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -65,6 +69,13 @@ const { values: args } = parseArgs({
     // With --kubeconfig: the cluster's state directory, to split CPU time by
     // process (the throw-away cluster's is known).
     "cluster-dir": { type: "string" },
+    // Stop the controller manager and scheduler (SIGSTOP) for the two timed
+    // windows and resume them after each. Their work on the new Deployments
+    // and Services (ReplicaSets, Pods, EndpointSlices, Events) runs at its own
+    // rate-limited pace whoever made the objects, so a longer window absorbs
+    // more of it; paused, each window holds only the work of the writer under
+    // test. Needs the cluster directory (always known for the throw-away cluster).
+    "pause-controllers": { type: "boolean", default: false },
   },
 });
 const sites = Number(args.sites);
@@ -73,9 +84,11 @@ const concurrency = Number(args.concurrency);
 const floorVerb = args.floor;
 if (floorVerb !== "create" && floorVerb !== "apply" && floorVerb !== "all-writes") throw new Error("--floor must be create, apply or all-writes");
 const resyncSeconds = Number(args.resync);
-for (const [name, v] of Object.entries({ sites, steady: steadySeconds, concurrency, resync: resyncSeconds })) {
+for (const [name, v] of Object.entries({ sites, concurrency, resync: resyncSeconds })) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
 }
+// --steady 0 stops after convergence: quicker when only the ratio is wanted.
+if (!Number.isFinite(steadySeconds) || steadySeconds < 0) throw new Error("--steady must be 0 or a positive number");
 
 
 const names = Array.from({ length: sites }, (_, i) => `site-${String(i).padStart(4, "0")}`);
@@ -149,47 +162,58 @@ async function runFloor(
 }
 
 /**
- * Follows the operator's progress in `ns` through one watch per kind and
- * resolves at the event that completes it: every child exists and every
- * StaticSite has a status for generation 1. Returns that moment.
+ * Follows the operator's progress in `ns` and resolves at the event that
+ * completes it: every StaticSite has a status for generation 1. One watch,
+ * not one per child kind: every watcher costs the API server an encoding
+ * and a send of each event, load the floor never has to carry. The operator
+ * writes a site's status only after applying its children, and
+ * childrenCreatedBy() checks afterwards that every child exists and was made
+ * before that moment.
  */
 async function convergence(kc: KubeConfig, ns: string): Promise<{ at: Promise<number>; stop: () => void }> {
-  const watch = new Watch(kc);
-  const seen = new Map<string, Set<string>>();
-  const paths = {
-    Deployment: `/apis/apps/v1/namespaces/${ns}/deployments`,
-    ConfigMap: `/api/v1/namespaces/${ns}/configmaps`,
-    Service: `/api/v1/namespaces/${ns}/services`,
-    Ingress: `/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`,
-    StaticSite: `/apis/pagoda.dev/v1alpha1/namespaces/${ns}/staticsites`,
-  };
+  const done = new Set<string>();
   let resolve!: (ms: number) => void;
   let reject!: (err: unknown) => void;
   const at = new Promise<number>((res, rej) => ((resolve = res), (reject = rej)));
-  const requests: { abort(): void }[] = [];
-  for (const [kind, watchPath] of Object.entries(paths)) {
-    const names = new Set<string>();
-    seen.set(kind, names);
-    const params = kind === "ConfigMap" ? { labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` } : {};
-    requests.push(
-      await watch.watch(
-        watchPath,
-        params,
-        (type: string, obj: KubernetesObject & { status?: { observedGeneration?: number } }) => {
-          const name = obj.metadata?.name;
-          if (!name || type === "DELETED") return;
-          if (kind === "StaticSite" && obj.status?.observedGeneration !== 1) return;
-          names.add(name);
-          if ([...seen.values()].every((n) => n.size === sites)) resolve(performance.now());
-        },
-        (err: unknown) => {
-          // A watch the API server ends early would leave the run waiting for good.
-          if (err) reject(err);
-        },
-      ),
-    );
+  const request = await new Watch(kc).watch(
+    `/apis/pagoda.dev/v1alpha1/namespaces/${ns}/staticsites`,
+    {},
+    (type: string, obj: StaticSite) => {
+      if (type === "DELETED" || obj.status?.observedGeneration !== 1) return;
+      done.add(obj.metadata.name);
+      if (done.size === sites) resolve(performance.now());
+    },
+    (err: unknown) => {
+      // A watch the API server ends early would leave the run waiting for good.
+      if (err) reject(err);
+    },
+  );
+  return { at, stop: () => request.abort() };
+}
+
+/**
+ * Throws unless every site in `ns` has its four children, each created no
+ * later than `by` (wall clock; creation times have one-second resolution).
+ */
+async function childrenCreatedBy(clients: Clients, ns: string, by: Date): Promise<void> {
+  const opts = { namespace: ns, labelSelector: MANAGED_SELECTOR };
+  const lists = {
+    ConfigMap: (await clients.core.listNamespacedConfigMap(opts)).items,
+    Service: (await clients.core.listNamespacedService(opts)).items,
+    Deployment: (await clients.apps.listNamespacedDeployment(opts)).items,
+    Ingress: (await clients.networking.listNamespacedIngress(opts)).items,
+  };
+  const latest = Math.ceil(by.getTime() / 1000) * 1000;
+  for (const [kind, items] of Object.entries(lists)) {
+    const created = new Map(items.map((o) => [o.metadata?.name, o.metadata?.creationTimestamp]));
+    for (const name of names) {
+      const n = childNames(name);
+      const childName = kind === "ConfigMap" ? n.configMap : n.deployment;
+      const at = created.get(childName);
+      if (!at) throw new Error(`${kind} ${ns}/${childName} does not exist, yet its StaticSite has a status`);
+      if (new Date(at).getTime() > latest) throw new Error(`${kind} ${ns}/${childName} was created at ${new Date(at).toISOString()}, after convergence at ${by.toISOString()}`);
+    }
   }
-  return { at, stop: () => requests.forEach((r) => r.abort()) };
 }
 
 /**
@@ -293,9 +317,19 @@ function componentPids(stateDir: string | undefined): Map<string, number> {
   if (!stateDir) return pids;
   for (const pid of clusterProcesses(stateDir)) {
     const exe = processName(pid);
-    if (["kube-apiserver", "etcd", "kube-controller-manager"].includes(exe)) pids.set(exe, pid);
+    if (["kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"].includes(exe)) pids.set(exe, pid);
   }
   return pids;
+}
+
+/** With --pause-controllers: stops or resumes the controller manager and scheduler. */
+function controllers(pids: Map<string, number>, signal: "SIGSTOP" | "SIGCONT"): void {
+  if (!args["pause-controllers"]) return;
+  for (const name of ["kube-controller-manager", "kube-scheduler"]) {
+    const pid = pids.get(name);
+    if (!pid) throw new Error(`--pause-controllers: no ${name} process found (give --cluster-dir)`);
+    process.kill(pid, signal);
+  }
 }
 
 function peakRssMb(pid: number): number {
@@ -308,6 +342,7 @@ async function main(): Promise<void> {
   let cluster: TestCluster | undefined;
   let operator: ChildProcess | undefined;
   let connection: PooledKubeConfig | undefined;
+  let components = new Map<string, number>();
   try {
     let kubeconfigPath = args.kubeconfig;
     if (!kubeconfigPath) {
@@ -318,7 +353,7 @@ async function main(): Promise<void> {
     const fromFile = new KubeConfig();
     fromFile.loadFromFile(kubeconfigPath);
     connection = pooledKubeConfig(fromFile);
-    const components = componentPids(cluster?.stateDir ?? args["cluster-dir"]);
+    components = componentPids(cluster?.stateDir ?? args["cluster-dir"]);
     const kc = connection.kc;
     const clients = new Clients(kc);
     // A throw-away cluster comes with the CRD; an existing one may not.
@@ -342,7 +377,11 @@ async function main(): Promise<void> {
     const floorNs = await createTestNamespace(kc, "bench-floor");
     const floorLoad = loadAverage();
     const floorCpu = CpuSplit.begin(components);
+    const floorApi0 = await apiServerCounters(kc);
+    controllers(components, "SIGSTOP");
     const floor = await runFloor(kc, floorNs);
+    controllers(components, "SIGCONT");
+    const floorApi = counterDiff(floorApi0, await apiServerCounters(kc), 5);
     const floorCpuSplit = floorCpu.end();
     console.log("waiting for the controller manager to finish with the floor's Deployments ...");
     const floorSettleStart = performance.now();
@@ -387,6 +426,8 @@ async function main(): Promise<void> {
     const operatorLoad = loadAverage();
     const startCpu = cpuSeconds(pid);
     const operatorCpuSplit = CpuSplit.begin(new Map([...components, ["operator", pid]]));
+    const operatorApi0 = await apiServerCounters(kc);
+    controllers(components, "SIGSTOP");
     const start = performance.now();
     let rssPeak = 0;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, peakRssMb(pid))), 250);
@@ -396,10 +437,14 @@ async function main(): Promise<void> {
     let createdMs = 0;
     void creating.then(() => (createdMs = performance.now() - start));
     const doneAt = await progress.at;
+    const doneWallClock = new Date();
+    controllers(components, "SIGCONT");
     progress.stop();
     await creating;
     const operatorMs = doneAt - start;
     const operatorCpu = cpuSeconds(pid) - startCpu;
+    const operatorApi = counterDiff(operatorApi0, await apiServerCounters(kc), 5);
+    await childrenCreatedBy(clients, ns, doneWallClock);
     const operatorPhaseCpu = operatorCpuSplit.end();
     const converged = await scrape(port);
     const requests = parseMetric(converged, "pagoda_operator_api_requests_total") - requests0;
@@ -412,42 +457,54 @@ async function main(): Promise<void> {
         .filter(([, v]) => v > 0),
     );
 
-    // Steady state means the world stopped changing: the controller manager
-    // (slow under load) has created every ReplicaSet and Pod, and status
-    // reflects it. Until then, status writes are legitimate news.
-    console.log("waiting for the controller manager to settle and every rollout to end (up to the 300 s progress deadline) ...");
-    for (;;) {
-      await deploymentsSettled(clients, ns, true);
-      const text = await scrape(port);
-      if (parseMetric(text, "pagoda_operator_queue_depth") === 0 && parseMetric(text, "pagoda_operator_queue_active") === 0) break;
-      await sleep(1000);
-    }
-    // One more pass so every status has seen the settled state.
-    await sleep(5000);
-    const settledText = await scrape(port);
+    // With --steady 0 the run ends at convergence.
+    const measureSteadyState = async () => {
+      // Steady state means the world stopped changing: the controller manager
+      // (slow under load) has created every ReplicaSet and Pod, and status
+      // reflects it. Until then, status writes are legitimate news.
+      console.log("waiting for the controller manager to settle and every rollout to end (up to the 300 s progress deadline) ...");
+      for (;;) {
+        await deploymentsSettled(clients, ns, true);
+        const text = await scrape(port);
+        if (parseMetric(text, "pagoda_operator_queue_depth") === 0 && parseMetric(text, "pagoda_operator_queue_active") === 0) break;
+        await sleep(1000);
+      }
+      // One more pass so every status has seen the settled state.
+      await sleep(5000);
+      const settledText = await scrape(port);
 
-    console.log(`steady state: watching writes for ${steadySeconds} s (resync every ${resyncSeconds} s) ...`);
-    const steadyLoadStart = loadAverage();
-    const steadyStart = parseMetric(settledText, "pagoda_operator_api_writes_total");
-    const steadyByKind = writesByKind(settledText);
-    const reconcilesStart = parseMetric(settledText, "pagoda_operator_reconciles_total");
-    await sleep(steadySeconds * 1000);
-    const after = await scrape(port);
-    const steadyWrites = parseMetric(after, "pagoda_operator_api_writes_total") - steadyStart;
-    const steadyReconciles = parseMetric(after, "pagoda_operator_reconciles_total") - reconcilesStart;
-    const afterByKind = writesByKind(after);
-    const windowStart = Date.now() - steadySeconds * 1000;
-    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
-    const steadyEventReasons: Record<string, number> = {};
-    for (const e of events.items) {
-      if (e.reportingController !== "pagoda.dev/operator" || !e.eventTime || new Date(e.eventTime).getTime() < windowStart) continue;
-      steadyEventReasons[e.reason ?? "?"] = (steadyEventReasons[e.reason ?? "?"] ?? 0) + 1;
-    }
-    const steadyWritesByKind = Object.fromEntries(
-      Object.entries(afterByKind)
-        .map(([k, v]) => [k, v - (steadyByKind[k] ?? 0)] as const)
-        .filter(([, v]) => v > 0),
-    );
+      console.log(`steady state: watching writes for ${steadySeconds} s (resync every ${resyncSeconds} s) ...`);
+      const steadyLoadStart = loadAverage();
+      const steadyStart = parseMetric(settledText, "pagoda_operator_api_writes_total");
+      const steadyByKind = writesByKind(settledText);
+      const reconcilesStart = parseMetric(settledText, "pagoda_operator_reconciles_total");
+      await sleep(steadySeconds * 1000);
+      const after = await scrape(port);
+      const steadyWrites = parseMetric(after, "pagoda_operator_api_writes_total") - steadyStart;
+      const steadyReconciles = parseMetric(after, "pagoda_operator_reconciles_total") - reconcilesStart;
+      const afterByKind = writesByKind(after);
+      const windowStart = Date.now() - steadySeconds * 1000;
+      const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+      const steadyEventReasons: Record<string, number> = {};
+      for (const e of events.items) {
+        if (e.reportingController !== "pagoda.dev/operator" || !e.eventTime || new Date(e.eventTime).getTime() < windowStart) continue;
+        steadyEventReasons[e.reason ?? "?"] = (steadyEventReasons[e.reason ?? "?"] ?? 0) + 1;
+      }
+      const steadyWritesByKind = Object.fromEntries(
+        Object.entries(afterByKind)
+          .map(([k, v]) => [k, v - (steadyByKind[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0),
+      );
+      return {
+        loadAverageSteady: `${steadyLoadStart} → ${loadAverage()}`,
+        steadySeconds,
+        steadyReconciles,
+        steadyWrites,
+        steadyWritesByKind: JSON.stringify(steadyWritesByKind),
+        steadyEventReasons: JSON.stringify(steadyEventReasons),
+      };
+    };
+    const steady = steadySeconds > 0 ? await measureSteadyState() : {};
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, peakRssMb(pid));
 
@@ -457,11 +514,12 @@ async function main(): Promise<void> {
       operatorCommand: [path.basename(command), ...operatorArgs.map((a) => path.relative(repoRoot, a) || a)].join(" "),
       loadAverageAtFloor: floorLoad,
       loadAverageAtOperator: operatorLoad,
-      loadAverageSteady: `${steadyLoadStart} → ${loadAverage()}`,
       floorSeconds: +(floor.ms / 1000).toFixed(2),
       floorVerb,
+      controllersPaused: args["pause-controllers"],
       floorRequests: floor.requests,
       floorCpu: floorCpuSplit,
+      floorApiServer: floorApi,
       floorControllerManagerCatchUpSeconds: +(floorSettleMs / 1000).toFixed(2),
       operatorSeconds: +(operatorMs / 1000).toFixed(2),
       staticSitesCreatedSeconds: +(createdMs / 1000).toFixed(2),
@@ -474,18 +532,17 @@ async function main(): Promise<void> {
       requestsPerReconcile: +(requests / reconciles).toFixed(2),
       writesByKind: JSON.stringify(convergeWritesByKind),
       operatorPhaseCpu,
+      operatorPhaseApiServer: operatorApi,
       operatorPeakRssMb: rssPeak,
       operatorCpuSeconds: +operatorCpu.toFixed(1),
-      steadySeconds,
-      steadyReconciles,
-      steadyWrites,
-      steadyWritesByKind: JSON.stringify(steadyWritesByKind),
-      steadyEventReasons: JSON.stringify(steadyEventReasons),
+      ...steady,
     };
     console.log("\nresult");
     console.table(result);
     console.log(JSON.stringify(result));
   } finally {
+    // A failed run must not leave a kept cluster's controllers stopped.
+    if (components.size > 0) controllers(components, "SIGCONT");
     if (operator && operator.exitCode === null) {
       operator.kill("SIGTERM");
       await new Promise((r) => operator?.once("exit", r));

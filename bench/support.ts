@@ -1,5 +1,7 @@
 // Helpers shared by the Kubernetes benchmarks.
 import { readFileSync } from "node:fs";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { ChildConfig } from "@/operator/desired-state";
 
 /** The operator's production image defaults; nothing runs them (no node), they only shape the objects. */
@@ -35,4 +37,50 @@ export function cpuSeconds(pid: number): number {
 /** The process name (first word of the command line, without its directory). */
 export function processName(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0")[0]?.split("/").pop() ?? "";
+}
+
+/**
+ * The API server's own counters, from its /metrics: requests by
+ * "VERB resource[/subresource]" (every client, the controller manager and
+ * scheduler included), and watch events sent (count and bytes) by resource.
+ * Diffed around a phase, they say what the API server was busy with.
+ */
+export async function apiServerCounters(kc: KubeConfig): Promise<Map<string, number>> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const server = new URL(kc.getCurrentCluster()?.server ?? "");
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = https.get({ ...options, host: server.hostname, port: server.port, path: "/metrics" }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+  const counters = new Map<string, number>();
+  const add = (key: string, n: number) => counters.set(key, (counters.get(key) ?? 0) + n);
+  for (const line of text.split("\n")) {
+    const m = /^(apiserver_request_total|apiserver_watch_events_total|apiserver_watch_events_sizes_sum)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    const value = Number(m[3]);
+    if (m[1] === "apiserver_request_total") {
+      if (labels.verb === "WATCH" || !labels.resource) continue;
+      add(`${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ""}`, value);
+    } else if (m[1] === "apiserver_watch_events_total") add(`watch events ${labels.resource ?? labels.kind}`, value);
+    else add(`watch KB ${labels.resource}`, value / 1024);
+  }
+  return counters;
+}
+
+/** after - before, largest first, as "key n, key n, ..."; entries under `min` dropped. */
+export function counterDiff(before: Map<string, number>, after: Map<string, number>, min = 1): string {
+  return [...after]
+    .map(([key, n]) => [key, n - (before.get(key) ?? 0)] as const)
+    .filter(([, n]) => n >= min)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, n]) => `${key} ${Math.round(n)}`)
+    .join(", ");
 }
