@@ -102,3 +102,32 @@ test("too many sign-in attempts are refused with a clear message", async ({ page
   expect(response.status()).toBe(429);
   expect(Number(response.headers()["retry-after"])).toBeGreaterThan(0);
 });
+
+test("before the page's script runs, forms cannot be sent and a password never reaches the address bar", async ({ browser }) => {
+  // Without JavaScript the page stays as the server rendered it: the state
+  // every visitor's page is in until React has hydrated it.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  try {
+    await page.goto("/signup");
+    await expect(page.getByRole("button", { name: "Create account" })).toBeDisabled();
+    await page.getByLabel("Your name").fill("Early Bird");
+    await page.getByLabel("Email").fill(uniqueEmail("early"));
+    await page.getByLabel("Password").fill(PASSWORD);
+    // Enter in a field submits a form natively unless its submit button is disabled.
+    await page.getByLabel("Password").press("Enter");
+    await expect(page).toHaveURL(/\/signup$/);
+    expect(page.url()).not.toContain("password");
+    await expect(page.getByLabel("Password")).toHaveValue(PASSWORD);
+
+    await page.goto("/signin");
+    await expect(page.getByRole("button", { name: "Sign in" })).toBeDisabled();
+    await page.getByLabel("Email").fill(uniqueEmail("early"));
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Password").press("Enter");
+    await expect(page).toHaveURL(/\/signin$/);
+    await expect(page.getByLabel("Password")).toHaveValue(PASSWORD);
+  } finally {
+    await context.close();
+  }
+});

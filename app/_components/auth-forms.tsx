@@ -6,6 +6,7 @@ import { signIn } from "next-auth/react";
 import { useState, type FormEvent } from "react";
 import { Alert, Button, Field } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
+import { useHydrated } from "@/app/_components/use-hydrated";
 
 const SIGN_IN_ERRORS: Record<string, string> = {
   CredentialsSignin: "Wrong email or password.",
@@ -26,6 +27,7 @@ export function SignInForm() {
     return code ? (SIGN_IN_ERRORS[code] ?? "Sign-in failed. Try again.") : null;
   });
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -47,11 +49,11 @@ export function SignInForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-5" noValidate>
+    <form method="post" onSubmit={onSubmit} className="space-y-5" noValidate>
       {error ? <Alert>{error}</Alert> : null}
       <Field id="email" label="Email" type="email" autoComplete="email" required />
       <Field id="password" label="Password" type="password" autoComplete="current-password" required />
-      <Button type="submit" className="w-full" disabled={pending}>
+      <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Signing in…" : "Sign in"}
       </Button>
       <p className="text-center text-sm text-slate-600">
@@ -69,6 +71,7 @@ export function SignUpForm() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -95,7 +98,7 @@ export function SignUpForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-5" noValidate>
+    <form method="post" onSubmit={onSubmit} className="space-y-5" noValidate>
       {formError ? <Alert>{formError}</Alert> : null}
       <Field id="name" label="Your name" autoComplete="name" maxLength={80} required error={errors.name} />
       <Field id="email" label="Email" type="email" autoComplete="email" maxLength={254} required error={errors.email} />
@@ -110,7 +113,7 @@ export function SignUpForm() {
         error={errors.password}
         hint="At least 10 characters. A few random words work well."
       />
-      <Button type="submit" className="w-full" disabled={pending}>
+      <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Creating your account…" : "Create account"}
       </Button>
       <p className="text-center text-sm text-slate-600">

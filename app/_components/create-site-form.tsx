@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { Alert, Button, Field } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
+import { useHydrated } from "@/app/_components/use-hydrated";
 
 export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDomain: string }) {
   const router = useRouter();
@@ -11,6 +12,7 @@ export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDom
   const [error, setError] = useState<string | undefined>();
   const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -29,7 +31,7 @@ export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDom
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-3" noValidate>
+    <form method="post" onSubmit={onSubmit} className="space-y-3" noValidate>
       {formError ? <Alert>{formError}</Alert> : null}
       <div className="flex flex-col gap-3 sm:flex-row sm:items-start">
         <div className="flex-1">
@@ -53,7 +55,7 @@ export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDom
             }
           />
         </div>
-        <Button type="submit" disabled={pending} className="sm:mt-6">
+        <Button type="submit" disabled={pending || !hydrated} className="sm:mt-6">
           {pending ? "Creating…" : "Create site"}
         </Button>
       </div>
