@@ -103,7 +103,7 @@ test("too many sign-in attempts are refused with a clear message", async ({ page
   expect(Number(response.headers()["retry-after"])).toBeGreaterThan(0);
 });
 
-test("before the page's script runs, forms cannot be sent and a password never reaches the address bar", async ({ browser }) => {
+test("before the page's script runs, forms cannot be sent and a password never reaches the address bar", async ({ browser, page: signedIn }) => {
   // Without JavaScript the page stays as the server rendered it: the state
   // every visitor's page is in until React has hydrated it.
   const context = await browser.newContext({ javaScriptEnabled: false });
@@ -129,5 +129,20 @@ test("before the page's script runs, forms cannot be sent and a password never r
     await expect(page.getByLabel("Password")).toHaveValue(PASSWORD);
   } finally {
     await context.close();
+  }
+
+  // Signed in, the same holds for the buttons of the dashboard itself.
+  const tenant = await signUp(signedIn, "Early Owner", uniqueEmail("early-owner"));
+  await createSite(signedIn, "early");
+  const session = await browser.newContext({ javaScriptEnabled: false, storageState: await signedIn.context().storageState() });
+  const still = await session.newPage();
+  try {
+    await still.goto(`/w/${tenant}`);
+    await expect(still.getByRole("button", { name: "Create site" })).toBeDisabled();
+    await expect(still.getByRole("button", { name: "Sign out" })).toBeDisabled();
+    await still.goto(`/w/${tenant}/sites/early`);
+    await expect(still.getByRole("button", { name: "Delete site" })).toBeDisabled();
+  } finally {
+    await session.close();
   }
 });

@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { Alert, Button } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
+import { useHydrated } from "@/app/_components/use-hydrated";
 
 export function DeleteSiteDialog({ tenant, site }: { tenant: string; site: string }) {
   const router = useRouter();
@@ -12,6 +13,7 @@ export function DeleteSiteDialog({ tenant, site }: { tenant: string; site: strin
   const [typed, setTyped] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onDelete() {
     setPending(true);
@@ -30,7 +32,9 @@ export function DeleteSiteDialog({ tenant, site }: { tenant: string; site: strin
   return (
     <Dialog.Root open={open} onOpenChange={(next) => { setOpen(next); setTyped(""); setError(null); }}>
       <Dialog.Trigger asChild>
-        <Button variant="danger">Delete site</Button>
+        <Button variant="danger" disabled={!hydrated}>
+          Delete site
+        </Button>
       </Dialog.Trigger>
       <Dialog.Portal>
         <Dialog.Overlay className="fixed inset-0 bg-slate-900/40" />
