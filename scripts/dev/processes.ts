@@ -11,6 +11,7 @@ export class ProcessGroup {
   private readonly children: { name: string; child: ChildProcess }[] = [];
   private readonly cleanups: (() => Promise<void>)[] = [];
   private stopping = false;
+  private stopped: Promise<never> | undefined;
 
   constructor() {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -33,21 +34,30 @@ export class ProcessGroup {
     this.cleanups.push(cleanup);
   }
 
-  async shutdown(code: number): Promise<never> {
-    if (!this.stopping) {
-      this.stopping = true;
-      for (const { name, child } of [...this.children].reverse()) {
-        if (child.exitCode !== null || child.signalCode !== null) continue;
-        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(timer);
-        log.info({ name }, "stopped");
-      }
-      for (const cleanup of [...this.cleanups].reverse()) {
-        await cleanup().catch((error: unknown) => log.error({ err: error }, "clean-up failed"));
-      }
+  /**
+   * Stops everything once. Later calls wait for that same stop: one Ctrl-C
+   * in a terminal reaches this process more than once (straight from the
+   * terminal, and relayed by npm and tsx), and exiting on the second one
+   * left Postgres and the local cluster running.
+   */
+  shutdown(code: number): Promise<never> {
+    this.stopped ??= this.stopAll(code);
+    return this.stopped;
+  }
+
+  private async stopAll(code: number): Promise<never> {
+    this.stopping = true;
+    for (const { name, child } of [...this.children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+      log.info({ name }, "stopped");
+    }
+    for (const cleanup of [...this.cleanups].reverse()) {
+      await cleanup().catch((error: unknown) => log.error({ err: error }, "clean-up failed"));
     }
     process.exit(code);
   }

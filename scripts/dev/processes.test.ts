@@ -1,0 +1,75 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, expect, test } from "vitest";
+
+const repoRoot = path.resolve(import.meta.dirname, "../..");
+let dir: string | undefined;
+
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test("a second Ctrl-C while stopping still stops every child and runs every clean-up", async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "pagoda-process-group-"));
+  const marker = path.join(dir, "cleaned");
+  const script = path.join(dir, "run.ts");
+  // A clean-up that takes a while, like stopping Postgres or the cluster.
+  writeFileSync(
+    script,
+    `import { writeFileSync } from "node:fs";
+import { ProcessGroup } from ${JSON.stringify(path.join(repoRoot, "scripts/dev/processes.ts"))};
+const group = new ProcessGroup();
+const child = group.start("sleeper", "sleep", ["60"]);
+group.onShutdown(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  writeFileSync(${JSON.stringify(marker)}, "cleaned");
+});
+console.log("ready " + child.pid);
+`,
+  );
+  // One process (tsx as a loader, not its CLI, which would relay signals itself).
+  const run = spawn(process.execPath, ["--import", "tsx", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "info" } });
+  const exited = new Promise<number | null>((resolve) => run.once("exit", (code) => resolve(code)));
+  let out = "";
+  const printed = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) {
+          run.stdout.off("data", onData);
+          resolve(m);
+        }
+      };
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        check();
+      };
+      run.stdout.on("data", onData);
+      run.once("exit", () => reject(new Error(`exited before printing ${pattern}: ${out}`)));
+      check();
+    });
+  const childPid = Number((await printed(/ready (\d+)/))[1]);
+
+  // What a terminal's Ctrl-C does to this process under npm and tsx: the
+  // same signal again, here once the first has stopped the child and the
+  // slow clean-up is under way (two signals sent at once would merge into one).
+  run.kill("SIGINT");
+  await printed(/"name":"sleeper".*"msg":"stopped"/);
+  run.kill("SIGINT");
+
+  expect(await exited).toBe(0);
+  expect(readFileSync(marker, "utf8")).toBe("cleaned");
+  expect(alive(childPid)).toBe(false);
+});
