@@ -63,6 +63,26 @@ export class ProcessGroup {
   }
 }
 
+/**
+ * Runs a command to completion in its own process group. For clean-ups: a
+ * second Ctrl-C in the terminal goes to the whole foreground group and would
+ * otherwise cut the command short halfway (the local cluster half stopped).
+ */
+export function runDetached(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (chunk: Buffer) => (output += chunk.toString());
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${output}`));
+    });
+  });
+}
+
 /** Resolves once `url` answers any HTTP status, or rejects after the timeout. */
 export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { installCrds } from "@/cluster/testing";
 import { logger } from "@/lib/log";
-import type { ProcessGroup } from "@/scripts/dev/processes";
+import { runDetached, type ProcessGroup } from "@/scripts/dev/processes";
 import { operatorCommand } from "@/scripts/operator-build";
 
 const run = promisify(execFile);
@@ -59,7 +59,7 @@ export async function upLocalCluster(preferred: NodeKind | "auto"): Promise<Clus
 }
 
 export async function downLocalCluster(): Promise<void> {
-  await run("bash", [clusterScript, "down"]);
+  await runDetached("bash", [clusterScript, "down"]);
 }
 
 export function loadKubeConfig(file: string): KubeConfig {
