@@ -10,7 +10,7 @@ const log = componentLogger("processes");
 export class ProcessGroup {
   private readonly children: { name: string; child: ChildProcess }[] = [];
   private readonly cleanups: (() => Promise<void>)[] = [];
-  private stopping = false;
+  /** Set by the first shutdown(); its promise never resolves (the process exits). */
   private stopped: Promise<never> | undefined;
 
   constructor() {
@@ -23,7 +23,7 @@ export class ProcessGroup {
     const child = spawn(command, args, { env, stdio: ["ignore", "inherit", "inherit"] });
     this.children.push({ name, child });
     child.on("exit", (code, signal) => {
-      if (this.stopping) return;
+      if (this.stopped) return;
       log.error({ name, code, signal }, `${name} exited unexpectedly; stopping everything`);
       void this.shutdown(1);
     });
@@ -46,7 +46,6 @@ export class ProcessGroup {
   }
 
   private async stopAll(code: number): Promise<never> {
-    this.stopping = true;
     for (const { name, child } of [...this.children].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
