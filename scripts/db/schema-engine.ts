@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
+import { bindMigrationAwareSqlAdapterFactory, DriverAdapterError } from "@prisma/driver-adapter-utils";
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import * as engineGlue from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { SchemaEngine, SchemaFilter } from "@prisma/schema-engine-wasm/schema_engine_bg";
@@ -94,6 +94,28 @@ export function poolConfigFromUrl(url: string): pg.PoolConfig {
   return config;
 }
 
+/**
+ * Makes the adapter send each migration script to Postgres whole, as the
+ * native engine does. The pg adapter splits scripts at every ";", which cuts
+ * a function body or a string literal in two ("syntax error at or near ...").
+ * A script without parameters goes over the simple query protocol, which
+ * takes any number of statements.
+ */
+function withWholeScripts(adapter: SqlDriverAdapter, run: (script: string) => Promise<unknown>): SqlDriverAdapter {
+  adapter.executeScript = async (script: string) => {
+    try {
+      await run(script);
+    } catch (error) {
+      // The shape the adapter gives a Postgres error, so the engine reports it the same way.
+      if (error instanceof pg.DatabaseError) {
+        throw new DriverAdapterError({ kind: "postgres", code: error.code ?? "N/A", severity: error.severity ?? "N/A", message: error.message, detail: error.detail, column: error.column, hint: error.hint });
+      }
+      throw error;
+    }
+  };
+  return adapter;
+}
+
 /** Prefix of the temporary databases the engine replays migrations into. */
 export const SHADOW_DATABASE_PREFIX = "pagoda_shadow_";
 
@@ -117,18 +139,18 @@ function migrationAdapterFactory(pool: pg.Pool, config: pg.PoolConfig, schemaNam
   const factory: SqlMigrationAwareDriverAdapterFactory = {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: () => main.connect(),
+    connect: async () => withWholeScripts(await main.connect(), (script) => pool.query(script)),
     connectToShadowDb: async (): Promise<SqlDriverAdapter> => {
       const name = `${SHADOW_DATABASE_PREFIX}${randomUUID().replaceAll("-", "")}`;
       await pool.query(`CREATE DATABASE "${name}"`).catch((error: unknown) => {
         throw new Error(`cannot create the shadow database ${name} (the role needs CREATEDB)`, { cause: error });
       });
       shadows.add(name);
-      const shadow = await new PrismaPg({ ...config, database: name }, options).connect();
-      const closePool = shadow.dispose.bind(shadow);
+      const shadowPool = new pg.Pool({ ...config, database: name, max: 4 });
+      const shadow = withWholeScripts(await new PrismaPg(shadowPool, options).connect(), (script) => shadowPool.query(script));
       shadow.dispose = async () => {
         try {
-          await closePool();
+          await shadowPool.end();
         } finally {
           await dropShadow(name);
         }
