@@ -1,4 +1,4 @@
-import { db } from "@/lib/db";
+import { db, type Prisma } from "@/lib/db";
 import { sitePhase, type StatusHub } from "@/lib/k8s/dashboard";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { componentLogger } from "@/lib/log";
@@ -17,20 +17,33 @@ const globalForTracker = globalThis as unknown as { pagodaDeployChanges?: EventE
 export const deployChanges = (globalForTracker.pagodaDeployChanges ??= new EventEmitter<{ changed: [siteId: string] }>().setMaxListeners(0));
 const lastSeen = (globalForTracker.pagodaLastSeen ??= new Map<string, string>());
 
+/** Which sites to look at: one by id (a database change) or by tenant and name (a cluster change). */
+export type SiteRef = { siteId: string } | { tenantSlug: string; name: string };
+
+function whereOf(sites: SiteRef[] | "all"): Prisma.SiteWhereInput {
+  const promoted: Prisma.SiteWhereInput = { targetDeployId: { not: null } };
+  if (sites === "all") return promoted;
+  const ids = sites.flatMap((s) => ("siteId" in s ? [s.siteId] : []));
+  const named = sites.flatMap((s) => ("tenantSlug" in s ? [{ name: s.name, tenant: { slug: s.tenantSlug } }] : []));
+  return { ...promoted, OR: [...(ids.length > 0 ? [{ id: { in: ids } }] : []), ...named] };
+}
+
 /**
  * Moves deploy states forward from what the cluster reports: the promoted
  * deploy becomes `live` only once its digest is rolled out and Ready (and the
  * previously live one `superseded`); a rollout the operator reports as
  * Degraded marks it `failed` with the operator's reason, and a later success
- * clears that. Reads the status hub's cache, never the API server.
+ * clears that. Reads the status hub's cache, never the API server. Looks at
+ * the given sites, or at every promoted site.
  */
-export async function trackRollouts(hub: StatusHub): Promise<number> {
-  const sites = await db().site.findMany({
-    where: { targetDeployId: { not: null } },
+export async function trackRollouts(hub: StatusHub, sites: SiteRef[] | "all" = "all"): Promise<number> {
+  if (sites !== "all" && sites.length === 0) return 0;
+  const rows = await db().site.findMany({
+    where: whereOf(sites),
     select: { id: true, name: true, tenant: { select: { slug: true } }, targetDeploy: { select: { id: true, digest: true, state: true, error: true } } },
   });
   let changes = 0;
-  for (const site of sites) {
+  for (const site of rows) {
     const target = site.targetDeploy;
     if (!target?.digest) continue;
     const seen = `${target.id}:${target.state}:${target.error ?? ""}`;
@@ -53,4 +66,59 @@ export async function trackRollouts(hub: StatusHub): Promise<number> {
     }
   }
   return changes;
+}
+
+/** Past this many sites waiting at once, one pass over every site is cheaper than a long OR. */
+const MAX_BATCH = 200;
+
+/**
+ * Runs trackRollouts for the sites something said changed, one pass at a
+ * time: requests that arrive during a pass are merged into the next one, so
+ * a burst of changes costs a few queries, and two passes never race on the
+ * same site (which could replay an old state to the browsers).
+ */
+export class RolloutTracker {
+  private pending = new Map<string, SiteRef>();
+  private everything = false;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly hub: StatusHub) {}
+
+  /** Looks at `site` soon. */
+  check(site: SiteRef): void {
+    this.pending.set("siteId" in site ? `id:${site.siteId}` : `name:${site.tenantSlug}/${site.name}`, site);
+    this.kick();
+  }
+
+  /** Looks at every promoted site soon. */
+  checkAll(): void {
+    this.everything = true;
+    this.kick();
+  }
+
+  /** Resolves once nothing is waiting or running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+      // A request can land between the last pass and this callback.
+      if (this.everything || this.pending.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.everything || this.pending.size > 0) {
+      const sites = this.everything || this.pending.size > MAX_BATCH ? "all" : [...this.pending.values()];
+      this.everything = false;
+      this.pending = new Map();
+      try {
+        await trackRollouts(this.hub, sites);
+      } catch (error) {
+        log.error({ err: error, sites: sites === "all" ? "all" : sites.length }, "tracking rollouts failed");
+      }
+    }
+  }
 }

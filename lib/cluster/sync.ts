@@ -1,27 +1,26 @@
 import { clusterConfigured, dashboardKubeConfig, getStatusHub, restoreSites } from "@/lib/k8s/dashboard";
 import { allDesiredSites } from "@/lib/cluster/desired";
-import { trackRollouts } from "@/lib/cluster/rollout-tracker";
+import { followRollouts } from "@/lib/cluster/follow-rollouts";
+import { getConfig } from "@/lib/config";
 import { componentLogger } from "@/lib/log";
 
 const log = componentLogger("cluster-sync");
 
 const RESTORE_EVERY_MS = 60_000;
-const TRACK_EVERY_MS = 1_000;
 
-const globalForSync = globalThis as unknown as { pagodaClusterSync?: { stop(): void } };
+const globalForSync = globalThis as unknown as { pagodaClusterSync?: true };
 
 /**
  * The dashboard's background duties towards the cluster, once per process:
  * restore every StaticSite from Postgres at start and every minute (a reset
- * or drifted cluster heals itself), and advance deploy states from the
- * status watch.
+ * or drifted cluster heals itself), and advance deploy states when the
+ * cluster reports a rollout or the database reports a deploy change.
  */
 export function startClusterSync(): void {
   if (globalForSync.pagodaClusterSync || !clusterConfigured()) return;
   const hub = getStatusHub();
   if (!hub) return;
   let restoring = false;
-  let tracking = false;
 
   const restore = async () => {
     if (restoring) return;
@@ -41,28 +40,12 @@ export function startClusterSync(): void {
       restoring = false;
     }
   };
-  const track = async () => {
-    if (tracking) return;
-    tracking = true;
-    try {
-      await trackRollouts(hub);
-    } catch (error) {
-      log.error({ err: error }, "tracking rollouts failed");
-    } finally {
-      tracking = false;
-    }
-  };
+
+  followRollouts(hub, { connectionString: getConfig().DATABASE_URL });
 
   void restore();
   const restoreTimer = setInterval(() => void restore(), RESTORE_EVERY_MS);
-  const trackTimer = setInterval(() => void track(), TRACK_EVERY_MS);
   restoreTimer.unref();
-  trackTimer.unref();
-  globalForSync.pagodaClusterSync = {
-    stop() {
-      clearInterval(restoreTimer);
-      clearInterval(trackTimer);
-    },
-  };
+  globalForSync.pagodaClusterSync = true;
   log.info("cluster sync started");
 }

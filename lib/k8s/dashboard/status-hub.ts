@@ -14,6 +14,8 @@ const log = componentLogger("k8s-status-hub");
 export type SiteListener = (site: StaticSite | null) => void;
 /** Called for any site of one namespace. */
 export type NamespaceListener = (name: string, site: StaticSite | null) => void;
+/** Called for any site of any namespace. */
+export type AnySiteListener = (namespace: string, name: string, site: StaticSite | null) => void;
 export type HealthListener = (healthy: boolean) => void;
 
 export interface StatusHubOptions {
@@ -26,7 +28,7 @@ export interface StatusHubOptions {
 
 export interface StatusHubStats extends ListWatchState {
   sites: number;
-  /** Site and namespace subscriptions. */
+  /** Site, namespace and all-site subscriptions. */
   subscribers: number;
   healthSubscribers: number;
   healthy: boolean;
@@ -43,6 +45,7 @@ export class StatusHub {
   private readonly watch: ResilientListWatch<StaticSite>;
   private readonly siteListeners = new Map<string, Set<SiteListener>>();
   private readonly namespaceListeners = new Map<string, Set<NamespaceListener>>();
+  private readonly anySiteListeners = new Set<AnySiteListener>();
   private readonly healthListeners = new Set<HealthListener>();
   private readonly staleAfterMs: number;
   private lastHealthy = false;
@@ -120,6 +123,12 @@ export class StatusHub {
     return addTo(this.namespaceListeners, namespace, listener);
   }
 
+  /** Calls `listener` on every change of every site (the rollout tracker). */
+  subscribeAll(listener: AnySiteListener): () => void {
+    this.anySiteListeners.add(listener);
+    return () => this.anySiteListeners.delete(listener);
+  }
+
   /** Calls `listener` when healthy() flips. */
   onHealthChange(listener: HealthListener): () => void {
     this.healthListeners.add(listener);
@@ -130,6 +139,7 @@ export class StatusHub {
     let subscribers = 0;
     for (const set of this.siteListeners.values()) subscribers += set.size;
     for (const set of this.namespaceListeners.values()) subscribers += set.size;
+    subscribers += this.anySiteListeners.size;
     return { ...this.watch.state, sites: this.watch.list().length, subscribers, healthSubscribers: this.healthListeners.size, healthy: this.healthy() };
   }
 
@@ -145,6 +155,7 @@ export class StatusHub {
     for (const listener of [...(this.namespaceListeners.get(namespace) ?? [])]) {
       safely(() => listener(name, site), { namespace, name });
     }
+    for (const listener of [...this.anySiteListeners]) safely(() => listener(namespace, name, site), { namespace, name });
   }
 
   private checkHealth(): void {
