@@ -74,8 +74,20 @@ function nextChange(id: string, timeoutMs = 20_000): Promise<void> {
 
 const stateOf = async (id: string) => (await db().deploy.findUniqueOrThrow({ where: { id } })).state;
 
-/** What another dashboard replica would write: a row change this process did not make. */
-const failElsewhere = (deployId: string, message: string) => sql.query(`UPDATE "Deploy" SET state = 'failed', error = $1 WHERE id = $2`, [message, deployId]);
+/**
+ * What another dashboard replica writes when someone uploads there: a new
+ * deploy, promoted to be the site's target. Nothing in the cluster changes,
+ * so only the database can tell this process.
+ */
+let uploadsElsewhere = 0;
+async function uploadElsewhere(): Promise<void> {
+  uploadsElsewhere += 1;
+  const id = `elsewhere-${uploadsElsewhere}-${Date.now()}`;
+  await sql.query("BEGIN");
+  await sql.query(`INSERT INTO "Deploy" (id, "siteId", digest, state) VALUES ($1, $2, $3, 'ready')`, [id, siteId, `sha256:${String(uploadsElsewhere).repeat(64).slice(0, 64)}`]);
+  await sql.query(`UPDATE "Site" SET "targetDeployId" = $1 WHERE id = $2`, [id, siteId]);
+  await sql.query("COMMIT");
+}
 
 describe("following rollouts by events", () => {
   it("marks a deploy live as soon as the cluster reports its rollout", async () => {
@@ -97,14 +109,12 @@ describe("following rollouts by events", () => {
   });
 
   it("tells the browsers of a deploy change another replica made", async () => {
-    const target = (await db().site.findUniqueOrThrow({ where: { id: siteId } })).targetDeployId!;
     const changed = nextChange(siteId);
-    await failElsewhere(target, "written by another replica");
+    await uploadElsewhere();
     await changed;
   });
 
   it("catches up on what changed while its database connection was cut", async () => {
-    const target = (await db().site.findUniqueOrThrow({ where: { id: siteId } })).targetDeployId!;
     const { rows } = await sql.query<{ cut: boolean }>(
       "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = 'pagoda-deploy-changes' AND datname = current_database()",
     );
@@ -112,7 +122,7 @@ describe("following rollouts by events", () => {
     await eventually("the feed to notice", () => (follower.feedListening() ? undefined : true));
     // Written while nobody listens: only the pass after reconnecting can see it.
     const changed = nextChange(siteId);
-    await failElsewhere(target, "written while the feed was down");
+    await uploadElsewhere();
     await changed;
     expect(follower.feedListening()).toBe(true);
   });

@@ -1,4 +1,5 @@
-import { RolloutTracker } from "@/lib/cluster/rollout-tracker";
+import { trackRollouts } from "@/lib/cluster/rollout-tracker";
+import { SiteCheckQueue } from "@/lib/cluster/site-check-queue";
 import { DeployChangeFeed } from "@/lib/deploys/change-feed";
 import type { StatusHub } from "@/lib/k8s/dashboard";
 import { LABEL_TENANT } from "@/lib/k8s/staticsite";
@@ -28,7 +29,7 @@ export interface RolloutFollower {
  * written or a target promoted, by this or any other dashboard replica).
  */
 export function followRollouts(hub: StatusHub, opts: FollowRolloutsOptions): RolloutFollower {
-  const tracker = new RolloutTracker(hub);
+  const tracker = new SiteCheckQueue((sites) => trackRollouts(hub, sites));
   const unsubscribe = hub.subscribeAll((namespace, name, site) => {
     if (site) tracker.check({ tenantSlug: site.metadata.labels?.[LABEL_TENANT] ?? namespace.replace(/^pagoda-/, ""), name });
   });
