@@ -2,32 +2,15 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { PhaseBadge, type PhaseName } from "./phase-badge";
 
 interface LiveStatus {
-  phase: "Pending" | "Deploying" | "Live" | "Failed" | "Offline" | "NoCluster";
+  phase: PhaseName;
   message: string;
   readyReplicas: number;
   replicas: number;
   currentDigest: string | null;
 }
-
-const PHASE_STYLES: Record<LiveStatus["phase"], string> = {
-  Pending: "bg-amber-100 text-amber-800",
-  Deploying: "bg-sky-100 text-sky-800",
-  Live: "bg-emerald-100 text-emerald-800",
-  Failed: "bg-red-100 text-red-800",
-  Offline: "bg-slate-100 text-slate-700",
-  NoCluster: "bg-slate-100 text-slate-700",
-};
-
-const PHASE_LABELS: Record<LiveStatus["phase"], string> = {
-  Pending: "Pending",
-  Deploying: "Deploying",
-  Live: "Live",
-  Failed: "Failed",
-  Offline: "Offline",
-  NoCluster: "Not connected",
-};
 
 /** The site's state in the cluster, kept current by server-sent events. */
 export function SiteStatus({ tenant, site, url, initial }: { tenant: string; site: string; url: string; initial: LiveStatus }) {
@@ -62,9 +45,7 @@ export function SiteStatus({ tenant, site, url, initial }: { tenant: string; sit
   return (
     <div className="space-y-3" data-testid="site-status" data-phase={status.phase}>
       <div className="flex flex-wrap items-center gap-3">
-        <span className={`rounded-full px-3 py-1 text-sm font-semibold ${PHASE_STYLES[status.phase]}`} aria-live="polite">
-          {PHASE_LABELS[status.phase]}
-        </span>
+        <PhaseBadge phase={status.phase} live />
         <span className="text-sm text-slate-600">
           {status.readyReplicas}/{status.replicas} replicas ready · serving <span className="font-mono">{short(status.currentDigest)}</span>
         </span>

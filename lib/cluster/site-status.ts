@@ -31,3 +31,13 @@ export function liveStatusOf(tenantSlug: string, siteName: string, targetDigest:
     currentDigest: phase.currentDigest,
   };
 }
+
+/**
+ * The phase to show next to a site in the site list, or null while this
+ * process has not yet heard from the cluster (every site would look offline).
+ */
+export function listPhaseOf(tenantSlug: string, siteName: string, targetDigest: string | null): LiveStatus["phase"] | null {
+  const hub = clusterConfigured() ? getStatusHub() : null;
+  if (hub && !hub.synced()) return null;
+  return liveStatusOf(tenantSlug, siteName, targetDigest).phase;
+}

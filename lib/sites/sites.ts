@@ -15,19 +15,22 @@ export interface SiteView {
   url: string;
   createdAt: string;
   deployCount: number;
+  /** Digest of the deploy the site should serve, once one was promoted. */
+  targetDigest: string | null;
 }
 
-function toView(site: { id: string; name: string; hostLabel: string; createdAt: Date; _count: { deploys: number } }): SiteView {
+function toView(site: { id: string; name: string; hostLabel: string; createdAt: Date; _count: { deploys: number }; targetDeploy: { digest: string | null } | null }): SiteView {
   return {
     id: site.id,
     name: site.name,
     url: siteUrl(site.hostLabel, getConfig()),
     createdAt: site.createdAt.toISOString(),
     deployCount: site._count.deploys,
+    targetDigest: site.targetDeploy?.digest ?? null,
   };
 }
 
-const viewSelect = { id: true, name: true, hostLabel: true, createdAt: true, _count: { select: { deploys: true } } } as const;
+const viewSelect = { id: true, name: true, hostLabel: true, createdAt: true, _count: { select: { deploys: true } }, targetDeploy: { select: { digest: true } } } as const;
 
 export async function listSites(actor: TenantActor): Promise<SiteView[]> {
   const rows = await db().site.findMany({ where: { tenantId: actor.tenantId }, orderBy: { createdAt: "desc" }, select: viewSelect });

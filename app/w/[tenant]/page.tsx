@@ -2,9 +2,11 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { Card } from "@/app/_components/ui";
 import { CreateSiteForm } from "@/app/_components/create-site-form";
+import { PhaseBadge } from "@/app/_components/phase-badge";
+import { listPhaseOf } from "@/lib/cluster/site-status";
 import { pageActor } from "@/lib/auth/page";
 import { getConfig } from "@/lib/config";
-import { listSites } from "@/lib/sites/sites";
+import { listSites, type SiteView } from "@/lib/sites/sites";
 
 export const metadata: Metadata = { title: "Sites" };
 
@@ -34,24 +36,33 @@ export default async function WorkspacePage({ params }: { params: Promise<{ tena
         ) : (
           <ul role="list" className="divide-y divide-slate-200 overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
             {sites.map((site) => (
-              <li key={site.id}>
-                <Link
-                  href={`/w/${actor.tenantSlug}/sites/${site.name}`}
-                  className="flex items-center justify-between px-5 py-4 hover:bg-slate-50 focus-visible:bg-slate-50 focus-visible:outline-none"
-                >
-                  <div>
-                    <p className="font-medium text-slate-900">{site.name}</p>
-                    <p className="font-mono text-xs text-slate-500">{site.url}</p>
-                  </div>
-                  <span className="text-sm text-slate-500">
-                    {site.deployCount === 0 ? "No deploys yet" : `${site.deployCount} deploy${site.deployCount === 1 ? "" : "s"}`}
-                  </span>
-                </Link>
-              </li>
+              <SiteListItem key={site.id} tenant={actor.tenantSlug} site={site} />
             ))}
           </ul>
         )}
       </section>
     </div>
+  );
+}
+
+function SiteListItem({ tenant, site }: { tenant: string; site: SiteView }) {
+  // From the status watch's cache: no request to the cluster per row.
+  const phase = site.targetDigest ? listPhaseOf(tenant, site.name, site.targetDigest) : null;
+  return (
+    <li data-testid="site-row">
+      <Link
+        href={`/w/${tenant}/sites/${site.name}`}
+        className="flex items-center justify-between px-5 py-4 hover:bg-slate-50 focus-visible:bg-slate-50 focus-visible:outline-none"
+      >
+        <div>
+          <p className="font-medium text-slate-900">{site.name}</p>
+          <p className="font-mono text-xs text-slate-500">{site.url}</p>
+        </div>
+        <span className="flex items-center gap-3 text-sm text-slate-500">
+          {site.deployCount === 0 ? "No deploys yet" : `${site.deployCount} deploy${site.deployCount === 1 ? "" : "s"}`}
+          {phase ? <PhaseBadge phase={phase} size="sm" /> : null}
+        </span>
+      </Link>
+    </li>
   );
 }
