@@ -41,6 +41,7 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
     await json(mallory.request, "GET", `${base}/deploys`),
     await json(mallory.request, "POST", `${base}/deploys/${deployId}/promote`, {}),
     await json(mallory.request, "GET", `${base}/status`),
+    await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/events`),
   ];
   const upload = await mallory.request.post(`${base}/deploys`, {
     headers: { "x-csrf-token": await csrfToken(mallory.request), "content-type": "application/zip" },

@@ -63,13 +63,17 @@ test("a zip goes live by itself and the URL serves it", async () => {
   tenant = await signUp(p, "Live Tester", uniqueEmail("live"));
   await createSite(p, "launch");
   host = `launch-${tenant}.pagoda.localhost`;
-  const row = p.getByTestId("site-row").filter({ hasText: "launch" });
-  await p.goto(`/w/${tenant}`);
+  // The site list, open in another tab all along, must follow without a reload.
+  const list = await p.context().newPage();
+  await list.goto(`/w/${tenant}`);
+  const row = list.getByTestId("site-row").filter({ hasText: "launch" });
   await expect(row).toContainText("No deploys yet");
   await expect(row.getByTestId("phase-badge")).toHaveCount(0);
-  await row.click();
   await upload(p, await page("version one"), "v1.zip");
   await expectLive(p);
+  await expect(row.getByTestId("phase-badge")).toHaveAttribute("data-phase", "Live");
+  await expect(row).toContainText("1 deploy");
+  await list.close();
   await expect(p.getByRole("list", { name: "Deploy history" }).getByTestId("deploy").first()).toHaveAttribute("data-state", "live");
 
   const link = p.getByTestId("site-link");
@@ -78,11 +82,6 @@ test("a zip goes live by itself and the URL serves it", async () => {
   await sitePage.goto(`http://${host}:${ingress.port}/`);
   await expect(sitePage.locator("#v")).toHaveText("version one");
   await sitePage.close();
-
-  // The site list says so too.
-  await p.goto(`/w/${tenant}`);
-  await expect(row).toContainText("1 deploy");
-  await expect(row.getByTestId("phase-badge")).toHaveAttribute("data-phase", "Live");
 });
 
 test("a second version rolls out with no failed request, and the history says so", async () => {

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { Card } from "@/app/_components/ui";
 import { CreateSiteForm } from "@/app/_components/create-site-form";
 import { PhaseBadge } from "@/app/_components/phase-badge";
+import { SiteListUpdates } from "@/app/_components/site-list-updates";
 import { listPhaseOf } from "@/lib/cluster/site-status";
 import { pageActor } from "@/lib/auth/page";
 import { getConfig } from "@/lib/config";
@@ -25,6 +26,7 @@ export default async function WorkspacePage({ params }: { params: Promise<{ tena
         <CreateSiteForm tenant={actor.tenantSlug} baseDomain={getConfig().PAGODA_BASE_DOMAIN} />
       </Card>
       <section aria-labelledby="site-list-heading">
+        <SiteListUpdates tenant={actor.tenantSlug} />
         <h2 id="site-list-heading" className="mb-3 text-base font-semibold">
           Your sites
         </h2>
