@@ -111,8 +111,12 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
     candidates.push({ segments: parsed.segments, source, location: locationOf(entry) });
   }
 
+  // Each pass over ten thousand entries takes tens of milliseconds; other
+  // requests get the event loop between them.
   assertNoOverlap(spans);
+  await setImmediate();
   assertUnique(candidates, folders);
+  await setImmediate();
 
   if (candidates.length === 0) {
     throw new UploadError("empty_archive", junkDropped > 0 ? "The zip contains only system files (like .DS_Store or __MACOSX), no site." : "The zip is empty: it contains no files. Zip the folder that holds your index.html.");

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat, writeFile } from "node:fs/promises";
@@ -90,7 +91,7 @@ export async function writeNormalizedArchive(
   outPath: string,
   scratchDir: string,
 ): Promise<NormalizeResult> {
-  const items = planItems(plan.files);
+  const items = await planItems(plan.files);
   const pack = tar.pack();
   const hash = createHash("sha256");
   let sizeBytes = 0;
@@ -180,16 +181,22 @@ export async function writeNormalizedArchive(
   return { digest: `sha256:${hash.digest("hex")}`, sizeBytes, fileCount, precompressedCount, uncompressedBytes: ctx.totals.bytes };
 }
 
-function planItems(files: readonly PlannedFile[]): Item[] {
+/** Files between two yields to the event loop while planning (a few milliseconds of work). */
+const PLAN_YIELD_EVERY = 1_000;
+
+async function planItems(files: readonly PlannedFile[]): Promise<Item[]> {
   const dirs = new Set<string>();
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    if (i % PLAN_YIELD_EVERY === PLAN_YIELD_EVERY - 1) await setImmediate();
     const segments = file.path.split("/");
-    for (let i = 1; i < segments.length; i++) dirs.add(segments.slice(0, i).join("/") + "/");
+    for (let depth = 1; depth < segments.length; depth++) dirs.add(segments.slice(0, depth).join("/") + "/");
   }
   // Names a sibling must not take: the person's files and folders, ignoring case.
   const taken = new Set([...files.map((f) => collisionKey(f.path)), ...[...dirs].map((d) => collisionKey(d.slice(0, -1)))]);
+  await setImmediate();
   const items: Item[] = [];
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    if (i % PLAN_YIELD_EVERY === PLAN_YIELD_EVERY - 1) await setImmediate();
     const segments = file.path.split("/");
     const base = segments[segments.length - 1] ?? "";
     const gzName = `${file.path}.gz`;
@@ -203,6 +210,7 @@ function planItems(files: readonly PlannedFile[]): Item[] {
     if (wantsSibling) items.push({ kind: "sibling", name: gzName, key: Buffer.from(gzName) });
   }
   for (const dir of dirs) items.push({ kind: "dir", name: dir, key: Buffer.from(dir) });
+  await setImmediate();
   return items.sort((a, b) => Buffer.compare(a.key, b.key));
 }
 
