@@ -1,6 +1,7 @@
 import type { NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
 import { errorResponse } from "@/lib/http/errors";
+import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
 import { clusterConfigured, getStatusHub, sseEvent } from "@/lib/k8s/dashboard";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";
@@ -8,8 +9,6 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 export const dynamic = "force-dynamic";
 
 type Context = { params: Promise<{ tenant: string }> };
-
-const KEEPALIVE_MS = 15_000;
 
 /**
  * Server-sent events for a workspace's site list: `site` (with the site's
@@ -36,7 +35,7 @@ export async function GET(request: NextRequest, context: Context) {
         if (!closed) controller.enqueue(encoder.encode(text));
       };
       const unsubscribe = hub?.subscribeNamespace(namespace, (name) => send(sseEvent("site", { name }))) ?? (() => {});
-      const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
+      const keepalive = setInterval(() => send(SSE_KEEPALIVE), SSE_KEEPALIVE_MS);
       cleanup = () => {
         if (closed) return;
         closed = true;
@@ -55,6 +54,6 @@ export async function GET(request: NextRequest, context: Context) {
     },
   });
   return new Response(stream, {
-    headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" },
+    headers: SSE_HEADERS,
   });
 }

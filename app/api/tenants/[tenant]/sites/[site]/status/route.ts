@@ -4,6 +4,7 @@ import { deployChanges } from "@/lib/cluster/rollout-tracker";
 import { liveStatusOf } from "@/lib/cluster/site-status";
 import { db } from "@/lib/db";
 import { errorResponse } from "@/lib/http/errors";
+import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
 import { clusterConfigured, getStatusHub, siteStatusStream, sseEvent } from "@/lib/k8s/dashboard";
 import { getSiteRow } from "@/lib/sites/sites";
 import { actorFor } from "@/lib/tenancy/access";
@@ -12,8 +13,6 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 export const dynamic = "force-dynamic";
 
 type Context = { params: Promise<{ tenant: string; site: string }> };
-
-const KEEPALIVE_MS = 15_000;
 
 /**
  * Live status of one site as server-sent events. Every stream is fed by the
@@ -48,7 +47,7 @@ export async function GET(request: NextRequest, context: Context) {
         if (siteId === site.id) send(sseEvent("deploys", { siteId }));
       };
       deployChanges.on("changed", onDeploys);
-      const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
+      const keepalive = setInterval(() => send(SSE_KEEPALIVE), SSE_KEEPALIVE_MS);
       cleanup = () => {
         if (closed) return;
         closed = true;
@@ -79,6 +78,6 @@ export async function GET(request: NextRequest, context: Context) {
     },
   });
   return new Response(stream, {
-    headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive", "X-Accel-Buffering": "no" },
+    headers: SSE_HEADERS,
   });
 }
