@@ -56,23 +56,3 @@ export function errorResponse(error: unknown, context: Record<string, unknown> =
     { status: 500 },
   );
 }
-
-/** Reads a JSON object body, with a clear 400 when it is not one. */
-export async function readJson(request: Request, maxBytes = 16_384): Promise<unknown> {
-  const type = request.headers.get("content-type") ?? "";
-  if (!type.includes("application/json")) {
-    throw new ApiError(415, "unsupported_media_type", "Send the request body as application/json.");
-  }
-  const text = await request.text();
-  if (text.length > maxBytes) throw new ApiError(413, "too_large", "The request body is too large.");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ApiError(400, "invalid_json", "The request body must be a JSON object.");
-  }
-  return value;
-}

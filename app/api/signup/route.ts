@@ -1,7 +1,8 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { signUp } from "@/lib/accounts/signup";
 import { clientIp, consumeAttempt } from "@/lib/auth/rate-limit";
-import { errorResponse, readJson } from "@/lib/http/errors";
+import { readJson } from "@/lib/http/body";
+import { errorResponse } from "@/lib/http/errors";
 import { requireCsrf } from "@/lib/http/guard";
 
 export async function POST(request: NextRequest) {

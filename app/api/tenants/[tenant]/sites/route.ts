@@ -1,7 +1,8 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
 import { clientIp } from "@/lib/auth/rate-limit";
-import { errorResponse, readJson } from "@/lib/http/errors";
+import { readJson } from "@/lib/http/body";
+import { errorResponse } from "@/lib/http/errors";
 import { requireCsrf } from "@/lib/http/guard";
 import { actorFor } from "@/lib/tenancy/access";
 import { createSite, listSites } from "@/lib/sites/sites";
