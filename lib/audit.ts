@@ -1,29 +1,61 @@
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { db } from "@/lib/db";
+import { componentLogger } from "@/lib/log";
+import { storableJson, storableText, storableTextOrNull } from "@/lib/storable";
+
+const log = componentLogger("audit");
+
+/** Column widths of AuditEvent (prisma/schema.prisma); values are cut to fit, never refused. */
+export const AUDIT_LIMITS = { action: 64, target: 320, outcome: 16, ip: 64 } as const;
 
 export interface AuditEntry {
   action: string;
   outcome: "success" | "failure";
   tenantId?: string | null;
   actorId?: string | null;
+  /** What was acted on: a site name, an email. May come straight from a request. */
   target?: string | null;
   ip?: string | null;
-  details?: Prisma.InputJsonValue;
+  /** Anything JSON; strings in it may be hostile (zip entry names, messages). */
+  details?: unknown;
 }
 
 type Writer = Pick<Prisma.TransactionClient, "auditEvent">;
 
-/** Writes an audit event, inside the caller's transaction when one is given. */
-export async function recordAudit(entry: AuditEntry, tx: Writer = db()): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      action: entry.action,
-      outcome: entry.outcome,
-      tenantId: entry.tenantId ?? null,
-      actorId: entry.actorId ?? null,
-      target: entry.target ?? null,
-      ip: entry.ip ?? null,
-      ...(entry.details === undefined ? {} : { details: entry.details }),
-    },
-  });
+function rowOf(entry: AuditEntry): Prisma.AuditEventCreateInput {
+  const details = entry.details === undefined ? null : storableJson(entry.details);
+  return {
+    action: storableText(entry.action, AUDIT_LIMITS.action),
+    outcome: storableText(entry.outcome, AUDIT_LIMITS.outcome),
+    tenantId: entry.tenantId ?? null,
+    actorId: entry.actorId ?? null,
+    target: storableTextOrNull(entry.target, AUDIT_LIMITS.target),
+    ip: storableTextOrNull(entry.ip, AUDIT_LIMITS.ip),
+    ...(details === null ? {} : { details }),
+  };
+}
+
+/**
+ * Writes an audit event. Every string is made storable first, so what a
+ * person sent can never make the write fail.
+ *
+ * Inside the caller's transaction (`tx`), a failure is rethrown: Postgres
+ * has aborted the transaction by then, and the action and its record stand
+ * or fall together. On its own, a failure is logged with the event's
+ * context and swallowed: the record of an answer must never replace the
+ * answer itself. Returns whether the event was written.
+ */
+export async function recordAudit(entry: AuditEntry, tx?: Writer): Promise<boolean> {
+  const data = rowOf(entry);
+  if (tx) {
+    await tx.auditEvent.create({ data });
+    return true;
+  }
+  try {
+    await db().auditEvent.create({ data });
+    return true;
+  } catch (error) {
+    log.error({ err: error, action: data.action, outcome: data.outcome, tenantId: data.tenantId, actorId: data.actorId, target: data.target }, "could not write an audit event");
+    return false;
+  }
 }
