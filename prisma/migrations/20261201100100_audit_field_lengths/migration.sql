@@ -1,0 +1,5 @@
+-- AlterTable
+ALTER TABLE "AuditEvent" ALTER COLUMN "target" SET DATA TYPE VARCHAR(320);
+
+-- AlterTable
+ALTER TABLE "Tenant" ALTER COLUMN "name" SET DATA TYPE VARCHAR(100);
