@@ -1,3 +1,4 @@
+import { parse as parseHost } from "tldts";
 import { z } from "zod";
 
 /**
@@ -16,6 +17,8 @@ const positiveInt = (name: string) =>
 const dnsLabel = (name: string) =>
   z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `${name} must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63)` });
 
+const BASE_DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 const schema = z.object({
   DATABASE_URL: z
     .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
@@ -25,7 +28,7 @@ const schema = z.object({
   PAGODA_ARTIFACT_SECRET: secret("PAGODA_ARTIFACT_SECRET"),
   PAGODA_BASE_DOMAIN: z
     .string()
-    .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+    .regex(BASE_DOMAIN_RE, {
       error: "PAGODA_BASE_DOMAIN must be a lower-case DNS name such as pagoda.example.com",
     })
     .default("pagoda.localhost"),
@@ -54,9 +57,49 @@ const schema = z.object({
   PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
   PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
   PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
+  /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
+  PAGODA_ALLOW_SAME_SITE_SITES: z
+    .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })
+    .default("0")
+    .transform((value) => value === "1"),
+}).superRefine((config, context) => {
+  // Runs even when other fields failed; those already have their own message.
+  if (config.PAGODA_ALLOW_SAME_SITE_SITES || !URL.canParse(config.NEXTAUTH_URL) || !BASE_DOMAIN_RE.test(config.PAGODA_BASE_DOMAIN)) return;
+  const conflict = sameSiteConflict(new URL(config.NEXTAUTH_URL).hostname, config.PAGODA_BASE_DOMAIN);
+  if (conflict) context.addIssue({ code: "custom", path: ["PAGODA_BASE_DOMAIN"], message: conflict });
 });
 
 export type Config = z.infer<typeof schema>;
+
+/**
+ * Why a dashboard at `dashboardHost` must not serve sites under `baseDomain`,
+ * or null when it may. Tenant sites run anyone's JavaScript; a page may set a
+ * cookie for any parent domain of its host down to the registrable domain
+ * (the label above a Public Suffix List entry), and that cookie is then sent
+ * to every host under it. So the dashboard's host must not lie inside the
+ * registrable domain of a site host (cookie tossing: a planted session or
+ * CSRF cookie), and must not lie under the base domain at all (a site's
+ * label could be the dashboard's host). Private PSL entries count, as they
+ * do in browsers. A dashboard on an IP address or on a bare public suffix
+ * such as `localhost` has no registrable domain: only it can set its cookies.
+ */
+export function sameSiteConflict(dashboardHost: string, baseDomain: string): string | null {
+  const host = dashboardHost.toLowerCase().replace(/\.$/, "");
+  const base = baseDomain.toLowerCase();
+  const dashboard = parseHost(host, { allowPrivateDomains: true });
+  // Any label works as a probe: all site hosts are <label>.<base domain>.
+  const siteDomain = parseHost(`site.${base}`, { allowPrivateDomains: true }).domain;
+  const fix =
+    "Serve sites from a domain of their own (for a dashboard at pagoda.example.com, e.g. PAGODA_BASE_DOMAIN=sites.example.net), " +
+    "or, for a local setup only you use, set PAGODA_ALLOW_SAME_SITE_SITES=1.";
+  if (host.endsWith(`.${base}`)) {
+    return `NEXTAUTH_URL's host ${host} lies under PAGODA_BASE_DOMAIN ${base}, where tenant sites are served: a site could take the dashboard's host or set its cookies. ${fix}`;
+  }
+  if (!dashboard.isIp && dashboard.domain && dashboard.domain === siteDomain) {
+    return `NEXTAUTH_URL's host ${host} and PAGODA_BASE_DOMAIN ${base} share the registrable domain ${siteDomain}, so a tenant's site could set cookies the dashboard reads (cookie tossing). ${fix}`;
+  }
+  return null;
+}
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
