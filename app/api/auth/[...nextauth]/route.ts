@@ -1,8 +1,11 @@
 import NextAuth from "next-auth";
-import { NextResponse, type NextRequest } from "next/server";
+import { NextRequest, NextResponse } from "next/server";
 import { authOptions } from "@/lib/auth/options";
+import { credentialsForm, isCredentialsSignIn, requireKnownAuthAction } from "@/lib/auth/nextauth-request";
 import { clientIp, consumeAttempt, RateLimitedError } from "@/lib/auth/rate-limit";
 import { getConfig } from "@/lib/config";
+import { readBodyLimited } from "@/lib/http/body";
+import { errorResponse } from "@/lib/http/errors";
 import { emailSchema } from "@/lib/validation";
 
 type Context = { params: Promise<{ nextauth: string[] }> };
@@ -11,27 +14,39 @@ function handle(request: NextRequest, context: Context) {
   return NextAuth(request as never, context as never, authOptions()) as Promise<Response>;
 }
 
-export const GET = handle;
+export async function GET(request: NextRequest, context: Context): Promise<Response> {
+  try {
+    requireKnownAuthAction("GET", (await context.params).nextauth);
+    return await handle(request, context);
+  } catch (error) {
+    return errorResponse(error, { route: "auth" });
+  }
+}
 
 export async function POST(request: NextRequest, context: Context): Promise<Response> {
-  const { nextauth } = await context.params;
-  if (nextauth.join("/") === "callback/credentials") {
-    const form = await request.clone().formData();
-    const email = emailSchema.safeParse(form.get("email"));
-    try {
+  try {
+    const { nextauth } = await context.params;
+    requireKnownAuthAction("POST", nextauth);
+    // Read once, under the limit; next-auth gets the very bytes we checked.
+    const body = await readBodyLimited(request);
+    if (isCredentialsSignIn("POST", nextauth)) {
+      const email = emailSchema.safeParse(credentialsForm(request.headers.get("content-type"), body).email);
       await consumeAttempt({
         signInIp: clientIp(request.headers),
         ...(email.success ? { signInEmail: email.data } : {}),
       });
-    } catch (error) {
-      if (!(error instanceof RateLimitedError)) throw error;
-      // Shaped like next-auth's own JSON answer so its client reports the error code.
+    }
+    const replay = new NextRequest(request.url, { method: "POST", headers: request.headers, body: body as BodyInit });
+    return await handle(replay, context);
+  } catch (error) {
+    if (error instanceof RateLimitedError) {
+      // Shaped like next-auth's own JSON answer (a `url` with the error code), plus our message.
       const url = new URL("/signin?error=RateLimited", getConfig().NEXTAUTH_URL).toString();
       return NextResponse.json(
-        { url, error: { code: "rate_limited", message: error.message } },
+        { url, error: { code: "rate_limited", message: error.message, retryAfterSeconds: error.retryAfterSeconds } },
         { status: 429, headers: { "Retry-After": String(error.retryAfterSeconds) } },
       );
     }
+    return errorResponse(error, { route: "auth" });
   }
-  return handle(request, context);
 }
