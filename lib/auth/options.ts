@@ -4,10 +4,13 @@ import { getConfig } from "@/lib/config";
 import { db } from "@/lib/db";
 import { verifyPassword } from "@/lib/auth/password";
 import { resetAttempts } from "@/lib/auth/rate-limit";
+import { redirectWithinBase } from "@/lib/auth/callback-url";
+import { freshClaims, SESSION_IDLE_SECONDS, SessionEndedError, sessionCookie, userForClaims, type SessionClaims } from "@/lib/auth/session-token";
 import { recordAudit } from "@/lib/audit";
+import { componentLogger } from "@/lib/log";
 import { signInSchema } from "@/lib/validation";
 
-const SESSION_DAYS = 7;
+const log = componentLogger("auth");
 
 /**
  * next-auth configuration. Built on demand rather than at import so that
@@ -21,10 +24,28 @@ export function authOptions(): NextAuthOptions {
   const config = getConfig();
   return {
     secret: config.NEXTAUTH_SECRET,
-    session: { strategy: "jwt", maxAge: SESSION_DAYS * 24 * 60 * 60 },
+    session: { strategy: "jwt", maxAge: SESSION_IDLE_SECONDS },
     // next-auth derives Secure and the __Secure-/__Host- prefixes from an https NEXTAUTH_URL.
     useSecureCookies: config.NEXTAUTH_URL.startsWith("https://"),
+    cookies: { sessionToken: sessionCookie() },
     pages: { signIn: "/signin", error: "/signin" },
+    logger: {
+      error(code, metadata) {
+        // A revoked or expired session is the system working, not a fault.
+        const cause = (metadata as { error?: unknown } | undefined)?.error ?? metadata;
+        if (code === "JWT_SESSION_ERROR" && cause instanceof SessionEndedError) {
+          log.info({ reason: cause.reason }, "session refused");
+          return;
+        }
+        log.error({ code, err: cause }, "next-auth error");
+      },
+      warn(code) {
+        log.warn({ code }, "next-auth warning");
+      },
+      debug(code, metadata) {
+        log.debug({ code, metadata }, "next-auth debug");
+      },
+    },
     providers: [
       CredentialsProvider({
         name: "Email and password",
@@ -33,7 +54,10 @@ export function authOptions(): NextAuthOptions {
           const parsed = signInSchema.safeParse(credentials ?? {});
           if (!parsed.success) return null;
           const { email, password } = parsed.data;
-          const user = await db().user.findUnique({ where: { email }, select: { id: true, email: true, name: true, passwordHash: true } });
+          const user = await db().user.findUnique({
+            where: { email },
+            select: { id: true, email: true, name: true, passwordHash: true, sessionVersion: true },
+          });
           // Same work and same answer for an unknown email and a wrong password.
           const ok = await verifyPassword(user?.passwordHash ?? null, password);
           if (!user || !ok) {
@@ -42,18 +66,32 @@ export function authOptions(): NextAuthOptions {
           }
           await resetAttempts("signInEmail", email);
           await recordAudit({ action: "user.signin", outcome: "success", actorId: user.id, target: email });
-          return { id: user.id, email: user.email, name: user.name };
+          return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion };
         },
       }),
     ],
     callbacks: {
-      jwt({ token, user }) {
-        if (user) token.sub = user.id;
-        return token;
+      // Runs at sign-in (with `user`) and on every later read of the session,
+      // including next-auth's own /api/auth/session: a token that fails the
+      // check throws, which next-auth answers with an empty session and a
+      // cleared cookie.
+      async jwt({ token, user }) {
+        if (user) {
+          // authorize() above is the only way in, and it always returns the version.
+          const { sessionVersion } = user as unknown as { sessionVersion: number };
+          return { ...token, ...freshClaims({ id: user.id, sessionVersion }) };
+        }
+        const current = await userForClaims(token as typeof token & SessionClaims);
+        return { ...token, name: current.name, email: current.email };
       },
       session({ session, token }) {
-        if (session.user && token.sub) (session.user as { id?: string }).id = token.sub;
+        if (session.user && token.sub) {
+          Object.assign(session.user, { id: token.sub, name: token.name, email: token.email });
+        }
         return session;
+      },
+      redirect({ url, baseUrl }) {
+        return redirectWithinBase(url, baseUrl);
       },
     },
   };

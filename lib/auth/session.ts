@@ -1,25 +1,43 @@
-import { getServerSession } from "next-auth";
-import { authOptions } from "@/lib/auth/options";
-import { db } from "@/lib/db";
+import { cookies } from "next/headers";
+import { decode } from "next-auth/jwt";
+import { cache } from "react";
+import { getConfig } from "@/lib/config";
 import { ApiError } from "@/lib/http/errors";
+import { SessionEndedError, sessionCookie, userForClaims, type SessionClaims, type SessionUser } from "@/lib/auth/session-token";
 
-export interface CurrentUser {
-  id: string;
-  email: string;
-  name: string;
+export type CurrentUser = SessionUser;
+
+/**
+ * The user a raw session cookie value stands for, or null. A tampered or
+ * expired token fails decryption; a token that decrypts is then checked
+ * against the user row (see userForClaims), so a deleted account, a
+ * password change or "sign out everywhere" ends it on its next request.
+ * A database failure is not a signed-out visitor: it propagates.
+ */
+export async function userForSessionToken(raw: string | undefined): Promise<CurrentUser | null> {
+  if (!raw) return null;
+  let claims: (SessionClaims & Record<string, unknown>) | null;
+  try {
+    claims = await decode({ token: raw, secret: getConfig().NEXTAUTH_SECRET });
+  } catch {
+    return null;
+  }
+  if (!claims) return null;
+  try {
+    return await userForClaims(claims);
+  } catch (error) {
+    if (error instanceof SessionEndedError) return null;
+    throw error;
+  }
 }
 
 /**
- * The signed-in user, or null. The session cookie only carries the user id;
- * the row is re-read so that a deleted account stops working at once.
- * A tampered or expired cookie fails next-auth's check and reads as null.
+ * The signed-in user of this request, or null. Cached per request, so a page
+ * whose layout and body both ask reads the user row once.
  */
-export async function currentUser(): Promise<CurrentUser | null> {
-  const session = await getServerSession(authOptions());
-  const id = (session?.user as { id?: string } | undefined)?.id;
-  if (!id) return null;
-  return db().user.findUnique({ where: { id }, select: { id: true, email: true, name: true } });
-}
+export const currentUser = cache(async (): Promise<CurrentUser | null> => {
+  return userForSessionToken((await cookies()).get(sessionCookie().name)?.value);
+});
 
 export async function requireApiUser(): Promise<CurrentUser> {
   const user = await currentUser();
