@@ -8,6 +8,8 @@
  * overrides that reorder text) are replaced too.
  */
 
+/** Longest Deploy.error kept: the cluster's reason for a failed rollout. */
+export const DEPLOY_ERROR_MAX = 2000;
 /** Longest string kept inside a JSON value (details of an audit event). */
 export const JSON_STRING_MAX = 2000;
 /** Keys and items kept per JSON object or array, and how deep it may nest. */

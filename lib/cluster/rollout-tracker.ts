@@ -2,6 +2,7 @@ import { db, type Prisma } from "@/lib/db";
 import { sitePhase, type StatusHub } from "@/lib/k8s/dashboard";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { componentLogger } from "@/lib/log";
+import { DEPLOY_ERROR_MAX, storableText } from "@/lib/storable";
 import { EventEmitter } from "node:events";
 
 const log = componentLogger("rollout-tracker");
@@ -59,8 +60,9 @@ export async function trackRollouts(hub: StatusHub, sites: SiteRef[] | "all" = "
       ]);
       log.info({ site: site.name, tenant: site.tenant.slug, digest: target.digest }, "deploy is live");
       changes += 1;
-    } else if (phase.phase === "Failed" && (target.state !== "failed" || target.error !== phase.message)) {
-      await db().deploy.update({ where: { id: target.id }, data: { state: "failed", error: phase.message } });
+    } else if (phase.phase === "Failed" && (target.state !== "failed" || target.error !== storableText(phase.message, DEPLOY_ERROR_MAX))) {
+      // Compared as stored, or a message that needed cleaning would be written again on every pass.
+      await db().deploy.update({ where: { id: target.id }, data: { state: "failed", error: storableText(phase.message, DEPLOY_ERROR_MAX) } });
       log.warn({ site: site.name, tenant: site.tenant.slug, digest: target.digest, reason: phase.reason }, "deploy failed to roll out");
       changes += 1;
     }
