@@ -13,16 +13,45 @@ export function csrfCookieName(): string {
   return getConfig().NEXTAUTH_URL.startsWith("https://") ? "__Host-next-auth.csrf-token" : "next-auth.csrf-token";
 }
 
+/** next-auth's tokens are hex; a hash is sha256 hex. Anything else is not ours. */
+const HEX = /^[0-9a-f]{1,128}$/;
+
 function equal(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/**
+ * The one value of cookie `name` in a Cookie header, decoded, or undefined
+ * when it is absent, sent more than once or not valid percent-encoding.
+ * Browsers send one CSRF cookie; a second one under the same name can only
+ * have been planted by another host of the same site (a parent-domain
+ * cookie), and it is not ours to choose between them.
+ */
+export function singleCookie(header: string | null, name: string): string | undefined {
+  if (!header) return undefined;
+  const values: string[] = [];
+  for (const pair of header.split(";")) {
+    const at = pair.indexOf("=");
+    if (at === -1 || pair.slice(0, at).trim() !== name) continue;
+    values.push(pair.slice(at + 1).trim());
+  }
+  if (values.length !== 1) return undefined;
+  try {
+    return decodeURIComponent(values[0]!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `cookieValue` is the decoded cookie (see singleCookie); false for anything malformed, never a throw. */
 export function verifyCsrf(cookieValue: string | undefined, submitted: string | null): boolean {
   if (!cookieValue || !submitted) return false;
-  const [token, hash] = decodeURIComponent(cookieValue).split("|");
-  if (!token || !hash) return false;
+  const parts = cookieValue.split("|");
+  if (parts.length !== 2) return false;
+  const [token, hash] = parts as [string, string];
+  if (!HEX.test(token) || !HEX.test(hash)) return false;
   const expected = createHash("sha256").update(`${token}${getConfig().NEXTAUTH_SECRET}`).digest("hex");
   return equal(hash, expected) && equal(token, submitted);
 }
