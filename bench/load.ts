@@ -1,0 +1,753 @@
+/**
+ * `npm run bench:load`: the dashboard under load, on real parts started here
+ * (a throw-away Postgres with pg_stat_statements, a Kubernetes cluster with a
+ * simulated node and the operator, the built dashboard under `next start`):
+ *
+ *   browse:  `--clients` people browse one workspace of `--sites` sites: the
+ *            site list, a site page, and the site's status stream up to its
+ *            first event. Latency percentiles per kind of request and SQL
+ *            statements per request, side by side with one client alone and
+ *            with /api/healthz (the cost of any request) as the floor.
+ *   uploads: `--uploads` zips sent at once from `--upload-tenants` tenants.
+ *            Every answer must be 201, or 429 with Retry-After (then sent
+ *            again after that delay); Postgres must hold exactly the deploys
+ *            that were answered 201, the upload temp directory must be empty
+ *            afterwards, and the dashboard's peak RSS is reported next to its
+ *            RSS at rest.
+ *
+ * A measurement, not a test: it asserts nothing about time. Needs `next build`
+ * first. Only loopback traffic; every loop is bounded.
+ *
+ *   npm run bench:load -- [--clients 50] [--sites 1000] [--requests 500]
+ *     [--think-ms 0] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
+ *     [--cluster kwok|none]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { dashboardNodeOptions } from "@/lib/node-options";
+import { buildZip, noise } from "@/lib/uploads/test-support";
+import { deployMigrations } from "@/scripts/db/migrate";
+import { operatorEnv } from "@/scripts/dev/stack";
+import { operatorCommand } from "@/scripts/operator-build";
+import { ensurePostgres, findFreePort, type RunningPostgres } from "@/scripts/postgres";
+import { pool } from "./support";
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: "string", default: "50" },
+    sites: { type: "string", default: "1000" },
+    requests: { type: "string", default: "500" },
+    "think-ms": { type: "string", default: "0" },
+    uploads: { type: "string", default: "50" },
+    "upload-tenants": { type: "string", default: "5" },
+    "upload-kb": { type: "string", default: "1024" },
+    cluster: { type: "string", default: "kwok" },
+  },
+});
+function positive(name: keyof typeof values, min = 1): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}, got ${values[name]}`);
+  return n;
+}
+const CLIENTS = positive("clients");
+const SITES = positive("sites");
+const REQUESTS = positive("requests");
+const THINK_MS = positive("think-ms", 0);
+const UPLOADS = positive("uploads");
+const UPLOAD_TENANTS = positive("upload-tenants");
+const UPLOAD_BYTES = positive("upload-kb") * 1024;
+if (values.cluster !== "kwok" && values.cluster !== "none") throw new Error(`--cluster must be kwok or none, got ${values.cluster}`);
+/** "none" runs the dashboard without a cluster: quicker to start, but status streams then only say the cluster is unreachable. */
+const WITH_CLUSTER = values.cluster === "kwok";
+/** The one-client baseline: enough requests for a median and a p95, fewer than the loaded run. */
+const BASELINE_REQUESTS = Math.min(REQUESTS, 100);
+const PASSWORD = "a long and varied passphrase";
+/** Most times one upload is sent again after a 429; the loop must end even if the server never lets it in. */
+const MAX_UPLOAD_ATTEMPTS = 30;
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+const round = (x: number, digits = 1) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : NaN);
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seeded, so two runs browse the same sites in the same order. */
+function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+// ---------------------------------------------------------------- processes
+
+interface Dashboard {
+  pid: number;
+  base: string;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function startDashboard(env: NodeJS.ProcessEnv, port: number, logFile: string): Promise<Dashboard> {
+  const nextBin = createRequire(path.join(repoRoot, "package.json")).resolve("next/dist/bin/next");
+  const out = createWriteStream(logFile, { flags: "a" });
+  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the dashboard exited with code ${child.exitCode} while starting; see ${logFile}`);
+    const ok = await fetch(`${base}/api/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`the dashboard did not answer /api/healthz within 120 s; see ${logFile}`);
+    }
+    await sleep(200);
+  }
+  return { pid: child.pid!, base, stop: () => stopChild(child) };
+}
+
+/** The process and all its descendants. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set of the dashboard's whole process tree, in MiB. */
+const treeRssMiB = (pid: number) => processTree(pid).reduce((sum, p) => sum + statusKiB(p, "VmRSS"), 0) / 1024;
+
+/** Samples the tree's RSS until stopped; the kernel's own high-water mark (reset at start) backs up the sampling. */
+function rssMonitor(pid: number): { stop(): { peakSampledMiB: number; peakKernelMiB: number } } {
+  for (const p of processTree(pid)) {
+    try {
+      // "5" resets VmHWM (the peak RSS) of a process we own.
+      writeFileSync(`/proc/${p}/clear_refs`, "5");
+    } catch {
+      // Not ours to reset; the sampled peak still holds.
+    }
+  }
+  let peak = treeRssMiB(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, treeRssMiB(pid))), 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, treeRssMiB(pid));
+      const kernel = processTree(pid).reduce((sum, p) => sum + statusKiB(p, "VmHWM"), 0) / 1024;
+      return { peakSampledMiB: peak, peakKernelMiB: kernel };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- HTTP clients
+
+/** One person's browser: a cookie jar, the CSRF token, loopback only. */
+class Client {
+  private cookies = new Map<string, string>();
+  private csrfToken: string | undefined;
+  constructor(readonly base: string) {}
+
+  async call(pathname: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (init.method && init.method !== "GET") headers.set("origin", this.base);
+    const response = await fetch(new URL(pathname, this.base), { ...init, headers, redirect: "manual" });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const [name, ...rest] = pair!.split("=");
+      this.cookies.set(name!.trim(), rest.join("="));
+    }
+    return response;
+  }
+
+  async csrf(): Promise<string> {
+    this.csrfToken ??= ((await (await this.call("/api/auth/csrf")).json()) as { csrfToken: string }).csrfToken;
+    return this.csrfToken;
+  }
+
+  async json<T>(pathname: string, body: unknown): Promise<T> {
+    const response = await this.call(pathname, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": await this.csrf() },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`POST ${pathname}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  }
+
+  /** Signs up and in; returns the personal workspace's slug. */
+  async signUp(email: string): Promise<string> {
+    const { tenant } = await this.json<{ tenant: string }>("/api/signup", { name: "Bench", email, password: PASSWORD });
+    await this.signIn(email);
+    return tenant;
+  }
+
+  async signIn(email: string): Promise<void> {
+    const response = await this.call("/api/auth/callback/credentials", {
+      method: "POST",
+      body: new URLSearchParams({ email, password: PASSWORD, csrfToken: await this.csrf(), json: "true" }),
+    });
+    await response.body?.cancel();
+    if (![200, 302].includes(response.status) || ![...this.cookies.keys()].some((name) => name.includes("session-token"))) {
+      throw new Error(`signing in ${email} failed: HTTP ${response.status}`);
+    }
+  }
+
+  /** A whole page, read to its last byte; its status must be 200. */
+  async page(pathname: string): Promise<number> {
+    const response = await this.call(pathname);
+    const body = await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`GET ${pathname}: HTTP ${response.status}`);
+    return body.byteLength;
+  }
+
+  /** Opens a site's status stream and reads up to the first `phase` event. */
+  async firstStatus(tenant: string, site: string): Promise<string> {
+    const abort = new AbortController();
+    const response = await this.call(`/api/tenants/${tenant}/sites/${site}/status`, { headers: { accept: "text/event-stream" }, signal: abort.signal });
+    if (response.status !== 200 || !response.body) throw new Error(`status stream of ${site}: HTTP ${response.status}`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`the status stream of ${site} ended before its first event`);
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split("\n").find((line) => line.startsWith("data: "));
+          if (block.startsWith("event: phase") && data) return (JSON.parse(data.slice(6)) as { phase: string }).phase;
+        }
+      }
+    } finally {
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- Postgres
+
+/**
+ * Counts the SQL statements the dashboard sends, from pg_stat_statements.
+ * The dashboard connects as `pagoda`; this script reads and seeds as `bench`,
+ * so its own statements are never counted.
+ */
+class StatementCounter {
+  constructor(private readonly sql: pg.Client) {}
+  async total(): Promise<number> {
+    const { rows } = await this.sql.query<{ n: string }>(
+      `SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements WHERE userid = 'pagoda'::regrole AND dbid = (SELECT oid FROM pg_database WHERE datname = 'pagoda')`,
+    );
+    return Number(rows[0]!.n);
+  }
+  async byStatement(): Promise<Map<string, number>> {
+    const { rows } = await this.sql.query<{ query: string; calls: string }>(
+      `SELECT query, calls FROM pg_stat_statements WHERE userid = 'pagoda'::regrole AND dbid = (SELECT oid FROM pg_database WHERE datname = 'pagoda')`,
+    );
+    const map = new Map<string, number>();
+    for (const row of rows) map.set(row.query, (map.get(row.query) ?? 0) + Number(row.calls));
+    return map;
+  }
+}
+
+async function startPostgres(dir: string): Promise<RunningPostgres> {
+  const options = { dataDir: path.join(dir, "pg"), port: await findFreePort(), ephemeral: true };
+  const first = await ensurePostgres(options);
+  const admin = new pg.Client({ connectionString: first.url });
+  await admin.connect();
+  // Loaded only at server start; postgresql.auto.conf survives the restart.
+  await admin.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+  await admin.query(`ALTER SYSTEM SET pg_stat_statements.max = 10000`);
+  await admin.end();
+  await first.stop();
+  const server = await ensurePostgres(options);
+  const sql = new pg.Client({ connectionString: server.url });
+  await sql.connect();
+  await sql.query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`);
+  await sql.query(`CREATE ROLE bench LOGIN SUPERUSER`);
+  await sql.end();
+  return server;
+}
+
+/** Columns of a table, so copies of a real row carry whatever columns the schema has today. */
+async function columnsOf(sql: pg.Client, table: string): Promise<string[]> {
+  const { rows } = await sql.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [table]);
+  return rows.map((row) => row.column_name);
+}
+
+/**
+ * Fills the workspace up to `sites` sites, most with a few deploys and the
+ * newest promoted, by copying the site and deploy that one real upload made
+ * (same artifact for all: the browse phase reads rows, it does not serve
+ * content). Site i has i % 4 deploys, so a quarter have none.
+ */
+async function seedWorkspace(sql: pg.Client, tenantSlug: string, templateSite: string, sites: number): Promise<string[]> {
+  const q = (name: string) => `"${name}"`;
+  const { rows: found } = await sql.query<{ tenantId: string; siteId: string; deployId: string }>(
+    `SELECT s."tenantId", s.id AS "siteId", s."targetDeployId" AS "deployId" FROM "Site" s JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = $1 AND s.name = $2`,
+    [tenantSlug, templateSite],
+  );
+  const template = found[0];
+  if (!template?.deployId) throw new Error("the template site has no promoted deploy");
+  const siteOverrides: Record<string, string> = {
+    id: `'bench-s-' || n`,
+    name: `'site-' || lpad(n::text, 5, '0')`,
+    hostLabel: `'site-' || lpad(n::text, 5, '0') || '-' || $2`,
+    targetDeployId: "NULL",
+    createdAt: `now() - n * interval '1 minute'`,
+    updatedAt: "now()",
+  };
+  const siteColumns = await columnsOf(sql, "Site");
+  const deployOverrides: Record<string, string> = {
+    id: `'bench-d-' || n || '-' || k`,
+    siteId: `'bench-s-' || n`,
+    state: `(CASE WHEN k = n % 4 THEN 'ready' ELSE 'superseded' END)::"DeployState"`,
+    createdAt: `now() - n * interval '1 minute' + k * interval '1 second'`,
+    finishedAt: `now() - n * interval '1 minute' + k * interval '1 second'`,
+    promotedAt: `now() - n * interval '1 minute' + k * interval '1 second'`,
+    liveAt: "NULL",
+  };
+  const deployColumns = await columnsOf(sql, "Deploy");
+  const names = Array.from({ length: sites - 1 }, (_, i) => `site-${String(i + 1).padStart(5, "0")}`);
+  await sql.query("BEGIN");
+  await sql.query(`UPDATE "Tenant" SET "maxSites" = $1 WHERE slug = $2`, [sites, tenantSlug]);
+  await sql.query(
+    `INSERT INTO "Site" (${siteColumns.map(q).join(", ")})
+     SELECT ${siteColumns.map((c) => siteOverrides[c] ?? `t.${q(c)}`).join(", ")}
+     FROM "Site" t, generate_series(1, $1::int) n WHERE t.id = $3`,
+    [sites - 1, tenantSlug, template.siteId],
+  );
+  await sql.query(
+    `INSERT INTO "Deploy" (${deployColumns.map(q).join(", ")})
+     SELECT ${deployColumns.map((c) => deployOverrides[c] ?? `t.${q(c)}`).join(", ")}
+     FROM "Deploy" t, generate_series(1, $1::int) n, generate_series(1, 3) k WHERE t.id = $2 AND k <= n % 4`,
+    [sites - 1, template.deployId],
+  );
+  await sql.query(`UPDATE "Site" SET "targetDeployId" = id_of.d FROM (SELECT "siteId", 'bench-d-' || substr("siteId", 9) || '-' || max(substr(id, length(id))) AS d FROM "Deploy" WHERE id LIKE 'bench-d-%' GROUP BY "siteId") id_of WHERE "Site".id = id_of."siteId"`);
+  await sql.query("COMMIT");
+  return [templateSite, ...names];
+}
+
+// ---------------------------------------------------------------- the phases
+
+type Kind = "healthz" | "site list" | "site page" | "status, first event";
+
+interface Sample {
+  ms: number;
+  statements?: number;
+}
+
+/** `total` requests of one kind over `width` clients; with one client, the statements of each request too. */
+async function runKind(clients: Client[], width: number, total: number, counter: StatementCounter | null, request: (client: Client, i: number) => Promise<unknown>): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  let next = 0;
+  await Promise.all(
+    clients.slice(0, width).map(async (client) => {
+      while (next < total) {
+        const i = next++;
+        const before = counter ? await counter.total() : 0;
+        const t0 = performance.now();
+        await request(client, i);
+        const ms = performance.now() - t0;
+        samples.push(counter ? { ms, statements: (await counter.total()) - before } : { ms });
+      }
+    }),
+  );
+  return samples;
+}
+
+interface KindFigures {
+  p50: number;
+  p95: number;
+  p99: number;
+  n: number;
+}
+const figures = (samples: Sample[]): KindFigures => {
+  const ms = samples.map((s) => s.ms);
+  return { p50: round(percentile(ms, 50)), p95: round(percentile(ms, 95)), p99: round(percentile(ms, 99)), n: ms.length };
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-bench-load-"));
+  await chmod(dir, 0o755);
+  const uploadTmp = path.join(dir, "dashboard-tmp");
+  await mkdir(uploadTmp, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => console.error("clean-up failed:", error));
+  };
+  process.once("SIGINT", () => void cleanUp().then(() => process.exit(130)));
+  const say = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+
+  try {
+    say(`Postgres with pg_stat_statements, a cluster with a simulated node, the operator ... (logs in ${dir})`);
+    const postgres = await startPostgres(dir);
+    cleanups.push(() => postgres.stop());
+    await deployMigrations({ databaseUrl: postgres.url });
+    const sql = new pg.Client({ connectionString: postgres.url.replace("//pagoda@", "//bench@") });
+    await sql.connect();
+    cleanups.push(() => sql.end());
+    const counter = new StatementCounter(sql);
+
+    let cluster: TestCluster | undefined;
+    if (WITH_CLUSTER) {
+      cluster = await startTestCluster({ node: "kwok" });
+      cleanups.push(() => cluster!.stop());
+      const { command, args } = await operatorCommand((message) => say(message));
+      const operatorLog = createWriteStream(path.join(dir, "operator.log"));
+      const operator = spawn(command, args, { env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort()), LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
+      operator.stdout.pipe(operatorLog);
+      operator.stderr.pipe(operatorLog);
+      cleanups.push(() => stopChild(operator));
+    }
+
+    const port = await findFreePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: "production",
+      NODE_OPTIONS: dashboardNodeOptions(process.env.NODE_OPTIONS),
+      LOG_LEVEL: "warn",
+      DATABASE_URL: postgres.url,
+      NEXTAUTH_URL: base,
+      NEXTAUTH_SECRET: randomBytes(32).toString("base64url"),
+      PAGODA_ARTIFACT_SECRET: randomBytes(32).toString("base64url"),
+      PAGODA_DATA_DIR: path.join(dir, "data"),
+      PAGODA_ARTIFACT_BASE_URL: base,
+      PAGODA_SITE_SCHEME: "http",
+      KUBECONFIG: cluster?.kubeconfigPath,
+      // Uploads stage their files under the OS temp dir: a private one, so it can be checked empty afterwards.
+      TMPDIR: uploadTmp,
+      // Every client signs up and in from 127.0.0.1.
+      PAGODA_SIGNUPS_PER_IP: "100000",
+      PAGODA_SIGNIN_ATTEMPTS_PER_IP: "100000",
+      PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: "100000",
+    };
+    if (!cluster) delete env.KUBECONFIG;
+    const dashboardLog = path.join(dir, "dashboard.log");
+    let dashboard = await startDashboard(env, port, dashboardLog);
+    cleanups.push(() => dashboard.stop());
+
+    // ---- accounts and the big workspace
+    say(`${CLIENTS} people sign up; the first one's workspace gets ${SITES} sites ...`);
+    const runId = randomBytes(3).toString("hex");
+    const emails = Array.from({ length: CLIENTS }, (_, i) => `browse-${runId}-${i}@example.com`);
+    const browsers = emails.map(() => new Client(base));
+    const owner = browsers[0]!;
+    const tenant = await owner.signUp(emails[0]!);
+    await owner.json(`/api/tenants/${tenant}/sites`, { name: "template" });
+    const templateZip = await buildZip([
+      { name: "index.html", data: "<!doctype html><title>bench</title><h1>bench</h1>" },
+      { name: "app.js", data: "console.log(1);\n".repeat(200) },
+    ]);
+    const uploaded = await owner.call(`/api/tenants/${tenant}/sites/template/deploys`, {
+      method: "POST",
+      headers: { "content-type": "application/zip", "x-csrf-token": await owner.csrf() },
+      body: new Uint8Array(templateZip),
+    });
+    if (uploaded.status !== 201) throw new Error(`the template upload failed: ${uploaded.status} ${await uploaded.text()}`);
+    const siteNames = await seedWorkspace(sql, tenant, "template", SITES);
+    await pool(browsers.slice(1).map((client, i) => ({ client, email: emails[i + 1]! })), 4, ({ client, email }) => client.signUp(email));
+    // No invitations yet: the other people join the workspace as members, as an owner would add them.
+    await sql.query(
+      `INSERT INTO "Membership" (id, "userId", "tenantId", role)
+       SELECT 'bench-m-' || u.id, u.id, t.id, 'member' FROM "User" u, "Tenant" t WHERE t.slug = $1 AND u.email = ANY($2::text[]) AND u.email <> $3`,
+      [tenant, emails, emails[0]],
+    );
+
+    // A restart publishes every seeded site at start, as after an upgrade.
+    say("restarting the dashboard: it publishes every promoted site, and the operator rolls them out ...");
+    await dashboard.stop();
+    dashboard = await startDashboard(env, port, dashboardLog);
+    const promoted = Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM "Site" s JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = $1 AND s."targetDeployId" IS NOT NULL`, [tenant])).rows[0]!.n);
+    const liveCount = async () =>
+      Number(
+        (
+          await sql.query<{ n: string }>(
+            `SELECT count(*) AS n FROM "Site" s JOIN "Tenant" t ON t.id = s."tenantId" JOIN "Deploy" d ON d.id = s."targetDeployId" WHERE t.slug = $1 AND d.state = 'live'`,
+            [tenant],
+          )
+        ).rows[0]!.n,
+      );
+    const liveDeadline = Date.now() + (WITH_CLUSTER ? 15 * 60_000 : 0);
+    let live = await liveCount();
+    let lastReport = Date.now();
+    while (live < promoted && Date.now() < liveDeadline) {
+      await sleep(1_000);
+      live = await liveCount();
+      if (Date.now() - lastReport > 15_000) {
+        say(`  ${live} of ${promoted} promoted sites live`);
+        lastReport = Date.now();
+      }
+    }
+    say(`${live} of ${promoted} promoted sites live; ${SITES - promoted} have no deploy`);
+
+    // ---- browse
+    const random = prng(13);
+    const pick = () => siteNames[Math.floor(random() * siteNames.length)]!;
+    const kinds: Record<Exclude<Kind, "healthz">, (client: Client) => Promise<unknown>> = {
+      "site list": (client) => client.page(`/w/${tenant}`),
+      "site page": (client) => client.page(`/w/${tenant}/sites/${pick()}`),
+      "status, first event": (client) => client.firstStatus(tenant, pick()),
+    };
+    const listBytes = await owner.page(`/w/${tenant}`);
+    const listRows = (await (await owner.call(`/w/${tenant}`)).text()).split('data-testid="site-row"').length - 1;
+    say(`site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML`);
+    say("warming up ...");
+    for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
+    await runKind(browsers, CLIENTS, CLIENTS * 2, null, (client) => client.page("/api/healthz"));
+
+    say(`one client, ${BASELINE_REQUESTS} requests of each kind, SQL statements counted per request ...`);
+    const one = new Map<Kind, Sample[]>();
+    one.set("healthz", await runKind(browsers, 1, BASELINE_REQUESTS, counter, (client) => client.page("/api/healthz")));
+    for (const [kind, request] of Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]) one.set(kind, await runKind(browsers, 1, BASELINE_REQUESTS, counter, request));
+
+    // Which statements one site list render sends, by text (for the report).
+    await sql.query("SELECT pg_stat_statements_reset()");
+    await owner.page(`/w/${tenant}`);
+    const listStatements = await counter.byStatement();
+
+    say(`${CLIENTS} clients, ${REQUESTS} /api/healthz requests (the floor) ...`);
+    const floor = await runKind(browsers, CLIENTS, REQUESTS, null, (client) => client.page("/api/healthz"));
+
+    say(`${CLIENTS} clients browse: ${REQUESTS} rounds of site list → site page → status stream${THINK_MS ? `, ${THINK_MS} ms between requests` : ""} ...`);
+    const loaded = new Map<Kind, Sample[]>(Object.keys(kinds).map((kind) => [kind as Kind, []]));
+    const browseRss = rssMonitor(dashboard.pid);
+    const statementsBefore = await counter.total();
+    const browseStarted = performance.now();
+    let round_ = 0;
+    await Promise.all(
+      browsers.map(async (client) => {
+        while (round_ < REQUESTS) {
+          round_++;
+          for (const [kind, request] of Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]) {
+            if (THINK_MS) await sleep(THINK_MS);
+            const t0 = performance.now();
+            await request(client);
+            loaded.get(kind)!.push({ ms: performance.now() - t0 });
+          }
+        }
+      }),
+    );
+    const browseSeconds = (performance.now() - browseStarted) / 1000;
+    const browseStatements = (await counter.total()) - statementsBefore;
+    const browseMemory = browseRss.stop();
+
+    // ---- uploads
+    say(`${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`);
+    const uploaders = Array.from({ length: UPLOAD_TENANTS }, () => new Client(base));
+    const uploadTenants = await Promise.all(uploaders.map((client, i) => client.signUp(`upload-${runId}-${i}@example.com`)));
+    const jobs = await Promise.all(
+      Array.from({ length: UPLOADS }, async (_, i) => {
+        const t = i % UPLOAD_TENANTS;
+        return {
+          client: uploaders[t]!,
+          tenant: uploadTenants[t]!,
+          site: `up-${Math.floor(i / UPLOAD_TENANTS)}`,
+          zip: await buildZip([
+            { name: "index.html", data: `<!doctype html><title>upload ${i}</title><h1>${runId} ${i}</h1>` },
+            { name: "assets/app.js", data: `/* ${i} */\n` + "console.log(1);\n".repeat(Math.floor(UPLOAD_BYTES / 4 / 16)) },
+            { name: "assets/data.bin", data: noise(Math.floor((UPLOAD_BYTES * 3) / 4), i + 1), compress: false },
+          ]),
+        };
+      }),
+    );
+    for (const job of jobs.filter((job, i) => jobs.findIndex((other) => other.tenant === job.tenant && other.site === job.site) === i)) {
+      await job.client.json(`/api/tenants/${job.tenant}/sites`, { name: job.site });
+    }
+    await Promise.all(uploaders.map((client) => client.csrf()));
+    say(`${UPLOADS} uploads at once ...`);
+    const rssAtRest = treeRssMiB(dashboard.pid);
+    const uploadRss = rssMonitor(dashboard.pid);
+    interface Attempt {
+      status: number;
+      retryAfter: string | null;
+      code: string | null;
+      ms: number;
+    }
+    const results = await Promise.all(
+      jobs.map(async (job) => {
+        const attempts: Attempt[] = [];
+        let deployId: string | null = null;
+        while (attempts.length < MAX_UPLOAD_ATTEMPTS) {
+          const t0 = performance.now();
+          const response = await job.client.call(`/api/tenants/${job.tenant}/sites/${job.site}/deploys`, {
+            method: "POST",
+            headers: { "content-type": "application/zip", "x-csrf-token": await job.client.csrf() },
+            body: new Uint8Array(job.zip),
+          });
+          const text = await response.text();
+          const body = (() => {
+            try {
+              return JSON.parse(text) as { deploy?: { id: string }; error?: { code?: string }; code?: string };
+            } catch {
+              return {};
+            }
+          })();
+          attempts.push({ status: response.status, retryAfter: response.headers.get("retry-after"), code: body.error?.code ?? body.code ?? null, ms: performance.now() - t0 });
+          if (response.status === 201) {
+            deployId = body.deploy?.id ?? null;
+            break;
+          }
+          const retryAfter = Number(response.headers.get("retry-after"));
+          if (response.status !== 429 || !Number.isFinite(retryAfter) || retryAfter < 0) break;
+          // Honour the server's delay, jittered so the retries do not arrive as one wave.
+          await sleep(Math.min(retryAfter, 60) * 1000 * (1 + random() * 0.5));
+        }
+        return { job, attempts, deployId };
+      }),
+    );
+    const uploadMemory = uploadRss.stop();
+    const rssAfter = treeRssMiB(dashboard.pid);
+
+    const rows = await sql.query<{ id: string; tenant: string; site: string }>(
+      `SELECT d.id, t.slug AS tenant, s.name AS site FROM "Deploy" d JOIN "Site" s ON s.id = d."siteId" JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = ANY($1::text[])`,
+      [uploadTenants],
+    );
+    const stored = new Set(rows.rows.map((row) => row.id));
+    const answered = results.filter((r) => r.deployId).map((r) => r.deployId!);
+    const lost = answered.filter((id) => !stored.has(id));
+    const unanswered = rows.rows.filter((row) => !answered.includes(row.id));
+    const leftInTmp = await readdir(uploadTmp);
+    const firstAnswers = new Map<string, number>();
+    const allAnswers = new Map<string, number>();
+    const tally = (map: Map<string, number>, a: Attempt) => {
+      const key = a.status === 429 ? `429 ${a.retryAfter === null ? "WITHOUT Retry-After" : "with Retry-After"}` : `${a.status}${a.code ? ` ${a.code}` : ""}`;
+      map.set(key, (map.get(key) ?? 0) + 1);
+    };
+    for (const r of results) {
+      tally(firstAnswers, r.attempts[0]!);
+      for (const a of r.attempts) tally(allAnswers, a);
+    }
+    const wrong = results.flatMap((r) => r.attempts).filter((a) => a.status !== 201 && !(a.status === 429 && a.retryAfter !== null));
+    const accepted = results.flatMap((r) => r.attempts.filter((a) => a.status === 201).map((a) => a.ms));
+
+    // ---- report
+    const statsOf = (samples: Sample[]) => {
+      const counts = samples.map((s) => s.statements!).filter((n) => Number.isFinite(n));
+      return { median: percentile(counts, 50), min: Math.min(...counts), max: Math.max(...counts) };
+    };
+    const perRound = (["site list", "site page", "status, first event"] as Kind[]).reduce((sum, kind) => sum + statsOf(one.get(kind)!).median, 0);
+    const table: Record<string, Record<string, string | number>> = {};
+    const floorFigures = figures(floor);
+    for (const kind of ["healthz", "site list", "site page", "status, first event"] as Kind[]) {
+      const alone = figures(one.get(kind)!);
+      const busy = kind === "healthz" ? floorFigures : figures(loaded.get(kind)!);
+      const statements = statsOf(one.get(kind)!);
+      table[kind] = {
+        "1 client p50 / p95 / p99 ms": `${alone.p50} / ${alone.p95} / ${alone.p99}`,
+        [`${CLIENTS} clients p50 / p95 / p99 ms`]: `${busy.p50} / ${busy.p95} / ${busy.p99}`,
+        [`${CLIENTS} clients p95 ÷ healthz p95`]: round(busy.p95 / floorFigures.p95),
+        "SQL statements per request (median, min–max)": `${statements.median} (${statements.min}–${statements.max})`,
+        requests: `${alone.n} / ${busy.n}`,
+      };
+    }
+    console.log("");
+    console.log(`Browse: ${CLIENTS} clients, a workspace of ${SITES} sites (${promoted} promoted, ${live} live), ${listRows} rows and ${round(listBytes / 1024)} KiB per site list`);
+    console.table(table);
+    console.log(
+      `SQL statements over the ${CLIENTS}-client browse: ${browseStatements} for ${REQUESTS} rounds = ${round(browseStatements / REQUESTS, 2)} per round (one client: ${perRound} per round); ${round((REQUESTS * 3) / browseSeconds)} requests/s`,
+    );
+    console.log("statements of one site list render:");
+    for (const [query, calls] of listStatements) console.log(`  ${calls} × ${query.replace(/\s+/g, " ").slice(0, 160)}`);
+    const listP95 = figures(loaded.get("site list")!).p95;
+    const listQueries = statsOf(one.get("site list")!).median;
+    console.log(`target: site list p95 ≤ 150 ms with ${CLIENTS} clients: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
+    console.log(`target: ≤ 3 SQL statements per site list render: ${listQueries}, ${listQueries <= 3 ? "met" : "NOT met"}`);
+    console.log(`dashboard RSS during the browse: peak ${round(browseMemory.peakSampledMiB)} MiB sampled, ${round(browseMemory.peakKernelMiB)} MiB by the kernel`);
+
+    console.log("");
+    console.log(`Uploads: ${UPLOADS} at once from ${UPLOAD_TENANTS} tenants, ${round(UPLOAD_BYTES / 1024)} KiB each`);
+    console.table({
+      "first answers": Object.fromEntries(firstAnswers),
+      "all answers (with retries)": Object.fromEntries(allAnswers),
+    });
+    console.log(`answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`);
+    console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
+    console.log(`accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`);
+    console.log(`deploys answered 201: ${answered.length}; rows in Postgres: ${rows.rowCount}; answered but missing: ${lost.length}; rows nobody was told about: ${unanswered.length}`);
+    console.log(`upload temp directory afterwards: ${leftInTmp.length === 0 ? "empty" : `${leftInTmp.length} entries left: ${leftInTmp.slice(0, 10).join(", ")}`}`);
+    console.log(
+      `dashboard RSS: ${round(rssAtRest)} MiB at rest, peak ${round(uploadMemory.peakSampledMiB)} MiB sampled (${round(uploadMemory.peakKernelMiB)} MiB by the kernel) during the uploads, ${round(rssAfter)} MiB after`,
+    );
+    console.log(
+      JSON.stringify({
+        clients: CLIENTS,
+        sites: SITES,
+        requests: REQUESTS,
+        thinkMs: THINK_MS,
+        browse: Object.fromEntries([...loaded].map(([kind, samples]) => [kind, figures(samples)])),
+        oneClient: Object.fromEntries([...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples) }])),
+        floor: floorFigures,
+        browseStatementsPerRound: round(browseStatements / REQUESTS, 2),
+        uploads: { firstAnswers: Object.fromEntries(firstAnswers), allAnswers: Object.fromEntries(allAnswers), wrong: wrong.length, answered: answered.length, rows: rows.rowCount, lost: lost.length, unanswered: unanswered.length, leftInTmp: leftInTmp.length },
+        rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter), browsePeak: round(browseMemory.peakKernelMiB) },
+      }),
+    );
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
