@@ -7,7 +7,7 @@ import { type DeployView, toDeployView } from "@/lib/deploys/view";
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
-import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits } from "@/lib/uploads";
+import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
 import { publishPromotedDeploy } from "@/lib/cluster/publish";
 
@@ -17,6 +17,8 @@ export interface UploadRequest {
   body: ReadableStream<Uint8Array>;
   declaredLength: number | null;
   ip: string | null;
+  /** How long the body may stall and take in all (lib/deploys/admission.ts); receiveToTempFile's defaults otherwise. */
+  receive?: Pick<ReceiveOptions, "idleTimeoutMs" | "deadlineMs">;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
   const audit = (outcome: "success" | "failure", details: Record<string, string | number | boolean | null>) =>
     recordAudit({ action: "deploy.upload", outcome, tenantId: actor.tenantId, actorId: actor.userId, target: site.name, ip: request.ip, details });
 
-  const received = await receiveToTempFile(request.body, { maxBytes: limits.maxArchiveBytes, declaredLength: request.declaredLength }).catch(async (error: unknown) => {
+  const received = await receiveToTempFile(request.body, { ...request.receive, maxBytes: limits.maxArchiveBytes, declaredLength: request.declaredLength }).catch(async (error: unknown) => {
     if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message });
     throw error;
   });

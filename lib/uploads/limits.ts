@@ -61,3 +61,53 @@ export function resolveLimits(overrides: Partial<UploadLimits> = {}): UploadLimi
   }
   return limits;
 }
+
+/**
+ * Bounds on how uploads use the server rather than on what they contain:
+ * how many run at once, how long one may take to arrive, and how much disk
+ * must stay free. Enforced before a body byte is stored (admission) and
+ * while it is read (receiveToTempFile).
+ */
+export interface UploadAdmissionLimits {
+  /** Uploads of one tenant in progress at once, across every dashboard process. */
+  perTenant: number;
+  /** Uploads in progress at once in this process, whatever the tenant. */
+  perProcess: number;
+  /** Longest wait for the next byte of the body. */
+  idleTimeoutMs: number;
+  /** Longest time the whole body may take to arrive. */
+  deadlineMs: number;
+  /** Free bytes that must remain on the temp and artifact volumes after an upload's worst case. */
+  diskReserveBytes: number;
+}
+
+/**
+ * Node's HTTP server answers a bare 408 and drops the connection once a
+ * request has taken this long to arrive (server.requestTimeout, which
+ * `next start` leaves at its default). Our own deadline must fire first so
+ * the person gets a message that says what happened.
+ */
+export const NODE_REQUEST_TIMEOUT_MS = 300_000;
+
+export const DEFAULT_ADMISSION_LIMITS: Readonly<UploadAdmissionLimits> = Object.freeze({
+  perTenant: 2,
+  perProcess: 8,
+  // nginx waits 60 s between two reads of a body; half of that is plenty
+  // for a live connection and cuts a stalled one off sooner.
+  idleTimeoutMs: 30_000,
+  // 100 MiB in 4 minutes needs about 3.5 Mbit/s of upload.
+  deadlineMs: 240_000,
+  diskReserveBytes: 512 * MiB,
+});
+
+/**
+ * Processing starts once the body is in and is bounded by the content
+ * limits above, not by a clock: the largest site takes seconds to tens of
+ * seconds on a busy two-core machine. An hour is far past that.
+ */
+export const PROCESSING_ALLOWANCE_MS = 60 * 60 * 1000;
+
+/** No upload, however slow within its limits, keeps a temp directory longer than this. */
+export function longestUploadMs(limits: Pick<UploadAdmissionLimits, "deadlineMs">): number {
+  return limits.deadlineMs + PROCESSING_ALLOWANCE_MS;
+}
