@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UploadError } from "./errors";
+import { UploadLimitError } from "./limit-error";
 import { receiveToTempFile } from "./receive";
 import { makeTmp, noise } from "./test-support";
 
@@ -102,6 +103,61 @@ describe("receiveToTempFile", () => {
     const { stream } = body([noise(1000, 1), noise(1000, 2)]);
     const err = await receiveToTempFile(stream, { maxBytes: 1e6, tmpDir: tmp, declaredLength: 1500 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, code: "bad_request" });
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("cuts off a client that stops sending, and removes the partial file", async () => {
+    // One chunk, then silence: pull never delivers again, like a stalled connection.
+    const state = { cancelled: false };
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(noise(1000, 1)));
+      },
+      pull() {
+        return new Promise<void>(() => undefined);
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    });
+    const err = await receiveToTempFile(stream, { maxBytes: 1e6, tmpDir: tmp, declaredLength: 5000, idleTimeoutMs: 100 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadLimitError);
+    expect(err).toMatchObject({ status: 408, code: "idle_timeout" });
+    expect((err as Error).message).toContain("no data arrived for 0 seconds after 1000 bytes");
+    expect(state.cancelled).toBe(true);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("cuts off a client that trickles bytes past the deadline, however steadily", async () => {
+    let sent = 0;
+    const state = { cancelled: false };
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // A byte every 10 ms never trips the idle timeout.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        sent += 1;
+        controller.enqueue(new Uint8Array([sent & 0xff]));
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    });
+    const err = await receiveToTempFile(stream, { maxBytes: 1e6, tmpDir: tmp, idleTimeoutMs: 1000, deadlineMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UploadLimitError);
+    expect(err).toMatchObject({ status: 408, code: "upload_too_slow" });
+    expect((err as Error).message).toContain("longer than the 0 seconds allowed");
+    expect(sent).toBeGreaterThan(3);
+    expect(state.cancelled).toBe(true);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("times out an async iterable that stalls too", async () => {
+    async function* stalls() {
+      yield new Uint8Array([1, 2, 3]);
+      await new Promise(() => undefined);
+    }
+    const err = await receiveToTempFile(stalls(), { maxBytes: 10, tmpDir: tmp, idleTimeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 408, code: "idle_timeout" });
     expect(await readdir(tmp)).toEqual([]);
   });
 });
