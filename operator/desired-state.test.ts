@@ -7,7 +7,11 @@ import {
   desiredPdb,
   FETCH_SCRIPT,
   siteUrl,
+  SITE_VOLUME_LIMIT,
+  TMP_VOLUME_LIMIT,
 } from "./desired-state";
+import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
+import { maxArtifactBytes, maxUnpackedSiteBytes, SIBLING_MAX_FRACTION } from "@/lib/uploads/site-size";
 import { configHash, renderNginxConfig } from "./nginx-config";
 import { childConfig, DIGEST_B, makeSite } from "./test-fixtures";
 
@@ -137,6 +141,34 @@ describe("desired children", () => {
     expect(siteUrl(site, withDomain)).toBe("https://blog-acme.sites.example.net");
     expect(desiredIngress(site, withDomain)?.spec?.rules?.[0]?.host).toBe("blog-acme.sites.example.net");
     expect(siteUrl(makeSite(), childConfig)).toBe("http://blog.example.com");
+  });
+
+  it("serve only the hosts the site was granted, and take the URL from them", () => {
+    const site = makeSite({ hosts: ["taken.example.com", "mine.example.com"] });
+    const children = desiredChildren(site, childConfig, ["mine.example.com"]);
+    expect(children.ingress?.spec?.rules?.map((r) => r.host)).toEqual(["mine.example.com"]);
+    expect(desiredIngress(site, { ...childConfig, tls: true }, ["mine.example.com"])?.spec?.tls?.[0]?.hosts).toEqual(["mine.example.com"]);
+    expect(siteUrl(site, childConfig, ["mine.example.com"])).toBe("http://mine.example.com");
+    // Granted nothing: no Ingress at all, and the in-cluster URL.
+    expect(desiredChildren(site, childConfig, []).ingress).toBeUndefined();
+    expect(siteUrl(site, childConfig, [])).toBe("http://blog.acme.svc.cluster.local");
+  });
+
+  it("size the site volume for the largest accepted site with its .gz siblings, and /tmp for its artifact", () => {
+    const MiB = 1024 * 1024;
+    const volumes = desiredDeployment(makeSite(), childConfig, "h").spec!.template.spec!.volumes!;
+    expect(volumes.find((v) => v.name === "site")?.emptyDir?.sizeLimit).toBe(SITE_VOLUME_LIMIT);
+    expect(volumes.find((v) => v.name === "tmp")?.emptyDir?.sizeLimit).toBe(TMP_VOLUME_LIMIT);
+    const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)?.[1]) * MiB;
+    const { maxUncompressedBytes } = DEFAULT_UPLOAD_LIMITS;
+    // At least every accepted byte plus a sibling of each, and the formula's exact figure rounded up to a MiB.
+    expect(mib(SITE_VOLUME_LIMIT)).toBeGreaterThanOrEqual(maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION));
+    expect(mib(SITE_VOLUME_LIMIT) - maxUnpackedSiteBytes()).toBeLessThan(MiB);
+    expect(mib(SITE_VOLUME_LIMIT)).toBeGreaterThanOrEqual(maxUnpackedSiteBytes());
+    expect(mib(TMP_VOLUME_LIMIT)).toBeGreaterThanOrEqual(maxArtifactBytes() + 64 * MiB);
+    expect(maxArtifactBytes()).toBeGreaterThan(maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION));
+    // The old fixed guesses were too small for what uploads accept.
+    expect(mib(SITE_VOLUME_LIMIT)).toBeGreaterThan(512 * MiB);
   });
 
   it("use the tenant label from the spec when given", () => {

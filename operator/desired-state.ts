@@ -22,6 +22,7 @@ import {
   STATICSITE_KIND,
   type StaticSite,
 } from "@/lib/k8s/staticsite";
+import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/uploads/site-size";
 import type { OperatorConfig } from "./config";
 import {
   CONFIG_DIR,
@@ -44,6 +45,24 @@ export const NGINX_UID = 101;
 export const PRE_STOP_SECONDS = 5;
 
 export const FETCH_SCRIPT_MOUNT = "/site";
+
+const MiB = 1024 * 1024;
+/** nginx's pid file and temp paths, next to the downloaded artifact in /tmp. */
+export const NGINX_TMP_BYTES = 64 * MiB;
+
+/** Whole MiB, rounded up: a quantity the API server keeps as written. */
+function mebibytes(bytes: number): string {
+  return `${Math.ceil(bytes / MiB)}Mi`;
+}
+
+/**
+ * emptyDir size limits, from the upload limits rather than a guess: the site
+ * volume holds the largest site the upload pipeline accepts with its .gz
+ * siblings; /tmp holds the largest artifact while it is checked and unpacked,
+ * plus nginx's own temp files. The kubelet evicts a pod that outgrows them.
+ */
+export const SITE_VOLUME_LIMIT = mebibytes(maxUnpackedSiteBytes());
+export const TMP_VOLUME_LIMIT = mebibytes(maxArtifactBytes() + NGINX_TMP_BYTES);
 
 export function childNames(siteName: string) {
   return {
@@ -95,8 +114,13 @@ export function effectiveHosts(site: StaticSite, config: Pick<ChildConfig, "defa
   return label.length <= 63 ? [`${label}.${config.defaultDomain}`] : [];
 }
 
-export function siteUrl(site: StaticSite, config: Pick<ChildConfig, "defaultDomain" | "tls">): string {
-  const host = effectiveHosts(site, config)[0];
+/** `hosts`: those the site is allowed to serve (operator/hosts.ts); by default all it asks for. */
+export function siteUrl(
+  site: StaticSite,
+  config: Pick<ChildConfig, "defaultDomain" | "tls">,
+  hosts: readonly string[] = effectiveHosts(site, config),
+): string {
+  const host = hosts[0];
   if (host) return `${config.tls ? "https" : "http"}://${host}`;
   return `http://${childNames(site.metadata.name).service}.${site.metadata.namespace}.svc.cluster.local`;
 }
@@ -238,8 +262,8 @@ export function desiredDeployment(site: StaticSite, config: ChildConfig, nginxCo
           initContainers: [fetchContainer(site, config)],
           containers: [nginxContainer(config)],
           volumes: [
-            { name: "site", emptyDir: { sizeLimit: "512Mi" } },
-            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            { name: "site", emptyDir: { sizeLimit: SITE_VOLUME_LIMIT } },
+            { name: "tmp", emptyDir: { sizeLimit: TMP_VOLUME_LIMIT } },
             { name: "config", configMap: { name: names.configMap } },
           ],
         },
@@ -262,9 +286,13 @@ export function desiredService(site: StaticSite): V1Service {
 }
 
 /** Undefined when the site should have no Ingress (suspended, or no host to serve). */
-export function desiredIngress(site: StaticSite, config: ChildConfig): V1Ingress | undefined {
+export function desiredIngress(
+  site: StaticSite,
+  config: ChildConfig,
+  allowedHosts: readonly string[] = effectiveHosts(site, config),
+): V1Ingress | undefined {
   if (site.spec.suspend) return undefined;
-  const hosts = effectiveHosts(site, config);
+  const hosts = [...allowedHosts];
   if (hosts.length === 0) return undefined;
   const names = childNames(site.metadata.name);
   const base = meta(site, names.ingress);
@@ -312,13 +340,14 @@ export interface DesiredChildren {
   pdb: V1PodDisruptionBudget | undefined;
 }
 
-export function desiredChildren(site: StaticSite, config: ChildConfig): DesiredChildren {
+/** `hosts`: those the site is allowed to serve; the Ingress gets a rule for each and no other. */
+export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: readonly string[] = effectiveHosts(site, config)): DesiredChildren {
   const conf = nginxConfigFor(site);
   return {
     configMap: desiredConfigMap(site, conf),
     deployment: desiredDeployment(site, config, configHash(conf)),
     service: desiredService(site),
-    ingress: desiredIngress(site, config),
+    ingress: desiredIngress(site, config, hosts),
     pdb: desiredPdb(site),
   };
 }

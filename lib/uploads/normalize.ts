@@ -15,6 +15,8 @@ import { INLINE_ZLIB_BYTES, deterministicGzip, gzipBuffer } from "./gzip";
 import { parallelGzip } from "./parallel-gzip";
 import { fileTooLarge, totalTooLarge, type InspectResult, type PlannedFile } from "./inspect";
 import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
+// Shared with the site pod's volume sizes (lib/uploads/site-size.ts).
+import { SIBLING_MAX_FRACTION } from "./site-size";
 import { collisionKey, utf8Length } from "./names";
 import { openEntryStream, type ZipFile } from "./zip";
 import { readCompressed } from "./zip-read";
@@ -26,8 +28,6 @@ export const ARCHIVE_GZIP_LEVEL = 6;
 export const SIBLING_GZIP_LEVEL = 9;
 /** Below this, the gzip framing and a request's overhead eat the gain. */
 export const SIBLING_MIN_BYTES = 1024;
-/** A sibling is kept only if it is at most this fraction of the original. */
-const SIBLING_MAX_FRACTION = 0.95;
 const COMPRESSIBLE = new Set([
   "html", "htm", "xhtml", "css", "js", "mjs", "cjs", "json", "jsonld", "webmanifest", "map", "svg", "xml", "rss", "atom",
   "txt", "md", "csv", "tsv", "wasm", "ico", "ttf", "otf", "eot",

@@ -1,0 +1,39 @@
+// How much room a published site can take once unpacked, derived from the
+// upload limits, so that the site pod's volumes are sized by the same rules
+// that bound an upload. Pure constants and arithmetic: the operator imports
+// this too.
+import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from "./limits";
+
+/** A precompressed `.gz` sibling is kept only if it is at most this fraction of its original. */
+export const SIBLING_MAX_FRACTION = 0.95;
+/** Every file and directory takes whole blocks on the node's disk; 4 KiB is ext4's and xfs's default. */
+export const FS_BLOCK_BYTES = 4096;
+/** A tar entry costs at most a pax header block, its record, the entry's own header and padding to 512. */
+export const TAR_ENTRY_OVERHEAD_BYTES = 4 * 512;
+
+type SizeLimits = Pick<UploadLimits, "maxUncompressedBytes" | "maxFiles" | "maxPathDepth">;
+
+/** Files, their siblings, and every directory on the way to each file. */
+export function maxTreeEntries(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+  return limits.maxFiles * 2 + limits.maxFiles * (limits.maxPathDepth - 1);
+}
+
+/**
+ * The unpacked site on disk: the files (at most maxUncompressedBytes), a
+ * sibling of at most SIBLING_MAX_FRACTION of each, and up to one block of
+ * rounding per entry.
+ */
+export function maxUnpackedSiteBytes(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+  const content = Math.ceil(limits.maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION));
+  return content + maxTreeEntries(limits) * FS_BLOCK_BYTES;
+}
+
+/**
+ * The artifact (tar.gz) at its largest: the same content with a tar header
+ * per entry, and gzip's worst case on incompressible data (5 bytes per
+ * 16 KiB stored block plus its own 18-byte frame).
+ */
+export function maxArtifactBytes(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+  const tar = Math.ceil(limits.maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION)) + maxTreeEntries(limits) * TAR_ENTRY_OVERHEAD_BYTES + 1024;
+  return tar + Math.ceil(tar / 16_384) * 5 + 18;
+}
