@@ -14,6 +14,24 @@ describe("loadConfig", () => {
     expect(c.identity).toMatch(/-\d+$/);
     expect(c.apiTimeoutMs).toBe(30_000);
     expect(loadConfig({ PAGODA_OPERATOR_API_TIMEOUT_SECONDS: "2.5" }).apiTimeoutMs).toBe(2_500);
+    expect(c.baseDomain).toBe("pagoda.localhost");
+    expect(c.namespaceSelector).toBe("app.kubernetes.io/managed-by=pagoda");
+  });
+
+  it("accepts a namespace selector only if it requires a label", () => {
+    expect(loadConfig({ PAGODA_OPERATOR_NAMESPACE_SELECTOR: "pagoda.dev/tenant" }).namespaceSelector).toBe("pagoda.dev/tenant");
+    expect(loadConfig({ PAGODA_OPERATOR_NAMESPACE_SELECTOR: "a=b, !c" }).namespaceSelector).toBe("a=b, !c");
+    for (const bad of ["!pagoda.dev/tenant", "a!=b", "a in (b)", "=b", "a=b,,c"]) {
+      expect(() => loadConfig({ PAGODA_OPERATOR_NAMESPACE_SELECTOR: bad }), bad).toThrow(/PAGODA_OPERATOR_NAMESPACE_SELECTOR/);
+    }
+  });
+
+  it("keeps the default domain inside the base domain", () => {
+    expect(loadConfig({ PAGODA_BASE_DOMAIN: "sites.example.com", PAGODA_OPERATOR_DEFAULT_DOMAIN: "sites.example.com" }).defaultDomain).toBe("sites.example.com");
+    expect(() => loadConfig({ PAGODA_BASE_DOMAIN: "sites.example.com", PAGODA_OPERATOR_DEFAULT_DOMAIN: "example.com" })).toThrow(
+      /PAGODA_OPERATOR_DEFAULT_DOMAIN: must equal PAGODA_BASE_DOMAIN/,
+    );
+    expect(() => loadConfig({ PAGODA_BASE_DOMAIN: "Sites.Example.com" })).toThrow(/PAGODA_BASE_DOMAIN/);
   });
 
   it("names the variable that is wrong", () => {

@@ -16,6 +16,21 @@ const objectName = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a lowercase DNS name");
 
+const dnsDomain = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a lowercase DNS domain");
+
+// Equality-based label selector terms: `key`, `!key`, `key=value`,
+// `key==value`, `key!=value`. At least one term must require a label, or the
+// selector would also match namespaces nobody marked as Pagoda's.
+const SELECTOR_TERM = /^(!?)([A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?)(?:\s*(==|=|!=)\s*([A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?)?$/;
+const namespaceSelector = z.string().superRefine((selector, ctx) => {
+  const terms = selector.split(",").map((t) => SELECTOR_TERM.exec(t.trim()));
+  if (terms.some((t) => !t)) {
+    ctx.addIssue({ code: "custom", message: "expected a label selector such as app.kubernetes.io/managed-by=pagoda" });
+  } else if (!terms.some((t) => t && t[1] === "" && t[3] !== "!=")) {
+    ctx.addIssue({ code: "custom", message: "must require a label (key or key=value): negations alone also match unlabelled namespaces" });
+  }
+});
+
 const envSchema = z.object({
   PAGODA_OPERATOR_NGINX_IMAGE: z.string().min(1).default("nginxinc/nginx-unprivileged:1.27-alpine"),
   PAGODA_OPERATOR_FETCH_IMAGE: z.string().min(1).default("busybox:1.37"),
@@ -24,10 +39,11 @@ const envSchema = z.object({
   PAGODA_OPERATOR_TLS: boolFromEnv.default(false),
   PAGODA_OPERATOR_CLUSTER_ISSUER: z.string().min(1).optional(),
   /** Hosts for sites that list none: `<site>-<namespace>.<domain>`. Without it such sites get no Ingress. */
-  PAGODA_OPERATOR_DEFAULT_DOMAIN: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a lowercase DNS domain")
-    .optional(),
+  PAGODA_OPERATOR_DEFAULT_DOMAIN: dnsDomain.optional(),
+  /** Shared with the dashboard: sites may only serve this domain and names one label below it. */
+  PAGODA_BASE_DOMAIN: dnsDomain.default("pagoda.localhost"),
+  /** Namespaces whose StaticSites are reconciled; all others are ignored. */
+  PAGODA_OPERATOR_NAMESPACE_SELECTOR: namespaceSelector.default("app.kubernetes.io/managed-by=pagoda"),
   PAGODA_OPERATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   PAGODA_OPERATOR_RESYNC_SECONDS: durationSeconds.default(600),
   PAGODA_OPERATOR_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(500),
@@ -54,6 +70,10 @@ export interface OperatorConfig {
   tls: boolean;
   clusterIssuer: string | undefined;
   defaultDomain: string | undefined;
+  /** Hosts outside this domain and its one-label subdomains are refused. */
+  baseDomain: string;
+  /** Label selector of the namespaces the operator works in. */
+  namespaceSelector: string;
   concurrency: number;
   resyncMs: number;
   backoffBaseMs: number;
@@ -102,6 +122,11 @@ export function loadConfig(
   if (e.PAGODA_OPERATOR_CLUSTER_ISSUER && !e.PAGODA_OPERATOR_TLS) {
     issues.push("PAGODA_OPERATOR_CLUSTER_ISSUER: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the issuer");
   }
+  if (e.PAGODA_OPERATOR_DEFAULT_DOMAIN && e.PAGODA_OPERATOR_DEFAULT_DOMAIN !== e.PAGODA_BASE_DOMAIN) {
+    issues.push(
+      `PAGODA_OPERATOR_DEFAULT_DOMAIN: must equal PAGODA_BASE_DOMAIN (${e.PAGODA_BASE_DOMAIN}), or the hosts it gives sites would be refused; set both to the same domain`,
+    );
+  }
   if (e.PAGODA_OPERATOR_LEASE_RENEW_SECONDS >= e.PAGODA_OPERATOR_LEASE_DURATION_SECONDS) {
     issues.push(
       "PAGODA_OPERATOR_LEASE_RENEW_SECONDS: must be shorter than PAGODA_OPERATOR_LEASE_DURATION_SECONDS, or two leaders can overlap",
@@ -119,6 +144,8 @@ export function loadConfig(
     tls: e.PAGODA_OPERATOR_TLS,
     clusterIssuer: e.PAGODA_OPERATOR_CLUSTER_ISSUER,
     defaultDomain: e.PAGODA_OPERATOR_DEFAULT_DOMAIN,
+    baseDomain: e.PAGODA_BASE_DOMAIN,
+    namespaceSelector: e.PAGODA_OPERATOR_NAMESPACE_SELECTOR,
     concurrency: e.PAGODA_OPERATOR_CONCURRENCY,
     resyncMs: e.PAGODA_OPERATOR_RESYNC_SECONDS * 1000,
     backoffBaseMs: e.PAGODA_OPERATOR_BACKOFF_BASE_MS,

@@ -9,6 +9,7 @@ import {
   type V1ConfigMap,
   type V1Deployment,
   type V1Ingress,
+  type V1Namespace,
   type V1Pod,
   type V1PodDisruptionBudget,
   type V1Service,
@@ -31,7 +32,9 @@ import { apiErrorMessage, KubeApi } from "./kube-api";
 import { pooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { LeaderElector } from "./leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
-import { Reconciler, siteKey, type Caches } from "./reconciler";
+import { effectiveHosts } from "./desired-state";
+import { createdAtMs, decideHosts, hostAllowed, HostClaims, type HostClaim } from "./hosts";
+import { parseKey, Reconciler, siteKey, type Caches, type SiteScope } from "./reconciler";
 import { WatchCache, type WatchVerb } from "./watch-cache";
 import { WorkQueue } from "./workqueue";
 
@@ -122,6 +125,31 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   }
 
   const counted = <T>(kind: string, fn: () => Promise<T>) => api.call("list", kind, false, `listing ${kind}s`, fn);
+
+  // Pagoda's namespaces, from a watch filtered by the API server: StaticSites
+  // elsewhere are cached (one cluster-wide watch is far cheaper than one per
+  // namespace) but never reconciled, and claim no host. A namespace that
+  // stops matching the selector arrives as a deletion.
+  const pagodaNamespaces = new Set<string>();
+  const claims = new HostClaims();
+  const inScope = (claim: Pick<HostClaim, "namespace">) => pagodaNamespaces.has(claim.namespace);
+  const enqueueIfManaged = (key: string) => {
+    if (pagodaNamespaces.has(parseKey(key).namespace)) queue.add(key);
+  };
+  const claimOf = (site: StaticSite): HostClaim => ({
+    key: siteKey(site.metadata.namespace, site.metadata.name),
+    namespace: site.metadata.namespace,
+    name: site.metadata.name,
+    createdAt: createdAtMs(site.metadata.creationTimestamp),
+    hosts: effectiveHosts(site, config).filter((h) => hostAllowed(h, config.baseDomain)),
+  });
+  const scope: SiteScope = {
+    baseDomain: config.baseDomain,
+    managesNamespace: (namespace) => pagodaNamespaces.has(namespace),
+    decideHosts: (site) =>
+      decideHosts(siteKey(site.metadata.namespace, site.metadata.name), effectiveHosts(site, config), config.baseDomain, claims, inScope),
+  };
+
   const sites = cache<StaticSite>(
     STATICSITE_KIND,
     `/apis/${STATICSITE_GROUP}/${STATICSITE_VERSION}/${STATICSITE_PLURAL}`,
@@ -132,11 +160,34 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       if (verb === "delete") {
         queue.forget(key);
         reconciler.forget(key);
+        // The next claimant of each of its hosts may now hold it.
+        for (const other of claims.remove(key)) enqueueIfManaged(other);
         return;
       }
-      queue.add(key);
+      for (const other of claims.set(claimOf(site))) enqueueIfManaged(other);
+      enqueueIfManaged(key);
     },
     undefined,
+  );
+  const namespaces = cache<V1Namespace>(
+    "Namespace",
+    "/api/v1/namespaces",
+    (labelSelector) =>
+      counted("Namespace", () => api.objects.list<V1Namespace>("v1", "Namespace", undefined, undefined, undefined, undefined, undefined, labelSelector)),
+    (verb, ns) => {
+      const name = ns.metadata?.name;
+      // Updates of a namespace that still matches change nothing here.
+      if (!name || verb === "update") return;
+      if (verb === "delete") pagodaNamespaces.delete(name);
+      else pagodaNamespaces.add(name);
+      // Its sites start or stop claiming hosts: theirs and their rivals' decisions may change.
+      for (const site of sites.list(name)) {
+        const key = siteKey(name, site.metadata.name);
+        enqueueIfManaged(key);
+        for (const other of claims.neighboursOf(key)) enqueueIfManaged(other);
+      }
+    },
+    config.namespaceSelector,
   );
   // Children: only what this operator labelled, in all namespaces.
   const childCache = <T extends KubernetesObject>(kind: string, apiVersion: string, path: string, trim?: (obj: T) => void) =>
@@ -155,10 +206,10 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const ingresses = childCache<V1Ingress>("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/ingresses");
   const pdbs = childCache<V1PodDisruptionBudget>("PodDisruptionBudget", "policy/v1", "/apis/policy/v1/poddisruptionbudgets");
   const pods = childCache<V1Pod>("Pod", "v1", "/api/v1/pods", trimPod);
-  const all = [sites, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
+  const all = [sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
 
   const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
-  const reconciler = new Reconciler({ api, caches, config, log, identity: config.identity });
+  const reconciler = new Reconciler({ api, caches, config, scope, log, identity: config.identity });
 
   let leader = !config.leaderElection;
   let started = false;
@@ -182,13 +233,13 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     beforeMetrics: () => {
       metrics.queueDepth.set(queue.depth());
       metrics.queueActive.set(queue.activeCount());
-      metrics.managedSites.set(sites.list().length);
+      metrics.managedSites.set(sites.list().filter((s) => pagodaNamespaces.has(s.metadata.namespace)).length);
       metrics.isLeader.set(leader ? 1 : 0);
     },
   });
 
   const enqueueAll = () => {
-    for (const s of sites.list()) queue.add(siteKey(s.metadata.namespace, s.metadata.name));
+    for (const s of sites.list()) enqueueIfManaged(siteKey(s.metadata.namespace, s.metadata.name));
   };
 
   try {
@@ -199,7 +250,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     await connection.close();
     throw err;
   }
-  log.info({ sites: sites.list().length }, "caches synced");
+  log.info({ sites: sites.list().length, namespaces: pagodaNamespaces.size, namespaceSelector: config.namespaceSelector }, "caches synced");
 
   const resync = setInterval(enqueueAll, config.resyncMs);
   resync.unref();

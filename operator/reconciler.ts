@@ -14,7 +14,8 @@ import type {
 import type pino from "pino";
 import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } from "@/lib/k8s/staticsite";
 import type { ChildConfig } from "./desired-state";
-import { childNames, desiredChildren, siteUrl, type DesiredChildren } from "./desired-state";
+import { childNames, desiredChildren, effectiveHosts, siteUrl, type DesiredChildren } from "./desired-state";
+import { hostProblem, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./drift";
 import type { KubeApi } from "./kube-api";
 import { deriveStatus, statusEqual, transitionEvents } from "./status";
@@ -82,10 +83,20 @@ class WriteMemo {
   }
 }
 
+/** Where the operator may act and which hosts a site may serve. */
+export interface SiteScope {
+  /** The namespace is one of Pagoda's; StaticSites anywhere else get nothing. */
+  managesNamespace(namespace: string): boolean;
+  decideHosts(site: StaticSite): HostDecision;
+  baseDomain: string;
+}
+
 export interface ReconcilerDeps {
   api: KubeApi;
   caches: Caches;
   config: ChildConfig;
+  /** Without one, every namespace and every host is allowed (unit tests of other concerns). */
+  scope?: SiteScope;
   log: pino.Logger;
   identity: string;
   now?: () => Date;
@@ -125,12 +136,15 @@ export class Reconciler {
       return {};
     }
     if (cached.metadata.deletionTimestamp) return {};
+    // Not one of Pagoda's namespaces: no children, no status, nothing written there.
+    if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return {};
     const site = this.withFreshStatus(key, cached);
+    const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
 
     let applyError: Error | undefined;
     let desired: DesiredChildren | undefined;
     try {
-      desired = desiredChildren(site, this.deps.config);
+      desired = desiredChildren(site, this.deps.config, hosts.granted);
     } catch (err) {
       applyError = new Error(`cannot build the site's objects: ${(err as Error).message}`, { cause: err });
     }
@@ -161,8 +175,9 @@ export class Reconciler {
       site,
       deployment,
       pods,
-      url: siteUrl(site, this.deps.config),
+      url: siteUrl(site, this.deps.config, hosts.granted),
       applyError: applyError?.message,
+      hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
       now: this.now(),
     });
     await this.writeStatus(key, cached, site, status);

@@ -152,6 +152,15 @@ describe("deriveStatus", () => {
     expect(cond(status, "Ready")).toMatchObject({ status: "False", reason: "Creating" });
   });
 
+  it("reports hosts it does not serve as Degraded, even while the rollout is fine", () => {
+    const hostProblem = { reason: "HostConflict", message: "Host a.example.com is already served by another site" };
+    const live = deriveStatus({ site: makeSite(), deployment: makeDeployment(), pods: [], url, now: t0, hostProblem });
+    expect(cond(live, "Degraded")).toMatchObject({ status: "True", reason: "HostConflict", message: hostProblem.message });
+    expect(cond(live, "Ready")).toMatchObject({ status: "True" });
+    const suspended = deriveStatus({ site: makeSite({ suspend: true }), deployment: makeDeployment({ specReplicas: 0, replicas: 0 }), pods: [], url, now: t0, hostProblem });
+    expect(cond(suspended, "Degraded")).toMatchObject({ status: "False", reason: "Suspended" });
+  });
+
   it("moves lastTransitionTime only when a condition's status flips", () => {
     const site = makeSite();
     const first = deriveStatus({ site, deployment: makeDeployment({ available: 0, ready: 0 }), pods: [], url, now: t0 });

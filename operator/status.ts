@@ -24,6 +24,8 @@ export interface StatusInputs {
   url: string;
   /** Set when applying the children failed in this reconcile. */
   applyError?: string;
+  /** Hosts the site asks for but does not serve (operator/hosts.ts): HostConflict or HostNotAllowed. */
+  hostProblem?: Problem;
   now: Date;
 }
 
@@ -234,6 +236,10 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
     degraded = problem ? c("True", problem.reason, problem.message) : c("False", "AsExpected", "No problems found");
   }
 
+  // Outlasts any rollout problem: only a change of spec (or of the other claimant) fixes it.
+  if (input.hostProblem && !site.spec.suspend) {
+    degraded = c("True", input.hostProblem.reason, input.hostProblem.message);
+  }
   if (input.applyError) {
     degraded = c("True", "ApplyFailed", `Updating the site's objects failed: ${oneLine(input.applyError, 500)}`);
   }

@@ -1,0 +1,148 @@
+// Which site may serve which host. A StaticSite names its hosts itself, so
+// without these rules any site could claim the dashboard's host or another
+// tenant's. Pure: the operator feeds it from its StaticSite cache.
+
+/** The base domain itself and names one label below it: `blog-acme.<base>`, not `a.b.<base>`. */
+export function hostAllowed(host: string, baseDomain: string): boolean {
+  if (host === baseDomain) return true;
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return false;
+  const label = host.slice(0, -suffix.length);
+  return label.length > 0 && !label.includes(".");
+}
+
+export interface HostClaim {
+  /** `namespace/name` of the StaticSite. */
+  key: string;
+  namespace: string;
+  name: string;
+  /** creationTimestamp in epoch ms; NaN-free (0 when unknown). */
+  createdAt: number;
+  /** Hosts the site asks for that lie inside the allowed domains. */
+  hosts: readonly string[];
+}
+
+/**
+ * Older claims win; equal timestamps (they have one-second resolution) fall
+ * back to namespace, then name. Everything compared is stored in the API
+ * server, so every replica and every restart picks the same holder.
+ */
+export function claimOrder(a: HostClaim, b: HostClaim): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return 0;
+}
+
+export function createdAtMs(value: Date | string | undefined): number {
+  if (value === undefined) return 0;
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/** Every site's claims, indexed by host, kept current from watch events. */
+export class HostClaims {
+  private readonly byKey = new Map<string, HostClaim>();
+  private readonly byHost = new Map<string, Set<string>>();
+
+  /**
+   * Records (or replaces) a site's claim. Returns the other sites that share
+   * a host with its old or new claim: their holder may have changed.
+   */
+  set(claim: HostClaim): string[] {
+    const before = this.byKey.get(claim.key);
+    if (before) this.unindex(before);
+    this.byKey.set(claim.key, claim);
+    for (const host of claim.hosts) {
+      let keys = this.byHost.get(host);
+      if (!keys) this.byHost.set(host, (keys = new Set()));
+      keys.add(claim.key);
+    }
+    return this.neighbours(claim.key, [...(before?.hosts ?? []), ...claim.hosts]);
+  }
+
+  /** Forgets a deleted site; returns the sites that shared a host with it. */
+  remove(key: string): string[] {
+    const before = this.byKey.get(key);
+    if (!before) return [];
+    this.unindex(before);
+    this.byKey.delete(key);
+    return this.neighbours(key, before.hosts);
+  }
+
+  /** Other sites sharing a host with `key`'s current claim. */
+  neighboursOf(key: string): string[] {
+    return this.neighbours(key, this.byKey.get(key)?.hosts ?? []);
+  }
+
+  /** The claim that holds `host` among those `eligible` says may hold anything. */
+  holder(host: string, eligible: (claim: HostClaim) => boolean): HostClaim | undefined {
+    let best: HostClaim | undefined;
+    for (const key of this.byHost.get(host) ?? []) {
+      const claim = this.byKey.get(key);
+      if (!claim || !eligible(claim)) continue;
+      if (!best || claimOrder(claim, best) < 0) best = claim;
+    }
+    return best;
+  }
+
+  private unindex(claim: HostClaim): void {
+    for (const host of claim.hosts) {
+      const keys = this.byHost.get(host);
+      keys?.delete(claim.key);
+      if (keys?.size === 0) this.byHost.delete(host);
+    }
+  }
+
+  private neighbours(key: string, hosts: readonly string[]): string[] {
+    const out = new Set<string>();
+    for (const host of hosts) for (const k of this.byHost.get(host) ?? []) if (k !== key) out.add(k);
+    return [...out];
+  }
+}
+
+export interface HostDecision {
+  /** Hosts this site serves: allowed, and it holds them. */
+  granted: string[];
+  /** Outside the allowed domains. */
+  refused: string[];
+  /** Allowed, but an earlier claimant holds them. */
+  conflicted: string[];
+}
+
+export function decideHosts(
+  key: string,
+  hosts: readonly string[],
+  baseDomain: string,
+  claims: HostClaims,
+  eligible: (claim: HostClaim) => boolean,
+): HostDecision {
+  const decision: HostDecision = { granted: [], refused: [], conflicted: [] };
+  for (const host of hosts) {
+    if (!hostAllowed(host, baseDomain)) decision.refused.push(host);
+    else if ((claims.holder(host, eligible)?.key ?? key) === key) decision.granted.push(host);
+    else decision.conflicted.push(host);
+  }
+  return decision;
+}
+
+/** The Degraded reason for hosts the site asked for but does not serve, if any. */
+export function hostProblem(decision: HostDecision, baseDomain: string): { reason: string; message: string } | undefined {
+  const list = (hosts: string[]) => hosts.join(", ");
+  if (decision.refused.length > 0) {
+    const s = decision.refused.length > 1;
+    return {
+      reason: "HostNotAllowed",
+      message: `Host${s ? "s" : ""} ${list(decision.refused)} ${s ? "are" : "is"} not served: only ${baseDomain} and names one label below it are allowed`,
+    };
+  }
+  if (decision.conflicted.length > 0) {
+    const s = decision.conflicted.length > 1;
+    // The other claimant belongs to someone else: name the host, never the site.
+    return {
+      reason: "HostConflict",
+      message: `Host${s ? "s" : ""} ${list(decision.conflicted)} ${s ? "are" : "is"} already served by another site, so ${s ? "they are" : "it is"} not served by this one`,
+    };
+  }
+  return undefined;
+}
