@@ -20,7 +20,28 @@ import {
   type StaticSite,
   type StaticSiteSpec,
 } from "@/lib/k8s/staticsite";
+import { createTestNamespace } from "@/cluster/testing";
 import { loadConfig, type OperatorConfig } from "./config";
+
+/** The domain test sites live under; siteSpec's hosts are one label below it. */
+export const TEST_BASE_DOMAIN = "pagoda.test";
+/** What the dashboard puts on tenant namespaces, and the operator's default selector. */
+export const PAGODA_NAMESPACE_LABELS = { "app.kubernetes.io/managed-by": "pagoda" } as const;
+
+/** A test namespace marked as Pagoda's, as the dashboard marks tenant namespaces. */
+export async function createSiteNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+  const name = await createTestNamespace(kc, prefix);
+  await kc.makeApiClient(CoreV1Api).patchNamespace(
+    { name, body: { metadata: { labels: PAGODA_NAMESPACE_LABELS } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+  return name;
+}
+
+/** A host no other test claims. */
+export function uniqueHost(label = "site"): string {
+  return `${label}-${randomBytes(4).toString("hex")}.${TEST_BASE_DOMAIN}`;
+}
 
 export const digestOf = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -49,6 +70,7 @@ export function testOperatorConfig(kubeconfigPath: string, overrides: Partial<Op
     kubeconfigPath,
     port: 0,
     ingressClass: "pagoda-test",
+    baseDomain: TEST_BASE_DOMAIN,
     leaderElection: true,
     leaseNamespace: "default",
     leaseName: `pagoda-operator-${randomBytes(3).toString("hex")}`,
@@ -130,7 +152,7 @@ export class Clients {
 export function siteSpec(overrides: Partial<StaticSiteSpec> = {}): StaticSiteSpec {
   return {
     artifact: { url: "http://127.0.0.1:9/artifacts/site.tgz?sig=abc", digest: digestOf("a") },
-    hosts: ["site.example.com"],
+    hosts: [uniqueHost()],
     ...overrides,
   };
 }

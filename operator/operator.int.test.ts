@@ -2,19 +2,32 @@
 // kube-controller-manager, kube-scheduler) without a node: Deployments get
 // ReplicaSets and Pods stay Pending, which is enough to prove reconciliation,
 // drift repair, garbage collection, status and write economy.
-import { CoordinationV1Api, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace } from "@/cluster/testing";
 import { sharedCluster } from "@/tests/support/cluster";
 import {
   ANNOTATION_CONFIG_HASH,
   ANNOTATION_DIGEST,
+  CONDITION_DEGRADED,
   CONDITION_PROGRESSING,
   CONDITION_READY,
   findCondition,
 } from "@/lib/k8s/staticsite";
 import type { OperatorConfig } from "./config";
-import { Clients, digestOf, httpCode, httpMessage, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
+import {
+  Clients,
+  createSiteNamespace,
+  digestOf,
+  httpCode,
+  httpMessage,
+  PAGODA_NAMESPACE_LABELS,
+  siteSpec,
+  testOperatorConfig,
+  TEST_BASE_DOMAIN,
+  uniqueHost,
+  waitFor,
+} from "./int-test-support";
 import { counterTotal } from "./metrics";
 import { startOperator, type RunningOperator } from "./operator";
 
@@ -67,8 +80,9 @@ describe("operator against a real API server", () => {
   });
 
   it("creates every child with owner reference and labels, and writes status", async () => {
-    const ns = await createTestNamespace(kc, "create");
-    const created = await clients.applySite(ns, "blog", siteSpec({ replicas: 2 }));
+    const ns = await createSiteNamespace(kc, "create");
+    const host = uniqueHost("blog");
+    const created = await clients.applySite(ns, "blog", siteSpec({ replicas: 2, hosts: [host] }));
     const uid = created.metadata.uid;
 
     const dep = await waitFor("Deployment", () => clients.apps.readNamespacedDeployment({ name: "blog", namespace: ns }));
@@ -87,7 +101,7 @@ describe("operator against a real API server", () => {
     expect(dep.spec?.template.metadata?.annotations?.[ANNOTATION_DIGEST]).toBe(digestOf("a"));
     expect(cm.data?.["nginx.conf"]).toContain("listen 8080");
     expect(ing.spec?.ingressClassName).toBe("pagoda-test");
-    expect(ing.spec?.rules?.[0]?.host).toBe("site.example.com");
+    expect(ing.spec?.rules?.[0]?.host).toBe(host);
 
     // The controller manager acts on what the operator made: a ReplicaSet and Pods.
     await waitFor("a ReplicaSet owned by the Deployment", async () => {
@@ -99,7 +113,7 @@ describe("operator against a real API server", () => {
       const s = await clients.getSite(ns, "blog");
       return s.status?.observedGeneration === 1 && s.status.conditions?.length === 3 ? s : undefined;
     });
-    expect(site.status?.url).toBe("http://site.example.com");
+    expect(site.status?.url).toBe(`http://${host}`);
     expect(site.status?.currentDigest).toBeUndefined();
     expect(findCondition(site.status, CONDITION_READY)).toMatchObject({ status: "False", observedGeneration: 1 });
     expect(findCondition(site.status, CONDITION_PROGRESSING)).toMatchObject({ status: "True", reason: "RollingOut" });
@@ -111,7 +125,7 @@ describe("operator against a real API server", () => {
   });
 
   it("updates children when the spec changes, and observedGeneration follows", async () => {
-    const ns = await createTestNamespace(kc, "update");
+    const ns = await createSiteNamespace(kc, "update");
     await clients.applySite(ns, "docs", siteSpec());
     const before = await waitFor("Deployment", () => clients.apps.readNamespacedDeployment({ name: "docs", namespace: ns }));
     const hashBefore = before.spec?.template.metadata?.annotations?.[ANNOTATION_CONFIG_HASH];
@@ -144,7 +158,7 @@ describe("operator against a real API server", () => {
   });
 
   it("adds a PDB above one replica and removes it again; suspend scales to zero and withdraws the Ingress", async () => {
-    const ns = await createTestNamespace(kc, "scale");
+    const ns = await createSiteNamespace(kc, "scale");
     await clients.applySite(ns, "shop", siteSpec({ replicas: 1 }));
     await waitFor("Deployment", () => clients.apps.readNamespacedDeployment({ name: "shop", namespace: ns }));
     await clients.applySite(ns, "shop", siteSpec({ replicas: 3 }));
@@ -181,7 +195,7 @@ describe("operator against a real API server", () => {
   });
 
   it("restores a deleted child and reverts hand edits", async () => {
-    const ns = await createTestNamespace(kc, "drift");
+    const ns = await createSiteNamespace(kc, "drift");
     await clients.applySite(ns, "wiki", siteSpec());
     const svc = await waitFor("Service", () => clients.core.readNamespacedService({ name: "wiki", namespace: ns }));
     await waitFor("ConfigMap", () => clients.core.readNamespacedConfigMap({ name: "wiki-nginx", namespace: ns }));
@@ -212,7 +226,7 @@ describe("operator against a real API server", () => {
   });
 
   it("lets the garbage collector remove the children of a deleted StaticSite", async () => {
-    const ns = await createTestNamespace(kc, "delete");
+    const ns = await createSiteNamespace(kc, "delete");
     await clients.applySite(ns, "gone", siteSpec({ replicas: 2 }));
     await waitFor("PDB", () => clients.policy.readNamespacedPodDisruptionBudget({ name: "gone", namespace: ns }));
     await waitFor("Deployment", () => clients.apps.readNamespacedDeployment({ name: "gone", namespace: ns }));
@@ -235,12 +249,12 @@ describe("operator against a real API server", () => {
   });
 
   it("refuses invalid specs at the API server with a clear message", async () => {
-    const ns = await createTestNamespace(kc, "invalid");
+    const ns = await createSiteNamespace(kc, "invalid");
     const cases: [string, string, Record<string, unknown>, RegExp][] = [
       ["bad-digest", "a", { artifact: { url: "https://x.example/a.tgz", digest: "sha256:XYZ" } }, /spec.artifact.digest/],
       ["no-url", "a", { artifact: { digest: digestOf("a") } }, /spec.artifact.url: Required value/],
       ["bad-host", "a", { ...siteSpec(), hosts: ["not a host"] }, /spec.hosts\[0\]/],
-      ["dup-host", "a", { ...siteSpec(), hosts: ["a.example.com", "a.example.com"] }, /Duplicate value/],
+      ["dup-host", "a", { ...siteSpec(), hosts: ["a.pagoda.test", "a.pagoda.test"] }, /Duplicate value/],
       ["too-many", "a", { ...siteSpec(), replicas: 11 }, /spec.replicas.*less than or equal to 10/],
       ["zero", "a", { ...siteSpec(), replicas: 0 }, /spec.replicas.*greater than or equal to 1/],
       ["dotdot", "a", { ...siteSpec(), notFoundPage: "/../secret.html" }, /notFoundPage must not contain \.\./],
@@ -275,7 +289,7 @@ describe("operator against a real API server", () => {
   });
 
   it("makes no API write when nothing changed", async () => {
-    const ns = await createTestNamespace(kc, "quiet");
+    const ns = await createSiteNamespace(kc, "quiet");
     await clients.applySite(ns, "calm", siteSpec({ replicas: 2 }));
     await waitFor("status", async () => {
       const s = await clients.getSite(ns, "calm");
@@ -301,6 +315,118 @@ describe("operator against a real API server", () => {
     expect(await reconcileWrites()).toBe(writesBefore);
   });
 
+  const gone = async (read: () => Promise<unknown>) => {
+    try {
+      await read();
+      return undefined;
+    } catch (err) {
+      return httpCode(err) === 404 ? true : undefined;
+    }
+  };
+  const degraded = (ns: string, name: string, reason: string) =>
+    waitFor(`${ns}/${name} Degraded with ${reason}`, async () => {
+      const s = await clients.getSite(ns, name);
+      const d = findCondition(s.status, CONDITION_DEGRADED);
+      return d?.status === "True" && d.reason === reason && s.status?.observedGeneration === s.metadata.generation ? d : undefined;
+    });
+
+  it("leaves a StaticSite outside Pagoda's namespaces alone: no children, no status, until the namespace is labelled", async () => {
+    const foreign = await createTestNamespace(kc, "foreign");
+    const host = uniqueHost("foreign");
+    await clients.applySite(foreign, "intruder", siteSpec({ hosts: [host], replicas: 2 }));
+    // A site in a Pagoda namespace created afterwards: once it has its children
+    // and the queue is empty, the operator has seen both.
+    const ours = await createSiteNamespace(kc, "ours");
+    await clients.applySite(ours, "home", siteSpec());
+    await waitFor("the Pagoda site's Deployment", () => clients.apps.readNamespacedDeployment({ name: "home", namespace: ours }));
+    await settled();
+    const children = async () => {
+      const [deps, cms, svcs, ings, pdbs] = await Promise.all([
+        clients.apps.listNamespacedDeployment({ namespace: foreign }),
+        clients.core.listNamespacedConfigMap({ namespace: foreign, labelSelector: "app.kubernetes.io/managed-by=pagoda" }),
+        clients.core.listNamespacedService({ namespace: foreign }),
+        clients.networking.listNamespacedIngress({ namespace: foreign }),
+        clients.policy.listNamespacedPodDisruptionBudget({ namespace: foreign }),
+      ]);
+      return deps.items.length + cms.items.length + svcs.items.length + ings.items.length + pdbs.items.length;
+    };
+    expect(await children()).toBe(0);
+    expect((await clients.getSite(foreign, "intruder")).status).toBeUndefined();
+    // Its host claim counts for nothing either: a Pagoda site asking for it gets it.
+    const claimant = await createSiteNamespace(kc, "claimant");
+    await clients.applySite(claimant, "rightful", siteSpec({ hosts: [host] }));
+    const ing = await waitFor("the Pagoda site's Ingress for the host", () => clients.networking.readNamespacedIngress({ name: "rightful", namespace: claimant }));
+    expect(ing.spec?.rules?.map((r) => r.host)).toEqual([host]);
+
+    // The namespace is what decides: labelled, the same object is reconciled.
+    await clients.core.patchNamespace(
+      { name: foreign, body: { metadata: { labels: PAGODA_NAMESPACE_LABELS } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await waitFor("the Deployment once the namespace is Pagoda's", () => clients.apps.readNamespacedDeployment({ name: "intruder", namespace: foreign }));
+    // ... and, being the later claimant, it does not get the host.
+    await degraded(foreign, "intruder", "HostConflict");
+    expect(await gone(() => clients.networking.readNamespacedIngress({ name: "intruder", namespace: foreign }))).toBe(true);
+  });
+
+  it("gives a host to its first claimant only; the second is Degraded with HostConflict and takes over when the first goes", async () => {
+    // Namespaces sort in creation order, so the tie-break agrees with the timestamps.
+    const first = await createSiteNamespace(kc, "hosts-a");
+    const second = await createSiteNamespace(kc, "hosts-b");
+    const host = uniqueHost("shop");
+    const own = uniqueHost("own");
+    await clients.applySite(first, "shop", siteSpec({ hosts: [host] }));
+    await waitFor("the first claimant's Ingress", () => clients.networking.readNamespacedIngress({ name: "shop", namespace: first }));
+    await clients.applySite(second, "grab", siteSpec({ hosts: [host] }));
+    await clients.applySite(second, "both", siteSpec({ hosts: [host, own] }));
+
+    const conflict = await degraded(second, "grab", "HostConflict");
+    expect(conflict.message).toContain(host);
+    // Another tenant's site is never named to the loser.
+    expect(conflict.message).not.toContain(first);
+    expect(await gone(() => clients.networking.readNamespacedIngress({ name: "grab", namespace: second }))).toBe(true);
+    // A site that holds one host and loses another serves only the one it holds.
+    await degraded(second, "both", "HostConflict");
+    const both = await clients.networking.readNamespacedIngress({ name: "both", namespace: second });
+    expect(both.spec?.rules?.map((r) => r.host)).toEqual([own]);
+    expect((await clients.getSite(second, "both")).status?.url).toBe(`http://${own}`);
+    // Only one Ingress in the cluster routes the host.
+    const routing = (await clients.networking.listIngressForAllNamespaces()).items.filter((i) => i.spec?.rules?.some((r) => r.host === host));
+    expect(routing.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`)).toEqual([`${first}/shop`]);
+    expect(findCondition((await clients.getSite(first, "shop")).status, CONDITION_DEGRADED)?.status).toBe("False");
+
+    await clients.deleteSite(first, "shop");
+    const taken = await waitFor("the earliest remaining claimant to take the host over", async () => {
+      const ing = await clients.networking.readNamespacedIngress({ name: "grab", namespace: second });
+      return ing.spec?.rules?.some((r) => r.host === host) ? ing : undefined;
+    });
+    expect(taken.spec?.rules?.map((r) => r.host)).toEqual([host]);
+    await waitFor("HostConflict to clear on the new holder", async () => {
+      const d = findCondition((await clients.getSite(second, "grab")).status, CONDITION_DEGRADED);
+      return d?.status === "False" ? true : undefined;
+    });
+    // "grab" (older than "both", same namespace) holds it; "both" still only serves its own host.
+    await settled();
+    const stillBoth = await clients.networking.readNamespacedIngress({ name: "both", namespace: second });
+    expect(stillBoth.spec?.rules?.map((r) => r.host)).toEqual([own]);
+  });
+
+  it("refuses hosts outside the base domain and its one-label subdomains", async () => {
+    const ns = await createSiteNamespace(kc, "foreign-host");
+    const fine = uniqueHost("fine");
+    await clients.applySite(ns, "dash", siteSpec({ hosts: ["pagoda.example.com"] }));
+    await clients.applySite(ns, "deep", siteSpec({ hosts: [`a.b.${TEST_BASE_DOMAIN}`, fine] }));
+    const refused = await degraded(ns, "dash", "HostNotAllowed");
+    expect(refused.message).toContain("pagoda.example.com");
+    expect(refused.message).toContain(TEST_BASE_DOMAIN);
+    expect(await gone(() => clients.networking.readNamespacedIngress({ name: "dash", namespace: ns }))).toBe(true);
+    await degraded(ns, "deep", "HostNotAllowed");
+    const ing = await clients.networking.readNamespacedIngress({ name: "deep", namespace: ns });
+    expect(ing.spec?.rules?.map((r) => r.host)).toEqual([fine]);
+    // The workload itself still runs; only the exposure is withheld.
+    await clients.apps.readNamespacedDeployment({ name: "dash", namespace: ns });
+  });
+
   it("hands over leadership: a second instance waits, then takes over when the first stops", async () => {
     const second = await startOperator({ ...config, identity: `${config.identity}-b` });
     try {
@@ -312,7 +438,7 @@ describe("operator against a real API server", () => {
       expect(operator.isLeader()).toBe(true);
       await operator.stop();
       await waitFor("the second instance to lead", async () => (second.isLeader() ? true : undefined), 15_000);
-      const ns = await createTestNamespace(kc, "handover");
+      const ns = await createSiteNamespace(kc, "handover");
       await clients.applySite(ns, "next", siteSpec());
       await waitFor("Deployment from the new leader", () => clients.apps.readNamespacedDeployment({ name: "next", namespace: ns }));
     } finally {

@@ -8,9 +8,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { CONDITION_PROGRESSING, findCondition } from "@/lib/k8s/staticsite";
-import { Clients, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
+import { Clients, createSiteNamespace, siteSpec, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "./int-test-support";
 import { counterTotal } from "./metrics";
 import { startOperator } from "./operator";
 import { operatorCommand } from "@/scripts/operator-build";
@@ -82,10 +82,10 @@ describe("operator resilience", () => {
   });
 
   it("converges without duplicates after SIGKILL mid-way, and releases its lease on SIGTERM", async () => {
-    const ns = await createTestNamespace(kc, "kill");
+    const ns = await createSiteNamespace(kc, "kill");
     const count = 30;
     const names = Array.from({ length: count }, (_, i) => `site-${i}`);
-    for (const name of names) await clients.applySite(ns, name, siteSpec({ hosts: [`${name}.example.com`] }));
+    for (const name of names) await clients.applySite(ns, name, siteSpec({ hosts: [`${name}.${TEST_BASE_DOMAIN}`] }));
 
     const lease = `pagoda-operator-kill-${Date.now().toString(36)}`;
     const env = {
@@ -95,6 +95,7 @@ describe("operator resilience", () => {
       PAGODA_OPERATOR_LEASE_NAMESPACE: "default",
       PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "3",
       PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "2",
+      PAGODA_BASE_DOMAIN: TEST_BASE_DOMAIN,
     };
     const first = spawnOperator({ ...env, PAGODA_OPERATOR_IDENTITY: "first", PAGODA_OPERATOR_CONCURRENCY: "1" });
     try {
@@ -193,7 +194,7 @@ describe("operator resilience", () => {
   it("catches up after the API server restarts under it", async () => {
     const operator = await startOperator(testOperatorConfig(cluster.kubeconfigPath, { watchStallMs: 1_000 }));
     try {
-      const ns = await createTestNamespace(kc, "restart");
+      const ns = await createSiteNamespace(kc, "restart");
       await clients.applySite(ns, "before", siteSpec());
       await waitFor("children of the first site", () => clients.apps.readNamespacedDeployment({ name: "before", namespace: ns }));
       await operator.idle();

@@ -4,9 +4,9 @@
 // a digest change rolling over. Serving real bytes needs a real node.
 import { EventsV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { CONDITION_PROGRESSING, CONDITION_READY, findCondition, isDigestLive } from "@/lib/k8s/staticsite";
-import { Clients, digestOf, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
+import { Clients, createSiteNamespace, digestOf, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
 import { startOperator, type RunningOperator } from "./operator";
 
 describe("rollouts on a (simulated) node", () => {
@@ -28,7 +28,7 @@ describe("rollouts on a (simulated) node", () => {
   });
 
   it("reports a digest live only after its rollout completed, and announces it", async () => {
-    const ns = await createTestNamespace(kc, "rollout");
+    const ns = await createSiteNamespace(kc, "rollout");
     await clients.applySite(ns, "live", siteSpec({ replicas: 2 }));
     const first = await waitFor(
       "digest a to be live",

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { EventsV1Api, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { FsArtifactStore } from "@/lib/artifacts/fs-store";
 import type { Digest } from "@/lib/artifacts/digest";
 import {
@@ -28,7 +28,7 @@ import {
 import { DEFAULT_UPLOAD_LIMITS, processUpload } from "@/lib/uploads";
 import { buildZip } from "@/lib/uploads/test-support";
 import { getWithHost } from "@/tests/support/host-get";
-import { Clients, testOperatorConfig, waitFor } from "./int-test-support";
+import { Clients, createSiteNamespace, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "./int-test-support";
 import { startOperator, type RunningOperator } from "./operator";
 
 const SITE = "shop";
@@ -158,8 +158,8 @@ describe("rollouts on a real node", () => {
     const v2 = built.get("v2")!;
     // Well-formed, and not the digest of the bytes at v2's URL.
     const wrong: Digest = `sha256:${randomBytes(32).toString("hex")}`;
-    const ns = await createTestNamespace(clients.kc, "real");
-    const host = `${SITE}-${ns}.pagoda.test`;
+    const ns = await createSiteNamespace(clients.kc, "real");
+    const host = `${SITE}-${ns}.${TEST_BASE_DOMAIN}`;
     const site = () => clients.getSite(ns, SITE);
     const sitePods = async (digest: string): Promise<V1Pod[]> =>
       (await clients.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=${SITE}` })).items.filter(
