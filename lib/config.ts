@@ -57,6 +57,18 @@ const schema = z.object({
   PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
   PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
   PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
+  PAGODA_UPLOADS_PER_TENANT: positiveInt("PAGODA_UPLOADS_PER_TENANT").default(2),
+  PAGODA_UPLOADS_PER_PROCESS: positiveInt("PAGODA_UPLOADS_PER_PROCESS").default(8),
+  PAGODA_UPLOAD_IDLE_SECONDS: positiveInt("PAGODA_UPLOAD_IDLE_SECONDS").default(30),
+  // Node answers a bare 408 at 300 s (server.requestTimeout); ours must come first.
+  PAGODA_UPLOAD_DEADLINE_SECONDS: positiveInt("PAGODA_UPLOAD_DEADLINE_SECONDS")
+    .max(290, { error: "PAGODA_UPLOAD_DEADLINE_SECONDS must be at most 290: Node's HTTP server drops any request still arriving after 300 s" })
+    .default(240),
+  PAGODA_UPLOAD_DISK_RESERVE_BYTES: z.coerce
+    .number({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
+    .int({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
+    .min(0, { error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be 0 or more" })
+    .default(512 * 1024 * 1024),
   /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
   PAGODA_ALLOW_SAME_SITE_SITES: z
     .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })

@@ -1,16 +1,27 @@
 import path from "node:path";
 import { getConfig } from "@/lib/config";
-import { artifactStoreConfigFromEnv, createArtifactStore, signArtifactPath, type ArtifactStore, type Digest, type SigningKey } from "@/lib/artifacts";
+import {
+  artifactStoreConfigFromEnv,
+  createArtifactStore,
+  signArtifactPath,
+  type ArtifactStore,
+  type ArtifactStoreConfig,
+  type Digest,
+  type SigningKey,
+} from "@/lib/artifacts";
 
 const globalForStore = globalThis as unknown as { pagodaArtifactStore?: ArtifactStore };
 
-/** The process's artifact store: the local folder under the data dir unless configured otherwise. */
+/** Where the process keeps artifacts: the local folder under the data dir unless configured otherwise. */
+export function artifactStoreConfig(): ArtifactStoreConfig {
+  const env = { ...process.env };
+  env.PAGODA_ARTIFACT_ROOT ??= path.resolve(getConfig().PAGODA_DATA_DIR, "artifacts");
+  return artifactStoreConfigFromEnv(env);
+}
+
+/** The process's artifact store, made from artifactStoreConfig(). */
 export function artifactStore(): ArtifactStore {
-  if (!globalForStore.pagodaArtifactStore) {
-    const env = { ...process.env };
-    env.PAGODA_ARTIFACT_ROOT ??= path.resolve(getConfig().PAGODA_DATA_DIR, "artifacts");
-    globalForStore.pagodaArtifactStore = createArtifactStore(artifactStoreConfigFromEnv(env));
-  }
+  globalForStore.pagodaArtifactStore ??= createArtifactStore(artifactStoreConfig());
   return globalForStore.pagodaArtifactStore;
 }
 

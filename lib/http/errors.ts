@@ -2,6 +2,7 @@ import { NextResponse } from "next/server";
 import { ZodError } from "zod";
 import { RateLimitedError } from "@/lib/auth/rate-limit";
 import { isUploadError } from "@/lib/uploads/errors";
+import { isUploadLimitError } from "@/lib/uploads/limit-error";
 import { fieldErrors } from "@/lib/validation";
 import { componentLogger } from "@/lib/log";
 
@@ -37,6 +38,12 @@ export function errorResponse(error: unknown, context: Record<string, unknown> =
     return NextResponse.json(
       { error: { code: error.code, message: error.message, ...(error.entry === undefined ? {} : { entry: error.entry }) } },
       { status: error.status },
+    );
+  }
+  if (isUploadLimitError(error)) {
+    return NextResponse.json(
+      { error: error.toJSON() },
+      { status: error.status, headers: error.retryAfterSeconds === undefined ? {} : { "Retry-After": String(error.retryAfterSeconds) } },
     );
   }
   if (error instanceof ZodError) {

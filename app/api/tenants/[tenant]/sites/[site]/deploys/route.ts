@@ -2,7 +2,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
 import { clientIp } from "@/lib/auth/rate-limit";
 import { listDeploys } from "@/lib/deploys/list";
-import { uploadDeploy } from "@/lib/deploys/upload";
+import { uploadDeployWithinLimits } from "@/lib/deploys/admission";
 import { ApiError, errorResponse } from "@/lib/http/errors";
 import { requireCsrf } from "@/lib/http/guard";
 import { actorFor } from "@/lib/tenancy/access";
@@ -19,7 +19,11 @@ export async function GET(_request: NextRequest, context: Context) {
   }
 }
 
-/** The zip is the raw request body (application/zip), so it can be streamed to disk as it arrives. */
+/**
+ * The zip is the raw request body (application/zip), so it can be streamed
+ * to disk as it arrives. Admission (429/507) happens before the first byte
+ * is read; a stalled or too slow body is cut off with 408.
+ */
 export async function POST(request: NextRequest, context: Context) {
   try {
     const { tenant, site } = await context.params;
@@ -32,7 +36,7 @@ export async function POST(request: NextRequest, context: Context) {
       throw new ApiError(415, "unsupported_media_type", "Send the site as a .zip file (Content-Type: application/zip).");
     }
     const length = request.headers.get("content-length");
-    const deploy = await uploadDeploy(actor, site, {
+    const deploy = await uploadDeployWithinLimits(actor, site, {
       body: request.body,
       declaredLength: length === null ? null : Number(length),
       ip: clientIp(request.headers),
