@@ -17,6 +17,8 @@ export function checkConfigurationOrExit(): void {
 
 /** Starts the dashboard's background work against the cluster, when one is configured. */
 export async function startBackgroundWork(): Promise<void> {
+  const { sweepUploadTempDirs } = await import("@/lib/deploys/admission");
+  await sweepUploadTempDirs();
   const { startClusterSync } = await import("@/lib/cluster/sync");
   startClusterSync();
 }

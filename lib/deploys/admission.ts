@@ -11,7 +11,8 @@ import type { TenantActor } from "@/lib/tenancy/access";
 import { DiskReservations, type DiskNeed, type DiskReservation } from "@/lib/uploads/disk";
 import { formatBytes } from "@/lib/uploads/format";
 import { insufficientStorage, isNoSpaceError, isUploadLimitError, serverBusy, tenantBusy } from "@/lib/uploads/limit-error";
-import type { UploadAdmissionLimits } from "@/lib/uploads/limits";
+import { longestUploadMs, type UploadAdmissionLimits } from "@/lib/uploads/limits";
+import { sweepStaleTempDirs } from "@/lib/uploads/sweep";
 
 const log = componentLogger("uploads.admission");
 
@@ -218,5 +219,22 @@ export async function uploadDeployWithinLimits(
     throw error;
   } finally {
     await pass.release();
+  }
+}
+
+/**
+ * At start: removes upload temp dirs that a dead process left behind. Other
+ * processes sharing the temp dir keep theirs: only dirs untouched for
+ * longer than any upload can last are taken.
+ */
+export async function sweepUploadTempDirs(): Promise<void> {
+  const parent = os.tmpdir();
+  const olderThanMs = longestUploadMs(admissionLimitsFromConfig());
+  try {
+    const { removed, kept } = await sweepStaleTempDirs({ parent, olderThanMs });
+    if (removed.length > 0) log.info({ parent, removed, kept }, "removed upload temp dirs left by an earlier process");
+  } catch (error) {
+    // Leftovers cost disk, not correctness: the dashboard still starts, and says so.
+    log.error({ err: error, parent }, "could not sweep upload temp dirs");
   }
 }
