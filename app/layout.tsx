@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { StyleNonce } from "@/app/_components/style-nonce";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -9,7 +10,10 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: Readonly<{ children: React.ReactNode }>) {
   return (
     <html lang="en">
-      <body className="min-h-screen font-sans">{children}</body>
+      <body className="min-h-screen font-sans">
+        <StyleNonce />
+        {children}
+      </body>
     </html>
   );
 }

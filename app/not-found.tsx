@@ -1,6 +1,10 @@
 import Link from "next/link";
+import { connection } from "next/server";
 
-export default function NotFound() {
+export default async function NotFound() {
+  // Rendered per request, like every page, so that its scripts carry the
+  // response's nonce (proxy.ts); a page prerendered at build time has none.
+  await connection();
   return (
     <main className="flex min-h-[60vh] flex-col items-center justify-center px-4 text-center">
       <p className="text-sm font-semibold text-indigo-600">404</p>

@@ -22,7 +22,7 @@ process.chdir(root);
 // What the person running `npm start` set, before this script adds defaults.
 const callerEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
 
-const BUILD_INPUTS = ["app", "lib", "instrumentation.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs", "tsconfig.json"];
+const BUILD_INPUTS = ["app", "lib", "instrumentation.ts", "proxy.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs", "tsconfig.json"];
 
 /** True when a file the build reads is newer than the last build. */
 function buildIsStale(): boolean {

@@ -1,0 +1,41 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { getConfig } from "@/lib/config";
+import { newNonce, pageSecurityPolicy, STRICT_TRANSPORT_SECURITY } from "@/lib/http/security-headers";
+
+/**
+ * Per-request security headers: a fresh script nonce for every page, and
+ * HSTS when the dashboard is served over https. The fixed headers come from
+ * next.config.mjs and reach every response, these included.
+ */
+export function proxy(request: NextRequest): NextResponse {
+  const https = getConfig().NEXTAUTH_URL.startsWith("https://");
+  let response: NextResponse;
+  if (request.nextUrl.pathname.startsWith("/api/")) {
+    // JSON and event streams keep the fixed policy that allows nothing at all.
+    response = NextResponse.next();
+  } else {
+    const policy = pageSecurityPolicy(newNonce(), { https, dev: process.env.NODE_ENV === "development" });
+    // Next.js takes the nonce for its own scripts from the request's policy.
+    const headers = new Headers(request.headers);
+    headers.set("content-security-policy", policy);
+    response = NextResponse.next({ request: { headers } });
+    response.headers.set("content-security-policy", policy);
+  }
+  if (https) response.headers.set("strict-transport-security", STRICT_TRANSPORT_SECURITY);
+  return response;
+}
+
+export const config = {
+  matcher: [
+    {
+      source: "/((?!_next/static|_next/image|favicon.ico).*)",
+      // Next.js buffers the whole body of every request its proxy sees (up to
+      // 10 MB, then silently cuts it), before the route's own limit could
+      // refuse it. Requests that carry a body go straight to their route.
+      missing: [
+        { type: "header", key: "content-length" },
+        { type: "header", key: "transfer-encoding" },
+      ],
+    },
+  ],
+};
