@@ -32,18 +32,81 @@ function toView(site: { id: string; name: string; hostLabel: string; createdAt: 
 
 const viewSelect = { id: true, name: true, hostLabel: true, createdAt: true, _count: { select: { deploys: true } }, targetDeploy: { select: { digest: true } } } as const;
 
+/** Sites per page of the site list: the default site quota, so most workspaces have one page. */
+export const SITES_PER_PAGE = 50;
+/** The highest page number the list accepts; anything else reads as the first page. */
+const MAX_PAGE = 100_000;
+
+interface ViewRow {
+  id: string;
+  name: string;
+  hostLabel: string;
+  createdAt: Date;
+  deployCount: bigint;
+  targetDigest: string | null;
+  /** Sites of the tenant matching the filter, before the page window. */
+  total: bigint;
+}
+
+/**
+ * A tenant's sites, newest first, with each one's deploy count and target
+ * digest, in one statement (Prisma's nested select sends one per relation).
+ * The counts are taken for the rows of the page only.
+ */
+function siteViews(tenantId: string, opts: { name?: string; limit?: number; offset?: number } = {}): Promise<ViewRow[]> {
+  const name = opts.name === undefined ? Prisma.empty : Prisma.sql`AND name = ${opts.name}`;
+  const window = opts.limit === undefined ? Prisma.empty : Prisma.sql`LIMIT ${opts.limit} OFFSET ${opts.offset ?? 0}`;
+  return db().$queryRaw<ViewRow[]>`
+    WITH page AS (
+      SELECT id, name, "hostLabel", "createdAt", "targetDeployId", count(*) OVER () AS total
+      FROM "Site" WHERE "tenantId" = ${tenantId} ${name}
+      ORDER BY "createdAt" DESC, id DESC ${window}
+    )
+    SELECT p.id, p.name, p."hostLabel", p."createdAt", p.total, d.digest AS "targetDigest",
+      (SELECT count(*) FROM "Deploy" c WHERE c."siteId" = p.id) AS "deployCount"
+    FROM page p LEFT JOIN "Deploy" d ON d.id = p."targetDeployId"
+    ORDER BY p."createdAt" DESC, p.id DESC`;
+}
+
+function rowToView(row: ViewRow): SiteView {
+  return toView({ ...row, _count: { deploys: Number(row.deployCount) }, targetDeploy: { digest: row.targetDigest } });
+}
+
 export async function listSites(actor: TenantActor): Promise<SiteView[]> {
-  const rows = await db().site.findMany({ where: { tenantId: actor.tenantId }, orderBy: { createdAt: "desc" }, select: viewSelect });
-  return rows.map(toView);
+  return (await siteViews(actor.tenantId)).map(rowToView);
+}
+
+export interface SitePage {
+  sites: SiteView[];
+  /** 1-based. */
+  page: number;
+  pageCount: number;
+  /** Sites in the whole workspace. */
+  total: number;
+}
+
+/** The `page` query parameter of the site list: a whole number from 1, else the first page. */
+export function pageNumber(raw: unknown): number {
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof value !== "string" || !/^[1-9][0-9]{0,5}$/.test(value)) return 1;
+  return Math.min(Number(value), MAX_PAGE);
+}
+
+/** One page of the site list, newest first. */
+export async function listSitePage(actor: TenantActor, page: number): Promise<SitePage> {
+  const rows = await siteViews(actor.tenantId, { limit: SITES_PER_PAGE, offset: (page - 1) * SITES_PER_PAGE });
+  // Past the last page the window is empty and carries no total: count instead.
+  const total = rows[0] ? Number(rows[0].total) : page === 1 ? 0 : await db().site.count({ where: { tenantId: actor.tenantId } });
+  return { sites: rows.map(rowToView), page, pageCount: Math.max(1, Math.ceil(total / SITES_PER_PAGE)), total };
 }
 
 /** A site of the actor's tenant, or 404 — also for a name that exists in another tenant. */
 export async function getSite(actor: TenantActor, name: string): Promise<SiteView> {
   const parsed = siteNameSchema.safeParse(name);
   if (!parsed.success) throw notFound("Site not found.");
-  const row = await db().site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name: parsed.data } }, select: viewSelect });
+  const [row] = await siteViews(actor.tenantId, { name: parsed.data });
   if (!row) throw notFound("Site not found.");
-  return toView(row);
+  return rowToView(row);
 }
 
 export interface SiteRow {

@@ -1,3 +1,4 @@
+import { cache } from "react";
 import { db } from "@/lib/db";
 import type { Role } from "@/lib/generated/prisma/client";
 import { ApiError, notFound } from "@/lib/http/errors";
@@ -16,15 +17,17 @@ export interface TenantActor {
 /**
  * Resolves the caller's membership of a tenant. A tenant the caller does not
  * belong to is indistinguishable from one that does not exist: both are 404.
+ * One statement (Prisma would send two for the nested tenant), and cached per
+ * request, so a workspace page whose layout and body both ask sends it once.
  */
-export async function actorFor(userId: string, tenantSlug: string): Promise<TenantActor> {
-  const membership = await db().membership.findFirst({
-    where: { userId, tenant: { slug: tenantSlug } },
-    select: { role: true, tenant: { select: { id: true, slug: true } } },
-  });
+export const actorFor = cache(async (userId: string, tenantSlug: string): Promise<TenantActor> => {
+  const [membership] = await db().$queryRaw<{ role: Role; tenantId: string; tenantSlug: string }[]>`
+    SELECT m.role, t.id AS "tenantId", t.slug AS "tenantSlug"
+    FROM "Membership" m JOIN "Tenant" t ON t.id = m."tenantId"
+    WHERE m."userId" = ${userId} AND t.slug = ${tenantSlug}`;
   if (!membership) throw notFound("Workspace not found.");
-  return { userId, tenantId: membership.tenant.id, tenantSlug: membership.tenant.slug, role: membership.role };
-}
+  return { userId, tenantId: membership.tenantId, tenantSlug: membership.tenantSlug, role: membership.role };
+});
 
 export interface WorkspaceSummary {
   slug: string;

@@ -7,14 +7,15 @@ import { SiteListUpdates } from "@/app/_components/site-list-updates";
 import { listPhaseOf } from "@/lib/cluster/site-status";
 import { pageActor } from "@/lib/auth/page";
 import { getConfig } from "@/lib/config";
-import { listSites, type SiteView } from "@/lib/sites/sites";
+import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage, type SiteView } from "@/lib/sites/sites";
 
 export const metadata: Metadata = { title: "Sites" };
 
-export default async function WorkspacePage({ params }: { params: Promise<{ tenant: string }> }) {
+export default async function WorkspacePage({ params, searchParams }: { params: Promise<{ tenant: string }>; searchParams: Promise<{ page?: string | string[] }> }) {
   const { tenant } = await params;
   const { actor } = await pageActor(tenant, `/w/${tenant}`);
-  const sites = await listSites(actor);
+  const list = await listSitePage(actor, pageNumber((await searchParams).page));
+  const sites = list.sites;
   return (
     <div className="space-y-8">
       <div>
@@ -28,9 +29,16 @@ export default async function WorkspacePage({ params }: { params: Promise<{ tena
       <section aria-labelledby="site-list-heading">
         <SiteListUpdates tenant={actor.tenantSlug} />
         <h2 id="site-list-heading" className="mb-3 text-base font-semibold">
-          Your sites
+          Your sites{list.total > SITES_PER_PAGE ? ` (${list.total.toLocaleString("en")})` : ""}
         </h2>
-        {sites.length === 0 ? (
+        {sites.length === 0 && list.total > 0 ? (
+          <p className="text-sm text-slate-600">
+            There is no page {list.page}.{" "}
+            <Link href={`/w/${actor.tenantSlug}`} className="font-medium text-indigo-700 hover:underline">
+              Go to the first page
+            </Link>
+          </p>
+        ) : sites.length === 0 ? (
           <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-12 text-center">
             <p className="font-medium text-slate-800">No sites yet</p>
             <p className="mt-1 text-sm text-slate-600">Create your first site above; it takes a name and a second.</p>
@@ -42,8 +50,36 @@ export default async function WorkspacePage({ params }: { params: Promise<{ tena
             ))}
           </ul>
         )}
+        <Pagination tenant={actor.tenantSlug} list={list} />
       </section>
     </div>
+  );
+}
+
+/** Newer and older pages: a workspace can hold more sites than one page should render. */
+function Pagination({ tenant, list }: { tenant: string; list: SitePage }) {
+  if (list.pageCount <= 1 || list.sites.length === 0) return null;
+  const first = (list.page - 1) * SITES_PER_PAGE + 1;
+  const link = "rounded-md px-3 py-1.5 font-medium text-indigo-700 ring-1 ring-inset ring-slate-300 hover:bg-slate-50";
+  const href = (page: number) => (page === 1 ? `/w/${tenant}` : `/w/${tenant}?page=${page}`);
+  return (
+    <nav aria-label="Site list pages" className="mt-4 flex items-center justify-between text-sm text-slate-600">
+      <span>
+        Sites {first.toLocaleString("en")}–{(first + list.sites.length - 1).toLocaleString("en")} of {list.total.toLocaleString("en")}
+      </span>
+      <span className="flex gap-2">
+        {list.page > 1 ? (
+          <Link href={href(list.page - 1)} className={link}>
+            Newer
+          </Link>
+        ) : null}
+        {list.page < list.pageCount ? (
+          <Link href={href(list.page + 1)} className={link}>
+            Older
+          </Link>
+        ) : null}
+      </span>
+    </nav>
   );
 }
 
