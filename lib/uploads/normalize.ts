@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import type { Digest } from "@/lib/artifacts/digest";
-import { UploadError, isUploadError } from "./errors";
+import { UploadError, isUploadError, zipLibraryError } from "./errors";
 import { formatBytes, quoteName } from "./format";
 import { INLINE_ZLIB_BYTES, deterministicGzip, gzipBuffer } from "./gzip";
 import { parallelGzip } from "./parallel-gzip";
@@ -364,12 +364,13 @@ function writeChunk(stream: ChunkSink, chunk: Buffer): Promise<void> {
   });
 }
 
-function entryReadError(file: PlannedFile, err: unknown): UploadError {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/unexpected end of file|unexpected EOF|overflows file bounds/i.test(message)) {
-    return new UploadError("truncated", `The data of ${quoteName(file.source)} is cut short. The zip is incomplete; please create it again.`, { entry: file.source, cause: err });
-  }
-  return new UploadError("corrupt", `The file ${quoteName(file.source)} cannot be unpacked (${message}). The zip is damaged; please create it again.`, { entry: file.source, cause: err });
+/**
+ * A failure while reading or inflating an entry, in our words when the zip
+ * is at fault; otherwise (disk, the tar writer) the error itself, a fault
+ * of ours.
+ */
+function entryReadError(file: PlannedFile, err: unknown): Error {
+  return zipLibraryError(err, { stage: "entry", entry: file.source });
 }
 
 function sizeMismatch(file: PlannedFile, actual: "more" | number): UploadError {

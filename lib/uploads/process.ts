@@ -71,7 +71,8 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
     return result;
   } catch (err) {
     if (isUploadError(err)) {
-      log.info({ code: err.code, entry: err.entry, archiveBytes }, "upload refused");
+      // The library's own words stay here, next to the refusal they explain.
+      log.info({ code: err.code, entry: err.entry, archiveBytes, ...causeOf(err) }, "upload refused");
     } else {
       log.error({ err, archiveBytes, store: store.description }, "upload processing failed");
     }
@@ -79,4 +80,11 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
   } finally {
     await scratch.cleanup();
   }
+}
+
+function causeOf(err: UploadError): { cause?: { message: string; code?: unknown } } {
+  const cause = err.cause;
+  if (cause === undefined) return {};
+  if (cause instanceof Error) return { cause: { message: cause.message, ...("code" in cause ? { code: cause.code } : {}) } };
+  return { cause: { message: String(cause) } };
 }
