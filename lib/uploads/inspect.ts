@@ -1,10 +1,11 @@
 import { setImmediate } from "node:timers/promises";
-import { UploadError } from "./errors";
+import { UploadError, zipLibraryError } from "./errors";
 import { formatBytes, quoteName } from "./format";
 import { isJunk } from "./junk";
 import { ENTRY_COUNT_FACTOR, RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { assertNameEncoding, collisionKey, parseEntryPath, utf8Length } from "./names";
 import { entryName, locationOf, readNextEntry, type EntryLocation, type ZipEntry, type ZipFile } from "./zip";
+import { checkLocalHeaders, nameDigest, type CentralRecord } from "./zip-local";
 
 /** A file that will be published, with where to find its bytes in the zip. */
 export interface PlannedFile {
@@ -51,7 +52,7 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
 
   const candidates: Candidate[] = [];
   const folders = new Map<string, string>();
-  const spans: { start: number; end: number; source: string }[] = [];
+  const records: CentralRecord[] = [];
   let junkDropped = 0;
   let entriesRead = 0;
 
@@ -89,7 +90,9 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
         { entry: source },
       );
     }
-    spans.push({ start: entry.relativeOffsetOfLocalHeader, end: entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize, source });
+    // Every entry, folders and junk included: each is checked against its local header.
+    const location = locationOf(entry);
+    records.push({ location, source, nameDigest: nameDigest(entry.fileNameRaw) });
 
     if (kind === "folder") {
       if (entry.uncompressedSize !== 0) {
@@ -108,12 +111,12 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
     if (candidates.length >= limits.maxFiles) {
       throw new UploadError("too_many_files", `The zip contains more than ${limits.maxFiles.toLocaleString("en-US")} files, the most a site can have.`, { entry: source });
     }
-    candidates.push({ segments: parsed.segments, source, location: locationOf(entry) });
+    candidates.push({ segments: parsed.segments, source, location });
   }
 
   // Each pass over ten thousand entries takes tens of milliseconds; other
-  // requests get the event loop between them.
-  assertNoOverlap(spans);
+  // requests get the event loop between them (checkLocalHeaders yields too).
+  await checkLocalHeaders(zip, records);
   await setImmediate();
   assertUnique(candidates, folders);
   await setImmediate();
@@ -171,19 +174,6 @@ function entryKind(entry: ZipEntry, source: string, endsWithSlash: boolean): "fi
   if (endsWithSlash || type === S_IFDIR) return "folder";
   if ((entry.externalFileAttributes & DOS_DIRECTORY) !== 0 && entry.uncompressedSize === 0 && type === 0) return "folder";
   return "file";
-}
-
-function assertNoOverlap(spans: { start: number; end: number; source: string }[]): void {
-  // Entries that share bytes are how non-recursive zip bombs multiply one
-  // compressed blob into thousands of files; honest zips never do it.
-  spans.sort((a, b) => a.start - b.start);
-  for (let i = 1; i < spans.length; i++) {
-    const prev = spans[i - 1];
-    const cur = spans[i];
-    if (prev && cur && cur.start < prev.end) {
-      throw new UploadError("overlapping_entries", `The entries ${quoteName(prev.source)} and ${quoteName(cur.source)} share the same data in the zip, which honest zip tools never produce.`, { entry: cur.source });
-    }
-  }
 }
 
 function assertUnique(candidates: readonly Candidate[], folders: Map<string, string>): void {
@@ -282,13 +272,6 @@ export function totalTooLarge(max: number, source?: string): UploadError {
   );
 }
 
-function directoryError(err: unknown, entriesRead: number): UploadError {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/strong encryption/i.test(message)) {
-    return new UploadError("encrypted", "The zip uses strong encryption. Zip the site again without a password.", { cause: err });
-  }
-  if (/unexpected EOF/i.test(message)) {
-    return new UploadError("truncated", `The zip's table of contents is cut short after ${entriesRead} entries. Please create the zip again.`, { cause: err });
-  }
-  return new UploadError("corrupt", `The zip's table of contents is damaged after ${entriesRead} entries (${message}). Please create the zip again.`, { cause: err });
+function directoryError(err: unknown, entriesRead: number): Error {
+  return zipLibraryError(err, { stage: "directory", entriesRead });
 }

@@ -11,12 +11,12 @@ const BLOCK_BYTES = 256 * 1024;
  * extension point. yauzl's own file reader issues two small reads per
  * central-directory record and one per local header; with ten thousand
  * files those thread-pool round trips cost more than the inflating. This
- * reader serves them from a block cache and from ranges the caller has
- * prefetched, and leaves every byte of zip interpretation to yauzl.
+ * reader serves them, and the local headers read in offset order
+ * afterwards, from a block cache, and leaves every byte of zip
+ * interpretation to yauzl.
  */
 export class ZipReader extends (yauzl.RandomAccessReader as unknown as new () => yauzl.RandomAccessReader) {
   private block: { start: number; data: Buffer } | null = null;
-  private readonly prefetched = new Set<{ start: number; data: Buffer }>();
 
   constructor(
     private readonly handle: FileHandle,
@@ -56,21 +56,7 @@ export class ZipReader extends (yauzl.RandomAccessReader as unknown as new () =>
     );
   }
 
-  /**
-   * Reads [start, start+length) in one call and serves later reads inside
-   * it from memory until release(). Returns the handle to release.
-   */
-  async prefetch(start: number, length: number): Promise<object> {
-    const entry = { start, data: await this.readAt(start, length) };
-    this.prefetched.add(entry);
-    return entry;
-  }
-
-  release(token: object): void {
-    this.prefetched.delete(token as { start: number; data: Buffer });
-  }
-
-  /** Bytes [start, start+length): from a prefetched range when possible (no copy), else read. */
+  /** Bytes [start, start+length): from the block cache when possible (no copy), else read. */
   async bytes(start: number, length: number): Promise<Buffer> {
     const hit = this.cached(start, length);
     if (hit) return hit;
@@ -80,11 +66,6 @@ export class ZipReader extends (yauzl.RandomAccessReader as unknown as new () =>
   }
 
   private cached(start: number, length: number): Buffer | null {
-    for (const range of this.prefetched) {
-      if (start >= range.start && start + length <= range.start + range.data.length) {
-        return range.data.subarray(start - range.start, start - range.start + length);
-      }
-    }
     const block = this.block;
     if (block && start >= block.start && start + length <= block.start + block.data.length) {
       return block.data.subarray(start - block.start, start - block.start + length);

@@ -1,7 +1,7 @@
 import { open as openFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
-import { UploadError } from "./errors";
+import { UploadError, zipLibraryError } from "./errors";
 import { ZipReader } from "./zip-reader";
 
 /**
@@ -34,12 +34,30 @@ export type ZipEntry = yauzl.Entry & { fileNameRaw: Buffer };
 /** What we keep of an entry between the two passes: no names, no extra fields. */
 export interface EntryLocation {
   generalPurposeBitFlag: number;
-  fileNameLength: number;
   compressionMethod: number;
   compressedSize: number;
   uncompressedSize: number;
   crc32: number;
   relativeOffsetOfLocalHeader: number;
+  /**
+   * Where the entry's data starts, from its local header: set by
+   * checkLocalHeaders once that header has been read and compared with the
+   * central record, -1 before. Data is only ever read from here, so the
+   * bytes that are unpacked are the bytes whose range was checked.
+   */
+  fileDataStart: number;
+}
+
+/** An entry's local header, as yauzl reads it (raw name and extra field). */
+export interface LocalHeader {
+  fileDataStart: number;
+  generalPurposeBitFlag: number;
+  compressionMethod: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  fileName: Buffer;
+  extraField: Buffer;
 }
 
 type LowLevelName = (flags: number, raw: Buffer, extraFields: { id: number; data: Buffer }[], strict: boolean) => string;
@@ -84,7 +102,7 @@ export async function openZip(zipPath: string): Promise<OpenedZip> {
   };
 }
 
-async function classifyOpenError(zipPath: string, err: unknown): Promise<UploadError> {
+async function classifyOpenError(zipPath: string, err: unknown): Promise<Error> {
   const message = err instanceof Error ? err.message : String(err);
   const head = await readHead(zipPath);
   const looksLikeZip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5 || head[2] === 7);
@@ -93,7 +111,7 @@ async function classifyOpenError(zipPath: string, err: unknown): Promise<UploadE
       ? new UploadError("truncated", "The zip file is incomplete: its table of contents is missing, usually because the upload or the download before it was cut short. Please create the zip again.", { cause: err })
       : new UploadError("not_a_zip", "This file is not a zip archive. Upload a .zip of your site's folder.", { cause: err });
   }
-  return new UploadError("corrupt", `The zip file is damaged and cannot be read (${message}). Please create it again.`, { cause: err });
+  return zipLibraryError(err, { stage: "open" });
 }
 
 async function readHead(zipPath: string): Promise<Buffer> {
@@ -137,20 +155,51 @@ export function readNextEntry(zip: ZipFile): Promise<ZipEntry | null> {
 export function locationOf(entry: ZipEntry): EntryLocation {
   return {
     generalPurposeBitFlag: entry.generalPurposeBitFlag,
-    fileNameLength: entry.fileNameLength,
     compressionMethod: entry.compressionMethod,
     compressedSize: entry.compressedSize,
     uncompressedSize: entry.uncompressedSize,
     crc32: entry.crc32,
     relativeOffsetOfLocalHeader: entry.relativeOffsetOfLocalHeader,
+    fileDataStart: -1,
   };
 }
 
-/** Inflated contents of an entry recorded by locationOf in the first pass. */
-export function openEntryStream(zip: ZipFile, loc: EntryLocation): Promise<Readable> {
+interface LocalHeaderReader {
+  readLocalFileHeader(entry: yauzl.Entry, opts: { minimal: false }, cb: (err: Error | null, header: LocalHeader) => void): void;
+  openReadStreamLowLevel(
+    fileDataStart: number,
+    compressedSize: number,
+    relativeStart: number,
+    relativeEnd: number,
+    decompress: boolean,
+    uncompressedSize: number,
+    cb: (err: Error | null, stream: Readable) => void,
+  ): void;
+}
+
+/**
+ * The local header of an entry, parsed by yauzl, which also checks its
+ * signature and that the data it announces lies inside the file.
+ */
+export function readLocalHeader(zip: ZipFile, loc: EntryLocation): Promise<LocalHeader> {
   // yauzl documents Entry as constructible; it only needs these fields.
   const entry = Object.assign(new yauzl.Entry(), loc);
   return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream)));
+    (zip as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: false }, (err, header) => (err ? reject(err) : resolve(header)));
+  });
+}
+
+export function assertLocated(loc: EntryLocation): number {
+  if (loc.fileDataStart < 0) throw new Error("entry data read before its local header was checked");
+  return loc.fileDataStart;
+}
+
+/** Inflated contents of an entry whose local header checkLocalHeaders has read. */
+export function openEntryStream(zip: ZipFile, loc: EntryLocation): Promise<Readable> {
+  const start = assertLocated(loc);
+  return new Promise((resolve, reject) => {
+    (zip as unknown as LocalHeaderReader).openReadStreamLowLevel(start, loc.compressedSize, 0, loc.compressedSize, loc.compressionMethod === 8, loc.uncompressedSize, (err, stream) =>
+      err ? reject(err) : resolve(stream),
+    );
   });
 }
