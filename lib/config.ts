@@ -54,6 +54,9 @@ const schema = z.object({
   PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
   PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),
   PAGODA_QUOTA_STORED_BYTES: positiveInt("PAGODA_QUOTA_STORED_BYTES").default(1024 * 1024 * 1024),
+  /** How long an artifact no deploy names is kept, and still charged to the tenant that deleted it (docs/uploads.md). */
+  PAGODA_ARTIFACT_GC_GRACE_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_GRACE_SECONDS").default(3600),
+  PAGODA_ARTIFACT_GC_INTERVAL_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_INTERVAL_SECONDS").default(600),
   PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
   PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
   PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),

@@ -15,10 +15,12 @@ export function checkConfigurationOrExit(): void {
   }
 }
 
-/** Starts the dashboard's background work against the cluster, when one is configured. */
+/** Starts the dashboard's background work: artifact collection, and the cluster's when one is configured. */
 export async function startBackgroundWork(): Promise<void> {
   const { sweepUploadTempDirs } = await import("@/lib/deploys/admission");
   await sweepUploadTempDirs();
+  const { startArtifactCollector } = await import("@/lib/artifacts/gc");
+  startArtifactCollector();
   const { startClusterSync } = await import("@/lib/cluster/sync");
   startClusterSync();
 }
