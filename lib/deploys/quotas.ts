@@ -25,16 +25,16 @@ export async function quotasOf(tenantId: string): Promise<TenantQuotas> {
 }
 
 /**
- * Bytes of artifact storage a tenant uses: each distinct digest of its
- * deploys once, because identical uploads are stored once.
+ * Bytes of artifact storage charged to a tenant: every artifact it holds
+ * (docs/uploads.md, "Garbage collection"), counted once however many of its
+ * deploys name it. That includes artifacts of its deleted sites until their
+ * grace period is over, so deleting a site does not hand its space back at
+ * once, and a loop of create, upload, delete runs into the quota.
  */
 export async function storedBytesOf(tenantId: string, excludeDigest?: string, tx: Pick<Prisma.TransactionClient, "$queryRaw"> = db()): Promise<number> {
   const rows = await tx.$queryRaw<{ total: bigint | null }[]>`
-    SELECT SUM(size) AS total FROM (
-      SELECT DISTINCT d.digest, d."sizeBytes" AS size
-      FROM "Deploy" d JOIN "Site" s ON s.id = d."siteId"
-      WHERE s."tenantId" = ${tenantId} AND d.digest IS NOT NULL AND d.state <> 'failed'
-        AND d.digest IS DISTINCT FROM ${excludeDigest ?? null}
-    ) AS distinct_artifacts`;
+    SELECT SUM(a."sizeBytes") AS total
+    FROM "ArtifactHold" h JOIN "Artifact" a ON a.digest = h.digest
+    WHERE h."tenantId" = ${tenantId} AND h.digest IS DISTINCT FROM ${excludeDigest ?? null}`;
   return Number(rows[0]?.total ?? 0);
 }

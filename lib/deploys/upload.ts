@@ -10,6 +10,9 @@ import type { TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
 import { publishPromotedDeploy } from "@/lib/cluster/publish";
+import { ArtifactUpload, describeGrace, holdArtifact } from "@/lib/artifacts/references";
+import { collectRefusedUpload } from "@/lib/artifacts/gc";
+import { getConfig } from "@/lib/config";
 
 const log = componentLogger("deploys");
 
@@ -37,8 +40,10 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
     if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message });
     throw error;
   });
+  // Pins the digest from before its blob is written until its deploy is recorded, so the collector leaves it alone.
+  const pin = new ArtifactUpload(artifactStore());
   try {
-    const result = await processUpload(received.path, limits, artifactStore());
+    const result = await processUpload(received.path, limits, pin.store);
     try {
       const deploy = await db().$transaction(async (tx) => {
         // Taking turns per tenant keeps two uploads from both fitting under the storage quota.
@@ -47,9 +52,10 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
         if (stored + result.sizeBytes > quotas.maxStoredBytes) {
           throw new UploadError(
             "too_large",
-            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first.`,
+            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first: their space is given back ${describeGrace(getConfig().PAGODA_ARTIFACT_GC_GRACE_SECONDS)} after they are deleted.`,
           );
         }
+        await holdArtifact(tx, artifactStore(), actor.tenantId, result.digest, result.sizeBytes);
         const now = new Date();
         const created = await tx.deploy.create({
           data: {
@@ -67,10 +73,12 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
         await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
         return created;
       }, { maxWait: 15_000, timeout: 15_000 });
+      await pin.release();
       await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes });
       await publishPromotedDeploy(site.id);
       return toDeployView(deploy, deploy.id);
     } catch (error) {
+      await pin.release();
       if (!result.alreadyStored) await forgetUnreferenced(result.digest);
       throw error;
     }
@@ -78,15 +86,14 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
     if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message, entry: error.entry ?? null });
     throw error;
   } finally {
+    await pin.release();
     await received.cleanup();
   }
 }
 
-/** Removes a just-stored artifact when no deploy row refers to it (the upload was refused after storing). */
+/** Removes a just-stored artifact that nothing has come to need (the upload was refused after storing); else the collector takes it later. */
 async function forgetUnreferenced(digest: Digest): Promise<void> {
-  const referenced = await db().deploy.count({ where: { digest } });
-  if (referenced > 0) return;
-  await artifactStore()
-    .delete(digest)
-    .catch((error: unknown) => log.error({ err: error, digest }, "could not remove an unreferenced artifact"));
+  await collectRefusedUpload(artifactStore(), digest).catch((error: unknown) =>
+    log.error({ err: error, digest }, "could not remove an unreferenced artifact; the collector will"),
+  );
 }

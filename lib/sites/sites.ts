@@ -8,6 +8,7 @@ import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
 import { quotasOf } from "@/lib/deploys/quotas";
 import { prepareTenant, unpublishSite } from "@/lib/cluster/publish";
+import { releaseArtifacts } from "@/lib/artifacts/references";
 
 export interface SiteView {
   id: string;
@@ -173,7 +174,12 @@ export async function deleteSite(actor: TenantActor, name: string, ip: string | 
   const site = await getSite(actor, name);
   await unpublishSite(actor.tenantSlug, site.name);
   await db().$transaction(async (tx) => {
+    // The tenant's lock orders this against its uploads, which record their
+    // artifact holds under it (lib/artifacts/references.ts).
+    await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
+    const deployed = await tx.deploy.findMany({ where: { siteId: site.id, digest: { not: null } }, distinct: ["digest"], select: { digest: true } });
     await tx.site.delete({ where: { id: site.id } });
+    await releaseArtifacts(tx, actor.tenantId, deployed.flatMap((d) => (d.digest ? [d.digest] : [])));
     await recordAudit({ action: "site.delete", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
-  });
+  }, { maxWait: 15_000, timeout: 15_000 });
 }

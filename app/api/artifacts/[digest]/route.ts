@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { NextRequest } from "next/server";
 import { digestFromHex, verifyArtifactSignature } from "@/lib/artifacts";
 import { artifactStore, signingKey } from "@/lib/deploys/artifacts";
+import { isArtifactReferenced } from "@/lib/artifacts/references";
 import { componentLogger } from "@/lib/log";
 
 const log = componentLogger("artifacts");
@@ -9,12 +10,16 @@ const log = componentLogger("artifacts");
 /**
  * Where a site's pods fetch their artifact. No session: the URL carries an
  * HMAC of the digest instead. A bad or missing signature gets the same 404
- * as an unknown digest, so the endpoint tells strangers nothing.
+ * as an unknown digest, so the endpoint tells strangers nothing; so does a
+ * digest no deploy names any more, even while its blob is still stored.
  */
 async function serve(request: NextRequest, hex: string, withBody: boolean): Promise<Response> {
   const sig = request.nextUrl.searchParams.get("sig") ?? "";
   if (!verifyArtifactSignature(hex, sig, signingKey())) return notFound();
   const digest = digestFromHex(hex);
+  // Only digests a deploy names are served: a deleted site's URLs stop at once,
+  // while its blob waits out the grace period (docs/uploads.md).
+  if (!(await isArtifactReferenced(digest))) return notFound();
   const etag = `"${digest}"`;
   const headers = {
     "Content-Type": "application/gzip",
