@@ -3,13 +3,11 @@
  * the Go module proxy on first use (needs `go`), run on loopback with its
  * in-memory backend at low priority.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { buffer } from "node:stream/consumers";
-import { promisify } from "node:util";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildZip } from "@/lib/uploads/test-support";
@@ -19,56 +17,22 @@ import type { Digest } from "./digest";
 import { createArtifactStore } from "./index";
 import { S3ArtifactStore } from "./s3-store";
 import { DigestMismatchError } from "./store";
-import { findFreePort } from "@/scripts/lib/free-port";
+import { startTestS3, TEST_S3_CREDENTIALS as credentials, type TestS3Server } from "./s3-test-server";
 
-const exec = promisify(execFile);
-const GOFAKES3 = "github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0";
 const BUCKET = "pagoda-test";
-const credentials = { accessKeyId: "test", secretAccessKey: "test-secret" };
 
-let server: ChildProcess | undefined;
+let server: TestS3Server | undefined;
 let endpoint = "";
 let dir = "";
 
-async function ensureBinary(): Promise<string> {
-  const bin = process.env.PAGODA_GOFAKES3 ?? path.join(os.tmpdir(), "pagoda-tools", "gofakes3-v1.2.0", "gofakes3");
-  try {
-    await access(bin);
-    return bin;
-  } catch {
-    await mkdir(path.dirname(bin), { recursive: true });
-    await exec("nice", ["-n", "19", "go", "install", GOFAKES3], { env: { ...process.env, GOBIN: path.dirname(bin) }, maxBuffer: 1 << 22 }).catch((err: unknown) => {
-      throw new Error(`cannot build ${GOFAKES3} (is Go installed?): ${String(err)}`, { cause: err });
-    });
-    return bin;
-  }
-}
-
-/** Starts gofakes3 and resolves once it says it is listening. */
-async function startServer(bin: string): Promise<{ proc: ChildProcess; endpoint: string }> {
-  const port = await findFreePort();
-  const proc = spawn("nice", ["-n", "19", bin, "-backend", "memory", "-host", `127.0.0.1:${port}`, "-initialbucket", BUCKET], { stdio: ["ignore", "ignore", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let log = "";
-    proc.once("error", reject);
-    proc.once("exit", (code) => reject(new Error(`gofakes3 exited with ${code}: ${log}`)));
-    proc.stderr?.on("data", (d: Buffer) => {
-      log += d.toString();
-      if (log.includes("using port")) resolve();
-    });
-  });
-  return { proc, endpoint: `http://127.0.0.1:${port}` };
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-test-s3-"));
-  const started = await startServer(await ensureBinary());
-  server = started.proc;
-  endpoint = started.endpoint;
+  server = await startTestS3(BUCKET);
+  endpoint = server.endpoint;
 }, 600_000);
 
 afterAll(async () => {
-  server?.kill();
+  server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
