@@ -17,6 +17,8 @@ import {
   LABEL_MANAGED_BY_VALUE,
   LABEL_NAME,
   REPLICAS_DEFAULT,
+  SITE_CONTAINER_RESOURCES,
+  SITE_ROLLOUT_SURGE,
   siteLabels,
   STATICSITE_API_VERSION,
   STATICSITE_KIND,
@@ -138,6 +140,12 @@ export function desiredConfigMap(site: StaticSite, nginxConf: string): V1ConfigM
   };
 }
 
+const { requests, limits } = SITE_CONTAINER_RESOURCES;
+const containerResources = () => ({
+  requests: { cpu: `${requests.cpuMillis}m`, memory: `${requests.memoryMiB}Mi` },
+  limits: { cpu: `${limits.cpuMillis}m`, memory: `${limits.memoryMiB}Mi` },
+});
+
 const restrictedContainer: V1SecurityContext = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
@@ -179,10 +187,7 @@ export function fetchContainer(site: StaticSite, config: ChildConfig): V1Contain
       { name: "site", mountPath: FETCH_SCRIPT_MOUNT },
       { name: "tmp", mountPath: "/tmp" },
     ],
-    resources: {
-      requests: { cpu: "10m", memory: "16Mi" },
-      limits: { cpu: "500m", memory: "64Mi" },
-    },
+    resources: containerResources(),
     securityContext: restrictedContainer,
     terminationMessagePolicy: "FallbackToLogsOnError",
   };
@@ -201,10 +206,7 @@ export function nginxContainer(config: ChildConfig): V1Container {
       { name: "config", mountPath: CONFIG_DIR, readOnly: true },
       { name: "tmp", mountPath: "/tmp" },
     ],
-    resources: {
-      requests: { cpu: "10m", memory: "16Mi" },
-      limits: { cpu: "500m", memory: "64Mi" },
-    },
+    resources: containerResources(),
     readinessProbe: {
       httpGet: { path: HEALTH_PATH, port: "http" },
       periodSeconds: 5,
@@ -239,7 +241,7 @@ export function desiredDeployment(site: StaticSite, config: ChildConfig, nginxCo
       revisionHistoryLimit: 3,
       progressDeadlineSeconds: 300,
       selector: { matchLabels: selectorLabels(site) },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: SITE_ROLLOUT_SURGE } },
       template: {
         metadata: {
           labels: siteLabels(site),

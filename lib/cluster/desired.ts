@@ -7,11 +7,22 @@ import type { Digest } from "@/lib/artifacts";
 const siteSelect = {
   id: true,
   name: true,
-  tenant: { select: { slug: true } },
+  tenant: { select: { slug: true, maxSites: true } },
   targetDeploy: { select: { digest: true } },
 } as const;
 
-type SiteWithTarget = { id: string; name: string; tenant: { slug: string }; targetDeploy: { digest: string | null } | null };
+type SiteWithTarget = { id: string; name: string; tenant: { slug: string; maxSites: number | null }; targetDeploy: { digest: string | null } | null };
+
+/** The tenant's site quota, which sizes its namespace's ResourceQuota. */
+export function tenantMaxSites(tenant: { maxSites: number | null }, config: Pick<Config, "PAGODA_QUOTA_SITES"> = getConfig()): number {
+  return tenant.maxSites ?? config.PAGODA_QUOTA_SITES;
+}
+
+/** Same, by slug: for writing a tenant's namespace before any of its sites is published. */
+export async function tenantMaxSitesOf(tenantSlug: string): Promise<number> {
+  const tenant = await db().tenant.findUnique({ where: { slug: tenantSlug }, select: { maxSites: true } });
+  return tenantMaxSites(tenant ?? { maxSites: null });
+}
 
 /** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
 export function tenantPolicySettings(config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig()): TenantPolicySettings | null {
@@ -29,6 +40,7 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     artifact: { url: signedArtifactUrl(digest as Digest), digest },
     baseDomain: getConfig().PAGODA_BASE_DOMAIN,
     tenantPolicy: tenantPolicySettings(),
+    maxSites: tenantMaxSites(site.tenant),
   };
 }
 

@@ -1,5 +1,5 @@
 import { clusterConfigured, dashboardKubeConfig, deleteStaticSite, ensureTenantNamespace, publishSite } from "@/lib/k8s/dashboard";
-import { desiredSiteOf, tenantPolicySettings } from "@/lib/cluster/desired";
+import { desiredSiteOf, tenantMaxSitesOf, tenantPolicySettings } from "@/lib/cluster/desired";
 import { ApiError } from "@/lib/http/errors";
 import { componentLogger } from "@/lib/log";
 
@@ -41,7 +41,7 @@ export async function unpublishSite(tenantSlug: string, siteName: string): Promi
 export async function prepareTenant(tenantSlug: string): Promise<void> {
   if (!clusterConfigured()) return;
   try {
-    await ensureTenantNamespace(dashboardKubeConfig(), tenantSlug, tenantPolicySettings());
+    await ensureTenantNamespace(dashboardKubeConfig(), tenantSlug, tenantPolicySettings(), await tenantMaxSitesOf(tenantSlug));
   } catch (error) {
     log.error({ err: error, tenant: tenantSlug }, "creating the tenant namespace failed; publishing will retry");
   }

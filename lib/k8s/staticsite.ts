@@ -29,6 +29,19 @@ export const ANNOTATION_CONFIG_HASH = "pagoda.dev/config-hash";
 /** Hash of what the operator last applied to a child, to notice changes of its own intent. */
 export const ANNOTATION_APPLIED_HASH = "pagoda.dev/applied-hash";
 
+/**
+ * Requests and limits of every container of a site pod (the fetch init
+ * container and nginx alike), so that one pod asks for exactly one
+ * container's worth. The tenant namespace's ResourceQuota and LimitRange are
+ * computed from the same figures.
+ */
+export const SITE_CONTAINER_RESOURCES = {
+  requests: { cpuMillis: 10, memoryMiB: 16 },
+  limits: { cpuMillis: 500, memoryMiB: 64 },
+} as const;
+/** Extra pods a rollout may run (the Deployment's maxSurge). */
+export const SITE_ROLLOUT_SURGE = 1;
+
 export const REPLICAS_MIN = 1;
 export const REPLICAS_MAX = 10;
 export const REPLICAS_DEFAULT = 1;

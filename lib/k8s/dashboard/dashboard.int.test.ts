@@ -43,6 +43,7 @@ import {
   publishSite,
 } from "./sites";
 import { sitePhase } from "./status";
+import { desiredTenantLimitRange, desiredTenantQuota } from "./tenant-limits";
 import type { NetworkPolicyObject } from "./tenant-policy";
 import { StatusHub } from "./status-hub";
 import { siteStatusStream } from "./status-stream";
@@ -132,12 +133,28 @@ describe("dashboard cluster access against a real API server", () => {
     const first = await ensureTenantNamespace(kc, tenant);
     expect(first.written).toBe(true);
     const ns = await core.readNamespace({ name: `pagoda-${tenant}` });
-    expect(ns.metadata?.labels).toMatchObject({ "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": tenant });
+    expect(ns.metadata?.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "pagoda",
+      "pagoda.dev/tenant": tenant,
+      "pod-security.kubernetes.io/enforce": "restricted",
+      "pod-security.kubernetes.io/enforce-version": "v1.35",
+    });
     expect(ns.metadata?.managedFields?.some((f) => f.manager === "pagoda-dashboard" && f.operation === "Apply")).toBe(true);
+    // Its quota and limit range, sized for the default site quota.
+    const quota = await core.readNamespacedResourceQuota({ name: "pagoda-tenant", namespace: `pagoda-${tenant}` });
+    expect(quota.spec?.hard).toEqual(desiredTenantQuota(`pagoda-${tenant}`).spec?.hard);
+    const range = await core.readNamespacedLimitRange({ name: "pagoda-tenant", namespace: `pagoda-${tenant}` });
+    expect(range.spec?.limits).toEqual(desiredTenantLimitRange(`pagoda-${tenant}`).spec?.limits);
+    // Deleted by hand, they come back with the next call (and restore).
+    await core.deleteNamespacedResourceQuota({ name: "pagoda-tenant", namespace: `pagoda-${tenant}` });
+    expect((await ensureTenantNamespace(kc, tenant)).written).toBe(true);
+    const back = await core.readNamespacedResourceQuota({ name: "pagoda-tenant", namespace: `pagoda-${tenant}` });
+    expect(back.spec?.hard).toEqual(quota.spec?.hard);
+    const nsNow = await core.readNamespace({ name: `pagoda-${tenant}` });
 
     const second = await ensureTenantNamespace(readOnly, tenant);
     expect(second.written).toBe(false);
-    expect(second.object.metadata?.resourceVersion).toBe(ns.metadata?.resourceVersion);
+    expect(second.object.metadata?.resourceVersion).toBe(nsNow.metadata?.resourceVersion);
   });
 
   it("applies a StaticSite with labels and field manager, writes nothing when it matches, and applies a change", async () => {

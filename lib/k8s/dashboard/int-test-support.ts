@@ -27,6 +27,7 @@ export const DASHBOARD_RULES: V1PolicyRule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "create", "patch"] },
   { apiGroups: [STATICSITE_GROUP], resources: [STATICSITE_PLURAL], verbs: ["get", "list", "watch", "create", "patch", "delete"] },
   { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list", "create", "patch"] },
+  { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["get", "list", "create", "patch"] },
 ];
 
 /** Enough to read and compare, nothing to write with: proves a call made no write. */
@@ -34,6 +35,7 @@ export const READ_ONLY_RULES: V1PolicyRule[] = [
   { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list"] },
   { apiGroups: [STATICSITE_GROUP], resources: [STATICSITE_PLURAL], verbs: ["get", "list", "watch"] },
   { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get", "list"] },
+  { apiGroups: [""], resources: ["resourcequotas", "limitranges"], verbs: ["get", "list"] },
 ];
 
 export const digestOf = (c: string) => `sha256:${c.repeat(64)}`;

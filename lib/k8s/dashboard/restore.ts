@@ -18,6 +18,7 @@ import {
   namespaceNeedsApply,
   type DesiredSite,
 } from "./sites";
+import { listTenantLimits, tenantLimitsNeedApply, type LiveTenantLimits } from "./tenant-limits";
 import { desiredTenantPolicy, listTenantPolicies, tenantPolicyNeedsApply, type NetworkPolicyObject } from "./tenant-policy";
 
 const log = componentLogger("k8s-restore");
@@ -134,6 +135,7 @@ export async function restoreSites(
   // Two reads give the whole picture; everything after is a write that is needed.
   let live: StaticSite[];
   let labelledNamespaces: Map<string, V1Namespace>;
+  let liveLimits: Map<string, LiveTenantLimits>;
   try {
     live = (await readWithRetry(() => listStaticSites(kc, DASHBOARD_SITE_SELECTOR))).items;
     const nsList = await readWithRetry(() =>
@@ -142,6 +144,7 @@ export async function restoreSites(
       ),
     );
     labelledNamespaces = new Map(nsList.items.map((ns) => [ns.metadata?.name ?? "", ns]));
+    liveLimits = await readWithRetry(() => listTenantLimits(kc));
   } catch (err) {
     fail(errorOf("list", err, {}));
     return result;
@@ -185,15 +188,18 @@ export async function restoreSites(
 
   // Namespaces first: a site cannot be written into a namespace that does not exist.
   const policyOf = new Map([...wanted.values()].map((w) => [w.input.tenantSlug, w.input.tenantPolicy ?? null]));
+  const maxSitesOf = new Map([...wanted.values()].map((w) => [w.input.tenantSlug, w.input.maxSites]));
   const brokenTenants = new Set<string>();
   await eachLimited([...policyOf.keys()], opts.concurrency ?? 4, async (tenant) => {
     const name = tenantNamespace(tenant);
     const ns = labelledNamespaces.get(name);
     const policy = policyOf.get(tenant) ?? null;
     const policyMatches = !policy || !tenantPolicyNeedsApply(livePolicies.get(name) ?? null, desiredTenantPolicy(name, policy));
-    if (ns && !namespaceNeedsApply(ns, tenant) && !ns.metadata?.deletionTimestamp && policyMatches) return;
+    const limits = liveLimits.get(name) ?? { quota: null, limitRange: null };
+    const limitsMatch = !tenantLimitsNeedApply(name, maxSitesOf.get(tenant), limits);
+    if (ns && !namespaceNeedsApply(ns, tenant) && !ns.metadata?.deletionTimestamp && policyMatches && limitsMatch) return;
     try {
-      if ((await ensureTenantNamespace(kc, tenant, policy)).written) result.namespacesApplied++;
+      if ((await ensureTenantNamespace(kc, tenant, policy, maxSitesOf.get(tenant))).written) result.namespacesApplied++;
     } catch (err) {
       brokenTenants.add(tenant);
       fail(errorOf("namespace", err, { namespace: tenantNamespace(tenant) }));

@@ -81,10 +81,14 @@ describe("desiredStaticSite", () => {
 });
 
 describe("namespaceNeedsApply", () => {
-  it("is false only when both of our labels are there", () => {
+  it("is false only when all of our labels are there", () => {
     const labels = tenantNamespaceLabels("acme");
     expect(namespaceNeedsApply({ metadata: { name: "pagoda-acme", labels: { ...labels, other: "x" } } }, "acme")).toBe(false);
     expect(namespaceNeedsApply({ metadata: { name: "pagoda-acme" } }, "acme")).toBe(true);
     expect(namespaceNeedsApply({ metadata: { name: "pagoda-acme", labels: { ...labels, "pagoda.dev/tenant": "other" } } }, "acme")).toBe(true);
+    // A namespace from before Pod Security labels were written gets them.
+    const older = Object.fromEntries(Object.entries(labels).filter(([k]) => k !== "pod-security.kubernetes.io/enforce"));
+    expect(namespaceNeedsApply({ metadata: { name: "pagoda-acme", labels: older } }, "acme")).toBe(true);
+    expect(labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.35" });
   });
 });

@@ -27,6 +27,7 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 import { apisFor, STATICSITE_COORDS } from "./api";
 import { InvalidSiteError, KubeRequestError, kubeRequest, TerminatingError } from "./errors";
 import { foreignSpecFields, staticSiteDrift } from "./site-drift";
+import { ensureTenantLimits } from "./tenant-limits";
 import { ensureTenantPolicy, type TenantPolicySettings } from "./tenant-policy";
 
 const log = componentLogger("k8s-dashboard");
@@ -55,6 +56,8 @@ export interface DesiredSite {
   hostLabel?: string;
   /** The tenant namespace's NetworkPolicy; none is written when null or omitted. */
   tenantPolicy?: TenantPolicySettings | null;
+  /** The tenant's site quota, which sizes its namespace's ResourceQuota; the server default when omitted. */
+  maxSites?: number;
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -108,8 +111,24 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
   };
 }
 
+/**
+ * Pod Security admission version the tenant namespaces are held to. Pinned,
+ * so that a cluster upgrade cannot start refusing site pods by itself; warn
+ * and audit follow the newest rules, so a change shows up before it bites.
+ */
+export const POD_SECURITY_VERSION = "v1.35";
+
 export function tenantNamespaceLabels(tenantSlug: string): Record<string, string> {
-  return { [LABEL_MANAGED_BY]: LABEL_MANAGED_BY_VALUE, [LABEL_TENANT]: tenantSlug };
+  return {
+    [LABEL_MANAGED_BY]: LABEL_MANAGED_BY_VALUE,
+    [LABEL_TENANT]: tenantSlug,
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/audit-version": "latest",
+  };
 }
 
 /** True when the live namespace lacks one of our labels. */
@@ -126,10 +145,16 @@ export interface WriteResult<T> {
 }
 
 /**
- * Creates or labels the tenant's namespace, and writes its NetworkPolicy
- * when `policy` is given; no write when both already match.
+ * Creates or labels the tenant's namespace (Pod Security `restricted`),
+ * writes its ResourceQuota and LimitRange (sized for `maxSites`), and its
+ * NetworkPolicy when `policy` is given; no write when all already match.
  */
-export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string, policy?: TenantPolicySettings | null): Promise<WriteResult<V1Namespace>> {
+export async function ensureTenantNamespace(
+  kc: KubeConfig,
+  tenantSlug: string,
+  policy?: TenantPolicySettings | null,
+  maxSites?: number,
+): Promise<WriteResult<V1Namespace>> {
   check(TENANT_RE.test(tenantSlug), "tenantSlug", `${JSON.stringify(tenantSlug)} is not a DNS label`);
   const name = tenantNamespace(tenantSlug);
   const { core } = apisFor(kc);
@@ -141,8 +166,9 @@ export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string, 
   }
   if (live?.metadata?.deletionTimestamp) throw new TerminatingError(`Namespace ${name}`);
   if (live && !namespaceNeedsApply(live, tenantSlug)) {
+    const limitsWritten = await ensureTenantLimits(kc, name, maxSites);
     const policyWritten = policy ? await ensureTenantPolicy(kc, name, policy) : false;
-    return { object: live, written: policyWritten };
+    return { object: live, written: limitsWritten || policyWritten };
   }
 
   const applied = await kubeRequest(`applying Namespace ${name}`, () =>
@@ -157,6 +183,7 @@ export async function ensureTenantNamespace(kc: KubeConfig, tenantSlug: string, 
     ),
   );
   log.info({ namespace: name, tenant: tenantSlug, created: !live }, live ? "tenant namespace labelled" : "tenant namespace created");
+  await ensureTenantLimits(kc, name, maxSites);
   if (policy) await ensureTenantPolicy(kc, name, policy);
   return { object: applied, written: true };
 }
@@ -305,6 +332,6 @@ export function deleteStaticSite(kc: KubeConfig, tenantSlug: string, siteName: s
  */
 export async function publishSite(kc: KubeConfig, input: DesiredSite): Promise<WriteResult<StaticSite>> {
   const desired = desiredStaticSite(input);
-  await ensureTenantNamespace(kc, input.tenantSlug, input.tenantPolicy);
+  await ensureTenantNamespace(kc, input.tenantSlug, input.tenantPolicy, input.maxSites);
   return applyStaticSite(kc, desired);
 }
