@@ -9,7 +9,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/pro
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
 import { artifactStoreConfigFromEnv } from "@/lib/artifacts";
@@ -34,6 +34,7 @@ const OPERATOR_SA = `system:serviceaccount:${NAMESPACE}:pagoda-operator`;
 // proxy the cluster tooling builds from, so the ServiceMonitor is validated
 // against the real schema.
 const PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0";
+const ADMISSION_KINDS = ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"];
 
 interface Manifest {
   apiVersion: string;
@@ -178,6 +179,8 @@ describe("deploy manifests against a real API server", () => {
         "PersistentVolumeClaim/pagoda-artifacts",
         "NetworkPolicy/pagoda-dashboard",
         "NetworkPolicy/pagoda-operator",
+        "ValidatingAdmissionPolicy/pagoda-namespaces-only",
+        "ValidatingAdmissionPolicyBinding/pagoda-namespaces-only",
       ]),
     );
     // No Secret with real values is ever part of a rendering.
@@ -185,7 +188,8 @@ describe("deploy manifests against a real API server", () => {
     // The operator watches objects labelled managed-by=pagoda as its own
     // children; Pagoda's own objects must never carry that label.
     for (const o of objects) expect(o.metadata.labels?.["app.kubernetes.io/managed-by"], `${o.kind}/${o.metadata.name}`).toBeUndefined();
-    for (const o of objects.filter((x) => x.kind !== "CustomResourceDefinition" && x.kind !== "Namespace" && !x.kind.startsWith("Cluster"))) {
+    const clusterScoped = new Set(["CustomResourceDefinition", "Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+    for (const o of objects.filter((x) => !clusterScoped.has(x.kind) && !x.kind.startsWith("Cluster"))) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NAMESPACE);
     }
   });
@@ -293,6 +297,7 @@ describe("deploy manifests against a real API server", () => {
       [
         ...["get", "list", "watch"].map((v) => `pagoda.dev/staticsites:${v}`),
         ...["update", "patch"].map((v) => `pagoda.dev/staticsites/status:${v}`),
+        ...["get", "list", "watch"].map((v) => `core/namespaces:${v}`),
         ...crud.flatMap((v) => [
           `core/configmaps:${v}`,
           `core/services:${v}`,
@@ -323,7 +328,7 @@ describe("deploy manifests against a real API server", () => {
     // RBAC objects and ServiceAccounts applied for real (Deployments are not:
     // with no node they would only sit Pending).
     const objects = await parse(await render(deployDir));
-    const rbacKinds = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
+    const rbacKinds = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", ...ADMISSION_KINDS]);
     must(
       await kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.filter((o) => rbacKinds.has(o.kind)) })),
       "applying RBAC",
@@ -341,6 +346,12 @@ describe("deploy manifests against a real API server", () => {
     };
     // The authorizer works from an informer cache: wait until the bindings are seen.
     await waitFor("RBAC to take effect", async () => ((await canI(OPERATOR_SA, "list", "staticsites.pagoda.dev")) ? true : undefined));
+    // The admission policy is loaded asynchronously too: wait until it refuses
+    // a write that RBAC allows (a dry run, so nothing is written either way).
+    await waitFor("the admission policy to take effect", async () => {
+      const probe = await kubectl(["create", "configmap", "probe", "-n", "default", `--as=${OPERATOR_SA}`, "--dry-run=server"]);
+      return probe.code !== 0 && probe.stderr.includes("pagoda-namespaces-only") ? true : undefined;
+    });
 
     const expectations: Array<[string, string, string, string | undefined, boolean]> = [
       [DASHBOARD_SA, "create", "namespaces", undefined, true],
@@ -365,6 +376,11 @@ describe("deploy manifests against a real API server", () => {
       [OPERATOR_SA, "get", "secrets", tenant, false],
       [OPERATOR_SA, "list", "secrets", undefined, false],
       [OPERATOR_SA, "create", "namespaces", undefined, false],
+      [OPERATOR_SA, "patch", "namespaces", undefined, false],
+      [OPERATOR_SA, "watch", "namespaces", undefined, true],
+      [DASHBOARD_SA, "patch", "resourcequotas", tenant, true],
+      [DASHBOARD_SA, "patch", "limitranges", tenant, true],
+      [DASHBOARD_SA, "delete", "resourcequotas", tenant, false],
       [OPERATOR_SA, "patch", "deployments.apps", tenant, true],
       [OPERATOR_SA, "delete", "ingresses.networking.k8s.io", tenant, true],
       [OPERATOR_SA, "create", "poddisruptionbudgets.policy", tenant, true],
@@ -396,9 +412,12 @@ describe("deploy manifests against a real API server", () => {
     const slug = `t${randomSuffix()}`;
     const siteNs = tenantNamespace(slug);
     const secrets = { DATABASE_URL: "postgresql://pagoda@postgres:5432/pagoda", NEXTAUTH_SECRET: "x".repeat(32), PAGODA_ARTIFACT_SECRET: "y".repeat(32) };
-    const tenantPolicy = tenantPolicySettings(parseConfig(envOf(objects, "pagoda-dashboard", secrets)));
+    const dashboardConfig = parseConfig(envOf(objects, "pagoda-dashboard", secrets));
+    const tenantPolicy = tenantPolicySettings(dashboardConfig);
     expect(tenantPolicy).toEqual({ ingressNamespace: "ingress-nginx", dashboardNamespace: NAMESPACE });
-    const desired = desiredSite(slug, "docs", { tenantPolicy });
+    // Hosts the dashboard gives sites are ones the operator serves.
+    expect(loadConfig(envOf(objects, "pagoda-operator")).baseDomain).toBe(dashboardConfig.PAGODA_BASE_DOMAIN);
+    const desired = desiredSite(slug, "docs", { tenantPolicy, baseDomain: dashboardConfig.PAGODA_BASE_DOMAIN });
     expect((await publishSite(dashboardKc, desired)).written).toBe(true);
     const policy = await admin.networking.readNamespacedNetworkPolicy({ name: "pagoda-sites", namespace: siteNs });
     expect(policy.metadata?.managedFields?.map((f) => f.manager)).toContain("pagoda-dashboard");
@@ -435,8 +454,125 @@ describe("deploy manifests against a real API server", () => {
     expect(await counterTotal(operator.metrics.reconcileErrors)).toBe(0);
     expect(await counterTotal(operator.metrics.reconciles)).toBeGreaterThan(0);
 
+    // The tenant namespace is held to Pod Security "restricted", with a quota
+    // and a limit range, and the operator's pods pass: the ReplicaSet
+    // controller gets them admitted (they stay Pending without a node).
+    const nsObject = await admin.core.readNamespace({ name: siteNs });
+    expect(nsObject.metadata?.labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.35" });
+    const quota = await admin.core.readNamespacedResourceQuota({ name: "pagoda-tenant", namespace: siteNs });
+    expect(quota.spec?.hard).toMatchObject({ pods: "100", persistentvolumeclaims: "0", "count/staticsites.pagoda.dev": "50" });
+    const limits = await admin.core.readNamespacedLimitRange({ name: "pagoda-tenant", namespace: siteNs });
+    expect(limits.spec?.limits[0]?.max).toEqual({ cpu: "500m", memory: "64Mi" });
+    const pods = await waitFor("the site's pods to be admitted", async () => {
+      const list = await admin.core.listNamespacedPod({ namespace: siteNs, labelSelector: "app.kubernetes.io/name=docs" });
+      return list.items.length > 0 ? list.items : undefined;
+    });
+    expect(pods[0]?.spec?.containers[0]?.securityContext?.capabilities?.drop).toEqual(["ALL"]);
+    // The same namespace refuses a pod that is not restricted: the labels are enforced, not decoration.
+    const refused = await admin.core
+      .createNamespacedPod({
+        namespace: siteNs,
+        dryRun: "All",
+        body: { metadata: { name: "loose" }, spec: { containers: [{ name: "c", image: "busybox:1.37", resources: { limits: { cpu: "100m", memory: "32Mi" } } }] } },
+      })
+      .then(() => undefined, (err: unknown) => err as { code?: number; body?: unknown });
+    expect(refused?.code).toBe(403);
+    expect(String(refused?.body)).toMatch(/violates PodSecurity "restricted:v1\.35"/);
+
     expect(await deleteStaticSite(dashboardKc, slug, "docs")).toBe(true);
   });
+
+  it("the admission policy keeps both ServiceAccounts' writes inside Pagoda's namespaces", async () => {
+    // Applied by the previous test, together with RBAC that allows every one
+    // of these writes: what refuses them here is the policy.
+    const dashboard = new Clients(kubeConfigOf(await saKubeconfig("pagoda-dashboard")));
+    const operator = new Clients(kubeConfigOf(await saKubeconfig("pagoda-operator")));
+    const foreign = await createTestNamespace(admin.kc, "not-pagoda");
+    const slug = `v${randomSuffix()}`;
+    const tenantNs = tenantNamespace(slug);
+    await publishSite(dashboard.kc, desiredSite(slug, "ok"));
+
+    const refusal = async (what: string, write: () => Promise<unknown>) => {
+      const err = await write().then(() => undefined, (e: unknown) => e as { code?: number; body?: unknown });
+      expect(err, `${what} should be refused`).toBeDefined();
+      expect(err?.code, what).toBe(403);
+      expect(String(err?.body), what).toContain("pagoda-namespaces-only");
+      return String(err?.body);
+    };
+    const configMap = (name: string) => ({ metadata: { name }, data: { a: "b" } });
+
+    // The operator: its children's kinds anywhere but a Pagoda namespace.
+    const outside = await refusal("operator: ConfigMap in a foreign namespace", () =>
+      operator.core.createNamespacedConfigMap({ namespace: foreign, body: configMap("evil") }),
+    );
+    expect(outside).toContain(`namespace ${foreign}`);
+    await refusal("operator: Service in kube-system", () =>
+      operator.core.createNamespacedService({ namespace: "kube-system", body: { metadata: { name: "evil" }, spec: { ports: [{ port: 80 }] } } }),
+    );
+    await refusal("operator: Ingress in Pagoda's own namespace", () =>
+      operator.networking.createNamespacedIngress({ namespace: NAMESPACE, body: { metadata: { name: "evil" }, spec: { defaultBackend: { service: { name: "x", port: { number: 80 } } } } } }),
+    );
+    await refusal("operator: a Lease outside its own namespace", () =>
+      operator.kc.makeApiClient(CoordinationV1Api).createNamespacedLease({ namespace: tenantNs, body: { metadata: { name: "pagoda-operator" } } }),
+    );
+    // ... and the same kind inside one is fine.
+    await operator.core.createNamespacedConfigMap({ namespace: tenantNs, body: configMap("allowed") });
+    await operator.core.deleteNamespacedConfigMap({ namespace: tenantNs, name: "allowed" });
+
+    // The dashboard: StaticSites and policies outside, and claiming or loosening namespaces.
+    await refusal("dashboard: StaticSite in a foreign namespace", () =>
+      dashboard.applySite(foreign, "intruder", { artifact: { url: "http://x.example/a.tgz", digest: `sha256:${"a".repeat(64)}` } }),
+    );
+    await refusal("dashboard: NetworkPolicy in kube-system", () =>
+      dashboard.networking.createNamespacedNetworkPolicy({ namespace: "kube-system", body: { metadata: { name: "evil" }, spec: { podSelector: {} } } }),
+    );
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    // Even a namespace with a tenant's name, labelled exactly as the dashboard
+    // labels its own, cannot be claimed: it was not Pagoda's before.
+    const unclaimed = `pagoda-c${slug}`;
+    await admin.core.createNamespace({ body: { metadata: { name: unclaimed } } });
+    const tenantLabels = { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": `c${slug}`, "pod-security.kubernetes.io/enforce": "restricted" };
+    await refusal("dashboard: labelling someone else's namespace as Pagoda's", () =>
+      dashboard.core.patchNamespace({ name: unclaimed, body: { metadata: { labels: tenantLabels } } }, merge),
+    );
+    await refusal("dashboard: taking Pod Security off a tenant namespace", () =>
+      dashboard.core.patchNamespace({ name: tenantNs, body: { metadata: { labels: { "pod-security.kubernetes.io/enforce": "privileged" } } } }, merge),
+    );
+    await refusal("dashboard: a namespace not named after its tenant", () =>
+      dashboard.core.createNamespace({
+        body: { metadata: { name: `evil-${slug}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": slug, "pod-security.kubernetes.io/enforce": "restricted" } } },
+      }),
+    );
+    await refusal("dashboard: a tenant namespace without Pod Security", () =>
+      dashboard.core.createNamespace({ body: { metadata: { name: `pagoda-x${slug}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": `x${slug}` } } } }),
+    );
+    // Nothing of the refused writes exists.
+    expect((await admin.core.listNamespacedConfigMap({ namespace: foreign })).items.map((c) => c.metadata?.name)).not.toContain("evil");
+    expect((await admin.core.readNamespace({ name: unclaimed })).metadata?.labels?.["app.kubernetes.io/managed-by"]).toBeUndefined();
+    expect((await admin.core.readNamespace({ name: tenantNs })).metadata?.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    // Impersonation goes through the same policy.
+    const asDashboard = await kubectl(["create", "configmap", "evil", "-n", foreign, `--as=${DASHBOARD_SA}`]);
+    expect(asDashboard.code).not.toBe(0);
+    expect(asDashboard.stderr).toMatch(/forbidden|pagoda-namespaces-only/);
+  });
+
+  it("the admission policy names the ServiceAccounts the ClusterRoleBindings bind", async () => {
+    const objects = await parse(await render(deployDir));
+    const policy = find(objects, "ValidatingAdmissionPolicy", "pagoda-namespaces-only") as Manifest & { spec: { matchConditions: { expression: string }[] } };
+    const named = [...policy.spec.matchConditions.map((c) => c.expression).join(" ").matchAll(/"(system:serviceaccount:[^"]+)"/g)].map((m) => m[1]).sort();
+    const bound = objects
+      .filter((o) => o.kind === "ClusterRoleBinding")
+      .flatMap((o) => (o as unknown as { subjects: { kind: string; name: string; namespace: string }[] }).subjects)
+      .map((sub) => `system:serviceaccount:${sub.namespace}:${sub.name}`)
+      .sort();
+    expect(named).toEqual(bound);
+  });
+
+  function kubeConfigOf(file: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(file);
+    return kc;
+  }
 
   /** A kubeconfig with a fresh token of a ServiceAccount in the pagoda namespace. */
   async function saKubeconfig(serviceAccount: string): Promise<string> {
