@@ -416,6 +416,9 @@ async function main(): Promise<void> {
         PAGODA_OPERATOR_CONCURRENCY: String(concurrency),
         PAGODA_OPERATOR_RESYNC_SECONDS: String(resyncSeconds),
         PAGODA_OPERATOR_LEASE_NAME: `pagoda-bench-${Date.now().toString(36)}`,
+        // The benchmark's namespaces and hosts, not a tenant's.
+        PAGODA_OPERATOR_NAMESPACE_SELECTOR: "pagoda.dev/test=true",
+        PAGODA_BASE_DOMAIN: "example.com",
       },
       stdio: ["ignore", "inherit", "inherit"],
     });
