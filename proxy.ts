@@ -1,26 +1,32 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { getConfig } from "@/lib/config";
+import { isAuthCookie, withoutDuplicateCookies } from "@/lib/http/cookies";
 import { newNonce, pageSecurityPolicy, STRICT_TRANSPORT_SECURITY } from "@/lib/http/security-headers";
 
 /**
  * Per-request security headers: a fresh script nonce for every page, and
  * HSTS when the dashboard is served over https. The fixed headers come from
- * next.config.mjs and reach every response, these included.
+ * next.config.mjs and reach every response, these included. A sign-in
+ * cookie sent twice under one name (one planted by another host of the
+ * site) is taken out of the request, so a tossed session reads as signed out.
  */
 export function proxy(request: NextRequest): NextResponse {
   const https = getConfig().NEXTAUTH_URL.startsWith("https://");
-  let response: NextResponse;
-  if (request.nextUrl.pathname.startsWith("/api/")) {
-    // JSON and event streams keep the fixed policy that allows nothing at all.
-    response = NextResponse.next();
-  } else {
-    const policy = pageSecurityPolicy(newNonce(), { https, dev: process.env.NODE_ENV === "development" });
-    // Next.js takes the nonce for its own scripts from the request's policy.
-    const headers = new Headers(request.headers);
-    headers.set("content-security-policy", policy);
-    response = NextResponse.next({ request: { headers } });
-    response.headers.set("content-security-policy", policy);
+  const headers = new Headers(request.headers);
+  const cookies = withoutDuplicateCookies(request.headers.get("cookie"), isAuthCookie);
+  if (cookies !== null) {
+    if (cookies) headers.set("cookie", cookies);
+    else headers.delete("cookie");
   }
+  let policy: string | null = null;
+  // JSON and event streams keep the fixed policy that allows nothing at all.
+  if (!request.nextUrl.pathname.startsWith("/api/")) {
+    policy = pageSecurityPolicy(newNonce(), { https, dev: process.env.NODE_ENV === "development" });
+    // Next.js takes the nonce for its own scripts from the request's policy.
+    headers.set("content-security-policy", policy);
+  }
+  const response = NextResponse.next({ request: { headers } });
+  if (policy) response.headers.set("content-security-policy", policy);
   if (https) response.headers.set("strict-transport-security", STRICT_TRANSPORT_SECURITY);
   return response;
 }

@@ -22,30 +22,7 @@ function equal(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/**
- * The one value of cookie `name` in a Cookie header, decoded, or undefined
- * when it is absent, sent more than once or not valid percent-encoding.
- * Browsers send one CSRF cookie; a second one under the same name can only
- * have been planted by another host of the same site (a parent-domain
- * cookie), and it is not ours to choose between them.
- */
-export function singleCookie(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  const values: string[] = [];
-  for (const pair of header.split(";")) {
-    const at = pair.indexOf("=");
-    if (at === -1 || pair.slice(0, at).trim() !== name) continue;
-    values.push(pair.slice(at + 1).trim());
-  }
-  if (values.length !== 1) return undefined;
-  try {
-    return decodeURIComponent(values[0]!);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `cookieValue` is the decoded cookie (see singleCookie); false for anything malformed, never a throw. */
+/** `cookieValue` is the decoded cookie (singleCookie in lib/http/cookies.ts); false for anything malformed, never a throw. */
 export function verifyCsrf(cookieValue: string | undefined, submitted: string | null): boolean {
   if (!cookieValue || !submitted) return false;
   const parts = cookieValue.split("|");
