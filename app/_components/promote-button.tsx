@@ -14,7 +14,7 @@ export function PromoteButton({ tenant, site, deployId, label }: { tenant: strin
   async function promote() {
     setPending(true);
     setError(null);
-    const result = await callApi<unknown>("POST", `/api/tenants/${tenant}/sites/${site}/deploys/${deployId}/promote`, {});
+    const result = await callApi<unknown>("POST", `/api/tenants/${tenant}/sites/${site}/deploys/${deployId}/promote`);
     setPending(false);
     if (!result.ok) {
       setError(result.error.message);

@@ -9,8 +9,10 @@ export async function POST(request: NextRequest) {
   const ip = clientIp(request.headers);
   try {
     requireCsrf(request);
+    // The body first: one refused for its size (413) or shape writes nothing, not even an attempt.
+    const input = await readJson(request);
     await consumeAttempt({ signUpIp: ip });
-    const result = await signUp(await readJson(request), ip);
+    const result = await signUp(input, ip);
     return NextResponse.json({ tenant: result.tenantSlug }, { status: 201 });
   } catch (error) {
     return errorResponse(error, { route: "signup" });
