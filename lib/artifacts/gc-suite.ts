@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GET as getArtifact } from "@/app/api/artifacts/[digest]/route";
 import type { ArtifactStore, Digest } from "@/lib/artifacts";
 import { COLLECTOR_LOCK, collectArtifacts } from "@/lib/artifacts/gc";
+import { DIGEST_LOCK_CLASS, digestLockId } from "@/lib/artifacts/references";
 import { db } from "@/lib/db";
 import { artifactStore, signedArtifactUrl } from "@/lib/deploys/artifacts";
 import { storedBytesOf } from "@/lib/deploys/quotas";
@@ -191,6 +192,31 @@ export function artifactCollectionSuite(driver: string, opts: GcSuiteOptions): v
       expect(deploy.digest).toBe(digest);
       expect(await store.has(digest)).toBe(true);
       expect(await artifactStatus(digest)).toBe(200);
+    });
+
+    it("an upload of a digest whose blob is being deleted waits, then stores it again", async () => {
+      const { actor, zip, digest } = await siteWithDeploy("rewrite");
+      await createSite(actor, { name: "second" }, null);
+      await deleteSite(actor, "main", null);
+
+      // A second connection does what a pass does once it has decided: holds
+      // the digest's lock exclusively and the row, deletes the blob, then the row.
+      const collector = await session();
+      await collector.query("BEGIN");
+      await collector.query(`SELECT digest FROM "Artifact" WHERE digest = $1 FOR UPDATE`, [digest]);
+      await collector.query("SELECT pg_advisory_xact_lock($1, $2)", [DIGEST_LOCK_CLASS, digestLockId(digest)]);
+      const racing = upload(actor, "second", zip);
+      const finishedEarly = racing.then(() => "finished before the deletion", (error: unknown) => `failed before the deletion: ${String(error)}`);
+      expect(await Promise.race([blockedBehind(collector, 1).then(() => "waiting"), finishedEarly])).toBe("waiting");
+      await store.delete(digest);
+      await collector.query(`DELETE FROM "Artifact" WHERE digest = $1`, [digest]);
+      await collector.query("COMMIT");
+
+      const deploy = await racing;
+      expect(deploy.digest).toBe(digest);
+      expect(await store.has(digest)).toBe(true);
+      expect(await artifactStatus(digest)).toBe(200);
+      expect((await db().artifact.findUniqueOrThrow({ where: { digest } })).unreferencedSince).toBeNull();
     });
 
     it("never collects an artifact a deploy names: shared across tenants, superseded, or named while the pass looks at it", async () => {
