@@ -5,9 +5,12 @@
  *
  *   browse:  `--clients` people browse one workspace of `--sites` sites: the
  *            site list, a site page, and the site's status stream up to its
- *            first event. Latency percentiles per kind of request and SQL
- *            statements per request, side by side with one client alone and
- *            with /api/healthz (the cost of any request) as the floor.
+ *            first event, pausing about `--think-ms` before each click as a
+ *            person reads, then all at once with no pauses. Latency
+ *            percentiles per kind of request, side by side with one client
+ *            alone and with /api/healthz (the cost of any request) requested
+ *            in the same rounds as the floor; SQL statements per request,
+ *            counted by Postgres.
  *   uploads: `--uploads` zips sent at once from `--upload-tenants` tenants.
  *            Every answer must be 201, or 429 with Retry-After (then sent
  *            again after that delay); Postgres must hold exactly the deploys
@@ -19,7 +22,7 @@
  * first. Only loopback traffic; every loop is bounded.
  *
  *   npm run bench:load -- [--clients 50] [--sites 1000] [--requests 500]
- *     [--think-ms 0] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
+ *     [--think-ms 1000] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
  *     [--cluster kwok|none]
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -37,15 +40,15 @@ import { buildZip, noise } from "@/lib/uploads/test-support";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
-import { ensurePostgres, findFreePort, type RunningPostgres } from "@/scripts/postgres";
-import { pool } from "./support";
+import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
+import { cpuSeconds, pool } from "./support";
 
 const { values } = parseArgs({
   options: {
     clients: { type: "string", default: "50" },
     sites: { type: "string", default: "1000" },
     requests: { type: "string", default: "500" },
-    "think-ms": { type: "string", default: "0" },
+    "think-ms": { type: "string", default: "1000" },
     uploads: { type: "string", default: "50" },
     "upload-tenants": { type: "string", default: "5" },
     "upload-kb": { type: "string", default: "1024" },
@@ -190,6 +193,44 @@ function rssMonitor(pid: number): { stop(): { peakSampledMiB: number; peakKernel
   };
 }
 
+/** User + system CPU seconds of a process tree, from /proc. */
+function treeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + cpuSeconds(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+/** CPU jiffies of the whole machine: [busy, total]. */
+function machineJiffies(): [number, number] {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return [total - fields[3]! - (fields[4] ?? 0), total];
+}
+
+/**
+ * How busy the machine was over a phase, and how much of that was the
+ * dashboard: the machine is shared, and other work on it slows every figure.
+ */
+function machineCpu(pid: number): { stop(): string } {
+  const [busy0, total0] = machineJiffies();
+  const dashboard0 = treeCpuSeconds(pid);
+  const t0 = performance.now();
+  return {
+    stop() {
+      const [busy1, total1] = machineJiffies();
+      const cores = os.cpus().length;
+      const seconds = (performance.now() - t0) / 1000;
+      const busyShare = (busy1 - busy0) / (total1 - total0);
+      const dashboardCores = (treeCpuSeconds(pid) - dashboard0) / seconds;
+      return `machine ${round(busyShare * 100)}% busy over ${cores} cores, the dashboard ${round(dashboardCores, 2)} cores, load average ${os.loadavg()[0]!.toFixed(1)}`;
+    },
+  };
+}
+
 // ---------------------------------------------------------------- HTTP clients
 
 /** One person's browser: a cookie jar, the CSRF token, loopback only. */
@@ -304,14 +345,13 @@ class StatementCounter {
   }
 }
 
-async function startPostgres(dir: string): Promise<RunningPostgres> {
-  const options = { dataDir: path.join(dir, "pg"), port: await findFreePort(), ephemeral: true };
+async function startPostgres(dataDir: string): Promise<RunningPostgres> {
+  const options = { dataDir, port: await findFreePort(), ephemeral: true };
   const first = await ensurePostgres(options);
   const admin = new pg.Client({ connectionString: first.url });
   await admin.connect();
   // Loaded only at server start; postgresql.auto.conf survives the restart.
   await admin.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
-  await admin.query(`ALTER SYSTEM SET pg_stat_statements.max = 10000`);
   await admin.end();
   await first.stop();
   const server = await ensurePostgres(options);
@@ -436,8 +476,10 @@ async function main(): Promise<void> {
 
   try {
     say(`Postgres with pg_stat_statements, a cluster with a simulated node, the operator ... (logs in ${dir})`);
-    const postgres = await startPostgres(dir);
-    cleanups.push(() => postgres.stop());
+    const dataDir = path.join(dir, "pg");
+    // Registered first, so a failure half-way through starting still stops the server.
+    cleanups.push(() => stopPostgres(dataDir).then(() => undefined));
+    const postgres = await startPostgres(dataDir);
     await deployMigrations({ databaseUrl: postgres.url });
     const sql = new pg.Client({ connectionString: postgres.url.replace("//pagoda@", "//bench@") });
     await sql.connect();
@@ -554,39 +596,54 @@ async function main(): Promise<void> {
 
     say(`one client, ${BASELINE_REQUESTS} requests of each kind, SQL statements counted per request ...`);
     const one = new Map<Kind, Sample[]>();
-    one.set("healthz", await runKind(browsers, 1, BASELINE_REQUESTS, counter, (client) => client.page("/api/healthz")));
-    for (const [kind, request] of Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]) one.set(kind, await runKind(browsers, 1, BASELINE_REQUESTS, counter, request));
+    /** Dashboard CPU per request, alone: unlike time, it hardly depends on what else the machine runs. */
+    const cpuPerRequest = new Map<Kind, number>();
+    for (const [kind, request] of [["healthz", (client: Client) => client.page("/api/healthz")], ...Object.entries(kinds)] as [Kind, (client: Client) => Promise<unknown>][]) {
+      const cpu0 = treeCpuSeconds(dashboard.pid);
+      one.set(kind, await runKind(browsers, 1, BASELINE_REQUESTS, counter, request));
+      cpuPerRequest.set(kind, ((treeCpuSeconds(dashboard.pid) - cpu0) * 1000) / BASELINE_REQUESTS);
+    }
 
     // Which statements one site list render sends, by text (for the report).
     await sql.query("SELECT pg_stat_statements_reset()");
     await owner.page(`/w/${tenant}`);
     const listStatements = await counter.byStatement();
 
-    say(`${CLIENTS} clients, ${REQUESTS} /api/healthz requests (the floor) ...`);
-    const floor = await runKind(browsers, CLIENTS, REQUESTS, null, (client) => client.page("/api/healthz"));
-
-    say(`${CLIENTS} clients browse: ${REQUESTS} rounds of site list → site page → status stream${THINK_MS ? `, ${THINK_MS} ms between requests` : ""} ...`);
-    const loaded = new Map<Kind, Sample[]>(Object.keys(kinds).map((kind) => [kind as Kind, []]));
-    const browseRss = rssMonitor(dashboard.pid);
-    const statementsBefore = await counter.total();
-    const browseStarted = performance.now();
-    let round_ = 0;
-    await Promise.all(
-      browsers.map(async (client) => {
-        while (round_ < REQUESTS) {
-          round_++;
-          for (const [kind, request] of Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]) {
-            if (THINK_MS) await sleep(THINK_MS);
-            const t0 = performance.now();
-            await request(client);
-            loaded.get(kind)!.push({ ms: performance.now() - t0 });
+    /**
+     * Every client runs rounds of /api/healthz → site list → site page →
+     * status stream until `REQUESTS` rounds are done; healthz in each round
+     * is the floor measured under the same load.
+     */
+    const browse = async (thinkMs: number) => {
+      const samples = new Map<Kind, Sample[]>((["healthz", ...Object.keys(kinds)] as Kind[]).map((kind) => [kind, []]));
+      const requests: [Kind, (client: Client) => Promise<unknown>][] = [["healthz", (client) => client.page("/api/healthz")], ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][])];
+      const memory = rssMonitor(dashboard.pid);
+      const machine = machineCpu(dashboard.pid);
+      const before = await counter.total();
+      const t0 = performance.now();
+      let rounds = 0;
+      await Promise.all(
+        browsers.map(async (client) => {
+          while (rounds < REQUESTS) {
+            rounds++;
+            for (const [kind, request] of requests) {
+              // A person reads before the next click; spread so that clients do not move in step.
+              if (thinkMs) await sleep(thinkMs * (0.5 + random()));
+              const started = performance.now();
+              await request(client);
+              samples.get(kind)!.push({ ms: performance.now() - started });
+            }
           }
-        }
-      }),
-    );
-    const browseSeconds = (performance.now() - browseStarted) / 1000;
-    const browseStatements = (await counter.total()) - statementsBefore;
-    const browseMemory = browseRss.stop();
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      return { thinkMs, samples, seconds, statements: (await counter.total()) - before, memory: memory.stop(), machine: machine.stop() };
+    };
+    const phases: Awaited<ReturnType<typeof browse>>[] = [];
+    for (const thinkMs of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
+      say(`${CLIENTS} clients browse: ${REQUESTS} rounds of healthz → site list → site page → status stream, ${thinkMs ? `about ${thinkMs} ms between requests` : "no pause between requests"} ...`);
+      phases.push(await browse(thinkMs));
+    }
 
     // ---- uploads
     say(`${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`);
@@ -614,12 +671,14 @@ async function main(): Promise<void> {
     say(`${UPLOADS} uploads at once ...`);
     const rssAtRest = treeRssMiB(dashboard.pid);
     const uploadRss = rssMonitor(dashboard.pid);
+    const uploadMachine = machineCpu(dashboard.pid);
     interface Attempt {
       status: number;
       retryAfter: string | null;
       code: string | null;
       ms: number;
     }
+    const uploadStarted = performance.now();
     const results = await Promise.all(
       jobs.map(async (job) => {
         const attempts: Attempt[] = [];
@@ -652,7 +711,9 @@ async function main(): Promise<void> {
         return { job, attempts, deployId };
       }),
     );
+    const uploadSeconds = (performance.now() - uploadStarted) / 1000;
     const uploadMemory = uploadRss.stop();
+    const uploadMachineFigures = uploadMachine.stop();
     const rssAfter = treeRssMiB(dashboard.pid);
 
     const rows = await sql.query<{ id: string; tenant: string; site: string }>(
@@ -683,33 +744,38 @@ async function main(): Promise<void> {
       return { median: percentile(counts, 50), min: Math.min(...counts), max: Math.max(...counts) };
     };
     const perRound = (["site list", "site page", "status, first event"] as Kind[]).reduce((sum, kind) => sum + statsOf(one.get(kind)!).median, 0);
+    const phaseName = (thinkMs: number) => `${CLIENTS} clients, ${thinkMs ? `~${thinkMs} ms pauses` : "no pauses"}`;
     const table: Record<string, Record<string, string | number>> = {};
-    const floorFigures = figures(floor);
     for (const kind of ["healthz", "site list", "site page", "status, first event"] as Kind[]) {
       const alone = figures(one.get(kind)!);
-      const busy = kind === "healthz" ? floorFigures : figures(loaded.get(kind)!);
       const statements = statsOf(one.get(kind)!);
-      table[kind] = {
-        "1 client p50 / p95 / p99 ms": `${alone.p50} / ${alone.p95} / ${alone.p99}`,
-        [`${CLIENTS} clients p50 / p95 / p99 ms`]: `${busy.p50} / ${busy.p95} / ${busy.p99}`,
-        [`${CLIENTS} clients p95 ÷ healthz p95`]: round(busy.p95 / floorFigures.p95),
-        "SQL statements per request (median, min–max)": `${statements.median} (${statements.min}–${statements.max})`,
-        requests: `${alone.n} / ${busy.n}`,
-      };
+      const row: Record<string, string | number> = { "1 client p50 / p95 / p99": `${alone.p50} / ${alone.p95} / ${alone.p99}` };
+      for (const phase of phases) {
+        const busy = figures(phase.samples.get(kind)!);
+        const floor = figures(phase.samples.get("healthz")!);
+        row[`${phaseName(phase.thinkMs)}: p50 / p95 / p99`] = `${busy.p50} / ${busy.p95} / ${busy.p99}`;
+        if (kind !== "healthz") row[`p95 ÷ healthz p95 (${phase.thinkMs ? "pauses" : "none"})`] = round(busy.p95 / floor.p95);
+      }
+      row["SQL statements (median, min–max)"] = `${statements.median} (${statements.min}–${statements.max})`;
+      row["dashboard CPU ms"] = round(cpuPerRequest.get(kind)!);
+      table[kind] = row;
     }
     console.log("");
-    console.log(`Browse: ${CLIENTS} clients, a workspace of ${SITES} sites (${promoted} promoted, ${live} live), ${listRows} rows and ${round(listBytes / 1024)} KiB per site list`);
+    console.log(`Browse: a workspace of ${SITES} sites (${promoted} promoted, ${live} live); the site list's first page has ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; times in ms`);
     console.table(table);
-    console.log(
-      `SQL statements over the ${CLIENTS}-client browse: ${browseStatements} for ${REQUESTS} rounds = ${round(browseStatements / REQUESTS, 2)} per round (one client: ${perRound} per round); ${round((REQUESTS * 3) / browseSeconds)} requests/s`,
-    );
+    for (const phase of phases) {
+      console.log(
+        `${phaseName(phase.thinkMs)}: ${REQUESTS} rounds in ${round(phase.seconds)} s (${round((REQUESTS * 4) / phase.seconds)} requests/s); SQL statements ${phase.statements} = ${round(phase.statements / REQUESTS, 2)} per round (one client alone: ${perRound}); dashboard RSS peak ${round(phase.memory.peakKernelMiB)} MiB; ${phase.machine}`,
+      );
+    }
     console.log("statements of one site list render:");
     for (const [query, calls] of listStatements) console.log(`  ${calls} × ${query.replace(/\s+/g, " ").slice(0, 160)}`);
-    const listP95 = figures(loaded.get("site list")!).p95;
     const listQueries = statsOf(one.get("site list")!).median;
-    console.log(`target: site list p95 ≤ 150 ms with ${CLIENTS} clients: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
+    for (const phase of phases) {
+      const listP95 = figures(phase.samples.get("site list")!).p95;
+      console.log(`target: site list p95 ≤ 150 ms, ${phaseName(phase.thinkMs)}: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
+    }
     console.log(`target: ≤ 3 SQL statements per site list render: ${listQueries}, ${listQueries <= 3 ? "met" : "NOT met"}`);
-    console.log(`dashboard RSS during the browse: peak ${round(browseMemory.peakSampledMiB)} MiB sampled, ${round(browseMemory.peakKernelMiB)} MiB by the kernel`);
 
     console.log("");
     console.log(`Uploads: ${UPLOADS} at once from ${UPLOAD_TENANTS} tenants, ${round(UPLOAD_BYTES / 1024)} KiB each`);
@@ -717,6 +783,7 @@ async function main(): Promise<void> {
       "first answers": Object.fromEntries(firstAnswers),
       "all answers (with retries)": Object.fromEntries(allAnswers),
     });
+    console.log(`all uploads answered after ${round(uploadSeconds)} s; ${uploadMachineFigures}`);
     console.log(`answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`);
     console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
     console.log(`accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`);
@@ -731,12 +798,10 @@ async function main(): Promise<void> {
         sites: SITES,
         requests: REQUESTS,
         thinkMs: THINK_MS,
-        browse: Object.fromEntries([...loaded].map(([kind, samples]) => [kind, figures(samples)])),
-        oneClient: Object.fromEntries([...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples) }])),
-        floor: floorFigures,
-        browseStatementsPerRound: round(browseStatements / REQUESTS, 2),
+        browse: phases.map((phase) => ({ thinkMs: phase.thinkMs, seconds: round(phase.seconds), statementsPerRound: round(phase.statements / REQUESTS, 2), rssPeakMiB: round(phase.memory.peakKernelMiB), ...Object.fromEntries([...phase.samples].map(([kind, samples]) => [kind, figures(samples)])) })),
+        oneClient: Object.fromEntries([...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples), cpuMs: round(cpuPerRequest.get(kind)!) }])),
         uploads: { firstAnswers: Object.fromEntries(firstAnswers), allAnswers: Object.fromEntries(allAnswers), wrong: wrong.length, answered: answered.length, rows: rows.rowCount, lost: lost.length, unanswered: unanswered.length, leftInTmp: leftInTmp.length },
-        rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter), browsePeak: round(browseMemory.peakKernelMiB) },
+        rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter) },
       }),
     );
   } finally {
