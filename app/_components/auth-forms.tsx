@@ -2,10 +2,11 @@
 
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
-import { signIn } from "next-auth/react";
 import { useState, type FormEvent } from "react";
 import { Alert, Button, Field } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
+import { signInWithPassword } from "@/app/_lib/sign-in";
+import { safeCallbackPath } from "@/lib/auth/callback-url";
 import { useHydrated } from "@/app/_components/use-hydrated";
 
 const SIGN_IN_ERRORS: Record<string, string> = {
@@ -13,11 +14,6 @@ const SIGN_IN_ERRORS: Record<string, string> = {
   RateLimited: "Too many sign-in attempts. Wait a few minutes and try again.",
   SessionRequired: "Sign in to continue.",
 };
-
-function safeCallback(value: string | null): string {
-  // Only same-site paths: an open redirect after sign-in is a phishing tool.
-  return value && value.startsWith("/") && !value.startsWith("//") ? value : "/";
-}
 
 export function SignInForm() {
   const router = useRouter();
@@ -27,6 +23,7 @@ export function SignInForm() {
     return code ? (SIGN_IN_ERRORS[code] ?? "Sign-in failed. Try again.") : null;
   });
   const [pending, setPending] = useState(false);
+  const signedOutEverywhere = params.get("signedOut") === "everywhere" && !error;
   const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
@@ -34,23 +31,21 @@ export function SignInForm() {
     const form = new FormData(event.currentTarget);
     setPending(true);
     setError(null);
-    const result = await signIn("credentials", {
-      redirect: false,
-      email: String(form.get("email") ?? ""),
-      password: String(form.get("password") ?? ""),
-    });
+    const result = await signInWithPassword(String(form.get("email") ?? ""), String(form.get("password") ?? ""));
     setPending(false);
-    if (!result || result.error) {
-      setError(SIGN_IN_ERRORS[result?.error ?? ""] ?? (result?.status === 429 ? SIGN_IN_ERRORS.RateLimited! : "Sign-in failed. Try again."));
+    if (!result.ok) {
+      setError(result.message);
       return;
     }
-    router.replace(safeCallback(params.get("callbackUrl")));
+    // Only our own origin: an open redirect after sign-in is a phishing tool.
+    router.replace(safeCallbackPath(params.get("callbackUrl"), window.location.origin));
     router.refresh();
   }
 
   return (
     <form method="post" onSubmit={onSubmit} className="space-y-5" noValidate>
       {error ? <Alert>{error}</Alert> : null}
+      {signedOutEverywhere ? <Alert tone="info">You have been signed out on every device, this one included.</Alert> : null}
       <Field id="email" label="Email" type="email" autoComplete="email" required />
       <Field id="password" label="Password" type="password" autoComplete="current-password" required />
       <Button type="submit" className="w-full" disabled={pending || !hydrated}>
@@ -87,10 +82,14 @@ export function SignUpForm() {
       if (Object.keys(created.error.fields).length === 0) setFormError(created.error.message);
       return;
     }
-    const session = await signIn("credentials", { redirect: false, email: input.email, password: input.password });
-    if (!session || session.error) {
+    const session = await signInWithPassword(input.email, input.password);
+    if (!session.ok) {
       setPending(false);
-      setFormError("Your account was created, but signing in failed. Please sign in.");
+      setFormError(
+        session.code === "rate_limited"
+          ? `Your account was created, but signing in was refused: ${session.message.replace(/^Too/, "too")} Then sign in with your new password.`
+          : `Your account was created, but signing in failed: ${session.message} Sign in with your new password.`,
+      );
       return;
     }
     router.replace(`/w/${created.data.tenant}`);
