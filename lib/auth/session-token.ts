@@ -1,4 +1,4 @@
-import type { JWT } from "next-auth/jwt";
+import { encode, type JWT } from "next-auth/jwt";
 import { getConfig } from "@/lib/config";
 import { db } from "@/lib/db";
 
@@ -67,4 +67,21 @@ export function sessionCookie(): { name: string; options: { httpOnly: true; same
     name: `${secure ? "__Secure-" : ""}next-auth.session-token`,
     options: { httpOnly: true, sameSite: "lax", path: "/", secure },
   };
+}
+
+/**
+ * A new session token for a user who has just proved their password again
+ * (a password change), with the same claims a sign-in stamps. Lets the
+ * browser that made the change stay signed in while every other one ends.
+ */
+export async function issueSessionCookie(
+  user: SessionUser & { sessionVersion: number },
+): Promise<{ name: string; value: string; options: ReturnType<typeof sessionCookie>["options"] & { maxAge: number } }> {
+  const cookie = sessionCookie();
+  const value = await encode({
+    token: { name: user.name, email: user.email, ...freshClaims(user) },
+    secret: getConfig().NEXTAUTH_SECRET,
+    maxAge: SESSION_IDLE_SECONDS,
+  });
+  return { name: cookie.name, value, options: { ...cookie.options, maxAge: SESSION_IDLE_SECONDS } };
 }
