@@ -95,7 +95,7 @@ test("too many sign-in attempts are refused with a clear message", async ({ page
   // Even the right password is refused now, until the window passes.
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("form-error")).toHaveText("Too many sign-in attempts. Wait a few minutes and try again.");
+  await expect(page.getByTestId("form-error")).toHaveText(/^Too many sign-in attempts\. Try again in 1[45] minutes \(at \d{1,2}:\d{2}( [AP]M)?\)\.$/);
 
   const csrf = ((await (await request.get("/api/auth/csrf")).json()) as { csrfToken: string }).csrfToken;
   const response = await request.post("/api/auth/callback/credentials", { form: { email, password: PASSWORD, csrfToken: csrf, json: "true" } });
