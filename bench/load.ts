@@ -588,8 +588,10 @@ async function main(): Promise<void> {
       "status, first event": (client) => client.firstStatus(tenant, pick()),
     };
     const listBytes = await owner.page(`/w/${tenant}`);
-    const listRows = (await (await owner.call(`/w/${tenant}`)).text()).split('data-testid="site-row"').length - 1;
-    say(`site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML`);
+    const rowsOn = async (query: string) => (await (await owner.call(`/w/${tenant}${query}`)).text()).split('data-testid="site-row"').length - 1;
+    const listRows = await rowsOn("");
+    const lastPage = Math.ceil(SITES / listRows);
+    say(`site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`);
     say("warming up ...");
     for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
     await runKind(browsers, CLIENTS, CLIENTS * 2, null, (client) => client.page("/api/healthz"));
