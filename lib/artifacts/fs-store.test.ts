@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { text } from "node:stream/consumers";
@@ -29,6 +29,12 @@ async function tempFile(content: string): Promise<{ file: string; digest: Digest
 async function allFiles(): Promise<string[]> {
   const entries = await readdir(path.join(dir, "store"), { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => path.relative(path.join(dir, "store"), path.join(e.parentPath, e.name)));
+}
+
+async function listAll<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 describe("FsArtifactStore", () => {
@@ -70,6 +76,26 @@ describe("FsArtifactStore", () => {
     expect(results.filter((r) => !r.alreadyStored)).toHaveLength(1);
     expect(await allFiles()).toHaveLength(1);
     expect(await store.stat(digest)).toEqual({ size: 500_000 });
+  });
+
+  it("lists what it stores, with sizes, and nothing else it finds under its root", async () => {
+    expect(await listAll(store.list())).toEqual([]);
+    const a = await tempFile("first artifact");
+    const b = await tempFile("second, longer artifact");
+    await store.putFile(a.digest, a.file);
+    await store.putFile(b.digest, b.file);
+    const fan = path.join(dir, "store", "sha256", a.digest.slice(7, 9));
+    await writeFile(path.join(fan, ".incoming-0123456789abcdef"), "half written");
+    await writeFile(path.join(fan, `${"f".repeat(64)}.tar.gz`), "in the wrong folder");
+    await mkdir(path.join(dir, "store", "sha256", "zz"), { recursive: true });
+    await writeFile(path.join(dir, "store", "sha256", "zz", "notes.txt"), "x");
+    const listed = await listAll(store.list());
+    expect(listed.sort((x, y) => x.digest.localeCompare(y.digest))).toEqual(
+      [
+        { digest: a.digest, size: 14 },
+        { digest: b.digest, size: 23 },
+      ].sort((x, y) => x.digest.localeCompare(y.digest)),
+    );
   });
 
   it("never turns a malformed digest into a path", async () => {

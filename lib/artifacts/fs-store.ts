@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { link, mkdir, open, rm, stat, unlink } from "node:fs/promises";
+import { link, mkdir, open, readdir, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { componentLogger } from "@/lib/log";
-import { digestHex, type Digest } from "./digest";
+import { digestFromHex, digestHex, type Digest } from "./digest";
 import { DigestMismatchError, type ArtifactStore } from "./store";
 
 const log = componentLogger("artifacts.fs");
@@ -102,6 +102,32 @@ export class FsArtifactStore implements ArtifactStore {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  /** Walks <root>/sha256/ab/; staging files (.incoming-*) and anything else are skipped. */
+  async *list(): AsyncIterable<{ digest: Digest; size: number }> {
+    const base = path.join(this.root, "sha256");
+    for (const fan of (await readdirOrEmpty(base)).sort()) {
+      if (!FAN_OUT.test(fan)) continue;
+      for (const name of (await readdirOrEmpty(path.join(base, fan))).sort()) {
+        const hex = ARTIFACT_FILE.exec(name)?.[1];
+        if (!hex?.startsWith(fan)) continue;
+        const found = await this.stat(digestFromHex(hex));
+        if (found) yield { digest: digestFromHex(hex), size: found.size };
+      }
+    }
+  }
+}
+
+const FAN_OUT = /^[0-9a-f]{2}$/;
+const ARTIFACT_FILE = /^([0-9a-f]{64})\.tar\.gz$/;
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
   }
 }
 

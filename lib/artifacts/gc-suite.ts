@@ -75,7 +75,7 @@ export function artifactCollectionSuite(driver: string, opts: GcSuiteOptions): v
     }
   }
 
-  const collect = (now: Date) => collectArtifacts({ store, graceMs: GRACE_MS, now });
+  const collect = (now: Date, extra: { adoptStored?: boolean } = {}) => collectArtifacts({ store, graceMs: GRACE_MS, now, ...extra });
 
   async function upload(actor: TenantActor, site: string, zip: Buffer) {
     return uploadDeploy(actor, site, { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: "127.0.0.1" });
@@ -255,6 +255,25 @@ export function artifactCollectionSuite(driver: string, opts: GcSuiteOptions): v
       expect(await store.has(b.digest)).toBe(true);
       expect(await artifactStatus(b.digest)).toBe(200);
       expect((await db().artifact.findUniqueOrThrow({ where: { digest: b.digest } })).unreferencedSince).toBeNull();
+    });
+
+    it("adopts blobs the store has without a row, and collects them after the grace period", async () => {
+      const zip = await content("stored before the bookkeeping");
+      const { actor } = await newAccount("legacy");
+      await createSite(actor, { name: "legacy" }, null);
+      const { digest } = await upload(actor, "legacy", zip);
+      // As a version without the bookkeeping left it: the blob, no deploy, no row.
+      await db().site.deleteMany({ where: { tenantId: actor.tenantId } });
+      await db().artifact.delete({ where: { digest: digest! } });
+      expect(await store.has(digest as Digest)).toBe(true);
+
+      const first = await collect(new Date(), { adoptStored: true });
+      expect(first.adopted).toBeGreaterThanOrEqual(1);
+      expect((await db().artifact.findUniqueOrThrow({ where: { digest: digest! } })).unreferencedSince).not.toBeNull();
+      expect(await artifactStatus(digest!)).toBe(404);
+      const later = await collect(pastGrace());
+      expect(later.collected).toContain(digest);
+      expect(await store.has(digest as Digest)).toBe(false);
     });
 
     it("runs one pass at a time across processes", async () => {

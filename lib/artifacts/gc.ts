@@ -20,6 +20,13 @@ export interface CollectOptions {
   graceMs: number;
   /** The pass's clock; tests move it past the grace period instead of waiting. */
   now?: Date;
+  /**
+   * Also list the store and start the grace period of blobs that have no
+   * Artifact row (stored before the bookkeeping existed, by a version without
+   * it, or left by a lost commit). It reads the whole store, so the scheduler
+   * does it on a process's first pass only.
+   */
+  adoptStored?: boolean;
   connectionString?: string;
 }
 
@@ -30,6 +37,8 @@ export interface CollectResult {
   released: number;
   /** Released holds past the grace period, no longer charged to their tenant. */
   expired: number;
+  /** Blobs found in the store without a row, now known and in their grace period. */
+  adopted: number;
   collected: Digest[];
   /** Due, but an upload of the digest was in flight: left for the next pass. */
   busy: Digest[];
@@ -46,7 +55,7 @@ type Outcome = "collected" | "busy" | "kept";
  * everything under the artifact row's lock and the digest's lock.
  */
 export async function collectArtifacts(opts: CollectOptions): Promise<CollectResult> {
-  const result: CollectResult = { ran: false, released: 0, expired: 0, collected: [], busy: [], failed: [] };
+  const result: CollectResult = { ran: false, released: 0, expired: 0, adopted: 0, collected: [], busy: [], failed: [] };
   const client = new pg.Client({ connectionString: opts.connectionString ?? getConfig().DATABASE_URL, application_name: "pagoda-artifact-gc" });
   client.on("error", (error) => log.warn({ err: error }, "the collector's connection broke"));
   await client.connect();
@@ -57,6 +66,7 @@ export async function collectArtifacts(opts: CollectOptions): Promise<CollectRes
     const now = opts.now ?? new Date();
     const cutoff = new Date(now.getTime() - opts.graceMs);
     result.released = await reconcile(client, now);
+    if (opts.adoptStored) result.adopted = await adoptStored(client, opts.store, now);
     result.expired = await expireHolds(client, cutoff);
     const due = await client.query<{ digest: string }>(
       `SELECT a."digest" FROM "Artifact" a
@@ -124,6 +134,34 @@ async function reconcile(client: pg.Client, now: Date): Promise<number> {
     [at],
   );
   return released.rowCount ?? 0;
+}
+
+/**
+ * Rows for blobs the store has and the table does not. An upload inserts its
+ * row before it writes its blob, so a blob without a row is not an upload in
+ * flight; one whose digest a deploy names got its row from reconcile first.
+ */
+async function adoptStored(client: pg.Client, store: ArtifactStore, now: Date): Promise<number> {
+  let adopted = 0;
+  let batch: { digest: Digest; size: number }[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const inserted = await client.query(
+      `INSERT INTO "Artifact" ("digest", "sizeBytes", "unreferencedSince")
+       SELECT x.digest, x.size, ($3::timestamptz AT TIME ZONE 'UTC') FROM unnest($1::text[], $2::bigint[]) AS x(digest, size)
+       ON CONFLICT ("digest") DO NOTHING`,
+      [batch.map((b) => b.digest), batch.map((b) => b.size), now.toISOString()],
+    );
+    adopted += inserted.rowCount ?? 0;
+    batch = [];
+  };
+  for await (const found of store.list()) {
+    batch.push(found);
+    if (batch.length >= BATCH) await flush();
+  }
+  await flush();
+  if (adopted > 0) log.info({ adopted, store: store.description }, "stored artifacts without a row adopted by the collector");
+  return adopted;
 }
 
 const NO_DEPLOY_OF_TENANT = `NOT EXISTS (SELECT 1 FROM "Deploy" d JOIN "Site" s ON s."id" = d."siteId" WHERE s."tenantId" = h."tenantId" AND d."digest" = h."digest")`;
@@ -230,14 +268,24 @@ export function startArtifactCollector(): void {
   const config = getConfig();
   const graceMs = config.PAGODA_ARTIFACT_GC_GRACE_SECONDS * 1000;
   let running = false;
+  let adopted = false;
   const pass = async () => {
     if (running) return;
     running = true;
     try {
-      const result = await collectArtifacts({ store: artifactStore(), graceMs });
-      const busy = result.collected.length + result.failed.length + result.released + result.expired > 0;
+      const result = await collectArtifacts({ store: artifactStore(), graceMs, adoptStored: !adopted });
+      if (result.ran) adopted = true;
+      const busy = result.collected.length + result.failed.length + result.released + result.expired + result.adopted > 0;
       log[result.failed.length > 0 ? "warn" : busy ? "info" : "debug"](
-        { ran: result.ran, released: result.released, expired: result.expired, collected: result.collected.length, busy: result.busy.length, failed: result.failed.length },
+        {
+          ran: result.ran,
+          released: result.released,
+          expired: result.expired,
+          adopted: result.adopted,
+          collected: result.collected.length,
+          busy: result.busy.length,
+          failed: result.failed.length,
+        },
         "artifact collection pass",
       );
     } catch (error) {

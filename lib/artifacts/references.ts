@@ -50,6 +50,7 @@ export class ArtifactUpload {
       stat: (digest) => inner.stat(digest),
       open: (digest) => inner.open(digest),
       delete: (digest) => inner.delete(digest),
+      list: () => inner.list(),
       putFile: async (digest, file) => {
         await this.pin(digest, (await stat(file)).size);
         return inner.putFile(digest, file);

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { buffer } from "node:stream/consumers";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildZip } from "@/lib/uploads/test-support";
 import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
@@ -47,6 +47,12 @@ async function tempFile(content: Buffer | string): Promise<{ file: string; diges
   return { file, digest: `sha256:${hex}` };
 }
 
+async function listAll<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
 describe("S3ArtifactStore", () => {
   it("puts, stats, opens and deletes under <prefix>/sha256/<hex>.tar.gz", async () => {
     const s = store();
@@ -71,6 +77,24 @@ describe("S3ArtifactStore", () => {
     await s.delete(digest);
     await s.delete(digest);
     expect(await s.has(digest)).toBe(false);
+  });
+
+  it("lists the artifacts under its own prefix only", async () => {
+    const s = store("listing");
+    const a = await tempFile("listed one");
+    const b = await tempFile("listed two, longer");
+    await s.putFile(a.digest, a.file);
+    await s.putFile(b.digest, b.file);
+    await store("listing-other").putFile(a.digest, a.file);
+    const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "listing/sha256/notes.txt", Body: "x" }));
+    const listed = await listAll(s.list());
+    expect(listed.sort((x, y) => x.digest.localeCompare(y.digest))).toEqual(
+      [
+        { digest: a.digest, size: 10 },
+        { digest: b.digest, size: 18 },
+      ].sort((x, y) => x.digest.localeCompare(y.digest)),
+    );
   });
 
   it("refuses to store bytes under the wrong digest", async () => {

@@ -6,12 +6,13 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { componentLogger } from "@/lib/log";
-import { digestHex, type Digest } from "./digest";
+import { digestFromHex, digestHex, type Digest } from "./digest";
 import { DigestMismatchError, type ArtifactStore } from "./store";
 
 const log = componentLogger("artifacts.s3");
@@ -129,6 +130,25 @@ export class S3ArtifactStore implements ArtifactStore {
       if (isNotFound(err)) return;
       throw wrap(err, `DELETE ${this.keyOf(digest)}`);
     }
+  }
+
+  /** ListObjectsV2 under <prefix>/sha256/, a page of up to 1,000 keys at a time; other keys are skipped. */
+  async *list(): AsyncIterable<{ digest: Digest; size: number }> {
+    const under = this.keyOf(digestFromHex("0".repeat(64))).replace(/[0-9a-f]{64}\.tar\.gz$/, "");
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: under, ContinuationToken: token }));
+      } catch (err) {
+        throw wrap(err, `LIST ${under}`);
+      }
+      for (const object of page.Contents ?? []) {
+        const hex = /^([0-9a-f]{64})\.tar\.gz$/.exec((object.Key ?? "").slice(under.length))?.[1];
+        if (hex) yield { digest: digestFromHex(hex), size: object.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
   }
 }
 

@@ -20,6 +20,8 @@ export interface ArtifactStore {
   open(digest: Digest): Promise<{ size: number; stream: Readable } | null>;
   /** Removing what is not there is not an error: deletes race with each other and with GC. */
   delete(digest: Digest): Promise<void>;
+  /** Every artifact stored, in no particular order; names that are not artifacts are skipped. */
+  list(): AsyncIterable<{ digest: Digest; size: number }>;
 }
 
 /** Thrown when bytes handed to a store do not hash to the digest they were stored under. */
