@@ -9,7 +9,10 @@ export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
 export const SITE_NAME_MAX = 40;
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+// C0, DEL and C1 controls, bidi overrides and isolates (they reorder the
+// text around a name wherever it is shown), and unpaired surrogates (not
+// text at all: with the u flag the class matches only unpaired halves).
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u;
 
 export const RESERVED_SITE_NAMES: ReadonlySet<string> = new Set([
   "admin", "api", "app", "assets", "auth", "cdn", "dashboard", "default", "docs", "ftp",
@@ -37,7 +40,7 @@ export const displayNameSchema = z
   .trim()
   .min(1, { error: "Enter your name." })
   .max(NAME_MAX, { error: `Names can be at most ${NAME_MAX} characters.` })
-  .refine((value) => !CONTROL_CHARS.test(value), { error: "Names cannot contain control characters." });
+  .refine((value) => !CONTROL_CHARS.test(value), { error: "Names cannot contain control characters, text-direction overrides or broken characters." });
 
 export function passwordProblem(password: string, email?: string): string | null {
   if (password.length < PASSWORD_MIN) return `Passwords need at least ${PASSWORD_MIN} characters.`;
