@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { sameSiteConflict } from "@/lib/config";
 import { buildZip } from "@/lib/uploads/test-support";
 import { cookieHeader, rawRequest, rowCounts } from "./raw-http";
 import { createSite, csrfToken, PASSWORD, signOut, signUp, uniqueEmail } from "./support";
@@ -329,5 +330,44 @@ test.describe("malformed cookies", () => {
     }
     await victim.context.close();
     await attacker.context.close();
+  });
+});
+
+test.describe("dashboard and sites on different sites", () => {
+  test("every dashboard host a tenant's page can toss cookies to in Chromium is one the start-up check refuses", async ({ page }) => {
+    // One loopback server answers every *.localhost name (Chromium resolves them all to this machine).
+    const received = new Map<string, string>();
+    const server = http.createServer((req, res) => {
+      received.set(req.headers.host!.replace(/:\d+$/, ""), req.headers.cookie ?? "");
+      res.setHeader("content-type", "text/html");
+      res.end("<!doctype html><p>ok</p>");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      for (const base of ["pagoda.localhost", "sites.pagoda.localhost", "localhost"]) {
+        const tenantHost = `evil-tenant.${base}`;
+        await page.context().clearCookies();
+        await page.goto(`http://${tenantHost}:${port}/`);
+        // The tenant's script tries every parent domain of its own host.
+        await page.evaluate((host) => {
+          const labels = host.split(".");
+          for (let i = 0; i < labels.length; i += 1) document.cookie = `tossed=${i}; domain=${labels.slice(i).join(".")}; path=/`;
+        }, tenantHost);
+        for (const dashboard of ["localhost", "127.0.0.1", "dash.localhost", "pagoda.localhost", "dash.pagoda.localhost", `other-tenant.${base}`]) {
+          if (dashboard === tenantHost) continue;
+          await page.goto(`http://${dashboard}:${port}/`);
+          const tossed = (received.get(dashboard) ?? "").includes("tossed=");
+          const refusal = sameSiteConflict(dashboard, base);
+          const what = `sites under ${base}, dashboard at ${dashboard}: cookie received ${tossed}, start-up check says ${refusal}`;
+          // Every host a tenant can toss cookies to is refused; a host it cannot reach is refused
+          // only when it lies under the base domain, where a site could be given its very name.
+          if (tossed) expect(refusal, what).not.toBeNull();
+          else if (refusal) expect(refusal, what).toContain("lies under PAGODA_BASE_DOMAIN");
+        }
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
