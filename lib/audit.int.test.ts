@@ -55,6 +55,18 @@ describe("audit events hold what people send", () => {
     await resetAttempts("signInEmail", email);
   });
 
+  it("counts attempts for a client address of any length (X-Forwarded-For is the client's to choose)", async () => {
+    const long = `198.51.100.${"9".repeat(4000)}`;
+    await consumeAttempt({ signUpIp: long });
+    await consumeAttempt({ signUpIp: long });
+    const other = `${long}0`;
+    await consumeAttempt({ signUpIp: other });
+    // Each address keeps its own count, under a key that fits the column.
+    const rows = await db().rateLimit.findMany({ where: { key: { startsWith: "signUpIp:sha256:" } } });
+    expect(rows.map((r) => r.points).sort()).toEqual([1, 2]);
+    expect(rows.every((r) => r.key.length <= 320)).toBe(true);
+  });
+
   it("logs a failed write on its own instead of throwing; inside a transaction the action fails with it", async () => {
     const email = `down-${randomUUID().slice(0, 8)}@example.com`;
     await withAuditWritesFailing(async () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Pool } from "pg";
 import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import { getConfig } from "@/lib/config";
@@ -56,7 +57,7 @@ export async function consumeAttempt(keys: Partial<Record<LimiterName, string>>)
   let retryAfter = 0;
   for (const [name, key] of Object.entries(keys) as [LimiterName, string][]) {
     try {
-      await limiter(name).consume(key);
+      await limiter(name).consume(storedKey(key));
     } catch (error) {
       if (error instanceof RateLimiterRes) {
         retryAfter = Math.max(retryAfter, Math.ceil(error.msBeforeNext / 1000));
@@ -70,7 +71,19 @@ export async function consumeAttempt(keys: Partial<Record<LimiterName, string>>)
 
 /** A successful sign-in forgives the earlier mistakes made for that email. */
 export async function resetAttempts(name: LimiterName, key: string): Promise<void> {
-  await limiter(name).delete(key);
+  await limiter(name).delete(storedKey(key));
+}
+
+/** Longest key kept as it is: the stored one (`<limiter>:<key>`) must fit rate_limits.key (320). */
+const KEY_MAX = 280;
+
+/**
+ * Emails are bounded by validation, but a client address comes from
+ * X-Forwarded-For, which a client without a proxy in front can make as long
+ * as it likes: longer keys are counted under their digest.
+ */
+function storedKey(key: string): string {
+  return key.length <= KEY_MAX ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
 }
 
 /**
