@@ -785,7 +785,8 @@ async function main(): Promise<void> {
       "first answers": Object.fromEntries(firstAnswers),
       "all answers (with retries)": Object.fromEntries(allAnswers),
     });
-    console.log(`all uploads answered after ${round(uploadSeconds)} s; ${uploadMachineFigures}`);
+    const retryAfters = results.flatMap((r) => r.attempts.filter((a) => a.status === 429 && a.retryAfter !== null).map((a) => Number(a.retryAfter)));
+    console.log(`all uploads answered after ${round(uploadSeconds)} s${retryAfters.length ? `; Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s` : ""}; ${uploadMachineFigures}`);
     console.log(`answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`);
     console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
     console.log(`accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`);
