@@ -44,8 +44,8 @@ const QUOTED_NAME_MAX = 300;
  *   scanners) would unpack something other than what we checked.
  *
  * Sets each location's fileDataStart. Reads are in increasing offset order,
- * so the reader's block cache serves many headers per read and no byte of
- * the file is read twice.
+ * so the reader's block cache serves many headers per read and, all told,
+ * the file is read about once, whatever the central directory claims.
  */
 export async function checkLocalHeaders(zip: ZipFile, records: CentralRecord[]): Promise<void> {
   records.sort((a, b) => a.location.relativeOffsetOfLocalHeader - b.location.relativeOffsetOfLocalHeader);
