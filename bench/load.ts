@@ -569,9 +569,13 @@ async function main(): Promise<void> {
     const liveDeadline = Date.now() + (WITH_CLUSTER ? 15 * 60_000 : 0);
     let live = await liveCount();
     let lastReport = Date.now();
-    while (live < promoted && Date.now() < liveDeadline) {
+    let lastProgress = Date.now();
+    // Bounded twice: an overall deadline, and a rollout that has stopped moving for 90 s.
+    while (live < promoted && Date.now() < liveDeadline && Date.now() - lastProgress < 90_000) {
       await sleep(1_000);
-      live = await liveCount();
+      const now = await liveCount();
+      if (now > live) lastProgress = Date.now();
+      live = now;
       if (Date.now() - lastReport > 15_000) {
         say(`  ${live} of ${promoted} promoted sites live`);
         lastReport = Date.now();
