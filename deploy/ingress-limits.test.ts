@@ -8,9 +8,20 @@ import { DEFAULT_BODY_LIMIT } from "@/lib/http/body";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+async function objectsOf(file: string): Promise<{ kind?: string; metadata?: { name?: string }; data?: Record<string, string> }[]> {
+  return loadAllYaml(await readFile(path.join(root, "deploy/kustomize", file), "utf8"));
+}
+
 async function ingresses(file: string): Promise<Map<string, V1Ingress>> {
-  const objects = loadAllYaml(await readFile(path.join(root, "deploy/kustomize", file), "utf8")) as { kind?: string }[];
+  const objects = await objectsOf(file);
   return new Map(objects.filter((o): o is V1Ingress => o?.kind === "Ingress").map((o) => [o.metadata!.name!, o]));
+}
+
+/** A ConfigMap's data in the base, with the example overlay's patch over it when asked. */
+async function configData(name: string, withOverlay: boolean): Promise<Record<string, string>> {
+  const pick = async (file: string) => (await objectsOf(file)).find((o) => o?.kind === "ConfigMap" && o.metadata?.name === name)?.data ?? {};
+  const overlayFile = `overlays/example/${name.replace("pagoda-", "")}.yaml`;
+  return { ...(await pick(`base/${name.replace("pagoda-", "")}.yaml`)), ...(withOverlay ? await pick(overlayFile) : {}) };
 }
 
 /** ingress-nginx's size syntax: a number with an optional k or m. */
@@ -66,5 +77,14 @@ describe("the dashboard's Ingress limits", () => {
     // A strategic merge patch replaces the rules list: the overlay must repeat the base's path.
     const base = await ingresses("base/dashboard.yaml");
     expect(uploads.spec?.rules?.[0]?.http?.paths.map((p) => p.path)).toEqual(base.get("pagoda-dashboard-uploads")!.spec!.rules![0]!.http!.paths.map((p) => p.path));
+  });
+});
+
+describe("the manifests' domains", () => {
+  it.each([false, true])("put the sites on a domain the dashboard does not share (example overlay: %s)", async (withOverlay) => {
+    const dashboard = await configData("pagoda-dashboard", withOverlay);
+    const secrets = { DATABASE_URL: "postgresql://x", NEXTAUTH_SECRET: "s".repeat(32), PAGODA_ARTIFACT_SECRET: "a".repeat(32) };
+    expect(() => parseConfig({ ...dashboard, ...secrets })).not.toThrow();
+    expect((await configData("pagoda-operator", withOverlay)).PAGODA_BASE_DOMAIN).toBe(dashboard.PAGODA_BASE_DOMAIN);
   });
 });
