@@ -137,7 +137,7 @@ export function artifactCollectionSuite(driver: string, opts: GcSuiteOptions): v
         await deleteSite(actor, `loop-${i}`, null);
       }
       expect(isUploadError(refused) && refused.status).toBe(413);
-      expect((refused as Error).message).toMatch(/storage left.*given back 1 hour after/);
+      expect((refused as Error).message).toMatch(/storage left.*comes back about 1 hour after/);
       expect(await storedBytesOf(actor.tenantId)).toBeLessThanOrEqual(Math.floor(size * 3.5));
 
       // Once the grace period is over and the pass has run, the space is back.

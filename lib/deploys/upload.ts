@@ -52,7 +52,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
         if (stored + result.sizeBytes > quotas.maxStoredBytes) {
           throw new UploadError(
             "too_large",
-            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first: their space is given back ${describeGrace(getConfig().PAGODA_ARTIFACT_GC_GRACE_SECONDS)} after they are deleted.`,
+            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first: their space comes back about ${describeGrace(getConfig().PAGODA_ARTIFACT_GC_GRACE_SECONDS)} after they are deleted.`,
           );
         }
         await holdArtifact(tx, artifactStore(), actor.tenantId, result.digest, result.sizeBytes);
