@@ -106,8 +106,12 @@ export class UploadAdmission {
         if (released) return;
         released = true;
         taken.disk.release();
-        this.active -= 1;
-        await taken.slot.release();
+        try {
+          await taken.slot.release();
+        } finally {
+          // After the connection is back in the pool, which is sized for exactly `perProcess` of them.
+          this.active -= 1;
+        }
       },
     };
   }
