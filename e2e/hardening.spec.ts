@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { sameSiteConflict } from "@/lib/config";
 import { buildZip } from "@/lib/uploads/test-support";
+import { findFreePort } from "@/scripts/lib/free-port";
 import { cookieHeader, rawRequest, rowCounts } from "./raw-http";
 import { createSite, csrfToken, PASSWORD, signOut, signUp, uniqueEmail } from "./support";
 
@@ -299,10 +301,11 @@ test.describe("malformed cookies", () => {
     await createSite(victim.page, "mine");
     const others = withCookie(victim.cookies, SESSION, null);
     // Cookie tossing: the attacker's own valid session, sent before or after the victim's.
-    for (const [order, cookie] of [
+    const orders: [string, string][] = [
       ["planted first", `${others}; ${SESSION}=${attacker.session}; ${SESSION}=${victim.session}`],
       ["planted last", `${others}; ${SESSION}=${victim.session}; ${SESSION}=${attacker.session}`],
-    ]) {
+    ];
+    for (const [order, cookie] of orders) {
       const workspace = await rawRequest(`${baseURL}/`, { headers: { cookie } });
       expect(workspace.status, order).toBe(307);
       expect(workspace.headers.location, `${order}: signed out, not in either workspace`).toMatch(/^\/signin/);
@@ -368,6 +371,48 @@ test.describe("dashboard and sites on different sites", () => {
       }
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("the dashboard refuses to start when its host and the sites share a registrable domain, unless told to allow it", async () => {
+    const port = await findFreePort();
+    const start = (extra: Record<string, string>) => {
+      // No cluster for this second server: it only has to start, or not.
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", NEXTAUTH_URL: "https://pagoda.example.com", PAGODA_BASE_DOMAIN: "sites.example.com", ...extra };
+      delete env.KUBECONFIG;
+      const child = spawn("node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (part: Buffer) => (output += part.toString()));
+      child.stderr.on("data", (part: Buffer) => (output += part.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      return { child, exited, output: () => output };
+    };
+    const healthy = () =>
+      expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/api/healthz`).catch(() => null))?.status ?? 0, { timeout: 30_000 })
+        .toBe(200);
+    const stop = async (server: ReturnType<typeof start>) => {
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGTERM");
+      await server.exited;
+    };
+
+    const refused = start({});
+    try {
+      // Whichever comes first: the process gives up, or (the failure) it serves.
+      const outcome = await Promise.race([refused.exited.then((code) => `exit ${code}`), healthy().then(() => "serving")]);
+      expect(outcome).toBe("exit 1");
+    } finally {
+      await stop(refused);
+    }
+    for (const part of ["NEXTAUTH_URL", "PAGODA_BASE_DOMAIN sites.example.com", "share the registrable domain example.com", "PAGODA_BASE_DOMAIN=", "PAGODA_ALLOW_SAME_SITE_SITES=1"]) {
+      expect(refused.output()).toContain(part);
+    }
+
+    const allowed = start({ PAGODA_ALLOW_SAME_SITE_SITES: "1" });
+    try {
+      await healthy();
+    } finally {
+      await stop(allowed);
     }
   });
 });
