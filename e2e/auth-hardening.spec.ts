@@ -194,6 +194,8 @@ test.describe("sessions can be ended", () => {
       await page.getByRole("button", { name: "Sign out everywhere" }).click();
       await expect(page).toHaveURL(/\/signin\?signedOut=everywhere$/);
       await expect(page.getByTestId("form-info")).toHaveText("You have been signed out on every device, this one included.");
+      // This browser's cookie is cleared, not only made useless.
+      expect((await page.context().cookies()).map((cookie) => cookie.name)).not.toContain("next-auth.session-token");
       await page.goto(`/w/${tenant}`);
       await expect(page).toHaveURL(/\/signin\?callbackUrl=/);
 
