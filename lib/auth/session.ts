@@ -12,7 +12,9 @@ export type CurrentUser = SessionUser;
  * expired token fails decryption; a token that decrypts is then checked
  * against the user row (see userForClaims), so a deleted account, a
  * password change or "sign out everywhere" ends it on its next request.
- * A database failure is not a signed-out visitor: it propagates.
+ * A database failure is not a signed-out visitor: it propagates. Only the
+ * unchunked cookie is read: our tokens are far below the 4 KiB at which
+ * next-auth would split one, so numbered chunks are never ours.
  */
 export async function userForSessionToken(raw: string | undefined): Promise<CurrentUser | null> {
   if (!raw) return null;
