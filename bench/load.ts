@@ -34,7 +34,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { clusterProcesses, startTestCluster, type TestCluster } from "@/cluster/testing";
 import { dashboardNodeOptions } from "@/lib/node-options";
 import { buildZip, noise } from "@/lib/uploads/test-support";
 import { deployMigrations } from "@/scripts/db/migrate";
@@ -211,24 +211,43 @@ function machineJiffies(): [number, number] {
   return [total - fields[3]! - (fields[4] ?? 0), total];
 }
 
+/** Processes of this run, by part; read at the start and end of each phase. */
+type Parts = Record<string, () => number[]>;
+
 /**
- * How busy the machine was over a phase, and how much of that was the
- * dashboard: the machine is shared, and other work on it slows every figure.
+ * How busy the machine was over a phase, and who used it: the parts of this
+ * run (the dashboard, Postgres, the cluster, this script's own clients) and
+ * everything else. The machine is shared, and other work on it slows every
+ * figure; CPU per request does not move with it.
  */
-function machineCpu(pid: number): { stop(): string } {
+function machineCpu(parts: Parts): { stop(): string } {
+  // Per process, so that one ending during the phase is only left out (a
+  // little under-counted), never subtracted.
+  const cpuOf = () => Object.fromEntries(Object.entries(parts).map(([name, pids]) => [name, new Map(pids().map((p) => [p, safeCpu(p)]))]));
   const [busy0, total0] = machineJiffies();
-  const dashboard0 = treeCpuSeconds(pid);
+  const before = cpuOf();
   const t0 = performance.now();
   return {
     stop() {
       const [busy1, total1] = machineJiffies();
+      const after = cpuOf();
       const cores = os.cpus().length;
       const seconds = (performance.now() - t0) / 1000;
-      const busyShare = (busy1 - busy0) / (total1 - total0);
-      const dashboardCores = (treeCpuSeconds(pid) - dashboard0) / seconds;
-      return `machine ${round(busyShare * 100)}% busy over ${cores} cores, the dashboard ${round(dashboardCores, 2)} cores, load average ${os.loadavg()[0]!.toFixed(1)}`;
+      const busyCores = ((busy1 - busy0) / (total1 - total0)) * cores;
+      const used = Object.entries(after).map(([name, cpu]) => [name, [...cpu].reduce((sum, [p, c]) => sum + c - (before[name]!.get(p) ?? 0), 0) / seconds] as const);
+      const ours = used.reduce((sum, [, c]) => sum + c, 0);
+      return `machine busy ${round(busyCores, 2)} of ${cores} cores: ${used.map(([name, c]) => `${name} ${round(c, 2)}`).join(", ")}, everything else ${round(Math.max(0, busyCores - ours), 2)}`;
     },
   };
+}
+
+function safeCpu(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    // Ended since the tree was listed.
+    return 0;
+  }
 }
 
 // ---------------------------------------------------------------- HTTP clients
@@ -487,6 +506,7 @@ async function main(): Promise<void> {
     const counter = new StatementCounter(sql);
 
     let cluster: TestCluster | undefined;
+    let operatorPid: number | undefined;
     if (WITH_CLUSTER) {
       cluster = await startTestCluster({ node: "kwok" });
       cleanups.push(() => cluster!.stop());
@@ -496,6 +516,7 @@ async function main(): Promise<void> {
       operator.stdout.pipe(operatorLog);
       operator.stderr.pipe(operatorLog);
       cleanups.push(() => stopChild(operator));
+      operatorPid = operator.pid;
     }
 
     const port = await findFreePort();
@@ -583,6 +604,14 @@ async function main(): Promise<void> {
     }
     say(`${live} of ${promoted} promoted sites live; ${SITES - promoted} have no deploy`);
 
+    const postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const parts: Parts = {
+      dashboard: () => processTree(dashboard.pid),
+      Postgres: () => processTree(postmaster),
+      ...(cluster ? { "cluster and operator": () => [...clusterProcesses(cluster.stateDir), ...(operatorPid ? processTree(operatorPid) : [])] } : {}),
+      "this script (the clients)": () => [process.pid],
+    };
+
     // ---- browse
     const random = prng(13);
     const pick = () => siteNames[Math.floor(random() * siteNames.length)]!;
@@ -624,7 +653,7 @@ async function main(): Promise<void> {
       const samples = new Map<Kind, Sample[]>((["healthz", ...Object.keys(kinds)] as Kind[]).map((kind) => [kind, []]));
       const requests: [Kind, (client: Client) => Promise<unknown>][] = [["healthz", (client) => client.page("/api/healthz")], ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][])];
       const memory = rssMonitor(dashboard.pid);
-      const machine = machineCpu(dashboard.pid);
+      const machine = machineCpu(parts);
       const before = await counter.total();
       const t0 = performance.now();
       let rounds = 0;
@@ -677,7 +706,7 @@ async function main(): Promise<void> {
     say(`${UPLOADS} uploads at once ...`);
     const rssAtRest = treeRssMiB(dashboard.pid);
     const uploadRss = rssMonitor(dashboard.pid);
-    const uploadMachine = machineCpu(dashboard.pid);
+    const uploadMachine = machineCpu(parts);
     interface Attempt {
       status: number;
       retryAfter: string | null;
