@@ -34,7 +34,8 @@ export function proxy(request: NextRequest): NextResponse {
 export const config = {
   matcher: [
     {
-      source: "/((?!_next/static|_next/image|favicon.ico).*)",
+      // Static files are the same for everyone and carry no page.
+      source: "/((?!_next/static/).*)",
       // Next.js buffers the whole body of every request its proxy sees (up to
       // 10 MB, then silently cuts it), before the route's own limit could
       // refuse it. Requests that carry a body go straight to their route.
