@@ -37,6 +37,8 @@ describe("page policy", () => {
     expect(policy).not.toContain("unsafe-eval");
     expect(policy).not.toContain("upgrade-insecure-requests");
     expect(pageSecurityPolicy("abc", { https: true, dev: false })).toContain("upgrade-insecure-requests");
+    // Only the development server relaxes anything, for its error overlay and injected styles.
+    expect(pageSecurityPolicy("abc", { https: false, dev: true })).toContain("script-src 'self' 'nonce-abc' 'strict-dynamic' 'unsafe-eval'");
   });
 });
 

@@ -24,7 +24,8 @@ export function pageSecurityPolicy(nonce: string, options: { https: boolean; dev
     "default-src 'self'",
     // React's development build evaluates code for its error overlay; the production build never does.
     `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${options.dev ? " 'unsafe-eval'" : ""}`,
-    `style-src 'self' 'nonce-${nonce}'`,
+    // `next dev` injects its styles from script without a nonce; the production build links files.
+    options.dev ? "style-src 'self' 'unsafe-inline'" : `style-src 'self' 'nonce-${nonce}'`,
     "img-src 'self'",
     "font-src 'self'",
     "connect-src 'self'",
