@@ -8,7 +8,7 @@ import type { ArtifactStore } from "./store";
 
 const log = componentLogger("artifacts.gc");
 
-/** Session advisory lock of the collector ("pagoda-gc"), so one pass runs at a time across processes. */
+/** Session advisory lock of the collector ("pagoda-g" in ASCII), so one pass runs at a time across processes. */
 export const COLLECTOR_LOCK = 0x7061676f64612d67n;
 
 /** Artifacts looked at per pass; the rest wait for the next one. */
