@@ -5,6 +5,7 @@ const claim = (namespace: string, name: string, createdAt: number, hosts: string
   key: `${namespace}/${name}`,
   namespace,
   name,
+  uid: `uid-${namespace}-${name}`,
   createdAt,
   hosts,
 });
@@ -55,6 +56,22 @@ describe("HostClaims", () => {
     expect(claims.set(claim("t1", "first", 1, ["other.x"]))).toEqual(["t2/second"]);
     expect(claims.holder("h.x", () => true)?.key).toBe("t2/second");
     expect(claims.neighboursOf("t2/second")).toEqual([]);
+  });
+});
+
+describe("incumbents", () => {
+  it("a site already serving a host keeps it against an older claimant that arrives later", () => {
+    const claims = new HostClaims();
+    const holder = claim("tenant", "shop", 2_000, ["h.x"]);
+    const late = claim("was-foreign", "old", 1_000, ["h.x"]);
+    claims.set(holder);
+    claims.set(late);
+    expect(claims.holder("h.x", () => true)?.key).toBe("was-foreign/old");
+    const serving = (c: HostClaim) => c.key === holder.key;
+    expect(claims.holder("h.x", () => true, serving)?.key).toBe("tenant/shop");
+    // Two serving it (an old installation, or a lagging cache): the oldest again.
+    expect(claims.holder("h.x", () => true, () => true)?.key).toBe("was-foreign/old");
+    expect(decideHosts("was-foreign/old", ["h.x"], "x", claims, () => true, serving).conflicted).toEqual(["h.x"]);
   });
 });
 

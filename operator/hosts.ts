@@ -16,6 +16,8 @@ export interface HostClaim {
   key: string;
   namespace: string;
   name: string;
+  /** The StaticSite's uid, to recognise the Ingress it controls. */
+  uid: string;
   /** creationTimestamp in epoch ms; NaN-free (0 when unknown). */
   createdAt: number;
   /** Hosts the site asks for that lie inside the allowed domains. */
@@ -75,13 +77,25 @@ export class HostClaims {
     return this.neighbours(key, this.byKey.get(key)?.hosts ?? []);
   }
 
-  /** The claim that holds `host` among those `eligible` says may hold anything. */
-  holder(host: string, eligible: (claim: HostClaim) => boolean): HostClaim | undefined {
+  /**
+   * The claim that holds `host` among those `eligible` says may hold
+   * anything. A site already serving the host (`serving`: its Ingress routes
+   * it) keeps it against any other, however old; among several serving it,
+   * or when none does, the oldest claim wins. So a host cannot be taken from
+   * its holder by a site that is older but asks for it later, or whose
+   * namespace only became Pagoda's later.
+   */
+  holder(host: string, eligible: (claim: HostClaim) => boolean, serving: (claim: HostClaim, host: string) => boolean = () => false): HostClaim | undefined {
     let best: HostClaim | undefined;
+    let bestServes = false;
     for (const key of this.byHost.get(host) ?? []) {
       const claim = this.byKey.get(key);
       if (!claim || !eligible(claim)) continue;
-      if (!best || claimOrder(claim, best) < 0) best = claim;
+      const serves = serving(claim, host);
+      if (!best || (serves && !bestServes) || (serves === bestServes && claimOrder(claim, best) < 0)) {
+        best = claim;
+        bestServes = serves;
+      }
     }
     return best;
   }
@@ -116,11 +130,12 @@ export function decideHosts(
   baseDomain: string,
   claims: HostClaims,
   eligible: (claim: HostClaim) => boolean,
+  serving?: (claim: HostClaim, host: string) => boolean,
 ): HostDecision {
   const decision: HostDecision = { granted: [], refused: [], conflicted: [] };
   for (const host of hosts) {
     if (!hostAllowed(host, baseDomain)) decision.refused.push(host);
-    else if ((claims.holder(host, eligible)?.key ?? key) === key) decision.granted.push(host);
+    else if ((claims.holder(host, eligible, serving)?.key ?? key) === key) decision.granted.push(host);
     else decision.conflicted.push(host);
   }
   return decision;

@@ -149,6 +149,7 @@ export class Clients {
   }
 }
 
+/** A spec with a host of its own: a new one on every call, so reuse the result for one site's repeated writes. */
 export function siteSpec(overrides: Partial<StaticSiteSpec> = {}): StaticSiteSpec {
   return {
     artifact: { url: "http://127.0.0.1:9/artifacts/site.tgz?sig=abc", digest: digestOf("a") },

@@ -290,7 +290,9 @@ describe("operator against a real API server", () => {
 
   it("makes no API write when nothing changed", async () => {
     const ns = await createSiteNamespace(kc, "quiet");
-    await clients.applySite(ns, "calm", siteSpec({ replicas: 2 }));
+    // One spec for every write: siteSpec() picks a new host each time.
+    const spec = siteSpec({ replicas: 2 });
+    await clients.applySite(ns, "calm", spec);
     await waitFor("status", async () => {
       const s = await clients.getSite(ns, "calm");
       return findCondition(s.status, CONDITION_PROGRESSING)?.message.includes("waiting to be scheduled") ? true : undefined;
@@ -306,7 +308,7 @@ describe("operator against a real API server", () => {
 
     // A metadata-only change triggers reconciles of this site without changing anything it derives from.
     for (let i = 0; i < 3; i++) {
-      await clients.applySite(ns, "calm", siteSpec({ replicas: 2 }), { touched: String(i) });
+      await clients.applySite(ns, "calm", spec, { touched: String(i) });
     }
     await waitFor("reconciles triggered by the edits", async () =>
       (await counterTotal(operator.metrics.reconciles)) >= reconcilesBefore + 1 ? true : undefined,
@@ -377,8 +379,9 @@ describe("operator against a real API server", () => {
     const own = uniqueHost("own");
     await clients.applySite(first, "shop", siteSpec({ hosts: [host] }));
     await waitFor("the first claimant's Ingress", () => clients.networking.readNamespacedIngress({ name: "shop", namespace: first }));
+    // Created in this order, and named so that the tie-break (same second) agrees.
     await clients.applySite(second, "grab", siteSpec({ hosts: [host] }));
-    await clients.applySite(second, "both", siteSpec({ hosts: [host, own] }));
+    await clients.applySite(second, "with-own", siteSpec({ hosts: [host, own] }));
 
     const conflict = await degraded(second, "grab", "HostConflict");
     expect(conflict.message).toContain(host);
@@ -386,10 +389,10 @@ describe("operator against a real API server", () => {
     expect(conflict.message).not.toContain(first);
     expect(await gone(() => clients.networking.readNamespacedIngress({ name: "grab", namespace: second }))).toBe(true);
     // A site that holds one host and loses another serves only the one it holds.
-    await degraded(second, "both", "HostConflict");
-    const both = await clients.networking.readNamespacedIngress({ name: "both", namespace: second });
-    expect(both.spec?.rules?.map((r) => r.host)).toEqual([own]);
-    expect((await clients.getSite(second, "both")).status?.url).toBe(`http://${own}`);
+    await degraded(second, "with-own", "HostConflict");
+    const withOwn = await clients.networking.readNamespacedIngress({ name: "with-own", namespace: second });
+    expect(withOwn.spec?.rules?.map((r) => r.host)).toEqual([own]);
+    expect((await clients.getSite(second, "with-own")).status?.url).toBe(`http://${own}`);
     // Only one Ingress in the cluster routes the host.
     const routing = (await clients.networking.listIngressForAllNamespaces()).items.filter((i) => i.spec?.rules?.some((r) => r.host === host));
     expect(routing.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`)).toEqual([`${first}/shop`]);
@@ -405,10 +408,11 @@ describe("operator against a real API server", () => {
       const d = findCondition((await clients.getSite(second, "grab")).status, CONDITION_DEGRADED);
       return d?.status === "False" ? true : undefined;
     });
-    // "grab" (older than "both", same namespace) holds it; "both" still only serves its own host.
+    // "grab" (the earlier claimant) holds it; "with-own" still only serves its own host.
     await settled();
-    const stillBoth = await clients.networking.readNamespacedIngress({ name: "both", namespace: second });
-    expect(stillBoth.spec?.rules?.map((r) => r.host)).toEqual([own]);
+    const still = await clients.networking.readNamespacedIngress({ name: "with-own", namespace: second });
+    expect(still.spec?.rules?.map((r) => r.host)).toEqual([own]);
+    expect(findCondition((await clients.getSite(second, "with-own")).status, CONDITION_DEGRADED)?.reason).toBe("HostConflict");
   });
 
   it("refuses hosts outside the base domain and its one-label subdomains", async () => {

@@ -32,7 +32,7 @@ import { apiErrorMessage, KubeApi } from "./kube-api";
 import { pooledKubeConfig } from "@/lib/k8s/kube-connection";
 import { LeaderElector } from "./leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
-import { effectiveHosts } from "./desired-state";
+import { childNames, effectiveHosts } from "./desired-state";
 import { createdAtMs, decideHosts, hostAllowed, HostClaims, type HostClaim } from "./hosts";
 import { parseKey, Reconciler, siteKey, type Caches, type SiteScope } from "./reconciler";
 import { WatchCache, type WatchVerb } from "./watch-cache";
@@ -110,6 +110,8 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     if (!key) return;
     reconciler.observed(key, kind);
     queue.add(key);
+    // An Ingress that appears or goes changes who serves its hosts.
+    if (kind === "Ingress") for (const other of claims.neighboursOf(key)) enqueueIfManaged(other);
   };
 
   function cache<T extends KubernetesObject>(
@@ -140,14 +142,22 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     key: siteKey(site.metadata.namespace, site.metadata.name),
     namespace: site.metadata.namespace,
     name: site.metadata.name,
+    uid: site.metadata.uid ?? "",
     createdAt: createdAtMs(site.metadata.creationTimestamp),
     hosts: effectiveHosts(site, config).filter((h) => hostAllowed(h, config.baseDomain)),
   });
+  // A site serves a host when its own Ingress (controlled by it, as stored in
+  // the API server) has a rule for it: the incumbent keeps the host.
+  const serving = (claim: HostClaim, host: string): boolean => {
+    const ing = ingresses.get(childNames(claim.name).ingress, claim.namespace);
+    const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
+    return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
+  };
   const scope: SiteScope = {
     baseDomain: config.baseDomain,
     managesNamespace: (namespace) => pagodaNamespaces.has(namespace),
     decideHosts: (site) =>
-      decideHosts(siteKey(site.metadata.namespace, site.metadata.name), effectiveHosts(site, config), config.baseDomain, claims, inScope),
+      decideHosts(siteKey(site.metadata.namespace, site.metadata.name), effectiveHosts(site, config), config.baseDomain, claims, inScope, serving),
   };
 
   const sites = cache<StaticSite>(
