@@ -111,6 +111,15 @@ export function desiredTenantLimitRange(namespace: string): LimitRangeObject {
   };
 }
 
+/**
+ * Patch bodies go out as given, not through the client's serializer, so the
+ * apply body needs the API's own field name back.
+ */
+function limitRangeWire(obj: LimitRangeObject): object {
+  const limits = (obj.spec?.limits ?? []).map(({ _default, ...rest }) => ({ ...rest, ...(_default ? { default: _default } : {}) }));
+  return { ...obj, spec: { ...obj.spec, limits } };
+}
+
 function labelled(live: { metadata?: V1ObjectMeta }): boolean {
   return Object.entries(labels()).every(([k, v]) => live.metadata?.labels?.[k] === v);
 }
@@ -173,7 +182,7 @@ export async function ensureTenantLimits(kc: KubeConfig, namespace: string, maxS
   }
   if (limitRangeNeedsApply(current.limitRange, limitRange)) {
     await kubeRequest(`applying LimitRange ${namespace}/${TENANT_LIMIT_RANGE_NAME}`, () =>
-      core.patchNamespacedLimitRange({ ...apply, name: TENANT_LIMIT_RANGE_NAME, body: limitRange }, ssa),
+      core.patchNamespacedLimitRange({ ...apply, name: TENANT_LIMIT_RANGE_NAME, body: limitRangeWire(limitRange) }, ssa),
     );
     wrote = true;
   }
