@@ -28,9 +28,9 @@ let tmp: string;
 let dashboard: ChildProcess;
 let baseURL: string;
 let stderr = "";
+/** The upload temp dirs found once the dashboard was up, before any test touched them. */
+let afterStart: string[] = [];
 const contexts: BrowserContext[] = [];
-
-test.describe.configure({ mode: "serial" });
 
 test.beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "pagoda-e2e-limits-"));
@@ -73,6 +73,10 @@ test.beforeAll(async () => {
       { timeout: 60_000 },
     )
     .toBe(200);
+  afterStart = await uploadDirs();
+  // Whatever the sweep did, the tests below start from an empty temp dir.
+  await rm(path.join(tmp, "pagoda-upload-Live01"), { recursive: true, force: true });
+  await rm(path.join(tmp, "pagoda-upload-Dead01"), { recursive: true, force: true });
 });
 
 test.afterAll(async () => {
@@ -143,8 +147,7 @@ async function deployCount(who: Account): Promise<number> {
 }
 
 test("start-up removed the upload temp dir a dead process left, and kept the live one", async () => {
-  expect(await uploadDirs()).toEqual(["pagoda-upload-Live01"]);
-  await rmdir(path.join(tmp, "pagoda-upload-Live01"));
+  expect(afterStart).toEqual(["pagoda-upload-Live01"]);
 });
 
 test("N+1 parallel uploads: the extra one gets 429 with Retry-After, the stalled ones are cut off with 408 and leave nothing", async ({ browser }) => {
