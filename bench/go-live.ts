@@ -10,6 +10,7 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { buildZip } from "@/lib/uploads/test-support";
+import { phaseEvents } from "./support";
 
 const { values } = parseArgs({
   options: { base: { type: "string", default: "http://localhost:3000" }, runs: { type: "string", default: "5" }, "size-mb": { type: "string", default: "1" } },
@@ -44,26 +45,9 @@ async function json<T>(path: string, method: string, body: unknown): Promise<T> 
 /** Resolves when the site's status stream reports `phase` Live serving `digest`. */
 async function waitLive(tenant: string, site: string, digest: string): Promise<void> {
   const response = await call(`/api/tenants/${tenant}/sites/${site}/status`, { headers: { accept: "text/event-stream" } });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error("status stream ended before the site went live");
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block.split("\n").find((line) => line.startsWith("data: "));
-        if (!block.startsWith("event: phase") || !data) continue;
-        const phase = JSON.parse(data.slice(6)) as { phase: string; currentDigest: string | null };
-        if (phase.phase === "Live" && phase.currentDigest === digest) return;
-        if (phase.phase === "Failed") throw new Error(`rollout failed: ${data}`);
-      }
-    }
-  } finally {
-    await reader.cancel();
+  for await (const event of phaseEvents<{ phase: string; currentDigest: string | null }>(response.body!, site)) {
+    if (event.phase === "Live" && event.currentDigest === digest) return;
+    if (event.phase === "Failed") throw new Error(`rollout failed: ${JSON.stringify(event)}`);
   }
 }
 

@@ -41,7 +41,7 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
-import { cpuSeconds, pool } from "./support";
+import { cpuSeconds, phaseEvents, pool } from "./support";
 
 const { values } = parseArgs({
   options: {
@@ -317,24 +317,11 @@ class Client {
     const abort = new AbortController();
     const response = await this.call(`/api/tenants/${tenant}/sites/${site}/status`, { headers: { accept: "text/event-stream" }, signal: abort.signal });
     if (response.status !== 200 || !response.body) throw new Error(`status stream of ${site}: HTTP ${response.status}`);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) throw new Error(`the status stream of ${site} ended before its first event`);
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split("\n").find((line) => line.startsWith("data: "));
-          if (block.startsWith("event: phase") && data) return (JSON.parse(data.slice(6)) as { phase: string }).phase;
-        }
-      }
+      for await (const event of phaseEvents(response.body, site)) return event.phase;
+      throw new Error(`the status stream of ${site} ended before its first event`);
     } finally {
       abort.abort();
-      await reader.cancel().catch(() => undefined);
     }
   }
 }

@@ -84,3 +84,30 @@ export function counterDiff(before: Map<string, number>, after: Map<string, numb
     .map(([key, n]) => `${key} ${Math.round(n)}`)
     .join(", ");
 }
+
+/**
+ * The `phase` events of a site's status stream, in order, until the caller
+ * stops iterating (which cancels the stream) or the stream ends (an error:
+ * the dashboard never ends it on its own).
+ */
+export async function* phaseEvents<T extends { phase: string }>(body: ReadableStream, what: string): AsyncGenerator<T> {
+  const reader = (body as ReadableStream<BufferSource>).pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the status stream of ${what} ended`);
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block.split("\n").find((line) => line.startsWith("data: "));
+        if (block.startsWith("event: phase") && data) yield JSON.parse(data.slice(6)) as T;
+      }
+    }
+  } finally {
+    // Stopping early is the normal way out; the stream is abandoned either way.
+    await reader.cancel().catch(() => undefined);
+  }
+}
