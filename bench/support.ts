@@ -13,6 +13,8 @@ export const benchChildConfig: ChildConfig = {
   tls: false,
   clusterIssuer: undefined,
   defaultDomain: undefined,
+  siteScheme: "http",
+  sitePort: undefined,
 };
 
 /** Runs `fn` over `items`, `width` at a time. */

@@ -34,6 +34,16 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PAGODA_BASE_DOMAIN: "Sites.Example.com" })).toThrow(/PAGODA_BASE_DOMAIN/);
   });
 
+  it("reads the dashboard's site scheme and port, the scheme following TLS when unset", () => {
+    expect(loadConfig({})).toMatchObject({ siteScheme: "http", sitePort: undefined });
+    expect(loadConfig({ PAGODA_OPERATOR_TLS: "true" }).siteScheme).toBe("https");
+    expect(loadConfig({ PAGODA_SITE_SCHEME: "http", PAGODA_SITE_PORT: "18080" })).toMatchObject({ siteScheme: "http", sitePort: 18080 });
+    expect(() => loadConfig({ PAGODA_SITE_SCHEME: "ftp" })).toThrow(/PAGODA_SITE_SCHEME: expected http or https/);
+    for (const port of ["0", "65536", "80.5", "http"]) {
+      expect(() => loadConfig({ PAGODA_SITE_PORT: port })).toThrow(/PAGODA_SITE_PORT: expected a port number/);
+    }
+  });
+
   it("names the variable that is wrong", () => {
     expect(() => loadConfig({ PAGODA_OPERATOR_CONCURRENCY: "lots" })).toThrow(/PAGODA_OPERATOR_CONCURRENCY/);
     expect(() => loadConfig({ PAGODA_OPERATOR_TLS: "maybe" })).toThrow(/PAGODA_OPERATOR_TLS: expected true or false/);

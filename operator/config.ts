@@ -2,6 +2,7 @@
 // anything starts, so a typo fails at boot with the variable's name.
 import os from "node:os";
 import { z } from "zod";
+import { SITE_SCHEMES, type SiteScheme } from "@/lib/k8s/site-url";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -42,6 +43,10 @@ const envSchema = z.object({
   PAGODA_OPERATOR_DEFAULT_DOMAIN: dnsDomain.optional(),
   /** Shared with the dashboard: sites may only serve this domain and names one label below it. */
   PAGODA_BASE_DOMAIN: dnsDomain.default("pagoda.localhost"),
+  /** Shared with the dashboard: how status.url is written. Unset, it follows PAGODA_OPERATOR_TLS. */
+  PAGODA_SITE_SCHEME: z.enum(SITE_SCHEMES, { message: "expected http or https" }).optional(),
+  /** Shared with the dashboard: the ingress's public port, when not the scheme's own. */
+  PAGODA_SITE_PORT: z.coerce.number({ message: "expected a port number" }).int("expected a port number").min(1, "expected a port number from 1 to 65535").max(65_535, "expected a port number from 1 to 65535").optional(),
   /** Namespaces whose StaticSites are reconciled; all others are ignored. */
   PAGODA_OPERATOR_NAMESPACE_SELECTOR: namespaceSelector.default("app.kubernetes.io/managed-by=pagoda"),
   PAGODA_OPERATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -72,6 +77,10 @@ export interface OperatorConfig {
   defaultDomain: string | undefined;
   /** Hosts outside this domain and its one-label subdomains are refused. */
   baseDomain: string;
+  /** Scheme of status.url; the dashboard's PAGODA_SITE_SCHEME. */
+  siteScheme: SiteScheme;
+  /** Port of status.url when not the scheme's default; the dashboard's PAGODA_SITE_PORT. */
+  sitePort: number | undefined;
   /** Label selector of the namespaces the operator works in. */
   namespaceSelector: string;
   concurrency: number;
@@ -145,6 +154,8 @@ export function loadConfig(
     clusterIssuer: e.PAGODA_OPERATOR_CLUSTER_ISSUER,
     defaultDomain: e.PAGODA_OPERATOR_DEFAULT_DOMAIN,
     baseDomain: e.PAGODA_BASE_DOMAIN,
+    siteScheme: e.PAGODA_SITE_SCHEME ?? (e.PAGODA_OPERATOR_TLS ? "https" : "http"),
+    sitePort: e.PAGODA_SITE_PORT,
     namespaceSelector: e.PAGODA_OPERATOR_NAMESPACE_SELECTOR,
     concurrency: e.PAGODA_OPERATOR_CONCURRENCY,
     resyncMs: e.PAGODA_OPERATOR_RESYNC_SECONDS * 1000,

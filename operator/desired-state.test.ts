@@ -136,11 +136,21 @@ describe("desired children", () => {
   it("derive a host from the default domain, or fall back to the in-cluster URL", () => {
     const site = makeSite({ hosts: [] });
     expect(desiredIngress(site, childConfig)).toBeUndefined();
-    expect(siteUrl(site, childConfig)).toBe("http://blog.acme.svc.cluster.local");
-    const withDomain = { ...childConfig, defaultDomain: "sites.example.net", tls: true };
-    expect(siteUrl(site, withDomain)).toBe("https://blog-acme.sites.example.net");
+    expect(siteUrl(site, childConfig)).toBe("http://blog.acme.svc.cluster.local/");
+    const withDomain = { ...childConfig, defaultDomain: "sites.example.net", tls: true, siteScheme: "https" as const };
+    expect(siteUrl(site, withDomain)).toBe("https://blog-acme.sites.example.net/");
     expect(desiredIngress(site, withDomain)?.spec?.rules?.[0]?.host).toBe("blog-acme.sites.example.net");
-    expect(siteUrl(makeSite(), childConfig)).toBe("http://blog.example.com");
+    expect(siteUrl(makeSite(), childConfig)).toBe("http://blog.example.com/");
+  });
+
+  it("write status.url with the public port, and never with the Service's in-cluster name", () => {
+    const site = makeSite({ hosts: [] });
+    const local = { ...childConfig, defaultDomain: "pagoda.localhost", sitePort: 18080 };
+    expect(siteUrl(site, local)).toBe("http://blog-acme.pagoda.localhost:18080/");
+    expect(siteUrl(makeSite(), local)).toBe("http://blog.example.com:18080/");
+    expect(siteUrl(makeSite(), { ...local, siteScheme: "https", sitePort: 443 })).toBe("https://blog.example.com/");
+    // The Service answers on port 80 inside the cluster, whatever the ingress's public port.
+    expect(siteUrl(site, { ...childConfig, sitePort: 18080 })).toBe("http://blog.acme.svc.cluster.local/");
   });
 
   it("serve only the hosts the site was granted, and take the URL from them", () => {
@@ -148,10 +158,10 @@ describe("desired children", () => {
     const children = desiredChildren(site, childConfig, ["mine.example.com"]);
     expect(children.ingress?.spec?.rules?.map((r) => r.host)).toEqual(["mine.example.com"]);
     expect(desiredIngress(site, { ...childConfig, tls: true }, ["mine.example.com"])?.spec?.tls?.[0]?.hosts).toEqual(["mine.example.com"]);
-    expect(siteUrl(site, childConfig, ["mine.example.com"])).toBe("http://mine.example.com");
+    expect(siteUrl(site, childConfig, ["mine.example.com"])).toBe("http://mine.example.com/");
     // Granted nothing: no Ingress at all, and the in-cluster URL.
     expect(desiredChildren(site, childConfig, []).ingress).toBeUndefined();
-    expect(siteUrl(site, childConfig, [])).toBe("http://blog.acme.svc.cluster.local");
+    expect(siteUrl(site, childConfig, [])).toBe("http://blog.acme.svc.cluster.local/");
   });
 
   it("size the site volume for the largest accepted site with its .gz siblings, and /tmp for its artifact", () => {

@@ -25,6 +25,7 @@ import {
   type StaticSite,
 } from "@/lib/k8s/staticsite";
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/uploads/site-size";
+import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/k8s/site-url";
 import type { OperatorConfig } from "./config";
 import {
   CONFIG_DIR,
@@ -38,7 +39,7 @@ import {
 
 export type ChildConfig = Pick<
   OperatorConfig,
-  "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain"
+  "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain" | "siteScheme" | "sitePort"
 >;
 
 /** UID and GID of the nginx-unprivileged image's nginx user. */
@@ -111,20 +112,25 @@ export function desiredReplicas(site: StaticSite): number {
 export function effectiveHosts(site: StaticSite, config: Pick<ChildConfig, "defaultDomain">): string[] {
   if (site.spec.hosts && site.spec.hosts.length > 0) return [...site.spec.hosts];
   if (!config.defaultDomain) return [];
-  const label = `${site.metadata.name}-${site.metadata.namespace}`;
+  const label = defaultHostLabel(site.metadata.name, site.metadata.namespace);
   // A DNS label holds 63 characters; a longer derived name cannot be served.
   return label.length <= 63 ? [`${label}.${config.defaultDomain}`] : [];
 }
 
-/** `hosts`: those the site is allowed to serve (operator/hosts.ts); by default all it asks for. */
+/**
+ * The address status.url reports, written by the same rule as the dashboard's
+ * (lib/k8s/site-url.ts). `hosts`: those the site is allowed to serve
+ * (operator/hosts.ts); by default all it asks for. Without a host, the
+ * Service's in-cluster name, which answers on plain HTTP port 80.
+ */
 export function siteUrl(
   site: StaticSite,
-  config: Pick<ChildConfig, "defaultDomain" | "tls">,
+  config: Pick<ChildConfig, "defaultDomain" | "siteScheme" | "sitePort">,
   hosts: readonly string[] = effectiveHosts(site, config),
 ): string {
   const host = hosts[0];
-  if (host) return `${config.tls ? "https" : "http"}://${host}`;
-  return `http://${childNames(site.metadata.name).service}.${site.metadata.namespace}.svc.cluster.local`;
+  if (host) return formatSiteUrl({ scheme: config.siteScheme, host, port: config.sitePort });
+  return formatSiteUrl({ scheme: "http", host: `${childNames(site.metadata.name).service}.${site.metadata.namespace}.svc.cluster.local` });
 }
 
 export function nginxConfigFor(site: StaticSite): string {

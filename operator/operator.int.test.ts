@@ -113,7 +113,7 @@ describe("operator against a real API server", () => {
       const s = await clients.getSite(ns, "blog");
       return s.status?.observedGeneration === 1 && s.status.conditions?.length === 3 ? s : undefined;
     });
-    expect(site.status?.url).toBe(`http://${host}`);
+    expect(site.status?.url).toBe(`http://${host}/`);
     expect(site.status?.currentDigest).toBeUndefined();
     expect(findCondition(site.status, CONDITION_READY)).toMatchObject({ status: "False", observedGeneration: 1 });
     expect(findCondition(site.status, CONDITION_PROGRESSING)).toMatchObject({ status: "True", reason: "RollingOut" });
@@ -153,7 +153,7 @@ describe("operator against a real API server", () => {
       const s = await clients.getSite(ns, "docs");
       return s.status?.observedGeneration === 2 ? s : undefined;
     });
-    expect(site.status?.url).toBe(`http://docs.${ns}.svc.cluster.local`);
+    expect(site.status?.url).toBe(`http://docs.${ns}.svc.cluster.local/`);
     expect(findCondition(site.status, CONDITION_READY)?.observedGeneration).toBe(2);
   });
 
@@ -392,7 +392,7 @@ describe("operator against a real API server", () => {
     await degraded(second, "with-own", "HostConflict");
     const withOwn = await clients.networking.readNamespacedIngress({ name: "with-own", namespace: second });
     expect(withOwn.spec?.rules?.map((r) => r.host)).toEqual([own]);
-    expect((await clients.getSite(second, "with-own")).status?.url).toBe(`http://${own}`);
+    expect((await clients.getSite(second, "with-own")).status?.url).toBe(`http://${own}/`);
     // Only one Ingress in the cluster routes the host.
     const routing = (await clients.networking.listIngressForAllNamespaces()).items.filter((i) => i.spec?.rules?.some((r) => r.host === host));
     expect(routing.map((i) => `${i.metadata?.namespace}/${i.metadata?.name}`)).toEqual([`${first}/shop`]);

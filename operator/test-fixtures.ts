@@ -15,6 +15,8 @@ export const childConfig: ChildConfig = {
   tls: false,
   clusterIssuer: undefined,
   defaultDomain: undefined,
+  siteScheme: "http",
+  sitePort: undefined,
 };
 
 export function makeSite(spec: Partial<StaticSiteSpec> = {}, generation = 1): StaticSite {

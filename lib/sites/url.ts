@@ -1,8 +1,9 @@
 import type { Config } from "@/lib/config";
+import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/k8s/site-url";
 
-/** `<site>-<tenant>`: one DNS label, so one wildcard certificate covers every site. */
+/** `<site>-<tenant>`: the rule the operator also uses for sites without hosts. */
 export function hostLabelFor(siteName: string, tenantSlug: string): string {
-  return `${siteName}-${tenantSlug}`;
+  return defaultHostLabel(siteName, tenantSlug);
 }
 
 export function siteHost(hostLabel: string, config: Pick<Config, "PAGODA_BASE_DOMAIN">): string {
@@ -10,7 +11,5 @@ export function siteHost(hostLabel: string, config: Pick<Config, "PAGODA_BASE_DO
 }
 
 export function siteUrl(hostLabel: string, config: Pick<Config, "PAGODA_BASE_DOMAIN" | "PAGODA_SITE_SCHEME" | "PAGODA_SITE_PORT">): string {
-  const defaultPort = config.PAGODA_SITE_SCHEME === "https" ? 443 : 80;
-  const port = config.PAGODA_SITE_PORT && config.PAGODA_SITE_PORT !== defaultPort ? `:${config.PAGODA_SITE_PORT}` : "";
-  return `${config.PAGODA_SITE_SCHEME}://${siteHost(hostLabel, config)}${port}/`;
+  return formatSiteUrl({ scheme: config.PAGODA_SITE_SCHEME, host: siteHost(hostLabel, config), port: config.PAGODA_SITE_PORT });
 }

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { defaultHostLabel, siteUrl } from "./site-url";
+
+describe("site URL rule", () => {
+  it("writes the scheme, the host and a root path", () => {
+    expect(siteUrl({ scheme: "https", host: "blog-alice.sites.example.net" })).toBe("https://blog-alice.sites.example.net/");
+    expect(siteUrl({ scheme: "http", host: "blog-alice.pagoda.localhost" })).toBe("http://blog-alice.pagoda.localhost/");
+  });
+
+  it("adds a port only when it is not the scheme's own", () => {
+    expect(siteUrl({ scheme: "http", host: "a.pagoda.localhost", port: 18080 })).toBe("http://a.pagoda.localhost:18080/");
+    expect(siteUrl({ scheme: "https", host: "a.example.net", port: 8443 })).toBe("https://a.example.net:8443/");
+    expect(siteUrl({ scheme: "http", host: "a.example.net", port: 80 })).toBe("http://a.example.net/");
+    expect(siteUrl({ scheme: "https", host: "a.example.net", port: 443 })).toBe("https://a.example.net/");
+    // Each scheme's default is its own: 80 is not implied by https, nor 443 by http.
+    expect(siteUrl({ scheme: "https", host: "a.example.net", port: 80 })).toBe("https://a.example.net:80/");
+    expect(siteUrl({ scheme: "http", host: "a.example.net", port: 443 })).toBe("http://a.example.net:443/");
+  });
+
+  it("builds the default host label as <site>-<owner>", () => {
+    expect(defaultHostLabel("blog", "alice")).toBe("blog-alice");
+  });
+});
