@@ -72,6 +72,10 @@ const schema = z.object({
     .int({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
     .min(0, { error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be 0 or more" })
     .default(512 * 1024 * 1024),
+  /** Deadline of each request to the Kubernetes API server (watches excepted); past it the cluster counts as unavailable. */
+  PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: positiveInt("PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS")
+    .max(300, { error: "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300" })
+    .default(10),
   /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
   PAGODA_ALLOW_SAME_SITE_SITES: z
     .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })

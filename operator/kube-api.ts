@@ -1,26 +1,22 @@
 // Every request the operator makes goes through here, so that each one is
 // counted (requests and writes by verb and kind), bounded in time, and
-// failures carry context. Watches do not come through here: they are meant to
+// failures carry context; the deadline and the error are lib/kube's, shared
+// with the dashboard. Watches do not come through here: they are meant to
 // stay open, and have their own reconnect logic (watch-cache.ts).
 import {
-  ApiException,
   CoordinationV1Api,
-  createConfiguration,
   CustomObjectsApi,
   EventsV1Api,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  ServerConfiguration,
-  setHeaderMiddleware,
   setHeaderOptions,
   V1MicroTime,
-  type Configuration,
   type KubernetesListObject,
   type KubernetesObject,
-  type Middleware,
   type V1Lease,
 } from "@kubernetes/client-node";
+import { KubeApiError, KubeRequester } from "@/lib/kube/request";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -38,85 +34,7 @@ export const REPORTING_CONTROLLER = "pagoda.dev/operator";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/**
- * Gives every request its own deadline, started just before it is sent and
- * covering the response body too. The client sets none, so a connection that
- * stops answering (a half-open socket, a stuck proxy) would otherwise hold a
- * reconcile, and its slot in the work queue, for good. Aborting (rather than
- * racing a timer) also closes the socket.
- */
-export function requestTimeout(timeoutMs: number): Middleware {
-  return {
-    pre: async (context) => {
-      context.setSignal(AbortSignal.timeout(timeoutMs));
-      return context;
-    },
-    post: async (response) => response,
-  };
-}
-
-/** True for the error a request ends with when its deadline passed. */
-export function isTimeout(err: unknown): boolean {
-  return err instanceof Error && err.name === "TimeoutError";
-}
-
-/** What the generated clients get from kc.makeApiClient, plus the deadline. */
-function apiConfiguration(kc: KubeConfig, timeoutMs: number): Configuration {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("no Kubernetes cluster configured in the kubeconfig");
-  return createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-    middleware: [setHeaderMiddleware("User-Agent", "pagoda-operator")],
-    promiseMiddleware: [requestTimeout(timeoutMs)],
-  });
-}
-
-/** HTTP status of a failed API call, if it got that far. */
-export function apiStatusCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  const e = err as { code?: unknown; statusCode?: unknown } | undefined;
-  if (typeof e?.statusCode === "number") return e.statusCode;
-  if (typeof e?.code === "number") return e.code;
-  return undefined;
-}
-
-/** The API server's own explanation (Status.message) when there is one. */
-export function apiErrorMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    let body: unknown = err.body;
-    if (typeof body === "string") {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        return `HTTP ${err.code}: ${String(body).slice(0, 500)}`;
-      }
-    }
-    const message = (body as { message?: unknown } | undefined)?.message;
-    return `HTTP ${err.code}: ${typeof message === "string" ? message : err.message}`;
-  }
-  if (err instanceof Error) {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
-}
-
-export class KubeApiError extends Error {
-  readonly statusCode: number | undefined;
-  /** The API server did not answer within the request timeout. */
-  readonly timedOut: boolean;
-  constructor(what: string, cause: unknown, timeoutMs?: number) {
-    const timedOut = isTimeout(cause);
-    const detail = timedOut
-      ? `request timed out: no answer from the API server within ${timeoutMs === undefined ? "the request timeout" : `${timeoutMs / 1000} s`}`
-      : apiErrorMessage(cause);
-    super(`${what}: ${detail}`, { cause });
-    this.name = "KubeApiError";
-    this.statusCode = apiStatusCode(cause);
-    this.timedOut = timedOut;
-  }
-}
+export { apiErrorMessage, apiStatusCode, isTimeout, KubeApiError, requestTimeout } from "@/lib/kube/request";
 
 export interface KubeApiOptions {
   /** Deadline of each request (watches excepted). */
@@ -139,14 +57,23 @@ export class KubeApi {
   readonly events: EventsV1Api;
   readonly coordination: CoordinationV1Api;
   readonly requestTimeoutMs: number;
+  private readonly requester: KubeRequester;
 
   constructor(
     readonly kc: KubeConfig,
-    private readonly metrics: OperatorMetrics,
+    metrics: OperatorMetrics,
     opts: KubeApiOptions = {},
   ) {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const config = apiConfiguration(kc, this.requestTimeoutMs);
+    this.requester = new KubeRequester(kc, {
+      requestTimeoutMs: this.requestTimeoutMs,
+      userAgent: "pagoda-operator",
+      onRequest: ({ verb, kind, write }) => {
+        metrics.apiRequests.inc({ verb, kind });
+        if (write) metrics.apiWrites.inc({ verb, kind });
+      },
+    });
+    const config = this.requester.configuration;
     // Every request names its namespace, so the object client needs no default one.
     this.objects = new KubernetesObjectApi(config);
     this.custom = new CustomObjectsApi(config);
@@ -154,19 +81,9 @@ export class KubeApi {
     this.coordination = new CoordinationV1Api(config);
   }
 
-  private count(verb: string, kind: string, write: boolean): void {
-    this.metrics.apiRequests.inc({ verb, kind });
-    if (write) this.metrics.apiWrites.inc({ verb, kind });
-  }
-
   /** Runs one counted API call and wraps its failure with what was being done. */
   async call<T>(verb: string, kind: string, write: boolean, what: string, fn: () => Promise<T>): Promise<T> {
-    this.count(verb, kind, write);
-    try {
-      return await fn();
-    } catch (err) {
-      throw new KubeApiError(what, err, this.requestTimeoutMs);
-    }
+    return this.requester.call(what, fn, { verb, kind, write });
   }
 
   /** Server-side apply as pagoda-operator, taking over fields others changed. */

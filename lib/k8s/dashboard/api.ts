@@ -1,5 +1,7 @@
-// The typed clients of one KubeConfig, made once per KubeConfig.
+// The typed clients of one KubeConfig, made once per KubeConfig, each request
+// bounded by the dashboard's deadline (lib/kube/request.ts).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { KubeRequester } from "@/lib/kube/request";
 import {
   STATICSITE_GROUP,
   STATICSITE_PLURAL,
@@ -7,6 +9,7 @@ import {
   type StaticSite,
 } from "@/lib/k8s/staticsite";
 import { kubeRequest } from "./errors";
+import { dashboardRequestTimeoutMs } from "./request-timeout";
 
 export interface DashboardApis {
   core: CoreV1Api;
@@ -18,7 +21,8 @@ const apis = new WeakMap<KubeConfig, DashboardApis>();
 export function apisFor(kc: KubeConfig): DashboardApis {
   let found = apis.get(kc);
   if (!found) {
-    found = { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+    const { configuration } = new KubeRequester(kc, { requestTimeoutMs: dashboardRequestTimeoutMs(), userAgent: "pagoda-dashboard" });
+    found = { core: new CoreV1Api(configuration), custom: new CustomObjectsApi(configuration) };
     apis.set(kc, found);
   }
   return found;

@@ -190,7 +190,7 @@ describe("dashboard cluster access against a real API server", () => {
     expect(changed.object.metadata.resourceVersion).not.toBe(stored.metadata.resourceVersion);
   });
 
-  it("undoes hand edits of the spec, including fields the dashboard does not set", async () => {
+  it("puts its own fields back after a hand edit and leaves the editor's other fields alone", async () => {
     const tenant = `edit-${randomSuffix()}`;
     await ensureTenantNamespace(kc, tenant);
     const desired = desiredStaticSite(desiredSite(tenant, "docs"));
@@ -208,9 +208,61 @@ describe("dashboard cluster access against a real API server", () => {
     );
     const repaired = await applyStaticSite(kc, desired);
     expect(repaired.written).toBe(true);
-    expect(repaired.object.spec).toEqual({ ...desired.spec, replicas: 1 });
+    expect(repaired.object.spec).toEqual({ ...desired.spec, suspend: true, replicas: 3 });
     // Repaired for good: the next call has nothing to do.
     expect((await applyStaticSite(readOnly, desired)).written).toBe(false);
+  });
+
+  it("keeps spa, notFoundPage and extra hosts applied by other field managers through restore and a new publish", async () => {
+    const tenant = `gitops-${randomSuffix()}`;
+    const namespace = `pagoda-${tenant}`;
+    const app = desiredSite(tenant, "app");
+    const docs = desiredSite(tenant, "docs");
+    const ownHost = `app-${tenant}.pagoda.test`;
+    // Also removes what earlier tests left, so that the read-only pass below has no orphan to delete.
+    expect((await restoreSites(kc, [app, docs])).errors).toEqual([]);
+    const applyAs = (fieldManager: string, name: string, spec: Record<string, unknown>, force = false) =>
+      custom.patchNamespacedCustomObject(
+        { ...coords, namespace, name, body: { apiVersion: "pagoda.dev/v1alpha1", kind: "StaticSite", metadata: { name, namespace }, spec }, fieldManager, force },
+        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+      );
+    await applyAs("kubectl", "app", { spa: true, hosts: ["www.example.org"] });
+    await applyAs("gitops", "docs", { notFoundPage: "/404.html" });
+
+    // Nothing of the dashboard's changed, so a restore pass sees nothing to do:
+    // with read-only credentials, any write would be an error.
+    const steady = await restoreSites(readOnly, [app, docs]);
+    expect(steady).toMatchObject({ applied: 0, unchanged: 2, deleted: 0, errors: [] });
+    expect((await restoreSites(kc, [app, docs])).applied).toBe(0);
+    expect((await readSite(namespace, "app")).spec).toMatchObject({ spa: true, hosts: [ownHost, "www.example.org"] });
+    expect((await readSite(namespace, "docs")).spec.notFoundPage).toBe("/404.html");
+
+    // A promote writes the dashboard's fields and only those.
+    const promoted = { url: "http://127.0.0.1:9/b", digest: digestOf("b") };
+    const appNext = { ...app, artifact: promoted };
+    const docsNext = { ...docs, artifact: promoted };
+    const published = await publishSite(kc, appNext);
+    expect(published.written).toBe(true);
+    expect(published.object.spec).toMatchObject({ artifact: promoted, spa: true, hosts: [ownHost, "www.example.org"] });
+    expect((await publishSite(kc, docsNext)).object.spec).toMatchObject({ artifact: promoted, notFoundPage: "/404.html" });
+    const owners = (await readSite(namespace, "app")).metadata.managedFields ?? [];
+    expect(JSON.stringify(owners.find((f) => f.manager === "kubectl")?.fieldsV1)).toContain("f:spa");
+    expect(JSON.stringify(owners.find((f) => f.manager === "pagoda-dashboard")?.fieldsV1)).not.toContain("f:spa");
+
+    // The dashboard's own fields still come back: another manager forces the
+    // artifact over, and a hand edit drops the dashboard's host.
+    await applyAs("gitops", "docs", { notFoundPage: "/404.html", artifact: { url: "http://127.0.0.1:9/c", digest: digestOf("c") } }, true);
+    await custom.patchNamespacedCustomObject(
+      { ...coords, namespace, name: "app", body: { spec: { hosts: ["www.example.org"] } }, fieldManager: "kubectl-edit" },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const repaired = await restoreSites(kc, [appNext, docsNext]);
+    expect(repaired).toMatchObject({ applied: 2, errors: [] });
+    expect((await readSite(namespace, "docs")).spec).toMatchObject({ artifact: promoted, notFoundPage: "/404.html" });
+    const appLive = await readSite(namespace, "app");
+    expect(appLive.spec.spa).toBe(true);
+    expect([...(appLive.spec.hosts ?? [])].sort()).toEqual([ownHost, "www.example.org"].sort());
+    expect((await restoreSites(readOnly, [appNext, docsNext]))).toMatchObject({ applied: 0, unchanged: 2, errors: [] });
   });
 
   it("publishes a site (namespace + StaticSite) in one call, and repeats it without writing", async () => {
@@ -238,7 +290,7 @@ describe("dashboard cluster access against a real API server", () => {
     expect(e.statusCode).toBe(422);
     expect(e.invalid).toBe(true);
     expect(e.reason).toBe("Invalid");
-    expect(e.message).toContain(`applying StaticSite pagoda-${tenant}/spa failed (HTTP 422)`);
+    expect(e.message).toContain(`applying StaticSite pagoda-${tenant}/spa: HTTP 422`);
     expect(e.message).toContain("spa and notFoundPage cannot be combined");
     expect(e.fields.some((f) => f.field === "spec")).toBe(true);
     expect(await getStaticSite(kc, tenant, "spa")).toBeNull();
@@ -314,9 +366,9 @@ describe("dashboard cluster access against a real API server", () => {
     const promoted = { ...site, artifact: { url: "http://127.0.0.1:9/b", digest: digestOf("b") } };
     const orphan = desiredSite(tenant, "orphan");
     await restoreSites(kc, [site, orphan]);
-    // Drift, so that restore has something to write for `site`.
+    // Drift in a field of the dashboard's, so that restore has something to write for `site`.
     await custom.patchNamespacedCustomObject(
-      { ...coords, namespace: `pagoda-${tenant}`, name: "site", body: { spec: { replicas: 2 } }, fieldManager: "kubectl-edit" },
+      { ...coords, namespace: `pagoda-${tenant}`, name: "site", body: { spec: { artifact: { digest: digestOf("d") } } }, fieldManager: "kubectl-edit" },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
 

@@ -1,6 +1,6 @@
 import { ApiException } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { KubeRequestError } from "./errors";
+import { KubeRequestError, kubeRequest } from "./errors";
 
 describe("KubeRequestError", () => {
   it("carries the operation, the server's message, reason and field causes", () => {
@@ -13,17 +13,19 @@ describe("KubeRequestError", () => {
       code: 422,
     };
     const err = new KubeRequestError("applying StaticSite pagoda-acme/blog", new ApiException(422, "Unprocessable Entity", JSON.stringify(body), {}));
-    expect(err.message).toBe(`applying StaticSite pagoda-acme/blog failed (HTTP 422): ${body.message}`);
+    expect(err.message).toBe(`applying StaticSite pagoda-acme/blog: HTTP 422: ${body.message}`);
     expect(err).toMatchObject({ statusCode: 422, reason: "Invalid", invalid: true, notFound: false });
     expect(err.fields).toEqual([{ field: "spec.artifact.digest", message: 'Invalid value: "x": should match' }]);
   });
 
-  it("says when the API itself is missing rather than one object", () => {
+  it("says when the API itself is missing rather than one object", async () => {
     const body = { kind: "Status", message: "the server could not find the requested resource", reason: "NotFound", code: 404 };
-    const err = new KubeRequestError("listing StaticSites", new ApiException(404, "Not Found", body, {}));
+    const fail = (cause: unknown) => kubeRequest("listing StaticSites", () => Promise.reject(cause)).catch((e: unknown) => e as KubeRequestError);
+    const err = await fail(new ApiException(404, "Not Found", body, {}));
+    expect(err).toBeInstanceOf(KubeRequestError);
     expect(err.notFound).toBe(true);
     expect(err.message).toContain("is the StaticSite CRD installed?");
-    const one = new KubeRequestError("reading StaticSite a/b", new ApiException(404, "Not Found", { message: 'staticsites.pagoda.dev "b" not found' }, {}));
+    const one = await fail(new ApiException(404, "Not Found", { message: 'staticsites.pagoda.dev "b" not found' }, {}));
     expect(one.message).not.toContain("CRD");
   });
 
@@ -31,6 +33,6 @@ describe("KubeRequestError", () => {
     const cause = Object.assign(new Error("fetch failed"), { cause: new Error("connect ECONNREFUSED 127.0.0.1:6443") });
     const err = new KubeRequestError("reading Namespace pagoda-acme", cause);
     expect(err.statusCode).toBeUndefined();
-    expect(err.message).toBe("reading Namespace pagoda-acme failed: fetch failed: connect ECONNREFUSED 127.0.0.1:6443");
+    expect(err.message).toBe("reading Namespace pagoda-acme: fetch failed: connect ECONNREFUSED 127.0.0.1:6443");
   });
 });
