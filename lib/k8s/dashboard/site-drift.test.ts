@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StaticSite } from "@/lib/k8s/staticsite";
-import { foreignSpecFields, specDefaults, staticSiteDrift } from "./site-drift";
+import { staticSiteDrift } from "./site-drift";
 import { desiredStaticSite } from "./sites";
 
 const desired = desiredStaticSite({
@@ -22,10 +22,6 @@ function stored(patch: (ss: StaticSite) => void = () => undefined): StaticSite {
 }
 
 describe("staticSiteDrift", () => {
-  it("reads the defaults from the CRD", () => {
-    expect(specDefaults()).toEqual({ replicas: 1 });
-  });
-
   it("finds nothing when only defaults, extra labels, server metadata and status differ", () => {
     expect(staticSiteDrift(desired, stored())).toEqual([]);
   });
@@ -37,20 +33,20 @@ describe("staticSiteDrift", () => {
       .toEqual(["metadata.labels.pagoda.dev/site-id"]);
   });
 
-  it("treats host order as significant (the operator's URL comes from the first)", () => {
-    const two = structuredClone(desired) as StaticSite;
-    two.spec.hosts = ["a.example.com", "b.example.com"];
-    const live = structuredClone(two) as StaticSite;
-    live.spec.hosts = ["b.example.com", "a.example.com"];
-    expect(staticSiteDrift(two, live)).toEqual(["spec.hosts"]);
+  it("wants its own host present, wherever other managers put theirs", () => {
+    const host = desired.spec.hosts?.[0] as string;
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org", host])))).toEqual([]);
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org"])))).toEqual(["spec.hosts"]);
+    expect(staticSiteDrift(desired, stored((ss) => delete ss.spec.hosts))).toEqual(["spec.hosts"]);
   });
 
-  it("reports spec fields set by hand, including a non-default replicas", () => {
+  it("leaves fields the dashboard does not write to whoever set them", () => {
     const live = stored((ss) => {
+      ss.spec.notFoundPage = "/404.html";
       ss.spec.suspend = true;
       ss.spec.replicas = 3;
     });
-    expect(foreignSpecFields(desired, live)).toEqual(["replicas", "suspend"]);
-    expect(staticSiteDrift(desired, live)).toEqual(["spec.replicas", "spec.suspend"]);
+    expect(staticSiteDrift(desired, live)).toEqual([]);
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.spa = true)))).toEqual([]);
   });
 });

@@ -26,7 +26,7 @@ import { hostLabelFor, siteHost } from "@/lib/sites/url";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { apisFor, STATICSITE_COORDS } from "./api";
 import { InvalidSiteError, KubeRequestError, kubeRequest, TerminatingError } from "./errors";
-import { foreignSpecFields, staticSiteDrift } from "./site-drift";
+import { staticSiteDrift } from "./site-drift";
 import { ensureTenantLimits } from "./tenant-limits";
 import { ensureTenantPolicy, type TenantPolicySettings } from "./tenant-policy";
 
@@ -69,9 +69,11 @@ function check(ok: boolean, field: string, message: string): void {
 }
 
 /**
- * The StaticSite the dashboard wants for `input`. Pure; refuses input the
- * API server would refuse anyway, with the field that is wrong, so a bad row
- * is reported before any request.
+ * The StaticSite the dashboard wants for `input`: only the fields the
+ * dashboard decides, because an apply owns every field in its body and
+ * `spa`, `notFoundPage` and the like are left to kubectl or GitOps. Pure;
+ * refuses input the API server would refuse anyway, with the field that is
+ * wrong, so a bad row is reported before any request.
  */
 export function desiredStaticSite(input: DesiredSite): StaticSite {
   const { siteId, tenantSlug, siteName, artifact } = input;
@@ -209,25 +211,11 @@ async function serverSideApply(kc: KubeConfig, desired: StaticSite, resourceVers
         name,
         body: { apiVersion: desired.apiVersion, kind: desired.kind, metadata, spec: desired.spec },
         fieldManager: FIELD_MANAGER_DASHBOARD,
-        // We own the spec: take fields over from whoever edited them by hand.
+        // The body holds only the dashboard's own fields (see desiredStaticSite);
+        // force takes those back from whoever edited them, and no other.
         force: true,
       },
       setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
-    ),
-  )) as StaticSite;
-}
-
-/**
- * Apply cannot remove fields another manager owns; a merge patch can. Only
- * reached when someone set spec fields the dashboard does not set.
- */
-async function removeSpecFields(kc: KubeConfig, site: StaticSite, fields: string[]): Promise<StaticSite> {
-  const { namespace, name } = site.metadata;
-  const spec = Object.fromEntries(fields.map((f) => [f, null]));
-  return (await kubeRequest(`removing spec fields ${fields.join(", ")} of StaticSite ${namespace}/${name}`, () =>
-    apisFor(kc).custom.patchNamespacedCustomObject(
-      { ...STATICSITE_COORDS, namespace, name, body: { spec }, fieldManager: FIELD_MANAGER_DASHBOARD },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     ),
   )) as StaticSite;
 }
@@ -255,9 +243,7 @@ export async function applyStaticSiteOver(
   const drift = live ? staticSiteDrift(desired, live) : ["(absent)"];
   if (drift.length === 0 && live) return { object: live, written: false };
 
-  let stored = await serverSideApply(kc, desired, opts.ifUnchanged ? live?.metadata.resourceVersion : undefined);
-  const foreign = foreignSpecFields(desired, stored);
-  if (foreign.length > 0) stored = await removeSpecFields(kc, stored, foreign);
+  const stored = await serverSideApply(kc, desired, opts.ifUnchanged ? live?.metadata.resourceVersion : undefined);
   log.info(
     { namespace: desired.metadata.namespace, site: desired.metadata.name, siteId: desired.metadata.labels?.[LABEL_SITE_ID], drift, digest: desired.spec.artifact.digest },
     live ? "StaticSite updated" : "StaticSite created",
