@@ -38,7 +38,7 @@ import { clusterProcesses, startTestCluster, type TestCluster } from "@/cluster/
 import { dashboardNodeOptions } from "@/lib/node-options";
 import { buildZip, noise } from "@/lib/uploads/test-support";
 import { deployMigrations } from "@/scripts/db/migrate";
-import { operatorEnv } from "@/scripts/dev/stack";
+import { operatorEnv, siteAddressEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
 import { cpuSeconds, phaseEvents, pool } from "./support";
@@ -499,7 +499,7 @@ async function main(): Promise<void> {
       cleanups.push(() => cluster!.stop());
       const { command, args } = await operatorCommand((message) => say(message));
       const operatorLog = createWriteStream(path.join(dir, "operator.log"));
-      const operator = spawn(command, args, { env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort()), LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
+      const operator = spawn(command, args, { env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteAddressEnv(null)), LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
       operator.stdout.pipe(operatorLog);
       operator.stderr.pipe(operatorLog);
       cleanups.push(() => stopChild(operator));

@@ -12,7 +12,7 @@ import path from "node:path";
 import { startTestCluster, type TestCluster } from "@/cluster/testing";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
-import { NODE_BRIDGE_IP, operatorEnv, realNodeUnavailable } from "@/scripts/dev/stack";
+import { NODE_BRIDGE_IP, operatorEnv, realNodeUnavailable, siteAddressEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 
 const DASHBOARD_PORT = Number(process.env.E2E_PORT ?? 3100);
@@ -41,9 +41,10 @@ async function main(): Promise<number> {
 
     const cluster: TestCluster = await startTestCluster({ node: "node" });
     cleanups.push(() => cluster.stop());
+    const siteEnv = siteAddressEnv(Number(new URL(cluster.ingressUrl!).port));
     const { command, args } = await operatorCommand((message) => console.log(message));
     const operator = spawn(command, args, {
-      env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort()), LOG_LEVEL: "warn" },
+      env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteEnv), LOG_LEVEL: "warn" },
       stdio: ["ignore", "inherit", "inherit"],
     });
     cleanups.push(() => stopChild(operator));
@@ -55,8 +56,7 @@ async function main(): Promise<number> {
       PAGODA_ARTIFACT_SECRET: randomBytes(32).toString("base64url"),
       PAGODA_DATA_DIR: path.join(dir, "data"),
       KUBECONFIG: cluster.kubeconfigPath,
-      PAGODA_SITE_SCHEME: "http",
-      PAGODA_SITE_PORT: new URL(cluster.ingressUrl!).port,
+      ...siteEnv,
       // Pods fetch artifacts from the dashboard through the node's bridge.
       PAGODA_ARTIFACT_BASE_URL: `http://${NODE_BRIDGE_IP}:${DASHBOARD_PORT}`,
       E2E_HOST: "0.0.0.0",

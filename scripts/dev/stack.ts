@@ -72,9 +72,10 @@ export function loadKubeConfig(file: string): KubeConfig {
  * Environment for the operator on a local cluster: the locally built images.
  * No ingress class: the local cluster's Traefik is its default class.
  */
-export function operatorEnv(kubeconfigPath: string, port: number): NodeJS.ProcessEnv {
+export function operatorEnv(kubeconfigPath: string, port: number, site: SiteAddressEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...site,
     KUBECONFIG: kubeconfigPath,
     PAGODA_SERVICE: "pagoda-operator",
     PAGODA_OPERATOR_NGINX_IMAGE: "pagoda.local/nginx:1",
@@ -91,10 +92,23 @@ export async function startOperator(group: ProcessGroup, env: NodeJS.ProcessEnv)
   group.start("operator", command, args, env);
 }
 
+export interface SiteAddressEnv {
+  PAGODA_SITE_SCHEME: string;
+  PAGODA_SITE_PORT?: string;
+}
+
+/**
+ * How site URLs are written on the local cluster: plain HTTP on the ingress's
+ * port. The dashboard and the operator both get it, so the address the
+ * dashboard shows and status.url agree.
+ */
+export function siteAddressEnv(ingressPort: number | null): SiteAddressEnv {
+  return ingressPort ? { PAGODA_SITE_SCHEME: "http", PAGODA_SITE_PORT: String(ingressPort) } : { PAGODA_SITE_SCHEME: "http" };
+}
+
 /** Dashboard settings that make site URLs and artifact fetches work on the local cluster. */
 export function dashboardClusterEnv(cluster: ClusterInfo, dashboardPort: number): Record<string, string> {
-  const env: Record<string, string> = { KUBECONFIG: cluster.kubeconfigPath, PAGODA_SITE_SCHEME: "http" };
-  if (cluster.ingressPort) env.PAGODA_SITE_PORT = String(cluster.ingressPort);
+  const env: Record<string, string> = { KUBECONFIG: cluster.kubeconfigPath, ...siteAddressEnv(cluster.ingressPort) };
   // Pods fetch artifacts from the host through the node's bridge.
   env.PAGODA_ARTIFACT_BASE_URL = `http://${NODE_BRIDGE_IP}:${dashboardPort}`;
   return env;

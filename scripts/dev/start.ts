@@ -14,7 +14,7 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
 import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
-import { dashboardClusterEnv, downLocalCluster, operatorEnv, realNodeUnavailable, startOperator, upLocalCluster, type ClusterInfo } from "@/scripts/dev/stack";
+import { dashboardClusterEnv, downLocalCluster, operatorEnv, realNodeUnavailable, siteAddressEnv, startOperator, upLocalCluster, type ClusterInfo } from "@/scripts/dev/stack";
 
 const log = logger.child({ component: "start" });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     console.log(why ? `\n  Starting the local cluster with a SIMULATED node (${why}).\n  Sites will report Live but nothing serves them.\n` : "\n  Starting the local cluster with a real node…\n");
     cluster = await upLocalCluster("auto");
     group.onShutdown(() => downLocalCluster());
-    await startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464)));
+    const siteEnv = { ...siteAddressEnv(cluster.ingressPort), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT"]) };
+    await startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464), siteEnv));
     Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL"]) });
   }
 
