@@ -5,6 +5,7 @@ import { loadAllYaml, type V1Ingress } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "@/lib/config";
 import { DEFAULT_BODY_LIMIT } from "@/lib/http/body";
+import { loadConfig } from "@/operator/config";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -85,6 +86,10 @@ describe("the manifests' domains", () => {
     const dashboard = await configData("pagoda-dashboard", withOverlay);
     const secrets = { DATABASE_URL: "postgresql://x", NEXTAUTH_SECRET: "s".repeat(32), PAGODA_ARTIFACT_SECRET: "a".repeat(32) };
     expect(() => parseConfig({ ...dashboard, ...secrets })).not.toThrow();
-    expect((await configData("pagoda-operator", withOverlay)).PAGODA_BASE_DOMAIN).toBe(dashboard.PAGODA_BASE_DOMAIN);
+    const operator = await configData("pagoda-operator", withOverlay);
+    expect(operator.PAGODA_BASE_DOMAIN).toBe(dashboard.PAGODA_BASE_DOMAIN);
+    // status.url and the dashboard's address are written from these.
+    const { PAGODA_SITE_SCHEME, PAGODA_SITE_PORT } = parseConfig({ ...dashboard, ...secrets });
+    expect(loadConfig(operator)).toMatchObject({ siteScheme: PAGODA_SITE_SCHEME, sitePort: PAGODA_SITE_PORT });
   });
 });
