@@ -9,7 +9,8 @@ import { promoteDeploy } from "@/lib/deploys/promote";
 import { uploadDeploy } from "@/lib/deploys/upload";
 import { dashboardKubeConfig, getStaticSite, getStatusHub, restoreSites, deleteStaticSite, type StatusHub } from "@/lib/k8s/dashboard";
 import { applyStatusAsOperator, eventually } from "@/lib/k8s/dashboard/int-test-support";
-import { CONDITION_DEGRADED } from "@/lib/k8s/staticsite";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CONDITION_DEGRADED, STATICSITE_API_VERSION, STATICSITE_GROUP, STATICSITE_KIND, STATICSITE_PLURAL, STATICSITE_VERSION } from "@/lib/k8s/staticsite";
 import { DEPLOY_ERROR_MAX } from "@/lib/storable";
 import { verifyArtifactSignature } from "@/lib/artifacts";
 import { signingKey } from "@/lib/deploys/artifacts";
@@ -96,6 +97,42 @@ describe("dashboard and cluster", () => {
     await trackRollouts(hub);
     expect(await stateOf(first.id)).toBe("live");
     expect(await stateOf(second.id)).toBe("superseded");
+  });
+
+  it("leaves spa and notFoundPage applied with kubectl or GitOps in place through uploads, promotes and restore", async () => {
+    await createSite(actor, { name: "guide" }, null);
+    const kc = dashboardKubeConfig();
+    const uploadGuide = async (html: string) => {
+      const zip = await buildZip([{ name: "index.html", data: `<h1>${html}</h1>` }]);
+      return uploadDeploy(actor, "guide", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null });
+    };
+    const live = async () => (await getStaticSite(kc, actor.tenantSlug, "guide"))!;
+    const first = await uploadGuide("one");
+    const namespace = `pagoda-${actor.tenantSlug}`;
+    // What `kubectl apply --server-side` or a GitOps controller sends: only its own fields.
+    const applyAs = (fieldManager: string, spec: Record<string, unknown>) =>
+      kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+        { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL, namespace, name: "guide", body: { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name: "guide", namespace }, spec }, fieldManager },
+        setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+      );
+    await applyAs("kubectl", { spa: true });
+
+    const second = await uploadGuide("two");
+    expect((await live()).spec).toMatchObject({ artifact: { digest: second.digest }, spa: true });
+    expect((await restoreSites(kc, allDesiredSites)).errors).toEqual([]);
+    expect((await live()).spec.spa).toBe(true);
+
+    // The other manager changes its mind; the dashboard neither resists nor resurrects spa.
+    await applyAs("kubectl", {});
+    await applyAs("gitops", { notFoundPage: "/404.html" });
+    await promoteDeploy(actor, "guide", first.id, null);
+    const rolledBack = await live();
+    expect(rolledBack.spec.artifact.digest).toBe(first.digest);
+    expect(rolledBack.spec.notFoundPage).toBe("/404.html");
+    expect(rolledBack.spec.spa).toBeUndefined();
+    expect((await restoreSites(kc, allDesiredSites)).errors).toEqual([]);
+    expect((await live()).spec.notFoundPage).toBe("/404.html");
+    await deleteSite(actor, "guide", null);
   });
 
   it("restores a StaticSite that disappeared from the cluster, from the database", async () => {
