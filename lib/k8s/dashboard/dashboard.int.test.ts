@@ -263,6 +263,10 @@ describe("dashboard cluster access against a real API server", () => {
     expect(appLive.spec.spa).toBe(true);
     expect([...(appLive.spec.hosts ?? [])].sort()).toEqual([ownHost, "www.example.org"].sort());
     expect((await restoreSites(readOnly, [appNext, docsNext]))).toMatchObject({ applied: 0, unchanged: 2, errors: [] });
+
+    // A new base domain replaces the dashboard's entry and leaves the other manager's.
+    const moved = await publishSite(kc, { ...appNext, baseDomain: "moved.test" });
+    expect([...(moved.object.spec.hosts ?? [])].sort()).toEqual([`app-${tenant}.moved.test`, "www.example.org"]);
   });
 
   it("publishes a site (namespace + StaticSite) in one call, and repeats it without writing", async () => {
