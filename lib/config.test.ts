@@ -15,6 +15,7 @@ describe("configuration", () => {
     expect(config.NEXTAUTH_URL).toBe("http://localhost:3000");
     expect(config.PAGODA_INGRESS_NAMESPACE).toBeUndefined();
     expect(config.PAGODA_DASHBOARD_NAMESPACE).toBe("pagoda");
+    expect(config.PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS).toBe(10);
   });
 
   it.each([
@@ -25,6 +26,9 @@ describe("configuration", () => {
     [{ ...valid, PAGODA_SITE_PORT: "seventy" }, "PAGODA_SITE_PORT"],
     [{ ...valid, NEXTAUTH_URL: "not a url" }, "NEXTAUTH_URL"],
     [{ ...valid, PAGODA_INGRESS_NAMESPACE: "Ingress_Nginx" }, "PAGODA_INGRESS_NAMESPACE must be a Kubernetes namespace name"],
+    [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "0" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at least 1"],
+    [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "1.5" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be a whole number"],
+    [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "301" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300"],
   ])("names the variable that is wrong (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
