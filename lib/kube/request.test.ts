@@ -50,7 +50,7 @@ describe("KubeRequester", () => {
     for (const file of await readdir(dir)) {
       if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
       const source = await readFile(path.join(dir, file), "utf8");
-      const imports = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
+      const imports = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1] ?? "");
       expect(imports.filter((i) => i.startsWith("@/") || i.startsWith("..")), file).toEqual([]);
     }
   });
