@@ -17,7 +17,6 @@ describe("tenant ResourceQuota and LimitRange", () => {
       pods: "100",
       "requests.cpu": cpuQuantity(100 * SITE_CONTAINER_RESOURCES.requests.cpuMillis),
       "limits.memory": memoryQuantity(100 * SITE_CONTAINER_RESOURCES.limits.memoryMiB),
-      "count/staticsites.pagoda.dev": "50",
       "count/deployments.apps": "50",
       persistentvolumeclaims: "0",
       "services.loadbalancers": "0",

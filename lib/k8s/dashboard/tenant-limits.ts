@@ -19,8 +19,6 @@ import {
   LABEL_MANAGED_BY_VALUE,
   SITE_CONTAINER_RESOURCES,
   SITE_ROLLOUT_SURGE,
-  STATICSITE_GROUP,
-  STATICSITE_PLURAL,
 } from "@/lib/k8s/staticsite";
 import { componentLogger } from "@/lib/log";
 import { apisFor } from "./api";
@@ -59,7 +57,14 @@ const labels = () => ({ [LABEL_MANAGED_BY]: LABEL_MANAGED_BY_VALUE });
 /**
  * Room for `maxSites` sites of one replica each while every one of them rolls
  * out at once (one surge pod each), and for nothing else: no volumes, no
- * load balancers or node ports, no more StaticSites than the quota allows.
+ * load balancers or node ports.
+ *
+ * StaticSites themselves are not counted: only the dashboard may write them
+ * (the admission policy), and it enforces the site quota in Postgres. A
+ * count of a custom resource would also make the quota's status wait for
+ * the quota controller to discover the CRD (up to its five-minute resync on
+ * a fresh cluster), and until then the API server refuses every object the
+ * quota covers with "status unknown for quota": a new tenant's first deploy.
  */
 export function desiredTenantQuota(namespace: string, maxSites: number = DEFAULT_TENANT_SITES): ResourceQuotaObject {
   const pods = maxSites * (1 + SITE_ROLLOUT_SURGE);
@@ -75,7 +80,6 @@ export function desiredTenantQuota(namespace: string, maxSites: number = DEFAULT
         "requests.memory": memoryQuantity(pods * requests.memoryMiB),
         "limits.cpu": cpuQuantity(pods * limits.cpuMillis),
         "limits.memory": memoryQuantity(pods * limits.memoryMiB),
-        [`count/${STATICSITE_PLURAL}.${STATICSITE_GROUP}`]: String(maxSites),
         "count/deployments.apps": String(maxSites),
         "count/replicasets.apps": String(maxSites * REPLICASETS_PER_SITE),
         services: String(maxSites),
