@@ -78,6 +78,13 @@ test("a zip goes live by itself and the URL serves it", async () => {
 
   const link = p.getByTestId("site-link");
   await expect(link).toHaveAttribute("href", `http://${host}:${ingress.port}/`);
+  // kubectl and the dashboard give the same address, port included.
+  const kc = new KubeConfig();
+  kc.loadFromFile(process.env.KUBECONFIG!);
+  const site = (await kc
+    .makeApiClient(CustomObjectsApi)
+    .getNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", namespace: `pagoda-${tenant}`, plural: "staticsites", name: "launch" })) as { status?: { url?: string } };
+  expect(site.status?.url).toBe(await link.getAttribute("href"));
   const sitePage = await p.context().newPage();
   await sitePage.goto(`http://${host}:${ingress.port}/`);
   await expect(sitePage.locator("#v")).toHaveText("version one");
