@@ -38,6 +38,15 @@ const labels = (name: string, tenant: string) => ({
 });
 
 describe("operator against a real API server", () => {
+  /** For waitFor: true once the object is gone (404). */
+  const gone = async (read: () => Promise<unknown>) => {
+    try {
+      await read();
+      return undefined;
+    } catch (err) {
+      return httpCode(err) === 404 ? true : undefined;
+    }
+  };
   // The run's shared control plane; every test keeps to its own namespace.
   const cluster = { kubeconfigPath: "" };
   let clients: Clients;
@@ -169,14 +178,6 @@ describe("operator against a real API server", () => {
       const d = await clients.apps.readNamespacedDeployment({ name: "shop", namespace: ns });
       return d.spec?.replicas === 0 ? true : undefined;
     });
-    const gone = async (read: () => Promise<unknown>) => {
-      try {
-        await read();
-        return undefined;
-      } catch (err) {
-        return httpCode(err) === 404 ? true : undefined;
-      }
-    };
     await waitFor("Ingress removal", () => gone(() => clients.networking.readNamespacedIngress({ name: "shop", namespace: ns })));
     await waitFor("PDB removal", () => gone(() => clients.policy.readNamespacedPodDisruptionBudget({ name: "shop", namespace: ns })));
     const suspended = await waitFor("Suspended status", async () => {
@@ -317,14 +318,6 @@ describe("operator against a real API server", () => {
     expect(await reconcileWrites()).toBe(writesBefore);
   });
 
-  const gone = async (read: () => Promise<unknown>) => {
-    try {
-      await read();
-      return undefined;
-    } catch (err) {
-      return httpCode(err) === 404 ? true : undefined;
-    }
-  };
   const degraded = (ns: string, name: string, reason: string) =>
     waitFor(`${ns}/${name} Degraded with ${reason}`, async () => {
       const s = await clients.getSite(ns, name);
