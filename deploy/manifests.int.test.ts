@@ -460,7 +460,10 @@ describe("deploy manifests against a real API server", () => {
     const nsObject = await admin.core.readNamespace({ name: siteNs });
     expect(nsObject.metadata?.labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.35" });
     const quota = await admin.core.readNamespacedResourceQuota({ name: "pagoda-tenant", namespace: siteNs });
-    expect(quota.spec?.hard).toMatchObject({ pods: "100", persistentvolumeclaims: "0", "count/staticsites.pagoda.dev": "50" });
+    expect(quota.spec?.hard).toMatchObject({ pods: "100", persistentvolumeclaims: "0", "count/deployments.apps": "50" });
+    // StaticSites are not counted (see desiredTenantQuota): a custom resource
+    // in the quota stalls a fresh cluster's first tenant.
+    expect(quota.spec?.hard).not.toHaveProperty(["count/staticsites.pagoda.dev"]);
     const limits = await admin.core.readNamespacedLimitRange({ name: "pagoda-tenant", namespace: siteNs });
     expect(limits.spec?.limits[0]?.max).toEqual({ cpu: "500m", memory: "64Mi" });
     const pods = await waitFor("the site's pods to be admitted", async () => {
