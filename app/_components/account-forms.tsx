@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { Alert, Button, Field } from "@/app/_components/ui";
+import { Alert, Button, Field, NewPasswordField } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
 import { useHydrated } from "@/app/_components/use-hydrated";
 
@@ -42,17 +42,7 @@ export function ChangePasswordForm() {
       {formError ? <Alert>{formError}</Alert> : null}
       {done ? <Alert tone="info">Password changed. You are still signed in here; every other device has been signed out.</Alert> : null}
       <Field id="currentPassword" label="Current password" type="password" autoComplete="current-password" required error={errors.currentPassword} />
-      <Field
-        id="newPassword"
-        label="New password"
-        type="password"
-        autoComplete="new-password"
-        minLength={10}
-        maxLength={128}
-        required
-        error={errors.newPassword}
-        hint="At least 10 characters. A few random words work well."
-      />
+      <NewPasswordField id="newPassword" label="New password" error={errors.newPassword} />
       <Button type="submit" disabled={pending || !hydrated}>
         {pending ? "Changing…" : "Change password"}
       </Button>

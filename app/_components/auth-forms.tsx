@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { Alert, Button, Field } from "@/app/_components/ui";
+import { Alert, Button, Field, NewPasswordField } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
 import { signInWithPassword } from "@/app/_lib/sign-in";
 import { safeCallbackPath } from "@/lib/auth/callback-url";
@@ -101,17 +101,7 @@ export function SignUpForm() {
       {formError ? <Alert>{formError}</Alert> : null}
       <Field id="name" label="Your name" autoComplete="name" maxLength={80} required error={errors.name} />
       <Field id="email" label="Email" type="email" autoComplete="email" maxLength={254} required error={errors.email} />
-      <Field
-        id="password"
-        label="Password"
-        type="password"
-        autoComplete="new-password"
-        minLength={10}
-        maxLength={128}
-        required
-        error={errors.password}
-        hint="At least 10 characters. A few random words work well."
-      />
+      <NewPasswordField id="password" label="Password" error={errors.password} />
       <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Creating your account…" : "Create account"}
       </Button>

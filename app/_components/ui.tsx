@@ -52,6 +52,23 @@ export function Field({
   );
 }
 
+/** A new password, with the rules sign-up and password change share (lib/validation.ts has the server's). */
+export function NewPasswordField({ id, label, error }: { id: string; label: string; error?: string }) {
+  return (
+    <Field
+      id={id}
+      label={label}
+      type="password"
+      autoComplete="new-password"
+      minLength={10}
+      maxLength={128}
+      required
+      error={error}
+      hint="At least 10 characters. A few random words work well."
+    />
+  );
+}
+
 export function Alert({ children, tone = "error" }: { children: ReactNode; tone?: "error" | "info" }) {
   const styles = tone === "error" ? "bg-red-50 text-red-800 ring-red-200" : "bg-indigo-50 text-indigo-800 ring-indigo-200";
   return (
