@@ -18,8 +18,8 @@
 // costs, not latency, decide its times.
 import { parseArgs } from "node:util";
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from "@kubernetes/client-node";
-import { clusterProcesses, createTestNamespace, startTestCluster } from "@/cluster/testing";
-import { pooledKubeConfig } from "@/lib/k8s/kube-connection";
+import { clusterProcesses, createTestNamespace, startTestCluster } from "@/local-cluster/testing";
+import { pooledKubeConfig } from "@/lib/kube/connection";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -29,8 +29,8 @@ import {
   STATICSITE_VERSION,
   type StaticSite,
   type StaticSiteStatus,
-} from "@/lib/k8s/staticsite";
-import { desiredChildren } from "@/operator/desired-state";
+} from "@/lib/staticsite/types";
+import { desiredChildren } from "@/operator/children";
 import { Clients, siteSpec } from "@/operator/int-test-support";
 import { KubeApi } from "@/operator/kube-api";
 import { createMetrics } from "@/operator/metrics";

@@ -34,7 +34,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { clusterProcesses, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { clusterProcesses, startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { dashboardNodeOptions } from "@/lib/node-options";
 import { buildZip, noise } from "@/lib/uploads/test-support";
 import { deployMigrations } from "@/scripts/db/migrate";

@@ -14,7 +14,7 @@
 // every site.
 //
 // Fairness: the floor and the benchmark's own requests share one connection
-// pool, as the operator's do (lib/k8s/kube-connection.ts), so no side pays a
+// pool, as the operator's do (lib/kube/connection.ts), so no side pays a
 // TLS handshake per request; the operator phase starts only once the
 // controller manager has finished with the floor's Deployments; progress is
 // followed through one watch on the StaticSites (children are checked once
@@ -38,14 +38,14 @@ import {
   type KubernetesObject,
   type V1Deployment,
 } from "@kubernetes/client-node";
-import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
-import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/k8s/staticsite";
-import { childNames, desiredChildren } from "@/operator/desired-state";
+import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/local-cluster/testing";
+import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
+import { childNames, desiredChildren } from "@/operator/children";
 import { Clients, siteSpec } from "@/operator/int-test-support";
 import { apiStatusCode, KubeApi } from "@/operator/kube-api";
 import { createMetrics } from "@/operator/metrics";
 import { deriveStatus } from "@/operator/status";
-import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/k8s/kube-connection";
+import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/kube/connection";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { operatorCommand } from "@/scripts/operator-build";
 import { apiServerCounters, benchChildConfig, counterDiff, cpuSeconds, pool, processName } from "./support";

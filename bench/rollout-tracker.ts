@@ -5,7 +5,7 @@
  *   poll:   a pass over every promoted site once a second (the design before
  *           deploy changes were notified);
  *   events: a check of the one site a notification names, and a pass over
- *           every site every 30 s (lib/cluster/follow-rollouts.ts).
+ *           every site every 30 s (lib/publishing/follow-rollouts.ts).
  * Each mode sits idle for a window, then sees a series of deploy changes
  * written from another connection, as another dashboard replica would. A
  * measurement, not a test: it asserts nothing about time.
@@ -72,9 +72,9 @@ async function main(): Promise<void> {
     for (const name of ["NEXTAUTH_SECRET", "PAGODA_ARTIFACT_SECRET"]) process.env[name] ??= randomBytes(32).toString("hex");
     // Imported only now: the database client reads its URL on first use.
     const { db } = await import("@/lib/db");
-    const { trackRollouts, deployChanges } = await import("@/lib/cluster/rollout-tracker");
-    const { followRollouts } = await import("@/lib/cluster/follow-rollouts");
-    const { StatusHub } = await import("@/lib/k8s/dashboard");
+    const { trackRollouts, deployChanges } = await import("@/lib/publishing/rollout-tracker");
+    const { followRollouts } = await import("@/lib/publishing/follow-rollouts");
+    const { StatusHub } = await import("@/lib/publishing");
 
     console.log(`seeding ${SITES} sites, each with a live deploy ...`);
     const sql = new pg.Client({ connectionString: server.url });

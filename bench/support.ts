@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ChildConfig } from "@/operator/desired-state";
+import type { ChildConfig } from "@/operator/children";
 
 /** The operator's production image defaults; nothing runs them (no node), they only shape the objects. */
 export const benchChildConfig: ChildConfig = {

@@ -11,18 +11,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/cluster/testing";
+import { createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { artifactStoreConfigFromEnv } from "@/lib/artifacts";
-import { tenantPolicySettings } from "@/lib/cluster/desired";
+import { tenantPolicySettings } from "@/lib/publishing/site-inputs";
 import { parseConfig } from "@/lib/config";
-import { deleteStaticSite, getStaticSite, publishSite, restoreSites } from "@/lib/k8s/dashboard";
-import { DASHBOARD_RULES, desiredSite, randomSuffix } from "@/lib/k8s/dashboard/int-test-support";
-import { CONDITION_READY, findCondition } from "@/lib/k8s/staticsite";
+import { deleteStaticSite, getStaticSite, publishSite, restoreSites } from "@/lib/publishing";
+import { DASHBOARD_RULES, desiredSite, randomSuffix } from "@/lib/publishing/int-test-support";
+import { CONDITION_READY, findCondition } from "@/lib/staticsite/types";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { loadConfig } from "@/operator/config";
 import { Clients, httpMessage, waitFor } from "@/operator/int-test-support";
 import { counterTotal } from "@/operator/metrics";
-import { startOperator, type RunningOperator } from "@/operator/operator";
+import { startOperator, type RunningOperator } from "@/operator/controller";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const deployDir = path.join(repoRoot, "deploy");
@@ -129,7 +129,7 @@ describe("deploy manifests against a real API server", () => {
     // The kubectl the cluster tooling built (or took from KUBE_BIN_DIR) for
     // this very cluster: same version as the API server, kustomize built in.
     const env = must(
-      await run("bash", [path.join(repoRoot, "cluster/pagoda-cluster"), "env"], { env: { ...process.env, PAGODA_CLUSTER_DIR: cluster.stateDir } }),
+      await run("bash", [path.join(repoRoot, "local-cluster/pagoda-cluster"), "env"], { env: { ...process.env, PAGODA_CLUSTER_DIR: cluster.stateDir } }),
       "pagoda-cluster env",
     );
     const bin = /export PATH='([^']+)'/.exec(env)?.[1];

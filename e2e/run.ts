@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
 import { NODE_BRIDGE_IP, operatorEnv, realNodeUnavailable, siteAddressEnv } from "@/scripts/dev/stack";

@@ -45,7 +45,7 @@ const schema = z.object({
   PAGODA_ARTIFACT_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "PAGODA_ARTIFACT_KEY_ID must be 1-32 letters, digits, _ or -" }).default("k1"),
   /**
    * Namespace of the ingress controller's pods. When set, every tenant
-   * namespace gets the NetworkPolicy pagoda-sites (lib/k8s/dashboard/tenant-policy.ts).
+   * namespace gets the NetworkPolicy pagoda-sites (lib/publishing/tenant-policy.ts).
    */
   PAGODA_INGRESS_NAMESPACE: dnsLabel("PAGODA_INGRESS_NAMESPACE").optional(),
   /** Namespace of the dashboard's own pods, which site pods may download artifacts from. */

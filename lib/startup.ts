@@ -21,6 +21,6 @@ export async function startBackgroundWork(): Promise<void> {
   await sweepUploadTempDirs();
   const { startArtifactCollector } = await import("@/lib/artifacts/gc");
   startArtifactCollector();
-  const { startClusterSync } = await import("@/lib/cluster/sync");
+  const { startClusterSync } = await import("@/lib/publishing/sync");
   startClusterSync();
 }

@@ -2,7 +2,7 @@
 // anything starts, so a typo fails at boot with the variable's name.
 import os from "node:os";
 import { z } from "zod";
-import { SITE_SCHEMES, type SiteScheme } from "@/lib/k8s/site-url";
+import { SITE_SCHEMES, type SiteScheme } from "@/lib/staticsite/site-url";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })

@@ -19,8 +19,8 @@ import {
   STATICSITE_VERSION,
   type StaticSite,
   type StaticSiteSpec,
-} from "@/lib/k8s/staticsite";
-import { createTestNamespace } from "@/cluster/testing";
+} from "@/lib/staticsite/types";
+import { createTestNamespace } from "@/local-cluster/testing";
 import { loadConfig, type OperatorConfig } from "./config";
 
 /** The domain test sites live under; siteSpec's hosts are one label below it. */

@@ -1,8 +1,8 @@
 // The operator's API client against the real API server, with no operator
 // running: what it writes is exactly what is stored.
 import { describe, expect, it } from "vitest";
-import { createTestNamespace } from "@/cluster/testing";
-import type { StaticSiteCondition, StaticSiteStatus } from "@/lib/k8s/staticsite";
+import { createTestNamespace } from "@/local-cluster/testing";
+import type { StaticSiteCondition, StaticSiteStatus } from "@/lib/staticsite/types";
 import { sharedCluster } from "@/tests/support/cluster";
 import { Clients, digestOf, siteSpec } from "./int-test-support";
 import { KubeApi } from "./kube-api";

@@ -2,7 +2,7 @@
 // counted (requests and writes by verb and kind), bounded in time, and
 // failures carry context; the deadline and the error are lib/kube's, shared
 // with the dashboard. Watches do not come through here: they are meant to
-// stay open, and have their own reconnect logic (watch-cache.ts).
+// stay open, and have their own reconnect logic ((lib/kube/informer.ts)).
 import {
   CoordinationV1Api,
   CustomObjectsApi,
@@ -26,7 +26,7 @@ import {
   STATICSITE_VERSION,
   type StaticSite,
   type StaticSiteStatus,
-} from "@/lib/k8s/staticsite";
+} from "@/lib/staticsite/types";
 import type { OperatorMetrics } from "./metrics";
 import type { SiteEvent } from "./status";
 

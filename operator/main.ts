@@ -4,7 +4,7 @@
 import { componentLogger } from "@/lib/log";
 import { ConfigError, loadConfig } from "./config";
 import { readFileSync } from "node:fs";
-import { startOperator } from "./operator";
+import { startOperator } from "./controller";
 
 const log = componentLogger("operator");
 

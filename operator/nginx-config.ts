@@ -2,7 +2,7 @@
 // snippet) is rendered so that nginx can run as non-root on a read-only root
 // filesystem: pid, temp paths and logs all point at writable or stream paths.
 import { createHash } from "node:crypto";
-import { NOT_FOUND_PAGE_RE } from "@/lib/k8s/staticsite";
+import { NOT_FOUND_PAGE_RE } from "@/lib/staticsite/types";
 
 export const SITE_ROOT = "/usr/share/pagoda/site";
 export const CONFIG_DIR = "/etc/pagoda";

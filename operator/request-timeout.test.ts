@@ -7,12 +7,12 @@ import type { AddressInfo } from "node:net";
 import { KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { siteKey, Reconciler, type Caches, type ObjectCache } from "./reconciler";
+import { siteKey, Reconciler, type Caches, type ObjectCache } from "./reconcile";
 import { KubeApi, KubeApiError } from "./kube-api";
 import { createMetrics } from "./metrics";
 import { childConfig, makeSite } from "./test-fixtures";
-import { WatchCache } from "./watch-cache";
-import { WorkQueue } from "./workqueue";
+import { WatchCache } from "../lib/kube/informer";
+import { WorkQueue } from "../lib/kube/workqueue";
 
 const TIMEOUT_MS = 300;
 const log = pino({ level: "silent" });

@@ -8,11 +8,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
-import { CONDITION_PROGRESSING, findCondition } from "@/lib/k8s/staticsite";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
+import { CONDITION_PROGRESSING, findCondition } from "@/lib/staticsite/types";
 import { Clients, createSiteNamespace, siteSpec, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "./int-test-support";
 import { counterTotal } from "./metrics";
-import { startOperator } from "./operator";
+import { startOperator } from "./controller";
 import { operatorCommand } from "@/scripts/operator-build";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,7 +53,7 @@ async function portClosed(port: number): Promise<boolean> {
 
 function runClusterScript(args: string[], stateDir: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(repoRoot, "cluster", "pagoda-cluster"), ...args], {
+    const child = spawn("bash", [path.join(repoRoot, "local-cluster", "pagoda-cluster"), ...args], {
       env: { ...process.env, PAGODA_CLUSTER_DIR: stateDir },
       stdio: ["ignore", "pipe", "pipe"],
     });

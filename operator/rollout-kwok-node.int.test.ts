@@ -4,10 +4,10 @@
 // a digest change rolling over. Serving real bytes needs a real node.
 import { EventsV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
-import { CONDITION_PROGRESSING, CONDITION_READY, findCondition, isDigestLive } from "@/lib/k8s/staticsite";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
+import { CONDITION_PROGRESSING, CONDITION_READY, findCondition, isDigestLive } from "@/lib/staticsite/types";
 import { Clients, createSiteNamespace, digestOf, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
-import { startOperator, type RunningOperator } from "./operator";
+import { startOperator, type RunningOperator } from "./controller";
 
 describe("rollouts on a (simulated) node", () => {
   let cluster: TestCluster;

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { EventsV1Api, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCluster, type TestCluster } from "@/cluster/testing";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { FsArtifactStore } from "@/lib/artifacts/fs-store";
 import type { Digest } from "@/lib/artifacts/digest";
 import {
@@ -24,12 +24,12 @@ import {
   LABEL_NAME,
   shortDigest,
   type StaticSite,
-} from "@/lib/k8s/staticsite";
+} from "@/lib/staticsite/types";
 import { DEFAULT_UPLOAD_LIMITS, processUpload } from "@/lib/uploads";
 import { buildZip } from "@/lib/uploads/test-support";
 import { getWithHost } from "@/tests/support/host-get";
 import { Clients, createSiteNamespace, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "./int-test-support";
-import { startOperator, type RunningOperator } from "./operator";
+import { startOperator, type RunningOperator } from "./controller";
 
 const SITE = "shop";
 

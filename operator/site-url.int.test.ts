@@ -7,7 +7,7 @@ import { hostLabelFor, siteHost, siteUrl } from "@/lib/sites/url";
 import { sharedCluster } from "@/tests/support/cluster";
 import { loadConfig } from "./config";
 import { Clients, createSiteNamespace, siteSpec, testOperatorConfig, TEST_BASE_DOMAIN, waitFor } from "./int-test-support";
-import { startOperator, type RunningOperator } from "./operator";
+import { startOperator, type RunningOperator } from "./controller";
 
 const siteEnv = { PAGODA_BASE_DOMAIN: TEST_BASE_DOMAIN, PAGODA_SITE_SCHEME: "http", PAGODA_SITE_PORT: "18080" };
 const dashboardSecrets = {

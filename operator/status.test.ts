@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StaticSiteStatus } from "@/lib/k8s/staticsite";
+import type { StaticSiteStatus } from "@/lib/staticsite/types";
 import { deriveStatus, statusEqual, transitionEvents } from "./status";
 import { DIGEST_A, DIGEST_B, makeDeployment, makePod, makeSite } from "./test-fixtures";
 

@@ -13,8 +13,8 @@ import {
   type StaticSiteCondition,
   type StaticSiteConditionType,
   type StaticSiteStatus,
-} from "@/lib/k8s/staticsite";
-import { desiredReplicas } from "./desired-state";
+} from "@/lib/staticsite/types";
+import { desiredReplicas } from "./children";
 
 export interface StatusInputs {
   site: StaticSite;

@@ -1,8 +1,8 @@
 // Builders for unit tests: StaticSites and the Deployment/Pod states the API
 // server reports, shaped like real API objects.
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
-import { ANNOTATION_DIGEST, type StaticSite, type StaticSiteSpec } from "@/lib/k8s/staticsite";
-import type { ChildConfig } from "./desired-state";
+import { ANNOTATION_DIGEST, type StaticSite, type StaticSiteSpec } from "@/lib/staticsite/types";
+import type { ChildConfig } from "./children";
 
 export const DIGEST_A = `sha256:${"a".repeat(64)}`;
 export const DIGEST_B = `sha256:${"b".repeat(64)}`;

@@ -10,7 +10,7 @@ import type { TestProject } from "vitest/node";
 import { generateIfStale } from "@/scripts/db/generate";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
-import { startTestCluster } from "@/cluster/testing";
+import { startTestCluster } from "@/local-cluster/testing";
 
 type Teardown = () => Promise<void>;
 

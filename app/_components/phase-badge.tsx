@@ -1,4 +1,4 @@
-/** A site's phase as the dashboard names it (lib/cluster/site-status.ts). */
+/** A site's phase as the dashboard names it (lib/publishing/live-status.ts). */
 export type PhaseName = "Pending" | "Deploying" | "Live" | "Failed" | "Offline" | "NoCluster";
 
 const PHASE_STYLES: Record<PhaseName, string> = {

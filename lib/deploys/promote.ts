@@ -1,6 +1,6 @@
 import { db } from "@/lib/db";
 import { recordAudit } from "@/lib/audit";
-import { publishPromotedDeploy } from "@/lib/cluster/publish";
+import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { artifactStore } from "@/lib/deploys/artifacts";
 import { type DeployView, toDeployView } from "@/lib/deploys/view";
 import { ApiError, notFound } from "@/lib/http/errors";

@@ -9,7 +9,7 @@ import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
-import { publishPromotedDeploy } from "@/lib/cluster/publish";
+import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { ArtifactUpload, describeGrace, holdArtifact } from "@/lib/artifacts/references";
 import { collectRefusedUpload } from "@/lib/artifacts/gc";
 import { getConfig } from "@/lib/config";

@@ -7,7 +7,7 @@ import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
 import { quotasOf } from "@/lib/deploys/quotas";
-import { prepareTenant, unpublishSite } from "@/lib/cluster/publish";
+import { prepareTenant, unpublishSite } from "@/lib/publishing/publish";
 import { releaseArtifacts } from "@/lib/artifacts/references";
 
 export interface SiteView {

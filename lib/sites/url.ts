@@ -1,5 +1,5 @@
 import type { Config } from "@/lib/config";
-import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/k8s/site-url";
+import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 
 /** `<site>-<tenant>`: the rule the operator also uses for sites without hosts. */
 export function hostLabelFor(siteName: string, tenantSlug: string): string {

@@ -1,5 +1,5 @@
 /**
- * The Kubernetes half of a local run: a cluster from cluster/ (a real node
+ * The Kubernetes half of a local run: a cluster from local-cluster/ (a real node
  * when this machine allows one, a simulated node otherwise), the StaticSite
  * CRD, and the operator. Returns what the dashboard needs to drive it.
  */
@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { installCrds } from "@/cluster/testing";
+import { installCrds } from "@/local-cluster/testing";
 import { logger } from "@/lib/log";
 import { runDetached, type ProcessGroup } from "@/scripts/dev/processes";
 import { operatorCommand } from "@/scripts/operator-build";
@@ -16,7 +16,7 @@ import { operatorCommand } from "@/scripts/operator-build";
 const run = promisify(execFile);
 const log = logger.child({ component: "stack" });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const clusterScript = path.join(root, "cluster/pagoda-cluster");
+const clusterScript = path.join(root, "local-cluster/pagoda-cluster");
 
 /** The real node's bridge address: pods reach the host (and the artifact endpoint) here. */
 export const NODE_BRIDGE_IP = "10.244.0.1";

@@ -1,7 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
 
-export { createTestNamespace } from "@/cluster/testing";
+export { createTestNamespace } from "@/local-cluster/testing";
 
 /** The run's shared control plane (see tests/global-setup.ts). */
 export function sharedCluster(): { kubeconfigPath: string; kc: KubeConfig } {

@@ -4,7 +4,7 @@ import { Card } from "@/app/_components/ui";
 import { CreateSiteForm } from "@/app/_components/create-site-form";
 import { PhaseBadge } from "@/app/_components/phase-badge";
 import { SiteListUpdates } from "@/app/_components/site-list-updates";
-import { listPhaseOf } from "@/lib/cluster/site-status";
+import { listPhaseOf } from "@/lib/publishing/live-status";
 import { pageActor } from "@/lib/auth/page";
 import { getConfig } from "@/lib/config";
 import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage, type SiteView } from "@/lib/sites/sites";

@@ -2,7 +2,7 @@ import type { NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
 import { errorResponse } from "@/lib/http/errors";
 import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
-import { clusterConfigured, getStatusHub, sseEvent } from "@/lib/k8s/dashboard";
+import { clusterConfigured, getStatusHub, sseEvent } from "@/lib/publishing";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 

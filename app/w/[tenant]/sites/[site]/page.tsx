@@ -8,7 +8,7 @@ import { UploadPanel } from "@/app/_components/upload-panel";
 import { listDeploys } from "@/lib/deploys/list";
 import { quotasOf } from "@/lib/deploys/quotas";
 import { SiteStatus } from "@/app/_components/site-status";
-import { liveStatusOf } from "@/lib/cluster/site-status";
+import { liveStatusOf } from "@/lib/publishing/live-status";
 import { pageActor } from "@/lib/auth/page";
 import { ApiError } from "@/lib/http/errors";
 import { getSite, type SiteView } from "@/lib/sites/sites";

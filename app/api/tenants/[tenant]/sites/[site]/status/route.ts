@@ -1,11 +1,11 @@
 import type { NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
-import { deployChanges } from "@/lib/cluster/rollout-tracker";
-import { liveStatusOf } from "@/lib/cluster/site-status";
+import { deployChanges } from "@/lib/publishing/rollout-tracker";
+import { liveStatusOf } from "@/lib/publishing/live-status";
 import { db } from "@/lib/db";
 import { errorResponse } from "@/lib/http/errors";
 import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
-import { clusterConfigured, getStatusHub, siteStatusStream, sseEvent } from "@/lib/k8s/dashboard";
+import { clusterConfigured, getStatusHub, siteStatusStream, sseEvent } from "@/lib/publishing";
 import { getSiteRow } from "@/lib/sites/sites";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";

@@ -1,0 +1,21 @@
+// The dashboard's access to the cluster. Server-only: import from route
+// handlers, server actions and instrumentation, never from client components.
+export { clusterConfigured, clusterConnection, dashboardKubeConfig, loadClusterConnection, type ClusterConnection } from "./connection";
+export { ClusterNotConfiguredError, InvalidSiteError, KubeRequestError, TerminatingError, type FieldProblem } from "./errors";
+export {
+  applyStaticSite,
+  DASHBOARD_SITE_SELECTOR,
+  deleteStaticSite,
+  desiredStaticSite,
+  ensureTenantNamespace,
+  getStaticSite,
+  LABEL_SITE_ID,
+  publishSite,
+  type DesiredSite,
+  type WriteResult,
+} from "./static-sites";
+export { desiredTenantPolicy, TENANT_POLICY_NAME, type TenantPolicySettings } from "./tenant-policy";
+export { restoreSites, type RestoreError, type RestoreOptions, type RestoreResult } from "./restore";
+export { sitePhase, type SitePhase, type SitePhaseName } from "./site-phase";
+export { getStatusHub, StatusHub, type AnySiteListener, type HealthListener, type NamespaceListener, type SiteListener, type StatusHubOptions, type StatusHubStats } from "./status-hub";
+export { siteStatusStream, sseEvent, type ExpectedDigest, type PhaseEvent, type SiteStatusStreamOptions } from "./status-stream";

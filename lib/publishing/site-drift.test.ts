@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import type { StaticSite } from "@/lib/staticsite/types";
+import { staticSiteDrift } from "./site-drift";
+import { desiredStaticSite } from "./static-sites";
+
+const desired = desiredStaticSite({
+  siteId: "site1",
+  tenantSlug: "acme",
+  siteName: "blog",
+  artifact: { url: "https://dash.example.com/a", digest: `sha256:${"1".repeat(64)}` },
+  baseDomain: "example.com",
+});
+
+/** What the API server stores for `desired`: defaults filled in, server metadata added. */
+function stored(patch: (ss: StaticSite) => void = () => undefined): StaticSite {
+  const ss = structuredClone(desired) as StaticSite;
+  ss.spec.replicas = 1;
+  ss.metadata = { ...ss.metadata, uid: "u1", resourceVersion: "42", generation: 1, labels: { ...ss.metadata.labels, team: "x" } };
+  ss.status = { observedGeneration: 1, url: "https://blog-acme.example.com" };
+  patch(ss);
+  return ss;
+}
+
+describe("staticSiteDrift", () => {
+  it("finds nothing when only defaults, extra labels, server metadata and status differ", () => {
+    expect(staticSiteDrift(desired, stored())).toEqual([]);
+  });
+
+  it("names each drifted field", () => {
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.artifact.digest = `sha256:${"2".repeat(64)}`)))).toEqual(["spec.artifact"]);
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["other.example.com"])))).toEqual(["spec.hosts"]);
+    expect(staticSiteDrift(desired, stored((ss) => delete ss.metadata.labels?.["pagoda.dev/site-id"])))
+      .toEqual(["metadata.labels.pagoda.dev/site-id"]);
+  });
+
+  it("wants its own host present, wherever other managers put theirs", () => {
+    const host = desired.spec.hosts?.[0] as string;
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org", host])))).toEqual([]);
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org"])))).toEqual(["spec.hosts"]);
+    expect(staticSiteDrift(desired, stored((ss) => delete ss.spec.hosts))).toEqual(["spec.hosts"]);
+  });
+
+  it("leaves fields the dashboard does not write to whoever set them", () => {
+    const live = stored((ss) => {
+      ss.spec.notFoundPage = "/404.html";
+      ss.spec.suspend = true;
+      ss.spec.replicas = 3;
+    });
+    expect(staticSiteDrift(desired, live)).toEqual([]);
+    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.spa = true)))).toEqual([]);
+  });
+});

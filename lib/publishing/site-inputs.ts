@@ -1,0 +1,57 @@
+import { getConfig, type Config } from "@/lib/config";
+import { db } from "@/lib/db";
+import { signedArtifactUrl } from "@/lib/deploys/artifacts";
+import type { DesiredSite, TenantPolicySettings } from "@/lib/publishing";
+import type { Digest } from "@/lib/artifacts";
+
+const siteSelect = {
+  id: true,
+  name: true,
+  tenant: { select: { slug: true, maxSites: true } },
+  targetDeploy: { select: { digest: true } },
+} as const;
+
+type SiteWithTarget = { id: string; name: string; tenant: { slug: string; maxSites: number | null }; targetDeploy: { digest: string | null } | null };
+
+/** The tenant's site quota, which sizes its namespace's ResourceQuota. */
+export function tenantMaxSites(tenant: { maxSites: number | null }, config: Pick<Config, "PAGODA_QUOTA_SITES"> = getConfig()): number {
+  return tenant.maxSites ?? config.PAGODA_QUOTA_SITES;
+}
+
+/** Same, by slug: for writing a tenant's namespace before any of its sites is published. */
+export async function tenantMaxSitesOf(tenantSlug: string): Promise<number> {
+  const tenant = await db().tenant.findUnique({ where: { slug: tenantSlug }, select: { maxSites: true } });
+  return tenantMaxSites(tenant ?? { maxSites: null });
+}
+
+/** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
+export function tenantPolicySettings(config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig()): TenantPolicySettings | null {
+  if (!config.PAGODA_INGRESS_NAMESPACE) return null;
+  return { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
+}
+
+function toDesired(site: SiteWithTarget): DesiredSite | null {
+  const digest = site.targetDeploy?.digest;
+  if (!digest) return null;
+  return {
+    siteId: site.id,
+    tenantSlug: site.tenant.slug,
+    siteName: site.name,
+    artifact: { url: signedArtifactUrl(digest as Digest), digest },
+    baseDomain: getConfig().PAGODA_BASE_DOMAIN,
+    tenantPolicy: tenantPolicySettings(),
+    maxSites: tenantMaxSites(site.tenant),
+  };
+}
+
+/** What the cluster should run for one site, from Postgres; null while it has no promoted deploy. */
+export async function desiredSiteOf(siteId: string): Promise<DesiredSite | null> {
+  const site = await db().site.findUnique({ where: { id: siteId }, select: siteSelect });
+  return site ? toDesired(site) : null;
+}
+
+/** Every site that should be running: the input of a full restore. */
+export async function allDesiredSites(): Promise<DesiredSite[]> {
+  const sites = await db().site.findMany({ where: { targetDeployId: { not: null } }, select: siteSelect });
+  return sites.map(toDesired).filter((site): site is DesiredSite => site !== null);
+}

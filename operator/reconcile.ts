@@ -1,0 +1,262 @@
+// One reconcile of one StaticSite: read everything from the watch caches,
+// apply only the children that differ from what they should be, delete the
+// ones that should not exist, then write status only if it changed. The work
+// queue guarantees no two reconciles of the same site overlap.
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1PodDisruptionBudget,
+  V1Pod,
+  V1Service,
+} from "@kubernetes/client-node";
+import type pino from "pino";
+import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } from "@/lib/staticsite/types";
+import type { ChildConfig } from "./children";
+import { childNames, desiredChildren, effectiveHosts, siteUrl, type DesiredChildren } from "./children";
+import { hostProblem, type HostDecision } from "./hosts";
+import { needsApply, withAppliedHash } from "./child-drift";
+import type { KubeApi } from "./kube-api";
+import { deriveStatus, statusEqual, transitionEvents } from "./status";
+import type { HandlerResult } from "../lib/kube/workqueue";
+
+export interface ObjectCache<T> {
+  get(name: string, namespace: string): T | undefined;
+  list(namespace?: string): readonly T[];
+}
+
+export interface Caches {
+  sites: ObjectCache<StaticSite>;
+  deployments: ObjectCache<V1Deployment>;
+  configMaps: ObjectCache<V1ConfigMap>;
+  services: ObjectCache<V1Service>;
+  ingresses: ObjectCache<V1Ingress>;
+  pdbs: ObjectCache<V1PodDisruptionBudget>;
+  pods: ObjectCache<V1Pod>;
+}
+
+export function siteKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function parseKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf("/");
+  if (i <= 0) throw new Error(`malformed work queue key ${JSON.stringify(key)}`);
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/**
+ * What this operator wrote last, for the window in which the watch cache has
+ * not caught up yet: while the cache still shows the resourceVersion from
+ * before the write, the write's result is the truth. Without this, a reconcile
+ * triggered in that window would repeat the write.
+ */
+interface Written<T> {
+  beforeResourceVersion: string | undefined;
+  result: T;
+}
+
+class WriteMemo {
+  private readonly entries = new Map<string, Written<unknown>>();
+
+  remember<T>(key: string, before: KubernetesObject | undefined, result: T): void {
+    this.entries.set(key, { beforeResourceVersion: before?.metadata?.resourceVersion, result });
+  }
+
+  /** The freshest known state: the cached object, unless it predates our write. */
+  freshest<T extends KubernetesObject>(key: string, cached: T | undefined): T | undefined {
+    const memo = this.entries.get(key) as Written<T> | undefined;
+    if (!memo) return cached;
+    if (cached?.metadata?.resourceVersion === memo.beforeResourceVersion) return memo.result;
+    this.entries.delete(key);
+    return cached;
+  }
+
+  /** The watch delivered news of the object: from now on the cache is the truth. */
+  invalidate(key: string): void {
+    this.entries.delete(key);
+  }
+
+  forgetPrefix(prefix: string): void {
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+}
+
+/** Where the operator may act and which hosts a site may serve. */
+export interface SiteScope {
+  /** The namespace is one of Pagoda's; StaticSites anywhere else get nothing. */
+  managesNamespace(namespace: string): boolean;
+  decideHosts(site: StaticSite): HostDecision;
+  baseDomain: string;
+}
+
+export interface ReconcilerDeps {
+  api: KubeApi;
+  caches: Caches;
+  config: ChildConfig;
+  /** Without one, every namespace and every host is allowed (unit tests of other concerns). */
+  scope?: SiteScope;
+  log: pino.Logger;
+  identity: string;
+  now?: () => Date;
+}
+
+type ChildKind = "ConfigMap" | "Service" | "Deployment" | "Ingress" | "PodDisruptionBudget";
+
+export class Reconciler {
+  private readonly memo = new WriteMemo();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Called for every watch event of a site (`kind` = "StaticSite") or one of
+   * its children, so that a remembered write never hides a later change such
+   * as a deletion that brings the cache back to its pre-write state.
+   */
+  observed(key: string, kind: string): void {
+    this.memo.invalidate(`${key}|${kind === STATICSITE_KIND ? "status" : kind}`);
+  }
+
+  /** Drop memory of a deleted site. */
+  forget(key: string): void {
+    this.memo.forgetPrefix(`${key}|`);
+  }
+
+  async reconcile(key: string): Promise<HandlerResult> {
+    const { namespace, name } = parseKey(key);
+    const { caches, log } = this.deps;
+    const cached = caches.sites.get(name, namespace);
+    if (!cached) {
+      // Deleted: the garbage collector removes the children through their owner references.
+      this.forget(key);
+      return {};
+    }
+    if (cached.metadata.deletionTimestamp) return {};
+    // Not one of Pagoda's namespaces: no children, no status, nothing written there.
+    if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return {};
+    const site = this.withFreshStatus(key, cached);
+    const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
+
+    let applyError: Error | undefined;
+    let desired: DesiredChildren | undefined;
+    try {
+      desired = desiredChildren(site, this.deps.config, hosts.granted);
+    } catch (err) {
+      applyError = new Error(`cannot build the site's objects: ${(err as Error).message}`, { cause: err });
+    }
+
+    let deployment = caches.deployments.get(childNames(name).deployment, namespace);
+    if (desired) {
+      // ConfigMap first: pods of a new template mount it.
+      const steps: [ChildKind, KubernetesObject | undefined, ObjectCache<KubernetesObject>, string][] = [
+        ["ConfigMap", desired.configMap, caches.configMaps, childNames(name).configMap],
+        ["Service", desired.service, caches.services, childNames(name).service],
+        ["Deployment", desired.deployment, caches.deployments, childNames(name).deployment],
+        ["Ingress", desired.ingress, caches.ingresses, childNames(name).ingress],
+        ["PodDisruptionBudget", desired.pdb, caches.pdbs, childNames(name).pdb],
+      ];
+      for (const [kind, want, cache, childName] of steps) {
+        try {
+          const result = await this.syncChild(key, site, kind, want, cache, childName);
+          if (kind === "Deployment") deployment = result as V1Deployment | undefined;
+        } catch (err) {
+          log.warn({ site: key, kind, err: (err as Error).message }, "child sync failed");
+          applyError ??= err as Error;
+        }
+      }
+    }
+
+    const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_NAME] === name);
+    const status = deriveStatus({
+      site,
+      deployment,
+      pods,
+      url: siteUrl(site, this.deps.config, hosts.granted),
+      applyError: applyError?.message,
+      hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
+      now: this.now(),
+    });
+    await this.writeStatus(key, cached, site, status);
+    if (applyError) throw applyError;
+    return {};
+  }
+
+  /** The cached site, with the status this operator last wrote if the cache lags behind it. */
+  private withFreshStatus(key: string, cached: StaticSite): StaticSite {
+    const statusKey = `${key}|status`;
+    const fresh = this.memo.freshest<StaticSite>(statusKey, cached);
+    return fresh === cached || !fresh ? cached : { ...cached, status: fresh.status };
+  }
+
+  private async syncChild(
+    key: string,
+    site: StaticSite,
+    kind: ChildKind,
+    want: KubernetesObject | undefined,
+    cache: ObjectCache<KubernetesObject>,
+    childName: string,
+  ): Promise<KubernetesObject | undefined> {
+    const memoKey = `${key}|${kind}`;
+    const cached = cache.get(childName, site.metadata.namespace);
+    const live = this.memo.freshest(memoKey, cached);
+    if (!want) {
+      if (live && this.ownedBy(live, site)) {
+        await this.deps.api.delete({
+          apiVersion: live.apiVersion ?? apiVersionOf(kind),
+          kind,
+          name: childName,
+          namespace: site.metadata.namespace,
+        });
+        this.memo.remember(memoKey, cached, undefined);
+        this.deps.log.info({ site: key, kind, name: childName }, "deleted child that is no longer wanted");
+      }
+      return undefined;
+    }
+    const desired = withAppliedHash(want);
+    if (!needsApply(desired, live)) return live;
+    const result = await this.deps.api.apply(desired);
+    this.memo.remember(memoKey, cached, result);
+    this.deps.log.info({ site: key, kind, name: childName, created: !live }, live ? "updated child" : "created child");
+    return result;
+  }
+
+  private ownedBy(obj: KubernetesObject, site: StaticSite): boolean {
+    return !!obj.metadata?.ownerReferences?.some((r) => r.kind === STATICSITE_KIND && r.uid === site.metadata.uid && r.controller);
+  }
+
+  private async writeStatus(key: string, cached: StaticSite, site: StaticSite, next: StaticSiteStatus): Promise<void> {
+    if (statusEqual(site.status, next)) return;
+    const resourceVersion = await this.deps.api.applyStatus(site, next);
+    this.memo.remember(`${key}|status`, cached, {
+      ...cached,
+      metadata: { ...cached.metadata, resourceVersion },
+      status: next,
+    });
+    for (const event of transitionEvents(site.status, next)) {
+      try {
+        await this.deps.api.createEvent(site, event, this.deps.identity);
+      } catch (err) {
+        // An event is a courtesy to a person; failing to record one must not fail the reconcile.
+        this.deps.log.warn({ site: key, reason: event.reason, err: (err as Error).message }, "could not record event");
+      }
+    }
+  }
+}
+
+function apiVersionOf(kind: ChildKind): string {
+  switch (kind) {
+    case "ConfigMap":
+    case "Service":
+      return "v1";
+    case "Deployment":
+      return "apps/v1";
+    case "Ingress":
+      return "networking.k8s.io/v1";
+    case "PodDisruptionBudget":
+      return "policy/v1";
+  }
+}
