@@ -27,7 +27,15 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-quic",
+      ],
     },
   },
   webServer: {
@@ -37,6 +45,12 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
-    env: { ...(process.env as Record<string, string>), NODE_ENV: "production", NODE_OPTIONS: dashboardNodeOptions(process.env.NODE_OPTIONS), NEXTAUTH_URL: baseURL, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" },
+    env: {
+      ...(process.env as Record<string, string>),
+      NODE_ENV: "production",
+      NODE_OPTIONS: dashboardNodeOptions(process.env.NODE_OPTIONS),
+      NEXTAUTH_URL: baseURL,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    },
   },
 });

@@ -51,8 +51,6 @@ const CONCURRENCY = 4;
 
 const names = Array.from({ length: count }, (_, i) => `site-${String(i).padStart(4, "0")}`);
 
-
-
 interface Cost {
   apiMs: number;
   etcdMs: number;
@@ -81,7 +79,14 @@ function status(generation: number): StaticSiteStatus {
   return {
     observedGeneration: generation,
     conditions: [
-      { type: "Ready", status: "False", observedGeneration: generation, lastTransitionTime: "2026-05-01T10:00:00Z", reason, message: `waiting (${generation})` },
+      {
+        type: "Ready",
+        status: "False",
+        observedGeneration: generation,
+        lastTransitionTime: "2026-05-01T10:00:00Z",
+        reason,
+        message: `waiting (${generation})`,
+      },
       { type: "Progressing", status: "True", observedGeneration: generation, lastTransitionTime: "2026-05-01T10:00:00Z", reason, message: "rolling out" },
       { type: "Degraded", status: "False", observedGeneration: generation, lastTransitionTime: "2026-05-01T10:00:00Z", reason: "AsExpected", message: "" },
     ],
@@ -145,27 +150,26 @@ async function main(): Promise<void> {
         const createNs = await createTestNamespace(kc, "verbs-create");
         const applyNs = await createTestNamespace(kc, "verbs-apply");
         record(`${kind}: create`, await measure((name) => objects.create(child(createNs, name, kind))));
-        record(
-          `${kind}: apply (new object)`,
-          await measure((name) => operatorApi.apply(child(applyNs, name, kind))),
-        );
-        record(
-          `${kind}: apply, owned by a StaticSite`,
-          await measure((name) => operatorApi.apply(child(ownedNs, name, kind, owners.get(name)))),
-        );
+        record(`${kind}: apply (new object)`, await measure((name) => operatorApi.apply(child(applyNs, name, kind))));
+        record(`${kind}: apply, owned by a StaticSite`, await measure((name) => operatorApi.apply(child(ownedNs, name, kind, owners.get(name)))));
       }
       const sitesNs = await createTestNamespace(kc, "verbs-sites");
       const appliedNs = await createTestNamespace(kc, "verbs-sites-applied");
-      const body = (ns: string, name: string) => ({ apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name, namespace: ns }, spec: site(ns, name).spec });
-      record("StaticSite: create", await measure((name) => clients.custom.createNamespacedCustomObject({ ...group, namespace: sitesNs, body: body(sitesNs, name) })));
+      const body = (ns: string, name: string) => ({
+        apiVersion: STATICSITE_API_VERSION,
+        kind: STATICSITE_KIND,
+        metadata: { name, namespace: ns },
+        spec: site(ns, name).spec,
+      });
+      record(
+        "StaticSite: create",
+        await measure((name) => clients.custom.createNamespacedCustomObject({ ...group, namespace: sitesNs, body: body(sitesNs, name) })),
+      );
       // As the dashboard writes it (and bench:operator does).
       record("StaticSite: apply (new object)", await measure((name) => clients.applySite(appliedNs, name, site(appliedNs, name).spec)));
       // Every status write changes something (the generation alternates), as the operator's do.
       for (const generation of [1, 2]) {
-        record(
-          "status: apply",
-          await measure((name) => operatorApi.applyStatus(site(sitesNs, name), status(generation))),
-        );
+        record("status: apply", await measure((name) => operatorApi.applyStatus(site(sitesNs, name), status(generation))));
         record(
           "status: merge patch",
           await measure((name) =>

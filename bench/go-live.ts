@@ -94,7 +94,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < runs; i += 1) {
     const marker = `run-${i}-${randomBytes(3).toString("hex")}`;
     const zip = await site(marker);
-    const response = await call(`/api/tenants/${tenant}/sites/bench/deploys`, { method: "POST", headers: { "content-type": "application/zip", "x-csrf-token": await csrf() }, body: new Uint8Array(zip) });
+    const response = await call(`/api/tenants/${tenant}/sites/bench/deploys`, {
+      method: "POST",
+      headers: { "content-type": "application/zip", "x-csrf-token": await csrf() },
+      body: new Uint8Array(zip),
+    });
     if (!response.ok) throw new Error(`upload failed: ${response.status} ${await response.text()}`);
     const uploadedAt = performance.now();
     const { deploy } = (await response.json()) as { deploy: { id: string; digest: string } };
@@ -104,7 +108,9 @@ async function main(): Promise<void> {
     const servedAt = performance.now();
     toLive.push(liveAt - uploadedAt);
     deploys.push({ ...deploy, marker });
-    console.log(`upload ${i + 1}: ${(zip.length / 1024 / 1024).toFixed(2)} MB zip, Live after ${((liveAt - uploadedAt) / 1000).toFixed(2)} s, served after ${((servedAt - uploadedAt) / 1000).toFixed(2)} s`);
+    console.log(
+      `upload ${i + 1}: ${(zip.length / 1024 / 1024).toFixed(2)} MB zip, Live after ${((liveAt - uploadedAt) / 1000).toFixed(2)} s, served after ${((servedAt - uploadedAt) / 1000).toFixed(2)} s`,
+    );
   }
   const first = deploys[0]!;
   const started = performance.now();

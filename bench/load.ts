@@ -234,7 +234,9 @@ function machineCpu(parts: Parts): { stop(): string } {
       const cores = os.cpus().length;
       const seconds = (performance.now() - t0) / 1000;
       const busyCores = ((busy1 - busy0) / (total1 - total0)) * cores;
-      const used = Object.entries(after).map(([name, cpu]) => [name, [...cpu].reduce((sum, [p, c]) => sum + c - (before[name]!.get(p) ?? 0), 0) / seconds] as const);
+      const used = Object.entries(after).map(
+        ([name, cpu]) => [name, [...cpu].reduce((sum, [p, c]) => sum + c - (before[name]!.get(p) ?? 0), 0) / seconds] as const,
+      );
       const ours = used.reduce((sum, [, c]) => sum + c, 0);
       return `machine busy ${round(busyCores, 2)} of ${cores} cores: ${used.map(([name, c]) => `${name} ${round(c, 2)}`).join(", ")}, everything else ${round(Math.max(0, busyCores - ours), 2)}`;
     },
@@ -371,7 +373,10 @@ async function startPostgres(dataDir: string): Promise<RunningPostgres> {
 
 /** Columns of a table, so copies of a real row carry whatever columns the schema has today. */
 async function columnsOf(sql: pg.Client, table: string): Promise<string[]> {
-  const { rows } = await sql.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, [table]);
+  const { rows } = await sql.query<{ column_name: string }>(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
   return rows.map((row) => row.column_name);
 }
 
@@ -423,7 +428,9 @@ async function seedWorkspace(sql: pg.Client, tenantSlug: string, templateSite: s
      FROM "Deploy" t, generate_series(1, $1::int) n, generate_series(1, 3) k WHERE t.id = $2 AND k <= n % 4`,
     [sites - 1, template.deployId],
   );
-  await sql.query(`UPDATE "Site" SET "targetDeployId" = id_of.d FROM (SELECT "siteId", 'bench-d-' || substr("siteId", 9) || '-' || max(substr(id, length(id))) AS d FROM "Deploy" WHERE id LIKE 'bench-d-%' GROUP BY "siteId") id_of WHERE "Site".id = id_of."siteId"`);
+  await sql.query(
+    `UPDATE "Site" SET "targetDeployId" = id_of.d FROM (SELECT "siteId", 'bench-d-' || substr("siteId", 9) || '-' || max(substr(id, length(id))) AS d FROM "Deploy" WHERE id LIKE 'bench-d-%' GROUP BY "siteId") id_of WHERE "Site".id = id_of."siteId"`,
+  );
   await sql.query("COMMIT");
   return [templateSite, ...names];
 }
@@ -438,7 +445,13 @@ interface Sample {
 }
 
 /** `total` requests of one kind over `width` clients; with one client, the statements of each request too. */
-async function runKind(clients: Client[], width: number, total: number, counter: StatementCounter | null, request: (client: Client, i: number) => Promise<unknown>): Promise<Sample[]> {
+async function runKind(
+  clients: Client[],
+  width: number,
+  total: number,
+  counter: StatementCounter | null,
+  request: (client: Client, i: number) => Promise<unknown>,
+): Promise<Sample[]> {
   const samples: Sample[] = [];
   let next = 0;
   await Promise.all(
@@ -499,7 +512,10 @@ async function main(): Promise<void> {
       cleanups.push(() => cluster!.stop());
       const { command, args } = await operatorCommand((message) => say(message));
       const operatorLog = createWriteStream(path.join(dir, "operator.log"));
-      const operator = spawn(command, args, { env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteAddressEnv(null)), LOG_LEVEL: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
+      const operator = spawn(command, args, {
+        env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteAddressEnv(null)), LOG_LEVEL: "warn" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       operator.stdout.pipe(operatorLog);
       operator.stderr.pipe(operatorLog);
       cleanups.push(() => stopChild(operator));
@@ -552,7 +568,11 @@ async function main(): Promise<void> {
     });
     if (uploaded.status !== 201) throw new Error(`the template upload failed: ${uploaded.status} ${await uploaded.text()}`);
     const siteNames = await seedWorkspace(sql, tenant, "template", SITES);
-    await pool(browsers.slice(1).map((client, i) => ({ client, email: emails[i + 1]! })), 4, ({ client, email }) => client.signUp(email));
+    await pool(
+      browsers.slice(1).map((client, i) => ({ client, email: emails[i + 1]! })),
+      4,
+      ({ client, email }) => client.signUp(email),
+    );
     // No invitations yet: the other people join the workspace as members, as an owner would add them.
     await sql.query(
       `INSERT INTO "Membership" (id, "userId", "tenantId", role)
@@ -564,7 +584,14 @@ async function main(): Promise<void> {
     say("restarting the dashboard: it publishes every promoted site, and the operator rolls them out ...");
     await dashboard.stop();
     dashboard = await startDashboard(env, port, dashboardLog);
-    const promoted = Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM "Site" s JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = $1 AND s."targetDeployId" IS NOT NULL`, [tenant])).rows[0]!.n);
+    const promoted = Number(
+      (
+        await sql.query<{ n: string }>(
+          `SELECT count(*) AS n FROM "Site" s JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = $1 AND s."targetDeployId" IS NOT NULL`,
+          [tenant],
+        )
+      ).rows[0]!.n,
+    );
     const liveCount = async () =>
       Number(
         (
@@ -611,7 +638,9 @@ async function main(): Promise<void> {
     const rowsOn = async (query: string) => (await (await owner.call(`/w/${tenant}${query}`)).text()).split('data-testid="site-row"').length - 1;
     const listRows = await rowsOn("");
     const lastPage = Math.ceil(SITES / listRows);
-    say(`site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`);
+    say(
+      `site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`,
+    );
     say("warming up ...");
     for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
     await runKind(browsers, CLIENTS, CLIENTS * 2, null, (client) => client.page("/api/healthz"));
@@ -620,7 +649,10 @@ async function main(): Promise<void> {
     const one = new Map<Kind, Sample[]>();
     /** Dashboard CPU per request, alone: unlike time, it hardly depends on what else the machine runs. */
     const cpuPerRequest = new Map<Kind, number>();
-    for (const [kind, request] of [["healthz", (client: Client) => client.page("/api/healthz")], ...Object.entries(kinds)] as [Kind, (client: Client) => Promise<unknown>][]) {
+    for (const [kind, request] of [["healthz", (client: Client) => client.page("/api/healthz")], ...Object.entries(kinds)] as [
+      Kind,
+      (client: Client) => Promise<unknown>,
+    ][]) {
       const cpu0 = treeCpuSeconds(dashboard.pid);
       one.set(kind, await runKind(browsers, 1, BASELINE_REQUESTS, counter, request));
       cpuPerRequest.set(kind, ((treeCpuSeconds(dashboard.pid) - cpu0) * 1000) / BASELINE_REQUESTS);
@@ -638,7 +670,10 @@ async function main(): Promise<void> {
      */
     const browse = async (thinkMs: number) => {
       const samples = new Map<Kind, Sample[]>((["healthz", ...Object.keys(kinds)] as Kind[]).map((kind) => [kind, []]));
-      const requests: [Kind, (client: Client) => Promise<unknown>][] = [["healthz", (client) => client.page("/api/healthz")], ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][])];
+      const requests: [Kind, (client: Client) => Promise<unknown>][] = [
+        ["healthz", (client) => client.page("/api/healthz")],
+        ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]),
+      ];
       const memory = rssMonitor(dashboard.pid);
       const machine = machineCpu(parts);
       const before = await counter.total();
@@ -663,12 +698,16 @@ async function main(): Promise<void> {
     };
     const phases: Awaited<ReturnType<typeof browse>>[] = [];
     for (const thinkMs of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
-      say(`${CLIENTS} clients browse: ${REQUESTS} rounds of healthz → site list → site page → status stream, ${thinkMs ? `about ${thinkMs} ms between requests` : "no pause between requests"} ...`);
+      say(
+        `${CLIENTS} clients browse: ${REQUESTS} rounds of healthz → site list → site page → status stream, ${thinkMs ? `about ${thinkMs} ms between requests` : "no pause between requests"} ...`,
+      );
       phases.push(await browse(thinkMs));
     }
 
     // ---- uploads
-    say(`${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`);
+    say(
+      `${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`,
+    );
     const uploaders = Array.from({ length: UPLOAD_TENANTS }, () => new Client(base));
     const uploadTenants = await Promise.all(uploaders.map((client, i) => client.signUp(`upload-${runId}-${i}@example.com`)));
     const jobs = await Promise.all(
@@ -720,7 +759,12 @@ async function main(): Promise<void> {
               return {};
             }
           })();
-          attempts.push({ status: response.status, retryAfter: response.headers.get("retry-after"), code: body.error?.code ?? body.code ?? null, ms: performance.now() - t0 });
+          attempts.push({
+            status: response.status,
+            retryAfter: response.headers.get("retry-after"),
+            code: body.error?.code ?? body.code ?? null,
+            ms: performance.now() - t0,
+          });
           if (response.status === 201) {
             deployId = body.deploy?.id ?? null;
             break;
@@ -783,7 +827,9 @@ async function main(): Promise<void> {
       table[kind] = row;
     }
     console.log("");
-    console.log(`Browse: a workspace of ${SITES} sites (${promoted} promoted, ${live} live); the site list's first page has ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; times in ms`);
+    console.log(
+      `Browse: a workspace of ${SITES} sites (${promoted} promoted, ${live} live); the site list's first page has ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; times in ms`,
+    );
     console.table(table);
     for (const phase of phases) {
       console.log(
@@ -806,12 +852,22 @@ async function main(): Promise<void> {
       "all answers (with retries)": Object.fromEntries(allAnswers),
     });
     const retryAfters = results.flatMap((r) => r.attempts.filter((a) => a.status === 429 && a.retryAfter !== null).map((a) => Number(a.retryAfter)));
-    console.log(`all uploads answered after ${round(uploadSeconds)} s${retryAfters.length ? `; Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s` : ""}; ${uploadMachineFigures}`);
-    console.log(`answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`);
+    console.log(
+      `all uploads answered after ${round(uploadSeconds)} s${retryAfters.length ? `; Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s` : ""}; ${uploadMachineFigures}`,
+    );
+    console.log(
+      `answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`,
+    );
     console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
-    console.log(`accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`);
-    console.log(`deploys answered 201: ${answered.length}; rows in Postgres: ${rows.rowCount}; answered but missing: ${lost.length}; rows nobody was told about: ${unanswered.length}`);
-    console.log(`upload temp directory afterwards: ${leftInTmp.length === 0 ? "empty" : `${leftInTmp.length} entries left: ${leftInTmp.slice(0, 10).join(", ")}`}`);
+    console.log(
+      `accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`,
+    );
+    console.log(
+      `deploys answered 201: ${answered.length}; rows in Postgres: ${rows.rowCount}; answered but missing: ${lost.length}; rows nobody was told about: ${unanswered.length}`,
+    );
+    console.log(
+      `upload temp directory afterwards: ${leftInTmp.length === 0 ? "empty" : `${leftInTmp.length} entries left: ${leftInTmp.slice(0, 10).join(", ")}`}`,
+    );
     console.log(
       `dashboard RSS: ${round(rssAtRest)} MiB at rest, peak ${round(uploadMemory.peakSampledMiB)} MiB sampled (${round(uploadMemory.peakKernelMiB)} MiB by the kernel) during the uploads, ${round(rssAfter)} MiB after`,
     );
@@ -821,9 +877,26 @@ async function main(): Promise<void> {
         sites: SITES,
         requests: REQUESTS,
         thinkMs: THINK_MS,
-        browse: phases.map((phase) => ({ thinkMs: phase.thinkMs, seconds: round(phase.seconds), statementsPerRound: round(phase.statements / REQUESTS, 2), rssPeakMiB: round(phase.memory.peakKernelMiB), ...Object.fromEntries([...phase.samples].map(([kind, samples]) => [kind, figures(samples)])) })),
-        oneClient: Object.fromEntries([...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples), cpuMs: round(cpuPerRequest.get(kind)!) }])),
-        uploads: { firstAnswers: Object.fromEntries(firstAnswers), allAnswers: Object.fromEntries(allAnswers), wrong: wrong.length, answered: answered.length, rows: rows.rowCount, lost: lost.length, unanswered: unanswered.length, leftInTmp: leftInTmp.length },
+        browse: phases.map((phase) => ({
+          thinkMs: phase.thinkMs,
+          seconds: round(phase.seconds),
+          statementsPerRound: round(phase.statements / REQUESTS, 2),
+          rssPeakMiB: round(phase.memory.peakKernelMiB),
+          ...Object.fromEntries([...phase.samples].map(([kind, samples]) => [kind, figures(samples)])),
+        })),
+        oneClient: Object.fromEntries(
+          [...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples), cpuMs: round(cpuPerRequest.get(kind)!) }]),
+        ),
+        uploads: {
+          firstAnswers: Object.fromEntries(firstAnswers),
+          allAnswers: Object.fromEntries(allAnswers),
+          wrong: wrong.length,
+          answered: answered.length,
+          rows: rows.rowCount,
+          lost: lost.length,
+          unanswered: unanswered.length,
+          leftInTmp: leftInTmp.length,
+        },
         rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter) },
       }),
     );

@@ -29,15 +29,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import {
-  EventsV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  Watch,
-  type KubernetesObject,
-  type V1Deployment,
-} from "@kubernetes/client-node";
+import { EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
 import { childNames, desiredChildren } from "@/operator/children";
@@ -94,9 +86,7 @@ for (const [name, v] of Object.entries({ sites, concurrency, resync: resyncSecon
 // --steady 0 stops after convergence: quicker when only the ratio is wanted.
 if (!Number.isFinite(steadySeconds) || steadySeconds < 0) throw new Error("--steady must be 0 or a positive number");
 
-
 const names = Array.from({ length: sites }, (_, i) => `site-${String(i).padStart(4, "0")}`);
-
 
 /**
  * Deletes `ns` and waits until it is gone with everything in it. What a
@@ -225,7 +215,8 @@ async function childrenCreatedBy(clients: Clients, ns: string, by: Date): Promis
       const childName = kind === "ConfigMap" ? n.configMap : n.deployment;
       const at = created.get(childName);
       if (!at) throw new Error(`${kind} ${ns}/${childName} does not exist, yet its StaticSite has a status`);
-      if (new Date(at).getTime() > latest) throw new Error(`${kind} ${ns}/${childName} was created at ${new Date(at).toISOString()}, after convergence at ${by.toISOString()}`);
+      if (new Date(at).getTime() > latest)
+        throw new Error(`${kind} ${ns}/${childName} was created at ${new Date(at).toISOString()}, after convergence at ${by.toISOString()}`);
     }
   }
 }
@@ -241,9 +232,7 @@ async function deploymentsSettled(clients: Clients, ns: string, final = false): 
     const caughtUp = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && d.status?.replicas === d.spec?.replicas;
     if (!caughtUp || !final) return caughtUp;
     const conditions = d.status?.conditions ?? [];
-    return conditions.some(
-      (c) => (c.type === "Available" && c.status === "True") || (c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded"),
-    );
+    return conditions.some((c) => (c.type === "Available" && c.status === "True") || (c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded"));
   };
   for (;;) {
     const deps = await clients.apps.listNamespacedDeployment({ namespace: ns });
@@ -425,7 +414,10 @@ async function main(): Promise<void> {
     const pid = operator.pid;
     if (!pid) throw new Error("could not start the operator process");
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok && parseMetric(await scrape(port), "pagoda_operator_leader") === 1) break;
       if (operator.exitCode !== null) throw new Error(`operator exited with ${operator.exitCode}`);
       await sleep(100);

@@ -174,7 +174,17 @@ async function main(): Promise<void> {
       "change → browsers told, median": { "poll every 1 s (before)": ms(poll.latencyMedianMs), "events (now)": ms(events.latencyMedianMs) },
       "change → browsers told, p90": { "poll every 1 s (before)": ms(poll.latencyP90Ms), "events (now)": ms(events.latencyP90Ms) },
     });
-    console.log(JSON.stringify({ sites: SITES, idleSeconds: IDLE_SECONDS, changes: CHANGES, passMs: round(median(passMs)), checkMs: round(median(checkMs), 2), poll, events }));
+    console.log(
+      JSON.stringify({
+        sites: SITES,
+        idleSeconds: IDLE_SECONDS,
+        changes: CHANGES,
+        passMs: round(median(passMs)),
+        checkMs: round(median(checkMs), 2),
+        poll,
+        events,
+      }),
+    );
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

@@ -38,7 +38,11 @@ async function child(zip: string, storeRoot: string): Promise<void> {
   loop.enable();
   const started = performance.now();
   const cpu0 = process.cpuUsage();
-  const result = await processUpload(zip, { ...DEFAULT_UPLOAD_LIMITS, maxArchiveBytes: 1024 * MB, maxUncompressedBytes: 2048 * MB }, new FsArtifactStore(storeRoot));
+  const result = await processUpload(
+    zip,
+    { ...DEFAULT_UPLOAD_LIMITS, maxArchiveBytes: 1024 * MB, maxUncompressedBytes: 2048 * MB },
+    new FsArtifactStore(storeRoot),
+  );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
@@ -49,7 +53,38 @@ async function child(zip: string, storeRoot: string): Promise<void> {
 
 /** Text that compresses about as well as real HTML/CSS/JS (3–5×), cheaply. */
 function makeText(bytes: number, seed: number): Buffer {
-  const words = ["div", "class", "container", "function", "return", "const", "margin", "padding", "flex", "color", "hover", "button", "export", "import", "default", "width", "height", "async", "await", "props", "state", "display", "grid", "span", "href", "section", "header", "footer", "title", "value"];
+  const words = [
+    "div",
+    "class",
+    "container",
+    "function",
+    "return",
+    "const",
+    "margin",
+    "padding",
+    "flex",
+    "color",
+    "hover",
+    "button",
+    "export",
+    "import",
+    "default",
+    "width",
+    "height",
+    "async",
+    "await",
+    "props",
+    "state",
+    "display",
+    "grid",
+    "span",
+    "href",
+    "section",
+    "header",
+    "footer",
+    "title",
+    "value",
+  ];
   let x = seed >>> 0 || 1;
   const parts: string[] = [];
   let length = 0;
@@ -86,7 +121,10 @@ async function generateSite(dir: string, totalBytes: number, files: number): Pro
 
 function runChild(zip: string, storeRoot: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...DASHBOARD_NODE_OPTIONS.split(" "), "--import", "tsx", __filename, "--child", zip, storeRoot], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "silent" } });
+    const proc = spawn(process.execPath, [...DASHBOARD_NODE_OPTIONS.split(" "), "--import", "tsx", __filename, "--child", zip, storeRoot], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, LOG_LEVEL: "silent" },
+    });
     let out = "";
     proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
     proc.on("error", reject);
@@ -171,10 +209,26 @@ async function main(argv: string[]): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-  const head = ["site / files", "zip", "pagoda", "MB/s", "CPU", "peak RSS", "longest loop stall", "baseline", "MB/s", "CPU", "peak RSS", "time ratio", "CPU ratio"];
+  const head = [
+    "site / files",
+    "zip",
+    "pagoda",
+    "MB/s",
+    "CPU",
+    "peak RSS",
+    "longest loop stall",
+    "baseline",
+    "MB/s",
+    "CPU",
+    "peak RSS",
+    "time ratio",
+    "CPU ratio",
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  console.log(`\nUpload pipeline vs. shell baseline (unzip -t; unzip; tar czf; sha256sum), best of ${repeat} by wall time, MB/s of site bytes, load average ${os.loadavg()[0]?.toFixed(1)}`);
+  console.log(
+    `\nUpload pipeline vs. shell baseline (unzip -t; unzip; tar czf; sha256sum), best of ${repeat} by wall time, MB/s of site bytes, load average ${os.loadavg()[0]?.toFixed(1)}`,
+  );
   console.log(line(head));
   console.log(line(widths.map((w) => "-".repeat(w))));
   for (const row of rows) console.log(line(row));

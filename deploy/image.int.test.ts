@@ -127,10 +127,11 @@ describe("the image's run-time tree, assembled as the Dockerfile does", () => {
   });
 
   it("keeps the run-time packages and drops the development tools", async () => {
-    const present = async (pkg: string) => stat(path.join(app, "node_modules", pkg)).then(
-      () => true,
-      () => false,
-    );
+    const present = async (pkg: string) =>
+      stat(path.join(app, "node_modules", pkg)).then(
+        () => true,
+        () => false,
+      );
     for (const pkg of ["next", "react", "@prisma/client", "@kubernetes/client-node", "pg", "tsx", "@prisma/schema-engine-wasm"]) {
       expect(await present(pkg), pkg).toBe(true);
     }

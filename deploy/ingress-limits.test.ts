@@ -37,7 +37,8 @@ async function routePaths(dir = path.join(root, "app/api"), prefix = "/api"): Pr
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.isFile() && entry.name === "route.ts") out.push(prefix);
-    if (entry.isDirectory()) out.push(...(await routePaths(path.join(dir, entry.name), `${prefix}/${entry.name.replace(/^\[\.\.\.(.+)\]$/, "x/y").replace(/^\[(.+)\]$/, "x")}`)));
+    if (entry.isDirectory())
+      out.push(...(await routePaths(path.join(dir, entry.name), `${prefix}/${entry.name.replace(/^\[\.\.\.(.+)\]$/, "x/y").replace(/^\[(.+)\]$/, "x")}`)));
   }
   return out;
 }
@@ -77,7 +78,9 @@ describe("the dashboard's Ingress limits", () => {
     expect(uploads.spec?.tls).toEqual(general.spec?.tls);
     // A strategic merge patch replaces the rules list: the overlay must repeat the base's path.
     const base = await ingresses("base/dashboard.yaml");
-    expect(uploads.spec?.rules?.[0]?.http?.paths.map((p) => p.path)).toEqual(base.get("pagoda-dashboard-uploads")!.spec!.rules![0]!.http!.paths.map((p) => p.path));
+    expect(uploads.spec?.rules?.[0]?.http?.paths.map((p) => p.path)).toEqual(
+      base.get("pagoda-dashboard-uploads")!.spec!.rules![0]!.http!.paths.map((p) => p.path),
+    );
   });
 });
 

@@ -272,7 +272,10 @@ describe("deploy manifests against a real API server", () => {
         expect(c.resources?.limits?.memory, name).toBeDefined();
         expect(c.readinessProbe, name).toBeDefined();
         expect(c.livenessProbe, name).toBeDefined();
-        expect(c.volumeMounts?.some((m) => m.mountPath === "/tmp"), name).toBe(true);
+        expect(
+          c.volumeMounts?.some((m) => m.mountPath === "/tmp"),
+          name,
+        ).toBe(true);
       }
       expect(pod.serviceAccountName).toBe(name);
     }
@@ -330,7 +333,10 @@ describe("deploy manifests against a real API server", () => {
     const objects = await parse(await render(deployDir));
     const rbacKinds = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", ...ADMISSION_KINDS]);
     must(
-      await kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.filter((o) => rbacKinds.has(o.kind)) })),
+      await kubectl(
+        ["apply", "--server-side", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.filter((o) => rbacKinds.has(o.kind)) }),
+      ),
       "applying RBAC",
     );
     const tenant = await createTestNamespace(admin.kc, "rbac");
@@ -458,7 +464,10 @@ describe("deploy manifests against a real API server", () => {
     // and a limit range, and the operator's pods pass: the ReplicaSet
     // controller gets them admitted (they stay Pending without a node).
     const nsObject = await admin.core.readNamespace({ name: siteNs });
-    expect(nsObject.metadata?.labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "v1.35" });
+    expect(nsObject.metadata?.labels).toMatchObject({
+      "pod-security.kubernetes.io/enforce": "restricted",
+      "pod-security.kubernetes.io/enforce-version": "v1.35",
+    });
     const quota = await admin.core.readNamespacedResourceQuota({ name: "pagoda-tenant", namespace: siteNs });
     expect(quota.spec?.hard).toMatchObject({ pods: "100", persistentvolumeclaims: "0", "count/deployments.apps": "50" });
     // StaticSites are not counted (see desiredTenantQuota): a custom resource
@@ -476,9 +485,15 @@ describe("deploy manifests against a real API server", () => {
       .createNamespacedPod({
         namespace: siteNs,
         dryRun: "All",
-        body: { metadata: { name: "loose" }, spec: { containers: [{ name: "c", image: "busybox:1.37", resources: { limits: { cpu: "100m", memory: "32Mi" } } }] } },
+        body: {
+          metadata: { name: "loose" },
+          spec: { containers: [{ name: "c", image: "busybox:1.37", resources: { limits: { cpu: "100m", memory: "32Mi" } } }] },
+        },
       })
-      .then(() => undefined, (err: unknown) => err as { code?: number; body?: unknown });
+      .then(
+        () => undefined,
+        (err: unknown) => err as { code?: number; body?: unknown },
+      );
     expect(refused?.code).toBe(403);
     expect(httpMessage(refused)).toMatch(/violates PodSecurity "restricted:v1\.35"/);
 
@@ -496,7 +511,10 @@ describe("deploy manifests against a real API server", () => {
     await publishSite(dashboard.kc, desiredSite(slug, "ok"));
 
     const refusal = async (what: string, write: () => Promise<unknown>) => {
-      const err = await write().then(() => undefined, (e: unknown) => e as { code?: number; body?: unknown });
+      const err = await write().then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; body?: unknown },
+      );
       expect(err, `${what} should be refused`).toBeDefined();
       expect(err?.code, what).toBe(403);
       expect(String(err?.body), what).toContain("pagoda-namespaces-only");
@@ -513,7 +531,10 @@ describe("deploy manifests against a real API server", () => {
       operator.core.createNamespacedService({ namespace: "kube-system", body: { metadata: { name: "evil" }, spec: { ports: [{ port: 80 }] } } }),
     );
     await refusal("operator: Ingress in Pagoda's own namespace", () =>
-      operator.networking.createNamespacedIngress({ namespace: NAMESPACE, body: { metadata: { name: "evil" }, spec: { defaultBackend: { service: { name: "x", port: { number: 80 } } } } } }),
+      operator.networking.createNamespacedIngress({
+        namespace: NAMESPACE,
+        body: { metadata: { name: "evil" }, spec: { defaultBackend: { service: { name: "x", port: { number: 80 } } } } },
+      }),
     );
     // ... and the same kind inside one is fine.
     await operator.core.createNamespacedConfigMap({ namespace: tenantNs, body: configMap("allowed") });
@@ -540,11 +561,18 @@ describe("deploy manifests against a real API server", () => {
     );
     await refusal("dashboard: a namespace not named after its tenant", () =>
       dashboard.core.createNamespace({
-        body: { metadata: { name: `evil-${slug}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": slug, "pod-security.kubernetes.io/enforce": "restricted" } } },
+        body: {
+          metadata: {
+            name: `evil-${slug}`,
+            labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": slug, "pod-security.kubernetes.io/enforce": "restricted" },
+          },
+        },
       }),
     );
     await refusal("dashboard: a tenant namespace without Pod Security", () =>
-      dashboard.core.createNamespace({ body: { metadata: { name: `pagoda-x${slug}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": `x${slug}` } } } }),
+      dashboard.core.createNamespace({
+        body: { metadata: { name: `pagoda-x${slug}`, labels: { "app.kubernetes.io/managed-by": "pagoda", "pagoda.dev/tenant": `x${slug}` } } },
+      }),
     );
     // Nothing of the refused writes exists.
     expect((await admin.core.listNamespacedConfigMap({ namespace: foreign })).items.map((c) => c.metadata?.name)).not.toContain("evil");
@@ -559,7 +587,14 @@ describe("deploy manifests against a real API server", () => {
   it("the admission policy names the ServiceAccounts the ClusterRoleBindings bind", async () => {
     const objects = await parse(await render(deployDir));
     const policy = find(objects, "ValidatingAdmissionPolicy", "pagoda-namespaces-only") as Manifest & { spec: { matchConditions: { expression: string }[] } };
-    const named = [...policy.spec.matchConditions.map((c) => c.expression).join(" ").matchAll(/"(system:serviceaccount:[^"]+)"/g)].map((m) => m[1]).sort();
+    const named = [
+      ...policy.spec.matchConditions
+        .map((c) => c.expression)
+        .join(" ")
+        .matchAll(/"(system:serviceaccount:[^"]+)"/g),
+    ]
+      .map((m) => m[1])
+      .sort();
     const bound = objects
       .filter((o) => o.kind === "ClusterRoleBinding")
       .flatMap((o) => (o as unknown as { subjects: { kind: string; name: string; namespace: string }[] }).subjects)
@@ -627,7 +662,8 @@ function envOf(objects: Manifest[], deployment: string, secrets: Record<string, 
   const container = dep.spec.template.spec.containers[0]!;
   const env: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
-    const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === from.configMapRef?.name) as (Manifest & { data?: Record<string, string> }) | undefined;
+    const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === from.configMapRef?.name) as
+      (Manifest & { data?: Record<string, string> }) | undefined;
     if (!cm) throw new Error(`ConfigMap ${from.configMapRef?.name} referenced by ${deployment} is not rendered`);
     Object.assign(env, cm.data);
   }

@@ -62,7 +62,10 @@ test("a wrong password and an unknown email get the same answer", async ({ page 
   const email = uniqueEmail("enum");
   await signUp(page, "Enum", email);
   await signOut(page);
-  for (const [who, password] of [[email, "not the right password"], [uniqueEmail("nobody"), PASSWORD]] as const) {
+  for (const [who, password] of [
+    [email, "not the right password"],
+    [uniqueEmail("nobody"), PASSWORD],
+  ] as const) {
     await page.getByLabel("Email").fill(who);
     await page.getByLabel("Password").fill(password);
     await page.getByRole("button", { name: "Sign in" }).click();

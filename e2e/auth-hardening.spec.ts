@@ -14,9 +14,23 @@ async function signInForm(request: APIRequestContext, path: string, fields: [str
 /** Exhausts the per-email sign-in limit of `email` through the normal path. */
 async function lockOut(request: APIRequestContext, email: string): Promise<void> {
   for (let i = 0; i < 10; i += 1) {
-    expect((await signInForm(request, CREDENTIALS, [["email", email], ["password", `wrong ${i}`]])).status).toBe(401);
+    expect(
+      (
+        await signInForm(request, CREDENTIALS, [
+          ["email", email],
+          ["password", `wrong ${i}`],
+        ])
+      ).status,
+    ).toBe(401);
   }
-  expect((await signInForm(request, CREDENTIALS, [["email", email], ["password", PASSWORD]])).status).toBe(429);
+  expect(
+    (
+      await signInForm(request, CREDENTIALS, [
+        ["email", email],
+        ["password", PASSWORD],
+      ])
+    ).status,
+  ).toBe(429);
 }
 
 async function newAccount(page: Page, label: string): Promise<{ email: string; tenant: string }> {
@@ -31,13 +45,31 @@ test.describe("sign-in limits cannot be stepped around", () => {
     const { email } = await newAccount(page, "segment");
     // Before any lock: wrong passwords through /x are not counted sign-ins, they are refused outright.
     for (const suffix of ["/x", "/x/y", "%2Fx"]) {
-      expect((await signInForm(request, `${CREDENTIALS}${suffix}`, [["email", email], ["password", "wrong"]])).status, suffix).toBe(404);
+      expect(
+        (
+          await signInForm(request, `${CREDENTIALS}${suffix}`, [
+            ["email", email],
+            ["password", "wrong"],
+          ])
+        ).status,
+        suffix,
+      ).toBe(404);
     }
     await lockOut(request, email);
-    const sneaky = await signInForm(request, `${CREDENTIALS}/x`, [["email", email], ["password", PASSWORD]]);
+    const sneaky = await signInForm(request, `${CREDENTIALS}/x`, [
+      ["email", email],
+      ["password", PASSWORD],
+    ]);
     expect(sneaky.status).toBe(404);
     expect(sneaky.headers["set-cookie"] ?? "").not.toContain("session-token");
-    expect((await signInForm(request, CREDENTIALS, [["email", email], ["password", PASSWORD]])).status).toBe(429);
+    expect(
+      (
+        await signInForm(request, CREDENTIALS, [
+          ["email", email],
+          ["password", PASSWORD],
+        ])
+      ).status,
+    ).toBe(429);
   });
 
   test("a repeated email or password key is refused, so the limit keys on the email next-auth would use", async ({ page, request }) => {
@@ -45,8 +77,16 @@ test.describe("sign-in limits cannot be stepped around", () => {
     await lockOut(request, email);
     const decoy = uniqueEmail("decoy");
     for (const fields of [
-      [["email", decoy], ["email", email], ["password", PASSWORD]],
-      [["email", email], ["password", "wrong"], ["password", PASSWORD]],
+      [
+        ["email", decoy],
+        ["email", email],
+        ["password", PASSWORD],
+      ],
+      [
+        ["email", email],
+        ["password", "wrong"],
+        ["password", PASSWORD],
+      ],
     ] as [string, string][][]) {
       const answer = await signInForm(request, CREDENTIALS, fields);
       expect(answer.status).toBe(400);
@@ -97,12 +137,23 @@ test.describe("sign-in limits cannot be stepped around", () => {
 });
 
 test.describe("after sign-in the browser stays on the dashboard", () => {
-  const HOSTILE = ["/\\evil.example/x", "/\t/evil.example/x", "//evil.example/x", "/.//evil.example/x", "https://evil.example/x", "javascript:alert(document.domain)", "/\r\n/evil.example/x"];
+  const HOSTILE = [
+    "/\\evil.example/x",
+    "/\t/evil.example/x",
+    "//evil.example/x",
+    "/.//evil.example/x",
+    "https://evil.example/x",
+    "javascript:alert(document.domain)",
+    "/\r\n/evil.example/x",
+  ];
 
   test("every hostile callbackUrl ends on our own origin", async ({ page, baseURL }) => {
     const { email, tenant } = await newAccount(page, "redirect");
     // Should the page ever leave for evil.example, it lands here rather than on a DNS error.
-    await page.context().route((url) => url.hostname === "evil.example", (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<h1>evil</h1>" }));
+    await page.context().route(
+      (url) => url.hostname === "evil.example",
+      (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<h1>evil</h1>" }),
+    );
     const ours = new URL(baseURL!).origin;
     for (const callbackUrl of HOSTILE) {
       await page.goto(`/signin?callbackUrl=${encodeURIComponent(callbackUrl)}`);
@@ -228,7 +279,14 @@ test("when signing in right after sign-up is refused by a limit, the page says s
   const email = uniqueEmail("limited-signup");
   // Someone has already used up the sign-in attempts for this address before it was registered.
   for (let i = 0; i < 10; i += 1) {
-    expect((await signInForm(request, CREDENTIALS, [["email", email], ["password", `guess ${i}`]])).status).toBe(401);
+    expect(
+      (
+        await signInForm(request, CREDENTIALS, [
+          ["email", email],
+          ["password", `guess ${i}`],
+        ])
+      ).status,
+    ).toBe(401);
   }
   await page.goto("/signup");
   await page.getByLabel("Your name").fill("Limited");

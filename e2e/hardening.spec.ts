@@ -19,7 +19,11 @@ async function account(browser: Browser, baseURL: string, label: string) {
   const tenant = await signUp(page, label, uniqueEmail(label));
   const token = await csrfToken(context.request);
   const cookies = await cookieHeader(context, baseURL);
-  const value = (name: string) => cookies.split("; ").find((pair) => pair.startsWith(`${name}=`))!.slice(name.length + 1);
+  const value = (name: string) =>
+    cookies
+      .split("; ")
+      .find((pair) => pair.startsWith(`${name}=`))!
+      .slice(name.length + 1);
   return { context, page, tenant, token, cookies, session: value(SESSION), csrf: value(CSRF) };
 }
 
@@ -139,7 +143,9 @@ test.describe("security headers", () => {
     await context.exposeBinding("reportViolation", ({ page }, text: string) => violations.push(`${page.url()}: ${text}`));
     await context.addInitScript(() => {
       document.addEventListener("securitypolicyviolation", (event) => {
-        (window as unknown as { reportViolation: (text: string) => void }).reportViolation(`${event.violatedDirective} blocked ${event.blockedURI} (${event.sample})`);
+        (window as unknown as { reportViolation: (text: string) => void }).reportViolation(
+          `${event.violatedDirective} blocked ${event.blockedURI} (${event.sample})`,
+        );
       });
     });
     const page: Page = await context.newPage();
@@ -177,7 +183,10 @@ test.describe("security headers", () => {
 });
 
 test.describe("request bodies", () => {
-  test("a 20 MB body with no Content-Length to sign-up or create-site is refused with 413 before it is sent, and writes nothing", async ({ browser, baseURL }) => {
+  test("a 20 MB body with no Content-Length to sign-up or create-site is refused with 413 before it is sent, and writes nothing", async ({
+    browser,
+    baseURL,
+  }) => {
     const visitor = await browser.newContext();
     const visitorToken = await csrfToken(visitor.request);
     const visitorCookies = await cookieHeader(visitor, baseURL!);
@@ -275,7 +284,7 @@ test.describe("malformed cookies", () => {
       "an encoded NUL": `${token}%7C${hash}%00`,
       "a third part": `${token}%7C${hash}%7Cextra`,
       "right-to-left override": `%E2%80%AE${token}%7C${hash}`,
-      "quotes": `"${token}|${hash}"`,
+      quotes: `"${token}|${hash}"`,
       "no separator": `${token}${hash}`,
     };
     for (const [label, value] of Object.entries(odd)) {
@@ -379,7 +388,13 @@ test.describe("dashboard and sites on different sites", () => {
     const port = await findFreePort();
     const start = (extra: Record<string, string>) => {
       // No cluster for this second server: it only has to start, or not.
-      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", NEXTAUTH_URL: "https://pagoda.example.com", PAGODA_BASE_DOMAIN: "sites.example.com", ...extra };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        NODE_ENV: "production",
+        NEXTAUTH_URL: "https://pagoda.example.com",
+        PAGODA_BASE_DOMAIN: "sites.example.com",
+        ...extra,
+      };
       delete env.KUBECONFIG;
       const child = spawn("node_modules/.bin/next", ["start", "-p", String(port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
@@ -389,9 +404,7 @@ test.describe("dashboard and sites on different sites", () => {
       return { child, exited, output: () => output };
     };
     const healthy = () =>
-      expect
-        .poll(async () => (await fetch(`http://127.0.0.1:${port}/api/healthz`).catch(() => null))?.status ?? 0, { timeout: 30_000 })
-        .toBe(200);
+      expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/api/healthz`).catch(() => null))?.status ?? 0, { timeout: 30_000 }).toBe(200);
     const stop = async (server: ReturnType<typeof start>) => {
       if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGTERM");
       await server.exited;
@@ -405,7 +418,13 @@ test.describe("dashboard and sites on different sites", () => {
     } finally {
       await stop(refused);
     }
-    for (const part of ["NEXTAUTH_URL", "PAGODA_BASE_DOMAIN sites.example.com", "share the registrable domain example.com", "PAGODA_BASE_DOMAIN=", "PAGODA_ALLOW_SAME_SITE_SITES=1"]) {
+    for (const part of [
+      "NEXTAUTH_URL",
+      "PAGODA_BASE_DOMAIN sites.example.com",
+      "share the registrable domain example.com",
+      "PAGODA_BASE_DOMAIN=",
+      "PAGODA_ALLOW_SAME_SITE_SITES=1",
+    ]) {
       expect(refused.output()).toContain(part);
     }
 

@@ -13,7 +13,7 @@ async function account(browser: Browser, label: string) {
 async function json(request: APIRequestContext, method: "GET" | "POST" | "DELETE", url: string, body?: unknown) {
   const headers = { "x-csrf-token": await csrfToken(request), "content-type": "application/json" };
   const response = await request.fetch(url, { method, headers, ...(body === undefined ? {} : { data: body }) });
-  return { status: response.status(), body: (await response.text()) };
+  return { status: response.status(), body: await response.text() };
 }
 
 test("another tenant gets 404 on every page and API of a site, and changes nothing", async ({ browser }) => {
@@ -30,7 +30,8 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
   const zip = await buildZip([{ name: "index.html", data: "<h1>private</h1>" }]);
   await alice.page.locator("#site-zip").setInputFiles({ name: "private.zip", mimeType: "application/zip", buffer: zip });
   await expect(alice.page.getByText("private.zip was accepted as a new deploy.")).toBeVisible();
-  const deployId = (JSON.parse((await json(alice.request, "GET", `/api/tenants/${alice.tenant}/sites/private/deploys`)).body) as { deploys: { id: string }[] }).deploys[0]!.id;
+  const deployId = (JSON.parse((await json(alice.request, "GET", `/api/tenants/${alice.tenant}/sites/private/deploys`)).body) as { deploys: { id: string }[] })
+    .deploys[0]!.id;
 
   const base = `/api/tenants/${alice.tenant}/sites/private`;
   const attempts = [

@@ -83,7 +83,9 @@ test("a zip goes live by itself and the URL serves it", async () => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   const site = (await kc
     .makeApiClient(CustomObjectsApi)
-    .getNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", namespace: `pagoda-${tenant}`, plural: "staticsites", name: "launch" })) as { status?: { url?: string } };
+    .getNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", namespace: `pagoda-${tenant}`, plural: "staticsites", name: "launch" })) as {
+    status?: { url?: string };
+  };
   expect(site.status?.url).toBe(await link.getAttribute("href"));
   const sitePage = await p.context().newPage();
   await sitePage.goto(`http://${host}:${ingress.port}/`);
@@ -150,7 +152,9 @@ test("deleting the site stops the URL and removes the StaticSite and its childre
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   await expect
-    .poll(async () => (await custom.listNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", namespace, plural: "staticsites" })).items.length, { timeout: 60_000 })
+    .poll(async () => (await custom.listNamespacedCustomObject({ group: "pagoda.dev", version: "v1alpha1", namespace, plural: "staticsites" })).items.length, {
+      timeout: 60_000,
+    })
     .toBe(0);
   await expect.poll(async () => (await apps.listNamespacedDeployment({ namespace })).items.length, { timeout: 60_000 }).toBe(0);
 });

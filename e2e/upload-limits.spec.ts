@@ -129,7 +129,9 @@ function upload(who: Account, declaredLength: number, first: Buffer) {
       let text = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (text += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, retryAfter: response.headers["retry-after"], body: JSON.parse(text) as Answer["body"] }));
+      response.on("end", () =>
+        resolve({ status: response.statusCode!, retryAfter: response.headers["retry-after"], body: JSON.parse(text) as Answer["body"] }),
+      );
     });
     request.on("error", reject);
   });

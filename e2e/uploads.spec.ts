@@ -29,7 +29,10 @@ test("uploading a zip shows real progress, then the deploy in the history", asyn
 test("a bad zip gets a specific error and no deploy", async ({ page }) => {
   await signUp(page, "Bad Zipper", uniqueEmail("badzip"));
   await createSite(page, "broken");
-  const noIndex = await buildZip([{ name: "about.html", data: "<p>about</p>" }, { name: "css/site.css", data: "p{}" }]);
+  const noIndex = await buildZip([
+    { name: "about.html", data: "<p>about</p>" },
+    { name: "css/site.css", data: "p{}" },
+  ]);
   await page.locator("#site-zip").setInputFiles({ name: "site.zip", mimeType: "application/zip", buffer: noIndex });
   await expect(page.getByTestId("form-error")).toContainText("index.html");
   await expect(page.getByText("No deploys yet.")).toBeVisible();

@@ -13,9 +13,19 @@ test("hostile zips get their specific 422 over HTTP and on the page", async ({ p
   const csrf = await csrfToken(page.request);
   const deploys = `/api/tenants/${tenant}/sites/crafted/deploys`;
 
-  const nul = patchEntry(await buildZip([{ name: "index.html", data: "<h1>x</h1>" }, { name: "ok.htmlX.php", data: "<?php" }]), "ok.htmlX.php", { rename: "ok.html\u0000.php" });
+  const nul = patchEntry(
+    await buildZip([
+      { name: "index.html", data: "<h1>x</h1>" },
+      { name: "ok.htmlX.php", data: "<?php" },
+    ]),
+    "ok.htmlX.php",
+    { rename: "ok.html\u0000.php" },
+  );
   const renamed = craftZip([{ name: "index.html", data: "<h1>hi</h1>", local: { name: "../evil.html" } }]);
-  const damaged = await buildZip([{ name: "index.html", data: "<h1>x</h1>" }, { name: "app.js", data: "console.log('x');\n".repeat(300) }]);
+  const damaged = await buildZip([
+    { name: "index.html", data: "<h1>x</h1>" },
+    { name: "app.js", data: "console.log('x');\n".repeat(300) },
+  ]);
   damaged.fill(0xff, dataOffset(damaged, "app.js"), dataOffset(damaged, "app.js") + 4);
 
   for (const [zip, code, entry, words] of [

@@ -55,7 +55,10 @@ export async function recordAudit(entry: AuditEntry, tx?: Writer): Promise<boole
     await db().auditEvent.create({ data });
     return true;
   } catch (error) {
-    log.error({ err: error, action: data.action, outcome: data.outcome, tenantId: data.tenantId, actorId: data.actorId, target: data.target }, "could not write an audit event");
+    log.error(
+      { err: error, action: data.action, outcome: data.outcome, tenantId: data.tenantId, actorId: data.actorId, target: data.target },
+      "could not write an audit event",
+    );
     return false;
   }
 }

@@ -12,81 +12,93 @@ const secret = (name: string) =>
     .min(32, { error: `${name} must be at least 32 characters long` });
 
 const positiveInt = (name: string) =>
-  z.coerce.number({ error: `${name} must be a whole number` }).int({ error: `${name} must be a whole number` }).positive({ error: `${name} must be at least 1` });
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int({ error: `${name} must be a whole number` })
+    .positive({ error: `${name} must be at least 1` });
 
 const dnsLabel = (name: string) =>
-  z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `${name} must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63)` });
+  z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `${name} must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63)` });
 
 const BASE_DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
-const schema = z.object({
-  DATABASE_URL: z
-    .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
-    .regex(/^postgres(ql)?:\/\//, { error: "DATABASE_URL must be a postgres:// or postgresql:// URL" }),
-  NEXTAUTH_URL: z.url({ error: "NEXTAUTH_URL must be the dashboard's public URL, e.g. http://localhost:3000" }).default("http://localhost:3000"),
-  NEXTAUTH_SECRET: secret("NEXTAUTH_SECRET"),
-  PAGODA_ARTIFACT_SECRET: secret("PAGODA_ARTIFACT_SECRET"),
-  PAGODA_BASE_DOMAIN: z
-    .string()
-    .regex(BASE_DOMAIN_RE, {
-      error: "PAGODA_BASE_DOMAIN must be a lower-case DNS name such as pagoda.example.com",
-    })
-    .default("pagoda.localhost"),
-  PAGODA_SITE_SCHEME: z.enum(["http", "https"], { error: "PAGODA_SITE_SCHEME must be http or https" }).default("https"),
-  PAGODA_SITE_PORT: z.coerce
-    .number({ error: "PAGODA_SITE_PORT must be a port number" })
-    .int()
-    .min(1)
-    .max(65535, { error: "PAGODA_SITE_PORT must be a port number" })
-    .optional(),
-  PAGODA_DATA_DIR: z.string().min(1).default(".data"),
-  /** Where pods fetch artifacts from; defaults to NEXTAUTH_URL. */
-  PAGODA_ARTIFACT_BASE_URL: z.url({ error: "PAGODA_ARTIFACT_BASE_URL must be a URL the cluster's pods can reach, e.g. http://pagoda-dashboard.pagoda:3000" }).optional(),
-  PAGODA_ARTIFACT_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "PAGODA_ARTIFACT_KEY_ID must be 1-32 letters, digits, _ or -" }).default("k1"),
-  /**
-   * Namespace of the ingress controller's pods. When set, every tenant
-   * namespace gets the NetworkPolicy pagoda-sites (lib/publishing/tenant-policy.ts).
-   */
-  PAGODA_INGRESS_NAMESPACE: dnsLabel("PAGODA_INGRESS_NAMESPACE").optional(),
-  /** Namespace of the dashboard's own pods, which site pods may download artifacts from. */
-  PAGODA_DASHBOARD_NAMESPACE: dnsLabel("PAGODA_DASHBOARD_NAMESPACE").default("pagoda"),
-  PAGODA_QUOTA_SITES: positiveInt("PAGODA_QUOTA_SITES").default(50),
-  PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
-  PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),
-  PAGODA_QUOTA_STORED_BYTES: positiveInt("PAGODA_QUOTA_STORED_BYTES").default(1024 * 1024 * 1024),
-  /** How long an artifact no deploy names is kept, and still charged to the tenant that deleted it (docs/uploads.md). */
-  PAGODA_ARTIFACT_GC_GRACE_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_GRACE_SECONDS").default(3600),
-  PAGODA_ARTIFACT_GC_INTERVAL_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_INTERVAL_SECONDS").default(600),
-  PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
-  PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
-  PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
-  PAGODA_UPLOADS_PER_TENANT: positiveInt("PAGODA_UPLOADS_PER_TENANT").default(2),
-  PAGODA_UPLOADS_PER_PROCESS: positiveInt("PAGODA_UPLOADS_PER_PROCESS").default(8),
-  PAGODA_UPLOAD_IDLE_SECONDS: positiveInt("PAGODA_UPLOAD_IDLE_SECONDS").default(30),
-  // Node answers a bare 408 at 300 s (server.requestTimeout); ours must come first.
-  PAGODA_UPLOAD_DEADLINE_SECONDS: positiveInt("PAGODA_UPLOAD_DEADLINE_SECONDS")
-    .max(290, { error: "PAGODA_UPLOAD_DEADLINE_SECONDS must be at most 290: Node's HTTP server drops any request still arriving after 300 s" })
-    .default(240),
-  PAGODA_UPLOAD_DISK_RESERVE_BYTES: z.coerce
-    .number({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
-    .int({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
-    .min(0, { error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be 0 or more" })
-    .default(512 * 1024 * 1024),
-  /** Deadline of each request to the Kubernetes API server (watches excepted); past it the cluster counts as unavailable. */
-  PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: positiveInt("PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS")
-    .max(300, { error: "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300" })
-    .default(10),
-  /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
-  PAGODA_ALLOW_SAME_SITE_SITES: z
-    .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })
-    .default("0")
-    .transform((value) => value === "1"),
-}).superRefine((config, context) => {
-  // Runs even when other fields failed; those already have their own message.
-  if (config.PAGODA_ALLOW_SAME_SITE_SITES || !URL.canParse(config.NEXTAUTH_URL) || !BASE_DOMAIN_RE.test(config.PAGODA_BASE_DOMAIN)) return;
-  const conflict = sameSiteConflict(new URL(config.NEXTAUTH_URL).hostname, config.PAGODA_BASE_DOMAIN);
-  if (conflict) context.addIssue({ code: "custom", path: ["PAGODA_BASE_DOMAIN"], message: conflict });
-});
+const schema = z
+  .object({
+    DATABASE_URL: z
+      .string({ error: "DATABASE_URL is required (the run command starts a local Postgres when it is unset)" })
+      .regex(/^postgres(ql)?:\/\//, { error: "DATABASE_URL must be a postgres:// or postgresql:// URL" }),
+    NEXTAUTH_URL: z.url({ error: "NEXTAUTH_URL must be the dashboard's public URL, e.g. http://localhost:3000" }).default("http://localhost:3000"),
+    NEXTAUTH_SECRET: secret("NEXTAUTH_SECRET"),
+    PAGODA_ARTIFACT_SECRET: secret("PAGODA_ARTIFACT_SECRET"),
+    PAGODA_BASE_DOMAIN: z
+      .string()
+      .regex(BASE_DOMAIN_RE, {
+        error: "PAGODA_BASE_DOMAIN must be a lower-case DNS name such as pagoda.example.com",
+      })
+      .default("pagoda.localhost"),
+    PAGODA_SITE_SCHEME: z.enum(["http", "https"], { error: "PAGODA_SITE_SCHEME must be http or https" }).default("https"),
+    PAGODA_SITE_PORT: z.coerce
+      .number({ error: "PAGODA_SITE_PORT must be a port number" })
+      .int()
+      .min(1)
+      .max(65535, { error: "PAGODA_SITE_PORT must be a port number" })
+      .optional(),
+    PAGODA_DATA_DIR: z.string().min(1).default(".data"),
+    /** Where pods fetch artifacts from; defaults to NEXTAUTH_URL. */
+    PAGODA_ARTIFACT_BASE_URL: z
+      .url({ error: "PAGODA_ARTIFACT_BASE_URL must be a URL the cluster's pods can reach, e.g. http://pagoda-dashboard.pagoda:3000" })
+      .optional(),
+    PAGODA_ARTIFACT_KEY_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: "PAGODA_ARTIFACT_KEY_ID must be 1-32 letters, digits, _ or -" })
+      .default("k1"),
+    /**
+     * Namespace of the ingress controller's pods. When set, every tenant
+     * namespace gets the NetworkPolicy pagoda-sites (lib/publishing/tenant-policy.ts).
+     */
+    PAGODA_INGRESS_NAMESPACE: dnsLabel("PAGODA_INGRESS_NAMESPACE").optional(),
+    /** Namespace of the dashboard's own pods, which site pods may download artifacts from. */
+    PAGODA_DASHBOARD_NAMESPACE: dnsLabel("PAGODA_DASHBOARD_NAMESPACE").default("pagoda"),
+    PAGODA_QUOTA_SITES: positiveInt("PAGODA_QUOTA_SITES").default(50),
+    PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
+    PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),
+    PAGODA_QUOTA_STORED_BYTES: positiveInt("PAGODA_QUOTA_STORED_BYTES").default(1024 * 1024 * 1024),
+    /** How long an artifact no deploy names is kept, and still charged to the tenant that deleted it (docs/uploads.md). */
+    PAGODA_ARTIFACT_GC_GRACE_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_GRACE_SECONDS").default(3600),
+    PAGODA_ARTIFACT_GC_INTERVAL_SECONDS: positiveInt("PAGODA_ARTIFACT_GC_INTERVAL_SECONDS").default(600),
+    PAGODA_SIGNIN_ATTEMPTS_PER_IP: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_IP").default(30),
+    PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
+    PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
+    PAGODA_UPLOADS_PER_TENANT: positiveInt("PAGODA_UPLOADS_PER_TENANT").default(2),
+    PAGODA_UPLOADS_PER_PROCESS: positiveInt("PAGODA_UPLOADS_PER_PROCESS").default(8),
+    PAGODA_UPLOAD_IDLE_SECONDS: positiveInt("PAGODA_UPLOAD_IDLE_SECONDS").default(30),
+    // Node answers a bare 408 at 300 s (server.requestTimeout); ours must come first.
+    PAGODA_UPLOAD_DEADLINE_SECONDS: positiveInt("PAGODA_UPLOAD_DEADLINE_SECONDS")
+      .max(290, { error: "PAGODA_UPLOAD_DEADLINE_SECONDS must be at most 290: Node's HTTP server drops any request still arriving after 300 s" })
+      .default(240),
+    PAGODA_UPLOAD_DISK_RESERVE_BYTES: z.coerce
+      .number({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
+      .int({ error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be a whole number of bytes" })
+      .min(0, { error: "PAGODA_UPLOAD_DISK_RESERVE_BYTES must be 0 or more" })
+      .default(512 * 1024 * 1024),
+    /** Deadline of each request to the Kubernetes API server (watches excepted); past it the cluster counts as unavailable. */
+    PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: positiveInt("PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS")
+      .max(300, { error: "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300" })
+      .default(10),
+    /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
+    PAGODA_ALLOW_SAME_SITE_SITES: z
+      .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })
+      .default("0")
+      .transform((value) => value === "1"),
+  })
+  .superRefine((config, context) => {
+    // Runs even when other fields failed; those already have their own message.
+    if (config.PAGODA_ALLOW_SAME_SITE_SITES || !URL.canParse(config.NEXTAUTH_URL) || !BASE_DOMAIN_RE.test(config.PAGODA_BASE_DOMAIN)) return;
+    const conflict = sameSiteConflict(new URL(config.NEXTAUTH_URL).hostname, config.PAGODA_BASE_DOMAIN);
+    if (conflict) context.addIssue({ code: "custom", path: ["PAGODA_BASE_DOMAIN"], message: conflict });
+  });
 
 export type Config = z.infer<typeof schema>;
 

@@ -4,15 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  VersionApi,
-  Watch,
-  type V1ConfigMap,
-} from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi, Watch, type V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterProcesses, createTestNamespace, startTestCluster, type TestCluster } from "./testing";
 
@@ -161,9 +153,7 @@ describe("local Kubernetes control plane", () => {
     // With no node, only a running scheduler marks them Unschedulable.
     await until("the scheduler to mark the Pods Unschedulable", async () => {
       const list = await core.listNamespacedPod({ namespace, labelSelector: "app=web" });
-      const unschedulable = list.items.filter((p) =>
-        p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"),
-      );
+      const unschedulable = list.items.filter((p) => p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable"));
       return unschedulable.length === 2 ? true : undefined;
     });
   });

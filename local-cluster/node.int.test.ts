@@ -135,9 +135,7 @@ describe("real node (kubelet + containerd + Traefik)", () => {
             {
               host: "site.test",
               http: {
-                paths: [
-                  { path: "/", pathType: "Prefix", backend: { service: { name: "site", port: { number: 80 } } } },
-                ],
+                paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "site", port: { number: 80 } } } }],
               },
             },
           ],

@@ -196,14 +196,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   if (mode === "node") {
     // The bridge and a few kubelet paths are host-wide, so only one real
     // node runs at a time; its ports at least are private to the test.
-    const [kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, traefikPing, ingress] = ports.slice(5) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [kubelet, kubeletHealthz, proxyHealthz, proxyMetrics, traefikPing, ingress] = ports.slice(5) as [number, number, number, number, number, number];
     Object.assign(env, {
       PAGODA_KUBELET_PORT: String(kubelet),
       PAGODA_KUBELET_HEALTHZ_PORT: String(kubeletHealthz),
@@ -223,9 +216,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     liveClusters.delete(stateDir);
     const leftovers = clusterProcesses(stateDir);
     if (down.code !== 0 || leftovers.length > 0) {
-      throw new Error(
-        `stopping test cluster in ${stateDir} failed (exit ${down.code}, leftover pids: ${leftovers.join(", ") || "none"}):\n${down.stderr}`,
-      );
+      throw new Error(`stopping test cluster in ${stateDir} failed (exit ${down.code}, leftover pids: ${leftovers.join(", ") || "none"}):\n${down.stderr}`);
     }
     await rm(stateDir, { recursive: true, force: true });
   };

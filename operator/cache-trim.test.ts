@@ -24,10 +24,24 @@ describe("cache trimming", () => {
 
   it("keeps of a Pod what status derivation reads", () => {
     const statuses: V1Pod["status"][] = [
-      { initContainerStatuses: [{ name: "fetch", image: "busybox", imageID: "", ready: false, restartCount: 2, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1, message: "digest mismatch" } } }] },
+      {
+        initContainerStatuses: [
+          {
+            name: "fetch",
+            image: "busybox",
+            imageID: "",
+            ready: false,
+            restartCount: 2,
+            state: { waiting: { reason: "CrashLoopBackOff" } },
+            lastState: { terminated: { exitCode: 1, message: "digest mismatch" } },
+          },
+        ],
+      },
       { initContainerStatuses: [{ name: "fetch", image: "busybox", imageID: "", ready: false, restartCount: 0, state: { running: {} } }] },
       { conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "no nodes available" }] },
-      { containerStatuses: [{ name: "nginx", image: "nginx", imageID: "", ready: false, restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } } }] },
+      {
+        containerStatuses: [{ name: "nginx", image: "nginx", imageID: "", ready: false, restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } } }],
+      },
     ];
     for (const status of statuses) {
       const trimmed = fullPod(status);

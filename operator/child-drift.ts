@@ -22,7 +22,10 @@ function stable(value: unknown): unknown {
 }
 
 export function objectHash(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(stable(value))).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(JSON.stringify(stable(value)))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** A copy of `desired` carrying the hash of itself in an annotation. */

@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ANNOTATION_CONFIG_HASH, ANNOTATION_DIGEST } from "@/lib/staticsite/types";
-import {
-  desiredChildren,
-  desiredDeployment,
-  desiredIngress,
-  desiredPdb,
-  FETCH_SCRIPT,
-  siteUrl,
-  SITE_VOLUME_LIMIT,
-  TMP_VOLUME_LIMIT,
-} from "./children";
+import { desiredChildren, desiredDeployment, desiredIngress, desiredPdb, FETCH_SCRIPT, siteUrl, SITE_VOLUME_LIMIT, TMP_VOLUME_LIMIT } from "./children";
 import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
 import { maxArtifactBytes, maxUnpackedSiteBytes, SIBLING_MAX_FRACTION } from "@/lib/uploads/site-size";
 import { configHash, renderNginxConfig } from "./nginx-config";
@@ -87,8 +78,7 @@ describe("desired children", () => {
 
   it("change the pod template annotations when the digest or the config changes", () => {
     const a = desiredChildren(makeSite(), childConfig).deployment.spec!.template.metadata!.annotations!;
-    const b = desiredChildren(makeSite({ artifact: { url: "https://x/y", digest: DIGEST_B } }), childConfig).deployment.spec!.template
-      .metadata!.annotations!;
+    const b = desiredChildren(makeSite({ artifact: { url: "https://x/y", digest: DIGEST_B } }), childConfig).deployment.spec!.template.metadata!.annotations!;
     const c = desiredChildren(makeSite({ spa: true }), childConfig).deployment.spec!.template.metadata!.annotations!;
     expect(a[ANNOTATION_DIGEST]).not.toBe(b[ANNOTATION_DIGEST]);
     expect(b[ANNOTATION_DIGEST]).toBe(DIGEST_B);

@@ -27,15 +27,7 @@ import {
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/uploads/site-size";
 import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 import type { OperatorConfig } from "./config";
-import {
-  CONFIG_DIR,
-  CONFIG_FILE,
-  configHash,
-  HEALTH_PATH,
-  LISTEN_PORT,
-  renderNginxConfig,
-  SITE_ROOT,
-} from "./nginx-config";
+import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
 
 export type ChildConfig = Pick<
   OperatorConfig,
@@ -294,11 +286,7 @@ export function desiredService(site: StaticSite): V1Service {
 }
 
 /** Undefined when the site should have no Ingress (suspended, or no host to serve). */
-export function desiredIngress(
-  site: StaticSite,
-  config: ChildConfig,
-  allowedHosts: readonly string[] = effectiveHosts(site, config),
-): V1Ingress | undefined {
+export function desiredIngress(site: StaticSite, config: ChildConfig, allowedHosts: readonly string[] = effectiveHosts(site, config)): V1Ingress | undefined {
   if (site.spec.suspend) return undefined;
   const hosts = [...allowedHosts];
   if (hosts.length === 0) return undefined;

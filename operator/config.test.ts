@@ -27,7 +27,9 @@ describe("loadConfig", () => {
   });
 
   it("keeps the default domain inside the base domain", () => {
-    expect(loadConfig({ PAGODA_BASE_DOMAIN: "sites.example.com", PAGODA_OPERATOR_DEFAULT_DOMAIN: "sites.example.com" }).defaultDomain).toBe("sites.example.com");
+    expect(loadConfig({ PAGODA_BASE_DOMAIN: "sites.example.com", PAGODA_OPERATOR_DEFAULT_DOMAIN: "sites.example.com" }).defaultDomain).toBe(
+      "sites.example.com",
+    );
     expect(() => loadConfig({ PAGODA_BASE_DOMAIN: "sites.example.com", PAGODA_OPERATOR_DEFAULT_DOMAIN: "example.com" })).toThrow(
       /PAGODA_OPERATOR_DEFAULT_DOMAIN: must equal PAGODA_BASE_DOMAIN/,
     );
@@ -50,9 +52,9 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PAGODA_OPERATOR_IMAGE_PULL_POLICY: "Sometimes" })).toThrow(ConfigError);
     expect(() => loadConfig({ PAGODA_OPERATOR_API_TIMEOUT_SECONDS: "0" })).toThrow(/PAGODA_OPERATOR_API_TIMEOUT_SECONDS/);
     expect(() => loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt" })).toThrow(/PAGODA_OPERATOR_CLUSTER_ISSUER/);
-    expect(() =>
-      loadConfig({ PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "20", PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "15" }),
-    ).toThrow(/PAGODA_OPERATOR_LEASE_RENEW_SECONDS/);
+    expect(() => loadConfig({ PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "20", PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "15" })).toThrow(
+      /PAGODA_OPERATOR_LEASE_RENEW_SECONDS/,
+    );
   });
 
   it("treats empty strings as unset and reads the in-cluster namespace", () => {

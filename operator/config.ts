@@ -46,7 +46,12 @@ const envSchema = z.object({
   /** Shared with the dashboard: how status.url is written. Unset, it follows PAGODA_OPERATOR_TLS. */
   PAGODA_SITE_SCHEME: z.enum(SITE_SCHEMES, { message: "expected http or https" }).optional(),
   /** Shared with the dashboard: the ingress's public port, when not the scheme's own. */
-  PAGODA_SITE_PORT: z.coerce.number({ message: "expected a port number" }).int("expected a port number").min(1, "expected a port number from 1 to 65535").max(65_535, "expected a port number from 1 to 65535").optional(),
+  PAGODA_SITE_PORT: z.coerce
+    .number({ message: "expected a port number" })
+    .int("expected a port number")
+    .min(1, "expected a port number from 1 to 65535")
+    .max(65_535, "expected a port number from 1 to 65535")
+    .optional(),
   /** Namespaces whose StaticSites are reconciled; all others are ignored. */
   PAGODA_OPERATOR_NAMESPACE_SELECTOR: namespaceSelector.default("app.kubernetes.io/managed-by=pagoda"),
   PAGODA_OPERATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -122,9 +127,7 @@ export function loadConfig(
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(environment)"}: ${issue.message}`));
   }
   const e = parsed.data;
   const issues: string[] = [];
@@ -137,9 +140,7 @@ export function loadConfig(
     );
   }
   if (e.PAGODA_OPERATOR_LEASE_RENEW_SECONDS >= e.PAGODA_OPERATOR_LEASE_DURATION_SECONDS) {
-    issues.push(
-      "PAGODA_OPERATOR_LEASE_RENEW_SECONDS: must be shorter than PAGODA_OPERATOR_LEASE_DURATION_SECONDS, or two leaders can overlap",
-    );
+    issues.push("PAGODA_OPERATOR_LEASE_RENEW_SECONDS: must be shorter than PAGODA_OPERATOR_LEASE_DURATION_SECONDS, or two leaders can overlap");
   }
   if (e.PAGODA_OPERATOR_BACKOFF_BASE_MS > e.PAGODA_OPERATOR_BACKOFF_MAX_MS) {
     issues.push("PAGODA_OPERATOR_BACKOFF_BASE_MS: must not exceed PAGODA_OPERATOR_BACKOFF_MAX_MS");

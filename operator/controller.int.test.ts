@@ -6,14 +6,7 @@ import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace } from "@/local-cluster/testing";
 import { sharedCluster } from "@/tests/support/cluster";
-import {
-  ANNOTATION_CONFIG_HASH,
-  ANNOTATION_DIGEST,
-  CONDITION_DEGRADED,
-  CONDITION_PROGRESSING,
-  CONDITION_READY,
-  findCondition,
-} from "@/lib/staticsite/types";
+import { ANNOTATION_CONFIG_HASH, ANNOTATION_DIGEST, CONDITION_DEGRADED, CONDITION_PROGRESSING, CONDITION_READY, findCondition } from "@/lib/staticsite/types";
 import type { OperatorConfig } from "./config";
 import {
   Clients,
@@ -182,8 +175,7 @@ describe("operator against a real API server", () => {
     await waitFor("PDB removal", () => gone(() => clients.policy.readNamespacedPodDisruptionBudget({ name: "shop", namespace: ns })));
     const suspended = await waitFor("Suspended status", async () => {
       const s = await clients.getSite(ns, "shop");
-      return findCondition(s.status, CONDITION_READY)?.reason === "Suspended" &&
-        findCondition(s.status, CONDITION_PROGRESSING)?.reason === "Suspended"
+      return findCondition(s.status, CONDITION_READY)?.reason === "Suspended" && findCondition(s.status, CONDITION_PROGRESSING)?.reason === "Suspended"
         ? s
         : undefined;
     });
@@ -350,7 +342,9 @@ describe("operator against a real API server", () => {
     // Its host claim counts for nothing either: a Pagoda site asking for it gets it.
     const claimant = await createSiteNamespace(kc, "claimant");
     await clients.applySite(claimant, "rightful", siteSpec({ hosts: [host] }));
-    const ing = await waitFor("the Pagoda site's Ingress for the host", () => clients.networking.readNamespacedIngress({ name: "rightful", namespace: claimant }));
+    const ing = await waitFor("the Pagoda site's Ingress for the host", () =>
+      clients.networking.readNamespacedIngress({ name: "rightful", namespace: claimant }),
+    );
     expect(ing.spec?.rules?.map((r) => r.host)).toEqual([host]);
 
     // The namespace is what decides: labelled, the same object is reconciled.
@@ -427,9 +421,7 @@ describe("operator against a real API server", () => {
   it("hands over leadership: a second instance waits, then takes over when the first stops", async () => {
     const second = await startOperator({ ...config, identity: `${config.identity}-b` });
     try {
-      const lease = await kc
-        .makeApiClient(CoordinationV1Api)
-        .readNamespacedLease({ name: config.leaseName, namespace: config.leaseNamespace });
+      const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: config.leaseName, namespace: config.leaseNamespace });
       expect(lease.spec?.holderIdentity).toBe(config.identity);
       expect(second.isLeader()).toBe(false);
       expect(operator.isLeader()).toBe(true);

@@ -204,8 +204,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     cache<T>(
       kind,
       path,
-      (labelSelector) =>
-        counted(kind, () => api.objects.list<T>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector)),
+      (labelSelector) => counted(kind, () => api.objects.list<T>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector)),
       enqueueChild(kind),
       MANAGED_SELECTOR,
       trim,

@@ -15,7 +15,14 @@ describe("hostAllowed", () => {
     const base = "sites.example.com";
     expect(hostAllowed("sites.example.com", base)).toBe(true);
     expect(hostAllowed("blog-acme.sites.example.com", base)).toBe(true);
-    for (const host of ["a.b.sites.example.com", "example.com", "pagoda.example.com", "evilsites.example.com", "sites.example.com.evil.net", ".sites.example.com"]) {
+    for (const host of [
+      "a.b.sites.example.com",
+      "example.com",
+      "pagoda.example.com",
+      "evilsites.example.com",
+      "sites.example.com.evil.net",
+      ".sites.example.com",
+    ]) {
       expect(hostAllowed(host, base), host).toBe(false);
     }
   });
@@ -70,7 +77,13 @@ describe("incumbents", () => {
     const serving = (c: HostClaim) => c.key === holder.key;
     expect(claims.holder("h.x", () => true, serving)?.key).toBe("tenant/shop");
     // Two serving it (an old installation, or a lagging cache): the oldest again.
-    expect(claims.holder("h.x", () => true, () => true)?.key).toBe("was-foreign/old");
+    expect(
+      claims.holder(
+        "h.x",
+        () => true,
+        () => true,
+      )?.key,
+    ).toBe("was-foreign/old");
     expect(decideHosts("was-foreign/old", ["h.x"], "x", claims, () => true, serving).conflicted).toEqual(["h.x"]);
   });
 });
@@ -90,6 +103,11 @@ describe("decideHosts / hostProblem", () => {
     const foreign = decideHosts("attacker/grab", ["pagoda.example.com"], "sites.test", claims, () => true);
     expect(foreign.refused).toEqual(["pagoda.example.com"]);
     expect(hostProblem(foreign, "sites.test")?.reason).toBe("HostNotAllowed");
-    expect(hostProblem(decideHosts("victim/shop", ["shop.sites.test"], "sites.test", claims, () => true), "sites.test")).toBeUndefined();
+    expect(
+      hostProblem(
+        decideHosts("victim/shop", ["shop.sites.test"], "sites.test", claims, () => true),
+        "sites.test",
+      ),
+    ).toBeUndefined();
   });
 });

@@ -1,15 +1,6 @@
 // Helpers shared by the operator's integration tests (real API server).
 import { randomBytes } from "node:crypto";
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  NetworkingV1Api,
-  PatchStrategy,
-  PolicyV1Api,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions } from "@kubernetes/client-node";
 import {
   FIELD_MANAGER_DASHBOARD,
   STATICSITE_API_VERSION,
@@ -31,10 +22,9 @@ export const PAGODA_NAMESPACE_LABELS = { "app.kubernetes.io/managed-by": "pagoda
 /** A test namespace marked as Pagoda's, as the dashboard marks tenant namespaces. */
 export async function createSiteNamespace(kc: KubeConfig, prefix: string): Promise<string> {
   const name = await createTestNamespace(kc, prefix);
-  await kc.makeApiClient(CoreV1Api).patchNamespace(
-    { name, body: { metadata: { labels: PAGODA_NAMESPACE_LABELS } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-  );
+  await kc
+    .makeApiClient(CoreV1Api)
+    .patchNamespace({ name, body: { metadata: { labels: PAGODA_NAMESPACE_LABELS } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
   return name;
 }
 

@@ -183,9 +183,7 @@ export class KubeApi {
 
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
     try {
-      return await this.call("get", "Lease", false, `reading Lease ${namespace}/${name}`, () =>
-        this.coordination.readNamespacedLease({ namespace, name }),
-      );
+      return await this.call("get", "Lease", false, `reading Lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }));
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
       throw err;

@@ -65,11 +65,9 @@ async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">)
   // When started as root, nginx workers drop to `nobody` and must read the files.
   for (const d of [dir, site, path.join(site, "assets"), path.join(site, "docs"), tmp]) await chmod(d, 0o755);
 
-  const child: ChildProcess = spawn(
-    "nginx",
-    ["-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath, "-g", "daemon off;"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath, "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

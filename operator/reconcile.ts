@@ -2,15 +2,7 @@
 // apply only the children that differ from what they should be, delete the
 // ones that should not exist, then write status only if it changed. The work
 // queue guarantees no two reconciles of the same site overlap.
-import type {
-  KubernetesObject,
-  V1ConfigMap,
-  V1Deployment,
-  V1Ingress,
-  V1PodDisruptionBudget,
-  V1Pod,
-  V1Service,
-} from "@kubernetes/client-node";
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Ingress, V1PodDisruptionBudget, V1Pod, V1Service } from "@kubernetes/client-node";
 import type pino from "pino";
 import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } from "@/lib/staticsite/types";
 import type { ChildConfig } from "./children";

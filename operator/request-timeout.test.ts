@@ -93,15 +93,13 @@ describe("API request timeout", () => {
     const took = performance.now() - started;
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).timedOut).toBe(true);
-    expect((err as Error).message).toBe(
-      "reading Lease default/pagoda-operator: request timed out: no answer from the API server within 0.3 s",
-    );
+    expect((err as Error).message).toBe("reading Lease default/pagoda-operator: request timed out: no answer from the API server within 0.3 s");
     expect(took).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
     expect(took).toBeLessThan(TIMEOUT_MS + 2_000);
     // The request reached the server, and the client hung up instead of leaving the socket open.
-    await expect.poll(() => api.seen.map((s) => `${s.method} ${s.url} ${s.abandoned}`)).toEqual([
-      "GET /apis/coordination.k8s.io/v1/namespaces/default/leases/pagoda-operator true",
-    ]);
+    await expect
+      .poll(() => api.seen.map((s) => `${s.method} ${s.url} ${s.abandoned}`))
+      .toEqual(["GET /apis/coordination.k8s.io/v1/namespaces/default/leases/pagoda-operator true"]);
   });
 
   it("fails the reconcile with a timeout and retries it", { timeout: 30_000 }, async () => {

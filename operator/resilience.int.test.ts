@@ -174,9 +174,7 @@ describe("operator resilience", () => {
       );
       try {
         await waitFor("the third instance to lead", async () => (third.isLeader() ? true : undefined), 15_000);
-        await waitFor("every site to be reconciled", async () =>
-          (await counterTotal(third.metrics.reconciles)) >= count ? true : undefined,
-        );
+        await waitFor("every site to be reconciled", async () => ((await counterTotal(third.metrics.reconciles)) >= count ? true : undefined));
         await third.idle();
         const writes = (await third.metrics.apiWrites.get()).values.filter((v) => v.labels.kind !== "Lease");
         expect(writes).toEqual([]);

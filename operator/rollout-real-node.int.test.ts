@@ -42,7 +42,10 @@ function indexHtml(version: string): string {
  * endpoint also checks a signature, which the operator never sees (it is
  * part of the URL). Listens on the node's bridge address so pods reach it.
  */
-async function serveArtifacts(store: FsArtifactStore, address: string): Promise<{ urlOf(d: Digest): string; fetches(d: Digest): number; close(): Promise<void> }> {
+async function serveArtifacts(
+  store: FsArtifactStore,
+  address: string,
+): Promise<{ urlOf(d: Digest): string; fetches(d: Digest): number; close(): Promise<void> }> {
   const fetches = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const hex = /^\/artifacts\/([a-f0-9]{64})\.tar\.gz$/.exec(req.url ?? "")?.[1];

@@ -141,7 +141,13 @@ describe("deriveStatus", () => {
     const site = makeSite({ suspend: true });
     const draining = deriveStatus({ site, deployment: makeDeployment({ specReplicas: 0, replicas: 1 }), pods: [], url, now: t0 });
     expect(cond(draining, "Progressing")).toMatchObject({ status: "True", reason: "Suspending" });
-    const done = deriveStatus({ site, deployment: makeDeployment({ specReplicas: 0, replicas: 0, updated: 0, available: 0, ready: 0 }), pods: [], url, now: t0 });
+    const done = deriveStatus({
+      site,
+      deployment: makeDeployment({ specReplicas: 0, replicas: 0, updated: 0, available: 0, ready: 0 }),
+      pods: [],
+      url,
+      now: t0,
+    });
     expect(cond(done, "Ready")).toMatchObject({ status: "False", reason: "Suspended" });
     expect(cond(done, "Progressing")).toMatchObject({ status: "False", reason: "Suspended" });
   });
@@ -157,7 +163,14 @@ describe("deriveStatus", () => {
     const live = deriveStatus({ site: makeSite(), deployment: makeDeployment(), pods: [], url, now: t0, hostProblem });
     expect(cond(live, "Degraded")).toMatchObject({ status: "True", reason: "HostConflict", message: hostProblem.message });
     expect(cond(live, "Ready")).toMatchObject({ status: "True" });
-    const suspended = deriveStatus({ site: makeSite({ suspend: true }), deployment: makeDeployment({ specReplicas: 0, replicas: 0 }), pods: [], url, now: t0, hostProblem });
+    const suspended = deriveStatus({
+      site: makeSite({ suspend: true }),
+      deployment: makeDeployment({ specReplicas: 0, replicas: 0 }),
+      pods: [],
+      url,
+      now: t0,
+      hostProblem,
+    });
     expect(cond(suspended, "Degraded")).toMatchObject({ status: "False", reason: "Suspended" });
   });
 
@@ -193,9 +206,7 @@ describe("transitionEvents", () => {
     expect(transitionEvents(undefined, progressing)).toEqual([]);
     site.status = progressing;
     const ready = deriveStatus({ site, deployment: makeDeployment(), pods: [], url, now: t1 });
-    expect(transitionEvents(progressing, ready)).toEqual([
-      { type: "Normal", reason: "RolloutComplete", message: "sha256:aaaaaaaaaaaa is live" },
-    ]);
+    expect(transitionEvents(progressing, ready)).toEqual([{ type: "Normal", reason: "RolloutComplete", message: "sha256:aaaaaaaaaaaa is live" }]);
     expect(transitionEvents(ready, ready)).toEqual([]);
     const failing = deriveStatus({ site, deployment: undefined, pods: [], url, now: t1, applyError: "quota" });
     expect(transitionEvents(ready, failing).map((e) => [e.type, e.reason])).toEqual([["Warning", "ApplyFailed"]]);

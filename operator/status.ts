@@ -148,12 +148,7 @@ export function rolloutFacts(site: StaticSite, dep: V1Deployment | undefined): R
   const ready = s?.readyReplicas ?? 0;
   const available = s?.availableReplicas ?? 0;
   const complete =
-    observed &&
-    dep?.spec?.replicas === want &&
-    templateDigest === site.spec.artifact.digest &&
-    updated === want &&
-    available === want &&
-    replicas === want;
+    observed && dep?.spec?.replicas === want && templateDigest === site.spec.artifact.digest && updated === want && available === want && replicas === want;
   return { observed, templateDigest, want, replicas, updated, ready, available, complete };
 }
 
@@ -222,9 +217,7 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
     degraded = c("False", "AsExpected", "No problems found");
   } else {
     const serving =
-      previous?.currentDigest && previous.currentDigest !== digest && facts.available > 0
-        ? `; ${short(previous.currentDigest)} keeps serving meanwhile`
-        : "";
+      previous?.currentDigest && previous.currentDigest !== digest && facts.available > 0 ? `; ${short(previous.currentDigest)} keeps serving meanwhile` : "";
     const wait = problem ? undefined : podWaitReason(pods, digest);
     const counts = `${facts.updated} of ${facts.want} replicas updated to ${short(digest)}, ${facts.available} available`;
     const detail = problem ? problem.message : wait ? `${counts}: ${wait}` : counts;

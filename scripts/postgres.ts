@@ -111,9 +111,7 @@ function run(command: Command, cwd: string): Promise<RunResult> {
 async function runChecked(command: Command, cwd: string, what: string): Promise<RunResult> {
   const result = await run(command, cwd);
   if (result.code !== 0) {
-    throw new Error(
-      `${what} failed (exit code ${result.code}): ${command.file} ${command.args.join(" ")}\n${result.stderr || result.stdout}`.trim(),
-    );
+    throw new Error(`${what} failed (exit code ${result.code}): ${command.file} ${command.args.join(" ")}\n${result.stderr || result.stdout}`.trim());
   }
   return result;
 }
@@ -173,27 +171,10 @@ function runtimeSettings(dataDir: string, port: number, ephemeral: boolean): str
 
 async function initialise(binDir: string, dataDir: string): Promise<void> {
   log.info({ dataDir }, "initialising a new Postgres data directory");
-  await runChecked(
-    asServerUser(path.join(binDir, "initdb"), [
-      "-D",
-      dataDir,
-      "-U",
-      ROLE,
-      "--auth=trust",
-      "--encoding=UTF8",
-      "--locale=C",
-    ]),
-    dataDir,
-    "initdb",
-  );
+  await runChecked(asServerUser(path.join(binDir, "initdb"), ["-D", dataDir, "-U", ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C"]), dataDir, "initdb");
   // Only loopback TCP and the private socket are accepted; the server never
   // listens elsewhere either (listen_addresses), so trust stays local.
-  const hba = [
-    "# Written by scripts/postgres.ts: local development and tests only.",
-    "local all all trust",
-    "host  all all 127.0.0.1/32 trust",
-    "",
-  ].join("\n");
+  const hba = ["# Written by scripts/postgres.ts: local development and tests only.", "local all all trust", "host  all all 127.0.0.1/32 trust", ""].join("\n");
   await writeFile(path.join(dataDir, "pg_hba.conf"), hba);
   const conf = path.join(dataDir, "postgresql.conf");
   await writeFile(conf, `${await readFile(conf, "utf8")}\ninclude_if_exists = 'pagoda.conf'\n`);
@@ -377,16 +358,7 @@ async function startOrReuse(dataDir: string, options: PostgresOptions): Promise<
   // pg_ctl -w notices a postmaster that dies while starting (bad config, port
   // taken); accepting connections is then proven by connecting below.
   const started = await run(
-    asServerUser(path.join(binDir, "pg_ctl"), [
-      "start",
-      "-w",
-      "-t",
-      String(START_TIMEOUT_MS / 1000),
-      "-D",
-      dataDir,
-      "-l",
-      path.join(dataDir, "server.log"),
-    ]),
+    asServerUser(path.join(binDir, "pg_ctl"), ["start", "-w", "-t", String(START_TIMEOUT_MS / 1000), "-D", dataDir, "-l", path.join(dataDir, "server.log")]),
     dataDir,
   );
   if (started.code !== 0) {
@@ -429,11 +401,9 @@ export async function createDatabase(url: string, name: string): Promise<string>
 
 /** Drops database `name` (if it exists), disconnecting its sessions. */
 export async function dropDatabase(url: string, name: string): Promise<void> {
-  await withClient(url, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`)).catch(
-    (error: unknown) => {
-      throw new Error(`could not drop database ${name}`, { cause: error });
-    },
-  );
+  await withClient(url, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`)).catch((error: unknown) => {
+    throw new Error(`could not drop database ${name}`, { cause: error });
+  });
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

@@ -30,7 +30,14 @@ export function DeleteSiteDialog({ tenant, site }: { tenant: string; site: strin
   }
 
   return (
-    <Dialog.Root open={open} onOpenChange={(next) => { setOpen(next); setTyped(""); setError(null); }}>
+    <Dialog.Root
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        setTyped("");
+        setError(null);
+      }}
+    >
       <Dialog.Trigger asChild>
         <Button variant="danger" disabled={!hydrated}>
           Delete site
@@ -53,7 +60,11 @@ export function DeleteSiteDialog({ tenant, site }: { tenant: string; site: strin
             autoComplete="off"
             className="mt-4 block w-full rounded-md border-0 px-3 py-2 font-mono text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-red-500"
           />
-          {error ? <div className="mt-3"><Alert>{error}</Alert></div> : null}
+          {error ? (
+            <div className="mt-3">
+              <Alert>{error}</Alert>
+            </div>
+          ) : null}
           <div className="mt-6 flex justify-end gap-3">
             <Dialog.Close asChild>
               <Button variant="secondary">Cancel</Button>

@@ -35,7 +35,12 @@ export function DeployHistory({ deploys, tenant, site }: { deploys: DeployView[]
             {deploy.isTarget ? (
               <span className="text-xs text-slate-500">current target</span>
             ) : deploy.digest ? (
-              <PromoteButton tenant={tenant} site={site} deployId={deploy.id} label={deploy.state === "superseded" || deploy.state === "live" ? "Roll back to this" : "Promote"} />
+              <PromoteButton
+                tenant={tenant}
+                site={site}
+                deployId={deploy.id}
+                label={deploy.state === "superseded" || deploy.state === "live" ? "Roll back to this" : "Promote"}
+              />
             ) : null}
             <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
           </div>

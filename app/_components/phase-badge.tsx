@@ -23,7 +23,12 @@ const SIZES = { md: "px-3 py-1 text-sm", sm: "px-2 py-0.5 text-xs" } as const;
 
 export function PhaseBadge({ phase, size = "md", live = false }: { phase: PhaseName; size?: keyof typeof SIZES; live?: boolean }) {
   return (
-    <span className={`rounded-full font-semibold ${SIZES[size]} ${PHASE_STYLES[phase]}`} data-testid="phase-badge" data-phase={phase} aria-live={live ? "polite" : undefined}>
+    <span
+      className={`rounded-full font-semibold ${SIZES[size]} ${PHASE_STYLES[phase]}`}
+      data-testid="phase-badge"
+      data-phase={phase}
+      aria-live={live ? "polite" : undefined}
+    >
       {PHASE_LABELS[phase]}
     </span>
   );

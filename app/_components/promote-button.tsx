@@ -25,7 +25,11 @@ export function PromoteButton({ tenant, site, deployId, label }: { tenant: strin
 
   return (
     <span className="flex items-center gap-2">
-      {error ? <span className="text-xs text-red-700" role="alert">{error}</span> : null}
+      {error ? (
+        <span className="text-xs text-red-700" role="alert">
+          {error}
+        </span>
+      ) : null}
       <button
         type="button"
         disabled={pending || !hydrated}

@@ -56,7 +56,13 @@ export function SiteStatus({ tenant, site, url, initial }: { tenant: string; sit
       </p>
       <div className="flex flex-wrap items-center gap-2">
         {status.phase === "Live" ? (
-          <a href={url} target="_blank" rel="noreferrer" className="font-mono text-sm font-medium text-indigo-700 underline hover:text-indigo-500" data-testid="site-link">
+          <a
+            href={url}
+            target="_blank"
+            rel="noreferrer"
+            className="font-mono text-sm font-medium text-indigo-700 underline hover:text-indigo-500"
+            data-testid="site-link"
+          >
             {url}
           </a>
         ) : (

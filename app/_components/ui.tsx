@@ -72,7 +72,11 @@ export function NewPasswordField({ id, label, error }: { id: string; label: stri
 export function Alert({ children, tone = "error" }: { children: ReactNode; tone?: "error" | "info" }) {
   const styles = tone === "error" ? "bg-red-50 text-red-800 ring-red-200" : "bg-indigo-50 text-indigo-800 ring-indigo-200";
   return (
-    <div role={tone === "error" ? "alert" : "status"} data-testid={tone === "error" ? "form-error" : "form-info"} className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`}>
+    <div
+      role={tone === "error" ? "alert" : "status"}
+      data-testid={tone === "error" ? "form-error" : "form-info"}
+      className={`rounded-md px-3 py-2 text-sm ring-1 ring-inset ${styles}`}
+    >
       {children}
     </div>
   );

@@ -69,7 +69,9 @@ export function UploadPanel({ tenant, site, maxBytes }: { tenant: string; site: 
         }`}
       >
         <p className="font-medium text-slate-800">Drop a .zip of your built site here</p>
-        <p className="mt-1 text-sm text-slate-600">It needs an index.html at the top (a single wrapping folder such as dist/ is fine). Up to {formatMegabytes(maxBytes)}.</p>
+        <p className="mt-1 text-sm text-slate-600">
+          It needs an index.html at the top (a single wrapping folder such as dist/ is fine). Up to {formatMegabytes(maxBytes)}.
+        </p>
         <label
           htmlFor="site-zip"
           className="mt-4 cursor-pointer rounded-md bg-white px-3.5 py-2 text-sm font-semibold text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 focus-within:outline-2 focus-within:outline-indigo-600"

@@ -3,8 +3,7 @@
 import { getCsrfToken } from "next-auth/react";
 
 export type SignInResult =
-  | { ok: true }
-  | { ok: false; code: "wrong_credentials" | "rate_limited" | "csrf" | "network" | "other"; message: string; retryAfterSeconds?: number };
+  { ok: true } | { ok: false; code: "wrong_credentials" | "rate_limited" | "csrf" | "network" | "other"; message: string; retryAfterSeconds?: number };
 
 /** "in 1 minute (at 10:42)": when a limited attempt may be made again. */
 export function retryWhen(seconds: number, now = new Date()): string {

@@ -27,7 +27,8 @@ export async function uploadZip(
     if (csrf) xhr.setRequestHeader("x-csrf-token", csrf);
     xhr.upload.onprogress = (event) => handlers.onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
     xhr.upload.onload = () => handlers.onSent();
-    xhr.onerror = () => resolve({ ok: false, error: { status: 0, code: "network", message: "The upload was interrupted. Check your connection and try again." } });
+    xhr.onerror = () =>
+      resolve({ ok: false, error: { status: 0, code: "network", message: "The upload was interrupted. Check your connection and try again." } });
     xhr.onload = () => {
       let body: unknown = null;
       try {

@@ -27,8 +27,8 @@ export default async function AccountPage() {
         <Card className="max-w-lg space-y-4">
           <h2 className="text-lg font-semibold text-slate-900">Sign out everywhere</h2>
           <p className="text-sm text-slate-600">
-            Ends every session of your account, this one included: use it if you signed in on a computer that is not yours, or think someone
-            else has your session.
+            Ends every session of your account, this one included: use it if you signed in on a computer that is not yours, or think someone else has your
+            session.
           </p>
           <SignOutEverywhereButton />
         </Card>

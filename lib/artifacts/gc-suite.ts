@@ -206,7 +206,10 @@ export function artifactCollectionSuite(driver: string, opts: GcSuiteOptions): v
       await collector.query(`SELECT digest FROM "Artifact" WHERE digest = $1 FOR UPDATE`, [digest]);
       await collector.query("SELECT pg_advisory_xact_lock($1, $2)", [DIGEST_LOCK_CLASS, digestLockId(digest)]);
       const racing = upload(actor, "second", zip);
-      const finishedEarly = racing.then(() => "finished before the deletion", (error: unknown) => `failed before the deletion: ${String(error)}`);
+      const finishedEarly = racing.then(
+        () => "finished before the deletion",
+        (error: unknown) => `failed before the deletion: ${String(error)}`,
+      );
       expect(await Promise.race([blockedBehind(collector, 1).then(() => "waiting"), finishedEarly])).toBe("waiting");
       await store.delete(digest);
       await collector.query(`DELETE FROM "Artifact" WHERE digest = $1`, [digest]);

@@ -298,5 +298,8 @@ export function startArtifactCollector(): void {
   timer.unref();
   globalForCollector.pagodaArtifactCollector = timer;
   void pass();
-  log.info({ intervalSeconds: config.PAGODA_ARTIFACT_GC_INTERVAL_SECONDS, graceSeconds: config.PAGODA_ARTIFACT_GC_GRACE_SECONDS }, "artifact collector started");
+  log.info(
+    { intervalSeconds: config.PAGODA_ARTIFACT_GC_INTERVAL_SECONDS, graceSeconds: config.PAGODA_ARTIFACT_GC_GRACE_SECONDS },
+    "artifact collector started",
+  );
 }

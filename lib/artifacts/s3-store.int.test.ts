@@ -108,7 +108,13 @@ describe("S3ArtifactStore", () => {
   it("takes a processed upload end to end, built by createArtifactStore", async () => {
     const s = createArtifactStore({ driver: "s3", bucket: BUCKET, prefix: "e2e", endpoint, region: "us-east-1", forcePathStyle: true, credentials });
     const zip = path.join(dir, "site.zip");
-    await writeFile(zip, await buildZip([{ name: "dist/index.html", data: "<h1>s3</h1>" }, { name: "dist/app.js", data: "let x = 1;\n".repeat(500) }]));
+    await writeFile(
+      zip,
+      await buildZip([
+        { name: "dist/index.html", data: "<h1>s3</h1>" },
+        { name: "dist/app.js", data: "let x = 1;\n".repeat(500) },
+      ]),
+    );
     const tmp = path.join(dir, "tmp");
     await mkdir(tmp, { recursive: true });
     const first = await processUpload(zip, DEFAULT_UPLOAD_LIMITS, s, { tmpDir: tmp });

@@ -22,9 +22,11 @@ async function ensureBinary(): Promise<string> {
     return bin;
   } catch {
     await mkdir(path.dirname(bin), { recursive: true });
-    await exec("nice", ["-n", "19", "go", "install", GOFAKES3], { env: { ...process.env, GOBIN: path.dirname(bin) }, maxBuffer: 1 << 22 }).catch((err: unknown) => {
-      throw new Error(`cannot build ${GOFAKES3} (is Go installed?): ${String(err)}`, { cause: err });
-    });
+    await exec("nice", ["-n", "19", "go", "install", GOFAKES3], { env: { ...process.env, GOBIN: path.dirname(bin) }, maxBuffer: 1 << 22 }).catch(
+      (err: unknown) => {
+        throw new Error(`cannot build ${GOFAKES3} (is Go installed?): ${String(err)}`, { cause: err });
+      },
+    );
     return bin;
   }
 }
@@ -38,7 +40,9 @@ export interface TestS3Server {
 export async function startTestS3(bucket: string): Promise<TestS3Server> {
   const bin = await ensureBinary();
   const port = await findFreePort();
-  const proc = spawn("nice", ["-n", "19", bin, "-backend", "memory", "-host", `127.0.0.1:${port}`, "-initialbucket", bucket], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn("nice", ["-n", "19", bin, "-backend", "memory", "-host", `127.0.0.1:${port}`, "-initialbucket", bucket], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   await new Promise<void>((resolve, reject) => {
     let log = "";
     proc.once("error", reject);

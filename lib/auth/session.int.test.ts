@@ -83,9 +83,9 @@ describe("session revocation", () => {
     }
     expect(await attempt(10)).toBeInstanceOf(RateLimitedError);
     // Even the right one is refused until the window passes.
-    expect(await changePassword(userId, { currentPassword: PASSWORD, newPassword: "another quite different phrase" }, "192.0.2.3").catch((e: unknown) => e)).toBeInstanceOf(
-      RateLimitedError,
-    );
+    expect(
+      await changePassword(userId, { currentPassword: PASSWORD, newPassword: "another quite different phrase" }, "192.0.2.3").catch((e: unknown) => e),
+    ).toBeInstanceOf(RateLimitedError);
     const after = await db().user.findUniqueOrThrow({ where: { id: userId } });
     expect([after.passwordHash, after.sessionVersion]).toEqual([before.passwordHash, before.sessionVersion]);
     expect(await db().auditEvent.count({ where: { actorId: userId, action: "user.password_change", outcome: "failure" } })).toBe(10);
@@ -108,7 +108,13 @@ describe("session revocation", () => {
 describe("absolute session lifetime", () => {
   async function tokenSignedInAgo(userId: string, seconds: number): Promise<string> {
     const user = await db().user.findUniqueOrThrow({ where: { id: userId } });
-    const token: JWT = { sub: user.id, name: user.name, email: user.email, sessionVersion: user.sessionVersion, signedInAt: Math.floor(Date.now() / 1000) - seconds };
+    const token: JWT = {
+      sub: user.id,
+      name: user.name,
+      email: user.email,
+      sessionVersion: user.sessionVersion,
+      signedInAt: Math.floor(Date.now() / 1000) - seconds,
+    };
     // A JWT whose own expiry is days away, as one renewed by /api/auth/session every day would be.
     return encode({ token, secret: secret(), maxAge: SESSION_IDLE_SECONDS });
   }

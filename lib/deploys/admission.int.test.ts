@@ -149,21 +149,24 @@ function stallingBody(first: Buffer) {
   let started!: () => void;
   const reading = new Promise<void>((resolve) => (started = resolve));
   const state = { pulls: 0, cancelled: false };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      state.pulls += 1;
-      if (state.pulls === 1) {
-        controller.enqueue(new Uint8Array(first));
-        started();
-        return;
-      }
-      return new Promise<void>(() => undefined);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        state.pulls += 1;
+        if (state.pulls === 1) {
+          controller.enqueue(new Uint8Array(first));
+          started();
+          return;
+        }
+        return new Promise<void>(() => undefined);
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+      // No read-ahead: pull runs only when the server reads, so `pulls` counts what it asked for.
     },
-    cancel() {
-      state.cancelled = true;
-    },
-    // No read-ahead: pull runs only when the server reads, so `pulls` counts what it asked for.
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { stream, reading, state };
 }
 
@@ -238,7 +241,12 @@ describe("disk space, on a real small volume", () => {
       expect(proc.inProgress).toBe(0);
 
       const zip = await buildZip([{ name: "index.html", data: "<h1>small</h1>" }]);
-      const ok = await uploadDeployWithinLimits(actor, "limits", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null }, proc);
+      const ok = await uploadDeployWithinLimits(
+        actor,
+        "limits",
+        { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null },
+        proc,
+      );
       expect(ok.state).toBe("ready");
       expect(await readdir(mount)).toEqual([]);
     } finally {

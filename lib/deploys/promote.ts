@@ -30,7 +30,18 @@ export async function promoteDeploy(actor: TenantActor, siteName: string, deploy
       // A deploy that failed to roll out gets a fresh try; a live one stays live.
       data: { promotedAt: new Date(), ...(deploy.state === "failed" || deploy.state === "superseded" ? { state: "ready", error: null } : {}) },
     });
-    await recordAudit({ action: "deploy.promote", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: site.name, ip, details: { deployId: deploy.id, digest: deploy.digest } }, tx);
+    await recordAudit(
+      {
+        action: "deploy.promote",
+        outcome: "success",
+        tenantId: actor.tenantId,
+        actorId: actor.userId,
+        target: site.name,
+        ip,
+        details: { deployId: deploy.id, digest: deploy.digest },
+      },
+      tx,
+    );
     return promoted;
   });
   await publishPromotedDeploy(site.id);

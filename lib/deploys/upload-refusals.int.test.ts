@@ -42,11 +42,18 @@ async function refusal(zip: Buffer): Promise<{ error: UploadError; status: numbe
   );
   expect(isUploadError(error), String(error)).toBe(true);
   const response = errorResponse(error);
-  return { error: error as UploadError, status: response.status, body: (await response.json()) as { error: { code: string; message: string; entry?: string } } };
+  return {
+    error: error as UploadError,
+    status: response.status,
+    body: (await response.json()) as { error: { code: string; message: string; entry?: string } },
+  };
 }
 
 async function lastFailure() {
-  const row = await db().auditEvent.findFirstOrThrow({ where: { tenantId: actor.tenantId, action: "deploy.upload", outcome: "failure" }, orderBy: { createdAt: "desc" } });
+  const row = await db().auditEvent.findFirstOrThrow({
+    where: { tenantId: actor.tenantId, action: "deploy.upload", outcome: "failure" },
+    orderBy: { createdAt: "desc" },
+  });
   return row.details as { code?: string; message?: string; entry?: string | null };
 }
 

@@ -49,7 +49,11 @@ async function storedFiles(): Promise<string[]> {
   return out;
 }
 
-const site = (html: string) => buildZip([{ name: "index.html", data: `<h1>${html}</h1>` }, { name: "app.css", data: "body{color:red}" }]);
+const site = (html: string) =>
+  buildZip([
+    { name: "index.html", data: `<h1>${html}</h1>` },
+    { name: "app.css", data: "body{color:red}" },
+  ]);
 
 describe("uploads become deploys", () => {
   it("records a ready deploy, points the site at it, and stores the artifact once", async () => {
@@ -59,7 +63,12 @@ describe("uploads become deploys", () => {
     expect(deploy.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(deploy.fileCount).toBe(2);
     expect(deploy.isTarget).toBe(true);
-    const again = await upload(await buildZip([{ name: "app.css", data: "body{color:red}" }, { name: "index.html", data: "<h1>first</h1>", compress: false }]));
+    const again = await upload(
+      await buildZip([
+        { name: "app.css", data: "body{color:red}" },
+        { name: "index.html", data: "<h1>first</h1>", compress: false },
+      ]),
+    );
     expect(again.digest).toBe(deploy.digest);
     expect((await storedFiles()).filter((f) => f.includes(deploy.digest!.slice(7)))).toHaveLength(1);
     const siteRow = await db().site.findFirstOrThrow({ where: { tenantId: actor.tenantId, name: "handbook" } });
@@ -72,13 +81,39 @@ describe("uploads become deploys", () => {
     ["not a zip", async () => Buffer.from("<html>definitely not a zip</html>"), "not_a_zip", 415],
     [
       "path traversal",
-      async () => patchEntry(await buildZip([{ name: "index.html", data: "x" }, { name: "a/xx/xx/etc/passwd", data: "x" }]), "a/xx/xx/etc/passwd", { rename: "a/../../etc/passwd" }),
+      async () =>
+        patchEntry(
+          await buildZip([
+            { name: "index.html", data: "x" },
+            { name: "a/xx/xx/etc/passwd", data: "x" },
+          ]),
+          "a/xx/xx/etc/passwd",
+          { rename: "a/../../etc/passwd" },
+        ),
       "path_traversal",
       422,
     ],
-    ["symlink", async () => buildZip([{ name: "index.html", data: "x" }, { name: "link", data: "/etc/passwd", mode: 0o120777 }]), "symlink", 422],
+    [
+      "symlink",
+      async () =>
+        buildZip([
+          { name: "index.html", data: "x" },
+          { name: "link", data: "/etc/passwd", mode: 0o120777 },
+        ]),
+      "symlink",
+      422,
+    ],
     ["no index.html", async () => buildZip([{ name: "about.html", data: "x" }]), "no_index_html", 422],
-    ["zip bomb", async () => buildZip([{ name: "index.html", data: "x" }, { name: "bomb.txt", data: Buffer.alloc(60 * 1024 * 1024) }]), "ratio_too_high", 422],
+    [
+      "zip bomb",
+      async () =>
+        buildZip([
+          { name: "index.html", data: "x" },
+          { name: "bomb.txt", data: Buffer.alloc(60 * 1024 * 1024) },
+        ]),
+      "ratio_too_high",
+      422,
+    ],
     [
       "encrypted entry",
       async () => patchEntry(await buildZip([{ name: "index.html", data: "secret" }]), "index.html", { flags: (f) => f | 1 }),
@@ -97,7 +132,10 @@ describe("uploads become deploys", () => {
     expect(error.message.length).toBeGreaterThan(20);
     expect(await db().deploy.count()).toBe(before.deploys);
     expect((await storedFiles()).length).toBe(before.files);
-    const audit = await db().auditEvent.findFirst({ where: { tenantId: actor.tenantId, action: "deploy.upload", outcome: "failure" }, orderBy: { createdAt: "desc" } });
+    const audit = await db().auditEvent.findFirst({
+      where: { tenantId: actor.tenantId, action: "deploy.upload", outcome: "failure" },
+      orderBy: { createdAt: "desc" },
+    });
     expect((audit?.details as { code?: string } | null)?.code).toBe(code);
     // And the next good upload still works.
     await upload(await site(`after ${code}`));
@@ -134,7 +172,11 @@ describe("per-tenant quotas", () => {
     const { actor: small } = await newAccount("few");
     await createSite(small, { name: "few" }, null);
     await db().tenant.update({ where: { id: small.tenantId }, data: { maxFiles: 2 } });
-    const zip = await buildZip([{ name: "index.html", data: "a" }, { name: "b.html", data: "b" }, { name: "c.html", data: "c" }]);
+    const zip = await buildZip([
+      { name: "index.html", data: "a" },
+      { name: "b.html", data: "b" },
+      { name: "c.html", data: "c" },
+    ]);
     const error = await upload(zip, "few", small).catch((e: unknown) => e);
     expect(isUploadError(error) && error.code).toBe("too_many_files");
   });
@@ -178,10 +220,12 @@ describe("artifact endpoint", () => {
     const unsigned = url.split("?")[0]!;
     const tampered = url.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
     const unknown = url.replace(hex, "0".repeat(64));
-    const answers = await Promise.all([unsigned, tampered, unknown].map(async (target) => {
-      const response = await call(getArtifact, target);
-      return `${response.status} ${await response.text()}`;
-    }));
+    const answers = await Promise.all(
+      [unsigned, tampered, unknown].map(async (target) => {
+        const response = await call(getArtifact, target);
+        return `${response.status} ${await response.text()}`;
+      }),
+    );
     expect(new Set(answers)).toEqual(new Set(["404 Not found\n"]));
   });
 });

@@ -36,7 +36,11 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
   const audit = (outcome: "success" | "failure", details: Record<string, string | number | boolean | null>) =>
     recordAudit({ action: "deploy.upload", outcome, tenantId: actor.tenantId, actorId: actor.userId, target: site.name, ip: request.ip, details });
 
-  const received = await receiveToTempFile(request.body, { ...request.receive, maxBytes: limits.maxArchiveBytes, declaredLength: request.declaredLength }).catch(async (error: unknown) => {
+  const received = await receiveToTempFile(request.body, {
+    ...request.receive,
+    maxBytes: limits.maxArchiveBytes,
+    declaredLength: request.declaredLength,
+  }).catch(async (error: unknown) => {
     if (isUploadError(error)) await audit("failure", { code: error.code, message: error.message });
     throw error;
   });
@@ -45,34 +49,37 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
   try {
     const result = await processUpload(received.path, limits, pin.store);
     try {
-      const deploy = await db().$transaction(async (tx) => {
-        // Taking turns per tenant keeps two uploads from both fitting under the storage quota.
-        await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
-        const stored = await storedBytesOf(actor.tenantId, result.digest, tx);
-        if (stored + result.sizeBytes > quotas.maxStoredBytes) {
-          throw new UploadError(
-            "too_large",
-            `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first: their space comes back about ${describeGrace(getConfig().PAGODA_ARTIFACT_GC_GRACE_SECONDS)} after they are deleted.`,
-          );
-        }
-        await holdArtifact(tx, artifactStore(), actor.tenantId, result.digest, result.sizeBytes);
-        const now = new Date();
-        const created = await tx.deploy.create({
-          data: {
-            siteId: site.id,
-            digest: result.digest,
-            sizeBytes: BigInt(result.sizeBytes),
-            fileCount: result.fileCount,
-            uncompressedBytes: BigInt(result.uncompressedBytes),
-            state: "ready",
-            createdById: actor.userId,
-            finishedAt: now,
-            promotedAt: now,
-          },
-        });
-        await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
-        return created;
-      }, { maxWait: 15_000, timeout: 15_000 });
+      const deploy = await db().$transaction(
+        async (tx) => {
+          // Taking turns per tenant keeps two uploads from both fitting under the storage quota.
+          await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
+          const stored = await storedBytesOf(actor.tenantId, result.digest, tx);
+          if (stored + result.sizeBytes > quotas.maxStoredBytes) {
+            throw new UploadError(
+              "too_large",
+              `This deploy needs ${formatBytes(result.sizeBytes)} but the workspace has ${formatBytes(Math.max(0, quotas.maxStoredBytes - stored))} of its ${formatBytes(quotas.maxStoredBytes)} storage left. Delete old sites first: their space comes back about ${describeGrace(getConfig().PAGODA_ARTIFACT_GC_GRACE_SECONDS)} after they are deleted.`,
+            );
+          }
+          await holdArtifact(tx, artifactStore(), actor.tenantId, result.digest, result.sizeBytes);
+          const now = new Date();
+          const created = await tx.deploy.create({
+            data: {
+              siteId: site.id,
+              digest: result.digest,
+              sizeBytes: BigInt(result.sizeBytes),
+              fileCount: result.fileCount,
+              uncompressedBytes: BigInt(result.uncompressedBytes),
+              state: "ready",
+              createdById: actor.userId,
+              finishedAt: now,
+              promotedAt: now,
+            },
+          });
+          await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
+          return created;
+        },
+        { maxWait: 15_000, timeout: 15_000 },
+      );
       await pin.release();
       await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes });
       await publishPromotedDeploy(site.id);

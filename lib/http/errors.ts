@@ -58,8 +58,5 @@ export function errorResponse(error: unknown, context: Record<string, unknown> =
     );
   }
   log.error({ err: error, ...context }, "request failed");
-  return NextResponse.json(
-    { error: { code: "internal", message: "Something went wrong on our side. Please try again." } },
-    { status: 500 },
-  );
+  return NextResponse.json({ error: { code: "internal", message: "Something went wrong on our side. Please try again." } }, { status: 500 });
 }

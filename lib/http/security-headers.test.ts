@@ -57,7 +57,9 @@ describe("proxy", () => {
   it("sends HSTS only when the dashboard's URL is https", async () => {
     const proxy = await proxyFor("https://pagoda.example.com");
     expect(proxy(new NextRequest("https://pagoda.example.com/signin")).headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
-    expect(proxy(new NextRequest("https://pagoda.example.com/api/healthz")).headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
+    expect(proxy(new NextRequest("https://pagoda.example.com/api/healthz")).headers.get("strict-transport-security")).toBe(
+      "max-age=63072000; includeSubDomains",
+    );
   });
 
   it("leaves API responses the fixed policy that allows nothing", async () => {

@@ -36,9 +36,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
     }
     if (path === "/readyz") {
       const r = opts.readiness();
-      res
-        .writeHead(r.ready ? 200 : 503, { "Content-Type": "text/plain" })
-        .end(r.ready ? "ok\n" : `not ready:\n${r.reasons.map((x) => `- ${x}`).join("\n")}\n`);
+      res.writeHead(r.ready ? 200 : 503, { "Content-Type": "text/plain" }).end(r.ready ? "ok\n" : `not ready:\n${r.reasons.map((x) => `- ${x}`).join("\n")}\n`);
       return;
     }
     if (path === "/metrics") {

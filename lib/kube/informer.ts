@@ -4,13 +4,7 @@
 // down). This wrapper restarts it with capped exponential backoff, resuming
 // from the last resourceVersion when it can, and records when it last heard
 // from the API server so /readyz can report a stalled watch.
-import {
-  ListWatch,
-  Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import type pino from "pino";
 import { trimObject } from "../../operator/cache-trim";
 import { apiErrorMessage } from "../../operator/kube-api";
@@ -103,10 +97,7 @@ export class WatchCache<T extends KubernetesObject> {
     const delay = Math.min(base * 2 ** Math.min(this.failures - 1, 20), max);
     this.lastError = apiErrorMessage(err);
     this.opts.metrics.watchRestarts.inc({ kind: this.opts.kind });
-    this.opts.log.warn(
-      { kind: this.opts.kind, err: this.lastError, retryInMs: delay, failures: this.failures },
-      "watch failed; restarting",
-    );
+    this.opts.log.warn({ kind: this.opts.kind, err: this.lastError, retryInMs: delay, failures: this.failures }, "watch failed; restarting");
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;

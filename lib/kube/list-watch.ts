@@ -251,10 +251,7 @@ export class ResilientListWatch<T extends KubernetesObject> {
     this.st.failures++;
     this.st.lastError = describe(err);
     const delay = backoffDelay(this.st.failures, this.opts.backoffBaseMs ?? 500, this.opts.backoffMaxMs ?? 30_000);
-    this.opts.log.warn(
-      { path: this.opts.path, err: this.st.lastError, failures: this.st.failures, retryInMs: delay },
-      "watch failed; retrying",
-    );
+    this.opts.log.warn({ path: this.opts.path, err: this.st.lastError, failures: this.st.failures, retryInMs: delay }, "watch failed; retrying");
     this.notifyState();
     await new Promise<void>((resolve) => {
       this.wake = resolve;

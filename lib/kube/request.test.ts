@@ -51,7 +51,10 @@ describe("KubeRequester", () => {
       if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
       const source = await readFile(path.join(dir, file), "utf8");
       const imports = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1] ?? "");
-      expect(imports.filter((i) => i.startsWith("@/") || i.startsWith("..")), file).toEqual([]);
+      expect(
+        imports.filter((i) => i.startsWith("@/") || i.startsWith("..")),
+        file,
+      ).toEqual([]);
     }
   });
 });

@@ -34,14 +34,7 @@ import {
   serviceAccountKubeConfig,
 } from "./int-test-support";
 import { restoreSites } from "./restore";
-import {
-  applyStaticSite,
-  deleteStaticSite,
-  desiredStaticSite,
-  ensureTenantNamespace,
-  getStaticSite,
-  publishSite,
-} from "./static-sites";
+import { applyStaticSite, deleteStaticSite, desiredStaticSite, ensureTenantNamespace, getStaticSite, publishSite } from "./static-sites";
 import { sitePhase } from "./site-phase";
 import { desiredTenantLimitRange, desiredTenantQuota } from "./tenant-limits";
 import type { NetworkPolicyObject } from "./tenant-policy";
@@ -125,8 +118,7 @@ describe("dashboard cluster access against a real API server", () => {
     await cluster?.stop();
   });
 
-  const readSite = async (namespace: string, name: string) =>
-    (await custom.getNamespacedCustomObject({ ...coords, namespace, name })) as StaticSite;
+  const readSite = async (namespace: string, name: string) => (await custom.getNamespacedCustomObject({ ...coords, namespace, name })) as StaticSite;
 
   it("creates the tenant namespace, labelled, once", async () => {
     const tenant = `ns-${randomSuffix()}`;
@@ -223,7 +215,14 @@ describe("dashboard cluster access against a real API server", () => {
     expect((await restoreSites(kc, [app, docs])).errors).toEqual([]);
     const applyAs = (fieldManager: string, name: string, spec: Record<string, unknown>, force = false) =>
       custom.patchNamespacedCustomObject(
-        { ...coords, namespace, name, body: { apiVersion: "pagoda.dev/v1alpha1", kind: "StaticSite", metadata: { name, namespace }, spec }, fieldManager, force },
+        {
+          ...coords,
+          namespace,
+          name,
+          body: { apiVersion: "pagoda.dev/v1alpha1", kind: "StaticSite", metadata: { name, namespace }, spec },
+          fieldManager,
+          force,
+        },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
     await applyAs("kubectl", "app", { spa: true, hosts: ["www.example.org"] });
@@ -262,7 +261,7 @@ describe("dashboard cluster access against a real API server", () => {
     const appLive = await readSite(namespace, "app");
     expect(appLive.spec.spa).toBe(true);
     expect([...(appLive.spec.hosts ?? [])].sort()).toEqual([ownHost, "www.example.org"].sort());
-    expect((await restoreSites(readOnly, [appNext, docsNext]))).toMatchObject({ applied: 0, unchanged: 2, errors: [] });
+    expect(await restoreSites(readOnly, [appNext, docsNext])).toMatchObject({ applied: 0, unchanged: 2, errors: [] });
 
     // A new base domain replaces the dashboard's entry and leaves the other manager's.
     const moved = await publishSite(kc, { ...appNext, baseDomain: "moved.test" });
@@ -415,9 +414,18 @@ describe("dashboard cluster access against a real API server", () => {
     expect(result.applied).toBe(1);
     expect(result.errors).toHaveLength(2);
     expect(result.errors).toContainEqual(
-      expect.objectContaining({ action: "apply", siteId: "s-stuck", namespace: `pagoda-${tenant}`, name: "stuck", statusCode: 422, message: expect.stringContaining("tenant is immutable") }),
+      expect.objectContaining({
+        action: "apply",
+        siteId: "s-stuck",
+        namespace: `pagoda-${tenant}`,
+        name: "stuck",
+        statusCode: 422,
+        message: expect.stringContaining("tenant is immutable"),
+      }),
     );
-    expect(result.errors).toContainEqual(expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }));
+    expect(result.errors).toContainEqual(
+      expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }),
+    );
     expect(await getStaticSite(kc, tenant, "fine")).not.toBeNull();
     expect(await getStaticSite(kc, tenant, "bad")).not.toBeNull();
   });
@@ -436,7 +444,9 @@ describe("dashboard cluster access against a real API server", () => {
     expect(written.spec).toEqual({
       podSelector: { matchLabels: { "app.kubernetes.io/managed-by": "pagoda" } },
       policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: "http" }] }],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: "http" }] },
+      ],
       egress: [
         {
           to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
@@ -446,7 +456,12 @@ describe("dashboard cluster access against a real API server", () => {
           ],
         },
         {
-          to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pagoda" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-dashboard" } } }],
+          to: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pagoda" } },
+              podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-dashboard" } },
+            },
+          ],
           ports: [{ protocol: "TCP", port: "http" }],
         },
       ],

@@ -84,7 +84,11 @@ async function uploadElsewhere(): Promise<void> {
   uploadsElsewhere += 1;
   const id = `elsewhere-${uploadsElsewhere}-${Date.now()}`;
   await sql.query("BEGIN");
-  await sql.query(`INSERT INTO "Deploy" (id, "siteId", digest, state) VALUES ($1, $2, $3, 'ready')`, [id, siteId, `sha256:${String(uploadsElsewhere).repeat(64).slice(0, 64)}`]);
+  await sql.query(`INSERT INTO "Deploy" (id, "siteId", digest, state) VALUES ($1, $2, $3, 'ready')`, [
+    id,
+    siteId,
+    `sha256:${String(uploadsElsewhere).repeat(64).slice(0, 64)}`,
+  ]);
   await sql.query(`UPDATE "Site" SET "targetDeployId" = $1 WHERE id = $2`, [id, siteId]);
   await sql.query("COMMIT");
 }
@@ -102,7 +106,16 @@ describe("following rollouts by events", () => {
       currentDigest: deploy.digest!,
       replicas: 1,
       readyReplicas: 1,
-      conditions: [{ type: "Ready", status: "True", reason: "Available", message: "All replicas serve the current deploy.", lastTransitionTime: new Date().toISOString(), observedGeneration: ss.metadata.generation ?? 1 }],
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "Available",
+          message: "All replicas serve the current deploy.",
+          lastTransitionTime: new Date().toISOString(),
+          observedGeneration: ss.metadata.generation ?? 1,
+        },
+      ],
     });
     await eventually("the deploy to be live", async () => ((await stateOf(deploy.id)) === "live" ? true : undefined));
     await live;

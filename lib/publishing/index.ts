@@ -17,5 +17,14 @@ export {
 export { desiredTenantPolicy, TENANT_POLICY_NAME, type TenantPolicySettings } from "./tenant-policy";
 export { restoreSites, type RestoreError, type RestoreOptions, type RestoreResult } from "./restore";
 export { sitePhase, type SitePhase, type SitePhaseName } from "./site-phase";
-export { getStatusHub, StatusHub, type AnySiteListener, type HealthListener, type NamespaceListener, type SiteListener, type StatusHubOptions, type StatusHubStats } from "./status-hub";
+export {
+  getStatusHub,
+  StatusHub,
+  type AnySiteListener,
+  type HealthListener,
+  type NamespaceListener,
+  type SiteListener,
+  type StatusHubOptions,
+  type StatusHubStats,
+} from "./status-hub";
 export { siteStatusStream, sseEvent, type ExpectedDigest, type PhaseEvent, type SiteStatusStreamOptions } from "./status-stream";

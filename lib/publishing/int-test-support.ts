@@ -1,15 +1,7 @@
 // Helpers of the dashboard's integration tests: service-account credentials
 // with exactly the permissions the docs ask for, and waiting on real events.
 import { randomBytes } from "node:crypto";
-import {
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-  CustomObjectsApi,
-  type V1PolicyRule,
-} from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, CustomObjectsApi, type V1PolicyRule } from "@kubernetes/client-node";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -83,7 +75,11 @@ export async function serviceAccountKubeConfig(admin: KubeConfig, name: string, 
 }
 
 /** Writes status the way the operator does: server-side apply on the status subresource. */
-export async function applyStatusAsOperator(admin: KubeConfig, ss: { metadata: { namespace: string; name: string } }, status: StaticSiteStatus): Promise<StaticSite> {
+export async function applyStatusAsOperator(
+  admin: KubeConfig,
+  ss: { metadata: { namespace: string; name: string } },
+  status: StaticSiteStatus,
+): Promise<StaticSite> {
   const custom = admin.makeApiClient(CustomObjectsApi);
   return (await custom.patchNamespacedCustomObjectStatus(
     {

@@ -2,12 +2,7 @@
 // bounded by the dashboard's deadline (lib/kube/request.ts).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { KubeRequester } from "@/lib/kube/request";
-import {
-  STATICSITE_GROUP,
-  STATICSITE_PLURAL,
-  STATICSITE_VERSION,
-  type StaticSite,
-} from "@/lib/staticsite/types";
+import { STATICSITE_GROUP, STATICSITE_PLURAL, STATICSITE_VERSION, type StaticSite } from "@/lib/staticsite/types";
 import { kubeRequest } from "./errors";
 import { dashboardRequestTimeoutMs } from "./request-timeout";
 

@@ -56,10 +56,21 @@ async function reportRolledOut(digest: string) {
     currentDigest: digest,
     replicas: 1,
     readyReplicas: 1,
-    conditions: [{ type: "Ready", status: "True", reason: "Available", message: "All replicas serve the current deploy.", lastTransitionTime: new Date().toISOString(), observedGeneration: ss.metadata.generation ?? 1 }],
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        reason: "Available",
+        message: "All replicas serve the current deploy.",
+        lastTransitionTime: new Date().toISOString(),
+        observedGeneration: ss.metadata.generation ?? 1,
+      },
+    ],
   });
   // The hub sees it through its watch, as in production.
-  await eventually("the status hub to see the rollout", async () => (hub.get(`pagoda-${actor.tenantSlug}`, "shop")?.status?.currentDigest === digest ? true : undefined));
+  await eventually("the status hub to see the rollout", async () =>
+    hub.get(`pagoda-${actor.tenantSlug}`, "shop")?.status?.currentDigest === digest ? true : undefined,
+  );
 }
 
 const stateOf = async (id: string) => (await db().deploy.findUniqueOrThrow({ where: { id } })).state;
@@ -112,7 +123,15 @@ describe("dashboard and cluster", () => {
     // What `kubectl apply --server-side` or a GitOps controller sends: only its own fields.
     const applyAs = (fieldManager: string, spec: Record<string, unknown>) =>
       kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
-        { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL, namespace, name: "guide", body: { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name: "guide", namespace }, spec }, fieldManager },
+        {
+          group: STATICSITE_GROUP,
+          version: STATICSITE_VERSION,
+          plural: STATICSITE_PLURAL,
+          namespace,
+          name: "guide",
+          body: { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name: "guide", namespace }, spec },
+          fieldManager,
+        },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
     await applyAs("kubectl", { spa: true });
@@ -137,7 +156,9 @@ describe("dashboard and cluster", () => {
 
   it("restores a StaticSite that disappeared from the cluster, from the database", async () => {
     await deleteStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop");
-    await eventually("the StaticSite to be gone", async () => ((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined));
+    await eventually("the StaticSite to be gone", async () =>
+      (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
+    );
     const result = await restoreSites(dashboardKubeConfig(), allDesiredSites);
     expect(result.errors).toEqual([]);
     expect(result.applied).toBeGreaterThanOrEqual(1);
@@ -150,7 +171,9 @@ describe("dashboard and cluster", () => {
 
   it("takes the site off the cluster before deleting its rows", async () => {
     await deleteSite(actor, "shop", null);
-    await eventually("the StaticSite to be gone", async () => ((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined));
+    await eventually("the StaticSite to be gone", async () =>
+      (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
+    );
     expect(await db().site.count({ where: { tenantId: actor.tenantId } })).toBe(0);
   });
 
@@ -168,9 +191,20 @@ describe("dashboard and cluster", () => {
       observedGeneration: generation,
       replicas: 1,
       readyReplicas: 0,
-      conditions: [{ type: CONDITION_DEGRADED, status: "True", reason: "ArtifactFetchFailed", message, lastTransitionTime: new Date().toISOString(), observedGeneration: generation }],
+      conditions: [
+        {
+          type: CONDITION_DEGRADED,
+          status: "True",
+          reason: "ArtifactFetchFailed",
+          message,
+          lastTransitionTime: new Date().toISOString(),
+          observedGeneration: generation,
+        },
+      ],
     });
-    await eventually("the status hub to see the failure", async () => (hub.get(`pagoda-${actor.tenantSlug}`, "handbook")?.status?.conditions?.some((c) => c.type === CONDITION_DEGRADED) ? true : undefined));
+    await eventually("the status hub to see the failure", async () =>
+      hub.get(`pagoda-${actor.tenantSlug}`, "handbook")?.status?.conditions?.some((c) => c.type === CONDITION_DEGRADED) ? true : undefined,
+    );
 
     expect(await trackRollouts(hub, [{ tenantSlug: actor.tenantSlug, name: "handbook" }])).toBe(1);
     const row = await db().deploy.findUniqueOrThrow({ where: { id: deploy.id } });

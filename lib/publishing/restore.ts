@@ -139,9 +139,7 @@ export async function restoreSites(
   try {
     live = (await readWithRetry(() => listStaticSites(kc, DASHBOARD_SITE_SELECTOR))).items;
     const nsList = await readWithRetry(() =>
-      kubeRequest("listing pagoda namespaces", () =>
-        apisFor(kc).core.listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` }),
-      ),
+      kubeRequest("listing pagoda namespaces", () => apisFor(kc).core.listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` })),
     );
     labelledNamespaces = new Map(nsList.items.map((ns) => [ns.metadata?.name ?? "", ns]));
     liveLimits = await readWithRetry(() => listTenantLimits(kc));
@@ -174,7 +172,13 @@ export async function restoreSites(
       const k = key(object.metadata.namespace, object.metadata.name);
       const other = wanted.get(k);
       if (other) {
-        fail({ action: "build", siteId: input.siteId, namespace: object.metadata.namespace, name: object.metadata.name, message: `site ${k} is listed twice (rows ${other.input.siteId} and ${input.siteId}); keeping the first` });
+        fail({
+          action: "build",
+          siteId: input.siteId,
+          namespace: object.metadata.namespace,
+          name: object.metadata.name,
+          message: `site ${k} is listed twice (rows ${other.input.siteId} and ${input.siteId}); keeping the first`,
+        });
         continue;
       }
       wanted.set(k, { input, object });

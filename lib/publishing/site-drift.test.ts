@@ -27,17 +27,46 @@ describe("staticSiteDrift", () => {
   });
 
   it("names each drifted field", () => {
-    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.artifact.digest = `sha256:${"2".repeat(64)}`)))).toEqual(["spec.artifact"]);
-    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["other.example.com"])))).toEqual(["spec.hosts"]);
-    expect(staticSiteDrift(desired, stored((ss) => delete ss.metadata.labels?.["pagoda.dev/site-id"])))
-      .toEqual(["metadata.labels.pagoda.dev/site-id"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.artifact.digest = `sha256:${"2".repeat(64)}`)),
+      ),
+    ).toEqual(["spec.artifact"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.hosts = ["other.example.com"])),
+      ),
+    ).toEqual(["spec.hosts"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => delete ss.metadata.labels?.["pagoda.dev/site-id"]),
+      ),
+    ).toEqual(["metadata.labels.pagoda.dev/site-id"]);
   });
 
   it("wants its own host present, wherever other managers put theirs", () => {
     const host = desired.spec.hosts?.[0] as string;
-    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org", host])))).toEqual([]);
-    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.hosts = ["www.example.org"])))).toEqual(["spec.hosts"]);
-    expect(staticSiteDrift(desired, stored((ss) => delete ss.spec.hosts))).toEqual(["spec.hosts"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.hosts = ["www.example.org", host])),
+      ),
+    ).toEqual([]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.hosts = ["www.example.org"])),
+      ),
+    ).toEqual(["spec.hosts"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => delete ss.spec.hosts),
+      ),
+    ).toEqual(["spec.hosts"]);
   });
 
   it("leaves fields the dashboard does not write to whoever set them", () => {
@@ -47,6 +76,11 @@ describe("staticSiteDrift", () => {
       ss.spec.replicas = 3;
     });
     expect(staticSiteDrift(desired, live)).toEqual([]);
-    expect(staticSiteDrift(desired, stored((ss) => (ss.spec.spa = true)))).toEqual([]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.spa = true)),
+      ),
+    ).toEqual([]);
   });
 });

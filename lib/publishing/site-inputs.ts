@@ -25,7 +25,9 @@ export async function tenantMaxSitesOf(tenantSlug: string): Promise<number> {
 }
 
 /** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
-export function tenantPolicySettings(config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig()): TenantPolicySettings | null {
+export function tenantPolicySettings(
+  config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig(),
+): TenantPolicySettings | null {
   if (!config.PAGODA_INGRESS_NAMESPACE) return null;
   return { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
 }

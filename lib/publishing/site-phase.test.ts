@@ -15,7 +15,12 @@ function site(opts: { digest?: string; generation?: number; suspend?: boolean; s
     apiVersion: "pagoda.dev/v1alpha1",
     kind: "StaticSite",
     metadata: { name: "blog", namespace: "pagoda-acme", generation: opts.generation ?? 2, resourceVersion: "100" },
-    spec: { artifact: { url: "https://dash.example.com/a", digest: opts.digest ?? B }, hosts: ["blog-acme.example.com"], replicas: 2, ...(opts.suspend ? { suspend: true } : {}) },
+    spec: {
+      artifact: { url: "https://dash.example.com/a", digest: opts.digest ?? B },
+      hosts: ["blog-acme.example.com"],
+      replicas: 2,
+      ...(opts.suspend ? { suspend: true } : {}),
+    },
     ...(opts.status ? { status: opts.status } : {}),
   };
 }

@@ -245,7 +245,13 @@ export async function applyStaticSiteOver(
 
   const stored = await serverSideApply(kc, desired, opts.ifUnchanged ? live?.metadata.resourceVersion : undefined);
   log.info(
-    { namespace: desired.metadata.namespace, site: desired.metadata.name, siteId: desired.metadata.labels?.[LABEL_SITE_ID], drift, digest: desired.spec.artifact.digest },
+    {
+      namespace: desired.metadata.namespace,
+      site: desired.metadata.name,
+      siteId: desired.metadata.labels?.[LABEL_SITE_ID],
+      drift,
+      digest: desired.spec.artifact.digest,
+    },
     live ? "StaticSite updated" : "StaticSite created",
   );
   return { object: stored, written: true };

@@ -74,7 +74,10 @@ export function siteStatusStream(hub: StatusHub, opts: SiteStatusStreamOptions):
           try {
             expected = await opts.expectedDigest();
           } catch (err) {
-            log.error({ namespace: opts.namespace, site: opts.name, err: err instanceof Error ? err.message : String(err) }, "looking up the promoted deploy failed");
+            log.error(
+              { namespace: opts.namespace, site: opts.name, err: err instanceof Error ? err.message : String(err) },
+              "looking up the promoted deploy failed",
+            );
           }
         }
         specDigest = digest;

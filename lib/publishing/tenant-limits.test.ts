@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { SITE_CONTAINER_RESOURCES } from "@/lib/staticsite/types";
-import { cpuQuantity, desiredTenantLimitRange, desiredTenantQuota, limitRangeNeedsApply, memoryQuantity, quotaNeedsApply, tenantLimitsNeedApply } from "./tenant-limits";
+import {
+  cpuQuantity,
+  desiredTenantLimitRange,
+  desiredTenantQuota,
+  limitRangeNeedsApply,
+  memoryQuantity,
+  quotaNeedsApply,
+  tenantLimitsNeedApply,
+} from "./tenant-limits";
 
 describe("tenant ResourceQuota and LimitRange", () => {
   it("writes quantities the way the API server stores them", () => {

@@ -5,21 +5,8 @@
 // apply as `pagoda-dashboard`. Whatever lands in a tenant namespace, by the
 // operator or anyone else, stays inside these bounds.
 import { isDeepStrictEqual } from "node:util";
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1LimitRange,
-  type V1ObjectMeta,
-  type V1ResourceQuota,
-} from "@kubernetes/client-node";
-import {
-  FIELD_MANAGER_DASHBOARD,
-  LABEL_MANAGED_BY,
-  LABEL_MANAGED_BY_VALUE,
-  SITE_CONTAINER_RESOURCES,
-  SITE_ROLLOUT_SURGE,
-} from "@/lib/staticsite/types";
+import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1LimitRange, type V1ObjectMeta, type V1ResourceQuota } from "@kubernetes/client-node";
+import { FIELD_MANAGER_DASHBOARD, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, SITE_CONTAINER_RESOURCES, SITE_ROLLOUT_SURGE } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
 import { apisFor } from "./kube-clients";
 import { KubeRequestError, kubeRequest } from "./errors";
@@ -203,6 +190,7 @@ export async function listTenantLimits(kc: KubeConfig): Promise<Map<string, Live
   const out = new Map<string, LiveTenantLimits>();
   const entry = (ns: string) => out.get(ns) ?? out.set(ns, { quota: null, limitRange: null }).get(ns)!;
   for (const q of quotas) if (q.metadata?.name === TENANT_QUOTA_NAME && q.metadata.namespace) entry(q.metadata.namespace).quota = q as ResourceQuotaObject;
-  for (const r of ranges) if (r.metadata?.name === TENANT_LIMIT_RANGE_NAME && r.metadata.namespace) entry(r.metadata.namespace).limitRange = r as LimitRangeObject;
+  for (const r of ranges)
+    if (r.metadata?.name === TENANT_LIMIT_RANGE_NAME && r.metadata.namespace) entry(r.metadata.namespace).limitRange = r as LimitRangeObject;
   return out;
 }

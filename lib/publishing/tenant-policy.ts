@@ -64,7 +64,9 @@ export function desiredTenantPolicy(namespace: string, settings: TenantPolicySet
       egress: [
         { to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } } }], ports: dns },
         {
-          to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.dashboardNamespace } }, podSelector: { matchLabels: DASHBOARD_POD_LABELS } }],
+          to: [
+            { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.dashboardNamespace } }, podSelector: { matchLabels: DASHBOARD_POD_LABELS } },
+          ],
           ports: [{ protocol: "TCP", port: "http" }],
         },
       ],
@@ -84,7 +86,12 @@ export function tenantPolicyNeedsApply(live: NetworkPolicyObject | null, desired
  * Writes the namespace's policy unless `live` (read here when not given)
  * already matches. Returns whether it wrote.
  */
-export async function ensureTenantPolicy(kc: KubeConfig, namespace: string, settings: TenantPolicySettings, live?: NetworkPolicyObject | null): Promise<boolean> {
+export async function ensureTenantPolicy(
+  kc: KubeConfig,
+  namespace: string,
+  settings: TenantPolicySettings,
+  live?: NetworkPolicyObject | null,
+): Promise<boolean> {
   const desired = desiredTenantPolicy(namespace, settings);
   const { custom } = apisFor(kc);
   let current = live;

@@ -17,7 +17,12 @@ async function seed(tenantId: string, tenantSlug: string, count: number): Promis
   }));
   await db().site.createMany({ data: sites });
   const deploys = sites.flatMap((site, i) =>
-    Array.from({ length: i % 3 }, (_, k) => ({ id: `${site.id}-d${k}`, siteId: site.id, digest: `sha256:${String(i).padStart(64, "0")}`, state: "ready" as const })),
+    Array.from({ length: i % 3 }, (_, k) => ({
+      id: `${site.id}-d${k}`,
+      siteId: site.id,
+      digest: `sha256:${String(i).padStart(64, "0")}`,
+      state: "ready" as const,
+    })),
   );
   await db().deploy.createMany({ data: deploys });
   for (const [i, site] of sites.entries()) {
@@ -49,7 +54,11 @@ describe("the site list", () => {
     });
     const byName = new Map(expected.map((row) => [row.name, row]));
     for (const site of pages.flatMap((p) => p.sites)) {
-      expect([site.name, site.deployCount, site.targetDigest]).toEqual([site.name, byName.get(site.name)!._count.deploys, byName.get(site.name)!.targetDeploy?.digest ?? null]);
+      expect([site.name, site.deployCount, site.targetDigest]).toEqual([
+        site.name,
+        byName.get(site.name)!._count.deploys,
+        byName.get(site.name)!.targetDeploy?.digest ?? null,
+      ]);
     }
     expect(await getSite(alice.actor, "site-5")).toEqual(pages[2]!.sites.find((s) => s.name === "site-5"));
     expect(await listSites(alice.actor)).toEqual(pages.flatMap((p) => p.sites));
@@ -74,7 +83,12 @@ describe("the workspace actor", () => {
     const owner = await newAccount("owner");
     const helper = await newAccount("helper");
     await db().membership.create({ data: { userId: helper.userId, tenantId: owner.actor.tenantId, role: "member" } });
-    expect(await actorFor(helper.userId, owner.actor.tenantSlug)).toEqual({ userId: helper.userId, tenantId: owner.actor.tenantId, tenantSlug: owner.actor.tenantSlug, role: "member" });
+    expect(await actorFor(helper.userId, owner.actor.tenantSlug)).toEqual({
+      userId: helper.userId,
+      tenantId: owner.actor.tenantId,
+      tenantSlug: owner.actor.tenantSlug,
+      role: "member",
+    });
     expect(owner.actor.role).toBe("owner");
     await expect(actorFor(owner.userId, helper.actor.tenantSlug)).rejects.toMatchObject({ status: 404 });
   });

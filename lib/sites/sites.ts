@@ -20,7 +20,14 @@ export interface SiteView {
   targetDigest: string | null;
 }
 
-function toView(site: { id: string; name: string; hostLabel: string; createdAt: Date; _count: { deploys: number }; targetDeploy: { digest: string | null } | null }): SiteView {
+function toView(site: {
+  id: string;
+  name: string;
+  hostLabel: string;
+  createdAt: Date;
+  _count: { deploys: number };
+  targetDeploy: { digest: string | null } | null;
+}): SiteView {
   return {
     id: site.id,
     name: site.name,
@@ -31,7 +38,14 @@ function toView(site: { id: string; name: string; hostLabel: string; createdAt: 
   };
 }
 
-const viewSelect = { id: true, name: true, hostLabel: true, createdAt: true, _count: { select: { deploys: true } }, targetDeploy: { select: { digest: true } } } as const;
+const viewSelect = {
+  id: true,
+  name: true,
+  hostLabel: true,
+  createdAt: true,
+  _count: { select: { deploys: true } },
+  targetDeploy: { select: { digest: true } },
+} as const;
 
 /** Sites per page of the site list: the default site quota, so most workspaces have one page. */
 export const SITES_PER_PAGE = 50;
@@ -173,13 +187,20 @@ export async function deleteSite(actor: TenantActor, name: string, ip: string | 
   requireOwner(actor);
   const site = await getSite(actor, name);
   await unpublishSite(actor.tenantSlug, site.name);
-  await db().$transaction(async (tx) => {
-    // The tenant's lock orders this against its uploads, which record their
-    // artifact holds under it (lib/artifacts/references.ts).
-    await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
-    const deployed = await tx.deploy.findMany({ where: { siteId: site.id, digest: { not: null } }, distinct: ["digest"], select: { digest: true } });
-    await tx.site.delete({ where: { id: site.id } });
-    await releaseArtifacts(tx, actor.tenantId, deployed.flatMap((d) => (d.digest ? [d.digest] : [])));
-    await recordAudit({ action: "site.delete", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
-  }, { maxWait: 15_000, timeout: 15_000 });
+  await db().$transaction(
+    async (tx) => {
+      // The tenant's lock orders this against its uploads, which record their
+      // artifact holds under it (lib/artifacts/references.ts).
+      await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
+      const deployed = await tx.deploy.findMany({ where: { siteId: site.id, digest: { not: null } }, distinct: ["digest"], select: { digest: true } });
+      await tx.site.delete({ where: { id: site.id } });
+      await releaseArtifacts(
+        tx,
+        actor.tenantId,
+        deployed.flatMap((d) => (d.digest ? [d.digest] : [])),
+      );
+      await recordAudit({ action: "site.delete", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
+    },
+    { maxWait: 15_000, timeout: 15_000 },
+  );
 }

@@ -55,8 +55,7 @@ export const SITE_NAME_MAX_LENGTH = 40;
 // Patterns are written for both JavaScript and the API server's RE2: no
 // lookarounds, no backreferences.
 export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
-export const HOST_PATTERN =
-  "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
+export const HOST_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
 export const NOT_FOUND_PAGE_PATTERN = "^/[A-Za-z0-9._~/-]*$";
 export const SITE_NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 export const TENANT_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
@@ -108,10 +107,7 @@ export interface StaticSiteCondition {
 export const CONDITION_READY = "Ready";
 export const CONDITION_PROGRESSING = "Progressing";
 export const CONDITION_DEGRADED = "Degraded";
-export type StaticSiteConditionType =
-  | typeof CONDITION_READY
-  | typeof CONDITION_PROGRESSING
-  | typeof CONDITION_DEGRADED;
+export type StaticSiteConditionType = typeof CONDITION_READY | typeof CONDITION_PROGRESSING | typeof CONDITION_DEGRADED;
 
 export interface StaticSiteStatus {
   observedGeneration?: number;
@@ -155,10 +151,7 @@ export function siteLabels(site: { metadata: { name: string; namespace: string }
   };
 }
 
-export function findCondition(
-  status: StaticSiteStatus | undefined,
-  type: StaticSiteConditionType,
-): StaticSiteCondition | undefined {
+export function findCondition(status: StaticSiteStatus | undefined, type: StaticSiteConditionType): StaticSiteCondition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
 

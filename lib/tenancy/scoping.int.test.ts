@@ -55,7 +55,12 @@ describe("site creation", () => {
   it("refuses invalid, reserved and duplicate names without writing a row", async () => {
     const { actor } = await newAccount("sites");
     await createSite(actor, { name: "blog" }, null);
-    for (const [name, code] of [["blog", 409], ["www", 400], ["Bad Name", 400], ["a".repeat(41), 400]] as const) {
+    for (const [name, code] of [
+      ["blog", 409],
+      ["www", 400],
+      ["Bad Name", 400],
+      ["a".repeat(41), 400],
+    ] as const) {
       expect(await status(createSite(actor, { name }, null))).toBe(code);
     }
     expect((await listSites(actor)).map((s) => s.name)).toEqual(["blog"]);

@@ -40,7 +40,9 @@ async function extract(result: ProcessResult, tool: "tar" | "busybox" = "tar"): 
 
 async function tarHeaders(file: string): Promise<tar.Header[]> {
   const extract = tar.extract();
-  createReadStream(file).pipe(zlib.createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  createReadStream(file)
+    .pipe(zlib.createGunzip())
+    .pipe(extract as unknown as NodeJS.WritableStream);
   const headers: tar.Header[] = [];
   for await (const entry of extract) {
     headers.push(entry.header);
@@ -95,7 +97,22 @@ describe("normalized archive", () => {
     const headers = await tarHeaders(file);
     const names = headers.map((h) => h.name);
     expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
-    expect(names).toEqual(["Zeta.html", "a-b/", "a-b/x.txt", "a/", "a/y.txt", "css/", "css/site.css", "css/site.css.gz", "img/", "img/logo.png", "index.html", "js/", "js/app.js", "js/app.js.gz"]);
+    expect(names).toEqual([
+      "Zeta.html",
+      "a-b/",
+      "a-b/x.txt",
+      "a/",
+      "a/y.txt",
+      "css/",
+      "css/site.css",
+      "css/site.css.gz",
+      "img/",
+      "img/logo.png",
+      "index.html",
+      "js/",
+      "js/app.js",
+      "js/app.js.gz",
+    ]);
     for (const h of headers) {
       expect(h.mtime?.getTime()).toBe(0);
       expect([h.uid, h.gid, h.uname, h.gname]).toEqual([0, 0, "", ""]);
@@ -116,7 +133,17 @@ describe("normalized archive", () => {
       { name: "data.json", data: JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i })) }) },
     ]);
     const dir = await extract(result);
-    expect(await listFiles(dir)).toEqual(["APP.JS.GZ/readme.txt", "app.js", "data.json", "data.json.gz", "index.html", "own.css", "own.css.gz", "photo.jpg", "random.js"]);
+    expect(await listFiles(dir)).toEqual([
+      "APP.JS.GZ/readme.txt",
+      "app.js",
+      "data.json",
+      "data.json.gz",
+      "index.html",
+      "own.css",
+      "own.css.gz",
+      "photo.jpg",
+      "random.js",
+    ]);
     expect(await readFile(path.join(dir, "own.css.gz"), "utf8")).toBe("the person's own gzip");
     expect(result.precompressedCount).toBe(1);
   });
@@ -135,7 +162,17 @@ describe("normalized archive", () => {
       { name: "downloads/archive.zip", data: await buildZip([{ name: "inner.txt", data: "kept as a file" }]) },
     ];
     const result = await upload(entries);
-    const expected = ["a b/c d.css", "dot/slash.txt", "downloads/archive.zip", "empty.txt", "index.html", long, "nested/one/two/three/four.txt", "über café/naïve file.html", "日本語/ページ.html"].sort();
+    const expected = [
+      "a b/c d.css",
+      "dot/slash.txt",
+      "downloads/archive.zip",
+      "empty.txt",
+      "index.html",
+      long,
+      "nested/one/two/three/four.txt",
+      "über café/naïve file.html",
+      "日本語/ページ.html",
+    ].sort();
     for (const tool of ["tar", "busybox"] as const) {
       const dir = await extract(result, tool);
       expect((await listFiles(dir)).map((f) => f.normalize("NFC"))).toEqual(expected);
@@ -149,7 +186,11 @@ describe("normalized archive", () => {
     const bigJs = Buffer.from("export const table = [" + Array.from({ length: 200_000 }, (_, i) => i % 977).join(",") + "];\n");
     const bigBin = noise(1536 * 1024, 11);
     expect(bigJs.length).toBeGreaterThan(600 * 1024);
-    const result = await upload([{ name: "index.html", data: "home" }, { name: "static/big.js", data: bigJs }, { name: "static/big.bin", data: bigBin, compress: false }]);
+    const result = await upload([
+      { name: "index.html", data: "home" },
+      { name: "static/big.js", data: bigJs },
+      { name: "static/big.bin", data: bigBin, compress: false },
+    ]);
     expect(result).toMatchObject({ fileCount: 3, precompressedCount: 1, uncompressedBytes: 4 + bigJs.length + bigBin.length });
     const dir = await extract(result);
     expect(await listFiles(dir)).toEqual(["index.html", "static/big.bin", "static/big.js", "static/big.js.gz"]);
@@ -191,7 +232,10 @@ describe("digest stability", () => {
 
   it("changes with content, name or location of any file", async () => {
     const base = await upload(site());
-    const changedByte = await upload([...site().slice(0, 3), { name: "img/logo.png", data: Buffer.concat([PNG.subarray(0, 4999), Buffer.from([PNG[4999]! ^ 1])]) }]);
+    const changedByte = await upload([
+      ...site().slice(0, 3),
+      { name: "img/logo.png", data: Buffer.concat([PNG.subarray(0, 4999), Buffer.from([PNG[4999]! ^ 1])]) },
+    ]);
     const renamed = await upload([...site().slice(0, 3), { name: "img/logo2.png", data: PNG }]);
     const moved = await upload([...site().slice(0, 3), { name: "logo.png", data: PNG }]);
     expect(new Set([base.digest, changedByte.digest, renamed.digest, moved.digest]).size).toBe(4);

@@ -57,9 +57,7 @@ export class UploadError extends Error {
 
   /** What an HTTP route may send back: nothing internal, only what the person needs. */
   toJSON(): { code: UploadErrorCode; message: string; entry?: string } {
-    return this.entry === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, entry: this.entry };
+    return this.entry === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, entry: this.entry };
   }
 }
 
@@ -98,9 +96,18 @@ export function zipLibraryError(err: unknown, site: ZipErrorSite): Error {
 
   if (site.stage === "open") {
     if (/unexpected EOF/i.test(text)) return make("truncated", `The zip file is incomplete: it ends in the middle of its table of contents. ${again}`);
-    if (/comment length/i.test(text)) return make("corrupt", `The end of the zip is damaged: its table of contents does not end where the file ends (something may have been added after the zip). ${again}`);
-    if (/zip64 end of central directory/i.test(text)) return make("corrupt", `The zip's large-archive (ZIP64) table of contents is damaged or missing. ${again}`);
-    if (/multi-disk/i.test(text)) return make("split_archive", "This zip is one part of a split (multi-part) archive. Join the parts into one zip, or zip the site again as a single file.");
+    if (/comment length/i.test(text))
+      return make(
+        "corrupt",
+        `The end of the zip is damaged: its table of contents does not end where the file ends (something may have been added after the zip). ${again}`,
+      );
+    if (/zip64 end of central directory/i.test(text))
+      return make("corrupt", `The zip's large-archive (ZIP64) table of contents is damaged or missing. ${again}`);
+    if (/multi-disk/i.test(text))
+      return make(
+        "split_archive",
+        "This zip is one part of a split (multi-part) archive. Join the parts into one zip, or zip the site again as a single file.",
+      );
     return make("corrupt", `The zip file is damaged and cannot be read. ${again}`);
   }
 
@@ -109,9 +116,12 @@ export function zipLibraryError(err: unknown, site: ZipErrorSite): Error {
     const after = `after ${n.toLocaleString("en-US")} ${n === 1 ? "entry" : "entries"}`;
     if (/strong encryption/i.test(text)) return make("encrypted", "The zip uses strong encryption. Zip the site again without a password.");
     if (/unexpected EOF/i.test(text)) return make("truncated", `The zip's table of contents is cut short ${after}. ${again}`);
-    if (/central directory file header signature/i.test(text)) return make("corrupt", `The zip's table of contents is damaged ${after}: the next record is not where the zip says it is. ${again}`);
-    if (/extra field length/i.test(text)) return make("corrupt", `The zip's table of contents is damaged ${after}: the extra information of the next entry runs past its end. ${again}`);
-    if (/zip64 extended information/i.test(text)) return make("corrupt", `The zip's table of contents is damaged ${after}: the next entry's large-file (ZIP64) sizes are missing. ${again}`);
+    if (/central directory file header signature/i.test(text))
+      return make("corrupt", `The zip's table of contents is damaged ${after}: the next record is not where the zip says it is. ${again}`);
+    if (/extra field length/i.test(text))
+      return make("corrupt", `The zip's table of contents is damaged ${after}: the extra information of the next entry runs past its end. ${again}`);
+    if (/zip64 extended information/i.test(text))
+      return make("corrupt", `The zip's table of contents is damaged ${after}: the next entry's large-file (ZIP64) sizes are missing. ${again}`);
     return make("corrupt", `The zip's table of contents is damaged ${after}. ${again}`);
   }
 
@@ -132,7 +142,11 @@ export function zipLibraryError(err: unknown, site: ZipErrorSite): Error {
     return make("corrupt", `The header of ${name} is damaged: its extra information runs past its end. ${again}`, site.entry);
   }
   if (/unsupported compression method/i.test(text)) {
-    return make("unsupported_compression", `The file ${name} is compressed with a method that is not supported. Re-create the zip with the standard "Deflate" (or "Store") method.`, site.entry);
+    return make(
+      "unsupported_compression",
+      `The file ${name} is compressed with a method that is not supported. Re-create the zip with the standard "Deflate" (or "Store") method.`,
+      site.entry,
+    );
   }
   return original;
 }

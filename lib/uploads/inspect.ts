@@ -47,7 +47,10 @@ interface Candidate {
 export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveBytes: number): Promise<InspectResult> {
   const maxEntries = limits.maxFiles * ENTRY_COUNT_FACTOR;
   if (zip.entryCount > maxEntries) {
-    throw new UploadError("too_many_files", `The zip lists ${zip.entryCount.toLocaleString("en-US")} entries; at most ${limits.maxFiles.toLocaleString("en-US")} files can be published.`);
+    throw new UploadError(
+      "too_many_files",
+      `The zip lists ${zip.entryCount.toLocaleString("en-US")} entries; at most ${limits.maxFiles.toLocaleString("en-US")} files can be published.`,
+    );
   }
 
   const candidates: Candidate[] = [];
@@ -96,7 +99,11 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
 
     if (kind === "folder") {
       if (entry.uncompressedSize !== 0) {
-        throw new UploadError("corrupt", `The folder entry ${quoteName(source)} claims to contain ${entry.uncompressedSize} bytes of data. The zip is damaged or was crafted.`, { entry: source });
+        throw new UploadError(
+          "corrupt",
+          `The folder entry ${quoteName(source)} claims to contain ${entry.uncompressedSize} bytes of data. The zip is damaged or was crafted.`,
+          { entry: source },
+        );
       }
       if (!isJunk(parsed.segments, true) && parsed.segments.length > 0) folders.set(collisionKey(parsed.segments.join("/")), source);
       continue;
@@ -109,7 +116,9 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
       throw new UploadError("bad_name", `The entry ${quoteName(source)} has no file name.`, { entry: source });
     }
     if (candidates.length >= limits.maxFiles) {
-      throw new UploadError("too_many_files", `The zip contains more than ${limits.maxFiles.toLocaleString("en-US")} files, the most a site can have.`, { entry: source });
+      throw new UploadError("too_many_files", `The zip contains more than ${limits.maxFiles.toLocaleString("en-US")} files, the most a site can have.`, {
+        entry: source,
+      });
     }
     candidates.push({ segments: parsed.segments, source, location });
   }
@@ -122,7 +131,12 @@ export async function inspectZip(zip: ZipFile, limits: UploadLimits, archiveByte
   await setImmediate();
 
   if (candidates.length === 0) {
-    throw new UploadError("empty_archive", junkDropped > 0 ? "The zip contains only system files (like .DS_Store or __MACOSX), no site." : "The zip is empty: it contains no files. Zip the folder that holds your index.html.");
+    throw new UploadError(
+      "empty_archive",
+      junkDropped > 0
+        ? "The zip contains only system files (like .DS_Store or __MACOSX), no site."
+        : "The zip is empty: it contains no files. Zip the folder that holds your index.html.",
+    );
   }
 
   const stripped: string[] = [];
@@ -166,10 +180,16 @@ function entryKind(entry: ZipEntry, source: string, endsWithSlash: boolean): "fi
   // leave them zero. A non-zero type is trusted whatever the "made by"
   // host says, so a symlink cannot hide behind a DOS host byte.
   if (type === S_IFLNK) {
-    throw new UploadError("symlink", `The entry ${quoteName(source)} is a symbolic link. Links are not allowed; replace it with the file it points to.`, { entry: source });
+    throw new UploadError("symlink", `The entry ${quoteName(source)} is a symbolic link. Links are not allowed; replace it with the file it points to.`, {
+      entry: source,
+    });
   }
   if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
-    throw new UploadError("special_file", `The entry ${quoteName(source)} is not a regular file (it is a device, pipe or socket). Only files and folders can be uploaded.`, { entry: source });
+    throw new UploadError(
+      "special_file",
+      `The entry ${quoteName(source)} is not a regular file (it is a device, pipe or socket). Only files and folders can be uploaded.`,
+      { entry: source },
+    );
   }
   if (endsWithSlash || type === S_IFDIR) return "folder";
   if ((entry.externalFileAttributes & DOS_DIRECTORY) !== 0 && entry.uncompressedSize === 0 && type === 0) return "folder";
@@ -189,7 +209,9 @@ function assertUnique(candidates: readonly Candidate[], folders: Map<string, str
           : first.source.normalize("NFC") === c.source.normalize("NFC")
             ? `is the same name as ${quoteName(first.source)} written with different Unicode characters`
             : `differs only in upper/lower case from ${quoteName(first.source)}`;
-      throw new UploadError("duplicate_path", `The file ${quoteName(c.source)} ${why}. Every file must have a distinct name, ignoring case.`, { entry: c.source });
+      throw new UploadError("duplicate_path", `The file ${quoteName(c.source)} ${why}. Every file must have a distinct name, ignoring case.`, {
+        entry: c.source,
+      });
     }
     seen.set(key, c);
     for (let depth = 1; depth < c.segments.length; depth++) {
@@ -201,7 +223,9 @@ function assertUnique(candidates: readonly Candidate[], folders: Map<string, str
     const key = collisionKey(c.segments.join("/"));
     const other = folders.get(key);
     if (other !== undefined) {
-      throw new UploadError("file_folder_conflict", `${quoteName(c.source)} is a file, but ${quoteName(other)} uses the same name as a folder.`, { entry: c.source });
+      throw new UploadError("file_folder_conflict", `${quoteName(c.source)} is a file, but ${quoteName(other)} uses the same name as a folder.`, {
+        entry: c.source,
+      });
     }
   }
 }
@@ -232,7 +256,11 @@ function assertIndexHtml(files: readonly PlannedFile[], stripped: readonly strin
   const prefix = stripped.length > 0 ? `${stripped.join("/")}/` : "";
   const caseVariant = files.find((f) => f.path.toLowerCase() === "index.html");
   if (caseVariant) {
-    throw new UploadError("no_index_html", `The site has ${quoteName(prefix + caseVariant.path)} but no "index.html": names are case-sensitive on the web. Rename it to index.html.`, { entry: caseVariant.source });
+    throw new UploadError(
+      "no_index_html",
+      `The site has ${quoteName(prefix + caseVariant.path)} but no "index.html": names are case-sensitive on the web. Rename it to index.html.`,
+      { entry: caseVariant.source },
+    );
   }
   const nested = files
     .filter((f) => f.path.endsWith("/index.html"))
@@ -247,17 +275,27 @@ function assertIndexHtml(files: readonly PlannedFile[], stripped: readonly strin
   }
   const innerZip = files.length === 1 && files[0]?.path.toLowerCase().endsWith(".zip") ? files[0] : undefined;
   if (innerZip) {
-    throw new UploadError("no_index_html", `The zip only contains another zip, ${quoteName(innerZip.source)}. Upload that zip instead (zips are not unpacked twice).`, { entry: innerZip.source });
+    throw new UploadError(
+      "no_index_html",
+      `The zip only contains another zip, ${quoteName(innerZip.source)}. Upload that zip instead (zips are not unpacked twice).`,
+      { entry: innerZip.source },
+    );
   }
   throw new UploadError("no_index_html", "There is no index.html at the top of the zip. A site needs an index.html as its home page.");
 }
 
 function nameTooLong(source: string, limits: UploadLimits): UploadError {
-  return new UploadError("name_too_long", `The path ${quoteName(source)} is too long: at most ${limits.maxPathLength} bytes per path (and 255 per name) are allowed.`, { entry: source });
+  return new UploadError(
+    "name_too_long",
+    `The path ${quoteName(source)} is too long: at most ${limits.maxPathLength} bytes per path (and 255 per name) are allowed.`,
+    { entry: source },
+  );
 }
 
 function tooDeep(source: string, limits: UploadLimits): UploadError {
-  return new UploadError("path_too_deep", `The path ${quoteName(source)} is nested too deeply: at most ${limits.maxPathDepth} levels of folders are allowed.`, { entry: source });
+  return new UploadError("path_too_deep", `The path ${quoteName(source)} is nested too deeply: at most ${limits.maxPathDepth} levels of folders are allowed.`, {
+    entry: source,
+  });
 }
 
 export function fileTooLarge(source: string, max: number): UploadError {

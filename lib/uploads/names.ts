@@ -18,9 +18,13 @@ export function assertNameEncoding(flags: number, raw: Buffer, decoded: string):
   try {
     strictUtf8.decode(raw);
   } catch {
-    throw new UploadError("bad_name", `The file name ${quoteName(decoded)} is marked as UTF-8 but is not valid UTF-8. Re-create the zip with a current zip tool.`, {
-      entry: decoded,
-    });
+    throw new UploadError(
+      "bad_name",
+      `The file name ${quoteName(decoded)} is marked as UTF-8 but is not valid UTF-8. Re-create the zip with a current zip tool.`,
+      {
+        entry: decoded,
+      },
+    );
   }
 }
 
@@ -44,7 +48,10 @@ export function parseEntryPath(name: string): ParsedPath {
     fail("bad_name", `The file name ${quoteName(name)} contains a control character (U+${cp.toString(16).toUpperCase().padStart(4, "0")}). Rename the file.`);
   }
   if (name.includes("\\")) {
-    fail("backslash", `The name ${quoteName(name)} contains a backslash (\\). Zip files must use "/" between folders; re-create the zip with a standard zip tool, and rename any file whose name contains "\\".`);
+    fail(
+      "backslash",
+      `The name ${quoteName(name)} contains a backslash (\\). Zip files must use "/" between folders; re-create the zip with a standard zip tool, and rename any file whose name contains "\\".`,
+    );
   }
   if (name.startsWith("/")) {
     fail("absolute_path", `The entry ${quoteName(name)} has an absolute path (it starts with "/"). Zip the site's folder so that paths are relative to it.`);

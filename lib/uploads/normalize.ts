@@ -29,8 +29,30 @@ export const SIBLING_GZIP_LEVEL = 9;
 /** Below this, the gzip framing and a request's overhead eat the gain. */
 export const SIBLING_MIN_BYTES = 1024;
 const COMPRESSIBLE = new Set([
-  "html", "htm", "xhtml", "css", "js", "mjs", "cjs", "json", "jsonld", "webmanifest", "map", "svg", "xml", "rss", "atom",
-  "txt", "md", "csv", "tsv", "wasm", "ico", "ttf", "otf", "eot",
+  "html",
+  "htm",
+  "xhtml",
+  "css",
+  "js",
+  "mjs",
+  "cjs",
+  "json",
+  "jsonld",
+  "webmanifest",
+  "map",
+  "svg",
+  "xml",
+  "rss",
+  "atom",
+  "txt",
+  "md",
+  "csv",
+  "tsv",
+  "wasm",
+  "ico",
+  "ttf",
+  "otf",
+  "eot",
 ]);
 
 /**
@@ -102,7 +124,12 @@ export async function writeNormalizedArchive(
       cb(null, chunk);
     },
   });
-  const written = pipeline(pack as unknown as AsyncIterable<Buffer>, parallelGzip({ level: ARCHIVE_GZIP_LEVEL }), hasher, createWriteStream(outPath, { flags: "wx", mode: 0o600 }));
+  const written = pipeline(
+    pack as unknown as AsyncIterable<Buffer>,
+    parallelGzip({ level: ARCHIVE_GZIP_LEVEL }),
+    hasher,
+    createWriteStream(outPath, { flags: "wx", mode: 0o600 }),
+  );
   // Observed now so that a failure while we are between awaits is not
   // reported as unhandled; it is still rethrown by the await below.
   written.catch(() => undefined);
@@ -287,7 +314,11 @@ function countBytes(ctx: Context, file: PlannedFile, chunk: number, soFar: numbe
   if (limits.maxFileBytes !== undefined && soFar > limits.maxFileBytes) throw fileTooLarge(file.source, limits.maxFileBytes);
   if (totals.bytes > limits.maxUncompressedBytes) throw totalTooLarge(limits.maxUncompressedBytes, file.source);
   if (soFar > RATIO_GRACE_BYTES && soFar > limits.maxCompressionRatio * Math.max(file.location.compressedSize, 1)) {
-    throw new UploadError("ratio_too_high", `The file ${quoteName(file.source)} expands more than ${limits.maxCompressionRatio}× when unzipped. That is typical of a zip bomb, so the upload was refused.`, { entry: file.source });
+    throw new UploadError(
+      "ratio_too_high",
+      `The file ${quoteName(file.source)} expands more than ${limits.maxCompressionRatio}× when unzipped. That is typical of a zip bomb, so the upload was refused.`,
+      { entry: file.source },
+    );
   }
 }
 
@@ -300,10 +331,21 @@ async function streamLargeFile(ctx: Context, file: PlannedFile, wantsSibling: bo
   }
   const gzPath = wantsSibling ? path.join(ctx.scratchDir, `large-${index}.gz`) : null;
   const gzInput = gzPath ? new PassThrough() : null;
-  const gzWritten = gzInput && gzPath ? pipeline(gzInput, ...deterministicGzip(SIBLING_GZIP_LEVEL), createWriteStream(gzPath, { flags: "wx", mode: 0o600 })) : null;
+  const gzWritten =
+    gzInput && gzPath ? pipeline(gzInput, ...deterministicGzip(SIBLING_GZIP_LEVEL), createWriteStream(gzPath, { flags: "wx", mode: 0o600 })) : null;
   gzWritten?.catch(() => undefined);
 
-  const header = { name: file.path, type: "file", mode: FILE_MODE, size: file.location.uncompressedSize, mtime: EPOCH, uid: 0, gid: 0, uname: "", gname: "" } as const;
+  const header = {
+    name: file.path,
+    type: "file",
+    mode: FILE_MODE,
+    size: file.location.uncompressedSize,
+    mtime: EPOCH,
+    uid: 0,
+    gid: 0,
+    uname: "",
+    gname: "",
+  } as const;
   let sink!: ChunkSink;
   const entryDone = new Promise<void>((resolve, reject) => {
     sink = ctx.pack.entry(header, (err) => (err ? reject(err) : resolve()));
@@ -376,12 +418,24 @@ function entryReadError(file: PlannedFile, err: unknown): Error {
 function sizeMismatch(file: PlannedFile, actual: "more" | number): UploadError {
   const declared = formatBytes(file.location.uncompressedSize);
   return actual === "more"
-    ? new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds more data than the ${declared} the zip declares for it. The zip is damaged or was crafted.`, { entry: file.source })
-    : new UploadError("size_mismatch", `The file ${quoteName(file.source)} holds ${formatBytes(actual)}, less than the ${declared} the zip declares. The zip is damaged.`, { entry: file.source });
+    ? new UploadError(
+        "size_mismatch",
+        `The file ${quoteName(file.source)} holds more data than the ${declared} the zip declares for it. The zip is damaged or was crafted.`,
+        { entry: file.source },
+      )
+    : new UploadError(
+        "size_mismatch",
+        `The file ${quoteName(file.source)} holds ${formatBytes(actual)}, less than the ${declared} the zip declares. The zip is damaged.`,
+        { entry: file.source },
+      );
 }
 
 function crcMismatch(file: PlannedFile): UploadError {
-  return new UploadError("crc_mismatch", `The contents of ${quoteName(file.source)} do not match their checksum: the file was damaged after it was zipped. Please create the zip again.`, { entry: file.source });
+  return new UploadError(
+    "crc_mismatch",
+    `The contents of ${quoteName(file.source)} do not match their checksum: the file was damaged after it was zipped. Please create the zip again.`,
+    { entry: file.source },
+  );
 }
 
 /**

@@ -69,7 +69,7 @@ export function parallelGzip({ level, parallelism = availableParallelism() }: Op
         return cb();
       }
       void (async () => {
-        for (let offset = 0; offset < chunk.length; ) {
+        for (let offset = 0; offset < chunk.length;) {
           // A full block is sent only once more input arrives, so the last block is never empty unless the input is.
           if (filled === BLOCK_BYTES) {
             inFlight.push(compress(false));

@@ -51,7 +51,10 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
     let built;
     try {
       const plan = await inspectZip(opened.zip, limits, archiveBytes);
-      built = { plan, archive: await writeNormalizedArchive(opened.zip, opened.reader, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path) };
+      built = {
+        plan,
+        archive: await writeNormalizedArchive(opened.zip, opened.reader, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path),
+      };
     } finally {
       await opened.close();
     }

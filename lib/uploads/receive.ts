@@ -41,15 +41,15 @@ function tooLarge(limit: number, declared?: number): UploadError {
  * is too: a client that stops sending, or trickles a byte now and then, is
  * cut off and its partial file removed.
  */
-export async function receiveToTempFile(
-  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
-  opts: ReceiveOptions,
-): Promise<ReceivedUpload> {
+export async function receiveToTempFile(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, opts: ReceiveOptions): Promise<ReceivedUpload> {
   const { maxBytes, declaredLength } = opts;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_ADMISSION_LIMITS.idleTimeoutMs;
   const deadlineMs = opts.deadlineMs ?? DEFAULT_ADMISSION_LIMITS.deadlineMs;
   if (!Number.isFinite(maxBytes) || maxBytes <= 0) throw new TypeError(`maxBytes must be positive, got ${maxBytes}`);
-  for (const [name, value] of [["idleTimeoutMs", idleMs], ["deadlineMs", deadlineMs]] as const) {
+  for (const [name, value] of [
+    ["idleTimeoutMs", idleMs],
+    ["deadlineMs", deadlineMs],
+  ] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be positive, got ${value}`);
   }
   const stream = body instanceof ReadableStream ? body : streamOf(body);

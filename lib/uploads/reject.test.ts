@@ -28,7 +28,8 @@ afterEach(async () => {
 });
 
 /** Phrases of yauzl's and zlib's own messages: none may reach a person. */
-const LIBRARY_TEXT = /invalid (block type|stored block|distance|code|literal|bit length|header|local|central|zip64)|unexpected (end of file|EOF)|incorrect (header|data) check|too many length|signature|overflows file bounds|extended information|extra field length|comment length|multi-disk|Z_[A-Z]+_ERROR|ERR_[A-Z_]+|0x[0-9a-f]{4,}/i;
+const LIBRARY_TEXT =
+  /invalid (block type|stored block|distance|code|literal|bit length|header|local|central|zip64)|unexpected (end of file|EOF)|incorrect (header|data) check|too many length|signature|overflows file bounds|extended information|extra field length|comment length|multi-disk|Z_[A-Z]+_ERROR|ERR_[A-Z_]+|0x[0-9a-f]{4,}/i;
 
 interface Expected {
   status: number;
@@ -98,7 +99,10 @@ describe("not a usable zip", () => {
   });
 
   it("refuses a zip holding only system junk", async () => {
-    const zip = await buildZip([{ name: ".DS_Store", data: "junk" }, { name: "__MACOSX/._index.html", data: "junk" }]);
+    const zip = await buildZip([
+      { name: ".DS_Store", data: "junk" },
+      { name: "__MACOSX/._index.html", data: "junk" },
+    ]);
     await expectRefused(zip, { status: 422, code: "empty_archive", message: /only system files/ });
   });
 
@@ -142,12 +146,22 @@ describe("not a usable zip", () => {
 
   it("refuses an entry that holds more than it declares, without inflating it all", async () => {
     const zip = await buildZip([INDEX, { name: "liar.html", data: Buffer.alloc(8 * 1024 * 1024, 0x20) }]);
-    await expectRefused(patchEntry(zip, "liar.html", { uncompressedSize: 1000 }), { status: 422, code: "size_mismatch", entry: "liar.html", message: /more data/ });
+    await expectRefused(patchEntry(zip, "liar.html", { uncompressedSize: 1000 }), {
+      status: 422,
+      code: "size_mismatch",
+      entry: "liar.html",
+      message: /more data/,
+    });
   });
 
   it("refuses an entry that holds less than it declares", async () => {
     const zip = await buildZip([INDEX, { name: "short.txt", data: "abc".repeat(100) }]);
-    await expectRefused(patchEntry(zip, "short.txt", { uncompressedSize: 5000 }), { status: 422, code: "size_mismatch", entry: "short.txt", message: /less than/ });
+    await expectRefused(patchEntry(zip, "short.txt", { uncompressedSize: 5000 }), {
+      status: 422,
+      code: "size_mismatch",
+      entry: "short.txt",
+      message: /less than/,
+    });
   });
 
   it("refuses entries that share their data (overlapping zip bomb)", async () => {
@@ -159,7 +173,12 @@ describe("not a usable zip", () => {
   it("refuses deflate data that ends too soon, in our words", async () => {
     const zip = await buildZip([INDEX, { name: "app.js", data: Buffer.concat([Buffer.from("console.log(1);\n".repeat(100)), noise(2000, 12)]) }]);
     const compressed = zip.readUInt32LE(dataOffset(zip, "app.js") - 30 - "app.js".length + 18);
-    await expectRefused(patchEntry(zip, "app.js", { compressedSize: compressed - 100 }), { status: 422, code: "truncated", entry: "app.js", message: /ends before the file is complete/ });
+    await expectRefused(patchEntry(zip, "app.js", { compressedSize: compressed - 100 }), {
+      status: 422,
+      code: "truncated",
+      entry: "app.js",
+      message: /ends before the file is complete/,
+    });
   });
 
   it("refuses bytes appended after the end of the zip", async () => {
@@ -218,7 +237,12 @@ describe("unsafe entries", () => {
   });
 
   it("refuses drive letters", async () => {
-    await expectRefused(await zipWithHostileName("C:/Windows/x.dll"), { status: 422, code: "absolute_path", entry: "C:/Windows/x.dll", message: /drive letter/ });
+    await expectRefused(await zipWithHostileName("C:/Windows/x.dll"), {
+      status: 422,
+      code: "absolute_path",
+      entry: "C:/Windows/x.dll",
+      message: /drive letter/,
+    });
   });
 
   it("refuses backslashes instead of reinterpreting them", async () => {
@@ -230,7 +254,12 @@ describe("unsafe entries", () => {
   });
 
   it("refuses other control characters", async () => {
-    await expectRefused(await zipWithHostileName("bell\u0007.html"), { status: 422, code: "bad_name", entry: "bell\u0007.html", message: /control character \(U\+0007\)/ });
+    await expectRefused(await zipWithHostileName("bell\u0007.html"), {
+      status: 422,
+      code: "bad_name",
+      entry: "bell\u0007.html",
+      message: /control character \(U\+0007\)/,
+    });
   });
 
   it("refuses a name flagged UTF-8 that is not UTF-8", async () => {
@@ -257,7 +286,12 @@ describe("unsafe entries", () => {
 
   it("refuses encrypted entries", async () => {
     const zip = await buildZip([INDEX, { name: "secret.html", data: "x".repeat(50), compress: false }]);
-    await expectRefused(patchEntry(zip, "secret.html", { flags: (f) => f | 0x1 }), { status: 422, code: "encrypted", entry: "secret.html", message: /password/ });
+    await expectRefused(patchEntry(zip, "secret.html", { flags: (f) => f | 0x1 }), {
+      status: 422,
+      code: "encrypted",
+      entry: "secret.html",
+      message: /password/,
+    });
   });
 
   it("refuses strong encryption", async () => {
@@ -301,22 +335,38 @@ describe("limits", () => {
 
   it("refuses too many files", async () => {
     const files = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}.txt`, data: `${i}` }));
-    await expectRefused(await buildZip([INDEX, ...files]), { status: 413, code: "too_many_files", message: /more than 5 files/ }, { ...DEFAULT_UPLOAD_LIMITS, maxFiles: 5 });
+    await expectRefused(
+      await buildZip([INDEX, ...files]),
+      { status: 413, code: "too_many_files", message: /more than 5 files/ },
+      { ...DEFAULT_UPLOAD_LIMITS, maxFiles: 5 },
+    );
   });
 
   it("refuses an entry count far beyond the file limit before reading entries", async () => {
     const dirs = Array.from({ length: 12 }, (_, i) => ({ name: `d${i}/`, dir: true }));
-    await expectRefused(await buildZip([INDEX, ...dirs]), { status: 413, code: "too_many_files", message: /lists 13 entries/ }, { ...DEFAULT_UPLOAD_LIMITS, maxFiles: 2 });
+    await expectRefused(
+      await buildZip([INDEX, ...dirs]),
+      { status: 413, code: "too_many_files", message: /lists 13 entries/ },
+      { ...DEFAULT_UPLOAD_LIMITS, maxFiles: 2 },
+    );
   });
 
   it("refuses a site over the uncompressed limit", async () => {
     const zip = await buildZip([INDEX, { name: "a.bin", data: noise(700 * 1024, 3) }, { name: "b.bin", data: noise(700 * 1024, 4) }]);
-    await expectRefused(zip, { status: 413, code: "uncompressed_too_large", message: /1 MiB/ }, { ...DEFAULT_UPLOAD_LIMITS, maxUncompressedBytes: 1024 * 1024 });
+    await expectRefused(
+      zip,
+      { status: 413, code: "uncompressed_too_large", message: /1 MiB/ },
+      { ...DEFAULT_UPLOAD_LIMITS, maxUncompressedBytes: 1024 * 1024 },
+    );
   });
 
   it("refuses a file over the per-file limit", async () => {
     const zip = await buildZip([INDEX, { name: "video.mp4", data: noise(200 * 1024, 5) }]);
-    await expectRefused(zip, { status: 413, code: "file_too_large", entry: "video.mp4", message: /100 KiB/ }, { ...DEFAULT_UPLOAD_LIMITS, maxFileBytes: 100 * 1024 });
+    await expectRefused(
+      zip,
+      { status: 413, code: "file_too_large", entry: "video.mp4", message: /100 KiB/ },
+      { ...DEFAULT_UPLOAD_LIMITS, maxFileBytes: 100 * 1024 },
+    );
   });
 
   it("refuses a zip bomb by compression ratio", async () => {
@@ -335,27 +385,56 @@ describe("limits", () => {
     const data = Buffer.alloc(3 * 1024 * 1024, 0x61);
     const compressed = zlib.deflateRawSync(data).length;
     expect(data.length / compressed).toBeGreaterThan(50);
-    await expectRefused(await buildZip([INDEX, { name: "aaa.txt", data }]), { status: 422, code: "ratio_too_high", entry: "aaa.txt" }, { ...DEFAULT_UPLOAD_LIMITS, maxCompressionRatio: 50 });
+    await expectRefused(
+      await buildZip([INDEX, { name: "aaa.txt", data }]),
+      { status: 422, code: "ratio_too_high", entry: "aaa.txt" },
+      { ...DEFAULT_UPLOAD_LIMITS, maxCompressionRatio: 50 },
+    );
   });
 });
 
 describe("missing index.html", () => {
   it("refuses a site without index.html", async () => {
-    await expectRefused(await buildZip([{ name: "home.html", data: "x" }, { name: "css/a.css", data: "y" }]), { status: 422, code: "no_index_html", message: /needs an index\.html/ });
+    await expectRefused(
+      await buildZip([
+        { name: "home.html", data: "x" },
+        { name: "css/a.css", data: "y" },
+      ]),
+      { status: 422, code: "no_index_html", message: /needs an index\.html/ },
+    );
   });
 
   it("points at index.html in a subfolder that has siblings", async () => {
-    const zip = await buildZip([{ name: "README.md", data: "readme" }, { name: "site/index.html", data: "x" }, { name: "site/a.css", data: "y" }]);
-    await expectRefused(zip, { status: 422, code: "no_index_html", entry: "site/index.html", message: /found at "site\/index.html": zip the contents of the "site" folder/ });
+    const zip = await buildZip([
+      { name: "README.md", data: "readme" },
+      { name: "site/index.html", data: "x" },
+      { name: "site/a.css", data: "y" },
+    ]);
+    await expectRefused(zip, {
+      status: 422,
+      code: "no_index_html",
+      entry: "site/index.html",
+      message: /found at "site\/index.html": zip the contents of the "site" folder/,
+    });
   });
 
   it("explains case sensitivity for Index.HTML", async () => {
-    await expectRefused(await buildZip([{ name: "Index.HTML", data: "x" }]), { status: 422, code: "no_index_html", entry: "Index.HTML", message: /case-sensitive/ });
+    await expectRefused(await buildZip([{ name: "Index.HTML", data: "x" }]), {
+      status: 422,
+      code: "no_index_html",
+      entry: "Index.HTML",
+      message: /case-sensitive/,
+    });
   });
 
   it("explains a zip that only holds another zip", async () => {
     const inner = await buildZip([INDEX]);
-    await expectRefused(await buildZip([{ name: "site.zip", data: inner }]), { status: 422, code: "no_index_html", entry: "site.zip", message: /Upload that zip instead/ });
+    await expectRefused(await buildZip([{ name: "site.zip", data: inner }]), {
+      status: 422,
+      code: "no_index_html",
+      entry: "site.zip",
+      message: /Upload that zip instead/,
+    });
   });
 });
 
@@ -368,43 +447,72 @@ describe("headers that disagree or overlap", () => {
   });
 
   it("refuses a NUL byte that only the local header has", async () => {
-    const zip = craftZip([{ name: "index.html", data: page }, { name: "ok.html_.php", data: "x", local: { name: "ok.html\u0000.php" } }]);
+    const zip = craftZip([
+      { name: "index.html", data: page },
+      { name: "ok.html_.php", data: "x", local: { name: "ok.html\u0000.php" } },
+    ]);
     await expectRefused(zip, { status: 422, code: "zip_header_mismatch", entry: "ok.html_.php", message: /\\u0000/ });
   });
 
   it("refuses a header hidden inside the previous entry's local extra field", async () => {
-    const zip = craftZip([{ name: "index.html", data: page, hideNextInExtra: true }, { name: "hidden.html", data: "<script>steal()</script>" }]);
+    const zip = craftZip([
+      { name: "index.html", data: page, hideNextInExtra: true },
+      { name: "hidden.html", data: "<script>steal()</script>" },
+    ]);
     await expectRefused(zip, { status: 422, code: "overlapping_entries", entry: "hidden.html" });
   });
 
   it("refuses two entries that share data through a local extra field", async () => {
-    const zip = craftZip([{ name: "index.html", data: page }, { name: "shared-a.html", data: "", shareNextData: true }, { name: "shared-b.html", data: "same bytes!!" }]);
+    const zip = craftZip([
+      { name: "index.html", data: page },
+      { name: "shared-a.html", data: "", shareNextData: true },
+      { name: "shared-b.html", data: "same bytes!!" },
+    ]);
     await expectRefused(zip, { status: 422, code: "overlapping_entries", entry: "shared-b.html" });
   });
 
   it("refuses a compression method that differs between the headers", async () => {
-    const zip = craftZip([{ name: "index.html", data: page }, { name: "app.js", data: "x".repeat(40), local: { method: 8 } }]);
+    const zip = craftZip([
+      { name: "index.html", data: page },
+      { name: "app.js", data: "x".repeat(40), local: { method: 8 } },
+    ]);
     await expectRefused(zip, { status: 422, code: "zip_header_mismatch", entry: "app.js", message: /compression method 8/ });
   });
 
   it("refuses an encryption flag that only the local header sets", async () => {
-    const zip = craftZip([{ name: "index.html", data: page }, { name: "a.css", data: "a{}", local: { flags: 0x1 } }]);
+    const zip = craftZip([
+      { name: "index.html", data: page },
+      { name: "a.css", data: "a{}", local: { flags: 0x1 } },
+    ]);
     await expectRefused(zip, { status: 422, code: "zip_header_mismatch", entry: "a.css", message: /flags/ });
   });
 
   it("refuses a UTF-8 flag that only the central record sets (the name would mean two things)", async () => {
-    const zip = craftZip([{ name: "index.html", data: page }, { name: "caf\u00e9.html", data: "x", flags: 0x800, local: { flags: 0 } }]);
+    const zip = craftZip([
+      { name: "index.html", data: page },
+      { name: "caf\u00e9.html", data: "x", flags: 0x800, local: { flags: 0 } },
+    ]);
     await expectRefused(zip, { status: 422, code: "zip_header_mismatch", message: /flags/ });
   });
 
   it("refuses a CRC in the directory that contradicts the local header", async () => {
     const zip = await buildZip([INDEX, { name: "style.css", data: "body{color:red}\n".repeat(100) }]);
-    await expectRefused(patchEntry(zip, "style.css", { crc32: 0xdeadbeef, centralOnly: true }), { status: 422, code: "zip_header_mismatch", entry: "style.css", message: /checksum/ });
+    await expectRefused(patchEntry(zip, "style.css", { crc32: 0xdeadbeef, centralOnly: true }), {
+      status: 422,
+      code: "zip_header_mismatch",
+      entry: "style.css",
+      message: /checksum/,
+    });
   });
 
   it("refuses sizes in the directory that contradict the local header", async () => {
     const zip = await buildZip([INDEX, { name: "liar.html", data: Buffer.alloc(64 * 1024, 0x20) }]);
-    await expectRefused(patchEntry(zip, "liar.html", { uncompressedSize: 1000, centralOnly: true }), { status: 422, code: "zip_header_mismatch", entry: "liar.html", message: /sizes/ });
+    await expectRefused(patchEntry(zip, "liar.html", { uncompressedSize: 1000, centralOnly: true }), {
+      status: 422,
+      code: "zip_header_mismatch",
+      entry: "liar.html",
+      message: /sizes/,
+    });
   });
 
   it("refuses a local ZIP64 field whose sizes contradict the directory", async () => {

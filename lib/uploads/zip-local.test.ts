@@ -38,10 +38,47 @@ const page = "<h1>hi</h1>";
 describe("honest local headers", () => {
   it("accepts the crafted layouts without their lie", async () => {
     expect((await accept(craftZip([{ name: "index.html", data: page }]))).fileCount).toBe(1);
-    expect((await accept(craftZip([{ name: "index.html", data: page }, { name: "hidden.html", data: "<script>steal()</script>" }]))).fileCount).toBe(2);
-    expect((await accept(craftZip([{ name: "index.html", data: page }, { name: "shared-a.html", data: "same bytes!!" }, { name: "shared-b.html", data: "same bytes!!" }]))).fileCount).toBe(3);
-    expect((await accept(craftZip([{ name: "index.html", data: page }, { name: "app.js", data: "x".repeat(40), compress: true }]))).fileCount).toBe(2);
-    expect((await accept(craftZip([{ name: "index.html", data: page }, { name: "caf\u00e9.html", data: "x", flags: 0x800 }]))).fileCount).toBe(2);
+    expect(
+      (
+        await accept(
+          craftZip([
+            { name: "index.html", data: page },
+            { name: "hidden.html", data: "<script>steal()</script>" },
+          ]),
+        )
+      ).fileCount,
+    ).toBe(2);
+    expect(
+      (
+        await accept(
+          craftZip([
+            { name: "index.html", data: page },
+            { name: "shared-a.html", data: "same bytes!!" },
+            { name: "shared-b.html", data: "same bytes!!" },
+          ]),
+        )
+      ).fileCount,
+    ).toBe(3);
+    expect(
+      (
+        await accept(
+          craftZip([
+            { name: "index.html", data: page },
+            { name: "app.js", data: "x".repeat(40), compress: true },
+          ]),
+        )
+      ).fileCount,
+    ).toBe(2);
+    expect(
+      (
+        await accept(
+          craftZip([
+            { name: "index.html", data: page },
+            { name: "caf\u00e9.html", data: "x", flags: 0x800 },
+          ]),
+        )
+      ).fileCount,
+    ).toBe(2);
   });
 
   it("accepts a local extra field that the central record does not have", async () => {
@@ -50,7 +87,12 @@ describe("honest local headers", () => {
   });
 
   it("accepts sizes given in a local ZIP64 field", async () => {
-    const result = await accept(craftZip([{ name: "index.html", data: page, local: { zip64: true } }, { name: "a.css", data: "a{}".repeat(500), compress: true, local: { zip64: true } }]));
+    const result = await accept(
+      craftZip([
+        { name: "index.html", data: page, local: { zip64: true } },
+        { name: "a.css", data: "a{}".repeat(500), compress: true, local: { zip64: true } },
+      ]),
+    );
     expect(result.fileCount).toBe(2);
   });
 

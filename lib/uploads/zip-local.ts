@@ -125,6 +125,11 @@ function localSizes(local: LocalHeader, source: string): { compressed: number; u
 
 function localName(local: LocalHeader): string {
   const raw = local.fileName.subarray(0, QUOTED_NAME_MAX * 4);
-  const name = (yauzl as unknown as { getFileNameLowLevel(f: number, b: Buffer, e: unknown[], s: boolean): string }).getFileNameLowLevel(local.generalPurposeBitFlag, raw, [], true);
+  const name = (yauzl as unknown as { getFileNameLowLevel(f: number, b: Buffer, e: unknown[], s: boolean): string }).getFileNameLowLevel(
+    local.generalPurposeBitFlag,
+    raw,
+    [],
+    true,
+  );
   return name.length > QUOTED_NAME_MAX ? `${name.slice(0, QUOTED_NAME_MAX)}…` : name;
 }

@@ -108,7 +108,11 @@ async function classifyOpenError(zipPath: string, err: unknown): Promise<Error> 
   const looksLikeZip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5 || head[2] === 7);
   if (/end of central directory record signature not found/i.test(message)) {
     return looksLikeZip
-      ? new UploadError("truncated", "The zip file is incomplete: its table of contents is missing, usually because the upload or the download before it was cut short. Please create the zip again.", { cause: err })
+      ? new UploadError(
+          "truncated",
+          "The zip file is incomplete: its table of contents is missing, usually because the upload or the download before it was cut short. Please create the zip again.",
+          { cause: err },
+        )
       : new UploadError("not_a_zip", "This file is not a zip archive. Upload a .zip of your site's folder.", { cause: err });
   }
   return zipLibraryError(err, { stage: "open" });
@@ -198,8 +202,14 @@ export function assertLocated(loc: EntryLocation): number {
 export function openEntryStream(zip: ZipFile, loc: EntryLocation): Promise<Readable> {
   const start = assertLocated(loc);
   return new Promise((resolve, reject) => {
-    (zip as unknown as LocalHeaderReader).openReadStreamLowLevel(start, loc.compressedSize, 0, loc.compressedSize, loc.compressionMethod === 8, loc.uncompressedSize, (err, stream) =>
-      err ? reject(err) : resolve(stream),
+    (zip as unknown as LocalHeaderReader).openReadStreamLowLevel(
+      start,
+      loc.compressedSize,
+      0,
+      loc.compressedSize,
+      loc.compressionMethod === 8,
+      loc.uncompressedSize,
+      (err, stream) => (err ? reject(err) : resolve(stream)),
     );
   });
 }

@@ -56,10 +56,7 @@ export async function generate(): Promise<void> {
   const require = createRequire(import.meta.url);
   const cli = require.resolve("prisma/build/index.js", { paths: [root] });
   const env = prismaCliEnv();
-  log.info(
-    { standInEngine: env.PRISMA_SCHEMA_ENGINE_BINARY === STAND_IN_ENGINE },
-    "running prisma generate",
-  );
+  log.info({ standInEngine: env.PRISMA_SCHEMA_ENGINE_BINARY === STAND_IN_ENGINE }, "running prisma generate");
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [cli, "generate"], { cwd: root, env, stdio: "inherit" });
     child.on("error", (error) => reject(new Error(`could not start the Prisma CLI at ${cli}`, { cause: error })));

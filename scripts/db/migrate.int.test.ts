@@ -47,8 +47,7 @@ interface MigrationRow {
 const migrationRows = (url: string) =>
   query<MigrationRow>(url, "SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY migration_name");
 
-const leftoverShadows = async () =>
-  query<{ datname: string }>(serverUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${SHADOW_DATABASE_PREFIX}%'`);
+const leftoverShadows = async () => query<{ datname: string }>(serverUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${SHADOW_DATABASE_PREFIX}%'`);
 
 afterAll(async () => {
   for (const name of created) await dropDatabase(serverUrl, name);
@@ -75,10 +74,7 @@ describe("deployMigrations", () => {
     }
     expect(expectedTables).toContain("User");
     expect(expectedTables).toContain("rate_limits");
-    const tables = await query<{ table_name: string }>(
-      url,
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
-    );
+    const tables = await query<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     expect(new Set(tables.map((t) => t.table_name))).toEqual(expectedTables);
 
     const rows = await migrationRows(url);
@@ -169,7 +165,7 @@ describe("createMigration", () => {
     const target = await freshDatabase();
     const applied = await deployMigrations({ databaseUrl: target, migrationsDir, schemaPath });
     expect(applied.at(-1)).toBe(result.name);
-    const widget = await query(target, "SELECT id, size FROM \"Widget\"");
+    const widget = await query(target, 'SELECT id, size FROM "Widget"');
     expect(widget).toEqual([]);
 
     const again = await createMigration({ databaseUrl: serverUrl, name: "again", migrationsDir, schemaPath });
@@ -195,9 +191,7 @@ describe("generated Prisma client", () => {
       expect(found.memberships).toHaveLength(1);
       expect(found.memberships[0]?.role).toBe("owner");
       expect(found.memberships[0]?.user.email).toBe(user.email);
-      await expect(
-        prisma.user.create({ data: { email: user.email, name: "Twin", passwordHash: "x" } }),
-      ).rejects.toMatchObject({ code: "P2002" });
+      await expect(prisma.user.create({ data: { email: user.email, name: "Twin", passwordHash: "x" } })).rejects.toMatchObject({ code: "P2002" });
     } finally {
       await prisma.$disconnect();
     }

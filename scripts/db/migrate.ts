@@ -177,10 +177,7 @@ export async function createMigration(options: NewMigrationOptions): Promise<New
   migrationsList.lockfile.content ??= LOCKFILE_CONTENT;
   const diff = await withSchemaEngine(options.databaseUrl, schema, ({ engine }) =>
     engine.diff({
-      from:
-        migrationsList.migrationDirectories.length === 0
-          ? { tag: "empty" }
-          : { tag: "migrations", ...migrationsList },
+      from: migrationsList.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...migrationsList },
       to: { tag: "schemaDatamodel", files: [schema] },
       script: true,
       // Asks the engine to say whether anything differs (2) rather than us
@@ -214,9 +211,7 @@ export async function createMigration(options: NewMigrationOptions): Promise<New
 function requireDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    throw new Error(
-      "DATABASE_URL is not set; for a local server run `npx tsx scripts/postgres.ts start` and export the URL it prints",
-    );
+    throw new Error("DATABASE_URL is not set; for a local server run `npx tsx scripts/postgres.ts start` and export the URL it prints");
   }
   return url;
 }

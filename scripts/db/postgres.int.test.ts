@@ -4,15 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  createDatabase,
-  dropDatabase,
-  ensurePostgres,
-  findFreePort,
-  postgresStatus,
-  stopPostgres,
-  withDatabase,
-} from "@/scripts/postgres";
+import { createDatabase, dropDatabase, ensurePostgres, findFreePort, postgresStatus, stopPostgres, withDatabase } from "@/scripts/postgres";
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });

@@ -108,7 +108,15 @@ function withWholeScripts(adapter: SqlDriverAdapter, run: (script: string) => Pr
     } catch (error) {
       // The shape the adapter gives a Postgres error, so the engine reports it the same way.
       if (error instanceof pg.DatabaseError) {
-        throw new DriverAdapterError({ kind: "postgres", code: error.code ?? "N/A", severity: error.severity ?? "N/A", message: error.message, detail: error.detail, column: error.column, hint: error.hint });
+        throw new DriverAdapterError({
+          kind: "postgres",
+          code: error.code ?? "N/A",
+          severity: error.severity ?? "N/A",
+          message: error.message,
+          detail: error.detail,
+          column: error.column,
+          hint: error.hint,
+        });
       }
       throw error;
     }

@@ -14,7 +14,16 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
 import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
-import { dashboardClusterEnv, downLocalCluster, operatorEnv, realNodeUnavailable, siteAddressEnv, startOperator, upLocalCluster, type ClusterInfo } from "@/scripts/dev/stack";
+import {
+  dashboardClusterEnv,
+  downLocalCluster,
+  operatorEnv,
+  realNodeUnavailable,
+  siteAddressEnv,
+  startOperator,
+  upLocalCluster,
+  type ClusterInfo,
+} from "@/scripts/dev/stack";
 
 const log = logger.child({ component: "start" });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
@@ -42,7 +51,11 @@ async function main(): Promise<void> {
   await loadLocalSecrets(dataDir);
 
   if (!process.env.DATABASE_URL) {
-    const postgres = await ensurePostgres({ dataDir: path.join(dataDir, "postgres"), port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT), portSetting: "PAGODA_POSTGRES_PORT" });
+    const postgres = await ensurePostgres({
+      dataDir: path.join(dataDir, "postgres"),
+      port: Number(process.env.PAGODA_POSTGRES_PORT ?? DEFAULT_PORT),
+      portSetting: "PAGODA_POSTGRES_PORT",
+    });
     process.env.DATABASE_URL = postgres.url;
     // A server this run found already running belongs to whoever started it.
     if (!postgres.reused) group.onShutdown(() => postgres.stop());
@@ -65,7 +78,11 @@ async function main(): Promise<void> {
   let cluster: ClusterInfo | null = null;
   if (!process.env.KUBECONFIG && process.env.PAGODA_CLUSTER !== "off") {
     const why = realNodeUnavailable();
-    console.log(why ? `\n  Starting the local cluster with a SIMULATED node (${why}).\n  Sites will report Live but nothing serves them.\n` : "\n  Starting the local cluster with a real node…\n");
+    console.log(
+      why
+        ? `\n  Starting the local cluster with a SIMULATED node (${why}).\n  Sites will report Live but nothing serves them.\n`
+        : "\n  Starting the local cluster with a real node…\n",
+    );
     cluster = await upLocalCluster("auto");
     group.onShutdown(() => downLocalCluster());
     const siteEnv = { ...siteAddressEnv(cluster.ingressPort), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT"]) };
@@ -81,7 +98,11 @@ async function main(): Promise<void> {
   // With a real node, pods fetch artifacts through the node's bridge, so the
   // dashboard must listen there too, not only on loopback.
   const host = cluster?.kind === "node" ? "0.0.0.0" : "127.0.0.1";
-  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", host], { ...process.env, NODE_ENV: "production", NODE_OPTIONS: dashboardNodeOptions(callerEnv.NODE_OPTIONS) });
+  group.start("dashboard", "node_modules/.bin/next", ["start", "-p", String(port), "-H", host], {
+    ...process.env,
+    NODE_ENV: "production",
+    NODE_OPTIONS: dashboardNodeOptions(callerEnv.NODE_OPTIONS),
+  });
   const url = `http://localhost:${port}`;
   await waitForHttp(url, 60_000);
   const clusterLine = !cluster

@@ -5,8 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 
-interface VitestReport { numPassedTests: number; numFailedTests: number; numPendingTests: number }
-interface PlaywrightReport { stats: { expected: number; unexpected: number; flaky: number; skipped: number } }
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+}
+interface PlaywrightReport {
+  stats: { expected: number; unexpected: number; flaky: number; skipped: number };
+}
 
 const [vitestPath, playwrightPath] = process.argv.slice(2);
 const vitest = JSON.parse(readFileSync(vitestPath!, "utf8")) as VitestReport;

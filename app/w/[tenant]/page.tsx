@@ -11,7 +11,13 @@ import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage, type SiteView 
 
 export const metadata: Metadata = { title: "Sites" };
 
-export default async function WorkspacePage({ params, searchParams }: { params: Promise<{ tenant: string }>; searchParams: Promise<{ page?: string | string[] }> }) {
+export default async function WorkspacePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ tenant: string }>;
+  searchParams: Promise<{ page?: string | string[] }>;
+}) {
   const { tenant } = await params;
   const { actor } = await pageActor(tenant, `/w/${tenant}`);
   const list = await listSitePage(actor, pageNumber((await searchParams).page));

@@ -43,7 +43,10 @@ export default async function SitePage({ params }: { params: Params }) {
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">{site.name}</h1>
           <p className="mt-1 text-sm text-slate-600">
-            Address: <span className="font-mono" data-testid="site-url">{site.url}</span>
+            Address:{" "}
+            <span className="font-mono" data-testid="site-url">
+              {site.url}
+            </span>
           </p>
           <p className="mt-1 text-xs text-slate-500">Created {new Date(site.createdAt).toUTCString()}</p>
         </div>
@@ -51,7 +54,13 @@ export default async function SitePage({ params }: { params: Params }) {
       </div>
       <Card>
         <h2 className="mb-3 text-base font-semibold">Status</h2>
-        <SiteStatus key={targetDigest ?? "none"} tenant={actor.tenantSlug} site={site.name} url={site.url} initial={liveStatusOf(actor.tenantSlug, site.name, targetDigest)} />
+        <SiteStatus
+          key={targetDigest ?? "none"}
+          tenant={actor.tenantSlug}
+          site={site.name}
+          url={site.url}
+          initial={liveStatusOf(actor.tenantSlug, site.name, targetDigest)}
+        />
       </Card>
       <Card>
         <h2 className="mb-4 text-base font-semibold">New deploy</h2>

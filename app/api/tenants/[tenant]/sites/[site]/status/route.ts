@@ -65,7 +65,12 @@ export async function GET(request: NextRequest, context: Context) {
         send(sseEvent("phase", { ...liveStatusOf(tenantSlug, site.name, await targetDigest()), healthy: false }));
         return;
       }
-      const reader = siteStatusStream(hub, { namespace: tenantNamespace(tenantSlug), name: site.name, expectedDigest: targetDigest, signal: request.signal }).getReader();
+      const reader = siteStatusStream(hub, {
+        namespace: tenantNamespace(tenantSlug),
+        name: site.name,
+        expectedDigest: targetDigest,
+        signal: request.signal,
+      }).getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
