@@ -91,14 +91,6 @@ export class WorkQueue {
     return this.active.size;
   }
 
-  delayedCount(): number {
-    return this.timers.size;
-  }
-
-  failureCount(key: string): number {
-    return this.failures.get(key) ?? 0;
-  }
-
   backoffFor(failures: number): number {
     const exp = Math.min(failures - 1, 40);
     return Math.min(this.opts.backoffBaseMs * 2 ** exp, this.opts.backoffMaxMs);
