@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { consumeAttempt, resetAttempts } from "@/lib/auth/rate-limit";
 import { recordAudit } from "@/lib/audit";
-import { ApiError } from "@/lib/http/errors";
+import { ForbiddenError, UnauthenticatedError, ValidationError } from "@/lib/errors";
 import { PASSWORD_MAX, passwordProblem } from "@/lib/validation";
 
 const changePasswordSchema = z.object({
@@ -15,7 +15,7 @@ const changePasswordSchema = z.object({
 });
 
 const wrongPassword = () =>
-  new ApiError(403, "wrong_password", "Your current password is not right.", { currentPassword: "Your current password is not right." });
+  new ForbiddenError("wrong_password", "Your current password is not right.", { currentPassword: "Your current password is not right." });
 
 /**
  * Changes a signed-in user's password. The current password is checked
@@ -27,13 +27,13 @@ const wrongPassword = () =>
 export async function changePassword(userId: string, raw: unknown, ip: string | null): Promise<{ sessionVersion: number }> {
   const input = changePasswordSchema.parse(raw);
   const user = await db().user.findUnique({ where: { id: userId }, select: { id: true, email: true, passwordHash: true } });
-  if (!user) throw new ApiError(401, "unauthenticated", "You are not signed in, or your session has expired. Sign in again.");
+  if (!user) throw new UnauthenticatedError();
   // Rules first: a new password that could never be accepted costs no attempt.
   const problem = passwordProblem(input.newPassword, user.email);
-  if (problem) throw new ApiError(400, "invalid_input", problem, { newPassword: problem });
+  if (problem) throw new ValidationError("invalid_input", problem, { newPassword: problem });
   if (input.newPassword === input.currentPassword) {
     const message = "Choose a password different from your current one.";
-    throw new ApiError(400, "invalid_input", message, { newPassword: message });
+    throw new ValidationError("invalid_input", message, { newPassword: message });
   }
   // Counted against the sign-in limits before any work, like a sign-in attempt.
   await consumeAttempt({ signInEmail: user.email, ...(ip ? { signInIp: ip } : {}) });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { signUp } from "@/lib/accounts/signup";
 import { verifyPassword } from "@/lib/auth/password";
 import { db } from "@/lib/db";
-import { ApiError } from "@/lib/http/errors";
+import { ConflictError } from "@/lib/errors";
 import * as slug from "@/lib/tenancy/slug";
 
 async function rowsFor(email: string) {
@@ -34,9 +34,9 @@ describe("sign-up", () => {
     await signUp({ name: "Bob", email: "bob@example.com", password: "a long and varied passphrase" }, null);
     const tenantsBefore = await db().tenant.count();
     const error = await signUp({ name: "Bobby", email: "BOB@example.com", password: "another long passphrase" }, null).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).status).toBe(409);
-    expect((error as ApiError).message).toContain("already exists");
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).code).toBe("email_taken");
+    expect((error as ConflictError).message).toContain("already exists");
     expect(await db().tenant.count()).toBe(tenantsBefore);
     expect((await rowsFor("bob@example.com")).users).toHaveLength(1);
   });
@@ -47,7 +47,7 @@ describe("sign-up", () => {
     );
     expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(1);
     for (const failed of attempts.filter((a) => a.status === "rejected")) {
-      expect((failed.reason as ApiError).status).toBe(409);
+      expect(failed.reason).toBeInstanceOf(ConflictError);
     }
     const { users, tenants } = await rowsFor("cy@example.com");
     expect(users).toHaveLength(1);

@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { hashPassword } from "@/lib/auth/password";
 import { recordAudit } from "@/lib/audit";
 import { tenantSlugFromEmail } from "@/lib/tenancy/slug";
-import { ApiError } from "@/lib/http/errors";
+import { ConflictError } from "@/lib/errors";
 import { signUpSchema } from "@/lib/validation";
 
 export interface SignUpResult {
@@ -12,7 +12,7 @@ export interface SignUpResult {
 }
 
 const duplicateEmail = () =>
-  new ApiError(409, "email_taken", "An account with this email already exists. Sign in instead.", {
+  new ConflictError("email_taken", "An account with this email already exists. Sign in instead.", {
     email: "An account with this email already exists. Sign in instead.",
   });
 

@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import pg from "pg";
 import { getConfig } from "@/lib/config";
 import { db } from "@/lib/db";
-import { ApiError } from "@/lib/http/errors";
+import { UnavailableError } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { componentLogger } from "@/lib/log";
 import { digestHex, type Digest } from "./digest";
@@ -110,7 +110,7 @@ export async function holdArtifact(tx: Prisma.TransactionClient, store: Artifact
   );
   if (!(await store.has(digest))) {
     // Only when the upload's pin connection broke and a pass collected the blob meanwhile.
-    throw new ApiError(503, "artifact_gone", "The upload was stored but removed again before it could be recorded. Please upload it again.");
+    throw new UnavailableError("artifact_gone", "The upload was stored but removed again before it could be recorded. Please upload it again.");
   }
 }
 

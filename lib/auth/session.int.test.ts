@@ -7,7 +7,7 @@ import { RateLimitedError } from "@/lib/auth/rate-limit";
 import { userForSessionToken } from "@/lib/auth/session";
 import { issueSessionCookie, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionCookie } from "@/lib/auth/session-token";
 import { db } from "@/lib/db";
-import { ApiError } from "@/lib/http/errors";
+import { ForbiddenError, ValidationError } from "@/lib/errors";
 import { newAccount } from "@/tests/support/accounts";
 
 const PASSWORD = "a long and varied passphrase";
@@ -78,8 +78,8 @@ describe("session revocation", () => {
       changePassword(userId, { currentPassword: `not it ${i}`, newPassword: "another quite different phrase" }, "192.0.2.3").catch((e: unknown) => e);
     for (let i = 0; i < 10; i += 1) {
       const error = await attempt(i);
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).code).toBe("wrong_password");
+      expect(error).toBeInstanceOf(ForbiddenError);
+      expect((error as ForbiddenError).code).toBe("wrong_password");
     }
     expect(await attempt(10)).toBeInstanceOf(RateLimitedError);
     // Even the right one is refused until the window passes.
@@ -98,8 +98,9 @@ describe("session revocation", () => {
       ["password123", "This password is too common. Choose another."],
       [PASSWORD, "Choose a password different from your current one."],
     ] as const) {
-      const error = (await changePassword(userId, { currentPassword: PASSWORD, newPassword }, null).catch((e: unknown) => e)) as ApiError;
-      expect([error.status, error.fields?.newPassword]).toEqual([400, message]);
+      const error = (await changePassword(userId, { currentPassword: PASSWORD, newPassword }, null).catch((e: unknown) => e)) as ValidationError;
+      expect(error).toBeInstanceOf(ValidationError);
+      expect([error.code, error.fields?.newPassword]).toEqual(["invalid_input", message]);
     }
     expect((await db().user.findUniqueOrThrow({ where: { id: userId } })).sessionVersion).toBe(0);
   });

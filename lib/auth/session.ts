@@ -2,7 +2,7 @@ import { cookies } from "next/headers";
 import { decode } from "next-auth/jwt";
 import { cache } from "react";
 import { getConfig } from "@/lib/config";
-import { ApiError } from "@/lib/http/errors";
+import { UnauthenticatedError } from "@/lib/errors";
 import { SessionEndedError, sessionCookie, userForClaims, type SessionClaims, type SessionUser } from "@/lib/auth/session-token";
 
 export type CurrentUser = SessionUser;
@@ -43,6 +43,6 @@ export const currentUser = cache(async (): Promise<CurrentUser | null> => {
 
 export async function requireApiUser(): Promise<CurrentUser> {
   const user = await currentUser();
-  if (!user) throw new ApiError(401, "unauthenticated", "You are not signed in, or your session has expired. Sign in again.");
+  if (!user) throw new UnauthenticatedError();
   return user;
 }

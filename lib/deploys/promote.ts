@@ -3,7 +3,7 @@ import { recordAudit } from "@/lib/audit";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { artifactStore } from "@/lib/deploys/artifacts";
 import { type DeployView, toDeployView } from "@/lib/deploys/view";
-import { ApiError, notFound } from "@/lib/http/errors";
+import { ConflictError, NotFoundError } from "@/lib/errors";
 import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import type { Digest } from "@/lib/artifacts";
@@ -16,12 +16,12 @@ import type { Digest } from "@/lib/artifacts";
 export async function promoteDeploy(actor: TenantActor, siteName: string, deployId: string, ip: string | null): Promise<DeployView> {
   const site = await getSiteRow(actor, siteName);
   const deploy = await db().deploy.findFirst({ where: { id: deployId, siteId: site.id } });
-  if (!deploy) throw notFound("Deploy not found.");
+  if (!deploy) throw new NotFoundError("Deploy not found.");
   if (!deploy.digest || deploy.state === "processing") {
-    throw new ApiError(409, "not_promotable", "This deploy has no finished artifact, so it cannot be promoted.");
+    throw new ConflictError("not_promotable", "This deploy has no finished artifact, so it cannot be promoted.");
   }
   if (!(await artifactStore().has(deploy.digest as Digest))) {
-    throw new ApiError(409, "artifact_missing", "The files of this deploy are no longer stored, so it cannot be promoted. Upload it again.");
+    throw new ConflictError("artifact_missing", "The files of this deploy are no longer stored, so it cannot be promoted. Upload it again.");
   }
   const updated = await db().$transaction(async (tx) => {
     await tx.site.update({ where: { id: site.id }, data: { targetDeployId: deploy.id } });

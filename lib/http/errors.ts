@@ -4,11 +4,16 @@ import { RateLimitedError } from "@/lib/auth/rate-limit";
 import { isUploadError } from "@/lib/uploads/errors";
 import { isUploadLimitError } from "@/lib/uploads/limit-error";
 import { fieldErrors } from "@/lib/validation";
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, QuotaError, UnauthenticatedError, UnavailableError, ValidationError } from "@/lib/errors";
 import { componentLogger } from "@/lib/log";
 
 const log = componentLogger("http");
 
-/** An error whose message is safe and useful to show the person who caused it. */
+/**
+ * A refusal that only makes sense in HTTP (a body that is not JSON, a
+ * missing CSRF token), for lib/http and routes. Domain code throws the
+ * errors of lib/errors.ts instead.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -21,18 +26,31 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what = "Not found.") => new ApiError(404, "not_found", what);
+/** The status each kind of domain error is answered with (a subclass answers like its kind). */
+const DOMAIN_STATUS: [new (...args: never[]) => DomainError, number][] = [
+  [NotFoundError, 404],
+  [UnauthenticatedError, 401],
+  [ForbiddenError, 403],
+  [QuotaError, 403],
+  [ValidationError, 400],
+  [ConflictError, 409],
+  [UnavailableError, 503],
+];
+
+/** The HTTP status of a refusal, or undefined for an error that is not one (a bug or an outage: 500). */
+export function refusalStatus(error: unknown): number | undefined {
+  if (error instanceof ApiError) return error.status;
+  return DOMAIN_STATUS.find(([kind]) => error instanceof kind)?.[1];
+}
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string>; entry?: string };
 }
 
 export function errorResponse(error: unknown, context: Record<string, unknown> = {}): NextResponse<ErrorBody> {
-  if (error instanceof ApiError) {
-    return NextResponse.json(
-      { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } },
-      { status: error.status },
-    );
+  const status = refusalStatus(error);
+  if (status !== undefined && (error instanceof ApiError || error instanceof DomainError)) {
+    return NextResponse.json({ error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}) } }, { status });
   }
   if (isUploadError(error)) {
     return NextResponse.json(

@@ -1,6 +1,6 @@
 import { clusterConfigured, dashboardKubeConfig, deleteStaticSite, ensureTenantNamespace, publishSite } from "@/lib/publishing";
 import { desiredSiteOf, tenantMaxSitesOf, tenantPolicySettings } from "@/lib/publishing/site-inputs";
-import { ApiError } from "@/lib/http/errors";
+import { ClusterUnavailableError } from "@/lib/errors";
 import { componentLogger } from "@/lib/log";
 
 const log = componentLogger("cluster-publish");
@@ -33,7 +33,7 @@ export async function unpublishSite(tenantSlug: string, siteName: string): Promi
     await deleteStaticSite(dashboardKubeConfig(), tenantSlug, siteName);
   } catch (error) {
     log.error({ err: error, tenant: tenantSlug, site: siteName }, "deleting the StaticSite failed");
-    throw new ApiError(503, "cluster_unavailable", "The cluster could not be reached to take the site offline. Nothing was deleted; try again in a minute.");
+    throw new ClusterUnavailableError("The cluster could not be reached to take the site offline. Nothing was deleted; try again in a minute.");
   }
 }
 

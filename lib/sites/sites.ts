@@ -2,7 +2,7 @@ import { Prisma } from "@/lib/generated/prisma/client";
 import { db } from "@/lib/db";
 import { getConfig } from "@/lib/config";
 import { recordAudit } from "@/lib/audit";
-import { ApiError, notFound } from "@/lib/http/errors";
+import { ConflictError, NotFoundError, QuotaError } from "@/lib/errors";
 import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
@@ -118,9 +118,9 @@ export async function listSitePage(actor: TenantActor, page: number): Promise<Si
 /** A site of the actor's tenant, or 404 — also for a name that exists in another tenant. */
 export async function getSite(actor: TenantActor, name: string): Promise<SiteView> {
   const parsed = siteNameSchema.safeParse(name);
-  if (!parsed.success) throw notFound("Site not found.");
+  if (!parsed.success) throw new NotFoundError("Site not found.");
   const [row] = await siteViews(actor.tenantId, { name: parsed.data });
-  if (!row) throw notFound("Site not found.");
+  if (!row) throw new NotFoundError("Site not found.");
   return rowToView(row);
 }
 
@@ -134,16 +134,16 @@ export interface SiteRow {
 /** The stored row of a site of the actor's tenant, for server code; 404 like getSite. */
 export async function getSiteRow(actor: TenantActor, name: string): Promise<SiteRow> {
   const parsed = siteNameSchema.safeParse(name);
-  if (!parsed.success) throw notFound("Site not found.");
+  if (!parsed.success) throw new NotFoundError("Site not found.");
   const row = await db().site.findUnique({
     where: { tenantId_name: { tenantId: actor.tenantId, name: parsed.data } },
     select: { id: true, name: true, hostLabel: true, targetDeployId: true },
   });
-  if (!row) throw notFound("Site not found.");
+  if (!row) throw new NotFoundError("Site not found.");
   return row;
 }
 
-const nameTaken = (message: string) => new ApiError(409, "name_taken", message, { name: message });
+const nameTaken = (message: string) => new ConflictError("name_taken", message, { name: message });
 
 export async function createSite(actor: TenantActor, raw: unknown, ip: string | null): Promise<SiteView> {
   const { name } = createSiteSchema.parse(raw);
@@ -159,7 +159,7 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         await tx.$queryRaw`SELECT id FROM "Tenant" WHERE id = ${actor.tenantId} FOR UPDATE`;
         const count = await tx.site.count({ where: { tenantId: actor.tenantId } });
         if (count >= maxSites) {
-          throw new ApiError(403, "quota_sites", `This workspace already has ${count} sites, the most allowed (${maxSites}). Delete one first.`);
+          throw new QuotaError("quota_sites", `This workspace already has ${count} sites, the most allowed (${maxSites}). Delete one first.`);
         }
         if (await tx.site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name } }, select: { id: true } })) {
           throw nameTaken(`You already have a site called “${name}”.`);

@@ -1,7 +1,7 @@
 import { cache } from "react";
 import { db } from "@/lib/db";
 import type { Role } from "@/lib/generated/prisma/client";
-import { ApiError, notFound } from "@/lib/http/errors";
+import { ForbiddenError, NotFoundError } from "@/lib/errors";
 
 /**
  * The caller acting inside one tenant. Every tenant-owned query takes one of
@@ -25,7 +25,7 @@ export const actorFor = cache(async (userId: string, tenantSlug: string): Promis
     SELECT m.role, t.id AS "tenantId", t.slug AS "tenantSlug"
     FROM "Membership" m JOIN "Tenant" t ON t.id = m."tenantId"
     WHERE m."userId" = ${userId} AND t.slug = ${tenantSlug}`;
-  if (!membership) throw notFound("Workspace not found.");
+  if (!membership) throw new NotFoundError("Workspace not found.");
   return { userId, tenantId: membership.tenantId, tenantSlug: membership.tenantSlug, role: membership.role };
 });
 
@@ -46,5 +46,5 @@ export async function workspacesOf(userId: string): Promise<WorkspaceSummary[]> 
 
 /** Only owners may do things that cannot be undone, such as deleting a site. */
 export function requireOwner(actor: TenantActor): void {
-  if (actor.role !== "owner") throw new ApiError(403, "forbidden", "Only owners of this workspace can do this.");
+  if (actor.role !== "owner") throw new ForbiddenError("forbidden", "Only owners of this workspace can do this.");
 }

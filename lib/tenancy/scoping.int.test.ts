@@ -1,17 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { db } from "@/lib/db";
-import { ApiError } from "@/lib/http/errors";
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, QuotaError } from "@/lib/errors";
 import { actorFor } from "@/lib/tenancy/access";
 import { createSite, deleteSite, getSite, listSites } from "@/lib/sites/sites";
 import { newAccount } from "@/tests/support/accounts";
+
+// The status the HTTP layer answers each refusal with (lib/http/errors.test.ts checks the mapping).
+const STATUS: [new (...args: never[]) => DomainError, number][] = [
+  [NotFoundError, 404],
+  [ForbiddenError, 403],
+  [QuotaError, 403],
+  [ConflictError, 409],
+];
 
 async function status(promise: Promise<unknown>): Promise<number> {
   try {
     await promise;
     return 200;
   } catch (error) {
-    if (error instanceof ApiError) return error.status;
+    const known = STATUS.find(([kind]) => error instanceof kind);
+    if (known) return known[1];
     if (error instanceof ZodError) return 400; // what the HTTP layer answers for it
     throw error;
   }
@@ -74,8 +83,8 @@ describe("site creation", () => {
     const secondActor = await actorFor(second.userId, `x-${first.actor.tenantSlug}`);
     await createSite(first.actor, { name: "blog-x" }, null);
     const error = await createSite(secondActor, { name: "blog" }, null).catch((e: unknown) => e);
-    expect((error as ApiError).status).toBe(409);
-    expect((error as ApiError).message).toContain("already in use");
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).message).toContain("already in use");
   });
 
   it("keeps to the per-tenant site quota under concurrency", async () => {
@@ -83,7 +92,7 @@ describe("site creation", () => {
     const results = await Promise.allSettled(Array.from({ length: 55 }, (_, i) => createSite(actor, { name: `site-${i}` }, null)));
     const created = await listSites(actor);
     expect(created).toHaveLength(50);
-    const refusals = results.filter((r) => r.status === "rejected").map((r) => (r.reason as ApiError).code);
+    const refusals = results.filter((r) => r.status === "rejected").map((r) => (r.reason as QuotaError).code);
     expect(refusals).toEqual(["quota_sites", "quota_sites", "quota_sites", "quota_sites", "quota_sites"]);
   });
 });

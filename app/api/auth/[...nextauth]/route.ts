@@ -1,7 +1,7 @@
 import NextAuth from "next-auth";
 import { NextRequest, NextResponse } from "next/server";
 import { authOptions } from "@/lib/auth/options";
-import { credentialsForm, isCredentialsSignIn, requireKnownAuthAction } from "@/lib/auth/nextauth-request";
+import { credentialsForm, isCredentialsSignIn, requireKnownAuthAction } from "@/lib/http/nextauth-request";
 import { clientIp, consumeAttempt, RateLimitedError } from "@/lib/auth/rate-limit";
 import { getConfig } from "@/lib/config";
 import { readBodyLimited } from "@/lib/http/body";

@@ -1,6 +1,5 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { notFound } from "next/navigation";
 import { Card } from "@/app/_components/ui";
 import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
 import { DeployHistory } from "@/app/_components/deploy-history";
@@ -9,9 +8,8 @@ import { listDeploys } from "@/lib/deploys/list";
 import { quotasOf } from "@/lib/deploys/quotas";
 import { SiteStatus } from "@/app/_components/site-status";
 import { liveStatusOf } from "@/lib/publishing/live-status";
-import { pageActor } from "@/lib/auth/page";
-import { ApiError } from "@/lib/http/errors";
-import { getSite, type SiteView } from "@/lib/sites/sites";
+import { orNotFound, pageActor } from "@/lib/auth/page";
+import { getSite } from "@/lib/sites/sites";
 
 type Params = Promise<{ tenant: string; site: string }>;
 
@@ -22,13 +20,7 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 export default async function SitePage({ params }: { params: Params }) {
   const { tenant, site: name } = await params;
   const { actor } = await pageActor(tenant, `/w/${tenant}/sites/${name}`);
-  let site: SiteView;
-  try {
-    site = await getSite(actor, name);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) notFound();
-    throw error;
-  }
+  const site = await orNotFound(getSite(actor, name));
   const [deploys, quotas] = await Promise.all([listDeploys(actor, site.name), quotasOf(actor.tenantId)]);
   const targetDigest = deploys.find((deploy) => deploy.isTarget)?.digest ?? null;
   return (

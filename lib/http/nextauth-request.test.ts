@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { credentialsForm, isCredentialsSignIn, requireKnownAuthAction } from "@/lib/auth/nextauth-request";
+import { credentialsForm, isCredentialsSignIn, requireKnownAuthAction } from "@/lib/http/nextauth-request";
 import { ApiError } from "@/lib/http/errors";
 
 const FORM = "application/x-www-form-urlencoded";
