@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { dashboardSiteNameProblem, siteNameProblem } from "@/lib/staticsite/site-name";
 
 /** Shared input rules. The server enforces every one; the browser only mirrors them. */
 
@@ -7,41 +8,11 @@ export const NAME_MAX = 80;
 export const PASSWORD_MIN = 10;
 // argon2 hashes any length, but an unbounded input is a cheap way to burn CPU.
 export const PASSWORD_MAX = 128;
-export const SITE_NAME_MAX = 40;
 
 // C0, DEL and C1 controls, bidi overrides and isolates (they reorder the
 // text around a name wherever it is shown), and unpaired surrogates (not
 // text at all: with the u flag the class matches only unpaired halves).
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/u;
-
-export const RESERVED_SITE_NAMES: ReadonlySet<string> = new Set([
-  "admin",
-  "api",
-  "app",
-  "assets",
-  "auth",
-  "cdn",
-  "dashboard",
-  "default",
-  "docs",
-  "ftp",
-  "help",
-  "internal",
-  "localhost",
-  "login",
-  "mail",
-  "new",
-  "pagoda",
-  "root",
-  "signin",
-  "signup",
-  "smtp",
-  "static",
-  "status",
-  "support",
-  "system",
-  "www",
-]);
 
 // A short list of the passwords that leak first; length does the rest.
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set([
@@ -109,17 +80,15 @@ export const signInSchema = z.object({
   password: z.string().min(1, { error: "Enter your password." }).max(PASSWORD_MAX, { error: "Wrong email or password." }),
 });
 
+// The rules themselves live with the StaticSite contract, which the CRD enforces too.
 export const siteNameSchema = z
   .string({ error: "Enter a site name." })
   .trim()
   .min(1, { error: "Enter a site name." })
-  .max(SITE_NAME_MAX, { error: `Site names can be at most ${SITE_NAME_MAX} characters.` })
-  .regex(/^[a-z0-9-]+$/, { error: "Use only lower-case letters, digits and dashes (a-z, 0-9, -)." })
-  // A letter first: the name also names the site's Kubernetes Service (DNS-1035).
-  .regex(/^[a-z]/, { error: "Site names must start with a letter." })
-  .regex(/[a-z0-9]$/, { error: "Site names must end with a letter or digit." })
-  .refine((value) => !value.includes("--"), { error: "Site names cannot contain two dashes in a row." })
-  .refine((value) => !RESERVED_SITE_NAMES.has(value), { error: "This name is reserved. Choose another." });
+  .superRefine((value, ctx) => {
+    const problem = siteNameProblem(value) ?? dashboardSiteNameProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const createSiteSchema = z.object({ name: siteNameSchema });
 

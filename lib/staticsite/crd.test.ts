@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
-import { loadYaml } from "@kubernetes/client-node";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { crdYamlPath, renderCrdYaml } from "@/lib/staticsite/generate-crd";
 import { staticSiteCrd } from "./crd";
+import { crdSchemaOf, specSchema, statusSchema } from "./schema";
 import {
   DIGEST_RE,
+  REPLICAS_MAX,
   HOST_RE,
   NOT_FOUND_PAGE_RE,
   SITE_NAME_RE,
@@ -17,6 +19,7 @@ import {
   shortDigest,
   siteLabels,
   type StaticSite,
+  type StaticSiteSpec,
 } from "./types";
 
 const digest = `sha256:${"ab".repeat(32)}`;
@@ -27,10 +30,9 @@ describe("StaticSite CRD", () => {
   });
 
   it("YAML parses back to the source object, schema extensions included", () => {
-    const parsed = loadYaml<object>(renderCrdYaml());
-    // JSON is YAML too, so the same parser reads the source object independently of the emitter.
-    const expected = loadYaml<object>(JSON.stringify(staticSiteCrd));
-    expect(parsed).toEqual(expected);
+    // Parsed as YAML 1.1, as the API server does, so a string that 1.1 reads as a boolean would show up here.
+    const parsed: unknown = parse(readFileSync(crdYamlPath, "utf8"), { version: "1.1" });
+    expect(parsed).toEqual(JSON.parse(JSON.stringify(staticSiteCrd)));
     const yaml = renderCrdYaml();
     expect(yaml).toContain("x-kubernetes-validations:");
     expect(yaml).toContain("x-kubernetes-list-type: set");
@@ -109,5 +111,25 @@ describe("StaticSite helpers", () => {
     expect(isDigestLive(live, digest)).toBe(true);
     expect(isDigestLive({ ...live, metadata: { ...live.metadata, generation: 4 } }, digest)).toBe(false);
     expect(isDigestLive({ ...live, status: { ...live.status, conditions: [{ ...ready, status: "False" }] } }, digest)).toBe(false);
+  });
+});
+
+describe("StaticSite schema and CRD agree", () => {
+  const openApi = staticSiteCrd.spec.versions[0].schema.openAPIV3Schema;
+
+  it("the CRD's spec and status are the zod schemas, in Kubernetes' structural form", () => {
+    expect(openApi.properties.spec).toEqual(crdSchemaOf(specSchema));
+    expect(openApi.properties.status).toEqual(crdSchemaOf(statusSchema));
+    const yaml = renderCrdYaml();
+    expect(yaml).not.toContain("$schema");
+    expect(yaml).not.toContain(String(Number.MAX_SAFE_INTEGER));
+    expect(yaml).not.toContain("\\/");
+  });
+
+  it("a spec the types allow but the rules refuse is refused by the same schema the CRD is made of", () => {
+    const spec: StaticSiteSpec = { artifact: { url: "https://x.example/a.tgz", digest }, replicas: REPLICAS_MAX + 1 };
+    expect(specSchema.safeParse(spec).success).toBe(false);
+    expect(specSchema.safeParse({ ...spec, replicas: REPLICAS_MAX }).success).toBe(true);
+    expect(specSchema.safeParse({ ...spec, replicas: undefined, hosts: ["Not A Host"] }).success).toBe(false);
   });
 });

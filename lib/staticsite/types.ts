@@ -1,7 +1,13 @@
 // The StaticSite API shared by the dashboard (which writes specs and reads
-// status) and the operator (which reads specs and writes status). Keep this
-// module free of runtime dependencies so both sides can import it cheaply.
+// status) and the operator (which reads specs and writes status). The spec and
+// status types are inferred from the schemas in schema.ts, which also generate
+// the CRD; the names and constants below are the rest of the contract.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { z } from "zod";
+import { CONDITION_READY, type conditionSchema, type artifactSchema, type specSchema, type statusSchema } from "./schema";
+
+export * from "./schema";
+export { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN, SITE_NAME_RE } from "./site-name";
 
 export const STATICSITE_GROUP = "pagoda.dev";
 export const STATICSITE_VERSION = "v1alpha1";
@@ -42,86 +48,13 @@ export const SITE_CONTAINER_RESOURCES = {
 /** Extra pods a rollout may run (the Deployment's maxSurge). */
 export const SITE_ROLLOUT_SURGE = 1;
 
-export const REPLICAS_MIN = 1;
-export const REPLICAS_MAX = 10;
-export const REPLICAS_DEFAULT = 1;
-export const HOSTS_MAX = 20;
-export const HOST_MAX_LENGTH = 253;
-export const NOT_FOUND_PAGE_MAX_LENGTH = 256;
-export const ARTIFACT_URL_MAX_LENGTH = 4096;
-/** Child objects are named after the site; Services need a DNS-1035 label, and suffixes need room. */
-export const SITE_NAME_MAX_LENGTH = 40;
-
-// Patterns are written for both JavaScript and the API server's RE2: no
-// lookarounds, no backreferences.
-export const DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
-export const HOST_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$";
-export const NOT_FOUND_PAGE_PATTERN = "^/[A-Za-z0-9._~/-]*$";
-export const SITE_NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
-export const TENANT_PATTERN = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-export const ARTIFACT_URL_PATTERN = "^https?://[^\\s]+$";
-
-export const DIGEST_RE = new RegExp(DIGEST_PATTERN);
-export const HOST_RE = new RegExp(HOST_PATTERN);
-export const NOT_FOUND_PAGE_RE = new RegExp(NOT_FOUND_PAGE_PATTERN);
-export const SITE_NAME_RE = new RegExp(SITE_NAME_PATTERN);
-export const TENANT_RE = new RegExp(TENANT_PATTERN);
-export const ARTIFACT_URL_RE = new RegExp(ARTIFACT_URL_PATTERN);
-
-export interface StaticSiteArtifact {
-  /** Where pods download the gzip'd tarball from (a signed URL of the dashboard's artifact endpoint). */
-  url: string;
-  /** `sha256:<hex>` of the tarball; pods refuse to serve anything else. */
-  digest: string;
-}
-
-export interface StaticSiteSpec {
-  artifact: StaticSiteArtifact;
-  /** Public DNS names served by the site's Ingress. */
-  hosts?: string[];
-  /** 1..10, default 1. */
-  replicas?: number;
-  /** Serve /index.html for paths that match no file (client-side routing). */
-  spa?: boolean;
-  /** Page served with status 404 for paths that match no file, e.g. `/404.html`. */
-  notFoundPage?: string;
-  /** Scale to zero and withdraw the Ingress, keeping the object and its history. */
-  suspend?: boolean;
-  /** Tenant slug for labels; defaults to the namespace. Immutable. */
-  tenant?: string;
-}
-
-export type ConditionStatus = "True" | "False" | "Unknown";
-
+export type StaticSiteArtifact = z.infer<typeof artifactSchema>;
+export type StaticSiteSpec = z.infer<typeof specSchema>;
 /** Same shape as metav1.Condition. */
-export interface StaticSiteCondition {
-  type: StaticSiteConditionType;
-  status: ConditionStatus;
-  observedGeneration?: number;
-  /** RFC 3339; changes only when `status` flips. */
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export const CONDITION_READY = "Ready";
-export const CONDITION_PROGRESSING = "Progressing";
-export const CONDITION_DEGRADED = "Degraded";
-export type StaticSiteConditionType = typeof CONDITION_READY | typeof CONDITION_PROGRESSING | typeof CONDITION_DEGRADED;
-
-export interface StaticSiteStatus {
-  observedGeneration?: number;
-  conditions?: StaticSiteCondition[];
-  /** Pods the Deployment currently has (all versions). */
-  replicas?: number;
-  readyReplicas?: number;
-  /** Where the site answers: https://<first host> or the in-cluster Service URL. */
-  url?: string;
-  /** The digest that is fully rolled out and Ready; the deploy that is live. */
-  currentDigest?: string;
-  /** First 12 hex digits of currentDigest, for `kubectl get`. */
-  shortDigest?: string;
-}
+export type StaticSiteCondition = z.infer<typeof conditionSchema>;
+export type StaticSiteConditionType = StaticSiteCondition["type"];
+export type ConditionStatus = StaticSiteCondition["status"];
+export type StaticSiteStatus = z.infer<typeof statusSchema>;
 
 /**
  * Object metadata; name and namespace are always set on a stored StaticSite.
