@@ -1,0 +1,100 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- dependency-cruiser loads its configuration as CommonJS */
+/**
+ * The layer rule of docs/developing.md ("Layers"), checked by `npm run lint:layers`
+ * (part of `npm test`):
+ *
+ *   app → domain (lib/sites, lib/deploys, lib/publishing, …) → lib/kube, lib/staticsite, db
+ *   operator → lib/kube, lib/staticsite
+ *
+ * Type-only imports count: a type that crosses a layer couples the layers just as much.
+ */
+
+const { buildOutputs, testsAndTooling } = require("./.dependency-cruiser-paths.cjs");
+
+// npm packages (under node_modules/) and node: built-ins are always allowed.
+const builtIns = { dependencyTypesNot: ["core"] };
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "kube-is-generic",
+      comment:
+        "lib/kube is the generic Kubernetes runtime shared by the dashboard and the operator. It imports nothing of " +
+        "Pagoda's (logging and metrics come in as parameters and hooks), so that neither process drags the other's code " +
+        "in and the runtime can be read and tested on its own.",
+      severity: "error",
+      from: { path: "^lib/kube/" },
+      to: { pathNot: ["^lib/kube/", "^node_modules/"], ...builtIns },
+    },
+    {
+      name: "staticsite-is-the-contract",
+      comment:
+        "lib/staticsite is the StaticSite API contract (types, CRD) that both processes agree on; it may build on lib/kube " +
+        "and nothing else, or the contract would change whenever the dashboard or the operator does.",
+      severity: "error",
+      from: { path: "^lib/staticsite/" },
+      to: { pathNot: ["^lib/staticsite/", "^lib/kube/", "^node_modules/"], ...builtIns },
+    },
+    {
+      name: "operator-stays-out-of-the-dashboard",
+      comment:
+        "The operator is its own process and image: it talks only to the Kubernetes API. It may use lib/kube, " +
+        "lib/staticsite and the one JSON logger, never the dashboard's database, configuration, uploads or publishing.",
+      severity: "error",
+      from: { path: "^operator/" },
+      to: { pathNot: ["^operator/", "^lib/kube/", "^lib/staticsite/", "^lib/log\\.ts$", "^node_modules/"], ...builtIns },
+    },
+    {
+      name: "domain-does-not-look-up",
+      comment:
+        "Domain code (and the foundations beside it in lib/) is used by the routes, never the other way round: it does not " +
+        "import pages or routes (app/), the operator, or lib/http. Domain code throws domain errors; lib/http maps them to " +
+        "responses, so lib/http may import the domain and not the reverse.",
+      severity: "error",
+      // lib/kube and lib/staticsite have the stricter rules above.
+      from: { path: "^lib/", pathNot: "^lib/(http|kube|staticsite)/" },
+      to: { path: "^(app/|operator/|lib/http/)" },
+    },
+    {
+      name: "only-app-imports-app",
+      comment:
+        "Pages and routes are the top of the dashboard: nothing below may depend on them, or a change to a page could " +
+        "break a library. Next.js loads app/ itself.",
+      severity: "error",
+      from: { pathNot: "^app/" },
+      to: { path: "^app/" },
+    },
+    {
+      name: "no-module-cycles",
+      comment: "A module cycle has no order in which its modules can be read, tested or loaded; break it by moving the shared part down.",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "no-folder-cycles",
+      comment:
+        "Folders are the layers: if lib/a imports lib/b and lib/b imports lib/a (through any files), neither sits above the " +
+        "other and the layer rule has no meaning. The check runs on the folder graph dependency-cruiser derives from the " +
+        "module graph.",
+      severity: "error",
+      scope: "folder",
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    // The generated Prisma client is a leaf like a package: who imports it counts, its insides do not.
+    doNotFollow: { path: "^(node_modules|lib/generated)/" },
+    exclude: { path: [...buildOutputs, ...testsAndTooling] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+      mainFields: ["module", "main", "types", "typings"],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
