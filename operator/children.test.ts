@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ANNOTATION_CONFIG_HASH, ANNOTATION_DIGEST } from "@/lib/staticsite/types";
 import { desiredChildren, desiredDeployment, desiredIngress, desiredPdb, FETCH_SCRIPT, siteUrl, SITE_VOLUME_LIMIT, TMP_VOLUME_LIMIT } from "./children";
-import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
-import { maxArtifactBytes, maxUnpackedSiteBytes, SIBLING_MAX_FRACTION } from "@/lib/uploads/site-size";
+import { DEFAULT_SITE_CONTENT_LIMITS, maxArtifactBytes, maxUnpackedSiteBytes, SIBLING_MAX_FRACTION } from "@/lib/staticsite/site-size";
 import { configHash, renderNginxConfig } from "./nginx-config";
 import { childConfig, DIGEST_B, makeSite } from "./test-fixtures";
 
@@ -160,7 +159,7 @@ describe("desired children", () => {
     expect(volumes.find((v) => v.name === "site")?.emptyDir?.sizeLimit).toBe(SITE_VOLUME_LIMIT);
     expect(volumes.find((v) => v.name === "tmp")?.emptyDir?.sizeLimit).toBe(TMP_VOLUME_LIMIT);
     const mib = (q: string) => Number(/^(\d+)Mi$/.exec(q)?.[1]) * MiB;
-    const { maxUncompressedBytes } = DEFAULT_UPLOAD_LIMITS;
+    const { maxUncompressedBytes } = DEFAULT_SITE_CONTENT_LIMITS;
     // At least every accepted byte plus a sibling of each, and the formula's exact figure rounded up to a MiB.
     expect(mib(SITE_VOLUME_LIMIT)).toBeGreaterThanOrEqual(maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION));
     expect(mib(SITE_VOLUME_LIMIT) - maxUnpackedSiteBytes()).toBeLessThan(MiB);

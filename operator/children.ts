@@ -24,7 +24,7 @@ import {
   STATICSITE_KIND,
   type StaticSite,
 } from "@/lib/staticsite/types";
-import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/uploads/site-size";
+import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/staticsite/site-size";
 import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 import type { OperatorConfig } from "./config";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";

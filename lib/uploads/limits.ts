@@ -1,3 +1,5 @@
+import { DEFAULT_SITE_CONTENT_LIMITS } from "@/lib/staticsite/site-size";
+
 /**
  * Bounds on what one upload may contain. They exist to keep one hostile or
  * careless upload from exhausting disk, CPU or the pod's web root, and are
@@ -28,13 +30,12 @@ const MiB = 1024 * 1024;
 
 export const DEFAULT_UPLOAD_LIMITS: Readonly<UploadLimits> = Object.freeze({
   maxArchiveBytes: 100 * MiB,
-  maxFiles: 20_000,
-  maxUncompressedBytes: 500 * MiB,
+  // maxFiles, maxUncompressedBytes and maxPathDepth: the operator sizes site volumes from the same figures.
+  ...DEFAULT_SITE_CONTENT_LIMITS,
   maxCompressionRatio: 100,
   // 255 is the common file-name limit (NAME_MAX) and keeps every path
   // representable by the usual tools and object stores.
   maxPathLength: 255,
-  maxPathDepth: 32,
 });
 
 /**

@@ -15,8 +15,8 @@ import { INLINE_ZLIB_BYTES, deterministicGzip, gzipBuffer } from "./gzip";
 import { parallelGzip } from "./parallel-gzip";
 import { fileTooLarge, totalTooLarge, type InspectResult, type PlannedFile } from "./inspect";
 import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
-// Shared with the site pod's volume sizes (lib/uploads/site-size.ts).
-import { SIBLING_MAX_FRACTION } from "./site-size";
+// Shared with the site pod's volume sizes (lib/staticsite/site-size.ts).
+import { SIBLING_MAX_FRACTION } from "@/lib/staticsite/site-size";
 import { collisionKey, utf8Length } from "./names";
 import { openEntryStream, type ZipFile } from "./zip";
 import { readCompressed } from "./zip-read";

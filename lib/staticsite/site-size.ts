@@ -1,8 +1,26 @@
-// How much room a published site can take once unpacked, derived from the
-// upload limits, so that the site pod's volumes are sized by the same rules
-// that bound an upload. Pure constants and arithmetic: the operator imports
-// this too.
-import { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from "./limits";
+// How much room a published site can take once unpacked, so that the site
+// pod's volumes are sized by the same rules that bound an upload. The
+// dashboard's upload limits take their content defaults from here and the
+// operator sizes emptyDirs from them; pure constants and arithmetic.
+
+const MiB = 1024 * 1024;
+
+/** What bounds a site's content: the upload pipeline refuses more, the operator makes room for this much. */
+export interface SiteContentLimits {
+  /** Regular files in the site. */
+  maxFiles: number;
+  /** Sum of all files once inflated. */
+  maxUncompressedBytes: number;
+  /** Number of path segments ("a/b/c.html" has 3). */
+  maxPathDepth: number;
+}
+
+/** The defaults of the upload limits of the same names (lib/uploads/limits.ts). */
+export const DEFAULT_SITE_CONTENT_LIMITS: Readonly<SiteContentLimits> = Object.freeze({
+  maxFiles: 20_000,
+  maxUncompressedBytes: 500 * MiB,
+  maxPathDepth: 32,
+});
 
 /** A precompressed `.gz` sibling is kept only if it is at most this fraction of its original. */
 export const SIBLING_MAX_FRACTION = 0.95;
@@ -11,10 +29,8 @@ export const FS_BLOCK_BYTES = 4096;
 /** A tar entry costs at most a pax header block, its record, the entry's own header and padding to 512. */
 export const TAR_ENTRY_OVERHEAD_BYTES = 4 * 512;
 
-type SizeLimits = Pick<UploadLimits, "maxUncompressedBytes" | "maxFiles" | "maxPathDepth">;
-
 /** Files, their siblings, and every directory on the way to each file. */
-export function maxTreeEntries(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+export function maxTreeEntries(limits: SiteContentLimits = DEFAULT_SITE_CONTENT_LIMITS): number {
   return limits.maxFiles * 2 + limits.maxFiles * (limits.maxPathDepth - 1);
 }
 
@@ -23,7 +39,7 @@ export function maxTreeEntries(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): numb
  * sibling of at most SIBLING_MAX_FRACTION of each, and up to one block of
  * rounding per entry.
  */
-export function maxUnpackedSiteBytes(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+export function maxUnpackedSiteBytes(limits: SiteContentLimits = DEFAULT_SITE_CONTENT_LIMITS): number {
   const content = Math.ceil(limits.maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION));
   return content + maxTreeEntries(limits) * FS_BLOCK_BYTES;
 }
@@ -33,7 +49,7 @@ export function maxUnpackedSiteBytes(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS)
  * per entry, and gzip's worst case on incompressible data (5 bytes per
  * 16 KiB stored block plus its own 18-byte frame).
  */
-export function maxArtifactBytes(limits: SizeLimits = DEFAULT_UPLOAD_LIMITS): number {
+export function maxArtifactBytes(limits: SiteContentLimits = DEFAULT_SITE_CONTENT_LIMITS): number {
   const tar = Math.ceil(limits.maxUncompressedBytes * (1 + SIBLING_MAX_FRACTION)) + maxTreeEntries(limits) * TAR_ENTRY_OVERHEAD_BYTES + 1024;
   return tar + Math.ceil(tar / 16_384) * 5 + 18;
 }
