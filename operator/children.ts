@@ -25,7 +25,7 @@ import {
   type StaticSite,
 } from "@/lib/staticsite/types";
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/staticsite/site-size";
-import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
+import { defaultSiteHost, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 import type { OperatorConfig } from "./config";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
 
@@ -104,9 +104,8 @@ export function desiredReplicas(site: StaticSite): number {
 export function effectiveHosts(site: StaticSite, config: Pick<ChildConfig, "defaultDomain">): string[] {
   if (site.spec.hosts && site.spec.hosts.length > 0) return [...site.spec.hosts];
   if (!config.defaultDomain) return [];
-  const label = defaultHostLabel(site.metadata.name, site.metadata.namespace);
-  // A DNS label holds 63 characters; a longer derived name cannot be served.
-  return label.length <= 63 ? [`${label}.${config.defaultDomain}`] : [];
+  const host = defaultSiteHost(site.metadata.name, site.metadata.namespace, config.defaultDomain);
+  return host ? [host] : [];
 }
 
 /**

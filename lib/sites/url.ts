@@ -1,13 +1,11 @@
 import type { Config } from "@/lib/config";
-import { defaultHostLabel, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
+import { defaultHostLabel, hostUnder, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 
-/** `<site>-<tenant>`: the rule the operator also uses for sites without hosts. */
-export function hostLabelFor(siteName: string, tenantSlug: string): string {
-  return defaultHostLabel(siteName, tenantSlug);
-}
+/** `<site>-<tenant>`: the rule the operator also uses (with the namespace) for sites without hosts. */
+export const hostLabelFor: (siteName: string, tenantSlug: string) => string = defaultHostLabel;
 
 export function siteHost(hostLabel: string, config: Pick<Config, "PAGODA_BASE_DOMAIN">): string {
-  return `${hostLabel}.${config.PAGODA_BASE_DOMAIN}`;
+  return hostUnder(hostLabel, config.PAGODA_BASE_DOMAIN);
 }
 
 export function siteUrl(hostLabel: string, config: Pick<Config, "PAGODA_BASE_DOMAIN" | "PAGODA_SITE_SCHEME" | "PAGODA_SITE_PORT">): string {

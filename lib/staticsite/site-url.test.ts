@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultHostLabel, siteUrl } from "./site-url";
+import { defaultHostLabel, defaultSiteHost, DNS_LABEL_MAX_LENGTH, hostUnder, siteUrl } from "./site-url";
 
 describe("site URL rule", () => {
   it("writes the scheme, the host and a root path", () => {
@@ -19,5 +19,13 @@ describe("site URL rule", () => {
 
   it("builds the default host label as <site>-<owner>", () => {
     expect(defaultHostLabel("blog", "alice")).toBe("blog-alice");
+  });
+
+  it("puts the default host one label below the domain, and gives none when the label would not fit", () => {
+    expect(hostUnder("blog-alice", "sites.example.net")).toBe("blog-alice.sites.example.net");
+    expect(defaultSiteHost("blog", "alice", "sites.example.net")).toBe("blog-alice.sites.example.net");
+    const owner = "o".repeat(DNS_LABEL_MAX_LENGTH - "blog-".length);
+    expect(defaultSiteHost("blog", owner, "x.net")).toBe(`blog-${owner}.x.net`);
+    expect(defaultSiteHost("blog", `${owner}o`, "x.net")).toBeUndefined();
   });
 });

@@ -8,9 +8,27 @@ export type SiteScheme = (typeof SITE_SCHEMES)[number];
 
 const DEFAULT_PORTS: Record<SiteScheme, number> = { http: 80, https: 443 };
 
-/** `<site>-<owner>`: one DNS label, so one wildcard certificate covers every site. */
+/** A DNS label holds at most 63 characters. */
+export const DNS_LABEL_MAX_LENGTH = 63;
+
+/**
+ * `<site>-<owner>`: one DNS label, so one wildcard certificate covers every
+ * site. The dashboard's owner is the tenant slug, the operator's (for sites
+ * that list no hosts) the namespace, which only the cluster admin hands out.
+ */
 export function defaultHostLabel(siteName: string, owner: string): string {
   return `${siteName}-${owner}`;
+}
+
+/** `<label>.<domain>`: a site's host one label below the domain sites are served under. */
+export function hostUnder(label: string, domain: string): string {
+  return `${label}.${domain}`;
+}
+
+/** The default host, or undefined when `<site>-<owner>` does not fit in one DNS label and so cannot be served. */
+export function defaultSiteHost(siteName: string, owner: string, domain: string): string | undefined {
+  const label = defaultHostLabel(siteName, owner);
+  return label.length <= DNS_LABEL_MAX_LENGTH ? hostUnder(label, domain) : undefined;
 }
 
 export interface SiteAddress {
