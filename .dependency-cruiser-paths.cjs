@@ -9,8 +9,7 @@
 const testsAndTooling = [
   "\\.test\\.tsx?$",
   "^(tests|e2e|bench|scripts|local-cluster)/",
-  "^lib/artifacts/(gc-suite|s3-test-server)\\.ts$",
-  "^(lib/publishing|operator)/int-test-support\\.ts$",
+  "(^|/)(test-support|int-test-support|test-fixtures|gc-suite|s3-test-server)\\.ts$",
   "^(playwright|vitest|prisma)\\.config\\.m?ts$",
 ];
 // What tools and builds write: never source.
