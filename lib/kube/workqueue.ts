@@ -2,6 +2,7 @@
 // at most one handler runs per key, a key added while it is being handled is
 // handled again afterwards, failures retry with per-key exponential backoff.
 // Keys, not objects, are queued: the handler reads the latest state itself.
+import { backoffDelay } from "./backoff";
 
 export interface HandlerResult {
   /** Handle the key again after this long even if nothing changes (e.g. to watch a rollout). */
@@ -92,8 +93,8 @@ export class WorkQueue {
   }
 
   backoffFor(failures: number): number {
-    const exp = Math.min(failures - 1, 40);
-    return Math.min(this.opts.backoffBaseMs * 2 ** exp, this.opts.backoffMaxMs);
+    // Exact delays: keys fail at different moments, so their retries are spread already.
+    return backoffDelay(failures, { baseMs: this.opts.backoffBaseMs, maxMs: this.opts.backoffMaxMs, jitter: 0 });
   }
 
   /** Resolves when nothing is waiting or active (delayed keys do not count). */

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { componentLogger } from "@/lib/log";
+import { backoffDelay } from "@/lib/kube/backoff";
 
 const log = componentLogger("deploy-change-feed");
 
@@ -68,7 +69,7 @@ export class DeployChangeFeed {
       });
       if (this.stopped) return;
       this.failures += 1;
-      const delay = Math.min(this.maxMs, this.baseMs * 2 ** (this.failures - 1));
+      const delay = backoffDelay(this.failures, { baseMs: this.baseMs, maxMs: this.maxMs });
       log.warn({ err: error, failures: this.failures, retryInMs: delay }, "deploy change feed lost its connection");
       this.retryTimer = setTimeout(() => void this.connect(), delay);
       this.retryTimer.unref();
