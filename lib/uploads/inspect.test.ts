@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { inspectZip } from "./inspect";
 import { DEFAULT_UPLOAD_LIMITS } from "./limits";
 import { buildZip, makeTmp, writeZip } from "./test-support";
-import { openZip } from "./zip";
+import { openZip } from "./zip-archive";
 
 describe("inspectZip", () => {
   it("lets the server answer other work while it reads a large central directory", async () => {

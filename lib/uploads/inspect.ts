@@ -4,7 +4,7 @@ import { formatBytes, quoteName } from "./format";
 import { isJunk } from "./junk";
 import { ENTRY_COUNT_FACTOR, RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { assertNameEncoding, collisionKey, parseEntryPath, utf8Length } from "./names";
-import { entryName, locationOf, readNextEntry, type EntryLocation, type ZipEntry, type ZipFile } from "./zip";
+import { entryName, locationOf, readNextEntry, type EntryLocation, type ZipEntry, type ZipFile } from "./zip-archive";
 import { checkLocalHeaders, nameDigest, type CentralRecord } from "./zip-local";
 
 /** A file that will be published, with where to find its bytes in the zip. */

@@ -18,9 +18,9 @@ import { RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 // Shared with the site pod's volume sizes (lib/staticsite/site-size.ts).
 import { SIBLING_MAX_FRACTION } from "@/lib/staticsite/site-size";
 import { collisionKey, utf8Length } from "./names";
-import { openEntryStream, type ZipFile } from "./zip";
-import { readCompressed } from "./zip-read";
-import type { ZipReader } from "./zip-reader";
+import { openEntryStream, type ZipFile } from "./zip-archive";
+import { readCompressed } from "./zip-entry-bytes";
+import type { ZipBlockReader } from "./zip-block-reader";
 
 /** gzip level of the artifact itself: zlib's default, the same as `tar czf`. */
 export const ARCHIVE_GZIP_LEVEL = 6;
@@ -91,7 +91,7 @@ type PendingSibling = { size: number } & ({ data: Buffer } | { path: string });
 
 interface Context {
   zip: ZipFile;
-  reader: ZipReader;
+  reader: ZipBlockReader;
   pack: tar.Pack;
   limits: UploadLimits;
   scratchDir: string;
@@ -107,7 +107,7 @@ interface Context {
  */
 export async function writeNormalizedArchive(
   zip: ZipFile,
-  reader: ZipReader,
+  reader: ZipBlockReader,
   plan: InspectResult,
   limits: UploadLimits,
   outPath: string,

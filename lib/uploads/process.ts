@@ -9,7 +9,7 @@ import { inspectZip } from "./inspect";
 import type { UploadLimits } from "./limits";
 import { writeNormalizedArchive } from "./normalize";
 import { makeTempDir } from "./temp";
-import { openZip } from "./zip";
+import { openZip } from "./zip-archive";
 
 const log = componentLogger("uploads");
 

@@ -2,7 +2,7 @@ import { open as openFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { UploadError, zipLibraryError } from "./errors";
-import { ZipReader } from "./zip-reader";
+import { ZipBlockReader } from "./zip-block-reader";
 
 /**
  * Thin promise layer over yauzl. Options and why:
@@ -69,14 +69,14 @@ export function entryName(entry: ZipEntry): string {
 
 export interface OpenedZip {
   zip: ZipFile;
-  reader: ZipReader;
+  reader: ZipBlockReader;
   /** Closes the zip and waits for its file descriptor to be released. */
   close(): Promise<void>;
 }
 
 export async function openZip(zipPath: string): Promise<OpenedZip> {
   const handle = await openFile(zipPath, "r");
-  const reader = new ZipReader(handle, zipPath);
+  const reader = new ZipBlockReader(handle, zipPath);
   const closed = new Promise<void>((resolve, reject) => {
     reader.once("close", resolve);
     reader.once("error", reject);

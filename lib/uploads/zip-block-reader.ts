@@ -15,7 +15,7 @@ const BLOCK_BYTES = 256 * 1024;
  * afterwards, from a block cache, and leaves every byte of zip
  * interpretation to yauzl.
  */
-export class ZipReader extends (yauzl.RandomAccessReader as unknown as new () => yauzl.RandomAccessReader) {
+export class ZipBlockReader extends (yauzl.RandomAccessReader as unknown as new () => yauzl.RandomAccessReader) {
   private block: { start: number; data: Buffer } | null = null;
 
   constructor(

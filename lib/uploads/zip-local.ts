@@ -3,7 +3,7 @@ import { setImmediate } from "node:timers/promises";
 import yauzl from "yauzl";
 import { UploadError, zipLibraryError } from "./errors";
 import { quoteName } from "./format";
-import { readLocalHeader, type EntryLocation, type LocalHeader, type ZipFile } from "./zip";
+import { readLocalHeader, type EntryLocation, type LocalHeader, type ZipFile } from "./zip-archive";
 
 /** One central-directory record, as kept for the local-header pass. */
 export interface CentralRecord {
