@@ -5,6 +5,8 @@ import { useState, type FormEvent } from "react";
 import { Alert, Button, Field } from "@/app/_components/ui";
 import { callApi } from "@/app/_lib/api-client";
 import { useHydrated } from "@/app/_components/use-hydrated";
+import { SITE_NAME_MAX_LENGTH } from "@/lib/staticsite/site-name";
+import { defaultHostLabel, hostUnder } from "@/lib/staticsite/site-url";
 
 export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDomain: string }) {
   const router = useRouter();
@@ -40,7 +42,7 @@ export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDom
             label="Site name"
             value={name}
             onChange={(event) => setName(event.target.value.toLowerCase())}
-            maxLength={40}
+            maxLength={SITE_NAME_MAX_LENGTH}
             autoComplete="off"
             spellCheck={false}
             placeholder="my-portfolio"
@@ -48,9 +50,7 @@ export function CreateSiteForm({ tenant, baseDomain }: { tenant: string; baseDom
             hint={
               <>
                 Lower-case letters, digits and dashes. Your site will live at{" "}
-                <span className="font-mono">
-                  {name || "name"}-{tenant}.{baseDomain}
-                </span>
+                <span className="font-mono">{hostUnder(defaultHostLabel(name || "name", tenant), baseDomain)}</span>
               </>
             }
           />
