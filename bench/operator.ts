@@ -34,7 +34,8 @@ import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, t
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
 import { childNames, desiredChildren } from "@/operator/children";
 import { Clients, siteSpec } from "@/operator/int-test-support";
-import { apiStatusCode, KubeApi } from "@/operator/kube-api";
+import { apiStatusCode } from "@/lib/kube/request";
+import { KubeApi } from "@/operator/kube-api";
 import { createMetrics } from "@/operator/metrics";
 import { deriveStatus } from "@/operator/status";
 import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/kube/connection";

@@ -15,8 +15,8 @@ import { createTestNamespace, installCrds, startTestCluster, type TestCluster } 
 import { artifactStoreConfigFromEnv } from "@/lib/artifacts";
 import { tenantPolicySettings } from "@/lib/publishing/site-inputs";
 import { parseConfig } from "@/lib/config";
-import { deleteStaticSite, getStaticSite, publishSite, restoreSites } from "@/lib/publishing";
-import { DASHBOARD_RULES, desiredSite, randomSuffix } from "@/lib/publishing/int-test-support";
+import { deleteStaticSite, publishSite, restoreSites } from "@/lib/publishing";
+import { DASHBOARD_RULES, desiredSite, randomSuffix, readStaticSite } from "@/lib/publishing/int-test-support";
 import { CONDITION_READY, findCondition } from "@/lib/staticsite/types";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { loadConfig } from "@/operator/config";
@@ -446,7 +446,7 @@ describe("deploy manifests against a real API server", () => {
     await waitFor("Service", () => admin.core.readNamespacedService({ name: "docs", namespace: siteNs }));
     await waitFor("Ingress", () => admin.networking.readNamespacedIngress({ name: "docs", namespace: siteNs }));
     const site = await waitFor("status written by the operator, read by the dashboard", async () => {
-      const s = await getStaticSite(dashboardKc, slug, "docs");
+      const s = await readStaticSite(dashboardKc, slug, "docs");
       return s && s.status?.observedGeneration === s.metadata.generation && findCondition(s.status, CONDITION_READY) ? s : undefined;
     });
     expect(site.status?.conditions?.length).toBeGreaterThan(0);

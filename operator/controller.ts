@@ -3,7 +3,7 @@
 // timer re-checks every site periodically, and a small HTTP server reports
 // health and metrics.
 import {
-  KubeConfig,
+  type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
@@ -28,7 +28,9 @@ import {
 import type { OperatorConfig } from "./config";
 import { startHealthServer, type Readiness } from "../lib/kube/health-server";
 import { trimObject, trimPod } from "./cache-trim";
-import { apiErrorMessage, KubeApi } from "./kube-api";
+import { KubeApi, operatorKubeConfig } from "./kube-api";
+import { apiErrorMessage } from "@/lib/kube/request";
+import { listStaticSites } from "@/lib/staticsite/client";
 import { pooledKubeConfig } from "@/lib/kube/connection";
 import { LeaderElector } from "../lib/kube/leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
@@ -58,19 +60,6 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export function loadKubeConfig(config: Pick<OperatorConfig, "kubeconfigPath">): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
-    else kc.loadFromDefault();
-  } catch (err) {
-    const from = config.kubeconfigPath ? `KUBECONFIG=${config.kubeconfigPath}` : "the default locations";
-    throw new Error(`cannot load a kubeconfig from ${from}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!kc.getCurrentCluster()) throw new Error("no Kubernetes cluster configured: set KUBECONFIG or run in a cluster");
-  return kc;
-}
-
 function ownerKey(obj: KubernetesObject): string | undefined {
   const ns = obj.metadata?.namespace;
   if (!ns) return undefined;
@@ -82,7 +71,7 @@ function ownerKey(obj: KubernetesObject): string | undefined {
 
 export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
   const log = opts.log ?? componentLogger("operator");
-  const connection = pooledKubeConfig(opts.kubeConfig ?? loadKubeConfig(config));
+  const connection = pooledKubeConfig(opts.kubeConfig ?? operatorKubeConfig(config));
   const kc = connection.kc;
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
   const api = new KubeApi(kc, metrics, { requestTimeoutMs: config.apiTimeoutMs });
@@ -163,7 +152,10 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const sites = cache<StaticSite>(
     STATICSITE_KIND,
     `/apis/${STATICSITE_GROUP}/${STATICSITE_VERSION}/${STATICSITE_PLURAL}`,
-    () => api.listStaticSites(),
+    async () => {
+      const { items, resourceVersion } = await listStaticSites(api.requester);
+      return { apiVersion: `${STATICSITE_GROUP}/${STATICSITE_VERSION}`, kind: "StaticSiteList", metadata: { resourceVersion }, items };
+    },
     (verb, site) => {
       const key = siteKey(site.metadata.namespace, site.metadata.name);
       reconciler.observed(key, STATICSITE_KIND);
@@ -267,7 +259,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   let elector: LeaderElector | undefined;
   if (config.leaderElection) {
     elector = new LeaderElector({
-      api,
+      requester: api.requester,
       namespace: config.leaseNamespace,
       name: config.leaseName,
       identity: config.identity,

@@ -1,22 +1,20 @@
-// Every request the operator makes goes through here, so that each one is
-// counted (requests and writes by verb and kind), bounded in time, and
-// failures carry context; the deadline and the error are lib/kube's, shared
-// with the dashboard. Watches do not come through here: they are meant to
-// stay open, and have their own reconnect logic ((lib/kube/informer.ts)).
+// The operator's side of lib/kube's request wrapper: the deadline, the user
+// agent and the Prometheus metrics of every request (requests and writes by
+// verb and kind, and how long each took by answer), and the few writes the
+// reconciler makes. Watches do not come through here: they are meant to stay
+// open, and have their own reconnect logic (lib/kube/informer.ts).
 import {
-  CoordinationV1Api,
   CustomObjectsApi,
   EventsV1Api,
-  KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
   V1MicroTime,
-  type KubernetesListObject,
+  type KubeConfig,
   type KubernetesObject,
-  type V1Lease,
 } from "@kubernetes/client-node";
-import { KubeApiError, KubeRequester } from "@/lib/kube/request";
+import { loadKubeConfig } from "@/lib/kube/connection";
+import { isNotFound, KubeRequester, type RequestDone } from "@/lib/kube/request";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -27,6 +25,7 @@ import {
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/staticsite/types";
+import type { OperatorConfig } from "./config";
 import type { OperatorMetrics } from "./metrics";
 import type { SiteEvent } from "./status";
 
@@ -34,7 +33,25 @@ export const REPORTING_CONTROLLER = "pagoda.dev/operator";
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-export { apiErrorMessage, apiStatusCode, isTimeout, KubeApiError, requestTimeout } from "@/lib/kube/request";
+/**
+ * The operator's cluster: the file named by KUBECONFIG, else ~/.kube/config,
+ * else the pod's service account. Throws, naming where it looked: the
+ * operator cannot do anything without one.
+ */
+export function operatorKubeConfig(config: Pick<OperatorConfig, "kubeconfigPath">, env: Record<string, string | undefined> = process.env): KubeConfig {
+  const loaded = loadKubeConfig({ file: config.kubeconfigPath, defaultFile: true, inCluster: true, env });
+  if (!loaded.ok) throw new Error(loaded.misconfigured ? loaded.reason : `${loaded.reason}: set KUBECONFIG or run in a cluster`);
+  return loaded.kc;
+}
+
+/** Feeds one finished request into the operator's metrics. */
+export function recordRequest(metrics: OperatorMetrics, done: RequestDone): void {
+  const labels = { verb: done.verb, kind: done.resource };
+  metrics.apiRequests.inc(labels);
+  if (done.write) metrics.apiWrites.inc(labels);
+  const code = done.timedOut ? "timeout" : done.code === undefined ? "none" : String(done.code);
+  metrics.apiRequestDuration.observe({ ...labels, code }, done.seconds);
+}
 
 export interface KubeApiOptions {
   /** Deadline of each request (watches excepted). */
@@ -49,41 +66,34 @@ export interface ObjectRef {
 }
 
 export class KubeApi {
+  /** Every request of the operator goes through it; the leader elector gets it too. */
+  readonly requester: KubeRequester;
   // No CoreV1Api, AppsV1Api and the like: the object client covers what the
   // operator does with them, and leaving them out keeps most of the client's
   // generated code out of the operator's bundle (scripts/operator-build.ts).
   readonly objects: KubernetesObjectApi;
-  readonly custom: CustomObjectsApi;
-  readonly events: EventsV1Api;
-  readonly coordination: CoordinationV1Api;
-  readonly requestTimeoutMs: number;
-  private readonly requester: KubeRequester;
+  private readonly custom: CustomObjectsApi;
+  private readonly events: EventsV1Api;
 
   constructor(
     readonly kc: KubeConfig,
     metrics: OperatorMetrics,
     opts: KubeApiOptions = {},
   ) {
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.requester = new KubeRequester(kc, {
-      requestTimeoutMs: this.requestTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       userAgent: "pagoda-operator",
-      onRequest: ({ verb, kind, write }) => {
-        metrics.apiRequests.inc({ verb, kind });
-        if (write) metrics.apiWrites.inc({ verb, kind });
-      },
+      onRequest: (done) => recordRequest(metrics, done),
     });
-    const config = this.requester.configuration;
     // Every request names its namespace, so the object client needs no default one.
-    this.objects = new KubernetesObjectApi(config);
-    this.custom = new CustomObjectsApi(config);
-    this.events = new EventsV1Api(config);
-    this.coordination = new CoordinationV1Api(config);
+    this.objects = this.requester.client(KubernetesObjectApi);
+    this.custom = this.requester.client(CustomObjectsApi);
+    this.events = this.requester.client(EventsV1Api);
   }
 
   /** Runs one counted API call and wraps its failure with what was being done. */
   async call<T>(verb: string, kind: string, write: boolean, what: string, fn: () => Promise<T>): Promise<T> {
-    return this.requester.call(what, fn, { verb, kind, write });
+    return this.requester.call(what, fn, { verb, resource: kind, write });
   }
 
   /** Server-side apply as pagoda-operator, taking over fields others changed. */
@@ -106,7 +116,7 @@ export class KubeApi {
       );
       return true;
     } catch (err) {
-      if (err instanceof KubeApiError && err.statusCode === 404) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }
@@ -167,41 +177,6 @@ export class KubeApi {
           },
         },
       }),
-    );
-  }
-
-  async listStaticSites(): Promise<KubernetesListObject<StaticSite>> {
-    return this.call("list", STATICSITE_KIND, false, "listing StaticSites", async () => {
-      const list = (await this.custom.listClusterCustomObject({
-        group: STATICSITE_GROUP,
-        version: STATICSITE_VERSION,
-        plural: STATICSITE_PLURAL,
-      })) as KubernetesListObject<StaticSite>;
-      return list;
-    });
-  }
-
-  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
-    try {
-      return await this.call("get", "Lease", false, `reading Lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ namespace, name }));
-    } catch (err) {
-      if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
-      throw err;
-    }
-  }
-
-  async createLease(lease: V1Lease): Promise<V1Lease> {
-    const ns = lease.metadata?.namespace ?? "default";
-    return this.call("create", "Lease", true, `creating Lease ${ns}/${lease.metadata?.name}`, () =>
-      this.coordination.createNamespacedLease({ namespace: ns, body: lease }),
-    );
-  }
-
-  async replaceLease(lease: V1Lease): Promise<V1Lease> {
-    const ns = lease.metadata?.namespace ?? "default";
-    const name = lease.metadata?.name ?? "";
-    return this.call("update", "Lease", true, `updating Lease ${ns}/${name}`, () =>
-      this.coordination.replaceNamespacedLease({ namespace: ns, name, body: lease }),
     );
   }
 }

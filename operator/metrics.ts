@@ -11,6 +11,7 @@ export interface OperatorMetrics {
   queueActive: Gauge;
   apiRequests: Counter<"verb" | "kind">;
   apiWrites: Counter<"verb" | "kind">;
+  apiRequestDuration: Histogram<"verb" | "kind" | "code">;
   watchRestarts: Counter<"kind">;
   watchEvents: Counter<"kind">;
   isLeader: Gauge;
@@ -54,6 +55,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
       name: "pagoda_operator_api_writes_total",
       help: "Writing requests to the Kubernetes API (apply, create, update, delete) by verb and kind.",
       labelNames: ["verb", "kind"],
+      registers,
+    }),
+    apiRequestDuration: new Histogram({
+      name: "pagoda_operator_api_request_duration_seconds",
+      help: "Time from sending a request to the Kubernetes API (excluding watches) to its answer, by verb, kind and HTTP status (timeout: none within the deadline; none: no answer, e.g. a refused connection).",
+      labelNames: ["verb", "kind", "code"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     watchRestarts: new Counter({

@@ -8,7 +8,8 @@ import { KubeConfig, type KubernetesObject, type V1Pod } from "@kubernetes/clien
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { siteKey, Reconciler, type Caches, type ObjectCache } from "./reconcile";
-import { KubeApi, KubeApiError } from "./kube-api";
+import { KubeApiError } from "../lib/kube/request";
+import { KubeApi } from "./kube-api";
 import { createMetrics } from "./metrics";
 import { childConfig, makeSite } from "./test-fixtures";
 import { WatchCache } from "../lib/kube/informer";
@@ -83,23 +84,27 @@ describe("API request timeout", () => {
     await api.close();
   });
 
-  it("gives up on a request the API server never answers, says so, and closes the connection", async () => {
-    const kube = new KubeApi(api.kc, createMetrics(), { requestTimeoutMs: TIMEOUT_MS });
+  it("gives up on a request the API server never answers, says so, counts it, and closes the connection", async () => {
+    const metrics = createMetrics();
+    const kube = new KubeApi(api.kc, metrics, { requestTimeoutMs: TIMEOUT_MS });
     const started = performance.now();
-    const err: unknown = await kube.readLease("default", "pagoda-operator").then(
+    const err: unknown = await kube.applyStatus(makeSite(), { observedGeneration: 1 }).then(
       () => undefined,
       (e: unknown) => e,
     );
     const took = performance.now() - started;
     expect(err).toBeInstanceOf(KubeApiError);
     expect((err as KubeApiError).timedOut).toBe(true);
-    expect((err as Error).message).toBe("reading Lease default/pagoda-operator: request timed out: no answer from the API server within 0.3 s");
+    expect((err as Error).message).toBe("writing status of StaticSite acme/blog: request timed out: no answer from the API server within 0.3 s");
     expect(took).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
     expect(took).toBeLessThan(TIMEOUT_MS + 2_000);
+    // The operator's metrics saw it end without an answer.
+    const durations = (await metrics.apiRequestDuration.get()).values.filter((v) => v.metricName?.endsWith("_count"));
+    expect(durations.map((v) => [v.labels, v.value])).toEqual([[{ verb: "apply-status", kind: "StaticSite", code: "timeout" }, 1]]);
     // The request reached the server, and the client hung up instead of leaving the socket open.
     await expect
-      .poll(() => api.seen.map((s) => `${s.method} ${s.url} ${s.abandoned}`))
-      .toEqual(["GET /apis/coordination.k8s.io/v1/namespaces/default/leases/pagoda-operator true"]);
+      .poll(() => api.seen.map((s) => `${s.method} ${s.url.split("?")[0]} ${s.abandoned}`))
+      .toEqual(["PATCH /apis/pagoda.dev/v1alpha1/namespaces/acme/staticsites/blog/status true"]);
   });
 
   it("fails the reconcile with a timeout and retries it", { timeout: 30_000 }, async () => {

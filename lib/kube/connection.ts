@@ -1,4 +1,6 @@
-// One connection pool per KubeConfig (the operator and the dashboard each hold one).
+// Where a process finds its cluster (loadKubeConfig, with the policy as a
+// parameter), and one connection pool per KubeConfig (the operator and the
+// dashboard each hold one).
 //
 // @kubernetes/client-node 2.x builds a new undici Agent for every request
 // (KubeConfig.applySecurityAuthentication → createDispatcher), so every API
@@ -10,8 +12,123 @@
 // it is rebuilt only when the TLS material read from the kubeconfig changes
 // (rotated certificates), and the old one is closed gracefully.
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import type { AgentOptions } from "node:https";
+import os from "node:os";
+import path from "node:path";
 import { KubeConfig, type Cluster } from "@kubernetes/client-node";
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Where a process may look for its cluster, in this order: the file, the default file, the pod's service account. */
+export interface KubeConfigPolicy {
+  /** A kubeconfig file to use (usually KUBECONFIG); exactly one path. Blank: none given. */
+  file?: string | undefined;
+  /** Else `~/.kube/config` when it exists. Off for the dashboard: a developer's default context may point at a real cluster. */
+  defaultFile: boolean;
+  /** Else the pod's service account when KUBERNETES_SERVICE_HOST and _PORT are set. */
+  inCluster: boolean;
+  /** Where KUBERNETES_SERVICE_HOST/_PORT are read; process.env when omitted. */
+  env?: Record<string, string | undefined>;
+  /** Prefix of the service-account paths; tests point it at a fake root. */
+  inClusterRoot?: string;
+  /** Home directory for the default file; the user's when omitted. */
+  home?: string;
+}
+
+export type KubeConfigSource = "file" | "default-file" | "in-cluster";
+
+export type LoadedKubeConfig =
+  | {
+      ok: true;
+      kc: KubeConfig;
+      source: KubeConfigSource;
+      /** Where it came from, for logs: the file or "in-cluster service account". */
+      from: string;
+      /** API server URL. */
+      server: string;
+    }
+  | {
+      ok: false;
+      /** Why there is no cluster, in words for whoever runs the process. */
+      reason: string;
+      /** True when something was configured but is unusable (as opposed to nothing being there). */
+      misconfigured: boolean;
+    };
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function checked(kc: KubeConfig, source: KubeConfigSource, from: string): LoadedKubeConfig {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return { ok: false, misconfigured: true, reason: `${from}: the current context names no cluster with a server URL` };
+  return { ok: true, kc, source, from, server };
+}
+
+function fromFile(file: string, source: KubeConfigSource, label: string): LoadedKubeConfig {
+  if (file.includes(path.delimiter)) return { ok: false, misconfigured: true, reason: `${label} lists several files (${file}); exactly one is needed` };
+  if (!existsSync(file)) return { ok: false, misconfigured: true, reason: `${label} names ${file}, which does not exist` };
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(file);
+  } catch (err) {
+    return { ok: false, misconfigured: true, reason: `${label} ${file} cannot be read: ${message(err)}` };
+  }
+  return checked(kc, source, `${label} ${file}`);
+}
+
+function inCluster(host: string, port: string, root: string): LoadedKubeConfig {
+  const tokenFile = `${root}${SERVICE_ACCOUNT_DIR}/token`;
+  if (!existsSync(tokenFile)) {
+    return {
+      ok: false,
+      misconfigured: true,
+      reason: `running in a cluster (KUBERNETES_SERVICE_HOST is set) but there is no service account token at ${tokenFile}; is automountServiceAccountToken off?`,
+    };
+  }
+  const kc = new KubeConfig();
+  // loadFromCluster reads the host and port from process.env; build the same
+  // config from the environment we were given, so that tests can pass one.
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  try {
+    process.env.KUBERNETES_SERVICE_HOST = host;
+    process.env.KUBERNETES_SERVICE_PORT = port;
+    kc.loadFromCluster(root);
+  } catch (err) {
+    return { ok: false, misconfigured: true, reason: `in-cluster configuration failed: ${message(err)}` };
+  } finally {
+    restoreEnv("KUBERNETES_SERVICE_HOST", saved.host);
+    restoreEnv("KUBERNETES_SERVICE_PORT", saved.port);
+  }
+  return checked(kc, "in-cluster", "in-cluster service account");
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+/**
+ * Finds the cluster the policy allows; never throws. Unlike
+ * KubeConfig.loadFromDefault it never falls back to http://localhost:8080,
+ * and it never merges several files: what it loaded is what it says.
+ */
+export function loadKubeConfig(policy: KubeConfigPolicy): LoadedKubeConfig {
+  const file = policy.file?.trim();
+  if (file) return fromFile(file, "file", "KUBECONFIG");
+  if (policy.defaultFile) {
+    const home = policy.home ?? os.homedir();
+    const defaultFile = home ? path.join(home, ".kube", "config") : "";
+    if (defaultFile && existsSync(defaultFile)) return fromFile(defaultFile, "default-file", "the default kubeconfig");
+  }
+  const env = policy.env ?? process.env;
+  if (policy.inCluster && env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+    return inCluster(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, policy.inClusterRoot ?? "");
+  }
+  const places = ["KUBECONFIG", policy.defaultFile ? "~/.kube/config" : "", policy.inCluster ? "an in-cluster service account" : ""].filter(Boolean);
+  return { ok: false, misconfigured: false, reason: `no cluster configured: none of ${places.join(", ")} is available` };
+}
 
 interface Dispatcher {
   close(): Promise<void>;

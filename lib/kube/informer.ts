@@ -7,7 +7,7 @@
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
 import type pino from "pino";
 import { trimObject } from "../../operator/cache-trim";
-import { apiErrorMessage } from "../../operator/kube-api";
+import { apiErrorMessage } from "./request";
 import type { OperatorMetrics } from "../../operator/metrics";
 
 export type WatchVerb = "add" | "update" | "delete";

@@ -5,13 +5,23 @@
 // request timeout is; and take the lease again once the server answers.
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestNamespace, sharedCluster } from "@/tests/support/cluster";
 import { freezableRelay } from "@/tests/support/tcp-relay";
-import { waitFor } from "../../operator/int-test-support";
-import { KubeApi } from "../../operator/kube-api";
 import { LeaderElector } from "./leader-election";
-import { createMetrics } from "../../operator/metrics";
+import { KubeRequester } from "./request";
+
+/** Resolves with the first defined value `probe` gives; fails after `timeout` ms naming what it waited for. */
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeout = 10_000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined) throw new Error(`still waiting for ${what}`);
+      return value;
+    },
+    { timeout, interval: 50 },
+  );
+}
 
 describe("leader election when the API server stops answering", () => {
   let relay: Awaited<ReturnType<typeof freezableRelay>>;
@@ -43,7 +53,7 @@ describe("leader election when the API server stops answering", () => {
     const leaseDurationMs = 4_000;
     const elector = new LeaderElector({
       // A request timeout far beyond the lease: stepping down must not wait for it.
-      api: new KubeApi(kc, createMetrics(), { requestTimeoutMs: 120_000 }),
+      requester: new KubeRequester(kc, { requestTimeoutMs: 120_000 }),
       namespace,
       name: "pagoda-operator",
       identity: "candidate-a",

@@ -3,12 +3,19 @@
 // as measured on *our* clock (no trust in other nodes' clocks); updates use
 // the read resourceVersion so two candidates cannot both win; a leader that
 // cannot renew within the renew deadline steps down before the lease expires.
-import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
-import type pino from "pino";
-import { KubeApiError, type KubeApi } from "../../operator/kube-api";
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import { isConflict, isNotFound, type KubeRequester } from "./request";
+
+/** What the elector logs with; a pino logger fits. */
+export interface LeaderElectorLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 export interface LeaderElectorOptions {
-  api: KubeApi;
+  /** The caller's requester: its deadline and metrics hooks apply to the lease requests too. */
+  requester: KubeRequester;
   namespace: string;
   name: string;
   identity: string;
@@ -17,7 +24,7 @@ export interface LeaderElectorOptions {
   renewDeadlineMs: number;
   /** Time between attempts. */
   retryPeriodMs: number;
-  log: pino.Logger;
+  log: LeaderElectorLog;
   onStartedLeading: () => void | Promise<void>;
   onStoppedLeading: () => void | Promise<void>;
 }
@@ -31,7 +38,11 @@ export class LeaderElector {
   private observedAt = 0;
   private lastRenew = 0;
 
-  constructor(private readonly opts: LeaderElectorOptions) {}
+  private readonly leases: CoordinationV1Api;
+
+  constructor(private readonly opts: LeaderElectorOptions) {
+    this.leases = opts.requester.client(CoordinationV1Api);
+  }
 
   get isLeader(): boolean {
     return this.leader;
@@ -125,12 +136,12 @@ export class LeaderElector {
 
   /** True when this instance holds the lease after the attempt. */
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { api, namespace, name, identity } = this.opts;
+    const { namespace, name, identity } = this.opts;
     const now = new V1MicroTime();
-    const lease = await api.readLease(namespace, name);
+    const lease = await this.readLease();
     if (!lease) {
       try {
-        await api.createLease({
+        await this.writeLease("create", {
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: { name, namespace },
@@ -145,7 +156,7 @@ export class LeaderElector {
         return true;
       } catch (err) {
         // Another candidate created it first; try again next round.
-        if (err instanceof KubeApiError && err.statusCode === 409) return false;
+        if (isConflict(err)) return false;
         throw err;
       }
     }
@@ -174,25 +185,51 @@ export class LeaderElector {
       },
     };
     try {
-      await api.replaceLease(updated);
+      await this.writeLease("update", updated);
       return true;
     } catch (err) {
       // Someone else updated the lease between our read and write.
-      if (err instanceof KubeApiError && err.statusCode === 409) return false;
+      if (isConflict(err)) return false;
       throw err;
     }
   }
 
   private async release(): Promise<void> {
     try {
-      const lease = await this.opts.api.readLease(this.opts.namespace, this.opts.name);
+      const lease = await this.readLease();
       if (!lease || lease.spec?.holderIdentity !== this.opts.identity) return;
       const spec = { ...lease.spec, leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
       delete spec.holderIdentity;
-      await this.opts.api.replaceLease({ ...lease, spec });
+      await this.writeLease("update", { ...lease, spec });
       this.opts.log.info({ lease: this.leaseName() }, "released leader lease");
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, lease: this.leaseName() }, "could not release the leader lease; successors wait for it to expire");
     }
+  }
+
+  private async readLease(): Promise<V1Lease | undefined> {
+    const { namespace, name } = this.opts;
+    try {
+      return await this.opts.requester.call(`reading Lease ${this.leaseName()}`, () => this.leases.readNamespacedLease({ namespace, name }), {
+        verb: "get",
+        resource: "Lease",
+        write: false,
+      });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async writeLease(verb: "create" | "update", lease: V1Lease): Promise<V1Lease> {
+    const { namespace, name } = this.opts;
+    return this.opts.requester.call(
+      `${verb === "create" ? "creating" : "updating"} Lease ${this.leaseName()}`,
+      () =>
+        verb === "create"
+          ? this.leases.createNamespacedLease({ namespace, body: lease })
+          : this.leases.replaceNamespacedLease({ namespace, name, body: lease }),
+      { verb, resource: "Lease", write: true },
+    );
   }
 }

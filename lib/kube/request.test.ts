@@ -1,36 +1,117 @@
 import { readdir, readFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ApiException, KubeConfig } from "@kubernetes/client-node";
-import { describe, expect, it } from "vitest";
-import { KubeApiError, KubeRequester, type RequestLabels } from "./request";
+import { ApiException, CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiErrorMessage, isConflict, isGone, isInvalid, isNotFound, isTimeout, KubeApiError, KubeRequester, type RequestDone } from "./request";
 
-function kubeConfig(): KubeConfig {
+function kubeConfig(server = "http://127.0.0.1:9"): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromClusterAndUser({ name: "c", server: "http://127.0.0.1:9", skipTLSVerify: true }, { name: "nobody" });
+  kc.loadFromClusterAndUser({ name: "c", server, skipTLSVerify: true }, { name: "nobody" });
   return kc;
 }
 
-describe("KubeRequester", () => {
-  it("tells the hook of each labelled request and wraps failures with the operation", async () => {
-    const seen: RequestLabels[] = [];
-    const requester = new KubeRequester(kubeConfig(), { requestTimeoutMs: 500, onRequest: (l) => void seen.push(l) });
-    await expect(requester.call("reading a thing", async () => 1, { verb: "get", kind: "Thing", write: false })).resolves.toBe(1);
-    await requester.call("unlabelled", async () => 2);
-    const err = await requester
-      .call("writing a thing", () => Promise.reject(new ApiException(409, "Conflict", { message: "the object has been modified", reason: "Conflict" }, {})), {
-        verb: "update",
-        kind: "Thing",
-        write: true,
+const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "l", namespace: "default" }, spec: {} };
+
+describe("KubeRequester against a real HTTP server", () => {
+  let server: http.Server;
+  let url: string;
+
+  beforeAll(async () => {
+    // Creates answer 201, reads of "taken" a 409 Status, reads of "slow" never.
+    server = http.createServer((req, res) => {
+      if (req.method === "POST") {
+        res.writeHead(201, { "Content-Type": "application/json" }).end(JSON.stringify(lease));
+      } else if (req.url?.endsWith("/taken")) {
+        const status = { kind: "Status", status: "Failure", message: "the object has been modified", reason: "Conflict", code: 409 };
+        res.writeHead(409, { "Content-Type": "application/json" }).end(JSON.stringify(status));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("tells the hook how each labelled request ended, and wraps failures with the operation", async () => {
+    const seen: RequestDone[] = [];
+    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 300, onRequest: (d) => void seen.push(d) });
+    const leases = requester.client(CoordinationV1Api);
+    expect(requester.client(CoordinationV1Api)).toBe(leases);
+
+    const created = await requester.call("creating Lease default/l", () => leases.createNamespacedLease({ namespace: "default", body: lease }), {
+      verb: "create",
+      resource: "Lease",
+      write: true,
+    });
+    expect(created.metadata?.name).toBe("l");
+    await requester.call("unlabelled", () => leases.createNamespacedLease({ namespace: "default", body: lease }));
+    const conflict = await requester
+      .call("reading Lease default/taken", () => leases.readNamespacedLease({ namespace: "default", name: "taken" }), {
+        verb: "get",
+        resource: "Lease",
+        write: false,
       })
       .catch((e: unknown) => e);
+    const slow = await requester
+      .call("reading Lease default/slow", () => leases.readNamespacedLease({ namespace: "default", name: "slow" }), {
+        verb: "get",
+        resource: "Lease",
+        write: false,
+      })
+      .catch((e: unknown) => e);
+
     expect(seen).toEqual([
-      { verb: "get", kind: "Thing", write: false },
-      { verb: "update", kind: "Thing", write: true },
+      { verb: "create", resource: "Lease", write: true, code: 201, timedOut: false, seconds: expect.any(Number) },
+      { verb: "get", resource: "Lease", write: false, code: 409, timedOut: false, seconds: expect.any(Number) },
+      { verb: "get", resource: "Lease", write: false, code: undefined, timedOut: true, seconds: expect.any(Number) },
     ]);
-    expect(err).toBeInstanceOf(KubeApiError);
-    expect(err).toMatchObject({ statusCode: 409, reason: "Conflict", timedOut: false, operation: "writing a thing" });
-    expect((err as Error).message).toBe("writing a thing: HTTP 409: the object has been modified");
+    expect(seen[2]?.seconds).toBeGreaterThanOrEqual(0.29);
+    expect(conflict).toBeInstanceOf(KubeApiError);
+    expect(conflict).toMatchObject({ statusCode: 409, reason: "Conflict", timedOut: false, operation: "reading Lease default/taken" });
+    expect((conflict as Error).message).toBe("reading Lease default/taken: HTTP 409: the object has been modified");
+    expect(isConflict(conflict)).toBe(true);
+    expect(isTimeout(slow)).toBe(true);
+    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 0.3 s");
+  });
+});
+
+describe("KubeApiError", () => {
+  it("carries the operation, the server's message, reason and field causes", () => {
+    const body = {
+      kind: "Status",
+      status: "Failure",
+      message: 'StaticSite.pagoda.dev "blog" is invalid: spec.artifact.digest: Invalid value: "x": should match',
+      reason: "Invalid",
+      details: { causes: [{ reason: "FieldValueInvalid", message: 'Invalid value: "x": should match', field: "spec.artifact.digest" }] },
+      code: 422,
+    };
+    const err = new KubeApiError("applying StaticSite pagoda-acme/blog", new ApiException(422, "Unprocessable Entity", JSON.stringify(body), {}));
+    expect(err.message).toBe(`applying StaticSite pagoda-acme/blog: HTTP 422: ${body.message}`);
+    expect(err).toMatchObject({ statusCode: 422, reason: "Invalid", invalid: true, notFound: false });
+    expect(err.fields).toEqual([{ field: "spec.artifact.digest", message: 'Invalid value: "x": should match' }]);
+  });
+
+  it("says when the API itself is missing rather than one object", () => {
+    const missingApi = new KubeApiError(
+      "listing StaticSites",
+      new ApiException(404, "Not Found", { kind: "Status", message: "the server could not find the requested resource", reason: "NotFound", code: 404 }, {}),
+    );
+    expect(missingApi.notFound).toBe(true);
+    expect(missingApi.message).toContain("is its CustomResourceDefinition installed?");
+    const oneObject = new KubeApiError("reading StaticSite a/b", new ApiException(404, "Not Found", { message: 'staticsites.pagoda.dev "b" not found' }, {}));
+    expect(oneObject.message).toBe('reading StaticSite a/b: HTTP 404: staticsites.pagoda.dev "b" not found');
+  });
+
+  it("describes transport failures with their cause", () => {
+    const cause = Object.assign(new Error("fetch failed"), { cause: new Error("connect ECONNREFUSED 127.0.0.1:6443") });
+    const err = new KubeApiError("reading Namespace pagoda-acme", cause);
+    expect(err.statusCode).toBeUndefined();
+    expect(err.message).toBe("reading Namespace pagoda-acme: fetch failed: connect ECONNREFUSED 127.0.0.1:6443");
   });
 
   it("names a timeout with the deadline", () => {
@@ -39,7 +120,28 @@ describe("KubeRequester", () => {
     expect(err).toMatchObject({ timedOut: true, statusCode: undefined });
     expect(err.message).toBe("listing things: request timed out: no answer from the API server within 2.5 s");
   });
+});
 
+describe("status helpers", () => {
+  const wrapped = (code: number) => new KubeApiError("doing it", new ApiException(code, "x", {}, {}));
+
+  it("read the code of our error, the client's exception and a watch's Status alike", () => {
+    for (const err of [wrapped(404), new ApiException(404, "Not Found", {}, {}), { kind: "Status", code: 404 }]) expect(isNotFound(err)).toBe(true);
+    expect(isConflict(wrapped(409))).toBe(true);
+    expect(isGone({ kind: "Status", code: 410, reason: "Expired" })).toBe(true);
+    expect(isGone(Object.assign(new Error("Gone"), { statusCode: 410 }))).toBe(true);
+    expect(isInvalid(wrapped(422))).toBe(true);
+  });
+
+  it("are false for other codes and for failures without one", () => {
+    for (const err of [wrapped(500), new Error("ECONNREFUSED"), Object.assign(new Error("x"), { code: "ENOENT" }), undefined, null]) {
+      expect([isNotFound(err), isConflict(err), isGone(err), isInvalid(err), isTimeout(err)]).toEqual([false, false, false, false, false]);
+    }
+    expect(apiErrorMessage(wrapped(500))).toBe("doing it: HTTP 500: HTTP-Code: 500\nMessage: x\nBody: {}\nHeaders: {}");
+  });
+});
+
+describe("KubeRequester", () => {
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])("refuses a deadline of %s", (ms) => {
     expect(() => new KubeRequester(kubeConfig(), { requestTimeoutMs: ms })).toThrow("the Kubernetes request timeout must be a positive number");
   });

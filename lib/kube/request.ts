@@ -1,9 +1,10 @@
 // One way to make requests to a Kubernetes API server, shared by the operator
 // and the dashboard: every request gets its own deadline, an optional hook
-// sees it (for metrics), and a failure becomes a KubeApiError that says what
-// was being done and why it failed. Generic on purpose: nothing here knows
-// what the objects mean. Watches do not come through here: they are meant
-// to stay open and have their own reconnect logic.
+// sees how it ended (for metrics), and a failure becomes a KubeApiError that
+// says what was being done and why it failed. Generic on purpose: nothing here
+// knows what the objects mean. Watches do not come through here: they are
+// meant to stay open and have their own reconnect logic.
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   ApiException,
   createConfiguration,
@@ -14,35 +15,57 @@ import {
   type Middleware,
 } from "@kubernetes/client-node";
 
+/** HTTP status of the last response a request got, written by the middleware below. */
+const answered = new AsyncLocalStorage<{ code?: number }>();
+
 /**
  * Gives every request its own deadline, started just before it is sent and
  * covering the response body too. The client sets none, so a connection that
  * stops answering (a half-open socket, a stuck proxy) would otherwise hold the
  * caller for good. Aborting (rather than racing a timer) also closes the socket.
  */
-export function requestTimeout(timeoutMs: number): Middleware {
+function deadline(timeoutMs: number): Middleware {
   return {
     pre: async (context) => {
       context.setSignal(AbortSignal.timeout(timeoutMs));
       return context;
     },
-    post: async (response) => response,
+    post: async (response) => {
+      const slot = answered.getStore();
+      if (slot) slot.code = response.httpStatusCode;
+      return response;
+    },
   };
 }
 
 /** True for the error a request ends with when its deadline passed. */
 export function isTimeout(err: unknown): boolean {
+  if (err instanceof KubeApiError) return err.timedOut;
   return err instanceof Error && err.name === "TimeoutError";
 }
 
-/** HTTP status of a failed API call, if it got that far. */
+/**
+ * HTTP status of a failed API call (a KubeApiError, the client's
+ * ApiException, or a Status object a watch delivered), if it got that far.
+ */
 export function apiStatusCode(err: unknown): number | undefined {
+  if (err instanceof KubeApiError) return err.statusCode;
   if (err instanceof ApiException) return err.code;
+  // An aborted fetch's DOMException has a numeric `code` too (23 for a timeout), which is no HTTP status.
+  if (isTimeout(err) || err instanceof DOMException) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown } | null | undefined;
-  if (typeof e?.statusCode === "number") return e.statusCode;
-  if (typeof e?.code === "number") return e.code;
-  return undefined;
+  const code = typeof e?.statusCode === "number" ? e.statusCode : e?.code;
+  return typeof code === "number" && code >= 100 && code <= 599 ? code : undefined;
 }
+
+/** The object (or, for a collection, the API) does not exist. */
+export const isNotFound = (err: unknown): boolean => apiStatusCode(err) === 404;
+/** Someone else changed the object (resourceVersion or precondition), or it already exists. */
+export const isConflict = (err: unknown): boolean => apiStatusCode(err) === 409;
+/** The resourceVersion a list or watch asked for is too old: list again. */
+export const isGone = (err: unknown): boolean => apiStatusCode(err) === 410;
+/** The API server refused the object itself (schema, validation rule, immutable field). */
+export const isInvalid = (err: unknown): boolean => apiStatusCode(err) === 422;
 
 /** One field the API server refused, e.g. `spec.artifact.digest`. */
 export interface FieldProblem {
@@ -69,12 +92,19 @@ function statusBody(err: unknown): StatusBody | undefined {
   return body && typeof body === "object" ? (body as StatusBody) : undefined;
 }
 
+// What the API server says when the URL names no API it serves, as opposed to
+// `<kind> "<name>" not found` for one missing object.
+const NOT_SERVED = "the server could not find the requested resource";
+
 /** The API server's own explanation (Status.message) when there is one. */
 export function apiErrorMessage(err: unknown): string {
+  if (err instanceof KubeApiError) return err.message;
   if (err instanceof ApiException) {
     const body = statusBody(err);
     if (!body && typeof err.body === "string") return `HTTP ${err.code}: ${err.body.slice(0, 500)}`;
-    return `HTTP ${err.code}: ${typeof body?.message === "string" ? body.message : err.message}`;
+    const message = typeof body?.message === "string" ? body.message : err.message;
+    const hint = err.code === 404 && message === NOT_SERVED ? " (this API is not served: is its CustomResourceDefinition installed?)" : "";
+    return `HTTP ${err.code}: ${message}${hint}`;
   }
   if (err instanceof Error) {
     const cause = (err as Error & { cause?: unknown }).cause;
@@ -124,39 +154,51 @@ export class KubeApiError extends Error {
     return this.statusCode === 404;
   }
 
-  /** The API server refused the object itself (schema, validation rule, immutable field). */
   get invalid(): boolean {
     return this.statusCode === 422;
   }
 }
 
-/** What a request is, for metrics; requests without it are not labelled. */
+/** What a request is, for metrics; requests without it are not reported. */
 export interface RequestLabels {
   verb: string;
-  kind: string;
+  /** The kind (or resource) the request is about, e.g. `Lease`. */
+  resource: string;
   /** Changes something in the cluster. */
   write: boolean;
+}
+
+/** How one labelled request ended. */
+export interface RequestDone extends RequestLabels {
+  /** HTTP status of the answer; undefined when none came (timeout, refused or reset connection). */
+  code: number | undefined;
+  timedOut: boolean;
+  seconds: number;
 }
 
 export interface KubeRequesterOptions {
   /** Deadline of each request. */
   requestTimeoutMs: number;
   userAgent?: string;
-  /** Called once per request, before it is sent. */
-  onRequest?: (labels: RequestLabels) => void;
+  /** Called once per labelled request, after it ended (also when it failed). */
+  onRequest?: (done: RequestDone) => void;
 }
 
+/** A generated API class of @kubernetes/client-node (CoreV1Api, CustomObjectsApi, …). */
+export type ApiClass<T> = new (configuration: Configuration) => T;
+
 /**
- * The generated clients' configuration for one KubeConfig with the deadline
- * in it (what kc.makeApiClient builds, plus the deadline), and the wrapper
- * every request made with it goes through.
+ * The typed clients of one KubeConfig with the deadline in every request
+ * (what kc.makeApiClient builds, plus the deadline), and the wrapper every
+ * request made with them goes through.
  */
 export class KubeRequester {
   readonly configuration: Configuration;
   readonly requestTimeoutMs: number;
+  private readonly clients = new Map<ApiClass<unknown>, unknown>();
 
   constructor(
-    kc: KubeConfig,
+    readonly kc: KubeConfig,
     private readonly opts: KubeRequesterOptions,
   ) {
     if (!(Number.isFinite(opts.requestTimeoutMs) && opts.requestTimeoutMs > 0)) {
@@ -169,17 +211,40 @@ export class KubeRequester {
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kc },
       ...(opts.userAgent ? { middleware: [setHeaderMiddleware("User-Agent", opts.userAgent)] } : {}),
-      promiseMiddleware: [requestTimeout(opts.requestTimeoutMs)],
+      promiseMiddleware: [deadline(opts.requestTimeoutMs)],
     });
+  }
+
+  /** The typed client of this class, made once; its requests carry the deadline. */
+  client<T>(api: ApiClass<T>): T {
+    let found = this.clients.get(api) as T | undefined;
+    if (!found) {
+      found = new api(this.configuration);
+      this.clients.set(api, found);
+    }
+    return found;
   }
 
   /** Runs one request and wraps its failure with what was being done. */
   async call<T>(operation: string, fn: () => Promise<T>, labels?: RequestLabels): Promise<T> {
-    if (labels) this.opts.onRequest?.(labels);
+    const slot: { code?: number } = {};
+    const started = performance.now();
+    let failure: unknown;
     try {
-      return await fn();
+      return await answered.run(slot, fn);
     } catch (err) {
-      throw new KubeApiError(operation, err, this.requestTimeoutMs);
+      failure = new KubeApiError(operation, err, this.requestTimeoutMs);
+      throw failure;
+    } finally {
+      if (labels && this.opts.onRequest) {
+        const failed = failure as KubeApiError | undefined;
+        this.opts.onRequest({
+          ...labels,
+          code: failed ? failed.statusCode : slot.code,
+          timedOut: failed?.timedOut ?? false,
+          seconds: (performance.now() - started) / 1000,
+        });
+      }
     }
   }
 }

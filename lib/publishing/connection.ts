@@ -3,16 +3,12 @@
 // cluster the dashboard still runs (sign-up, uploads, deploy history); it
 // only cannot take sites live, and says so. `~/.kube/config` is deliberately
 // not consulted: a developer's default context may point at a real cluster.
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { componentLogger } from "@/lib/log";
-import { pooledKubeConfig } from "../kube/connection";
+import { loadKubeConfig, pooledKubeConfig } from "@/lib/kube/connection";
 import { ClusterNotConfiguredError } from "./errors";
 
 const log = componentLogger("k8s-dashboard");
-
-const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export type ClusterConnection =
   | {
@@ -35,80 +31,17 @@ export interface LoadOptions {
   inClusterRoot?: string;
 }
 
-function describeLoadError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function connected(kc: KubeConfig, source: "kubeconfig" | "in-cluster", where: string): ClusterConnection {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) {
-    return { configured: false, misconfigured: true, reason: `${where}: the current context names no cluster with a server URL` };
+/** Reads the environment and files; never throws. */
+export function loadClusterConnection(env: Record<string, string | undefined> = process.env, opts: LoadOptions = {}): ClusterConnection {
+  const loaded = loadKubeConfig({ file: env.KUBECONFIG, defaultFile: false, inCluster: true, env, ...opts });
+  if (!loaded.ok) {
+    const reason = loaded.misconfigured ? loaded.reason : `${loaded.reason}; sites cannot go live`;
+    return { configured: false, misconfigured: loaded.misconfigured, reason };
   }
   // One connection pool for all of the dashboard's API requests; without it
   // every request pays a TLS handshake (lib/kube/connection.ts).
-  return { configured: true, kc: pooledKubeConfig(kc).kc, source, server: cluster.server };
-}
-
-/** Reads the environment and files; never throws. */
-export function loadClusterConnection(env: Record<string, string | undefined> = process.env, opts: LoadOptions = {}): ClusterConnection {
-  const kubeconfig = env.KUBECONFIG?.trim();
-  if (kubeconfig) {
-    if (kubeconfig.includes(path.delimiter)) {
-      return {
-        configured: false,
-        misconfigured: true,
-        reason: `KUBECONFIG lists several files (${kubeconfig}); the dashboard needs exactly one`,
-      };
-    }
-    if (!existsSync(kubeconfig)) {
-      return { configured: false, misconfigured: true, reason: `KUBECONFIG names ${kubeconfig}, which does not exist` };
-    }
-    const kc = new KubeConfig();
-    try {
-      kc.loadFromFile(kubeconfig);
-    } catch (err) {
-      return { configured: false, misconfigured: true, reason: `KUBECONFIG ${kubeconfig} cannot be read: ${describeLoadError(err)}` };
-    }
-    return connected(kc, "kubeconfig", `KUBECONFIG ${kubeconfig}`);
-  }
-
-  const root = opts.inClusterRoot ?? "";
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    const tokenFile = `${root}${SERVICE_ACCOUNT_DIR}/token`;
-    if (!existsSync(tokenFile)) {
-      return {
-        configured: false,
-        misconfigured: true,
-        reason: `running in a cluster (KUBERNETES_SERVICE_HOST is set) but there is no service account token at ${tokenFile}; is automountServiceAccountToken off?`,
-      };
-    }
-    const kc = new KubeConfig();
-    // loadFromCluster reads the host and port from process.env; build the
-    // same config from the environment we were given so tests can pass one.
-    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
-    try {
-      process.env.KUBERNETES_SERVICE_HOST = env.KUBERNETES_SERVICE_HOST;
-      process.env.KUBERNETES_SERVICE_PORT = env.KUBERNETES_SERVICE_PORT;
-      kc.loadFromCluster(root);
-    } catch (err) {
-      return { configured: false, misconfigured: true, reason: `in-cluster configuration failed: ${describeLoadError(err)}` };
-    } finally {
-      restoreEnv("KUBERNETES_SERVICE_HOST", saved.host);
-      restoreEnv("KUBERNETES_SERVICE_PORT", saved.port);
-    }
-    return connected(kc, "in-cluster", "in-cluster service account");
-  }
-
-  return {
-    configured: false,
-    misconfigured: false,
-    reason: "neither KUBECONFIG nor an in-cluster service account is available; sites cannot go live",
-  };
-}
-
-function restoreEnv(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
+  const source = loaded.source === "in-cluster" ? "in-cluster" : "kubeconfig";
+  return { configured: true, kc: pooledKubeConfig(loaded.kc).kc, source, server: loaded.server };
 }
 
 let cached: ClusterConnection | undefined;

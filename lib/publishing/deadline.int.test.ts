@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unpublishSite } from "@/lib/publishing/publish";
 import { ClusterUnavailableError } from "@/lib/errors";
 import { pooledKubeConfig, type PooledKubeConfig } from "@/lib/kube/connection";
+import { KubeApiError } from "@/lib/kube/request";
 import { sharedCluster } from "@/tests/support/cluster";
 import { freezableRelay } from "@/tests/support/tcp-relay";
 import { dashboardKubeConfig } from "./connection";
-import { KubeRequestError } from "./errors";
-import { desiredSite, digestOf, randomSuffix } from "./int-test-support";
+import { desiredSite, digestOf, randomSuffix, readStaticSite } from "./int-test-support";
 import { setDashboardRequestTimeoutMs } from "./request-timeout";
-import { deleteStaticSite, ensureTenantNamespace, getStaticSite, publishSite } from "./static-sites";
+import { deleteStaticSite, ensureTenantNamespace, publishSite } from "./static-sites";
 
 const TIMEOUT_MS = 1_000;
 
@@ -82,8 +82,8 @@ describe("dashboard requests to an API server that stops answering", () => {
       const publish = await settle(publishSite(kc, desiredSite(tenant, "blog", { artifact: { url: "http://127.0.0.1:9/b", digest: digestOf("b") } })));
       const remove = await settle(deleteStaticSite(kc, tenant, "blog"));
       for (const { err, tookMs } of [publish, remove]) {
-        expect(err).toBeInstanceOf(KubeRequestError);
-        expect((err as KubeRequestError).timedOut).toBe(true);
+        expect(err).toBeInstanceOf(KubeApiError);
+        expect((err as KubeApiError).timedOut).toBe(true);
         expect((err as Error).message).toMatch(/request timed out: no answer from the API server within 1 s$/);
         expect(tookMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
         expect(tookMs).toBeLessThan(TIMEOUT_MS + 5_000);
@@ -95,13 +95,13 @@ describe("dashboard requests to an API server that stops answering", () => {
       relay.thaw();
     }
     // Nothing was changed: the site is still there, at its first artifact.
-    expect((await getStaticSite(admin, tenant, "blog"))?.spec.artifact.digest).toBe(desiredSite(tenant, "blog").artifact.digest);
+    expect((await readStaticSite(admin, tenant, "blog"))?.spec.artifact.digest).toBe(desiredSite(tenant, "blog").artifact.digest);
   });
 
   it("answers a delete with cluster unavailable (503) while the server hangs", { timeout: 30_000 }, async () => {
     relay.thaw();
     // Opens the dashboard's own connection before the freeze.
-    expect(await getStaticSite(dashboardKubeConfig(), tenant, "blog")).not.toBeNull();
+    expect(await readStaticSite(dashboardKubeConfig(), tenant, "blog")).not.toBeNull();
     relay.freeze();
     let result: { err: unknown; tookMs: number };
     try {
@@ -112,6 +112,6 @@ describe("dashboard requests to an API server that stops answering", () => {
     expect(result.err).toBeInstanceOf(ClusterUnavailableError);
     expect(result.err).toMatchObject({ code: "cluster_unavailable" });
     expect(result.tookMs).toBeLessThan(TIMEOUT_MS + 5_000);
-    expect(await getStaticSite(admin, tenant, "blog")).not.toBeNull();
+    expect(await readStaticSite(admin, tenant, "blog")).not.toBeNull();
   });
 });

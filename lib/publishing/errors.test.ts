@@ -1,38 +1,47 @@
-import { ApiException } from "@kubernetes/client-node";
-import { describe, expect, it } from "vitest";
-import { KubeRequestError, kubeRequest } from "./errors";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubeApiError } from "@/lib/kube/request";
+import { ClusterNotConfiguredError, InvalidSiteError, TerminatingError } from "./errors";
+import { dashboardRequester } from "./kube-clients";
+import { setDashboardRequestTimeoutMs } from "./request-timeout";
 
-describe("KubeRequestError", () => {
-  it("carries the operation, the server's message, reason and field causes", () => {
-    const body = {
-      kind: "Status",
-      status: "Failure",
-      message: 'StaticSite.pagoda.dev "blog" is invalid: spec.artifact.digest: Invalid value: "x": should match',
-      reason: "Invalid",
-      details: { causes: [{ reason: "FieldValueInvalid", message: 'Invalid value: "x": should match', field: "spec.artifact.digest" }] },
-      code: 422,
-    };
-    const err = new KubeRequestError("applying StaticSite pagoda-acme/blog", new ApiException(422, "Unprocessable Entity", JSON.stringify(body), {}));
-    expect(err.message).toBe(`applying StaticSite pagoda-acme/blog: HTTP 422: ${body.message}`);
-    expect(err).toMatchObject({ statusCode: 422, reason: "Invalid", invalid: true, notFound: false });
-    expect(err.fields).toEqual([{ field: "spec.artifact.digest", message: 'Invalid value: "x": should match' }]);
+describe("the dashboard's cluster errors", () => {
+  it("say what is wrong and keep the detail", () => {
+    expect(new ClusterNotConfiguredError("KUBECONFIG names /x, which does not exist")).toMatchObject({
+      message: "Kubernetes cluster not configured: KUBECONFIG names /x, which does not exist",
+      reason: "KUBECONFIG names /x, which does not exist",
+    });
+    expect(new InvalidSiteError("spec.hosts", "too many")).toMatchObject({ message: "invalid site spec.hosts: too many", field: "spec.hosts" });
+    expect(new TerminatingError("Namespace pagoda-acme").message).toBe("Namespace pagoda-acme is being deleted; it can be written again once it is gone");
+  });
+});
+
+describe("dashboardRequester", () => {
+  let server: http.Server;
+  let kc: KubeConfig;
+
+  beforeAll(async () => {
+    // Takes every request and never answers.
+    server = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    kc = new KubeConfig();
+    kc.loadFromClusterAndUser({ name: "hung", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: "nobody" });
+    setDashboardRequestTimeoutMs(200);
+  });
+  afterAll(async () => {
+    setDashboardRequestTimeoutMs(undefined);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   });
 
-  it("says when the API itself is missing rather than one object", async () => {
-    const body = { kind: "Status", message: "the server could not find the requested resource", reason: "NotFound", code: 404 };
-    const fail = (cause: unknown) => kubeRequest("listing StaticSites", () => Promise.reject(cause)).catch((e: unknown) => e as KubeRequestError);
-    const err = await fail(new ApiException(404, "Not Found", body, {}));
-    expect(err).toBeInstanceOf(KubeRequestError);
-    expect(err.notFound).toBe(true);
-    expect(err.message).toContain("is the StaticSite CRD installed?");
-    const one = await fail(new ApiException(404, "Not Found", { message: 'staticsites.pagoda.dev "b" not found' }, {}));
-    expect(one.message).not.toContain("CRD");
-  });
-
-  it("describes transport failures with their cause", () => {
-    const cause = Object.assign(new Error("fetch failed"), { cause: new Error("connect ECONNREFUSED 127.0.0.1:6443") });
-    const err = new KubeRequestError("reading Namespace pagoda-acme", cause);
-    expect(err.statusCode).toBeUndefined();
-    expect(err.message).toBe("reading Namespace pagoda-acme: fetch failed: connect ECONNREFUSED 127.0.0.1:6443");
+  it("is made once per KubeConfig and fails with lib/kube's error at the dashboard's deadline", async () => {
+    const kube = dashboardRequester(kc);
+    expect(dashboardRequester(kc)).toBe(kube);
+    const err = await kube.call("reading Namespace pagoda-acme", () => kube.client(CoreV1Api).readNamespace({ name: "pagoda-acme" })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err).toMatchObject({ timedOut: true, statusCode: undefined });
+    expect((err as Error).message).toBe("reading Namespace pagoda-acme: request timed out: no answer from the API server within 0.2 s");
   });
 });

@@ -2,6 +2,7 @@
 // with exactly the permissions the docs ask for, and waiting on real events.
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, CustomObjectsApi, type V1PolicyRule } from "@kubernetes/client-node";
+import { isNotFound } from "@/lib/kube/request";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -12,6 +13,7 @@ import {
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/staticsite/types";
+import { tenantNamespace } from "@/lib/tenancy/slug";
 import type { DesiredSite } from "./static-sites";
 
 /** The dashboard's ClusterRole, as docs/dashboard-cluster.md lists it. */
@@ -72,6 +74,22 @@ export async function serviceAccountKubeConfig(admin: KubeConfig, name: string, 
     currentContext: name,
   });
   return kc;
+}
+
+/** The tenant's StaticSite as the API server has it, read with the test's own client (`kc`'s credentials); null when there is none. */
+export async function readStaticSite(kc: KubeConfig, tenantSlug: string, siteName: string): Promise<StaticSite | null> {
+  try {
+    return (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: STATICSITE_GROUP,
+      version: STATICSITE_VERSION,
+      plural: STATICSITE_PLURAL,
+      namespace: tenantNamespace(tenantSlug),
+      name: siteName,
+    })) as StaticSite;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
 }
 
 /** Writes status the way the operator does: server-side apply on the status subresource. */

@@ -2,12 +2,14 @@
 // StaticSite (and tenant namespace) as the dashboard would write it, and no
 // StaticSite written by the dashboard survives its row. Run at start and
 // periodically; in steady state it reads two lists and writes nothing.
-import type { KubeConfig, V1Namespace } from "@kubernetes/client-node";
+import { CoreV1Api, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
 import { tenantNamespace } from "@/lib/tenancy/slug";
-import { apisFor, listStaticSites } from "./kube-clients";
-import { InvalidSiteError, KubeRequestError, kubeRequest } from "./errors";
+import { isConflict, KubeApiError } from "@/lib/kube/request";
+import { listStaticSites } from "@/lib/staticsite/client";
+import { dashboardRequester } from "./kube-clients";
+import { InvalidSiteError } from "./errors";
 import {
   applyStaticSiteOver,
   DASHBOARD_SITE_SELECTOR,
@@ -57,7 +59,7 @@ export interface RestoreOptions {
 }
 
 function errorOf(action: RestoreError["action"], err: unknown, where: Omit<RestoreError, "action" | "message" | "statusCode">): RestoreError {
-  const statusCode = err instanceof KubeRequestError ? err.statusCode : undefined;
+  const statusCode = err instanceof KubeApiError ? err.statusCode : undefined;
   return {
     action,
     ...where,
@@ -79,7 +81,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** Worth another try soon: throttled, the API server (re)starting, or no connection at all. */
 function transient(err: unknown): boolean {
-  if (!(err instanceof KubeRequestError)) return false;
+  if (!(err instanceof KubeApiError)) return false;
   const code = err.statusCode;
   return code === undefined || code === 429 || code >= 500;
 }
@@ -126,7 +128,9 @@ export async function restoreSites(
   opts: RestoreOptions = {},
 ): Promise<RestoreResult> {
   const result: RestoreResult = { applied: 0, skipped: 0, unchanged: 0, deleted: 0, namespacesApplied: 0, errors: [] };
-  const changedMeanwhile = (err: unknown): boolean => err instanceof KubeRequestError && err.statusCode === 409;
+  const kube = dashboardRequester(kc);
+  // Someone wrote the object after it was read; the next restore sees their write.
+  const changedMeanwhile = isConflict;
   const fail = (e: RestoreError): void => {
     result.errors.push(e);
     log.error(e, `restore: ${e.action} failed`);
@@ -137,9 +141,9 @@ export async function restoreSites(
   let labelledNamespaces: Map<string, V1Namespace>;
   let liveLimits: Map<string, LiveTenantLimits>;
   try {
-    live = (await readWithRetry(() => listStaticSites(kc, DASHBOARD_SITE_SELECTOR))).items;
+    live = (await readWithRetry(() => listStaticSites(kube, { labelSelector: DASHBOARD_SITE_SELECTOR }))).items;
     const nsList = await readWithRetry(() =>
-      kubeRequest("listing pagoda namespaces", () => apisFor(kc).core.listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` })),
+      kube.call("listing pagoda namespaces", () => kube.client(CoreV1Api).listNamespace({ labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` })),
     );
     labelledNamespaces = new Map(nsList.items.map((ns) => [ns.metadata?.name ?? "", ns]));
     liveLimits = await readWithRetry(() => listTenantLimits(kc));

@@ -2,7 +2,8 @@
 // specs, with server-side apply as `pagoda-dashboard`. Status belongs to the
 // operator and is never written here. Every write is preceded by a read and a
 // comparison, so repeating a call with the same input makes no write.
-import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
+import { isNotFound } from "@/lib/kube/request";
 import {
   ARTIFACT_URL_MAX_LENGTH,
   ARTIFACT_URL_RE,
@@ -22,10 +23,11 @@ import {
   type StaticSite,
 } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
-import { defaultHostLabel, hostUnder } from "@/lib/staticsite/site-url";
+import { hostLabelFor, siteHost } from "@/lib/sites/url";
 import { tenantNamespace } from "@/lib/tenancy/slug";
-import { apisFor, STATICSITE_COORDS } from "./kube-clients";
-import { InvalidSiteError, KubeRequestError, kubeRequest, TerminatingError } from "./errors";
+import { STATICSITE_COORDS } from "@/lib/staticsite/client";
+import { dashboardRequester } from "./kube-clients";
+import { InvalidSiteError, TerminatingError } from "./errors";
 import { staticSiteDrift } from "./site-drift";
 import { ensureTenantLimits } from "./tenant-limits";
 import { ensureTenantPolicy, type TenantPolicySettings } from "./tenant-policy";
@@ -89,7 +91,7 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
     "artifact.url",
     `must be an absolute http(s) URL of at most ${ARTIFACT_URL_MAX_LENGTH} characters`,
   );
-  const host = hostUnder(input.hostLabel ?? defaultHostLabel(siteName, tenantSlug), input.baseDomain);
+  const host = siteHost(input.hostLabel ?? hostLabelFor(siteName, tenantSlug), { PAGODA_BASE_DOMAIN: input.baseDomain });
   check(HOST_RE.test(host) && host.length <= HOST_MAX_LENGTH, "host", `${host} is not a valid DNS name (site label at most 63 characters)`);
 
   return {
@@ -159,12 +161,13 @@ export async function ensureTenantNamespace(
 ): Promise<WriteResult<V1Namespace>> {
   check(TENANT_RE.test(tenantSlug), "tenantSlug", `${JSON.stringify(tenantSlug)} is not a DNS label`);
   const name = tenantNamespace(tenantSlug);
-  const { core } = apisFor(kc);
+  const kube = dashboardRequester(kc);
+  const core = kube.client(CoreV1Api);
   let live: V1Namespace | null = null;
   try {
-    live = await kubeRequest(`reading Namespace ${name}`, () => core.readNamespace({ name }));
+    live = await kube.call(`reading Namespace ${name}`, () => core.readNamespace({ name }));
   } catch (err) {
-    if (!(err instanceof KubeRequestError && err.notFound)) throw err;
+    if (!isNotFound(err)) throw err;
   }
   if (live?.metadata?.deletionTimestamp) throw new TerminatingError(`Namespace ${name}`);
   if (live && !namespaceNeedsApply(live, tenantSlug)) {
@@ -173,7 +176,7 @@ export async function ensureTenantNamespace(
     return { object: live, written: limitsWritten || policyWritten };
   }
 
-  const applied = await kubeRequest(`applying Namespace ${name}`, () =>
+  const applied = await kube.call(`applying Namespace ${name}`, () =>
     core.patchNamespace(
       {
         name,
@@ -194,17 +197,13 @@ function ref(ss: { metadata: { namespace: string; name: string } }): string {
   return `${ss.metadata.namespace}/${ss.metadata.name}`;
 }
 
-/** The StaticSite, or null when there is none. */
-export function getStaticSite(kc: KubeConfig, tenantSlug: string, siteName: string): Promise<StaticSite | null> {
-  return getStaticSiteIn(kc, tenantNamespace(tenantSlug), siteName);
-}
-
 async function serverSideApply(kc: KubeConfig, desired: StaticSite, resourceVersion?: string): Promise<StaticSite> {
   const { namespace, name } = desired.metadata;
   // A resourceVersion in an apply body is a precondition: 409 if the object changed since.
   const metadata = { name, namespace, labels: desired.metadata.labels, ...(resourceVersion ? { resourceVersion } : {}) };
-  return (await kubeRequest(`applying StaticSite ${namespace}/${name}`, () =>
-    apisFor(kc).custom.patchNamespacedCustomObject(
+  const kube = dashboardRequester(kc);
+  return (await kube.call(`applying StaticSite ${namespace}/${name}`, () =>
+    kube.client(CustomObjectsApi).patchNamespacedCustomObject(
       {
         ...STATICSITE_COORDS,
         namespace,
@@ -269,12 +268,13 @@ export async function applyStaticSite(kc: KubeConfig, desired: StaticSite): Prom
 }
 
 async function getStaticSiteIn(kc: KubeConfig, namespace: string, name: string): Promise<StaticSite | null> {
+  const kube = dashboardRequester(kc);
   try {
-    return (await kubeRequest(`reading StaticSite ${namespace}/${name}`, () =>
-      apisFor(kc).custom.getNamespacedCustomObject({ ...STATICSITE_COORDS, namespace, name }),
+    return (await kube.call(`reading StaticSite ${namespace}/${name}`, () =>
+      kube.client(CustomObjectsApi).getNamespacedCustomObject({ ...STATICSITE_COORDS, namespace, name }),
     )) as StaticSite;
   } catch (err) {
-    if (err instanceof KubeRequestError && err.notFound) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }
@@ -295,9 +295,10 @@ export async function deleteStaticSiteIn(
   /** Delete only this exact object (409 Conflict if it was re-created or changed since it was read). */
   ifUnchanged?: { uid?: string; resourceVersion?: string },
 ): Promise<boolean> {
+  const kube = dashboardRequester(kc);
   try {
-    await kubeRequest(`deleting StaticSite ${namespace}/${name}`, () =>
-      apisFor(kc).custom.deleteNamespacedCustomObject({
+    await kube.call(`deleting StaticSite ${namespace}/${name}`, () =>
+      kube.client(CustomObjectsApi).deleteNamespacedCustomObject({
         ...STATICSITE_COORDS,
         namespace,
         name,
@@ -306,7 +307,7 @@ export async function deleteStaticSiteIn(
       }),
     );
   } catch (err) {
-    if (err instanceof KubeRequestError && err.notFound) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
   log.info({ namespace, site: name }, "StaticSite deleted");

@@ -4,7 +4,8 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
-import { listStaticSites, STATICSITES_PATH } from "./kube-clients";
+import { listStaticSites, STATICSITES_PATH } from "@/lib/staticsite/client";
+import { dashboardRequester } from "./kube-clients";
 import { clusterConnection } from "./connection";
 import { ResilientListWatch, type ListWatchState } from "../kube/list-watch";
 
@@ -58,7 +59,7 @@ export class StatusHub {
       kc,
       path: STATICSITES_PATH,
       labelSelector,
-      list: () => listStaticSites(kc, labelSelector),
+      list: () => listStaticSites(dashboardRequester(kc), { labelSelector }),
       transform: slim,
       onChange: (type, ss) => this.dispatch(ss.metadata.namespace, ss.metadata.name, type === "delete" ? null : ss),
       onStateChange: () => this.checkHealth(),

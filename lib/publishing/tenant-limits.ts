@@ -5,11 +5,19 @@
 // apply as `pagoda-dashboard`. Whatever lands in a tenant namespace, by the
 // operator or anyone else, stays inside these bounds.
 import { isDeepStrictEqual } from "node:util";
-import { PatchStrategy, setHeaderOptions, type KubeConfig, type V1LimitRange, type V1ObjectMeta, type V1ResourceQuota } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1LimitRange,
+  type V1ObjectMeta,
+  type V1ResourceQuota,
+} from "@kubernetes/client-node";
 import { FIELD_MANAGER_DASHBOARD, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, SITE_CONTAINER_RESOURCES, SITE_ROLLOUT_SURGE } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
-import { apisFor } from "./kube-clients";
-import { KubeRequestError, kubeRequest } from "./errors";
+import { isNotFound, type KubeRequester } from "@/lib/kube/request";
+import { dashboardRequester } from "./kube-clients";
 
 const log = componentLogger("k8s-dashboard");
 
@@ -137,11 +145,11 @@ export function tenantLimitsNeedApply(namespace: string, maxSites: number | unde
   return quotaNeedsApply(live.quota, desiredTenantQuota(namespace, maxSites)) || limitRangeNeedsApply(live.limitRange, desiredTenantLimitRange(namespace));
 }
 
-async function readOrNull<T>(what: string, read: () => Promise<unknown>): Promise<T | null> {
+async function readOrNull<T>(kube: KubeRequester, what: string, read: () => Promise<unknown>): Promise<T | null> {
   try {
-    return (await kubeRequest(what, read)) as T;
+    return (await kube.call(what, read)) as T;
   } catch (err) {
-    if (err instanceof KubeRequestError && err.notFound) return null;
+    if (isNotFound(err)) return null;
     throw err;
   }
 }
@@ -151,12 +159,13 @@ async function readOrNull<T>(what: string, read: () => Promise<unknown>): Promis
  * not given) already matches. Returns whether it wrote.
  */
 export async function ensureTenantLimits(kc: KubeConfig, namespace: string, maxSites?: number, live?: LiveTenantLimits): Promise<boolean> {
-  const { core } = apisFor(kc);
+  const kube = dashboardRequester(kc);
+  const core = kube.client(CoreV1Api);
   const current: LiveTenantLimits = live ?? {
-    quota: await readOrNull<ResourceQuotaObject>(`reading ResourceQuota ${namespace}/${TENANT_QUOTA_NAME}`, () =>
+    quota: await readOrNull<ResourceQuotaObject>(kube, `reading ResourceQuota ${namespace}/${TENANT_QUOTA_NAME}`, () =>
       core.readNamespacedResourceQuota({ namespace, name: TENANT_QUOTA_NAME }),
     ),
-    limitRange: await readOrNull<LimitRangeObject>(`reading LimitRange ${namespace}/${TENANT_LIMIT_RANGE_NAME}`, () =>
+    limitRange: await readOrNull<LimitRangeObject>(kube, `reading LimitRange ${namespace}/${TENANT_LIMIT_RANGE_NAME}`, () =>
       core.readNamespacedLimitRange({ namespace, name: TENANT_LIMIT_RANGE_NAME }),
     ),
   };
@@ -166,13 +175,13 @@ export async function ensureTenantLimits(kc: KubeConfig, namespace: string, maxS
   const apply = { fieldManager: FIELD_MANAGER_DASHBOARD, force: true, namespace };
   let wrote = false;
   if (quotaNeedsApply(current.quota, quota)) {
-    await kubeRequest(`applying ResourceQuota ${namespace}/${TENANT_QUOTA_NAME}`, () =>
+    await kube.call(`applying ResourceQuota ${namespace}/${TENANT_QUOTA_NAME}`, () =>
       core.patchNamespacedResourceQuota({ ...apply, name: TENANT_QUOTA_NAME, body: quota }, ssa),
     );
     wrote = true;
   }
   if (limitRangeNeedsApply(current.limitRange, limitRange)) {
-    await kubeRequest(`applying LimitRange ${namespace}/${TENANT_LIMIT_RANGE_NAME}`, () =>
+    await kube.call(`applying LimitRange ${namespace}/${TENANT_LIMIT_RANGE_NAME}`, () =>
       core.patchNamespacedLimitRange({ ...apply, name: TENANT_LIMIT_RANGE_NAME, body: limitRangeWire(limitRange) }, ssa),
     );
     wrote = true;
@@ -183,10 +192,11 @@ export async function ensureTenantLimits(kc: KubeConfig, namespace: string, maxS
 
 /** Every quota and limit range we wrote, by namespace: two reads for restore's steady state. */
 export async function listTenantLimits(kc: KubeConfig): Promise<Map<string, LiveTenantLimits>> {
-  const { core } = apisFor(kc);
+  const kube = dashboardRequester(kc);
+  const core = kube.client(CoreV1Api);
   const labelSelector = `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}`;
-  const quotas = (await kubeRequest("listing tenant ResourceQuotas", () => core.listResourceQuotaForAllNamespaces({ labelSelector }))).items;
-  const ranges = (await kubeRequest("listing tenant LimitRanges", () => core.listLimitRangeForAllNamespaces({ labelSelector }))).items;
+  const quotas = (await kube.call("listing tenant ResourceQuotas", () => core.listResourceQuotaForAllNamespaces({ labelSelector }))).items;
+  const ranges = (await kube.call("listing tenant LimitRanges", () => core.listLimitRangeForAllNamespaces({ labelSelector }))).items;
   const out = new Map<string, LiveTenantLimits>();
   const entry = (ns: string) => out.get(ns) ?? out.set(ns, { quota: null, limitRange: null }).get(ns)!;
   for (const q of quotas) if (q.metadata?.name === TENANT_QUOTA_NAME && q.metadata.namespace) entry(q.metadata.namespace).quota = q as ResourceQuotaObject;

@@ -7,11 +7,11 @@
 // `pagoda-dashboard`. Enforcement is the CNI's job: without a
 // NetworkPolicy-enforcing CNI the object exists and changes nothing.
 import { isDeepStrictEqual } from "node:util";
-import { PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { isNotFound } from "@/lib/kube/request";
 import { FIELD_MANAGER_DASHBOARD, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
-import { apisFor } from "./kube-clients";
-import { KubeRequestError, kubeRequest } from "./errors";
+import { dashboardRequester } from "./kube-clients";
 
 const log = componentLogger("k8s-dashboard");
 
@@ -93,20 +93,21 @@ export async function ensureTenantPolicy(
   live?: NetworkPolicyObject | null,
 ): Promise<boolean> {
   const desired = desiredTenantPolicy(namespace, settings);
-  const { custom } = apisFor(kc);
+  const kube = dashboardRequester(kc);
+  const custom = kube.client(CustomObjectsApi);
   let current = live;
   if (current === undefined) {
     try {
-      current = (await kubeRequest(`reading NetworkPolicy ${namespace}/${TENANT_POLICY_NAME}`, () =>
+      current = (await kube.call(`reading NetworkPolicy ${namespace}/${TENANT_POLICY_NAME}`, () =>
         custom.getNamespacedCustomObject({ ...POLICY_COORDS, namespace, name: TENANT_POLICY_NAME }),
       )) as NetworkPolicyObject;
     } catch (err) {
-      if (!(err instanceof KubeRequestError && err.notFound)) throw err;
+      if (!isNotFound(err)) throw err;
       current = null;
     }
   }
   if (!tenantPolicyNeedsApply(current, desired)) return false;
-  await kubeRequest(`applying NetworkPolicy ${namespace}/${TENANT_POLICY_NAME}`, () =>
+  await kube.call(`applying NetworkPolicy ${namespace}/${TENANT_POLICY_NAME}`, () =>
     custom.patchNamespacedCustomObject(
       { ...POLICY_COORDS, namespace, name: TENANT_POLICY_NAME, body: desired, fieldManager: FIELD_MANAGER_DASHBOARD, force: true },
       setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
@@ -118,8 +119,9 @@ export async function ensureTenantPolicy(
 
 /** Every policy we wrote, by namespace: one read for restore's steady state. */
 export async function listTenantPolicies(kc: KubeConfig): Promise<Map<string, NetworkPolicyObject>> {
-  const list = (await kubeRequest("listing tenant NetworkPolicies", () =>
-    apisFor(kc).custom.listClusterCustomObject({ ...POLICY_COORDS, labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` }),
+  const kube = dashboardRequester(kc);
+  const list = (await kube.call("listing tenant NetworkPolicies", () =>
+    kube.client(CustomObjectsApi).listClusterCustomObject({ ...POLICY_COORDS, labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` }),
   )) as { items?: NetworkPolicyObject[] };
   return new Map((list.items ?? []).filter((p) => p.metadata.name === TENANT_POLICY_NAME).map((p) => [p.metadata.namespace, p]));
 }
