@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     for (const name of ["NEXTAUTH_SECRET", "PAGODA_ARTIFACT_SECRET"]) process.env[name] ??= randomBytes(32).toString("hex");
     // Imported only now: the database client reads its URL on first use.
     const { db } = await import("@/lib/db");
-    const { trackRollouts, deployChanges } = await import("@/lib/publishing/rollout-tracker");
+    const { trackRollouts } = await import("@/lib/publishing/rollout-tracker");
+    const { deployChanges } = await import("@/lib/publishing/deploy-events");
     const { followRollouts } = await import("@/lib/publishing/follow-rollouts");
     const { StatusHub } = await import("@/lib/publishing");
 

@@ -1,16 +1,11 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { getConfig } from "@/lib/config";
+import { processSingleton } from "@/lib/process-singleton";
 
-// One client per process. In development Next reloads modules on every edit,
-// so the instance is parked on globalThis to avoid leaking connection pools.
-const globalForDb = globalThis as unknown as { pagodaDb?: PrismaClient };
-
+/** The process's one client, and so its one connection pool. */
 export function db(): PrismaClient {
-  globalForDb.pagodaDb ??= new PrismaClient({
-    adapter: new PrismaPg({ connectionString: getConfig().DATABASE_URL }),
-  });
-  return globalForDb.pagodaDb;
+  return processSingleton("db", () => new PrismaClient({ adapter: new PrismaPg({ connectionString: getConfig().DATABASE_URL }) }));
 }
 
 export { Prisma } from "@/lib/generated/prisma/client";

@@ -9,8 +9,7 @@ import {
   type Digest,
   type SigningKey,
 } from "@/lib/artifacts";
-
-const globalForStore = globalThis as unknown as { pagodaArtifactStore?: ArtifactStore };
+import { processSingleton } from "@/lib/process-singleton";
 
 /** Where the process keeps artifacts: the local folder under the data dir unless configured otherwise. */
 export function artifactStoreConfig(): ArtifactStoreConfig {
@@ -21,8 +20,7 @@ export function artifactStoreConfig(): ArtifactStoreConfig {
 
 /** The process's artifact store, made from artifactStoreConfig(). */
 export function artifactStore(): ArtifactStore {
-  globalForStore.pagodaArtifactStore ??= createArtifactStore(artifactStoreConfig());
-  return globalForStore.pagodaArtifactStore;
+  return processSingleton("artifactStore", () => createArtifactStore(artifactStoreConfig()));
 }
 
 export function signingKey(): SigningKey {

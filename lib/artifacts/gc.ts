@@ -1,6 +1,7 @@
 import pg from "pg";
 import { getConfig } from "@/lib/config";
-import { artifactStore } from "@/lib/deploys/artifacts";
+import { artifactStore } from "@/lib/artifacts/configured";
+import { processSingleton } from "@/lib/process-singleton";
 import { componentLogger } from "@/lib/log";
 import { isDigest, type Digest } from "./digest";
 import { DIGEST_LOCK_CLASS, digestLockId } from "./references";
@@ -256,15 +257,16 @@ export async function collectRefusedUpload(store: ArtifactStore, digest: Digest,
   }
 }
 
-const globalForCollector = globalThis as unknown as { pagodaArtifactCollector?: NodeJS.Timeout };
-
 /**
  * Runs a pass at start and then every PAGODA_ARTIFACT_GC_INTERVAL_SECONDS,
  * once per process; the collector lock makes passes of several processes
  * take turns (a process that finds it held skips its pass).
  */
 export function startArtifactCollector(): void {
-  if (globalForCollector.pagodaArtifactCollector) return;
+  processSingleton("artifactCollector", startCollecting);
+}
+
+function startCollecting(): NodeJS.Timeout {
   const config = getConfig();
   const graceMs = config.PAGODA_ARTIFACT_GC_GRACE_SECONDS * 1000;
   let running = false;
@@ -296,10 +298,10 @@ export function startArtifactCollector(): void {
   };
   const timer = setInterval(() => void pass(), config.PAGODA_ARTIFACT_GC_INTERVAL_SECONDS * 1000);
   timer.unref();
-  globalForCollector.pagodaArtifactCollector = timer;
   void pass();
   log.info(
     { intervalSeconds: config.PAGODA_ARTIFACT_GC_INTERVAL_SECONDS, graceSeconds: config.PAGODA_ARTIFACT_GC_GRACE_SECONDS },
     "artifact collector started",
   );
+  return timer;
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { consumeAttempt, RateLimitedError, resetAttempts, clientIp } from "@/lib/auth/rate-limit";
+import { consumeAttempt, LIMITERS_KEY, RateLimitedError, resetAttempts, clientIp } from "@/lib/auth/rate-limit";
 import { db } from "@/lib/db";
+import { forgetProcessSingleton } from "@/lib/process-singleton";
 
 function forgetInProcessState() {
   // Drop this process's limiter objects, as a second dashboard process would start without them.
-  (globalThis as { pagodaLimiters?: unknown }).pagodaLimiters = undefined;
+  forgetProcessSingleton(LIMITERS_KEY);
 }
 
 describe("sign-in rate limits", () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Pool } from "pg";
 import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import { getConfig } from "@/lib/config";
+import { processSingleton } from "@/lib/process-singleton";
 
 /**
  * Attempt counters for sign-in and sign-up, kept in Postgres so that every
@@ -24,22 +25,23 @@ function rule(name: LimiterName): { points: number; duration: number } {
   }
 }
 
-const globalForLimits = globalThis as unknown as { pagodaLimiters?: Map<LimiterName, RateLimiterPostgres>; pagodaLimitPool?: Pool };
+/** The key of the process's limiter objects; the counts themselves are in Postgres. */
+export const LIMITERS_KEY = "rateLimiters";
 
 function limiter(name: LimiterName): RateLimiterPostgres {
-  globalForLimits.pagodaLimitPool ??= new Pool({ connectionString: getConfig().DATABASE_URL, max: 4 });
-  globalForLimits.pagodaLimiters ??= new Map();
-  let instance = globalForLimits.pagodaLimiters.get(name);
+  const pool = processSingleton("rateLimitPool", () => new Pool({ connectionString: getConfig().DATABASE_URL, max: 4 }));
+  const limiters = processSingleton(LIMITERS_KEY, () => new Map<LimiterName, RateLimiterPostgres>());
+  let instance = limiters.get(name);
   if (!instance) {
     instance = new RateLimiterPostgres({
-      storeClient: globalForLimits.pagodaLimitPool,
+      storeClient: pool,
       storeType: "pool",
       tableName: "rate_limits",
       tableCreated: true,
       keyPrefix: name,
       ...rule(name),
     });
-    globalForLimits.pagodaLimiters.set(name, instance);
+    limiters.set(name, instance);
   }
   return instance;
 }

@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import os from "node:os";
 import { Pool, type PoolClient } from "pg";
 import { getConfig } from "@/lib/config";
-import { artifactStoreConfig } from "@/lib/deploys/artifacts";
-import { quotasOf } from "@/lib/deploys/quotas";
+import { processSingleton } from "@/lib/process-singleton";
+import { artifactStoreConfig } from "@/lib/artifacts/configured";
+import { quotasOf } from "@/lib/tenancy/quotas";
 import { type DeployView } from "@/lib/deploys/view";
 import { uploadDeploy, type UploadRequest } from "@/lib/deploys/upload";
 import { componentLogger } from "@/lib/log";
@@ -181,19 +182,16 @@ export function admissionLimitsFromConfig(): UploadAdmissionLimits {
   };
 }
 
-const globalForAdmission = globalThis as unknown as { pagodaUploadAdmission?: UploadAdmission };
-
 /** The process's admission, from the configuration. */
 export function uploadAdmission(): UploadAdmission {
-  if (!globalForAdmission.pagodaUploadAdmission) {
+  return processSingleton("uploadAdmission", () => {
     const store = artifactStoreConfig();
-    globalForAdmission.pagodaUploadAdmission = new UploadAdmission({
+    return new UploadAdmission({
       limits: admissionLimitsFromConfig(),
       databaseUrl: getConfig().DATABASE_URL,
       artifactDir: store.driver === "fs" ? store.root : null,
     });
-  }
-  return globalForAdmission.pagodaUploadAdmission;
+  });
 }
 
 /**

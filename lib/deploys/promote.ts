@@ -1,7 +1,7 @@
 import { db } from "@/lib/db";
 import { recordAudit } from "@/lib/audit";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
-import { artifactStore } from "@/lib/deploys/artifacts";
+import { artifactStore } from "@/lib/artifacts/configured";
 import { type DeployView, toDeployView } from "@/lib/deploys/view";
 import { ConflictError, NotFoundError } from "@/lib/errors";
 import { getSiteRow } from "@/lib/sites/sites";

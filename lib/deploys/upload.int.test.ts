@@ -5,7 +5,7 @@ import path from "node:path";
 import { NextRequest } from "next/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { signedArtifactUrl } from "@/lib/deploys/artifacts";
+import { signedArtifactUrl } from "@/lib/artifacts/configured";
 import { uploadDeploy } from "@/lib/deploys/upload";
 import { createSite } from "@/lib/sites/sites";
 import { isUploadError } from "@/lib/uploads";

@@ -1,8 +1,8 @@
 import { db } from "@/lib/db";
 import { recordAudit } from "@/lib/audit";
 import type { Digest } from "@/lib/artifacts";
-import { artifactStore } from "@/lib/deploys/artifacts";
-import { quotasOf, storedBytesOf } from "@/lib/deploys/quotas";
+import { artifactStore } from "@/lib/artifacts/configured";
+import { quotasOf, storedBytesOf } from "@/lib/tenancy/quotas";
 import { type DeployView, toDeployView } from "@/lib/deploys/view";
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";

@@ -1,8 +1,9 @@
 import { trackRollouts } from "@/lib/publishing/rollout-tracker";
 import { SiteCheckQueue } from "@/lib/publishing/site-check-queue";
-import { DeployChangeFeed } from "@/lib/deploys/change-feed";
+import { DeployChangeFeed } from "@/lib/publishing/deploy-change-feed";
 import type { StatusHub } from "@/lib/publishing";
 import { LABEL_TENANT } from "@/lib/staticsite/types";
+import { tenantOfNamespace } from "@/lib/tenancy/slug";
 
 export interface FollowRolloutsOptions {
   /** The database whose deploy notifications to listen to. */
@@ -31,7 +32,8 @@ export interface RolloutFollower {
 export function followRollouts(hub: StatusHub, opts: FollowRolloutsOptions): RolloutFollower {
   const tracker = new SiteCheckQueue((sites) => trackRollouts(hub, sites));
   const unsubscribe = hub.subscribeAll((namespace, name, site) => {
-    if (site) tracker.check({ tenantSlug: site.metadata.labels?.[LABEL_TENANT] ?? namespace.replace(/^pagoda-/, ""), name });
+    const tenantSlug = site ? (site.metadata.labels?.[LABEL_TENANT] ?? tenantOfNamespace(namespace)) : null;
+    if (tenantSlug) tracker.check({ tenantSlug, name });
   });
   const feed = new DeployChangeFeed({
     connectionString: opts.connectionString,

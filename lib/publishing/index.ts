@@ -1,15 +1,14 @@
 // The dashboard's access to the cluster. Server-only: import from route
 // handlers, server actions and instrumentation, never from client components.
 export { clusterConfigured, clusterConnection, dashboardKubeConfig, loadClusterConnection, type ClusterConnection } from "./connection";
-export { ClusterNotConfiguredError, InvalidSiteError, TerminatingError } from "./errors";
-// A failed request to the API server; lib/http maps it.
-export { KubeApiError, type FieldProblem } from "@/lib/kube/request";
+export { ClusterNotConfiguredError, InvalidSiteError, KubeRequestError, TerminatingError, type FieldProblem } from "./errors";
 export {
   applyStaticSite,
   DASHBOARD_SITE_SELECTOR,
   deleteStaticSite,
   desiredStaticSite,
   ensureTenantNamespace,
+  getStaticSite,
   LABEL_SITE_ID,
   publishSite,
   type DesiredSite,
@@ -28,4 +27,4 @@ export {
   type StatusHubOptions,
   type StatusHubStats,
 } from "./status-hub";
-export { siteStatusStream, sseEvent, type ExpectedDigest, type PhaseEvent, type SiteStatusStreamOptions } from "./status-stream";
+export { followSiteStatus, type ExpectedDigest, type PhaseEvent, type SiteStatusEvent, type SiteStatusOptions } from "./status-stream";

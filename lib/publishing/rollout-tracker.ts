@@ -3,20 +3,13 @@ import { sitePhase, type StatusHub } from "@/lib/publishing";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { componentLogger } from "@/lib/log";
 import { DEPLOY_ERROR_MAX, storableText } from "@/lib/storable";
-import { EventEmitter } from "node:events";
+import { processSingleton } from "@/lib/process-singleton";
+import { deployChanges } from "@/lib/publishing/deploy-events";
 
 const log = componentLogger("rollout-tracker");
 
-/**
- * Tells server-sent-event streams that a site's deploy history changed, so
- * the page can refresh it. Fed by what this process sees in the database,
- * so every dashboard replica notices a change whoever made it.
- */
-// On globalThis because Next bundles instrumentation (which runs the tracker)
-// and route handlers (which stream to browsers) as separate module graphs.
-const globalForTracker = globalThis as unknown as { pagodaDeployChanges?: EventEmitter<{ changed: [siteId: string] }>; pagodaLastSeen?: Map<string, string> };
-export const deployChanges = (globalForTracker.pagodaDeployChanges ??= new EventEmitter<{ changed: [siteId: string] }>().setMaxListeners(0));
-const lastSeen = (globalForTracker.pagodaLastSeen ??= new Map<string, string>());
+// Per site, the deploy state last seen, so a change is announced on deployChanges once.
+const lastSeen = processSingleton("rolloutTracker.lastSeen", () => new Map<string, string>());
 
 /** Which sites to look at: one by id (a database change) or by tenant and name (a cluster change). */
 export type SiteRef = { siteId: string } | { tenantSlug: string; name: string };

@@ -1,6 +1,6 @@
 import { getConfig, type Config } from "@/lib/config";
 import { db } from "@/lib/db";
-import { signedArtifactUrl } from "@/lib/deploys/artifacts";
+import { signedArtifactUrl } from "@/lib/artifacts/configured";
 import type { DesiredSite, TenantPolicySettings } from "@/lib/publishing";
 import type { Digest } from "@/lib/artifacts";
 

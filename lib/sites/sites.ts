@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError, QuotaError } from "@/lib/errors";
 import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
-import { quotasOf } from "@/lib/deploys/quotas";
+import { quotasOf } from "@/lib/tenancy/quotas";
 import { prepareTenant, unpublishSite } from "@/lib/publishing/publish";
 import { releaseArtifacts } from "@/lib/artifacts/references";
 

@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { tenantNamespace, tenantSlugFromEmail } from "@/lib/tenancy/slug";
+import { tenantNamespace, tenantOfNamespace, tenantSlugFromEmail } from "@/lib/tenancy/slug";
 import { hostLabelFor } from "@/lib/sites/url";
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+describe("tenant namespaces", () => {
+  it("names the tenant of its own namespace and of no other", () => {
+    expect(tenantOfNamespace(tenantNamespace("alice-k3x9q2"))).toBe("alice-k3x9q2");
+    expect(tenantOfNamespace(tenantNamespace("pagoda-x"))).toBe("pagoda-x");
+    for (const other of ["kube-system", "pagoda-", "pagoda", "xpagoda-alice", "default"]) expect(tenantOfNamespace(other)).toBeNull();
+  });
+});
 
 describe("tenant slugs", () => {
   it("keeps a readable stem and adds a random suffix", () => {

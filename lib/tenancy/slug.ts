@@ -23,7 +23,14 @@ export function tenantSlugFromEmail(email: string, random: (n: number) => number
   return `${stem}-${suffix}`;
 }
 
+const NAMESPACE_PREFIX = "pagoda-";
+
 /** Kubernetes namespace holding one tenant's StaticSites. */
 export function tenantNamespace(tenantSlug: string): string {
-  return `pagoda-${tenantSlug}`;
+  return `${NAMESPACE_PREFIX}${tenantSlug}`;
+}
+
+/** The tenant whose namespace this is (the inverse of tenantNamespace), or null for any other namespace. */
+export function tenantOfNamespace(namespace: string): string | null {
+  return namespace.startsWith(NAMESPACE_PREFIX) && namespace.length > NAMESPACE_PREFIX.length ? namespace.slice(NAMESPACE_PREFIX.length) : null;
 }

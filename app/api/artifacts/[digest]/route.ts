@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { NextRequest } from "next/server";
 import { digestFromHex, verifyArtifactSignature } from "@/lib/artifacts";
-import { artifactStore, signingKey } from "@/lib/deploys/artifacts";
+import { artifactStore, signingKey } from "@/lib/artifacts/configured";
 import { isArtifactReferenced } from "@/lib/artifacts/references";
 import { componentLogger } from "@/lib/log";
 

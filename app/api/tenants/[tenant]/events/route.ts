@@ -1,8 +1,8 @@
 import type { NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
 import { errorResponse } from "@/lib/http/errors";
-import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
-import { clusterConfigured, getStatusHub, sseEvent } from "@/lib/publishing";
+import { sseResponse } from "@/lib/http/sse";
+import { clusterConfigured, getStatusHub } from "@/lib/publishing";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 
@@ -26,34 +26,11 @@ export async function GET(request: NextRequest, context: Context) {
     return errorResponse(error, { route: "tenants.events" });
   }
   const hub = clusterConfigured() ? getStatusHub() : null;
-  const encoder = new TextEncoder();
-  let cleanup = () => {};
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let closed = false;
-      const send = (text: string) => {
-        if (!closed) controller.enqueue(encoder.encode(text));
-      };
-      const unsubscribe = hub?.subscribeNamespace(namespace, (name) => send(sseEvent("site", { name }))) ?? (() => {});
-      const keepalive = setInterval(() => send(SSE_KEEPALIVE), SSE_KEEPALIVE_MS);
-      cleanup = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(keepalive);
-        unsubscribe();
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the client going away.
-        }
-      };
-      request.signal.addEventListener("abort", () => cleanup());
+  return sseResponse(
+    request.signal,
+    ({ send, onClose }) => {
+      if (hub) onClose(hub.subscribeNamespace(namespace, (name) => send("site", { name })));
     },
-    cancel() {
-      cleanup();
-    },
-  });
-  return new Response(stream, {
-    headers: SSE_HEADERS,
-  });
+    { context: { route: "tenants.events", namespace } },
+  );
 }

@@ -5,7 +5,7 @@ import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
 import { DeployHistory } from "@/app/_components/deploy-history";
 import { UploadPanel } from "@/app/_components/upload-panel";
 import { listDeploys } from "@/lib/deploys/list";
-import { quotasOf } from "@/lib/deploys/quotas";
+import { quotasOf } from "@/lib/tenancy/quotas";
 import { SiteStatus } from "@/app/_components/site-status";
 import { liveStatusOf } from "@/lib/publishing/live-status";
 import { orNotFound, pageActor } from "@/lib/auth/page";

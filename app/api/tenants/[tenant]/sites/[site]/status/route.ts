@@ -1,11 +1,11 @@
 import type { NextRequest } from "next/server";
 import { requireApiUser } from "@/lib/auth/session";
-import { deployChanges } from "@/lib/publishing/rollout-tracker";
+import { deployChanges } from "@/lib/publishing/deploy-events";
 import { liveStatusOf } from "@/lib/publishing/live-status";
 import { db } from "@/lib/db";
 import { errorResponse } from "@/lib/http/errors";
-import { SSE_HEADERS, SSE_KEEPALIVE, SSE_KEEPALIVE_MS } from "@/lib/http/sse";
-import { clusterConfigured, getStatusHub, siteStatusStream, sseEvent } from "@/lib/publishing";
+import { sseResponse } from "@/lib/http/sse";
+import { clusterConfigured, followSiteStatus, getStatusHub } from "@/lib/publishing";
 import { getSiteRow } from "@/lib/sites/sites";
 import { actorFor } from "@/lib/tenancy/access";
 import { tenantNamespace } from "@/lib/tenancy/slug";
@@ -33,56 +33,21 @@ export async function GET(request: NextRequest, context: Context) {
   }
   const targetDigest = async () =>
     (await db().site.findUnique({ where: { id: site.id }, select: { targetDeploy: { select: { digest: true } } } }))?.targetDeploy?.digest ?? null;
-
-  const encoder = new TextEncoder();
   const hub = clusterConfigured() ? getStatusHub() : null;
-  let cleanup = () => {};
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      let closed = false;
-      const send = (chunk: Uint8Array | string) => {
-        if (!closed) controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
-      };
+  return sseResponse(
+    request.signal,
+    async ({ send, onClose }) => {
       const onDeploys = (siteId: string) => {
-        if (siteId === site.id) send(sseEvent("deploys", { siteId }));
+        if (siteId === site.id) send("deploys", { siteId });
       };
       deployChanges.on("changed", onDeploys);
-      const keepalive = setInterval(() => send(SSE_KEEPALIVE), SSE_KEEPALIVE_MS);
-      cleanup = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(keepalive);
-        deployChanges.off("changed", onDeploys);
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the client going away.
-        }
-      };
-      request.signal.addEventListener("abort", () => cleanup());
-
-      if (!hub) {
-        send(sseEvent("phase", { ...liveStatusOf(tenantSlug, site.name, await targetDigest()), healthy: false }));
+      onClose(() => deployChanges.off("changed", onDeploys));
+      if (hub) {
+        onClose(followSiteStatus(hub, { namespace: tenantNamespace(tenantSlug), name: site.name, expectedDigest: targetDigest }, send));
         return;
       }
-      const reader = siteStatusStream(hub, {
-        namespace: tenantNamespace(tenantSlug),
-        name: site.name,
-        expectedDigest: targetDigest,
-        signal: request.signal,
-      }).getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        send(value);
-      }
-      cleanup();
+      send("phase", { ...liveStatusOf(tenantSlug, site.name, await targetDigest()), healthy: false });
     },
-    cancel() {
-      cleanup();
-    },
-  });
-  return new Response(stream, {
-    headers: SSE_HEADERS,
-  });
+    { context: { route: "sites.status", tenant: tenantSlug, site: site.name } },
+  );
 }

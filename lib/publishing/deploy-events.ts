@@ -1,0 +1,13 @@
+import { EventEmitter } from "node:events";
+import { processSingleton } from "@/lib/process-singleton";
+
+/**
+ * Tells server-sent-event streams that a site's deploy history changed, so
+ * the page can refresh it. The rollout tracker feeds it from what this
+ * process sees in the database, so every dashboard replica notices a change
+ * whoever made it. One per process: instrumentation (which runs the tracker)
+ * and the route handlers (which stream to browsers) are separate bundles.
+ */
+export const deployChanges: EventEmitter<{ changed: [siteId: string] }> = processSingleton("deployChanges", () =>
+  new EventEmitter<{ changed: [siteId: string] }>().setMaxListeners(0),
+);
