@@ -21,7 +21,7 @@ import {
   type StaticSite,
   type StaticSiteStatus,
 } from "@/lib/staticsite/types";
-import { KubeRequestError } from "./errors";
+import { KubeApiError } from "@/lib/kube/request";
 import {
   applyStatusAsOperator,
   collector,
@@ -30,11 +30,12 @@ import {
   digestOf,
   eventually,
   randomSuffix,
+  readStaticSite,
   READ_ONLY_RULES,
   serviceAccountKubeConfig,
 } from "./int-test-support";
 import { restoreSites } from "./restore";
-import { applyStaticSite, deleteStaticSite, desiredStaticSite, ensureTenantNamespace, getStaticSite, publishSite } from "./static-sites";
+import { applyStaticSite, deleteStaticSite, desiredStaticSite, ensureTenantNamespace, publishSite } from "./static-sites";
 import { sitePhase } from "./site-phase";
 import { desiredTenantLimitRange, desiredTenantQuota } from "./tenant-limits";
 import type { NetworkPolicyObject } from "./tenant-policy";
@@ -289,15 +290,15 @@ describe("dashboard cluster access against a real API server", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(KubeRequestError);
-    const e = err as KubeRequestError;
+    expect(err).toBeInstanceOf(KubeApiError);
+    const e = err as KubeApiError;
     expect(e.statusCode).toBe(422);
     expect(e.invalid).toBe(true);
     expect(e.reason).toBe("Invalid");
     expect(e.message).toContain(`applying StaticSite pagoda-${tenant}/spa: HTTP 422`);
     expect(e.message).toContain("spa and notFoundPage cannot be combined");
     expect(e.fields.some((f) => f.field === "spec")).toBe(true);
-    expect(await getStaticSite(kc, tenant, "spa")).toBeNull();
+    expect(await readStaticSite(kc, tenant, "spa")).toBeNull();
   });
 
   it("deletes a StaticSite and tolerates one that is already gone", async () => {
@@ -305,7 +306,7 @@ describe("dashboard cluster access against a real API server", () => {
     await ensureTenantNamespace(kc, tenant);
     await applyStaticSite(kc, desiredStaticSite(desiredSite(tenant, "gone")));
     expect(await deleteStaticSite(kc, tenant, "gone")).toBe(true);
-    expect(await getStaticSite(kc, tenant, "gone")).toBeNull();
+    expect(await readStaticSite(kc, tenant, "gone")).toBeNull();
     expect(await deleteStaticSite(kc, tenant, "gone")).toBe(false);
   });
 
@@ -324,7 +325,7 @@ describe("dashboard cluster access against a real API server", () => {
 
     const first = await restoreSites(kc, desired);
     expect(first).toEqual({ applied: 3, skipped: 0, unchanged: 0, deleted: 0, namespacesApplied: 2, errors: [] });
-    for (const d of desired) expect(await getStaticSite(kc, d.tenantSlug, d.siteName)).not.toBeNull();
+    for (const d of desired) expect(await readStaticSite(kc, d.tenantSlug, d.siteName)).not.toBeNull();
 
     // Steady state with credentials that cannot write: no errors means no writes.
     const steady = await restoreSites(readOnly, desired);
@@ -337,7 +338,7 @@ describe("dashboard cluster access against a real API server", () => {
     const restored = await restoreSites(kc, desired);
     expect(restored.applied).toBe(1);
     expect(restored.errors).toEqual([]);
-    expect((await getStaticSite(kc, t1, "shop"))?.metadata.labels?.["pagoda.dev/site-id"]).toBe(`site-${t1}-shop`);
+    expect((await readStaticSite(kc, t1, "shop"))?.metadata.labels?.["pagoda.dev/site-id"]).toBe(`site-${t1}-shop`);
 
     // A site whose row is gone is an orphan; a StaticSite made by hand (no site id) is not ours.
     await applyStaticSite(kc, desiredStaticSite(desiredSite(t2, "old", { siteId: "deleted-row" })));
@@ -354,14 +355,14 @@ describe("dashboard cluster access against a real API server", () => {
     const cleaned = await restoreSites(kc, desired);
     expect(cleaned.deleted).toBe(1);
     expect(cleaned.errors).toEqual([]);
-    expect(await getStaticSite(kc, t2, "old")).toBeNull();
-    expect(await getStaticSite(kc, t2, "manual")).not.toBeNull();
+    expect(await readStaticSite(kc, t2, "old")).toBeNull();
+    expect(await readStaticSite(kc, t2, "manual")).not.toBeNull();
 
     // A promoted rollback is a spec change like any other.
     const rolledBack = desired.map((d) => (d.siteName === "docs" ? { ...d, artifact: { url: "http://127.0.0.1:9/e", digest: digestOf("e") } } : d));
     const afterRollback = await restoreSites(kc, rolledBack);
     expect(afterRollback).toMatchObject({ applied: 1, deleted: 0, errors: [] });
-    expect((await getStaticSite(kc, t2, "docs"))?.spec.artifact.digest).toBe(digestOf("e"));
+    expect((await readStaticSite(kc, t2, "docs"))?.spec.artifact.digest).toBe(digestOf("e"));
   });
 
   it("never overwrites or deletes what changed while it ran", async () => {
@@ -386,9 +387,9 @@ describe("dashboard cluster access against a real API server", () => {
       return [site];
     });
     expect(result).toMatchObject({ skipped: 2, applied: 0, deleted: 0, errors: [] });
-    expect((await getStaticSite(kc, tenant, "site"))?.spec.artifact.digest).toBe(digestOf("b"));
-    expect(await getStaticSite(kc, tenant, "orphan")).not.toBeNull();
-    expect(await getStaticSite(kc, tenant, "fresh")).not.toBeNull();
+    expect((await readStaticSite(kc, tenant, "site"))?.spec.artifact.digest).toBe(digestOf("b"));
+    expect(await readStaticSite(kc, tenant, "orphan")).not.toBeNull();
+    expect(await readStaticSite(kc, tenant, "fresh")).not.toBeNull();
   });
 
   it("collects per-site errors with context and carries on with the others", async () => {
@@ -427,8 +428,8 @@ describe("dashboard cluster access against a real API server", () => {
     expect(result.errors).toContainEqual(
       expect.objectContaining({ action: "build", siteId: `site-${tenant}-bad`, message: expect.stringContaining("artifact.digest") }),
     );
-    expect(await getStaticSite(kc, tenant, "fine")).not.toBeNull();
-    expect(await getStaticSite(kc, tenant, "bad")).not.toBeNull();
+    expect(await readStaticSite(kc, tenant, "fine")).not.toBeNull();
+    expect(await readStaticSite(kc, tenant, "bad")).not.toBeNull();
   });
 
   it("gives a tenant namespace its NetworkPolicy when configured: once, puts back hand edits, and restore keeps it", async () => {

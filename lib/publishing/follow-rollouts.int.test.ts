@@ -7,8 +7,8 @@ import { db } from "@/lib/db";
 import { followRollouts, type RolloutFollower } from "@/lib/publishing/follow-rollouts";
 import { deployChanges } from "@/lib/publishing/deploy-events";
 import { uploadDeploy } from "@/lib/deploys/upload";
-import { dashboardKubeConfig, getStaticSite, StatusHub } from "@/lib/publishing";
-import { applyStatusAsOperator, eventually } from "@/lib/publishing/int-test-support";
+import { dashboardKubeConfig, StatusHub } from "@/lib/publishing";
+import { applyStatusAsOperator, eventually, readStaticSite } from "@/lib/publishing/int-test-support";
 import { createSite } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import { buildZip } from "@/lib/uploads/test-support";
@@ -96,7 +96,7 @@ async function uploadElsewhere(): Promise<void> {
 describe("following rollouts by events", () => {
   it("marks a deploy live as soon as the cluster reports its rollout", async () => {
     const deploy = await upload("one");
-    const ss = await eventually("the StaticSite", async () => (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "blog")) ?? undefined);
+    const ss = await eventually("the StaticSite", async () => (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "blog")) ?? undefined);
     await follower.idle();
     expect(await stateOf(deploy.id)).toBe("ready");
 

@@ -1,14 +1,15 @@
 // The dashboard's access to the cluster. Server-only: import from route
 // handlers, server actions and instrumentation, never from client components.
 export { clusterConfigured, clusterConnection, dashboardKubeConfig, loadClusterConnection, type ClusterConnection } from "./connection";
-export { ClusterNotConfiguredError, InvalidSiteError, KubeRequestError, TerminatingError, type FieldProblem } from "./errors";
+export { ClusterNotConfiguredError, InvalidSiteError, TerminatingError } from "./errors";
+// A failed request to the API server; lib/http maps it.
+export { KubeApiError, type FieldProblem } from "@/lib/kube/request";
 export {
   applyStaticSite,
   DASHBOARD_SITE_SELECTOR,
   deleteStaticSite,
   desiredStaticSite,
   ensureTenantNamespace,
-  getStaticSite,
   LABEL_SITE_ID,
   publishSite,
   type DesiredSite,

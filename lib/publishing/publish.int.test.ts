@@ -7,8 +7,8 @@ import { allDesiredSites } from "@/lib/publishing/site-inputs";
 import { trackRollouts } from "@/lib/publishing/rollout-tracker";
 import { promoteDeploy } from "@/lib/deploys/promote";
 import { uploadDeploy } from "@/lib/deploys/upload";
-import { dashboardKubeConfig, getStaticSite, getStatusHub, restoreSites, deleteStaticSite, type StatusHub } from "@/lib/publishing";
-import { applyStatusAsOperator, eventually } from "@/lib/publishing/int-test-support";
+import { dashboardKubeConfig, getStatusHub, restoreSites, deleteStaticSite, type StatusHub } from "@/lib/publishing";
+import { applyStatusAsOperator, eventually, readStaticSite } from "@/lib/publishing/int-test-support";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { CONDITION_DEGRADED, STATICSITE_API_VERSION, STATICSITE_GROUP, STATICSITE_KIND, STATICSITE_PLURAL, STATICSITE_VERSION } from "@/lib/staticsite/types";
 import { DEPLOY_ERROR_MAX } from "@/lib/storable";
@@ -50,7 +50,7 @@ async function upload(html: string) {
 }
 
 async function reportRolledOut(digest: string) {
-  const ss = (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!;
+  const ss = (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!;
   await applyStatusAsOperator(dashboardKubeConfig(), ss, {
     observedGeneration: ss.metadata.generation ?? 1,
     currentDigest: digest,
@@ -78,7 +78,7 @@ const stateOf = async (id: string) => (await db().deploy.findUniqueOrThrow({ whe
 describe("dashboard and cluster", () => {
   it("publishes an upload as a StaticSite with a signed artifact URL, and marks it live only when rolled out", async () => {
     const first = await upload("one");
-    const ss = await eventually("the StaticSite", async () => (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) ?? undefined);
+    const ss = await eventually("the StaticSite", async () => (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) ?? undefined);
     expect(ss.spec.artifact.digest).toBe(first.digest);
     expect(ss.spec.hosts).toEqual([`shop-${actor.tenantSlug}.pagoda.localhost`]);
     expect(ss.metadata.labels?.["pagoda.dev/tenant"]).toBe(actor.tenantSlug);
@@ -92,7 +92,7 @@ describe("dashboard and cluster", () => {
     expect(await stateOf(first.id)).toBe("live");
 
     const second = await upload("two");
-    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(second.digest);
+    expect((await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(second.digest);
     await trackRollouts(hub);
     expect(await stateOf(second.id)).toBe("ready");
     expect(await stateOf(first.id)).toBe("live");
@@ -103,7 +103,7 @@ describe("dashboard and cluster", () => {
 
     // Rollback is promotion of the older deploy.
     await promoteDeploy(actor, "shop", first.id, null);
-    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(first.digest);
+    expect((await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(first.digest);
     await reportRolledOut(first.digest!);
     await trackRollouts(hub);
     expect(await stateOf(first.id)).toBe("live");
@@ -117,7 +117,7 @@ describe("dashboard and cluster", () => {
       const zip = await buildZip([{ name: "index.html", data: `<h1>${html}</h1>` }]);
       return uploadDeploy(actor, "guide", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null });
     };
-    const live = async () => (await getStaticSite(kc, actor.tenantSlug, "guide"))!;
+    const live = async () => (await readStaticSite(kc, actor.tenantSlug, "guide"))!;
     const first = await uploadGuide("one");
     const namespace = `pagoda-${actor.tenantSlug}`;
     // What `kubectl apply --server-side` or a GitOps controller sends: only its own fields.
@@ -157,13 +157,13 @@ describe("dashboard and cluster", () => {
   it("restores a StaticSite that disappeared from the cluster, from the database", async () => {
     await deleteStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop");
     await eventually("the StaticSite to be gone", async () =>
-      (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
+      (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
     );
     const result = await restoreSites(dashboardKubeConfig(), allDesiredSites);
     expect(result.errors).toEqual([]);
     expect(result.applied).toBeGreaterThanOrEqual(1);
     const target = (await db().site.findFirstOrThrow({ where: { tenantId: actor.tenantId, name: "shop" }, include: { targetDeploy: true } })).targetDeploy!;
-    expect((await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(target.digest);
+    expect((await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop"))!.spec.artifact.digest).toBe(target.digest);
     // A second pass finds nothing to do.
     const again = await restoreSites(dashboardKubeConfig(), allDesiredSites);
     expect(again.applied).toBe(0);
@@ -172,7 +172,7 @@ describe("dashboard and cluster", () => {
   it("takes the site off the cluster before deleting its rows", async () => {
     await deleteSite(actor, "shop", null);
     await eventually("the StaticSite to be gone", async () =>
-      (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
+      (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "shop")) === null ? true : undefined,
     );
     expect(await db().site.count({ where: { tenantId: actor.tenantId } })).toBe(0);
   });
@@ -184,7 +184,7 @@ describe("dashboard and cluster", () => {
     await createSite(actor, { name: "handbook" }, null);
     const zip = await buildZip([{ name: "index.html", data: "<h1>docs</h1>" }]);
     const deploy = await uploadDeploy(actor, "handbook", { body: new Blob([new Uint8Array(zip)]).stream(), declaredLength: zip.length, ip: null });
-    const ss = await eventually("the StaticSite", async () => (await getStaticSite(dashboardKubeConfig(), actor.tenantSlug, "handbook")) ?? undefined);
+    const ss = await eventually("the StaticSite", async () => (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, "handbook")) ?? undefined);
     const message = `fetch failed for "a\u0000b"\n\u001b[31m${"x".repeat(5000)}`;
     const generation = ss.metadata.generation ?? 1;
     await applyStatusAsOperator(dashboardKubeConfig(), ss, {
