@@ -1,25 +1,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKubeConfig, type KubeConfigPolicy } from "./connection";
 
-const kubeconfig = (server: string) => `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster:
-    server: ${server}
-    insecure-skip-tls-verify: true
-users:
-- name: u
-  user:
-    token: abc
-contexts:
-- name: ctx
-  context: { cluster: c, user: u }
-current-context: ctx
-`;
+/** A kubeconfig file's text whose current context names `server`. */
+function kubeconfig(server: string): string {
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser({ name: "c", server, skipTLSVerify: true }, { name: "u", token: "abc" });
+  return kc.exportConfig();
+}
 
 describe("loadKubeConfig", () => {
   let dir: string;

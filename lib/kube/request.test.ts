@@ -50,20 +50,16 @@ describe("KubeRequester against a real HTTP server", () => {
     });
     expect(created.metadata?.name).toBe("l");
     await requester.call("unlabelled", () => leases.createNamespacedLease({ namespace: "default", body: lease }));
-    const conflict = await requester
-      .call("reading Lease default/taken", () => leases.readNamespacedLease({ namespace: "default", name: "taken" }), {
-        verb: "get",
-        resource: "Lease",
-        write: false,
-      })
-      .catch((e: unknown) => e);
-    const slow = await requester
-      .call("reading Lease default/slow", () => leases.readNamespacedLease({ namespace: "default", name: "slow" }), {
-        verb: "get",
-        resource: "Lease",
-        write: false,
-      })
-      .catch((e: unknown) => e);
+    const readFailure = (name: string) =>
+      requester
+        .call(`reading Lease default/${name}`, () => leases.readNamespacedLease({ namespace: "default", name }), {
+          verb: "get",
+          resource: "Lease",
+          write: false,
+        })
+        .catch((e: unknown) => e);
+    const conflict = await readFailure("taken");
+    const slow = await readFailure("slow");
 
     expect(seen).toEqual([
       { verb: "create", resource: "Lease", write: true, code: 201, timedOut: false, seconds: expect.any(Number) },
