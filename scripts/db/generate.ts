@@ -1,5 +1,7 @@
 /**
  * `npm run db:generate`: writes the Prisma client to lib/generated/prisma.
+ * `npm install` and `npm ci` run it too (postinstall, with --if-stale), so a
+ * fresh clone type-checks and tests without a separate step.
  *
  * The Prisma CLI resolves (and, when missing, downloads) its native
  * schema-engine binary before every command, including `generate`, which never
@@ -79,7 +81,8 @@ export async function generateIfStale(): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  generate().catch((error: unknown) => {
+  // --if-stale: npm's postinstall, which runs on every install.
+  (process.argv.includes("--if-stale") ? generateIfStale() : generate()).catch((error: unknown) => {
     log.fatal({ err: error }, "prisma generate failed");
     process.exitCode = 1;
   });
