@@ -7,25 +7,10 @@
 import { createHash } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { ANNOTATION_APPLIED_HASH } from "@/lib/staticsite/types";
-
-function stable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stable);
-  if (value && typeof value === "object" && !(value instanceof Date)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .map((k) => [k, stable((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
+import { canonicalJson } from "./canonical-json";
 
 export function objectHash(value: unknown): string {
-  return createHash("sha256")
-    .update(JSON.stringify(stable(value)))
-    .digest("hex")
-    .slice(0, 16);
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
 }
 
 /** A copy of `desired` carrying the hash of itself in an annotation. */
@@ -54,7 +39,9 @@ export function containsDesired(desired: unknown, live: unknown): boolean {
   if (desired !== null && typeof desired === "object") {
     if (live === null || typeof live !== "object" || Array.isArray(live)) return false;
     const l = live as Record<string, unknown>;
-    return Object.entries(desired).every(([k, v]) => containsDesired(v, l[k]));
+    const d = desired as Record<string, unknown>;
+    for (const k in d) if (Object.hasOwn(d, k) && !containsDesired(d[k], l[k])) return false;
+    return true;
   }
   return desired === live;
 }

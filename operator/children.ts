@@ -125,7 +125,32 @@ export function siteUrl(
 }
 
 export function nginxConfigFor(site: StaticSite): string {
-  return renderNginxConfig({ spa: site.spec.spa ?? false, notFoundPage: site.spec.notFoundPage });
+  return siteNginxConfig(site).text;
+}
+
+/**
+ * Nearly every site has one of a few configurations (spa or not, a handful
+ * of 404 pages), yet each reconcile of each site rendered and hashed its
+ * 2.5 KB anew. Kept per distinct (spa, notFoundPage), which also makes every
+ * desired ConfigMap share one string; bounded, since notFoundPage is the
+ * site owner's choice.
+ */
+const renderedConfigs = new Map<string, { text: string; hash: string }>();
+const RENDERED_CONFIGS_MAX = 256;
+
+function siteNginxConfig(site: StaticSite): { text: string; hash: string } {
+  const spa = site.spec.spa ?? false;
+  const notFoundPage = site.spec.notFoundPage;
+  const key = `${spa}|${notFoundPage === undefined ? "" : `/${notFoundPage}`}`;
+  let rendered = renderedConfigs.get(key);
+  if (!rendered) {
+    // Throws for a value nginx must never see; nothing is kept then.
+    const text = renderNginxConfig({ spa, notFoundPage });
+    if (renderedConfigs.size >= RENDERED_CONFIGS_MAX) renderedConfigs.clear();
+    rendered = { text, hash: configHash(text) };
+    renderedConfigs.set(key, rendered);
+  }
+  return rendered;
 }
 
 export function desiredConfigMap(site: StaticSite, nginxConf: string): V1ConfigMap {
@@ -337,10 +362,10 @@ export interface DesiredChildren {
 
 /** `hosts`: those the site is allowed to serve; the Ingress gets a rule for each and no other. */
 export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: readonly string[] = effectiveHosts(site, config)): DesiredChildren {
-  const conf = nginxConfigFor(site);
+  const conf = siteNginxConfig(site);
   return {
-    configMap: desiredConfigMap(site, conf),
-    deployment: desiredDeployment(site, config, configHash(conf)),
+    configMap: desiredConfigMap(site, conf.text),
+    deployment: desiredDeployment(site, config, conf.hash),
     service: desiredService(site),
     ingress: desiredIngress(site, config, hosts),
     pdb: desiredPdb(site),

@@ -1,6 +1,5 @@
 // Derives a StaticSite's status from what the cluster reports (its Deployment
 // and Pods). Pure: the reconciler supplies the objects and the clock.
-import { isDeepStrictEqual } from "node:util";
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import {
   ANNOTATION_DIGEST,
@@ -14,6 +13,7 @@ import {
   type StaticSiteConditionType,
   type StaticSiteStatus,
 } from "@/lib/staticsite/types";
+import { canonicalJson } from "./canonical-json";
 import { desiredReplicas } from "./children";
 
 export interface StatusInputs {
@@ -253,13 +253,9 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
   return status;
 }
 
-function normalized(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}
-
-/** True when writing `next` would change nothing a reader can see. */
+/** True when writing `next` would change nothing a reader can see: the same JSON, whatever the order of keys. */
 export function statusEqual(current: StaticSiteStatus | undefined, next: StaticSiteStatus): boolean {
-  return isDeepStrictEqual(normalized(current ?? {}), normalized(next));
+  return canonicalJson(current ?? {}) === canonicalJson(next);
 }
 
 export interface SiteEvent {
