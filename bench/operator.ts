@@ -1,15 +1,17 @@
-// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60|0] [--floor create|apply|all-writes] [--controllers pause|run] [--kubeconfig path [--cluster-dir dir]]`.
+// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60|0] [--floor all-writes|apply|create] [--controllers pause|run] [--operator-node-options="..."] [--kubeconfig path [--cluster-dir dir]]`.
 //
 // On a control-plane-only cluster (a fresh throw-away one unless --kubeconfig
 // is given) it measures, side by side in one run:
-//   floor:    creating every site's child objects directly with the client
-//             (with --floor all-writes: also the StaticSites and a status each);
+//   floor:    every write of the operator phase made directly with the client
+//             and the same way (the StaticSite, its children applied, one
+//             status apply); with --floor apply or create, only the children;
 //   operator: creating the StaticSites and letting the operator (a real
 //             process, run exactly as in production: the bundle and its V8
 //             options, scripts/operator-build.ts) create the children and
 //             write status.
 // It reports wall time and their ratio, API requests and writes per site,
-// the operator's peak RSS, each phase's CPU time by process, and the
+// the operator's own CPU per site and its resident set (at start, at its
+// peak, and the growth per site), each phase's CPU time by process, and the
 // operator's writes during a steady-state window in which resyncs re-check
 // every site.
 //
@@ -31,7 +33,15 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { clusterProcesses, createTestNamespace, installCrds, startTestCluster, type TestCluster } from "@/local-cluster/testing";
-import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
+import {
+  LABEL_MANAGED_BY,
+  LABEL_MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  STATICSITE_GROUP,
+  STATICSITE_PLURAL,
+  STATICSITE_VERSION,
+  type StaticSite,
+} from "@/lib/staticsite/types";
 import { childNames, desiredChildren } from "@/operator/children";
 import { Clients, siteSpec } from "@/operator/int-test-support";
 import { apiStatusCode } from "@/lib/kube/request";
@@ -50,14 +60,14 @@ const { values: args } = parseArgs({
     sites: { type: "string", default: "500" },
     steady: { type: "string", default: "60" },
     concurrency: { type: "string", default: "4" },
-    // How the floor writes: "create" (POST, the cheapest way to make an
-    // object) or "apply" (server-side apply, what the operator must use to
-    // own its fields), to tell the API server's price of apply from the
-    // operator's own overhead; or "all-writes": every write of the operator
-    // phase done directly and the same way (the StaticSite as the benchmark
-    // writes it, the children applied, one status apply), so that the ratio
-    // is the operator's own overhead.
-    floor: { type: "string", default: "create" },
+    // How the floor writes. "all-writes" (the default): every write of the
+    // operator phase done directly and the same way (the StaticSite as the
+    // benchmark writes it, the children applied, one status apply), so that
+    // the ratio is the operator's own overhead. For information: "apply"
+    // (the children only, by server-side apply) and "create" (the children
+    // only, by POST, the cheapest way to make an object), which tell the API
+    // server's price of apply and of the status write apart.
+    floor: { type: "string", default: "all-writes" },
     resync: { type: "string", default: "30" },
     kubeconfig: { type: "string" },
     // With --kubeconfig: the cluster's state directory, to split CPU time by
@@ -71,6 +81,11 @@ const { values: args } = parseArgs({
     // "run", 1500 more requests than the floor's window. Paused, each window
     // holds only the work of the writer under test.
     controllers: { type: "string", default: "pause" },
+    // Extra node options for the operator process, after its production
+    // ones, given with "=" since they start with a dash:
+    // --operator-node-options="--cpu-prof --cpu-prof-dir=/tmp/prof" (or --heap-prof) to
+    // see where its time and memory go (written when it exits).
+    "operator-node-options": { type: "string", default: "" },
   },
 });
 const sites = Number(args.sites);
@@ -106,6 +121,25 @@ async function deleteNamespace(clients: Clients, ns: string): Promise<void> {
     }
     await sleep(1000);
   }
+}
+
+/**
+ * Deletes the floor's objects in `ns` directly, while the controller manager
+ * is still paused: it then never starts on their ReplicaSets, Pods and
+ * EndpointSlices, work that runs at its client rate limit (about 100 s per
+ * 500 sites, and as much again to garbage-collect it) and would make a run
+ * at 2,000 sites last most of an hour. What is left for the namespace
+ * controller is an empty namespace.
+ */
+async function deleteFloorObjects(clients: Clients, ns: string): Promise<void> {
+  const namespace = ns;
+  await Promise.all([
+    clients.apps.deleteCollectionNamespacedDeployment({ namespace }),
+    clients.core.deleteCollectionNamespacedService({ namespace }),
+    clients.core.deleteCollectionNamespacedConfigMap({ namespace }),
+    clients.networking.deleteCollectionNamespacedIngress({ namespace }),
+    clients.custom.deleteCollectionNamespacedCustomObject({ group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL, namespace }),
+  ]);
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -336,10 +370,19 @@ function controllers(pids: Map<string, number>, signal: "SIGSTOP" | "SIGCONT"): 
   }
 }
 
-function peakRssMb(pid: number): number {
+function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? "0");
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? "0");
   return Math.round(kb / 1024);
+}
+
+/** The kernel's high-water mark of the process's resident set. */
+function peakRssMb(pid: number): number {
+  return statusMb(pid, "VmHWM");
+}
+
+function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS");
 }
 
 async function main(): Promise<void> {
@@ -384,18 +427,27 @@ async function main(): Promise<void> {
     const floorApi0 = await apiServerCounters(kc);
     controllers(components, "SIGSTOP");
     const floor = await runFloor(kc, floorNs);
-    controllers(components, "SIGCONT");
     const floorApi = counterDiff(floorApi0, await apiServerCounters(kc), 5);
     const floorCpuSplit = floorCpu.end();
-    console.log("waiting for the controller manager to finish with the floor's Deployments ...");
     const floorSettleStart = performance.now();
-    await deploymentsSettled(clients, floorNs);
+    if (pauseControllers) {
+      console.log("deleting the floor's objects before the controller manager resumes ...");
+      await deleteFloorObjects(clients, floorNs);
+      controllers(components, "SIGCONT");
+    } else {
+      console.log("waiting for the controller manager to finish with the floor's Deployments ...");
+      await deploymentsSettled(clients, floorNs);
+    }
     const floorSettleMs = performance.now() - floorSettleStart;
     console.log("deleting the floor's namespace ...");
     await deleteNamespace(clients, floorNs);
 
     const port = await findFreePort();
-    const { command, args: operatorArgs } = await operatorCommand((m) => console.log(m));
+    const built = await operatorCommand((m) => console.log(m));
+    const extraNodeOptions = args["operator-node-options"].split(" ").filter(Boolean);
+    // The production options first, then the extra ones, then the bundle.
+    const command = built.command;
+    const operatorArgs = [...built.args.slice(0, -1), ...extraNodeOptions, ...built.args.slice(-1)];
     operator = spawn(command, operatorArgs, {
       cwd: repoRoot,
       env: {
@@ -423,6 +475,8 @@ async function main(): Promise<void> {
       if (operator.exitCode !== null) throw new Error(`operator exited with ${operator.exitCode}`);
       await sleep(100);
     }
+    // The process as started and synced (no sites yet): the rest of its peak is what the sites cost.
+    const rssAtStartMb = rssMb(pid);
     const baseline = await scrape(port);
     const requests0 = parseMetric(baseline, "pagoda_operator_api_requests_total");
     const writes0 = parseMetric(baseline, "pagoda_operator_api_writes_total");
@@ -450,6 +504,7 @@ async function main(): Promise<void> {
     await creating;
     const operatorMs = doneAt - start;
     const operatorCpu = cpuSeconds(pid) - startCpu;
+    const rssPeakAtConvergence = Math.max(rssPeak, peakRssMb(pid));
     const operatorApi = counterDiff(operatorApi0, await apiServerCounters(kc), 5);
     await childrenCreatedBy(clients, ns, doneWallClock);
     const operatorPhaseCpu = operatorCpuSplit.end();
@@ -540,8 +595,12 @@ async function main(): Promise<void> {
       writesByKind: JSON.stringify(convergeWritesByKind),
       operatorPhaseCpu,
       operatorPhaseApiServer: operatorApi,
-      operatorPeakRssMb: rssPeak,
       operatorCpuSeconds: +operatorCpu.toFixed(1),
+      operatorCpuMsPerSite: +((operatorCpu * 1000) / sites).toFixed(2),
+      operatorRssAtStartMb: rssAtStartMb,
+      operatorPeakRssAtConvergenceMb: rssPeakAtConvergence,
+      operatorPeakRssMb: rssPeak,
+      operatorRssGrowthKbPerSite: +(((rssPeakAtConvergence - rssAtStartMb) * 1024) / sites).toFixed(1),
       ...steady,
     };
     console.log("\nresult");
