@@ -23,7 +23,7 @@ import {
   type StaticSite,
 } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
-import { hostLabelFor, siteHost } from "@/lib/sites/url";
+import { defaultHostLabel, hostUnder } from "@/lib/staticsite/site-url";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { STATICSITE_COORDS } from "@/lib/staticsite/client";
 import { dashboardRequester } from "./kube-clients";
@@ -91,7 +91,7 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
     "artifact.url",
     `must be an absolute http(s) URL of at most ${ARTIFACT_URL_MAX_LENGTH} characters`,
   );
-  const host = siteHost(input.hostLabel ?? hostLabelFor(siteName, tenantSlug), { PAGODA_BASE_DOMAIN: input.baseDomain });
+  const host = hostUnder(input.hostLabel ?? defaultHostLabel(siteName, tenantSlug), input.baseDomain);
   check(HOST_RE.test(host) && host.length <= HOST_MAX_LENGTH, "host", `${host} is not a valid DNS name (site label at most 63 characters)`);
 
   return {
