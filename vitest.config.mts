@@ -5,7 +5,14 @@ const root = path.dirname(new URL(import.meta.url).pathname);
 const sources = ["lib", "app", "operator", "scripts", "local-cluster", "deploy", "tests", "bench"];
 
 export default defineConfig({
-  resolve: { alias: { "@": root } },
+  resolve: {
+    alias: {
+      "@": root,
+      // Tests run server code outside Next.js, where "server-only" would throw: they get its empty
+      // module, which is what its exports map gives server code (the react-server condition).
+      "server-only": path.join(root, "node_modules/server-only/empty.js"),
+    },
+  },
   test: {
     projects: [
       {

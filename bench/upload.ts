@@ -119,12 +119,19 @@ async function generateSite(dir: string, totalBytes: number, files: number): Pro
   }
 }
 
+// The child runs the dashboard's server modules outside Next.js (scripts/lib/server-only-outside-next.mjs).
+const SERVER_ONLY_PRELOAD = path.join(__dirname, "..", "scripts", "lib", "server-only-outside-next.mjs");
+
 function runChild(zip: string, storeRoot: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...DASHBOARD_NODE_OPTIONS.split(" "), "--import", "tsx", __filename, "--child", zip, storeRoot], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, LOG_LEVEL: "silent" },
-    });
+    const proc = spawn(
+      process.execPath,
+      [...DASHBOARD_NODE_OPTIONS.split(" "), "--import", "tsx", "--import", SERVER_ONLY_PRELOAD, __filename, "--child", zip, storeRoot],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, LOG_LEVEL: "silent" },
+      },
+    );
     let out = "";
     proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
     proc.on("error", reject);

@@ -1,3 +1,4 @@
+import "server-only";
 import { ConfigError, getConfig } from "@/lib/config";
 import { logger } from "@/lib/log";
 

@@ -1,4 +1,6 @@
 /** The identity of an artifact: sha256 of the exact tar.gz bytes. */
+
+import "server-only";
 export type Digest = `sha256:${string}`;
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;

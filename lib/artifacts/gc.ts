@@ -1,3 +1,4 @@
+import "server-only";
 import pg from "pg";
 import { getConfig } from "@/lib/config";
 import { artifactStore } from "@/lib/artifacts/configured";

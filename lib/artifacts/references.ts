@@ -1,3 +1,4 @@
+import "server-only";
 import { stat } from "node:fs/promises";
 import pg from "pg";
 import { getConfig } from "@/lib/config";

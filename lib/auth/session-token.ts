@@ -1,3 +1,4 @@
+import "server-only";
 import { encode, type JWT } from "next-auth/jwt";
 import { getConfig } from "@/lib/config";
 import { db } from "@/lib/db";

@@ -1,3 +1,4 @@
+import "server-only";
 import { createHash } from "node:crypto";
 import os from "node:os";
 import { Pool, type PoolClient } from "pg";

@@ -1,3 +1,4 @@
+import "server-only";
 import { db } from "@/lib/db";
 import { type DeployView, toDeployView } from "@/lib/deploys/view";
 import { getSiteRow } from "@/lib/sites/sites";

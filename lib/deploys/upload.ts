@@ -1,3 +1,4 @@
+import "server-only";
 import { db } from "@/lib/db";
 import { recordAudit } from "@/lib/audit";
 import type { Digest } from "@/lib/artifacts";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Deploy, DeployState } from "@/lib/generated/prisma/client";
 
 export interface DeployView {

@@ -3,6 +3,8 @@
 // cluster the dashboard still runs (sign-up, uploads, deploy history); it
 // only cannot take sites live, and says so. `~/.kube/config` is deliberately
 // not consulted: a developer's default context may point at a real cluster.
+
+import "server-only";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { componentLogger } from "@/lib/log";
 import { loadKubeConfig, pooledKubeConfig } from "@/lib/kube/connection";

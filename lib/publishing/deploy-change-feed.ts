@@ -1,3 +1,4 @@
+import "server-only";
 import pg from "pg";
 import { componentLogger } from "@/lib/log";
 import { backoffDelay } from "@/lib/kube/backoff";

@@ -3,6 +3,8 @@
 // the reason, the refused fields); these are what only the dashboard knows.
 
 /** The dashboard has no cluster to talk to (or its configuration is unusable). */
+
+import "server-only";
 export class ClusterNotConfiguredError extends Error {
   constructor(readonly reason: string) {
     super(`Kubernetes cluster not configured: ${reason}`);

@@ -1,3 +1,4 @@
+import "server-only";
 import { trackRollouts } from "@/lib/publishing/rollout-tracker";
 import { SiteCheckQueue } from "@/lib/publishing/site-check-queue";
 import { DeployChangeFeed } from "@/lib/publishing/deploy-change-feed";

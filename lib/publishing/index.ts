@@ -1,5 +1,6 @@
-// The dashboard's access to the cluster. Server-only: import from route
-// handlers, server actions and instrumentation, never from client components.
+// The dashboard's access to the cluster: for route handlers, server actions
+// and instrumentation; "server-only" fails the build of a client component that imports it.
+import "server-only";
 export { clusterConfigured, clusterConnection, dashboardKubeConfig, loadClusterConnection, type ClusterConnection } from "./connection";
 export { ClusterNotConfiguredError, InvalidSiteError, TerminatingError } from "./errors";
 // A failed request to the API server; lib/http maps it.

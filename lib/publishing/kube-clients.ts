@@ -1,6 +1,8 @@
 // The dashboard's requester for one KubeConfig, made once per KubeConfig:
 // every request is bounded by the dashboard's deadline (request-timeout.ts)
 // and its failure is lib/kube's KubeApiError.
+
+import "server-only";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeRequester } from "@/lib/kube/request";
 import { dashboardRequestTimeoutMs } from "./request-timeout";

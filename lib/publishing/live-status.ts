@@ -1,3 +1,4 @@
+import "server-only";
 import { clusterConfigured, getStatusHub, sitePhase, type SitePhaseName } from "@/lib/publishing";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 

@@ -1,3 +1,4 @@
+import "server-only";
 import { clusterConfigured, dashboardKubeConfig, deleteStaticSite, ensureTenantNamespace, publishSite } from "@/lib/publishing";
 import { desiredSiteOf, tenantMaxSitesOf, tenantPolicySettings } from "@/lib/publishing/site-inputs";
 import { ClusterUnavailableError } from "@/lib/errors";

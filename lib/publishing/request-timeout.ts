@@ -1,6 +1,8 @@
 // How long the dashboard waits for one answer from the API server. Without a
 // deadline a hung connection holds an upload, a promotion or a delete (and the
 // person waiting on it) for good; with one it becomes "cluster unavailable".
+
+import "server-only";
 import { getConfig } from "@/lib/config";
 
 let override: number | undefined;

@@ -2,6 +2,8 @@
 // StaticSite (and tenant namespace) as the dashboard would write it, and no
 // StaticSite written by the dashboard survives its row. Run at start and
 // periodically; in steady state it reads two lists and writes nothing.
+
+import "server-only";
 import { CoreV1Api, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";

@@ -1,3 +1,4 @@
+import "server-only";
 import { db, type Prisma } from "@/lib/db";
 import { sitePhase, type StatusHub } from "@/lib/publishing";
 import { tenantNamespace } from "@/lib/tenancy/slug";

@@ -1,3 +1,4 @@
+import "server-only";
 import { componentLogger } from "@/lib/log";
 import type { SiteRef } from "@/lib/publishing/rollout-tracker";
 

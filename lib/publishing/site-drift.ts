@@ -6,6 +6,8 @@
 // `hosts` (a set list, so other managers may add entries beside it). Every
 // other spec field (`spa`, `notFoundPage`, `suspend`, `replicas`) belongs to
 // whoever set it, with kubectl or GitOps, and is not looked at here.
+
+import "server-only";
 import { isDeepStrictEqual } from "node:util";
 import type { StaticSite } from "@/lib/staticsite/types";
 

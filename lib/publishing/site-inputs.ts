@@ -1,3 +1,4 @@
+import "server-only";
 import { getConfig, type Config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { signedArtifactUrl } from "@/lib/artifacts/configured";

@@ -1,5 +1,7 @@
 // What the dashboard shows for a site, derived from its StaticSite alone.
 // Pure, so the status hub, server-rendered pages and tests agree.
+
+import "server-only";
 import {
   CONDITION_DEGRADED,
   CONDITION_PROGRESSING,

@@ -2,6 +2,8 @@
 // specs, with server-side apply as `pagoda-dashboard`. Status belongs to the
 // operator and is never written here. Every write is preceded by a read and a
 // comparison, so repeating a call with the same input makes no write.
+
+import "server-only";
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import { isNotFound } from "@/lib/kube/request";
 import {

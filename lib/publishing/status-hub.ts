@@ -1,9 +1,12 @@
 // One watch on every pagoda StaticSite per dashboard process, shared by all
 // the browsers following a site: each server-sent-events stream subscribes
 // here, so the number of browsers never changes the load on the API server.
+
+import "server-only";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
+import { processSingleton } from "@/lib/process-singleton";
 import { listStaticSites, STATICSITES_PATH } from "@/lib/staticsite/client";
 import { dashboardRequester } from "./kube-clients";
 import { clusterConnection } from "./connection";
@@ -194,19 +197,13 @@ function safely(fn: () => void, context: Record<string, unknown>): void {
   }
 }
 
-// Next.js may load this module more than once per process (dev reloads,
-// separate route bundles); the hub lives on globalThis so there is one watch.
-const HUB_KEY = Symbol.for("pagoda.dashboard.statusHub");
-type HubGlobal = typeof globalThis & { [HUB_KEY]?: StatusHub };
-
-/** The process's started hub, or null when no cluster is configured. */
+/** The process's started hub (one watch for every bundle that asks), or null when no cluster is configured. */
 export function getStatusHub(): StatusHub | null {
-  const g = globalThis as HubGlobal;
-  if (g[HUB_KEY]) return g[HUB_KEY];
   const conn = clusterConnection();
   if (!conn.configured) return null;
-  const hub = new StatusHub(conn.kc);
-  hub.start();
-  g[HUB_KEY] = hub;
-  return hub;
+  return processSingleton("statusHub", () => {
+    const hub = new StatusHub(conn.kc);
+    hub.start();
+    return hub;
+  });
 }

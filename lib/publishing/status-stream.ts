@@ -1,6 +1,8 @@
 // A site's live status for a browser, fed by the shared StatusHub: the
 // site's phase at once and again whenever it changes, and the hub's health
 // when it flips. lib/http/sse.ts turns these events into a stream.
+
+import "server-only";
 import type { StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
 import { sitePhase, type SitePhase } from "./site-phase";

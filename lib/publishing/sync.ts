@@ -1,14 +1,14 @@
-import { clusterConfigured, dashboardKubeConfig, getStatusHub, restoreSites } from "@/lib/publishing";
+import "server-only";
+import { clusterConfigured, dashboardKubeConfig, getStatusHub, restoreSites, type StatusHub } from "@/lib/publishing";
 import { allDesiredSites } from "@/lib/publishing/site-inputs";
 import { followRollouts } from "@/lib/publishing/follow-rollouts";
 import { getConfig } from "@/lib/config";
 import { componentLogger } from "@/lib/log";
+import { processSingleton } from "@/lib/process-singleton";
 
 const log = componentLogger("cluster-sync");
 
 const RESTORE_EVERY_MS = 60_000;
-
-const globalForSync = globalThis as unknown as { pagodaClusterSync?: true };
 
 /**
  * The dashboard's background duties towards the cluster, once per process:
@@ -17,9 +17,13 @@ const globalForSync = globalThis as unknown as { pagodaClusterSync?: true };
  * cluster reports a rollout or the database reports a deploy change.
  */
 export function startClusterSync(): void {
-  if (globalForSync.pagodaClusterSync || !clusterConfigured()) return;
+  if (!clusterConfigured()) return;
   const hub = getStatusHub();
   if (!hub) return;
+  processSingleton("clusterSync", () => syncWith(hub));
+}
+
+function syncWith(hub: StatusHub): true {
   let restoring = false;
 
   const restore = async () => {
@@ -46,6 +50,6 @@ export function startClusterSync(): void {
   void restore();
   const restoreTimer = setInterval(() => void restore(), RESTORE_EVERY_MS);
   restoreTimer.unref();
-  globalForSync.pagodaClusterSync = true;
   log.info("cluster sync started");
+  return true;
 }

@@ -4,6 +4,8 @@
 // dashboard with the namespace (and put back by restore), with server-side
 // apply as `pagoda-dashboard`. Whatever lands in a tenant namespace, by the
 // operator or anyone else, stays inside these bounds.
+
+import "server-only";
 import { isDeepStrictEqual } from "node:util";
 import {
   CoreV1Api,

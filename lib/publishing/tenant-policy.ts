@@ -6,6 +6,8 @@
 // the namespace (and restore puts it back), with server-side apply as
 // `pagoda-dashboard`. Enforcement is the CNI's job: without a
 // NetworkPolicy-enforcing CNI the object exists and changes nothing.
+
+import "server-only";
 import { isDeepStrictEqual } from "node:util";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { isNotFound } from "@/lib/kube/request";

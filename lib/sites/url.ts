@@ -1,3 +1,4 @@
+import "server-only";
 import type { Config } from "@/lib/config";
 import { defaultHostLabel, hostUnder, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 

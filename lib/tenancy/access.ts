@@ -1,3 +1,4 @@
+import "server-only";
 import { cache } from "react";
 import { db } from "@/lib/db";
 import type { Role } from "@/lib/generated/prisma/client";
