@@ -1,16 +1,14 @@
 import { defineConfig } from "@playwright/test";
-import { dashboardNodeOptions } from "./lib/node-options";
-
-const port = Number(process.env.E2E_PORT ?? 3100);
-const baseURL = `http://localhost:${port}`;
+import { dashboardUrl } from "./e2e/dashboard-url";
 
 /**
  * End-to-end tests drive the built dashboard in Debian's Chromium (no
- * browser download). `e2e/run.ts` provides the database and secrets; this
- * file starts the dashboard itself.
+ * browser download). e2e/global-setup.ts starts everything they run
+ * against, the dashboard included (it says why that is not `webServer`).
  */
 export default defineConfig({
   testDir: "e2e",
+  globalSetup: "./e2e/global-setup.ts",
   testMatch: "**/*.spec.ts",
   // Two cores: one browser at a time keeps timings honest and the server responsive.
   workers: 1,
@@ -22,7 +20,7 @@ export default defineConfig({
   reporter: [["list"], ["html", { open: "never", outputFolder: "playwright-report" }]],
   outputDir: "test-results",
   use: {
-    baseURL,
+    baseURL: dashboardUrl,
     screenshot: "only-on-failure",
     trace: "retain-on-failure",
     launchOptions: {
@@ -36,21 +34,6 @@ export default defineConfig({
         "--disable-sync",
         "--disable-quic",
       ],
-    },
-  },
-  webServer: {
-    command: `node_modules/.bin/next start -p ${port} -H ${process.env.E2E_HOST ?? "127.0.0.1"}`,
-    url: `${baseURL}/signin`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      ...(process.env as Record<string, string>),
-      NODE_ENV: "production",
-      NODE_OPTIONS: dashboardNodeOptions(process.env.NODE_OPTIONS),
-      NEXTAUTH_URL: baseURL,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     },
   },
 });

@@ -4,14 +4,13 @@
  * migrations, builds the dashboard when its sources changed, serves it, and
  * stops everything it started on Ctrl-C.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { ConfigError, parseConfig } from "@/lib/config";
 import { logger } from "@/lib/log";
 import { dashboardNodeOptions } from "@/lib/node-options";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgres";
+import { buildIfStale } from "@/scripts/dev/build";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
 import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
 import {
@@ -30,17 +29,6 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 process.chdir(root);
 // What the person running `npm start` set, before this script adds defaults.
 const callerEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
-
-const BUILD_INPUTS = ["app", "lib", "instrumentation.ts", "proxy.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs", "tsconfig.json"];
-
-/** True when a file the build reads is newer than the last build. */
-function buildIsStale(): boolean {
-  const marker = ".next/BUILD_ID";
-  if (!existsSync(marker)) return true;
-  const builtAt = statSync(marker).mtimeMs;
-  const newer = execFileSync("find", [...BUILD_INPUTS, "-newer", marker, "-type", "f", "-print", "-quit"], { encoding: "utf8" });
-  return newer.trim() !== "" || statSync("lib/generated/prisma/client.ts").mtimeMs > builtAt;
-}
 
 async function main(): Promise<void> {
   const group = new ProcessGroup();
@@ -90,10 +78,7 @@ async function main(): Promise<void> {
     Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL"]) });
   }
 
-  if (buildIsStale()) {
-    log.info("building the dashboard (next build)");
-    execFileSync("node_modules/.bin/next", ["build"], { stdio: "inherit" });
-  }
+  buildIfStale((message) => log.info(message));
 
   // With a real node, pods fetch artifacts through the node's bridge, so the
   // dashboard must listen there too, not only on loopback.
