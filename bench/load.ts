@@ -23,12 +23,17 @@
  *
  *   npm run bench:load -- [--clients 50] [--sites 1000] [--requests 500]
  *     [--think-ms 1000] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
- *     [--cluster kwok|none]
+ *     [--cluster kwok|none] [--profile site-list.cpuprofile]
+ *
+ * `--profile <file>` also takes a V8 CPU profile of the dashboard over the
+ * one-client site list renders (through its inspector, on loopback), writes
+ * it to the file (open it in Chrome DevTools or speedscope) and prints where
+ * the time went.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -41,6 +46,7 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorEnv, siteAddressEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
+import { profileDuring, saveProfile, summarise } from "./cpu-profile";
 import { cpuSeconds, phaseEvents, pool } from "./support";
 
 const { values } = parseArgs({
@@ -53,6 +59,7 @@ const { values } = parseArgs({
     "upload-tenants": { type: "string", default: "5" },
     "upload-kb": { type: "string", default: "1024" },
     cluster: { type: "string", default: "kwok" },
+    profile: { type: "string" },
   },
 });
 function positive(name: keyof typeof values, min = 1): number {
@@ -70,6 +77,7 @@ const UPLOAD_BYTES = positive("upload-kb") * 1024;
 if (values.cluster !== "kwok" && values.cluster !== "none") throw new Error(`--cluster must be kwok or none, got ${values.cluster}`);
 /** "none" runs the dashboard without a cluster: quicker to start, but status streams then only say the cluster is unreachable. */
 const WITH_CLUSTER = values.cluster === "kwok";
+const PROFILE_FILE = values.profile ? path.resolve(values.profile) : undefined;
 /** The one-client baseline: enough requests for a median and a p95, fewer than the loaded run. */
 const BASELINE_REQUESTS = Math.min(REQUESTS, 100);
 const PASSWORD = "a long and varied passphrase";
@@ -118,10 +126,15 @@ function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   });
 }
 
-async function startDashboard(env: NodeJS.ProcessEnv, port: number, logFile: string): Promise<Dashboard> {
+async function startDashboard(env: NodeJS.ProcessEnv, port: number, logFile: string, inspectPort?: number): Promise<Dashboard> {
   const nextBin = createRequire(path.join(repoRoot, "package.json")).resolve("next/dist/bin/next");
   const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, [nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const inspect = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+  const child = spawn(process.execPath, [...inspect, nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const base = `http://127.0.0.1:${port}`;
@@ -311,6 +324,19 @@ class Client {
     const response = await this.call(pathname);
     const body = await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`GET ${pathname}: HTTP ${response.status}`);
+    return body.byteLength;
+  }
+
+  /** The page as React Server Components payload, what router.refresh() fetches; Next.js first redirects to add its cache-busting parameter. */
+  async rscPayload(pathname: string): Promise<number> {
+    let response = await this.call(pathname, { headers: { rsc: "1" } });
+    const location = response.headers.get("location");
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      response = await this.call(location, { headers: { rsc: "1" } });
+    }
+    const body = await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`GET ${pathname} as RSC payload: HTTP ${response.status}`);
     return body.byteLength;
   }
 
@@ -583,7 +609,8 @@ async function main(): Promise<void> {
     // A restart publishes every seeded site at start, as after an upgrade.
     say("restarting the dashboard: it publishes every promoted site, and the operator rolls them out ...");
     await dashboard.stop();
-    dashboard = await startDashboard(env, port, dashboardLog);
+    const inspectPort = PROFILE_FILE ? await findFreePort() : undefined;
+    dashboard = await startDashboard(env, port, dashboardLog, inspectPort);
     const promoted = Number(
       (
         await sql.query<{ n: string }>(
@@ -638,8 +665,10 @@ async function main(): Promise<void> {
     const rowsOn = async (query: string) => (await (await owner.call(`/w/${tenant}${query}`)).text()).split('data-testid="site-row"').length - 1;
     const listRows = await rowsOn("");
     const lastPage = Math.ceil(SITES / listRows);
+    // What router.refresh() fetches when a site changes: the page as React Server Components payload, no HTML.
+    const rscBytes = await owner.rscPayload(`/w/${tenant}`);
     say(
-      `site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`,
+      `site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML (${round(rscBytes / 1024)} KiB as RSC payload alone); ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`,
     );
     say("warming up ...");
     for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
@@ -656,6 +685,23 @@ async function main(): Promise<void> {
       const cpu0 = treeCpuSeconds(dashboard.pid);
       one.set(kind, await runKind(browsers, 1, BASELINE_REQUESTS, counter, request));
       cpuPerRequest.set(kind, ((treeCpuSeconds(dashboard.pid) - cpu0) * 1000) / BASELINE_REQUESTS);
+    }
+
+    let profileReport: string[] = [];
+    if (inspectPort && PROFILE_FILE) {
+      say(`profiling the dashboard over ${BASELINE_REQUESTS} site list renders, one client ...`);
+      const profile = await profileDuring(inspectPort, async () => {
+        await runKind(browsers, 1, BASELINE_REQUESTS, null, kinds["site list"]);
+      });
+      await saveProfile(profile, PROFILE_FILE);
+      const summary = summarise(profile);
+      const perRender = (ms: number) => `${round(ms / BASELINE_REQUESTS, 2)} ms`;
+      profileReport = [
+        `CPU profile of ${BASELINE_REQUESTS} site list renders (${PROFILE_FILE}): ${perRender(summary.activeMs)} of dashboard CPU per render, sampled; self time per render by origin:`,
+        ...summary.groups.map(([group, ms]) => `  ${perRender(ms).padStart(9)}  ${group}`),
+        "functions with the most self time, per render:",
+        ...summary.top.map(([fn, ms]) => `  ${perRender(ms).padStart(9)}  ${fn}`),
+      ];
     }
 
     // Which statements one site list render sends, by text (for the report).
@@ -677,6 +723,7 @@ async function main(): Promise<void> {
       const memory = rssMonitor(dashboard.pid);
       const machine = machineCpu(parts);
       const before = await counter.total();
+      const cpu0 = treeCpuSeconds(dashboard.pid);
       const t0 = performance.now();
       let rounds = 0;
       await Promise.all(
@@ -694,7 +741,8 @@ async function main(): Promise<void> {
         }),
       );
       const seconds = (performance.now() - t0) / 1000;
-      return { thinkMs, samples, seconds, statements: (await counter.total()) - before, memory: memory.stop(), machine: machine.stop() };
+      const cpuMs = (treeCpuSeconds(dashboard.pid) - cpu0) * 1000;
+      return { thinkMs, samples, seconds, cpuMs, statements: (await counter.total()) - before, memory: memory.stop(), machine: machine.stop() };
     };
     const phases: Awaited<ReturnType<typeof browse>>[] = [];
     for (const thinkMs of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
@@ -828,12 +876,12 @@ async function main(): Promise<void> {
     }
     console.log("");
     console.log(
-      `Browse: a workspace of ${SITES} sites (${promoted} promoted, ${live} live); the site list's first page has ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML; times in ms`,
+      `Browse: a workspace of ${SITES} sites (${promoted} promoted, ${live} live); the site list's first page has ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML, ${round(rscBytes / 1024)} KiB of RSC payload; times in ms`,
     );
     console.table(table);
     for (const phase of phases) {
       console.log(
-        `${phaseName(phase.thinkMs)}: ${REQUESTS} rounds in ${round(phase.seconds)} s (${round((REQUESTS * 4) / phase.seconds)} requests/s); SQL statements ${phase.statements} = ${round(phase.statements / REQUESTS, 2)} per round (one client alone: ${perRound}); dashboard RSS peak ${round(phase.memory.peakKernelMiB)} MiB; ${phase.machine}`,
+        `${phaseName(phase.thinkMs)}: ${REQUESTS} rounds in ${round(phase.seconds)} s (${round((REQUESTS * 4) / phase.seconds)} requests/s); dashboard CPU ${round(phase.cpuMs / REQUESTS)} ms per round (one client alone: ${round([...cpuPerRequest.values()].reduce((a, b) => a + b, 0))}); SQL statements ${phase.statements} = ${round(phase.statements / REQUESTS, 2)} per round (one client alone: ${perRound}); dashboard RSS peak ${round(phase.memory.peakKernelMiB)} MiB; ${phase.machine}`,
       );
     }
     console.log("statements of one site list render:");
@@ -844,6 +892,7 @@ async function main(): Promise<void> {
       console.log(`target: site list p95 ≤ 150 ms, ${phaseName(phase.thinkMs)}: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
     }
     console.log(`target: ≤ 3 SQL statements per site list render: ${listQueries}, ${listQueries <= 3 ? "met" : "NOT met"}`);
+    for (const line of profileReport) console.log(line);
 
     console.log("");
     console.log(`Uploads: ${UPLOADS} at once from ${UPLOAD_TENANTS} tenants, ${round(UPLOAD_BYTES / 1024)} KiB each`);
@@ -880,6 +929,7 @@ async function main(): Promise<void> {
         browse: phases.map((phase) => ({
           thinkMs: phase.thinkMs,
           seconds: round(phase.seconds),
+          cpuMsPerRound: round(phase.cpuMs / REQUESTS),
           statementsPerRound: round(phase.statements / REQUESTS, 2),
           rssPeakMiB: round(phase.memory.peakKernelMiB),
           ...Object.fromEntries([...phase.samples].map(([kind, samples]) => [kind, figures(samples)])),
@@ -900,6 +950,11 @@ async function main(): Promise<void> {
         rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter) },
       }),
     );
+  } catch (error) {
+    // The run's directory goes with the clean-up: keep what the dashboard said last.
+    const log = await readFile(path.join(dir, "dashboard.log"), "utf8").catch(() => "");
+    if (log) console.error(`last lines of the dashboard's log:\n${log.trimEnd().split("\n").slice(-40).join("\n")}`);
+    throw error;
   } finally {
     await cleanUp();
   }
