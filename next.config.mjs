@@ -35,13 +35,6 @@ const nextConfig = {
   // Native and server-only packages are loaded from node_modules at run time
   // instead of being bundled.
   serverExternalPackages: ["@node-rs/argon2", "pino", "@kubernetes/client-node", "pg", "yauzl"],
-  experimental: {
-    // Not dead although the dashboard has no server actions: Next reads the
-    // body of every multipart POST to a page, to find out whether it is a
-    // form's server action, and this is how much it reads (1 MB by default)
-    // before answering 413. Nothing legitimate sends a page such a body.
-    serverActions: { bodySizeLimit: "16kb" },
-  },
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },
