@@ -16,10 +16,12 @@ function fullPod(status: V1Pod["status"]): V1Pod {
 }
 
 describe("cache trimming", () => {
-  it("drops managedFields", () => {
+  it("drops managedFields in a copy, leaving the object it was given alone", () => {
     const pod = fullPod({});
-    trimObject(pod);
-    expect(pod.metadata?.managedFields).toBeUndefined();
+    const trimmed = trimObject(pod);
+    expect(trimmed.metadata?.managedFields).toBeUndefined();
+    expect(trimmed.metadata?.name).toBe(pod.metadata?.name);
+    expect(pod.metadata?.managedFields).toHaveLength(1);
   });
 
   it("keeps of a Pod what status derivation reads", () => {
@@ -44,9 +46,11 @@ describe("cache trimming", () => {
       },
     ];
     for (const status of statuses) {
-      const trimmed = fullPod(status);
-      trimPod(trimmed);
+      const full = fullPod(status);
+      const trimmed = trimPod(full);
       expect(trimmed.spec?.volumes).toBeUndefined();
+      expect(trimmed.metadata?.managedFields).toBeUndefined();
+      expect(full.spec?.volumes).toHaveLength(1);
       expect(podProblem([trimmed], DIGEST_A)).toEqual(podProblem([fullPod(status)], DIGEST_A));
       expect(podWaitReason([trimmed], DIGEST_A)).toEqual(podWaitReason([fullPod(status)], DIGEST_A));
     }

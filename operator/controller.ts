@@ -1,43 +1,36 @@
-// Wires the pieces into a running operator: watch caches feed keys into the
+// Wires the pieces into a running operator: informers feed keys into the
 // work queue, the queue runs reconciles while this instance leads, a resync
 // timer re-checks every site periodically, and a small HTTP server reports
-// health and metrics.
-import {
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1ConfigMap,
-  type V1Deployment,
-  type V1Ingress,
-  type V1Namespace,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-  type V1Service,
+// health and metrics. Each piece is wired by one short function below;
+// startOperator only puts them in order.
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Ingress,
+  V1Namespace,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1Service,
 } from "@kubernetes/client-node";
 import type pino from "pino";
 import { componentLogger } from "@/lib/log";
-import {
-  LABEL_NAME,
-  MANAGED_SELECTOR,
-  STATICSITE_GROUP,
-  STATICSITE_KIND,
-  STATICSITE_PLURAL,
-  STATICSITE_VERSION,
-  type StaticSite,
-} from "@/lib/staticsite/types";
+import { LABEL_NAME, MANAGED_SELECTOR, STATICSITE_KIND, type StaticSite } from "@/lib/staticsite/types";
+import { listStaticSites, STATICSITES_PATH } from "@/lib/staticsite/client";
 import type { OperatorConfig } from "./config";
-import { startHealthServer, type Readiness } from "../lib/kube/health-server";
+import { startHealthServer, type HealthServer, type Readiness } from "../lib/kube/health-server";
 import { trimObject, trimPod } from "./cache-trim";
 import { KubeApi, operatorKubeConfig } from "./kube-api";
-import { apiErrorMessage } from "@/lib/kube/request";
-import { listStaticSites } from "@/lib/staticsite/client";
 import { pooledKubeConfig } from "@/lib/kube/connection";
 import { LeaderElector } from "../lib/kube/leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
 import { childNames, effectiveHosts } from "./children";
 import { createdAtMs, decideHosts, hostAllowed, HostClaims, type HostClaim } from "./hosts";
-import { parseKey, Reconciler, siteKey, type Caches, type SiteScope } from "./reconcile";
-import { WatchCache, type WatchVerb } from "../lib/kube/informer";
+import { Reconciler, type Caches, type SiteScope } from "./reconcile";
+import { Informer, type InformerEvent, type ListResult } from "../lib/kube/informer";
+import { keyOf, keyString, parseKeyString } from "../lib/kube/object-key";
+import { apiErrorMessage, apiStatusCode, isTimeout } from "../lib/kube/request";
 import { WorkQueue } from "../lib/kube/workqueue";
 
 export interface StartOptions {
@@ -60,250 +53,356 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-function ownerKey(obj: KubernetesObject): string | undefined {
-  const ns = obj.metadata?.namespace;
-  if (!ns) return undefined;
-  const owner = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === STATICSITE_KIND);
-  if (owner) return siteKey(ns, owner.name);
-  const name = obj.metadata?.labels?.[LABEL_NAME];
-  return name ? siteKey(ns, name) : undefined;
+/** What every piece is wired with. */
+interface Runtime {
+  config: OperatorConfig;
+  log: pino.Logger;
+  kc: KubeConfig;
+  metrics: OperatorMetrics;
+  api: KubeApi;
+  closeConnection: () => Promise<void>;
+}
+
+/** The informers; the reconciler reads the site and child ones (reconcile.ts's Caches). */
+interface OperatorCaches extends Caches {
+  sites: Informer<StaticSite>;
+  namespaces: Informer<V1Namespace>;
+  deployments: Informer<V1Deployment>;
+  configMaps: Informer<V1ConfigMap>;
+  services: Informer<V1Service>;
+  ingresses: Informer<V1Ingress>;
+  pdbs: Informer<V1PodDisruptionBudget>;
+  pods: Informer<V1Pod>;
+  all: Informer<KubernetesObject>[];
 }
 
 export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
-  const log = opts.log ?? componentLogger("operator");
-  const connection = pooledKubeConfig(opts.kubeConfig ?? operatorKubeConfig(config));
-  const kc = connection.kc;
-  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
-  const api = new KubeApi(kc, metrics, { requestTimeoutMs: config.apiTimeoutMs });
+  const rt = connect(config, opts);
+  const routing = new SiteRouting(config);
+  const queue = createReconcileQueue(rt, (key) => routing.reconcile(key));
+  routing.queue = queue;
+  const caches = createCaches(rt, routing);
+  routing.reconciler = new Reconciler({ api: rt.api, caches, config, scope: routing.scope(caches.ingresses), log: rt.log, identity: config.identity });
 
-  const queue = new WorkQueue({
-    concurrency: config.concurrency,
-    backoffBaseMs: config.backoffBaseMs,
-    backoffMaxMs: config.backoffMaxMs,
-    // Handlers run only after start(), by which time the reconciler exists.
-    handler: (key) => reconciler.reconcile(key),
-    onDone: (_key, outcome, ms) => {
-      metrics.reconciles.inc({ result: outcome });
-      metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
-    },
-    onError: (key, err, retryInMs, failures) => {
-      const { statusCode: code, timedOut } = err as { statusCode?: number; timedOut?: boolean };
-      const reason = timedOut ? "timeout" : code ? `http_${code}` : "other";
-      metrics.reconcileErrors.inc({ reason });
-      log.warn({ site: key, err: apiErrorMessage(err), retryInMs, failures }, "reconcile failed; will retry");
-    },
+  const leadership = { leader: !config.leaderElection, started: false };
+  const readiness = () => readinessOf(caches.all, config.watchStallMs, leadership.started);
+  const server = await startHealth(rt, readiness, () => {
+    rt.metrics.queueDepth.set(queue.depth());
+    rt.metrics.queueActive.set(queue.activeCount());
+    rt.metrics.managedSites.set(caches.sites.list().filter((s) => routing.managesNamespace(s.metadata.namespace)).length);
+    rt.metrics.isLeader.set(leadership.leader ? 1 : 0);
   });
 
-  const enqueueChild = (kind: string) => (_verb: WatchVerb, obj: KubernetesObject) => {
-    const key = ownerKey(obj);
-    if (!key) return;
-    reconciler.observed(key, kind);
-    queue.add(key);
-    // An Ingress that appears or goes changes who serves its hosts.
-    if (kind === "Ingress") for (const other of claims.neighboursOf(key)) enqueueIfManaged(other);
-  };
-
-  function cache<T extends KubernetesObject>(
-    kind: string,
-    path: string,
-    list: (labelSelector?: string) => Promise<KubernetesListObject<T>>,
-    onEvent: (verb: WatchVerb, obj: T) => void,
-    // Explicit, not a default: `undefined` passed for a defaulted parameter would select the default.
-    labelSelector: string | undefined,
-    trim: (obj: T) => void = trimObject,
-  ): WatchCache<T> {
-    return new WatchCache<T>({ kind, path, list, labelSelector, kc, metrics, log, onEvent, trim });
-  }
-
-  const counted = <T>(kind: string, fn: () => Promise<T>) => api.call("list", kind, false, `listing ${kind}s`, fn);
-
-  // Pagoda's namespaces, from a watch filtered by the API server: StaticSites
-  // elsewhere are cached (one cluster-wide watch is far cheaper than one per
-  // namespace) but never reconciled, and claim no host. A namespace that
-  // stops matching the selector arrives as a deletion.
-  const pagodaNamespaces = new Set<string>();
-  const claims = new HostClaims();
-  const inScope = (claim: Pick<HostClaim, "namespace">) => pagodaNamespaces.has(claim.namespace);
-  const enqueueIfManaged = (key: string) => {
-    if (pagodaNamespaces.has(parseKey(key).namespace)) queue.add(key);
-  };
-  const claimOf = (site: StaticSite): HostClaim => ({
-    key: siteKey(site.metadata.namespace, site.metadata.name),
-    namespace: site.metadata.namespace,
-    name: site.metadata.name,
-    uid: site.metadata.uid ?? "",
-    createdAt: createdAtMs(site.metadata.creationTimestamp),
-    hosts: effectiveHosts(site, config).filter((h) => hostAllowed(h, config.baseDomain)),
-  });
-  // A site serves a host when its own Ingress (controlled by it, as stored in
-  // the API server) has a rule for it: the incumbent keeps the host.
-  const serving = (claim: HostClaim, host: string): boolean => {
-    const ing = ingresses.get(childNames(claim.name).ingress, claim.namespace);
-    const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
-    return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
-  };
-  const scope: SiteScope = {
-    baseDomain: config.baseDomain,
-    managesNamespace: (namespace) => pagodaNamespaces.has(namespace),
-    decideHosts: (site) =>
-      decideHosts(siteKey(site.metadata.namespace, site.metadata.name), effectiveHosts(site, config), config.baseDomain, claims, inScope, serving),
-  };
-
-  const sites = cache<StaticSite>(
-    STATICSITE_KIND,
-    `/apis/${STATICSITE_GROUP}/${STATICSITE_VERSION}/${STATICSITE_PLURAL}`,
-    async () => {
-      const { items, resourceVersion } = await listStaticSites(api.requester);
-      return { apiVersion: `${STATICSITE_GROUP}/${STATICSITE_VERSION}`, kind: "StaticSiteList", metadata: { resourceVersion }, items };
+  await syncCaches(rt, caches, routing);
+  const resync = startResync(config.resyncMs, () => routing.enqueueAll(caches.sites));
+  const elector = startReconcilingWhenLeading(rt, {
+    onStartedLeading: () => {
+      leadership.leader = true;
+      rt.metrics.isLeader.set(1);
+      routing.enqueueAll(caches.sites);
+      queue.start();
     },
-    (verb, site) => {
-      const key = siteKey(site.metadata.namespace, site.metadata.name);
-      reconciler.observed(key, STATICSITE_KIND);
-      if (verb === "delete") {
-        queue.forget(key);
-        reconciler.forget(key);
-        // The next claimant of each of its hosts may now hold it.
-        for (const other of claims.remove(key)) enqueueIfManaged(other);
-        return;
-      }
-      for (const other of claims.set(claimOf(site))) enqueueIfManaged(other);
-      enqueueIfManaged(key);
-    },
-    undefined,
-  );
-  const namespaces = cache<V1Namespace>(
-    "Namespace",
-    "/api/v1/namespaces",
-    (labelSelector) =>
-      counted("Namespace", () => api.objects.list<V1Namespace>("v1", "Namespace", undefined, undefined, undefined, undefined, undefined, labelSelector)),
-    (verb, ns) => {
-      const name = ns.metadata?.name;
-      // Updates of a namespace that still matches change nothing here.
-      if (!name || verb === "update") return;
-      if (verb === "delete") pagodaNamespaces.delete(name);
-      else pagodaNamespaces.add(name);
-      // Its sites start or stop claiming hosts: theirs and their rivals' decisions may change.
-      for (const site of sites.list(name)) {
-        const key = siteKey(name, site.metadata.name);
-        enqueueIfManaged(key);
-        for (const other of claims.neighboursOf(key)) enqueueIfManaged(other);
-      }
-    },
-    config.namespaceSelector,
-  );
-  // Children: only what this operator labelled, in all namespaces.
-  const childCache = <T extends KubernetesObject>(kind: string, apiVersion: string, path: string, trim?: (obj: T) => void) =>
-    cache<T>(
-      kind,
-      path,
-      (labelSelector) => counted(kind, () => api.objects.list<T>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector)),
-      enqueueChild(kind),
-      MANAGED_SELECTOR,
-      trim,
-    );
-  const deployments = childCache<V1Deployment>("Deployment", "apps/v1", "/apis/apps/v1/deployments");
-  const configMaps = childCache<V1ConfigMap>("ConfigMap", "v1", "/api/v1/configmaps");
-  const services = childCache<V1Service>("Service", "v1", "/api/v1/services");
-  const ingresses = childCache<V1Ingress>("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/ingresses");
-  const pdbs = childCache<V1PodDisruptionBudget>("PodDisruptionBudget", "policy/v1", "/apis/policy/v1/poddisruptionbudgets");
-  const pods = childCache<V1Pod>("Pod", "v1", "/api/v1/pods", trimPod);
-  const all = [sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods] as WatchCache<KubernetesObject>[];
-
-  const caches: Caches = { sites, deployments, configMaps, services, ingresses, pdbs, pods };
-  const reconciler = new Reconciler({ api, caches, config, scope, log, identity: config.identity });
-
-  let leader = !config.leaderElection;
-  let started = false;
-  const readiness = (): Readiness => {
-    const reasons: string[] = [];
-    const now = Date.now();
-    for (const c of all) {
-      if (!c.synced) reasons.push(`${c.kind} cache not synced${c.lastError ? `: ${c.lastError}` : ""}`);
-      else if (c.lastError && now - c.lastContact > config.watchStallMs) {
-        reasons.push(`${c.kind} watch down for ${Math.round((now - c.lastContact) / 1000)} s: ${c.lastError}`);
-      }
-    }
-    if (!started) reasons.push("starting");
-    return { ready: reasons.length === 0, reasons };
-  };
-
-  const server = await startHealthServer({
-    port: config.port,
-    registry: metrics.registry,
-    readiness,
-    beforeMetrics: () => {
-      metrics.queueDepth.set(queue.depth());
-      metrics.queueActive.set(queue.activeCount());
-      metrics.managedSites.set(sites.list().filter((s) => pagodaNamespaces.has(s.metadata.namespace)).length);
-      metrics.isLeader.set(leader ? 1 : 0);
+    onStoppedLeading: async () => {
+      leadership.leader = false;
+      rt.metrics.isLeader.set(0);
+      await queue.pause();
     },
   });
+  leadership.started = true;
 
-  const enqueueAll = () => {
-    for (const s of sites.list()) enqueueIfManaged(siteKey(s.metadata.namespace, s.metadata.name));
-  };
-
-  try {
-    await Promise.all(all.map((c) => c.start()));
-  } catch (err) {
-    await Promise.all(all.map((c) => c.stop()));
-    await server.close();
-    await connection.close();
-    throw err;
-  }
-  log.info({ sites: sites.list().length, namespaces: pagodaNamespaces.size, namespaceSelector: config.namespaceSelector }, "caches synced");
-
-  const resync = setInterval(enqueueAll, config.resyncMs);
-  resync.unref();
-
-  let elector: LeaderElector | undefined;
-  if (config.leaderElection) {
-    elector = new LeaderElector({
-      requester: api.requester,
-      namespace: config.leaseNamespace,
-      name: config.leaseName,
-      identity: config.identity,
-      leaseDurationMs: config.leaseDurationMs,
-      renewDeadlineMs: config.leaseRenewMs,
-      retryPeriodMs: Math.max(200, Math.floor(config.leaseDurationMs / 5)),
-      log,
-      onStartedLeading: () => {
-        leader = true;
-        metrics.isLeader.set(1);
-        enqueueAll();
-        queue.start();
-      },
-      onStoppedLeading: async () => {
-        leader = false;
-        metrics.isLeader.set(0);
-        await queue.pause();
-      },
-    });
-    elector.start();
-  } else {
-    enqueueAll();
-    queue.start();
-  }
-  started = true;
-
-  let stopping: Promise<void> | undefined;
   return {
     port: server.port,
-    metrics,
-    isLeader: () => leader,
+    metrics: rt.metrics,
+    isLeader: () => leadership.leader,
     readiness,
     idle: () => queue.idle(),
-    stop: () => {
-      stopping ??= (async () => {
-        clearInterval(resync);
-        if (elector) await elector.stop();
-        await queue.stop();
-        await Promise.all(all.map((c) => c.stop()));
-        await server.close();
-        await connection.close();
-        log.info("operator stopped");
-      })();
-      return stopping;
+    stop: shutdownInOrder(rt, { resync, elector, queue, caches, server }),
+  };
+}
+
+/** The connection, metrics and API client every other piece uses. */
+function connect(config: OperatorConfig, opts: StartOptions): Runtime {
+  const log = opts.log ?? componentLogger("operator");
+  const connection = pooledKubeConfig(opts.kubeConfig ?? operatorKubeConfig(config));
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const api = new KubeApi(connection.kc, metrics, { requestTimeoutMs: config.apiTimeoutMs });
+  return { config, log, kc: connection.kc, metrics, api, closeConnection: () => connection.close() };
+}
+
+/**
+ * The one error policy of the reconcile loop (kube-rs's error_policy):
+ * every failed reconcile is counted by cause and logged, and the queue
+ * retries its key with backoff.
+ */
+function recordReconcileError(rt: Runtime, key: string, err: unknown, retryInMs: number, failures: number): void {
+  const code = apiStatusCode(err);
+  const reason = isTimeout(err) ? "timeout" : code ? `http_${code}` : "other";
+  rt.metrics.reconcileErrors.inc({ reason });
+  rt.log.warn({ site: key, err: apiErrorMessage(err), retryInMs, failures }, "reconcile failed; will retry");
+}
+
+/** The work queue that runs reconciles, with their metrics and error policy. */
+function createReconcileQueue(rt: Runtime, reconcile: (key: string) => Promise<void>): WorkQueue {
+  return new WorkQueue({
+    concurrency: rt.config.concurrency,
+    backoffBaseMs: rt.config.backoffBaseMs,
+    backoffMaxMs: rt.config.backoffMaxMs,
+    handler: reconcile,
+    onDone: (_key, outcome, ms) => {
+      rt.metrics.reconciles.inc({ result: outcome });
+      rt.metrics.reconcileDuration.observe({ result: outcome }, ms / 1000);
     },
+    onError: (key, err, retryInMs, failures) => recordReconcileError(rt, key, err, retryInMs, failures),
+  });
+}
+
+/**
+ * Which namespaces are Pagoda's and which site claims which host: state the
+ * watch events keep current and reconciles read. StaticSites outside Pagoda's
+ * namespaces are cached (one cluster-wide watch is far cheaper than one per
+ * namespace) but never reconciled, and claim no host.
+ */
+class SiteRouting {
+  private readonly pagodaNamespaces = new Set<string>();
+  private readonly claims = new HostClaims();
+  // Set by startOperator right after construction, before any event can arrive.
+  queue: WorkQueue | undefined;
+  reconciler: Reconciler | undefined;
+
+  constructor(private readonly config: OperatorConfig) {}
+
+  get namespaceCount(): number {
+    return this.pagodaNamespaces.size;
+  }
+
+  managesNamespace(namespace: string): boolean {
+    return this.pagodaNamespaces.has(namespace);
+  }
+
+  async reconcile(key: string): Promise<void> {
+    if (!this.reconciler) throw new Error("the operator's reconciler is not wired yet");
+    return this.reconciler.reconcile(key);
+  }
+
+  enqueueIfManaged(key: string): void {
+    if (this.managesNamespace(parseKeyString(key).namespace)) this.queue?.add(key);
+  }
+
+  enqueueAll(sites: Informer<StaticSite>): void {
+    for (const site of sites.list()) this.enqueueIfManaged(keyString(keyOf(site)));
+  }
+
+  siteChanged(event: InformerEvent, site: StaticSite): void {
+    const key = keyString(keyOf(site));
+    this.reconciler?.observed(key, STATICSITE_KIND);
+    if (event === "delete") {
+      this.queue?.forget(key);
+      this.reconciler?.forget(key);
+      // The next claimant of each of its hosts may now hold it.
+      for (const other of this.claims.remove(key)) this.enqueueIfManaged(other);
+      return;
+    }
+    for (const other of this.claims.set(this.claimOf(site))) this.enqueueIfManaged(other);
+    this.enqueueIfManaged(key);
+  }
+
+  /** A namespace that stops matching the selector arrives as a deletion. */
+  namespaceChanged(event: InformerEvent, ns: V1Namespace, sites: Informer<StaticSite>): void {
+    const name = ns.metadata?.name;
+    // Updates of a namespace that still matches change nothing here.
+    if (!name || event === "update") return;
+    if (event === "delete") this.pagodaNamespaces.delete(name);
+    else this.pagodaNamespaces.add(name);
+    // Its sites start or stop claiming hosts: theirs and their rivals' decisions may change.
+    for (const site of sites.list(name)) {
+      const key = keyString(keyOf(site));
+      this.enqueueIfManaged(key);
+      for (const other of this.claims.neighboursOf(key)) this.enqueueIfManaged(other);
+    }
+  }
+
+  childChanged(kind: string, obj: KubernetesObject): void {
+    const key = ownerKey(obj);
+    if (!key) return;
+    this.reconciler?.observed(key, kind);
+    this.queue?.add(key);
+    // An Ingress that appears or goes changes who serves its hosts.
+    if (kind === "Ingress") for (const other of this.claims.neighboursOf(key)) this.enqueueIfManaged(other);
+  }
+
+  scope(ingresses: Informer<V1Ingress>): SiteScope {
+    const inScope = (claim: Pick<HostClaim, "namespace">) => this.managesNamespace(claim.namespace);
+    // A site serves a host when its own Ingress (controlled by it, as stored in
+    // the API server) has a rule for it: the incumbent keeps the host.
+    const serving = (claim: HostClaim, host: string): boolean => {
+      const ing = ingresses.get({ namespace: claim.namespace, name: childNames(claim.name).ingress });
+      const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
+      return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
+    };
+    return {
+      baseDomain: this.config.baseDomain,
+      managesNamespace: (namespace) => this.managesNamespace(namespace),
+      decideHosts: (site) => decideHosts(keyString(keyOf(site)), effectiveHosts(site, this.config), this.config.baseDomain, this.claims, inScope, serving),
+    };
+  }
+
+  private claimOf(site: StaticSite): HostClaim {
+    return {
+      key: keyString(keyOf(site)),
+      namespace: site.metadata.namespace,
+      name: site.metadata.name,
+      uid: site.metadata.uid ?? "",
+      createdAt: createdAtMs(site.metadata.creationTimestamp),
+      hosts: effectiveHosts(site, this.config).filter((h) => hostAllowed(h, this.config.baseDomain)),
+    };
+  }
+}
+
+/** The site a child belongs to: its controlling StaticSite, else its name label. */
+function ownerKey(obj: KubernetesObject): string | undefined {
+  const namespace = obj.metadata?.namespace;
+  if (!namespace) return undefined;
+  const owner = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === STATICSITE_KIND);
+  const name = owner?.name ?? obj.metadata?.labels?.[LABEL_NAME];
+  return name ? keyString({ namespace, name }) : undefined;
+}
+
+/** One informer of the operator: trimmed objects, its errors in the operator's words, its events and restarts counted. */
+function operatorInformer<T extends KubernetesObject>(
+  rt: Runtime,
+  kind: string,
+  path: string,
+  list: (labelSelector?: string) => Promise<ListResult<T>>,
+  onChange: (event: InformerEvent, obj: T) => void,
+  opts: { labelSelector?: string; transform?: (obj: T) => T } = {},
+): Informer<T> {
+  return new Informer<T>({
+    kind,
+    kc: rt.kc,
+    path,
+    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+    list: () => list(opts.labelSelector),
+    transform: opts.transform ?? trimObject,
+    onChange: (event, obj) => {
+      rt.metrics.watchEvents.inc({ kind });
+      onChange(event, obj);
+    },
+    onRetry: () => rt.metrics.watchRestarts.inc({ kind }),
+    log: rt.log,
+  });
+}
+
+/** The informers: every StaticSite, Pagoda's namespaces, and the children this operator labelled, in all namespaces. */
+function createCaches(rt: Runtime, routing: SiteRouting): OperatorCaches {
+  const { api, config } = rt;
+  const listed =
+    <T extends KubernetesObject>(apiVersion: string, kind: string) =>
+    async (labelSelector?: string): Promise<ListResult<T>> => {
+      const list = await api.call("list", kind, false, `listing ${kind}s`, () =>
+        api.objects.list<T>(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector),
+      );
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+    };
+  const sites = operatorInformer<StaticSite>(
+    rt,
+    STATICSITE_KIND,
+    STATICSITES_PATH,
+    () => listStaticSites(api.requester),
+    (event, site) => routing.siteChanged(event, site),
+  );
+  // Filtered by the API server: a namespace that stops matching arrives as a deletion.
+  const namespaces = operatorInformer<V1Namespace>(
+    rt,
+    "Namespace",
+    "/api/v1/namespaces",
+    listed<V1Namespace>("v1", "Namespace"),
+    (event, ns) => routing.namespaceChanged(event, ns, sites),
+    { labelSelector: config.namespaceSelector },
+  );
+  const child = <T extends KubernetesObject>(kind: string, apiVersion: string, path: string, transform?: (obj: T) => T) =>
+    operatorInformer<T>(rt, kind, path, listed<T>(apiVersion, kind), (_event, obj) => routing.childChanged(kind, obj), {
+      labelSelector: MANAGED_SELECTOR,
+      ...(transform ? { transform } : {}),
+    });
+  const deployments = child<V1Deployment>("Deployment", "apps/v1", "/apis/apps/v1/deployments");
+  const configMaps = child<V1ConfigMap>("ConfigMap", "v1", "/api/v1/configmaps");
+  const services = child<V1Service>("Service", "v1", "/api/v1/services");
+  const ingresses = child<V1Ingress>("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/ingresses");
+  const pdbs = child<V1PodDisruptionBudget>("PodDisruptionBudget", "policy/v1", "/apis/policy/v1/poddisruptionbudgets");
+  const pods = child<V1Pod>("Pod", "v1", "/api/v1/pods", trimPod);
+  const all = [sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods] as unknown as Informer<KubernetesObject>[];
+  return { sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods, all };
+}
+
+/** Starts every informer and waits until each has listed once: reconciles must not run on a partial picture. */
+async function syncCaches(rt: Runtime, caches: OperatorCaches, routing: SiteRouting): Promise<void> {
+  for (const informer of caches.all) informer.start();
+  await Promise.all(caches.all.map((informer) => informer.whenSynced()));
+  rt.log.info({ sites: caches.sites.count(), namespaces: routing.namespaceCount, namespaceSelector: rt.config.namespaceSelector }, "caches synced");
+}
+
+/** Ready when every cache is synced and no watch has been out of touch for longer than `watchStallMs`. */
+function readinessOf(informers: Informer<KubernetesObject>[], watchStallMs: number, started: boolean): Readiness {
+  const now = Date.now();
+  const reasons = informers.flatMap((informer) => informer.health(watchStallMs, now).reason ?? []);
+  if (!started) reasons.push("starting");
+  return { ready: reasons.length === 0, reasons };
+}
+
+/** /healthz, /readyz and /metrics; started before the caches sync so that /readyz can say why it is not ready. */
+function startHealth(rt: Runtime, readiness: () => Readiness, beforeMetrics: () => void): Promise<HealthServer> {
+  return startHealthServer({ port: rt.config.port, registry: rt.metrics.registry, readiness, beforeMetrics });
+}
+
+/** Re-checks every site on a clock, so that nothing depends on a watch event alone. */
+function startResync(everyMs: number, enqueueAll: () => void): NodeJS.Timeout {
+  const timer = setInterval(enqueueAll, everyMs);
+  timer.unref();
+  return timer;
+}
+
+/** With leader election, reconciles run only while this instance holds the lease; without, from now on. */
+function startReconcilingWhenLeading(rt: Runtime, hooks: { onStartedLeading: () => void; onStoppedLeading: () => Promise<void> }): LeaderElector | undefined {
+  const { config } = rt;
+  if (!config.leaderElection) {
+    hooks.onStartedLeading();
+    return undefined;
+  }
+  const elector = new LeaderElector({
+    requester: rt.api.requester,
+    namespace: config.leaseNamespace,
+    name: config.leaseName,
+    identity: config.identity,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.leaseRenewMs,
+    retryPeriodMs: Math.max(200, Math.floor(config.leaseDurationMs / 5)),
+    log: rt.log,
+    ...hooks,
+  });
+  elector.start();
+  return elector;
+}
+
+/**
+ * Stops in the reverse order of starting, once however often it is called:
+ * no new reconciles, the lease released, running reconciles finished, then
+ * the watches, the server and the connection pool.
+ */
+function shutdownInOrder(
+  rt: Runtime,
+  parts: { resync: NodeJS.Timeout; elector: LeaderElector | undefined; queue: WorkQueue; caches: OperatorCaches; server: HealthServer },
+): () => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return () => {
+    stopping ??= (async () => {
+      clearInterval(parts.resync);
+      if (parts.elector) await parts.elector.stop();
+      await parts.queue.stop();
+      await Promise.all(parts.caches.all.map((informer) => informer.stop()));
+      await parts.server.close();
+      await rt.closeConnection();
+      rt.log.info("operator stopped");
+    })();
+    return stopping;
   };
 }

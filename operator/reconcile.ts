@@ -11,10 +11,10 @@ import { hostProblem, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
 import { deriveStatus, statusEqual, transitionEvents } from "./status";
-import type { HandlerResult } from "../lib/kube/workqueue";
+import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
 
 export interface ObjectCache<T> {
-  get(name: string, namespace: string): T | undefined;
+  get(key: ObjectKey): T | undefined;
   list(namespace?: string): readonly T[];
 }
 
@@ -26,16 +26,6 @@ export interface Caches {
   ingresses: ObjectCache<V1Ingress>;
   pdbs: ObjectCache<V1PodDisruptionBudget>;
   pods: ObjectCache<V1Pod>;
-}
-
-export function siteKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
-export function parseKey(key: string): { namespace: string; name: string } {
-  const i = key.indexOf("/");
-  if (i <= 0) throw new Error(`malformed work queue key ${JSON.stringify(key)}`);
-  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
 /**
@@ -118,18 +108,25 @@ export class Reconciler {
     this.memo.forgetPrefix(`${key}|`);
   }
 
-  async reconcile(key: string): Promise<HandlerResult> {
-    const { namespace, name } = parseKey(key);
+  /**
+   * Brings one site (its work queue key, "namespace/name") as close to its
+   * spec as it can. There is one decision, as in kube-rs's Action::await_change:
+   * resolving means "done until something changes" (a watch event or the
+   * periodic resync queues it again); throwing hands the error to the
+   * controller's error policy, which records it and retries with backoff.
+   */
+  async reconcile(key: string): Promise<void> {
+    const { namespace, name } = parseKeyString(key);
     const { caches, log } = this.deps;
-    const cached = caches.sites.get(name, namespace);
+    const cached = caches.sites.get({ namespace, name });
     if (!cached) {
       // Deleted: the garbage collector removes the children through their owner references.
       this.forget(key);
-      return {};
+      return;
     }
-    if (cached.metadata.deletionTimestamp) return {};
+    if (cached.metadata.deletionTimestamp) return;
     // Not one of Pagoda's namespaces: no children, no status, nothing written there.
-    if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return {};
+    if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return;
     const site = this.withFreshStatus(key, cached);
     const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
 
@@ -141,7 +138,7 @@ export class Reconciler {
       applyError = new Error(`cannot build the site's objects: ${(err as Error).message}`, { cause: err });
     }
 
-    let deployment = caches.deployments.get(childNames(name).deployment, namespace);
+    let deployment = caches.deployments.get({ namespace, name: childNames(name).deployment });
     if (desired) {
       // ConfigMap first: pods of a new template mount it.
       const steps: [ChildKind, KubernetesObject | undefined, ObjectCache<KubernetesObject>, string][] = [
@@ -174,7 +171,6 @@ export class Reconciler {
     });
     await this.writeStatus(key, cached, site, status);
     if (applyError) throw applyError;
-    return {};
   }
 
   /** The cached site, with the status this operator last wrote if the cache lags behind it. */
@@ -193,7 +189,7 @@ export class Reconciler {
     childName: string,
   ): Promise<KubernetesObject | undefined> {
     const memoKey = `${key}|${kind}`;
-    const cached = cache.get(childName, site.metadata.namespace);
+    const cached = cache.get({ namespace: site.metadata.namespace, name: childName });
     const live = this.memo.freshest(memoKey, cached);
     if (!want) {
       if (live && this.ownedBy(live, site)) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
+import { freezableRelay } from "@/tests/support/tcp-relay";
 import {
   CONDITION_DEGRADED,
   CONDITION_PROGRESSING,
@@ -42,6 +43,23 @@ import type { NetworkPolicyObject } from "./tenant-policy";
 import { StatusHub } from "./status-hub";
 import { sseStream } from "@/lib/http/sse";
 import { followSiteStatus } from "./status-stream";
+
+/** A relay to the API server `kc` names, and a kubeconfig like `kc` that goes through it. */
+async function relayTo(kc: KubeConfig) {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  if (!cluster || !user) throw new Error("the kubeconfig names no cluster or user");
+  const server = new URL(cluster.server);
+  const relay = await freezableRelay({ host: server.hostname, port: Number(server.port) });
+  const relayed = new KubeConfig();
+  relayed.loadFromOptions({
+    clusters: [{ ...cluster, server: `https://${server.hostname}:${relay.port}` }],
+    users: [user],
+    contexts: [{ name: "relay", cluster: cluster.name, user: user.name }],
+    currentContext: "relay",
+  });
+  return { ...relay, kc: relayed };
+}
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -599,43 +617,29 @@ describe("dashboard cluster access against a real API server", () => {
       await ensureTenantNamespace(kc, tenant);
       const desired = desiredStaticSite(desiredSite(tenant, "app"));
       await applyStaticSite(kc, desired);
-      await eventually("the site in the hub", () => hub.get(desired.metadata.namespace, "app") ?? undefined);
-      const updates = collector<StaticSite | null>();
-      hub.subscribe(desired.metadata.namespace, "app", (ss) => updates.push(ss));
-      const watchesBefore = hub.stats().watchesStarted;
+      const relay = await relayTo(kc);
+      const relayed = new StatusHub(relay.kc, { backoffBaseMs: 100, backoffMaxMs: 1_000 });
+      relayed.start();
+      try {
+        await relayed.whenSynced();
+        await eventually("the site in the hub", () => relayed.get(desired.metadata.namespace, "app") ?? undefined);
+        await eventually("the hub's watch to be connected", () => (relayed.stats().connected ? true : undefined));
+        const updates = collector<StaticSite | null>();
+        relayed.subscribe(desired.metadata.namespace, "app", (ss) => updates.push(ss));
+        const watchesBefore = relayed.stats().watchesStarted;
 
-      hub.breakConnection();
-      // Written while the hub is disconnected (or reconnecting): it must still arrive.
-      await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
-      await updates.waitFor("status written during the outage", (ss) => ss?.status?.currentDigest === digestOf("a"));
-      expect(hub.stats().watchesStarted).toBeGreaterThan(watchesBefore);
-      await eventually("the hub to be connected again", () => (hub.stats().connected ? true : undefined));
-      expect(hub.healthy()).toBe(true);
-    });
-
-    it("relists after 410 Gone and reports changes and deletions that happened meanwhile", async () => {
-      const tenant = `gone-${randomSuffix()}`;
-      await ensureTenantNamespace(kc, tenant);
-      const keep = desiredStaticSite(desiredSite(tenant, "keep"));
-      const drop = desiredStaticSite(desiredSite(tenant, "drop"));
-      await applyStaticSite(kc, keep);
-      await applyStaticSite(kc, drop);
-      await eventually("both sites in the hub", () => (hub.list(keep.metadata.namespace).length === 2 ? true : undefined));
-      const changes = collector<[string, StaticSite | null]>();
-      hub.subscribeNamespace(keep.metadata.namespace, (name, ss) => changes.push([name, ss]));
-      const before = hub.stats();
-
-      // Resuming from resourceVersion 1 is far older than the server keeps: 410 Gone.
-      hub.breakConnection({ staleResourceVersion: "1" });
-      await applyStatusAsOperator(admin, keep, liveStatus(digestOf("a"), 1));
-      await deleteStaticSite(kc, tenant, "drop");
-
-      await changes.waitFor("keep's new status", ([name, ss]) => name === "keep" && ss?.status?.currentDigest === digestOf("a"));
-      await changes.waitFor("drop's deletion", ([name, ss]) => name === "drop" && ss === null);
-      await eventually("a relist caused by 410", () => (hub.stats().relistsAfterGone > before.relistsAfterGone ? true : undefined));
-      expect(hub.stats().lists).toBeGreaterThan(before.lists);
-      expect(hub.list(keep.metadata.namespace).map((s) => s.metadata.name)).toEqual(["keep"]);
-      expect(hub.healthy()).toBe(true);
+        // Written while the hub's connection hangs, which then breaks: it must still arrive.
+        relay.freeze();
+        await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
+        relay.thaw();
+        await updates.waitFor("status written during the outage", (ss) => ss?.status?.currentDigest === digestOf("a"));
+        expect(relayed.stats().watchesStarted).toBeGreaterThan(watchesBefore);
+        await eventually("the hub to be connected again", () => (relayed.stats().connected ? true : undefined));
+        expect(relayed.healthy()).toBe(true);
+      } finally {
+        await relayed.stop();
+        await relay.close();
+      }
     });
 
     it("resumes a quiet watch after the client's 30 s inactivity limit without counting a failure", async () => {
@@ -657,40 +661,62 @@ describe("dashboard cluster access against a real API server", () => {
     }, 60_000);
 
     // Last: it restarts the API server under everything else.
-    it("survives an API server restart: unhealthy while it is down, then catches up", async () => {
+    it("survives an API server restart: unhealthy while it is down, then relists after 410 Gone and catches up, deletions included", async () => {
       const tenant = `restart-${randomSuffix()}`;
       const desired = desiredStaticSite(desiredSite(tenant, "site"));
       await publishSite(kc, desiredSite(tenant, "site"));
-      const hub2 = new StatusHub(kc, { staleAfterMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 1_000 });
+      await publishSite(kc, desiredSite(tenant, "drop"));
+      // Through a relay that can hang, so that changes can be made that the hub does not see before the restart.
+      const relay = await relayTo(kc);
+      const hub2 = new StatusHub(relay.kc, { staleAfterMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 1_000 });
       const health = collector<boolean>();
       hub2.onHealthChange((h) => health.push(h));
       hub2.start();
       try {
         await hub2.whenSynced();
         await health.waitFor("healthy", (h) => h);
+        await eventually("both sites in the hub", () => (hub2.list(desired.metadata.namespace).length === 2 ? true : undefined));
         const updates = collector<StaticSite | null>();
         hub2.subscribe(desired.metadata.namespace, "site", (ss) => updates.push(ss));
+        const changes = collector<[string, StaticSite | null]>();
+        hub2.subscribeNamespace(desired.metadata.namespace, (name, ss) => changes.push([name, ss]));
+
+        // Changed while the hub hears nothing: after the restart, the API server
+        // keeps no history from before it, so the hub's resourceVersion is too old (410 Gone).
+        relay.freeze();
+        await applyStatusAsOperator(admin, desired, { ...liveStatus(digestOf("a"), 1), readyReplicas: 0 });
+        await deleteStaticSite(kc, tenant, "drop");
+        const before = hub2.stats();
 
         const port = Number(new URL(cluster.server).port);
         const pid = Number((await readFile(path.join(cluster.stateDir, "run", "kube-apiserver.pid"), "utf8")).trim());
         process.kill(pid, "SIGKILL");
         await eventually("the API server to be gone", async () => ((await portClosed(port)) ? true : undefined));
+        relay.thaw();
         await health.waitFor("unhealthy while the API server is down", (h) => !h);
         expect(hub2.healthy()).toBe(false);
         // The cached state stays readable, and restore reports instead of throwing.
         expect(hub2.get(desired.metadata.namespace, "site")).not.toBeNull();
+        expect(hub2.get(desired.metadata.namespace, "drop")).not.toBeNull();
         const duringOutage = await restoreSites(kc, [desiredSite(tenant, "site")]);
         expect(duringOutage.errors).toEqual([expect.objectContaining({ action: "list" })]);
 
         const up = await clusterUp(cluster.stateDir);
         expect(up.code, up.output).toBe(0);
+        await changes.waitFor("the status written before the restart", ([name, ss]) => name === "site" && ss?.status?.readyReplicas === 0, 0, 60_000);
+        await changes.waitFor("the deletion made before the restart", ([name, ss]) => name === "drop" && ss === null, 0, 60_000);
+        expect(hub2.stats().relistsAfterGone).toBeGreaterThan(before.relistsAfterGone);
+        expect(hub2.stats().lists).toBeGreaterThan(before.lists);
+        expect(hub2.list(desired.metadata.namespace).map((s) => s.metadata.name)).toEqual(["site"]);
+
         await applyStatusAsOperator(admin, desired, liveStatus(digestOf("a"), 1));
-        const live = await updates.waitFor("status written after the restart", (ss) => ss?.status?.currentDigest === digestOf("a"), 0, 60_000);
+        const live = await updates.waitFor("status written after the restart", (ss) => ss?.status?.readyReplicas === 1, 0, 60_000);
         expect(sitePhase(live, digestOf("a")).phase).toBe("Live");
         await health.waitFor("healthy again", (h) => h, 1, 60_000);
         expect(hub2.stats().failures).toBe(0);
       } finally {
         await hub2.stop();
+        await relay.close();
       }
     }, 180_000);
 

@@ -4,13 +4,14 @@
 
 import "server-only";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { MANAGED_SELECTOR, type StaticSite } from "@/lib/staticsite/types";
+import { MANAGED_SELECTOR, STATICSITE_KIND, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
 import { processSingleton } from "@/lib/process-singleton";
 import { listStaticSites, STATICSITES_PATH } from "@/lib/staticsite/client";
 import { dashboardRequester } from "./kube-clients";
 import { clusterConnection } from "./connection";
-import { ResilientListWatch, type ListWatchState } from "../kube/list-watch";
+import { Informer, type InformerState } from "../kube/informer";
+import { keyString } from "../kube/object-key";
 
 const log = componentLogger("k8s-status-hub");
 
@@ -30,7 +31,7 @@ export interface StatusHubOptions {
   backoffMaxMs?: number;
 }
 
-export interface StatusHubStats extends ListWatchState {
+export interface StatusHubStats extends InformerState {
   sites: number;
   /** Site, namespace and all-site subscriptions. */
   subscribers: number;
@@ -38,7 +39,7 @@ export interface StatusHubStats extends ListWatchState {
   healthy: boolean;
 }
 
-/** Status views never need managedFields, often the largest part of the object. */
+/** Status views never need managedFields, often the largest part of the object; a copy, as the informer's transform must be. */
 function slim(ss: StaticSite): StaticSite {
   const metadata = { ...ss.metadata };
   delete metadata.managedFields;
@@ -46,7 +47,7 @@ function slim(ss: StaticSite): StaticSite {
 }
 
 export class StatusHub {
-  private readonly watch: ResilientListWatch<StaticSite>;
+  private readonly watch: Informer<StaticSite>;
   private readonly siteListeners = new Map<string, Set<SiteListener>>();
   private readonly namespaceListeners = new Map<string, Set<NamespaceListener>>();
   private readonly anySiteListeners = new Set<AnySiteListener>();
@@ -58,17 +59,20 @@ export class StatusHub {
   constructor(kc: KubeConfig, opts: StatusHubOptions = {}) {
     const labelSelector = opts.labelSelector ?? MANAGED_SELECTOR;
     this.staleAfterMs = opts.staleAfterMs ?? 15_000;
-    this.watch = new ResilientListWatch<StaticSite>({
+    this.watch = new Informer<StaticSite>({
+      kind: STATICSITE_KIND,
       kc,
       path: STATICSITES_PATH,
       labelSelector,
       list: () => listStaticSites(dashboardRequester(kc), { labelSelector }),
       transform: slim,
-      onChange: (type, ss) => this.dispatch(ss.metadata.namespace, ss.metadata.name, type === "delete" ? null : ss),
+      onChange: (event, ss) => this.dispatch(ss.metadata.namespace, ss.metadata.name, event === "delete" ? null : ss),
       onStateChange: () => this.checkHealth(),
       log,
-      ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
-      ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+      backoff: {
+        ...(opts.backoffBaseMs !== undefined ? { baseMs: opts.backoffBaseMs } : {}),
+        ...(opts.backoffMaxMs !== undefined ? { maxMs: opts.backoffMaxMs } : {}),
+      },
     });
   }
 
@@ -98,9 +102,7 @@ export class StatusHub {
    * stream should tell the browser that status may be out of date.
    */
   healthy(): boolean {
-    const s = this.watch.state;
-    if (!s.synced) return false;
-    return s.connected || Date.now() - s.lastContact < this.staleAfterMs;
+    return this.watch.health(this.staleAfterMs).healthy;
   }
 
   /** True once the first list arrived; before that, get() knows nothing. */
@@ -110,7 +112,7 @@ export class StatusHub {
 
   /** The cached StaticSite, or null when there is none (or the hub has not synced yet: check healthy()). */
   get(namespace: string, name: string): StaticSite | null {
-    return this.watch.get(namespace, name) ?? null;
+    return this.watch.get({ namespace, name }) ?? null;
   }
 
   list(namespace: string): StaticSite[] {
@@ -119,7 +121,7 @@ export class StatusHub {
 
   /** Calls `listener` on every change of one site until the returned function is called. Does not replay the current state: read get() first. */
   subscribe(namespace: string, name: string, listener: SiteListener): () => void {
-    return addTo(this.siteListeners, ResilientListWatch.key(namespace, name), listener);
+    return addTo(this.siteListeners, keyString({ namespace, name }), listener);
   }
 
   /** Calls `listener` on every change of any site in `namespace` (a tenant's site list). */
@@ -144,16 +146,11 @@ export class StatusHub {
     for (const set of this.siteListeners.values()) subscribers += set.size;
     for (const set of this.namespaceListeners.values()) subscribers += set.size;
     subscribers += this.anySiteListeners.size;
-    return { ...this.watch.state, sites: this.watch.list().length, subscribers, healthSubscribers: this.healthListeners.size, healthy: this.healthy() };
-  }
-
-  /** See ResilientListWatch.breakConnection. */
-  breakConnection(opts: { staleResourceVersion?: string } = {}): void {
-    this.watch.breakConnection(opts);
+    return { ...this.watch.state, sites: this.watch.count(), subscribers, healthSubscribers: this.healthListeners.size, healthy: this.healthy() };
   }
 
   private dispatch(namespace: string, name: string, site: StaticSite | null): void {
-    for (const listener of [...(this.siteListeners.get(ResilientListWatch.key(namespace, name)) ?? [])]) {
+    for (const listener of [...(this.siteListeners.get(keyString({ namespace, name })) ?? [])]) {
       safely(() => listener(site), { namespace, name });
     }
     for (const listener of [...(this.namespaceListeners.get(namespace) ?? [])]) {
@@ -167,7 +164,7 @@ export class StatusHub {
     if (healthy === this.lastHealthy) return;
     this.lastHealthy = healthy;
     const s = this.watch.state;
-    if (healthy) log.info({ sites: this.watch.list().length }, "status hub healthy");
+    if (healthy) log.info({ sites: this.watch.count() }, "status hub healthy");
     else log.warn({ lastError: s.lastError, failures: s.failures }, "status hub unhealthy: site status may be out of date");
     for (const listener of [...this.healthListeners]) safely(() => listener(healthy), { health: healthy });
   }
