@@ -7,6 +7,8 @@ import "server-only";
 import { CoreV1Api, type KubeConfig, type V1Namespace } from "@kubernetes/client-node";
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, type StaticSite } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
+import { backoffDelay } from "@/lib/kube/backoff";
+import { keyOf, keyString } from "@/lib/kube/object-key";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { isConflict, KubeApiError } from "@/lib/kube/request";
 import { listStaticSites } from "@/lib/staticsite/client";
@@ -100,12 +102,10 @@ async function readWithRetry<T>(read: () => Promise<T>, attempts = 4, baseMs = 2
     } catch (err) {
       if (attempt >= attempts || !transient(err)) throw err;
       log.warn({ err: err instanceof Error ? err.message : String(err), attempt }, "restore: reading the cluster failed; retrying");
-      await new Promise((r) => setTimeout(r, baseMs * 2 ** (attempt - 1)));
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { baseMs, maxMs: 2_000 })));
     }
   }
 }
-
-const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /**
  * Objects are matched to rows by namespace/name: a StaticSite whose name no
@@ -172,10 +172,10 @@ export async function restoreSites(
   // value is an error to report, not a reason to take its live site down.
   const claimed = new Set<string>();
   for (const input of desired) {
-    claimed.add(key(tenantNamespace(input.tenantSlug), input.siteName));
+    claimed.add(keyString({ namespace: tenantNamespace(input.tenantSlug), name: input.siteName }));
     try {
       const object = desiredStaticSite(input);
-      const k = key(object.metadata.namespace, object.metadata.name);
+      const k = keyString(keyOf(object));
       const other = wanted.get(k);
       if (other) {
         fail({
@@ -194,7 +194,7 @@ export async function restoreSites(
     }
   }
 
-  const liveByKey = new Map(live.map((ss) => [key(ss.metadata.namespace, ss.metadata.name), ss]));
+  const liveByKey = new Map(live.map((ss) => [keyString(keyOf(ss)), ss]));
 
   // Namespaces first: a site cannot be written into a namespace that does not exist.
   const policyOf = new Map([...wanted.values()].map((w) => [w.input.tenantSlug, w.input.tenantPolicy ?? null]));
@@ -234,7 +234,7 @@ export async function restoreSites(
     }
   });
 
-  const orphans = live.filter((ss) => !claimed.has(key(ss.metadata.namespace, ss.metadata.name)) && !ss.metadata.deletionTimestamp);
+  const orphans = live.filter((ss) => !claimed.has(keyString(keyOf(ss))) && !ss.metadata.deletionTimestamp);
   await eachLimited(orphans, opts.concurrency ?? 4, async (ss) => {
     const where = { siteId: ss.metadata.labels?.[LABEL_SITE_ID] ?? "", namespace: ss.metadata.namespace, name: ss.metadata.name };
     try {

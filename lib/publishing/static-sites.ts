@@ -25,6 +25,7 @@ import {
   type StaticSite,
 } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
+import { keyOf, keyString } from "@/lib/kube/object-key";
 import { defaultHostLabel, hostUnder } from "@/lib/staticsite/site-url";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { STATICSITE_COORDS } from "@/lib/staticsite/client";
@@ -195,10 +196,6 @@ export async function ensureTenantNamespace(
   return { object: applied, written: true };
 }
 
-function ref(ss: { metadata: { namespace: string; name: string } }): string {
-  return `${ss.metadata.namespace}/${ss.metadata.name}`;
-}
-
 async function serverSideApply(kc: KubeConfig, desired: StaticSite, resourceVersion?: string): Promise<StaticSite> {
   const { namespace, name } = desired.metadata;
   // A resourceVersion in an apply body is a precondition: 409 if the object changed since.
@@ -240,7 +237,7 @@ export async function applyStaticSiteOver(
   live: StaticSite | null,
   opts: ApplyOverOptions = {},
 ): Promise<WriteResult<StaticSite>> {
-  if (live?.metadata.deletionTimestamp) throw new TerminatingError(`StaticSite ${ref(live)}`);
+  if (live?.metadata.deletionTimestamp) throw new TerminatingError(`StaticSite ${keyString(keyOf(live))}`);
   const drift = live ? staticSiteDrift(desired, live) : ["(absent)"];
   if (drift.length === 0 && live) return { object: live, written: false };
 
