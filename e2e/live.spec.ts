@@ -8,7 +8,7 @@ import { createSite, signUp, uniqueEmail } from "./support";
  * The whole product on a real cluster node: uploads go live behind the
  * ingress, updates roll out without a failed request, rollback and delete
  * work, and bad uploads leave the live site alone. Needs the stack that
- * e2e/run.ts starts (real node, operator, ingress).
+ * e2e/stack.ts starts for the suite (real node, operator, ingress).
  */
 test.describe.configure({ mode: "serial", timeout: 240_000 });
 
