@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { containsDesired, needsApply, objectHash, withAppliedHash } from "./child-drift";
 import { desiredChildren } from "./children";
-import { childConfig, makeSite } from "./test-fixtures";
+import { ANNOTATION_APPLIED_HASH, type StaticSite } from "@/lib/staticsite/types";
+import { childConfig, DIGEST_B, makeSite } from "./test-fixtures";
 
 describe("drift detection", () => {
   it("ignores fields the API server adds", () => {
@@ -38,5 +39,32 @@ describe("drift detection", () => {
     delete listItem.apiVersion;
     delete listItem.kind;
     expect(needsApply(desired, listItem as typeof desired)).toBe(false);
+  });
+});
+
+describe("applied-hash kept per site between reconciles", () => {
+  const appliedHash = (obj: { metadata?: { annotations?: Record<string, string> } }) => obj.metadata?.annotations?.[ANNOTATION_APPLIED_HASH];
+  const kinds = ["configMap", "deployment", "service", "ingress", "pdb"] as const;
+
+  it("is the hash of the object as built, through every change of spec, hosts, identity and config", () => {
+    const base = makeSite({ replicas: 2 });
+    const variants: [StaticSite, typeof childConfig, string[] | undefined][] = [
+      [base, childConfig, undefined],
+      [base, childConfig, undefined],
+      [{ ...base, spec: { ...base.spec, artifact: { ...base.spec.artifact, digest: DIGEST_B } } }, childConfig, undefined],
+      [{ ...base, spec: { ...base.spec, spa: true } }, childConfig, undefined],
+      [{ ...base, spec: { ...base.spec, replicas: 1 } }, childConfig, undefined],
+      [base, childConfig, []],
+      [base, { ...childConfig, tls: true }, undefined],
+      [{ ...base, metadata: { ...base.metadata, uid: "another-uid" } }, childConfig, undefined],
+      [base, childConfig, undefined],
+    ];
+    for (const [site, config, hosts] of variants) {
+      const children = desiredChildren(site, config, hosts);
+      for (const kind of kinds) {
+        const child = children[kind];
+        if (child) expect(appliedHash(withAppliedHash(child)), kind).toBe(objectHash(child));
+      }
+    }
   });
 });

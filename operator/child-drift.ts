@@ -13,9 +13,17 @@ export function objectHash(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
 }
 
+/** Hashes already known for objects built afresh from unchanged inputs (children.ts). */
+const knownHashes = new WeakMap<object, string>();
+
+/** Records that `obj` hashes to `hash`: it was built from the same inputs as an object that did. */
+export function knownHash(obj: object, hash: string): void {
+  knownHashes.set(obj, hash);
+}
+
 /** A copy of `desired` carrying the hash of itself in an annotation. */
 export function withAppliedHash<T extends KubernetesObject>(desired: T): T {
-  const hash = objectHash(desired);
+  const hash = knownHashes.get(desired) ?? objectHash(desired);
   return {
     ...desired,
     metadata: {

@@ -26,6 +26,7 @@ import {
 } from "@/lib/staticsite/types";
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/staticsite/site-size";
 import { defaultSiteHost, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
+import { knownHash, objectHash } from "./child-drift";
 import type { OperatorConfig } from "./config";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
 
@@ -363,11 +364,51 @@ export interface DesiredChildren {
 /** `hosts`: those the site is allowed to serve; the Ingress gets a rule for each and no other. */
 export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: readonly string[] = effectiveHosts(site, config)): DesiredChildren {
   const conf = siteNginxConfig(site);
-  return {
+  const children: DesiredChildren = {
     configMap: desiredConfigMap(site, conf.text),
     deployment: desiredDeployment(site, config, conf.hash),
     service: desiredService(site),
     ingress: desiredIngress(site, config, hosts),
     pdb: desiredPdb(site),
   };
+  reuseHashes(site, config, hosts, children);
+  return children;
 }
+
+/**
+ * Every reconcile builds a site's children afresh, and hashing them for the
+ * applied-hash annotation (child-drift.ts) was the largest part of the
+ * reconcile logic in a profile, though a site's children rarely change.
+ * They are a function of what the key below holds (the builders read
+ * nothing else but constants), so while it is unchanged the hashes are the
+ * same: kept per site, at about 100 bytes each, and computed only when the
+ * site's spec, identity or granted hosts change. A new operator version
+ * starts with none.
+ */
+const hashesBySite = new Map<string, { config: ChildConfig; inputs: string; hashes: Partial<Record<keyof DesiredChildren, string>> }>();
+const HASHED_SITES_MAX = 20_000;
+
+function reuseHashes(site: StaticSite, config: ChildConfig, hosts: readonly string[], children: DesiredChildren): void {
+  const key = `${site.metadata.namespace}/${site.metadata.name}`;
+  const { name, namespace, uid } = site.metadata;
+  const inputs = objectHash([name, namespace, uid ?? null, site.spec, hosts]);
+  let entry = hashesBySite.get(key);
+  if (!entry || entry.config !== config || entry.inputs !== inputs) {
+    const hashes: Partial<Record<keyof DesiredChildren, string>> = {};
+    for (const kind of CHILD_KINDS) {
+      const child = children[kind];
+      if (child) hashes[kind] = objectHash(child);
+    }
+    // Deleted sites leave their entry behind; a bound keeps that from growing for good.
+    if (!entry && hashesBySite.size >= HASHED_SITES_MAX) hashesBySite.clear();
+    entry = { config, inputs, hashes };
+    hashesBySite.set(key, entry);
+  }
+  for (const kind of CHILD_KINDS) {
+    const child = children[kind];
+    const hash = entry.hashes[kind];
+    if (child && hash) knownHash(child, hash);
+  }
+}
+
+const CHILD_KINDS = ["configMap", "deployment", "service", "ingress", "pdb"] as const satisfies readonly (keyof DesiredChildren)[];
