@@ -5,6 +5,7 @@
 // cannot renew within the renew deadline steps down before the lease expires.
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { isConflict, isNotFound, type KubeRequester } from "./request";
+import { keyString } from "./object-key";
 
 /** What the elector logs with; a pino logger fits. */
 export interface LeaderElectorLog {
@@ -109,7 +110,7 @@ export class LeaderElector {
   }
 
   private leaseName(): string {
-    return `${this.opts.namespace}/${this.opts.name}`;
+    return keyString(this.opts);
   }
 
   private async setLeader(value: boolean): Promise<void> {
