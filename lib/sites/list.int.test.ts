@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
+import { NotFoundError } from "@/lib/errors";
 import { getSite, listSitePage, listSites, pageNumber, SITES_PER_PAGE } from "@/lib/sites/sites";
 import { hostLabelFor } from "@/lib/sites/url";
 import { actorFor } from "@/lib/tenancy/access";
@@ -90,6 +91,9 @@ describe("the workspace actor", () => {
       role: "member",
     });
     expect(owner.actor.role).toBe("owner");
-    await expect(actorFor(owner.userId, helper.actor.tenantSlug)).rejects.toMatchObject({ status: 404 });
+    // NotFoundError is what lib/http answers with 404.
+    const refusal = actorFor(owner.userId, helper.actor.tenantSlug);
+    await expect(refusal).rejects.toBeInstanceOf(NotFoundError);
+    await expect(refusal).rejects.toMatchObject({ code: "not_found" });
   });
 });
