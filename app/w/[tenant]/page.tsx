@@ -2,14 +2,18 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { Card } from "@/app/_components/ui";
 import { CreateSiteForm } from "@/app/_components/create-site-form";
-import { PhaseBadge } from "@/app/_components/phase-badge";
 import { SiteListUpdates } from "@/app/_components/site-list-updates";
+import { SiteRows, type SiteRowData } from "@/app/_components/site-rows";
 import { listPhaseOf } from "@/lib/publishing/live-status";
 import { pageActor } from "@/lib/auth/page";
 import { getConfig } from "@/lib/config";
-import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage, type SiteView } from "@/lib/sites/sites";
+import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage } from "@/lib/sites/sites";
 
 export const metadata: Metadata = { title: "Sites" };
+
+/** Made once: toLocaleString builds a new formatter on every call. */
+const COUNT = new Intl.NumberFormat("en");
+const count = (n: number) => COUNT.format(n);
 
 export default async function WorkspacePage({
   params,
@@ -35,7 +39,7 @@ export default async function WorkspacePage({
       <section aria-labelledby="site-list-heading">
         <SiteListUpdates tenant={actor.tenantSlug} />
         <h2 id="site-list-heading" className="mb-3 text-base font-semibold">
-          Your sites{list.total > SITES_PER_PAGE ? ` (${list.total.toLocaleString("en")})` : ""}
+          Your sites{list.total > SITES_PER_PAGE ? ` (${count(list.total)})` : ""}
         </h2>
         {sites.length === 0 && list.total > 0 ? (
           <p className="text-sm text-slate-600">
@@ -50,11 +54,16 @@ export default async function WorkspacePage({
             <p className="mt-1 text-sm text-slate-600">Create your first site above; it takes a name and a second.</p>
           </div>
         ) : (
-          <ul role="list" className="divide-y divide-slate-200 overflow-hidden rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
-            {sites.map((site) => (
-              <SiteListItem key={site.id} tenant={actor.tenantSlug} site={site} />
-            ))}
-          </ul>
+          <SiteRows
+            tenant={actor.tenantSlug}
+            rows={sites.map((site): SiteRowData => [
+              site.name,
+              site.url,
+              site.deployCount,
+              // From the status watch's cache: no request to the cluster per row.
+              site.targetDigest ? listPhaseOf(actor.tenantSlug, site.name, site.targetDigest) : null,
+            ])}
+          />
         )}
         <Pagination tenant={actor.tenantSlug} list={list} />
       </section>
@@ -71,7 +80,7 @@ function Pagination({ tenant, list }: { tenant: string; list: SitePage }) {
   return (
     <nav aria-label="Site list pages" className="mt-4 flex items-center justify-between text-sm text-slate-600">
       <span>
-        Sites {first.toLocaleString("en")}–{(first + list.sites.length - 1).toLocaleString("en")} of {list.total.toLocaleString("en")}
+        Sites {count(first)}–{count(first + list.sites.length - 1)} of {count(list.total)}
       </span>
       <span className="flex gap-2">
         {list.page > 1 ? (
@@ -86,27 +95,5 @@ function Pagination({ tenant, list }: { tenant: string; list: SitePage }) {
         ) : null}
       </span>
     </nav>
-  );
-}
-
-function SiteListItem({ tenant, site }: { tenant: string; site: SiteView }) {
-  // From the status watch's cache: no request to the cluster per row.
-  const phase = site.targetDigest ? listPhaseOf(tenant, site.name, site.targetDigest) : null;
-  return (
-    <li data-testid="site-row">
-      <Link
-        href={`/w/${tenant}/sites/${site.name}`}
-        className="flex items-center justify-between px-5 py-4 hover:bg-slate-50 focus-visible:bg-slate-50 focus-visible:outline-none"
-      >
-        <div>
-          <p className="font-medium text-slate-900">{site.name}</p>
-          <p className="font-mono text-xs text-slate-500">{site.url}</p>
-        </div>
-        <span className="flex items-center gap-3 text-sm text-slate-500">
-          {site.deployCount === 0 ? "No deploys yet" : `${site.deployCount} deploy${site.deployCount === 1 ? "" : "s"}`}
-          {phase ? <PhaseBadge phase={phase} size="sm" /> : null}
-        </span>
-      </Link>
-    </li>
   );
 }
