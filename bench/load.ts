@@ -697,7 +697,7 @@ async function main(): Promise<void> {
       const summary = summarise(profile);
       const perRender = (ms: number) => `${round(ms / BASELINE_REQUESTS, 2)} ms`;
       profileReport = [
-        `CPU profile of ${BASELINE_REQUESTS} site list renders (${PROFILE_FILE}): ${perRender(summary.activeMs)} of dashboard CPU per render, sampled; self time per render by origin:`,
+        `CPU profile of ${BASELINE_REQUESTS} site list renders (${PROFILE_FILE}): the dashboard's main thread was busy ${perRender(summary.activeMs)} per render (wall-clock samples: on a busy machine they include waits for a core, so compare origins, and take CPU from the table); self time per render by origin:`,
         ...summary.groups.map(([group, ms]) => `  ${perRender(ms).padStart(9)}  ${group}`),
         "functions with the most self time, per render:",
         ...summary.top.map(([fn, ms]) => `  ${perRender(ms).padStart(9)}  ${fn}`),
