@@ -1,8 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ApiException, CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiErrorMessage, isConflict, isGone, isInvalid, isNotFound, isTimeout, KubeApiError, KubeRequester, type RequestDone } from "./request";
@@ -140,19 +137,5 @@ describe("status helpers", () => {
 describe("KubeRequester", () => {
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])("refuses a deadline of %s", (ms) => {
     expect(() => new KubeRequester(kubeConfig(), { requestTimeoutMs: ms })).toThrow("the Kubernetes request timeout must be a positive number");
-  });
-
-  // Shared by the operator and the dashboard, so it stays free of either's domain.
-  it("imports nothing of Pagoda's own", async () => {
-    const dir = path.dirname(fileURLToPath(import.meta.url));
-    for (const file of await readdir(dir)) {
-      if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
-      const source = await readFile(path.join(dir, file), "utf8");
-      const imports = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1] ?? "");
-      expect(
-        imports.filter((i) => i.startsWith("@/") || i.startsWith("..")),
-        file,
-      ).toEqual([]);
-    }
   });
 });
