@@ -1,0 +1,94 @@
+import { isJunk } from "@/lib/uploads/junk";
+
+/**
+ * Folders a deploy leaves out wherever they sit, as the pagoda CLI does by
+ * default: version control (its history and any secret ever committed) and
+ * installed dependencies (build input, not the built site).
+ */
+export const LEFT_OUT_FOLDERS: readonly string[] = [".git", "node_modules"];
+
+const LEFT_OUT = new Set(LEFT_OUT_FOLDERS);
+
+/** A folder's name says its whole content stays out; checked before a dropped folder is read. */
+export function isLeftOutFolder(name: string): boolean {
+  return LEFT_OUT.has(name) || isJunk([name], true);
+}
+
+/**
+ * Whether a file at `path` (relative to the chosen folder, "/" between
+ * segments) belongs in the deploy. Besides the folders above, what the server
+ * drops from any zip (.DS_Store, Thumbs.db, __MACOSX, ._ files) is left out
+ * here too, so it is not sent at all.
+ */
+export function keepInDeploy(path: string): boolean {
+  const segments = path.split("/").filter((segment) => segment !== "");
+  if (segments.length === 0) return false;
+  if (segments.slice(0, -1).some((segment) => LEFT_OUT.has(segment))) return false;
+  return !isJunk(segments, false);
+}
+
+export interface FolderFile {
+  /** Path inside the deploy, relative to the chosen folder. */
+  path: string;
+  file: Blob;
+}
+
+/**
+ * The files of a folder chosen with a folder picker, whose relative paths all
+ * start with the folder's own name ("dist/index.html"): that name is taken
+ * off, so the zip holds the folder's content as the CLI's does, and what the
+ * deploy should not carry is left out. Sorted by path, so the same folder
+ * gives the same zip.
+ */
+export function folderFiles(files: readonly { file: Blob; relativePath: string }[]): { files: FolderFile[]; leftOut: number } {
+  const kept: FolderFile[] = [];
+  let leftOut = 0;
+  for (const { file, relativePath } of files) {
+    const slash = relativePath.indexOf("/");
+    const path = slash === -1 ? relativePath : relativePath.slice(slash + 1);
+    if (keepInDeploy(path)) kept.push({ path, file });
+    else leftOut += 1;
+  }
+  kept.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files: kept, leftOut };
+}
+
+/** The folder's name from a picked file's relative path ("dist/a/b.html" → "dist"). */
+export function folderName(relativePath: string): string {
+  const slash = relativePath.indexOf("/");
+  return slash === -1 ? relativePath : relativePath.slice(0, slash);
+}
+
+// Formats that are compressed already: deflating them again costs time in
+// the browser and saves nothing, so they are stored as they are.
+const COMPRESSED = new Set([
+  "png",
+  "jpg",
+  "jpeg",
+  "gif",
+  "webp",
+  "avif",
+  "heic",
+  "ico",
+  "woff",
+  "woff2",
+  "gz",
+  "br",
+  "zst",
+  "zip",
+  "7z",
+  "mp3",
+  "mp4",
+  "m4a",
+  "webm",
+  "ogg",
+  "ogv",
+  "mov",
+  "pdf",
+]);
+
+export function isCompressedFormat(path: string): boolean {
+  const dot = path.lastIndexOf(".");
+  if (dot === -1 || dot < path.lastIndexOf("/")) return false;
+  return COMPRESSED.has(path.slice(dot + 1).toLowerCase());
+}
