@@ -63,3 +63,21 @@ export async function recordAudit(entry: AuditEntry, tx?: Writer): Promise<boole
     return false;
   }
 }
+
+/** The parts of an actor an audit event names (structural, so lib/audit.ts needs no domain import). */
+interface AuditedActor {
+  userId: string | null;
+  token?: { id: string; name: string };
+}
+
+/**
+ * `actorId` and `details` of an event done by `actor`. An API token has no
+ * person behind the request, so its id and name go into the details: the
+ * record says which token did it even after the token is deleted.
+ */
+export function actorAudit(actor: AuditedActor, details: Record<string, unknown> = {}): { actorId: string | null; details: Record<string, unknown> } {
+  return {
+    actorId: actor.userId,
+    details: actor.token ? { ...details, tokenId: actor.token.id, tokenName: actor.token.name } : details,
+  };
+}

@@ -92,6 +92,26 @@ export const siteNameSchema = z
 
 export const createSiteSchema = z.object({ name: siteNameSchema });
 
+export const DEPLOY_MESSAGE_MAX = 500;
+
+/**
+ * A deploy's optional message, as sent in `?message=`: one line of text.
+ * Blank means none. Newlines are refused with the other control characters,
+ * so a history row is always a single line.
+ */
+export const deployMessageSchema = z
+  .string()
+  // Counted in code points, as the VarChar(500) column counts them.
+  .refine((value) => [...value].length <= DEPLOY_MESSAGE_MAX, { error: `A deploy message can be at most ${DEPLOY_MESSAGE_MAX} characters.` })
+  .refine((value) => !CONTROL_CHARS.test(value), {
+    error: "A deploy message must be one line: no newlines, control characters, text-direction overrides or broken characters.",
+  })
+  .transform((value) => value.trim() || null)
+  .nullable();
+
+/** The query of `POST …/deploys`: the body is the zip, so the message travels in the URL. */
+export const deployUploadQuerySchema = z.object({ message: deployMessageSchema });
+
 /** Flattens zod issues into one message per field, for inline form errors. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { type DeployView, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
 import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 
@@ -9,6 +9,11 @@ const HISTORY_LIMIT = 50;
 /** A site's deploy history, newest first. */
 export async function listDeploys(actor: TenantActor, siteName: string): Promise<DeployView[]> {
   const site = await getSiteRow(actor, siteName);
-  const rows = await db().deploy.findMany({ where: { siteId: site.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: HISTORY_LIMIT });
+  const rows = await db().deploy.findMany({
+    where: { siteId: site.id },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: HISTORY_LIMIT,
+    include: deployWithCreator,
+  });
   return rows.map((row) => toDeployView(row, site.targetDeployId));
 }

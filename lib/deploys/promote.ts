@@ -1,9 +1,9 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { recordAudit } from "@/lib/audit";
+import { actorAudit, recordAudit } from "@/lib/audit";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { artifactStore } from "@/lib/artifacts/configured";
-import { type DeployView, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
 import { ConflictError, NotFoundError } from "@/lib/errors";
 import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
@@ -30,16 +30,16 @@ export async function promoteDeploy(actor: TenantActor, siteName: string, deploy
       where: { id: deploy.id },
       // A deploy that failed to roll out gets a fresh try; a live one stays live.
       data: { promotedAt: new Date(), ...(deploy.state === "failed" || deploy.state === "superseded" ? { state: "ready", error: null } : {}) },
+      include: deployWithCreator,
     });
     await recordAudit(
       {
         action: "deploy.promote",
         outcome: "success",
         tenantId: actor.tenantId,
-        actorId: actor.userId,
         target: site.name,
         ip,
-        details: { deployId: deploy.id, digest: deploy.digest },
+        ...actorAudit(actor, { deployId: deploy.id, digest: deploy.digest }),
       },
       tx,
     );

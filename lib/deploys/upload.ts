@@ -1,13 +1,13 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { recordAudit } from "@/lib/audit";
+import { actorAudit, recordAudit } from "@/lib/audit";
 import type { Digest } from "@/lib/artifacts";
 import { artifactStore } from "@/lib/artifacts/configured";
 import { quotasOf, storedBytesOf } from "@/lib/tenancy/quotas";
-import { type DeployView, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";
-import type { TenantActor } from "@/lib/tenancy/access";
+import { deploySourceOf, type TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
@@ -21,6 +21,8 @@ export interface UploadRequest {
   body: ReadableStream<Uint8Array>;
   declaredLength: number | null;
   ip: string | null;
+  /** The deploy's message, already checked by deployMessageSchema (lib/validation.ts). */
+  message?: string | null;
   /** How long the body may stall and take in all (lib/deploys/admission.ts); receiveToTempFile's defaults otherwise. */
   receive?: Pick<ReceiveOptions, "idleTimeoutMs" | "deadlineMs">;
 }
@@ -35,7 +37,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
   const quotas = await quotasOf(actor.tenantId);
   const limits = resolveLimits({ maxArchiveBytes: quotas.maxArchiveBytes, maxFiles: quotas.maxFiles });
   const audit = (outcome: "success" | "failure", details: Record<string, string | number | boolean | null>) =>
-    recordAudit({ action: "deploy.upload", outcome, tenantId: actor.tenantId, actorId: actor.userId, target: site.name, ip: request.ip, details });
+    recordAudit({ action: "deploy.upload", outcome, tenantId: actor.tenantId, target: site.name, ip: request.ip, ...actorAudit(actor, details) });
 
   const received = await receiveToTempFile(request.body, {
     ...request.receive,
@@ -72,9 +74,14 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
               uncompressedBytes: BigInt(result.uncompressedBytes),
               state: "ready",
               createdById: actor.userId,
+              message: request.message ?? null,
+              source: deploySourceOf(actor),
+              tokenId: actor.token?.id ?? null,
+              tokenName: actor.token?.name ?? null,
               finishedAt: now,
               promotedAt: now,
             },
+            include: deployWithCreator,
           });
           await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
           return created;
@@ -82,7 +89,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
         { maxWait: 15_000, timeout: 15_000 },
       );
       await pin.release();
-      await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes });
+      await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes, message: deploy.message });
       await publishPromotedDeploy(site.id);
       return toDeployView(deploy, deploy.id);
     } catch (error) {

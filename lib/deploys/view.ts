@@ -1,5 +1,8 @@
 import "server-only";
-import type { Deploy, DeployState } from "@/lib/generated/prisma/client";
+import type { Deploy, DeploySource, DeployState } from "@/lib/generated/prisma/client";
+
+/** Who sent a deploy: a person, or an API token (by the name it had then, which outlives the token). */
+export type DeployCreator = { kind: "user"; name: string } | { kind: "token"; name: string };
 
 export interface DeployView {
   id: string;
@@ -9,12 +12,33 @@ export interface DeployView {
   fileCount: number | null;
   state: DeployState;
   error: string | null;
+  message: string | null;
+  source: DeploySource;
+  /** Null when the account that sent it is gone. */
+  createdBy: DeployCreator | null;
   createdAt: string;
+  finishedAt: string | null;
+  promotedAt: string | null;
+  liveAt: string | null;
   /** This is the deploy the site was last pointed at. */
   isTarget: boolean;
 }
 
-export function toDeployView(deploy: Deploy, targetDeployId: string | null): DeployView {
+/** A deploy row with its creator's name, as `deployWithCreator` selects it. */
+export type DeployRow = Deploy & { createdBy: { name: string } | null };
+
+/** The Prisma `include` that gives a DeployRow. */
+export const deployWithCreator = { createdBy: { select: { name: true } } } as const;
+
+function creatorOf(deploy: DeployRow): DeployCreator | null {
+  if (deploy.tokenName !== null) return { kind: "token", name: deploy.tokenName };
+  if (deploy.createdBy) return { kind: "user", name: deploy.createdBy.name };
+  return null;
+}
+
+const iso = (date: Date | null) => (date === null ? null : date.toISOString());
+
+export function toDeployView(deploy: DeployRow, targetDeployId: string | null): DeployView {
   return {
     id: deploy.id,
     digest: deploy.digest,
@@ -23,7 +47,13 @@ export function toDeployView(deploy: Deploy, targetDeployId: string | null): Dep
     fileCount: deploy.fileCount,
     state: deploy.state,
     error: deploy.error,
+    message: deploy.message,
+    source: deploy.source,
+    createdBy: creatorOf(deploy),
     createdAt: deploy.createdAt.toISOString(),
+    finishedAt: iso(deploy.finishedAt),
+    promotedAt: iso(deploy.promotedAt),
+    liveAt: iso(deploy.liveAt),
     isTarget: deploy.id === targetDeployId,
   };
 }

@@ -4,15 +4,33 @@ import { db } from "@/lib/db";
 import type { Role } from "@/lib/generated/prisma/client";
 import { ForbiddenError, NotFoundError } from "@/lib/errors";
 
+/** What an API token may do: read a workspace's sites and deploys, and deploy to it. */
+export const API_SCOPES = ["read", "deploy"] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** The API token a request was authenticated with (lib/auth/api-tokens.ts). */
+export interface TokenCredential {
+  /** ApiToken.id */
+  id: string;
+  publicId: string;
+  name: string;
+  scopes: ApiScope[];
+  /** `cli` when the request came from the pagoda CLI (its User-Agent), `api` otherwise. */
+  client: "cli" | "api";
+}
+
 /**
  * The caller acting inside one tenant. Every tenant-owned query takes one of
  * these, so a query cannot be written without saying whose data it reads.
  */
 export interface TenantActor {
-  userId: string;
+  /** The signed-in person; null when an API token acts, which is nobody's session. */
+  userId: string | null;
   tenantId: string;
   tenantSlug: string;
   role: Role;
+  /** Present only when the request was authenticated by an API token rather than a browser session. */
+  token?: TokenCredential;
 }
 
 /**
@@ -45,7 +63,16 @@ export async function workspacesOf(userId: string): Promise<WorkspaceSummary[]> 
   return rows.map((row) => ({ slug: row.tenant.slug, name: row.tenant.name, role: row.role }));
 }
 
-/** Only owners may do things that cannot be undone, such as deleting a site. */
+/**
+ * Only owners may do things that cannot be undone, such as deleting a site.
+ * An API token is never an owner: what it may do is its scopes.
+ */
 export function requireOwner(actor: TenantActor): void {
+  if (actor.token) throw new ForbiddenError("token_not_allowed", "API tokens cannot do this. Sign in to the dashboard as an owner of this workspace.");
   if (actor.role !== "owner") throw new ForbiddenError("forbidden", "Only owners of this workspace can do this.");
+}
+
+/** How a deploy by this actor is recorded. */
+export function deploySourceOf(actor: TenantActor): "browser" | "cli" | "api" {
+  return actor.token ? actor.token.client : "browser";
 }

@@ -6,6 +6,7 @@ import { uploadDeployWithinLimits } from "@/lib/deploys/admission";
 import { ApiError, errorResponse } from "@/lib/http/errors";
 import { requireCsrf } from "@/lib/http/guard";
 import { actorFor } from "@/lib/tenancy/access";
+import { deployUploadQuerySchema } from "@/lib/validation";
 
 type Context = { params: Promise<{ tenant: string; site: string }> };
 
@@ -30,6 +31,7 @@ export async function POST(request: NextRequest, context: Context) {
     const user = await requireApiUser();
     requireCsrf(request);
     const actor = await actorFor(user.id, tenant);
+    const { message } = deployUploadQuerySchema.parse({ message: request.nextUrl.searchParams.get("message") });
     if (!request.body) throw new ApiError(400, "empty_body", "Send the zip file as the request body.");
     const type = request.headers.get("content-type") ?? "";
     if (!/^application\/(zip|x-zip-compressed|octet-stream)\b/.test(type)) {
@@ -40,6 +42,7 @@ export async function POST(request: NextRequest, context: Context) {
       body: request.body,
       declaredLength: length === null ? null : Number(length),
       ip: clientIp(request.headers),
+      message,
     });
     return NextResponse.json({ deploy }, { status: 201 });
   } catch (error) {
