@@ -4,6 +4,7 @@ import { formatBytes, quoteName } from "./format";
 import { isJunk } from "./junk";
 import { ENTRY_COUNT_FACTOR, RATIO_GRACE_BYTES, type UploadLimits } from "./limits";
 import { assertNameEncoding, collisionKey, parseEntryPath, utf8Length } from "./names";
+import { assertPlainFileType, S_IFDIR, S_IFMT } from "./refusals";
 import { entryName, locationOf, readNextEntry, type EntryLocation, type ZipEntry, type ZipFile } from "./zip-archive";
 import { checkLocalHeaders, nameDigest, type CentralRecord } from "./zip-local";
 
@@ -25,10 +26,6 @@ export interface InspectResult {
 }
 
 const YIELD_EVERY_ENTRIES = 256;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 const DOS_DIRECTORY = 0x10;
 const METHOD_NAMES: Record<number, string> = { 1: "Shrink", 6: "Implode", 9: "Deflate64", 12: "BZIP2", 14: "LZMA", 93: "Zstandard", 95: "XZ", 98: "PPMd" };
 
@@ -179,18 +176,7 @@ function entryKind(entry: ZipEntry, source: string, endsWithSlash: boolean): "fi
   // Unix-made zips carry st_mode in the high 16 bits; many Windows tools
   // leave them zero. A non-zero type is trusted whatever the "made by"
   // host says, so a symlink cannot hide behind a DOS host byte.
-  if (type === S_IFLNK) {
-    throw new UploadError("symlink", `The entry ${quoteName(source)} is a symbolic link. Links are not allowed; replace it with the file it points to.`, {
-      entry: source,
-    });
-  }
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
-    throw new UploadError(
-      "special_file",
-      `The entry ${quoteName(source)} is not a regular file (it is a device, pipe or socket). Only files and folders can be uploaded.`,
-      { entry: source },
-    );
-  }
+  assertPlainFileType(type, source);
   if (endsWithSlash || type === S_IFDIR) return "folder";
   if ((entry.externalFileAttributes & DOS_DIRECTORY) !== 0 && entry.uncompressedSize === 0 && type === 0) return "folder";
   return "file";

@@ -1,0 +1,304 @@
+import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { Command, CommanderError, Option } from "commander";
+import { formatBytes } from "../../lib/uploads/format";
+import { Api, enc, type Deploy } from "./api";
+import { DEFAULT_URL, normaliseUrl, readLogin, removeLogin, resolveCredentials, writeLogin, type Env } from "./config";
+import { CliError } from "./errors";
+import { reporterFor, silentReporter, type Reporter } from "./progress";
+import { promptHidden, readAll } from "./prompt";
+import { waitForLive } from "./status";
+import { uploadZip } from "./upload";
+import { VERSION } from "./version";
+import { walkFolder } from "./walk";
+import { checkZipEntries, zipToTempFile } from "./zip";
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: Env;
+}
+
+const defaultIo = (): Io => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+
+/** Runs one command; resolves with the exit code (never calls process.exit, so tests can run it in-process). */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const program = buildProgram(io);
+  let json = false;
+  program.hook("preAction", (_, action) => {
+    json = Boolean(action.opts().json);
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    const cliError = error instanceof CliError ? error : new CliError("internal", error instanceof Error ? error.message : String(error));
+    if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: cliError.toJSON() })}\n`);
+    else {
+      io.stderr.write(`Error: ${cliError.message}\n`);
+      if (cliError.hint) io.stderr.write(`${cliError.hint}\n`);
+    }
+    return 1;
+  }
+}
+
+export function buildProgram(io: Io): Command {
+  const program = new Command("pagoda")
+    .description("Deploy static sites to a Pagoda dashboard.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError()
+    .addHelpText("after", `\nAuthentication: "pagoda login" stores a token; PAGODA_TOKEN and PAGODA_URL override it (for CI).\nDocumentation: docs/cli.md.`);
+
+  program
+    .command("login")
+    .description("Check an API token and store it, with the dashboard's address, for later commands")
+    .option("--url <dashboard>", `the dashboard's address (default: PAGODA_URL, the stored one, or ${DEFAULT_URL})`)
+    .option("--token-stdin", "read the token from standard input instead of prompting")
+    .action(async (opts: { url?: string; tokenStdin?: boolean }) => {
+      const stored = await readLogin(io.env).catch(() => null);
+      const url = normaliseUrl(opts.url ?? (io.env.PAGODA_URL?.trim() || stored?.url || DEFAULT_URL));
+      let token: string;
+      if (opts.tokenStdin) token = await readAll(io.stdin);
+      else if (io.stdin.isTTY) token = await promptHidden(`API token for ${url}: `, io.stdin, io.stderr);
+      else
+        throw new CliError("no_token", "No token given: standard input is not a terminal.", { hint: 'Pipe the token in with "pagoda login --token-stdin".' });
+      token = token.trim();
+      if (!token) throw new CliError("no_token", "No token given.", { hint: "Create one on the workspace settings page." });
+      const { token: info } = await new Api(url, token).whoami();
+      const file = await writeLogin({ url, token, workspace: info.workspace.slug }, io.env);
+      io.stdout.write(`Logged in to ${url} with the token "${info.name}" of the workspace ${info.workspace.slug} (${info.scopes.join(", ")}).\n`);
+      io.stderr.write(`Stored in ${file}.\n`);
+    });
+
+  program
+    .command("logout")
+    .description("Forget the stored token (it stays valid until revoked on the settings page)")
+    .action(async () => {
+      const removed = await removeLogin(io.env);
+      io.stdout.write(removed ? "Logged out; the token stays valid until it is revoked on the settings page.\n" : "Not logged in.\n");
+    });
+
+  program
+    .command("deploy")
+    .description("Deploy a folder (zipped here, streaming) or a .zip to a site, then wait for it to go Live")
+    .argument("<folder|zip>", "the built site: a folder holding index.html, or a zip of one")
+    .requiredOption("--site <name>", "the site to deploy to")
+    .option("--workspace <slug>", "the workspace (default: the token's)")
+    .option("--message <text>", "a note kept with the deploy in its history")
+    .option("--no-wait", "return once the deploy is accepted, without waiting for Live")
+    .option("--include-all", "keep .git and node_modules (left out by default)")
+    .addOption(new Option("--timeout <seconds>", "how long to wait for Live").default(600).argParser(positiveInt("--timeout")))
+    .option("--json", "print one JSON result and nothing else")
+    .action(async (target: string, opts: DeployOptions) => {
+      const reporter = opts.json ? silentReporter : reporterFor(io.stderr);
+      const result = await deploy(target, opts, io, reporter);
+      if (opts.json) io.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
+      else if (result.url && result.phase === "Live") io.stdout.write(`Live: ${result.url}\n`);
+      else io.stdout.write(`Deploy ${result.deploy.id} accepted; it goes live by itself. Follow it with "pagoda deploys ${opts.site}".\n`);
+    });
+
+  program
+    .command("sites")
+    .description("List the workspace's sites")
+    .option("--workspace <slug>", "the workspace (default: the token's)")
+    .option("--json", "print JSON")
+    .action(async (opts: { workspace?: string; json?: boolean }) => {
+      const { api, workspace } = await connect(io.env, opts.workspace);
+      const { sites } = await api.sites(workspace);
+      if (opts.json) return void io.stdout.write(`${JSON.stringify({ ok: true, workspace, sites })}\n`);
+      if (sites.length === 0) return void io.stdout.write(`The workspace ${workspace} has no sites yet.\n`);
+      table(
+        io.stdout,
+        ["NAME", "DEPLOYS", "URL"],
+        sites.map((s) => [s.name, String(s.deployCount), s.url]),
+      );
+    });
+
+  program
+    .command("deploys")
+    .description("A site's deploy history, newest first (* marks the one the site serves)")
+    .argument("<site>")
+    .option("--workspace <slug>", "the workspace (default: the token's)")
+    .option("--json", "print JSON")
+    .action(async (site: string, opts: { workspace?: string; json?: boolean }) => {
+      const { api, workspace } = await connect(io.env, opts.workspace);
+      const { deploys } = await api.deploys(workspace, site);
+      if (opts.json) return void io.stdout.write(`${JSON.stringify({ ok: true, workspace, site, deploys })}\n`);
+      if (deploys.length === 0) return void io.stdout.write(`${site} has no deploys yet.\n`);
+      table(
+        io.stdout,
+        ["", "ID", "STATE", "CREATED", "BY", "MESSAGE"],
+        deploys.map((d) => [
+          d.isTarget ? "*" : "",
+          d.id,
+          d.state,
+          d.createdAt,
+          d.createdBy ? `${d.createdBy.name}${d.source ? ` (${d.source})` : ""}` : (d.source ?? ""),
+          (d.message ?? d.error ?? "").split("\n")[0] ?? "",
+        ]),
+      );
+    });
+
+  program
+    .command("rollback")
+    .description("Serve an earlier deploy again (by id, a unique start of its id, or of its digest)")
+    .argument("<site>")
+    .argument("<deploy>")
+    .option("--workspace <slug>", "the workspace (default: the token's)")
+    .option("--no-wait", "return once the site is pointed at it, without waiting for Live")
+    .addOption(new Option("--timeout <seconds>", "how long to wait for Live").default(600).argParser(positiveInt("--timeout")))
+    .option("--json", "print JSON")
+    .action(async (site: string, ref: string, opts: { workspace?: string; wait: boolean; timeout: number; json?: boolean }) => {
+      const { api, workspace } = await connect(io.env, opts.workspace);
+      const chosen = pickDeploy((await api.deploys(workspace, site)).deploys, ref, site);
+      const { deploy: promoted } = await api.promote(workspace, site, chosen.id);
+      let url: string | null = null;
+      if (opts.wait && promoted.digest) {
+        if (!opts.json) io.stderr.write(`Rolling ${site} back to ${promoted.id}; waiting for Live…\n`);
+        url = (await waitForLive(api, workspace, site, promoted.digest, { timeoutMs: opts.timeout * 1000 })).url;
+      }
+      if (opts.json) io.stdout.write(`${JSON.stringify({ ok: true, workspace, site, deploy: promoted, url })}\n`);
+      else io.stdout.write(url ? `Live: ${url}\n` : `${site} now points at ${promoted.id}.\n`);
+    });
+
+  program
+    .command("open")
+    .description("Open a site in the browser (and print its URL)")
+    .argument("<site>")
+    .option("--workspace <slug>", "the workspace (default: the token's)")
+    .option("--print", "only print the URL")
+    .action(async (site: string, opts: { workspace?: string; print?: boolean }) => {
+      const { api, workspace } = await connect(io.env, opts.workspace);
+      const { site: found } = await api.site(workspace, site);
+      io.stdout.write(`${found.url}\n`);
+      if (!opts.print) openInBrowser(found.url, io);
+    });
+
+  return program;
+}
+
+export interface DeployOptions {
+  site: string;
+  workspace?: string;
+  message?: string;
+  wait: boolean;
+  includeAll?: boolean;
+  timeout: number;
+  json?: boolean;
+}
+
+export interface DeployResult {
+  workspace: string;
+  site: string;
+  deploy: Deploy;
+  url: string | null;
+  phase: string | null;
+  bytes: number;
+  files: number | null;
+  timings: { zipMs: number; uploadMs: number; processingMs: number; liveMs: number | null };
+}
+
+export async function deploy(target: string, opts: DeployOptions, io: Io, reporter: Reporter): Promise<DeployResult> {
+  const started = performance.now();
+  const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    throw new CliError("not_found", error.code === "ENOENT" ? `${target} does not exist.` : `${target} cannot be read (${error.code}).`);
+  });
+  // Everything that can be refused here is refused before the first request.
+  let zipFile: string;
+  let bytes: number;
+  let files: number | null = null;
+  let cleanup = async () => {};
+  if (info.isDirectory()) {
+    const walked = await walkFolder(target, { includeAll: opts.includeAll });
+    reporter.step(`Zipping ${walked.files.length.toLocaleString("en-US")} files (${formatBytes(walked.totalBytes)})`);
+    const zipped = await zipToTempFile(walked.files);
+    zipFile = zipped.file;
+    bytes = zipped.bytes;
+    files = walked.files.length;
+    cleanup = zipped.remove;
+  } else if (info.isFile()) {
+    await checkZipEntries(target);
+    zipFile = target;
+    bytes = info.size;
+  } else {
+    throw new CliError("not_a_folder", `${target} is neither a folder nor a zip file.`);
+  }
+  try {
+    const zippedAt = performance.now();
+    const { api, workspace } = await connect(io.env, opts.workspace);
+    const query = opts.message === undefined ? "" : `?message=${encodeURIComponent(opts.message)}`;
+    reporter.uploadStart(bytes);
+    let sentAt = 0;
+    const deployed = await uploadZip(api, `/api/tenants/${enc(workspace)}/sites/${enc(opts.site)}/deploys${query}`, zipFile, bytes, {
+      onProgress: (sent, total) => reporter.uploadProgress(sent, total),
+      onProcessing: () => {
+        sentAt = performance.now();
+        reporter.uploadEnd();
+        reporter.step("Processing…");
+      },
+    });
+    const acceptedAt = performance.now();
+    sentAt ||= acceptedAt;
+    const timings = { zipMs: zippedAt - started, uploadMs: sentAt - zippedAt, processingMs: acceptedAt - sentAt, liveMs: null as number | null };
+    const base = { workspace, site: opts.site, deploy: deployed, bytes, files, timings };
+    if (!opts.wait || !deployed.digest) return { ...base, url: null, phase: null };
+    reporter.step(`Deploy ${deployed.id} stored; waiting for it to go Live…`);
+    let lastPhase = "";
+    const live = await waitForLive(api, workspace, opts.site, deployed.digest, {
+      timeoutMs: opts.timeout * 1000,
+      onPhase: (event) => {
+        if (event.phase !== lastPhase && event.phase !== "Live") reporter.step(`  ${event.phase}: ${event.message}`);
+        lastPhase = event.phase;
+      },
+    });
+    timings.liveMs = performance.now() - acceptedAt;
+    return { ...base, url: live.url ?? (await api.site(workspace, opts.site)).site.url, phase: live.phase };
+  } finally {
+    await cleanup();
+  }
+}
+
+/** The token's workspace unless one is named; a stored login already knows it. */
+export async function connect(env: Env, workspace?: string): Promise<{ api: Api; workspace: string }> {
+  const creds = await resolveCredentials(env);
+  const api = new Api(creds.url, creds.token);
+  const slug = workspace ?? creds.workspace ?? (await api.whoami()).token.workspace.slug;
+  return { api, workspace: slug };
+}
+
+export function pickDeploy(deploys: readonly Deploy[], ref: string, site: string): Deploy {
+  const exact = deploys.find((d) => d.id === ref);
+  if (exact) return exact;
+  const wanted = ref.replace(/^sha256:/, "").toLowerCase();
+  const matches = deploys.filter((d) => d.id.startsWith(ref) || (wanted.length >= 4 && (d.digest ?? "").replace(/^sha256:/, "").startsWith(wanted)));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) throw new CliError("ambiguous_deploy", `"${ref}" matches ${matches.length} deploys of ${site}; give more of its id.`);
+  throw new CliError("deploy_not_found", `${site} has no deploy "${ref}" among its latest ${deploys.length}.`, {
+    hint: `List them with "pagoda deploys ${site}".`,
+  });
+}
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    if (!/^[1-9][0-9]{0,6}$/.test(value))
+      throw new CommanderError(1, "pagoda.invalidArgument", `error: ${flag} takes a whole number of seconds, not "${value}".`);
+    return Number(value);
+  };
+}
+
+function table(out: NodeJS.WritableStream, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  for (const row of [header, ...rows]) out.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")}\n`.trimStart());
+}
+
+function openInBrowser(url: string, io: Io): void {
+  const [command, args] =
+    process.platform === "darwin" ? ["open", [url]] : process.platform === "win32" ? ["cmd", ["/c", "start", "", url]] : ["xdg-open", [url]];
+  const child = spawn(command, args as string[], { stdio: "ignore", detached: true });
+  child.on("error", () => io.stderr.write(`Could not start ${command}; open the URL above yourself.\n`));
+  child.unref();
+}

@@ -1,0 +1,71 @@
+import { createReadStream } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { errorFromResponse, unreachable, type Api, type Deploy } from "./api";
+import { CliError } from "./errors";
+
+export interface UploadEvents {
+  /** Bytes of the zip handed to the connection so far. */
+  onProgress?: (sent: number, total: number) => void;
+  /** Every byte is sent; the server is unpacking and storing the deploy. */
+  onProcessing?: () => void;
+}
+
+/**
+ * Sends the zip file as the raw request body with its length declared, read
+ * from disk in chunks as the connection drains, so memory stays flat whatever
+ * the size of the site.
+ */
+export function uploadZip(api: Api, path: string, file: string, bytes: number, events: UploadEvents = {}): Promise<Deploy> {
+  const target = new URL(api.url(path));
+  const client = target.protocol === "https:" ? https : http;
+  return new Promise<Deploy>((resolve, reject) => {
+    const request = client.request(target, {
+      method: "POST",
+      headers: api.headers({ "content-type": "application/zip", "content-length": String(bytes) }),
+    });
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    request.on("error", (error) => fail(unreachable(api.baseUrl, error)));
+    request.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", fail);
+      response.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const status = response.statusCode ?? 0;
+        const headers = new Headers();
+        for (const [key, value] of Object.entries(response.headers)) {
+          if (typeof value === "string") headers.set(key, value);
+        }
+        if (status !== 201) {
+          void errorFromResponse(new Response(body, { status, headers })).then(fail, fail);
+          return;
+        }
+        try {
+          const parsed = JSON.parse(body) as { deploy: Deploy };
+          settled = true;
+          resolve(parsed.deploy);
+        } catch (error) {
+          fail(new CliError("bad_response", "The dashboard accepted the upload but did not answer with the deploy.", { cause: error }));
+        }
+      });
+    });
+    const source = createReadStream(file, { highWaterMark: 256 * 1024 });
+    let sent = 0;
+    source.on("data", (chunk) => {
+      sent += chunk.length;
+      events.onProgress?.(sent, bytes);
+    });
+    source.on("error", (error) => {
+      request.destroy();
+      fail(error);
+    });
+    source.on("end", () => events.onProcessing?.());
+    source.pipe(request);
+  });
+}
