@@ -14,6 +14,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { loadKubeConfig } from "@/lib/kube/connection";
+import { keepPlainJson } from "@/lib/kube/plain-objects";
 import { isNotFound, KubeRequester, type RequestDone } from "@/lib/kube/request";
 import {
   FIELD_MANAGER_OPERATOR,
@@ -53,6 +54,21 @@ export function recordRequest(metrics: OperatorMetrics, done: RequestDone): void
   metrics.apiRequestDuration.observe({ ...labels, code }, done.seconds);
 }
 
+/**
+ * What the operator writes, lists and watches through the object client:
+ * built and read as plain JSON, so the client sends and returns them as they
+ * are (lib/kube/plain-objects.ts).
+ */
+const PLAIN_KINDS = [
+  { group: "", version: "v1", kind: "ConfigMap" },
+  { group: "", version: "v1", kind: "Service" },
+  { group: "", version: "v1", kind: "Pod" },
+  { group: "", version: "v1", kind: "Namespace" },
+  { group: "apps", version: "v1", kind: "Deployment" },
+  { group: "networking.k8s.io", version: "v1", kind: "Ingress" },
+  { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
+];
+
 export interface KubeApiOptions {
   /** Deadline of each request (watches excepted). */
   requestTimeoutMs?: number;
@@ -85,6 +101,7 @@ export class KubeApi {
       userAgent: "pagoda-operator",
       onRequest: (done) => recordRequest(metrics, done),
     });
+    keepPlainJson(PLAIN_KINDS);
     // Every request names its namespace, so the object client needs no default one.
     this.objects = this.requester.client(KubernetesObjectApi);
     this.custom = this.requester.client(CustomObjectsApi);

@@ -11,7 +11,7 @@
 // heap. Here the dispatcher is made once per kubeconfig identity and reused;
 // it is rebuilt only when the TLS material read from the kubeconfig changes
 // (rotated certificates), and the old one is closed gracefully.
-import { createHash } from "node:crypto";
+import { KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { AgentOptions } from "node:https";
 import os from "node:os";
@@ -145,15 +145,54 @@ export interface PooledKubeConfig {
   close(): Promise<void>;
 }
 
-function fingerprint(cluster: Cluster | null, options: AgentOptions): string {
-  const hash = createHash("sha256");
-  for (const part of [cluster?.server, cluster?.proxyUrl, options.servername, String(options.rejectUnauthorized), options.passphrase]) {
-    hash.update(`${part ?? ""}\0`);
+/** What decides the dispatcher: the server, the proxy and the TLS material, as read for this request. */
+interface PoolKey {
+  server: string | undefined;
+  proxyUrl: string | undefined;
+  servername: string | undefined;
+  rejectUnauthorized: boolean | undefined;
+  passphrase: string | undefined;
+  tls: unknown[];
+}
+
+function poolKey(cluster: Cluster | null, options: AgentOptions): PoolKey {
+  return {
+    server: cluster?.server,
+    proxyUrl: cluster?.proxyUrl,
+    servername: options.servername,
+    rejectUnauthorized: options.rejectUnauthorized,
+    passphrase: options.passphrase,
+    tls: [options.ca, options.cert, options.key, options.pfx],
+  };
+}
+
+function samePart(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (a instanceof KeyObject && b instanceof KeyObject) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => samePart(item, b[i]));
+  // Key or PFX objects ({ buf, passphrase }): rare; compared by their fields.
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    const keys = Object.keys(x);
+    return keys.length === Object.keys(y).length && keys.every((k) => samePart(x[k], y[k]));
   }
-  for (const part of [options.ca, options.cert, options.key, options.pfx]) {
-    for (const item of [part ?? ""].flat()) hash.update(typeof item === "string" || Buffer.isBuffer(item) ? item : JSON.stringify(item)).update("\0");
-  }
-  return hash.digest("hex");
+  return false;
+}
+
+// Compared on every request, since the client reads the TLS material afresh
+// each time (a rotated certificate file must take effect): comparing the
+// bytes costs a fraction of hashing them.
+function samePool(a: PoolKey, b: PoolKey): boolean {
+  return (
+    a.server === b.server &&
+    a.proxyUrl === b.proxyUrl &&
+    a.servername === b.servername &&
+    a.rejectUnauthorized === b.rejectUnauthorized &&
+    a.passphrase === b.passphrase &&
+    a.tls.every((part, i) => samePart(part, b.tls[i]))
+  );
 }
 
 /**
@@ -175,11 +214,11 @@ export function pooledKubeConfig(source: KubeConfig): PooledKubeConfig {
     throw new Error("@kubernetes/client-node no longer has KubeConfig.createDispatcher; lib/kube/connection.ts needs updating");
   }
   const create = factory.createDispatcher.bind(kc);
-  let current: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+  let current: { key: PoolKey; dispatcher: Dispatcher | undefined } | undefined;
   let closed = false;
   factory.createDispatcher = (cluster, agentOptions) => {
-    const key = fingerprint(cluster, agentOptions);
-    if (current?.key === key) return current.dispatcher;
+    const key = poolKey(cluster, agentOptions);
+    if (current && samePool(current.key, key)) return current.dispatcher;
     const previous = current?.dispatcher;
     current = { key, dispatcher: create(cluster, agentOptions) };
     // Graceful: watches and requests still running on it finish first.

@@ -14,6 +14,7 @@ import {
   type KubeConfig,
   type Middleware,
 } from "@kubernetes/client-node";
+import { undiciHttpLibrary } from "./http-library";
 
 /** HTTP status of the last response a request got, written by the middleware below. */
 const answered = new AsyncLocalStorage<{ code?: number }>();
@@ -51,7 +52,7 @@ export function isTimeout(err: unknown): boolean {
 export function apiStatusCode(err: unknown): number | undefined {
   if (err instanceof KubeApiError) return err.statusCode;
   if (err instanceof ApiException) return err.code;
-  // An aborted fetch's DOMException has a numeric `code` too (23 for a timeout), which is no HTTP status.
+  // An aborted request's DOMException has a numeric `code` too (23 for a timeout), which is no HTTP status.
   if (isTimeout(err) || err instanceof DOMException) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown } | null | undefined;
   const code = typeof e?.statusCode === "number" ? e.statusCode : e?.code;
@@ -209,6 +210,7 @@ export class KubeRequester {
     this.requestTimeoutMs = opts.requestTimeoutMs;
     this.configuration = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
+      httpApi: undiciHttpLibrary(),
       authMethods: { default: kc },
       ...(opts.userAgent ? { middleware: [setHeaderMiddleware("User-Agent", opts.userAgent)] } : {}),
       promiseMiddleware: [deadline(opts.requestTimeoutMs)],
