@@ -1,0 +1,180 @@
+// The JSON API's contract: what each route reads (path parameters, query,
+// body) and answers, as zod schemas. Routes parse with these, the OpenAPI
+// document (openapi.ts) is generated from them, and the CLI can import them:
+// so this folder stays pure (zod and the input rules of lib/validation.ts,
+// nothing of the server).
+import { z } from "zod";
+import { DEPLOY_MESSAGE_MAX, deployMessageSchema, PASSWORD_MAX, PASSWORD_MIN, signUpSchema, siteNameSchema } from "../validation";
+import { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN } from "../staticsite/site-name";
+
+// ---- The one error shape -------------------------------------------------
+
+export const errorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.string().meta({ description: "Stable and machine-readable, e.g. `name_taken`, `path_traversal`, `rate_limited`.", example: "not_found" }),
+      message: z.string().meta({ description: "One sentence for a person: what is wrong and what to do.", example: "Site not found." }),
+      entry: z.string().optional().meta({ description: "For a refused zip: the path inside it that caused the refusal." }),
+      fields: z.record(z.string(), z.string()).optional().meta({ description: "For invalid input: one message per field (dotted path), to show next to it." }),
+    }),
+  })
+  .meta({ id: "Error", description: "Every refusal, from every route, has this shape." });
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+// ---- Path parameters -----------------------------------------------------
+
+const tenant = z.string().meta({ description: "The workspace's slug, as in its dashboard URL.", example: "alice-k3x9q2" });
+const site = z.string().meta({ description: "The site's name.", example: "portfolio" });
+const deploy = z.string().meta({ description: "The deploy's id, from the deploy list.", example: "cmf0q3v1k0000a8b2c3d4e5f6" });
+
+export const tenantParamsSchema = z.object({ tenant });
+export const siteParamsSchema = z.object({ tenant, site });
+export const deployParamsSchema = z.object({ tenant, site, deploy });
+export const artifactParamsSchema = z.object({
+  digest: z.string().meta({ description: "The artifact's sha256, 64 hex digits." }),
+});
+export const artifactQuerySchema = z.object({
+  sig: z.string().optional().meta({ description: "The HMAC the dashboard wrote into the StaticSite; without a valid one the answer is 404." }),
+});
+export const nextAuthParamsSchema = z.object({
+  nextauth: z.array(z.string()).meta({ description: "next-auth's action and provider, e.g. `csrf` or `callback/credentials`." }),
+});
+
+// ---- Request bodies and queries ------------------------------------------
+
+export const signUpBodySchema = signUpSchema.meta({
+  description: `\`password\`: ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, not a common one, not too repetitive, not containing the email's name. \`name\`: at most 80 characters, no control characters.`,
+});
+
+export const createSiteBodySchema = z.object({
+  name: siteNameSchema.meta({
+    description:
+      "Lower-case letters, digits and dashes, starting with a letter; a few names (such as `www`, `api`) are reserved. Surrounding spaces are dropped.",
+    override: { type: "string", pattern: SITE_NAME_PATTERN, maxLength: SITE_NAME_MAX_LENGTH },
+    example: "portfolio",
+  }),
+});
+
+/** `POST …/deploys`: the body is the zip, so the deploy's message travels in the URL. */
+export const deployUploadQuery = z.object({
+  message: deployMessageSchema.optional().meta({
+    description: `What this deploy is, shown in the history: at most ${DEPLOY_MESSAGE_MAX} characters, one line (newlines and other control characters are refused with 400). Blank means none.`,
+    override: { type: "string", maxLength: DEPLOY_MESSAGE_MAX },
+    example: "Fix the pricing table",
+  }),
+});
+
+export const changePasswordBodySchema = z.object({
+  currentPassword: z
+    .string({ error: "Enter your current password." })
+    .min(1, { error: "Enter your current password." })
+    .max(PASSWORD_MAX, { error: "Your current password is not right." }),
+  newPassword: z.string({ error: "Enter a new password." }),
+});
+
+// ---- Response bodies ------------------------------------------------------
+
+const isoTime = z.iso.datetime();
+const digest = z.string().meta({ description: "`sha256:` and 64 hex digits.", example: `sha256:${"ab".repeat(32)}` });
+
+export const siteSchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    url: z.string().meta({ description: "Where the site is served." }),
+    createdAt: isoTime,
+    deployCount: z.int().nonnegative(),
+    targetDigest: digest.nullable().meta({ description: "The artifact of the deploy the site is pointed at; null before the first deploy." }),
+  })
+  .meta({ id: "Site" });
+
+export const DEPLOY_STATES = ["processing", "ready", "failed", "live", "superseded"] as const;
+export const DEPLOY_SOURCES = ["browser", "cli", "api"] as const;
+
+export const deploySchema = z
+  .strictObject({
+    id: z.string(),
+    digest: digest.nullable(),
+    shortDigest: z.string().nullable().meta({ description: "The first 12 hex digits of the digest, for display." }),
+    sizeBytes: z.int().nonnegative().nullable(),
+    fileCount: z.int().nonnegative().nullable(),
+    state: z.enum(DEPLOY_STATES).meta({
+      description:
+        "`processing` while the zip is checked; `ready` once stored; `live` once the cluster serves it; `failed` when its rollout failed (see `error`); `superseded` when a later deploy went live.",
+    }),
+    error: z.string().nullable(),
+    message: z.string().nullable().meta({ description: "What the person deploying said about it (one line, at most 500 characters)." }),
+    source: z.enum(DEPLOY_SOURCES).meta({ description: "How it was sent: the dashboard, the pagoda CLI, or another API client." }),
+    createdBy: z
+      .discriminatedUnion("kind", [
+        z.strictObject({ kind: z.literal("user"), name: z.string() }),
+        z.strictObject({ kind: z.literal("token"), name: z.string() }),
+      ])
+      .nullable()
+      .meta({ description: "The person, or the API token by the name it had then; null when that account is gone." }),
+    createdAt: isoTime,
+    finishedAt: isoTime.nullable(),
+    promotedAt: isoTime.nullable(),
+    liveAt: isoTime.nullable(),
+    isTarget: z.boolean().meta({ description: "The site is pointed at this deploy." }),
+  })
+  .meta({ id: "Deploy" });
+
+export const TOKEN_SCOPES = ["read", "deploy"] as const;
+
+export const tokenInfoSchema = z
+  .strictObject({
+    name: z.string(),
+    scopes: z.array(z.enum(TOKEN_SCOPES)),
+    expiresAt: isoTime.nullable(),
+    workspace: z.strictObject({ slug: z.string(), name: z.string() }),
+  })
+  .meta({ id: "TokenInfo" });
+
+export const sitesResponseSchema = z.strictObject({ sites: z.array(siteSchema) });
+export const siteResponseSchema = z.strictObject({ site: siteSchema });
+export const deploysResponseSchema = z.strictObject({ deploys: z.array(deploySchema).meta({ description: "Newest first, at most 50." }) });
+export const deployResponseSchema = z.strictObject({ deploy: deploySchema });
+export const tokenResponseSchema = z.strictObject({ token: tokenInfoSchema });
+export const signUpResponseSchema = z.strictObject({ tenant: z.string().meta({ description: "The new workspace's slug." }) });
+export const signedInResponseSchema = z.strictObject({ signedIn: z.literal(true) });
+export const signedOutResponseSchema = z.strictObject({ signedOut: z.literal(true) });
+export const healthResponseSchema = z.strictObject({ ok: z.literal(true) });
+export const notReadyResponseSchema = z.strictObject({ ok: z.literal(false), reason: z.string() });
+
+export type SitesResponse = z.infer<typeof sitesResponseSchema>;
+export type SiteResponse = z.infer<typeof siteResponseSchema>;
+export type DeploysResponse = z.infer<typeof deploysResponseSchema>;
+export type DeployResponse = z.infer<typeof deployResponseSchema>;
+export type TokenResponse = z.infer<typeof tokenResponseSchema>;
+export type SignUpResponse = z.infer<typeof signUpResponseSchema>;
+
+// ---- Server-sent events ---------------------------------------------------
+
+export const SITE_PHASES = ["Pending", "Deploying", "Live", "Failed", "Offline", "NoCluster"] as const;
+
+export const sitePhaseEventSchema = z
+  .object({
+    phase: z.enum(SITE_PHASES),
+    message: z.string().meta({ description: "One sentence for a person; for Failed and Deploying it is the operator's own." }),
+    reason: z.string().optional().meta({ description: "Machine-readable cause, e.g. the operator's condition reason." }),
+    readyReplicas: z.int().nonnegative(),
+    replicas: z.int().nonnegative(),
+    currentDigest: digest.nullable().meta({ description: "The artifact serving right now, which may be an older deploy during a rollout." }),
+    url: z.string().nullable().optional(),
+    healthy: z.boolean().meta({ description: "False while the dashboard cannot vouch for what it knows of the cluster." }),
+  })
+  .meta({ id: "SitePhaseEvent", description: "`event: phase`: the site's phase, at once and whenever it changes." });
+
+export const healthEventSchema = z
+  .object({ healthy: z.boolean() })
+  .meta({ id: "HealthEvent", description: "`event: health`: the dashboard's watch on the cluster went down or came back." });
+
+export const deploysEventSchema = z
+  .object({ siteId: z.string() })
+  .meta({ id: "DeploysEvent", description: "`event: deploys`: the site's deploy history changed; read it again." });
+
+export const siteChangedEventSchema = z
+  .object({ name: z.string() })
+  .meta({ id: "SiteChangedEvent", description: "`event: site`: the cluster reported a change of this site of the workspace." });
