@@ -56,6 +56,26 @@ module.exports = {
       to: { pathNot: ["^operator/", "^lib/kube/", "^lib/staticsite/", "^lib/log\\.ts$", "^node_modules/"], ...builtIns },
     },
     {
+      name: "cli-is-a-client",
+      comment:
+        "The pagoda CLI runs on a person's machine or in CI and talks to the dashboard only over HTTP. Of Pagoda's code it may " +
+        "use the API's schemas (lib/api) and the pure upload modules that word a refusal as the server does, never the " +
+        "dashboard's server code, database or configuration.",
+      severity: "error",
+      from: { path: "^cli/" },
+      to: {
+        pathNot: ["^cli/", "^lib/api/", "^lib/uploads/(errors|format|junk|names|refusals|zip-archive|zip-block-reader)\\.ts$", "^node_modules/"],
+        ...builtIns,
+      },
+    },
+    {
+      name: "nothing-imports-the-cli",
+      comment: "The CLI is a program on top of the API, not a library: the dashboard and the operator must not depend on it.",
+      severity: "error",
+      from: { pathNot: "^cli/" },
+      to: { path: "^cli/" },
+    },
+    {
       name: "domain-does-not-look-up",
       comment:
         "Domain code (and the foundations beside it in lib/) is used by the routes, never the other way round: it does not " +

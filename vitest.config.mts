@@ -2,7 +2,7 @@ import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 const root = path.dirname(new URL(import.meta.url).pathname);
-const sources = ["lib", "app", "operator", "scripts", "local-cluster", "deploy", "tests", "bench"];
+const sources = ["lib", "app", "operator", "scripts", "local-cluster", "deploy", "tests", "bench", "cli"];
 
 export default defineConfig({
   resolve: {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { formatBytes } from "../../lib/uploads/format";
 import { Api, enc, type Deploy } from "./api";
 import { DEFAULT_URL, normaliseUrl, readLogin, removeLogin, resolveCredentials, writeLogin, type Env } from "./config";
@@ -284,8 +284,7 @@ export function pickDeploy(deploys: readonly Deploy[], ref: string, site: string
 
 function positiveInt(flag: string) {
   return (value: string): number => {
-    if (!/^[1-9][0-9]{0,6}$/.test(value))
-      throw new CommanderError(1, "pagoda.invalidArgument", `error: ${flag} takes a whole number of seconds, not "${value}".`);
+    if (!/^[1-9][0-9]{0,6}$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number of seconds.`);
     return Number(value);
   };
 }

@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import yauzl from "yauzl";
+import { buildZip } from "../../lib/uploads/test-support";
+import { CliError } from "./errors";
+import { walkFolder } from "./walk";
+import { checkZipEntries, zipToTempFile } from "./zip";
+
+let root: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "pagoda-zip-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function makeSite(dir: string, order: string[]): Promise<void> {
+  const content: Record<string, string> = {
+    "index.html": "<h1>hi</h1>",
+    "assets/app.js": "console.log(1);\n".repeat(200),
+    "assets/logo.png": "\x89PNG not really",
+    "nested/deep/page.html": "<p>deep</p>",
+  };
+  for (const rel of order) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), content[rel]!);
+  }
+}
+
+async function zipDigest(dir: string): Promise<{ digest: string; bytes: Buffer }> {
+  const zipped = await zipToTempFile((await walkFolder(dir)).files);
+  try {
+    const bytes = await readFile(zipped.file);
+    expect(bytes.length).toBe(zipped.bytes);
+    return { digest: createHash("sha256").update(bytes).digest("hex"), bytes };
+  } finally {
+    await zipped.remove();
+  }
+}
+
+function entries(zip: Buffer): Promise<{ name: string; mode: number; time: string; text: string }[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => {
+      if (err) return reject(err);
+      const out: { name: string; mode: number; time: string; text: string }[] = [];
+      z.on("entry", (entry: yauzl.Entry) => {
+        z.openReadStream(entry, async (e, stream) => {
+          if (e) return reject(e);
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          out.push({
+            name: entry.fileName,
+            mode: entry.externalFileAttributes >>> 16,
+            time: `${entry.lastModFileDate}/${entry.lastModFileTime}`,
+            text: Buffer.concat(chunks).toString(),
+          });
+          z.readEntry();
+        });
+      });
+      z.on("end", () => resolve(out));
+      z.readEntry();
+    });
+  });
+}
+
+describe("zipToTempFile", () => {
+  it("gives the same bytes for the same folder, whatever the files' times, modes and creation order", async () => {
+    const a = path.join(root, "a");
+    const b = path.join(root, "b");
+    await makeSite(a, ["index.html", "assets/app.js", "assets/logo.png", "nested/deep/page.html"]);
+    await makeSite(b, ["nested/deep/page.html", "assets/logo.png", "index.html", "assets/app.js"]);
+    await utimes(path.join(b, "index.html"), new Date("2001-02-03"), new Date("2001-02-03"));
+    await chmod(path.join(b, "assets/app.js"), 0o755);
+    const first = await zipDigest(a);
+    expect((await zipDigest(b)).digest).toBe(first.digest);
+    expect((await zipDigest(a)).digest).toBe(first.digest);
+
+    const listed = await entries(first.bytes);
+    expect(listed.map((e) => e.name)).toEqual(["assets/app.js", "assets/logo.png", "index.html", "nested/deep/page.html"]);
+    expect(new Set(listed.map((e) => e.mode))).toEqual(new Set([0o100644]));
+    expect(new Set(listed.map((e) => e.time)).size).toBe(1);
+    expect(listed.find((e) => e.name === "index.html")?.text).toBe("<h1>hi</h1>");
+  });
+
+  it("leaves no temp file behind once removed", async () => {
+    await makeSite(root, ["index.html"]);
+    const zipped = await zipToTempFile((await walkFolder(root)).files);
+    await zipped.remove();
+    await expect(readFile(zipped.file)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("checkZipEntries", () => {
+  async function check(zip: Buffer): Promise<CliError | null> {
+    const file = path.join(root, "site.zip");
+    await writeFile(file, zip);
+    return checkZipEntries(file).then(
+      () => null,
+      (e: unknown) => e as CliError,
+    );
+  }
+
+  it("passes an honest zip", async () => {
+    expect(await check(await buildZip([{ name: "index.html", data: "<h1>hi</h1>" }]))).toBeNull();
+  });
+
+  it("refuses an entry that escapes the site with the server's words", async () => {
+    const error = await check(
+      await buildZip([
+        { name: "index.html", data: "x" },
+        { name: "../escape.html", data: "x" },
+      ]).catch(async () => {
+        // yazl refuses to write "..": patch a same-length name instead.
+        const zip = await buildZip([
+          { name: "index.html", data: "x" },
+          { name: "zz/escape.html", data: "x" },
+        ]);
+        return Buffer.from(zip.toString("latin1").replaceAll("zz/escape.html", "../escape.html"), "latin1");
+      }),
+    );
+    expect(error).toBeInstanceOf(CliError);
+    expect({ code: error!.code, entry: error!.entry }).toEqual({ code: "path_traversal", entry: "../escape.html" });
+    expect(error!.message).toBe('The entry "../escape.html" uses ".." to point outside the site folder, which is not allowed.');
+  });
+
+  it("refuses a symbolic link entry", async () => {
+    const error = await check(
+      await buildZip([
+        { name: "index.html", data: "x" },
+        { name: "passwd", data: "/etc/passwd", mode: 0o120777 },
+      ]),
+    );
+    expect({ code: error?.code, entry: error?.entry }).toEqual({ code: "symlink", entry: "passwd" });
+  });
+
+  it("leaves a damaged zip for the server to explain", async () => {
+    expect(await check(Buffer.from("not a zip at all"))).toBeNull();
+  });
+});
