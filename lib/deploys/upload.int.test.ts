@@ -226,6 +226,6 @@ describe("artifact endpoint", () => {
         return `${response.status} ${await response.text()}`;
       }),
     );
-    expect(new Set(answers)).toEqual(new Set(["404 Not found\n"]));
+    expect(new Set(answers)).toEqual(new Set(['404 {"error":{"code":"not_found","message":"Not found."}}']));
   });
 });

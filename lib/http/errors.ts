@@ -6,6 +6,7 @@ import { isUploadLimitError } from "@/lib/uploads/limit-error";
 import { fieldErrors } from "@/lib/validation";
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, QuotaError, UnauthenticatedError, UnavailableError, ValidationError } from "@/lib/errors";
 import { componentLogger } from "@/lib/log";
+import type { ErrorBody } from "@/lib/api/schemas";
 
 const log = componentLogger("http");
 
@@ -43,9 +44,8 @@ export function refusalStatus(error: unknown): number | undefined {
   return DOMAIN_STATUS.find(([kind]) => error instanceof kind)?.[1];
 }
 
-export interface ErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string>; entry?: string };
-}
+/** The one shape of every refusal (lib/api/schemas.ts, documented in the OpenAPI document). */
+export type { ErrorBody };
 
 export function errorResponse(error: unknown, context: Record<string, unknown> = {}): NextResponse<ErrorBody> {
   const status = refusalStatus(error);

@@ -3,6 +3,7 @@ import type { NextRequest } from "next/server";
 import { digestFromHex, verifyArtifactSignature } from "@/lib/artifacts";
 import { artifactStore, signingKey } from "@/lib/artifacts/configured";
 import { isArtifactReferenced } from "@/lib/artifacts/references";
+import type { ErrorBody } from "@/lib/api/schemas";
 import { componentLogger } from "@/lib/log";
 
 const log = componentLogger("artifacts");
@@ -42,8 +43,9 @@ async function serve(request: NextRequest, hex: string, withBody: boolean): Prom
   });
 }
 
+/** The one error shape, with nothing in it that tells a bad signature from an unknown digest. */
 function notFound(): Response {
-  return new Response("Not found\n", { status: 404, headers: { "Content-Type": "text/plain" } });
+  return Response.json({ error: { code: "not_found", message: "Not found." } } satisfies ErrorBody, { status: 404 });
 }
 
 type Context = { params: Promise<{ digest: string }> };

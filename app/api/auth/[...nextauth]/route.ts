@@ -40,10 +40,10 @@ export async function POST(request: NextRequest, context: Context): Promise<Resp
     return await handle(replay, context);
   } catch (error) {
     if (error instanceof RateLimitedError) {
-      // Shaped like next-auth's own JSON answer (a `url` with the error code), plus our message.
+      // next-auth's own JSON answer carries a `url` with the error code; beside it, the one error shape. When to retry is in Retry-After.
       const url = new URL("/signin?error=RateLimited", getConfig().NEXTAUTH_URL).toString();
       return NextResponse.json(
-        { url, error: { code: "rate_limited", message: error.message, retryAfterSeconds: error.retryAfterSeconds } },
+        { url, error: { code: "rate_limited", message: error.message } },
         { status: 429, headers: { "Retry-After": String(error.retryAfterSeconds) } },
       );
     }
