@@ -27,8 +27,8 @@ export class NotFoundError extends DomainError {
 
 /** The caller is not signed in, or their session ended. */
 export class UnauthenticatedError extends DomainError {
-  constructor(message = "You are not signed in, or your session has expired. Sign in again.") {
-    super("unauthenticated", message);
+  constructor(message = "You are not signed in, or your session has expired. Sign in again.", code = "unauthenticated") {
+    super(code, message);
   }
 }
 

@@ -92,6 +92,16 @@ export const siteNameSchema = z
 
 export const createSiteSchema = z.object({ name: siteNameSchema });
 
+export const TOKEN_NAME_MAX = 80;
+
+/** What an API token is called in its workspace's list and in deploy history. */
+export const tokenNameSchema = z
+  .string({ error: "Give the token a name." })
+  .trim()
+  .min(1, { error: "Give the token a name." })
+  .max(TOKEN_NAME_MAX, { error: `Token names can be at most ${TOKEN_NAME_MAX} characters.` })
+  .refine((value) => !CONTROL_CHARS.test(value), { error: "Token names cannot contain control characters, text-direction overrides or broken characters." });
+
 export const DEPLOY_MESSAGE_MAX = 500;
 
 /**

@@ -10,7 +10,7 @@ import { processSingleton } from "@/lib/process-singleton";
  * dashboard process shares them. The table is created by a migration.
  */
 
-type LimiterName = "signInIp" | "signInEmail" | "signUpIp";
+type LimiterName = "signInIp" | "signInEmail" | "signUpIp" | "apiToken";
 
 // Defaults are generous enough for a person who mistypes and tight enough to
 // stop guessing; the counts are configurable, the windows are not.
@@ -23,6 +23,8 @@ function rule(name: LimiterName): { points: number; duration: number } {
       return { points: config.PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL, duration: 15 * 60 };
     case "signUpIp":
       return { points: config.PAGODA_SIGNUPS_PER_IP, duration: 60 * 60 };
+    case "apiToken":
+      return { points: config.PAGODA_API_TOKEN_REQUESTS_PER_MINUTE, duration: 60 };
   }
 }
 
@@ -48,9 +50,12 @@ function limiter(name: LimiterName): RateLimiterPostgres {
 }
 
 export class RateLimitedError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message?: string,
+  ) {
     const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-    super(`Too many attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`);
+    super(message ?? `Too many attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`);
     this.name = "RateLimitedError";
   }
 }
@@ -70,6 +75,23 @@ export async function consumeAttempt(keys: Partial<Record<LimiterName, string>>)
     }
   }
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+}
+
+/**
+ * Counts one request made with an API token (keyed by its id, so the count
+ * follows the token whichever address it is used from).
+ */
+export async function consumeTokenRequest(tokenId: string): Promise<void> {
+  try {
+    await limiter("apiToken").consume(storedKey(tokenId));
+  } catch (error) {
+    if (!(error instanceof RateLimiterRes)) throw error;
+    const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
+    throw new RateLimitedError(
+      seconds,
+      `This API token has made more than ${rule("apiToken").points} requests in a minute. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+    );
+  }
 }
 
 /** A successful sign-in forgives the earlier mistakes made for that email. */

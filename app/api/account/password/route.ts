@@ -1,16 +1,14 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { changePassword } from "@/lib/accounts/account";
 import { clientIp } from "@/lib/auth/rate-limit";
-import { requireApiUser } from "@/lib/auth/session";
 import { issueSessionCookie } from "@/lib/auth/session-token";
 import { readJson } from "@/lib/http/body";
 import { errorResponse } from "@/lib/http/errors";
-import { requireCsrf } from "@/lib/http/guard";
+import { requireSessionUser } from "@/lib/http/actor";
 
 export async function POST(request: NextRequest) {
   try {
-    const user = await requireApiUser();
-    requireCsrf(request);
+    const user = await requireSessionUser(request);
     const { sessionVersion } = await changePassword(user.id, await readJson(request), clientIp(request.headers));
     // Every other session has just ended; this browser gets a token of the new version.
     const cookie = await issueSessionCookie({ ...user, sessionVersion });

@@ -1,16 +1,14 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { signOutEverywhere } from "@/lib/accounts/account";
 import { clientIp } from "@/lib/auth/rate-limit";
-import { requireApiUser } from "@/lib/auth/session";
 import { sessionCookie } from "@/lib/auth/session-token";
 import { readBodyLimited } from "@/lib/http/body";
 import { errorResponse } from "@/lib/http/errors";
-import { requireCsrf } from "@/lib/http/guard";
+import { requireSessionUser } from "@/lib/http/actor";
 
 export async function POST(request: NextRequest) {
   try {
-    const user = await requireApiUser();
-    requireCsrf(request);
+    const user = await requireSessionUser(request);
     // No fields, but a body is still read under the limit rather than ignored unread.
     await readBodyLimited(request);
     await signOutEverywhere(user.id, clientIp(request.headers));

@@ -1,9 +1,8 @@
 import type { NextRequest } from "next/server";
-import { requireApiUser } from "@/lib/auth/session";
 import { errorResponse } from "@/lib/http/errors";
 import { sseResponse } from "@/lib/http/sse";
 import { clusterConfigured, getStatusHub } from "@/lib/publishing";
-import { actorFor } from "@/lib/tenancy/access";
+import { requireActor } from "@/lib/http/actor";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 
 export const dynamic = "force-dynamic";
@@ -20,7 +19,7 @@ export async function GET(request: NextRequest, context: Context) {
   let namespace: string;
   try {
     const { tenant } = await context.params;
-    const actor = await actorFor((await requireApiUser()).id, tenant);
+    const actor = await requireActor(request, tenant, "read");
     namespace = tenantNamespace(actor.tenantSlug);
   } catch (error) {
     return errorResponse(error, { route: "tenants.events" });

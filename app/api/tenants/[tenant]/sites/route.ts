@@ -1,18 +1,16 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { requireApiUser } from "@/lib/auth/session";
 import { clientIp } from "@/lib/auth/rate-limit";
 import { readJson } from "@/lib/http/body";
 import { errorResponse } from "@/lib/http/errors";
-import { requireCsrf } from "@/lib/http/guard";
-import { actorFor } from "@/lib/tenancy/access";
+import { requireActor } from "@/lib/http/actor";
 import { createSite, listSites } from "@/lib/sites/sites";
 
 type Context = { params: Promise<{ tenant: string }> };
 
-export async function GET(_request: NextRequest, context: Context) {
+export async function GET(request: NextRequest, context: Context) {
   try {
     const { tenant } = await context.params;
-    const actor = await actorFor((await requireApiUser()).id, tenant);
+    const actor = await requireActor(request, tenant, "read");
     return NextResponse.json({ sites: await listSites(actor) });
   } catch (error) {
     return errorResponse(error, { route: "sites.list" });
@@ -22,9 +20,7 @@ export async function GET(_request: NextRequest, context: Context) {
 export async function POST(request: NextRequest, context: Context) {
   try {
     const { tenant } = await context.params;
-    const user = await requireApiUser();
-    requireCsrf(request);
-    const actor = await actorFor(user.id, tenant);
+    const actor = await requireActor(request, tenant, "session");
     const site = await createSite(actor, await readJson(request), clientIp(request.headers));
     return NextResponse.json({ site }, { status: 201 });
   } catch (error) {

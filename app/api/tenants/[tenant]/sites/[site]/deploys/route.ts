@@ -1,19 +1,17 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { requireApiUser } from "@/lib/auth/session";
 import { clientIp } from "@/lib/auth/rate-limit";
 import { listDeploys } from "@/lib/deploys/list";
 import { uploadDeployWithinLimits } from "@/lib/deploys/admission";
 import { ApiError, errorResponse } from "@/lib/http/errors";
-import { requireCsrf } from "@/lib/http/guard";
-import { actorFor } from "@/lib/tenancy/access";
+import { requireActor } from "@/lib/http/actor";
 import { deployUploadQuerySchema } from "@/lib/validation";
 
 type Context = { params: Promise<{ tenant: string; site: string }> };
 
-export async function GET(_request: NextRequest, context: Context) {
+export async function GET(request: NextRequest, context: Context) {
   try {
     const { tenant, site } = await context.params;
-    const actor = await actorFor((await requireApiUser()).id, tenant);
+    const actor = await requireActor(request, tenant, "read");
     return NextResponse.json({ deploys: await listDeploys(actor, site) });
   } catch (error) {
     return errorResponse(error, { route: "deploys.list" });
@@ -28,9 +26,7 @@ export async function GET(_request: NextRequest, context: Context) {
 export async function POST(request: NextRequest, context: Context) {
   try {
     const { tenant, site } = await context.params;
-    const user = await requireApiUser();
-    requireCsrf(request);
-    const actor = await actorFor(user.id, tenant);
+    const actor = await requireActor(request, tenant, "deploy");
     const { message } = deployUploadQuerySchema.parse({ message: request.nextUrl.searchParams.get("message") });
     if (!request.body) throw new ApiError(400, "empty_body", "Send the zip file as the request body.");
     const type = request.headers.get("content-type") ?? "";

@@ -1,5 +1,4 @@
 import type { NextRequest } from "next/server";
-import { requireApiUser } from "@/lib/auth/session";
 import { deployChanges } from "@/lib/publishing/deploy-events";
 import { liveStatusOf } from "@/lib/publishing/live-status";
 import { db } from "@/lib/db";
@@ -7,7 +6,7 @@ import { errorResponse } from "@/lib/http/errors";
 import { sseResponse } from "@/lib/http/sse";
 import { clusterConfigured, followSiteStatus, getStatusHub } from "@/lib/publishing";
 import { getSiteRow } from "@/lib/sites/sites";
-import { actorFor } from "@/lib/tenancy/access";
+import { requireActor } from "@/lib/http/actor";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 
 export const dynamic = "force-dynamic";
@@ -25,7 +24,7 @@ export async function GET(request: NextRequest, context: Context) {
   let site: { id: string; name: string };
   try {
     const { tenant, site: name } = await context.params;
-    const actor = await actorFor((await requireApiUser()).id, tenant);
+    const actor = await requireActor(request, tenant, "read");
     tenantSlug = actor.tenantSlug;
     site = await getSiteRow(actor, name);
   } catch (error) {
