@@ -4,7 +4,7 @@
 // so this folder stays pure (zod and the input rules of lib/validation.ts,
 // nothing of the server).
 import { z } from "zod";
-import { DEPLOY_MESSAGE_MAX, deployMessageSchema, PASSWORD_MAX, PASSWORD_MIN, signUpSchema, siteNameSchema } from "../validation";
+import { DEPLOY_MESSAGE_MAX, deployMessageSchema, PASSWORD_MAX, PASSWORD_MIN, signUpSchema, siteNameSchema, tokenNameSchema } from "../validation";
 import { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN } from "../staticsite/site-name";
 
 // ---- The one error shape -------------------------------------------------
@@ -73,6 +73,33 @@ export const changePasswordBodySchema = z.object({
   newPassword: z.string({ error: "Enter a new password." }),
 });
 
+export const TOKEN_SCOPES = ["read", "deploy"] as const;
+/** Longest expiry offered; a token that must live longer can be replaced. */
+export const TOKEN_MAX_LIFETIME_DAYS = 366;
+
+export const createTokenBodySchema = z.object({
+  name: tokenNameSchema,
+  scopes: z
+    .array(z.enum(TOKEN_SCOPES, { error: 'Scopes are "read" and "deploy".' }), { error: "Choose at least one scope." })
+    .min(1, { error: "Choose at least one scope." })
+    .max(TOKEN_SCOPES.length, { error: 'Scopes are "read" and "deploy".' })
+    .refine((scopes) => new Set(scopes).size === scopes.length, { error: "Each scope can be given once." }),
+  expiresAt: z
+    .union([z.iso.datetime({ offset: true, error: "Give the expiry as an ISO date and time, or leave it empty." }), z.null()])
+    .optional()
+    .transform((value) => (value ? new Date(value) : null))
+    .refine((date) => date === null || date.getTime() > Date.now(), { error: "The expiry must be in the future." })
+    .refine((date) => date === null || date.getTime() <= Date.now() + TOKEN_MAX_LIFETIME_DAYS * 86_400_000, {
+      error: `A token can last at most ${TOKEN_MAX_LIFETIME_DAYS} days.`,
+    })
+    .meta({ description: `When the token stops working; at most ${TOKEN_MAX_LIFETIME_DAYS} days ahead. Omitted or null: never.` }),
+});
+
+export const tokenParamsSchema = z.object({
+  tenant,
+  token: z.string().meta({ description: "The token's id (`id` in the token list), not the token itself." }),
+});
+
 // ---- Response bodies ------------------------------------------------------
 
 const isoTime = z.iso.datetime();
@@ -121,8 +148,6 @@ export const deploySchema = z
   })
   .meta({ id: "Deploy" });
 
-export const TOKEN_SCOPES = ["read", "deploy"] as const;
-
 export const tokenInfoSchema = z
   .strictObject({
     name: z.string(),
@@ -131,6 +156,28 @@ export const tokenInfoSchema = z
     workspace: z.strictObject({ slug: z.string(), name: z.string() }),
   })
   .meta({ id: "TokenInfo" });
+
+export const apiTokenSchema = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    hint: z.string().meta({ description: "`pgd_<public id>_…`: enough to tell tokens apart and to match a leaked one; never the secret." }),
+    scopes: z.array(z.enum(TOKEN_SCOPES)),
+    expiresAt: isoTime.nullable(),
+    revokedAt: isoTime.nullable(),
+    lastUsedAt: isoTime.nullable(),
+    lastUsedIp: z.string().nullable(),
+    createdAt: isoTime,
+    createdBy: z.string().nullable().meta({ description: "The name of the owner who created it." }),
+  })
+  .meta({ id: "ApiToken" });
+
+export const tokensResponseSchema = z.strictObject({ tokens: z.array(apiTokenSchema) });
+export const createdTokenResponseSchema = z.strictObject({
+  token: z.string().meta({ description: "The token itself, `pgd_…`. Shown this once: only its hash is stored." }),
+  apiToken: apiTokenSchema,
+});
+export const revokedTokenResponseSchema = z.strictObject({ apiToken: apiTokenSchema });
 
 export const sitesResponseSchema = z.strictObject({ sites: z.array(siteSchema) });
 export const siteResponseSchema = z.strictObject({ site: siteSchema });
