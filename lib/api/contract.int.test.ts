@@ -235,7 +235,7 @@ describe("each kind of refusal is documented and has the one error shape", () =>
   });
 
   it("400 for a deploy message that is not one line, 415 for a body that is not a zip, 422 naming the entry of a crafted zip", async () => {
-    const upload = (query: string, body: Uint8Array, type: string) =>
+    const upload = (query: string, body: Uint8Array<ArrayBuffer>, type: string) =>
       call("uploadDeploy", deploysRoute.POST, {
         url: `${sitePath(alice.tenantSlug, "handbook")}/deploys${query}`,
         params: params(),
