@@ -10,6 +10,9 @@ export function AppHeader({ tenant, email }: { tenant: string; email: string }) 
         </Link>
         <div className="flex items-center gap-3 text-sm text-slate-600">
           <span aria-label="Signed in as">{email}</span>
+          <Link href={`/w/${tenant}/settings`} className="rounded-md px-2 py-1 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900">
+            Settings
+          </Link>
           <Link href="/account" className="rounded-md px-2 py-1 font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900">
             Account
           </Link>
