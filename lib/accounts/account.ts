@@ -1,19 +1,11 @@
 import "server-only";
-import { z } from "zod";
+import { changePasswordBodySchema } from "@/lib/api/schemas";
 import { db } from "@/lib/db";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { consumeAttempt, resetAttempts } from "@/lib/auth/rate-limit";
 import { recordAudit } from "@/lib/audit";
 import { ForbiddenError, UnauthenticatedError, ValidationError } from "@/lib/errors";
-import { PASSWORD_MAX, passwordProblem } from "@/lib/validation";
-
-const changePasswordSchema = z.object({
-  currentPassword: z
-    .string({ error: "Enter your current password." })
-    .min(1, { error: "Enter your current password." })
-    .max(PASSWORD_MAX, { error: "Your current password is not right." }),
-  newPassword: z.string({ error: "Enter a new password." }),
-});
+import { passwordProblem } from "@/lib/validation";
 
 const wrongPassword = () =>
   new ForbiddenError("wrong_password", "Your current password is not right.", { currentPassword: "Your current password is not right." });
@@ -26,7 +18,7 @@ const wrongPassword = () =>
  * user ends; returns the new version for the caller's own fresh token.
  */
 export async function changePassword(userId: string, raw: unknown, ip: string | null): Promise<{ sessionVersion: number }> {
-  const input = changePasswordSchema.parse(raw);
+  const input = changePasswordBodySchema.parse(raw);
   const user = await db().user.findUnique({ where: { id: userId }, select: { id: true, email: true, passwordHash: true } });
   if (!user) throw new UnauthenticatedError();
   // Rules first: a new password that could never be accepted costs no attempt.

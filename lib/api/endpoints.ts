@@ -285,10 +285,11 @@ export const endpoints: readonly Endpoint[] = [
     tag: "Sites",
     summary: "Changes of the workspace's sites as server-sent events",
     description: "`site` (a SiteChangedEvent) whenever the cluster reports a change of one of the workspace's sites; the site list reloads its badges on it.",
-    access: "session",
+    access: "session-or-token",
+    scope: "read",
     params: s.tenantParamsSchema,
     responses: { 200: { description: "An event stream: event `site`.", contentType: "text/event-stream" } },
-    errors: { 401: E[401], 404: E[404] },
+    errors: readable,
   },
   {
     method: "post",

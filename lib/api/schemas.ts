@@ -3,8 +3,18 @@
 // document (openapi.ts) is generated from them, and the CLI can import them:
 // so this folder stays pure (zod and the input rules of lib/validation.ts,
 // nothing of the server).
+/// <reference types="zod-openapi" />
 import { z } from "zod";
-import { DEPLOY_MESSAGE_MAX, deployMessageSchema, PASSWORD_MAX, PASSWORD_MIN, signUpSchema, siteNameSchema, tokenNameSchema } from "../validation";
+import {
+  createSiteSchema,
+  DEPLOY_MESSAGE_MAX,
+  deployMessageSchema,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  signUpSchema,
+  siteNameSchema,
+  tokenNameSchema,
+} from "../validation";
 import { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN } from "../staticsite/site-name";
 
 // ---- The one error shape -------------------------------------------------
@@ -43,17 +53,21 @@ export const nextAuthParamsSchema = z.object({
 
 // ---- Request bodies and queries ------------------------------------------
 
-export const signUpBodySchema = signUpSchema.meta({
+// The bodies below are parsed by the domain functions the routes call, with
+// these very objects; what the document says about them is attached to the
+// same instances (zod's global registry, which the generator reads) rather
+// than to copies, so the parsed and the documented schema cannot drift.
+export const signUpBodySchema = signUpSchema;
+z.globalRegistry.add(signUpSchema, {
   description: `\`password\`: ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, not a common one, not too repetitive, not containing the email's name. \`name\`: at most 80 characters, no control characters.`,
 });
 
-export const createSiteBodySchema = z.object({
-  name: siteNameSchema.meta({
-    description:
-      "Lower-case letters, digits and dashes, starting with a letter; a few names (such as `www`, `api`) are reserved. Surrounding spaces are dropped.",
-    override: { type: "string", pattern: SITE_NAME_PATTERN, maxLength: SITE_NAME_MAX_LENGTH },
-    example: "portfolio",
-  }),
+export const createSiteBodySchema = createSiteSchema;
+z.globalRegistry.add(siteNameSchema, {
+  description:
+    "Lower-case letters, digits and dashes, starting with a letter; a few names (such as `www`, `api`) are reserved. Surrounding spaces are dropped.",
+  override: { type: "string", pattern: SITE_NAME_PATTERN, maxLength: SITE_NAME_MAX_LENGTH },
+  example: "portfolio",
 });
 
 /** `POST …/deploys`: the body is the zip, so the deploy's message travels in the URL. */

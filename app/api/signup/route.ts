@@ -4,6 +4,7 @@ import { clientIp, consumeAttempt } from "@/lib/auth/rate-limit";
 import { readJson } from "@/lib/http/body";
 import { errorResponse } from "@/lib/http/errors";
 import { requireCsrf } from "@/lib/http/guard";
+import { type SignUpResponse } from "@/lib/api/schemas";
 
 export async function POST(request: NextRequest) {
   const ip = clientIp(request.headers);
@@ -13,7 +14,7 @@ export async function POST(request: NextRequest) {
     const input = await readJson(request);
     await consumeAttempt({ signUpIp: ip });
     const result = await signUp(input, ip);
-    return NextResponse.json({ tenant: result.tenantSlug }, { status: 201 });
+    return NextResponse.json({ tenant: result.tenantSlug } satisfies SignUpResponse, { status: 201 });
   } catch (error) {
     return errorResponse(error, { route: "signup" });
   }

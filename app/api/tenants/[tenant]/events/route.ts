@@ -4,6 +4,7 @@ import { sseResponse } from "@/lib/http/sse";
 import { clusterConfigured, getStatusHub } from "@/lib/publishing";
 import { requireActor } from "@/lib/http/actor";
 import { tenantNamespace } from "@/lib/tenancy/slug";
+import { tenantParamsSchema } from "@/lib/api/schemas";
 
 export const dynamic = "force-dynamic";
 
@@ -18,7 +19,7 @@ type Context = { params: Promise<{ tenant: string }> };
 export async function GET(request: NextRequest, context: Context) {
   let namespace: string;
   try {
-    const { tenant } = await context.params;
+    const { tenant } = tenantParamsSchema.parse(await context.params);
     const actor = await requireActor(request, tenant, "read");
     namespace = tenantNamespace(actor.tenantSlug);
   } catch (error) {

@@ -4,15 +4,15 @@ import { listDeploys } from "@/lib/deploys/list";
 import { uploadDeployWithinLimits } from "@/lib/deploys/admission";
 import { ApiError, errorResponse } from "@/lib/http/errors";
 import { requireActor } from "@/lib/http/actor";
-import { deployUploadQuerySchema } from "@/lib/validation";
+import { deployUploadQuery, siteParamsSchema, type DeployResponse, type DeploysResponse } from "@/lib/api/schemas";
 
 type Context = { params: Promise<{ tenant: string; site: string }> };
 
 export async function GET(request: NextRequest, context: Context) {
   try {
-    const { tenant, site } = await context.params;
+    const { tenant, site } = siteParamsSchema.parse(await context.params);
     const actor = await requireActor(request, tenant, "read");
-    return NextResponse.json({ deploys: await listDeploys(actor, site) });
+    return NextResponse.json({ deploys: await listDeploys(actor, site) } satisfies DeploysResponse);
   } catch (error) {
     return errorResponse(error, { route: "deploys.list" });
   }
@@ -25,9 +25,9 @@ export async function GET(request: NextRequest, context: Context) {
  */
 export async function POST(request: NextRequest, context: Context) {
   try {
-    const { tenant, site } = await context.params;
+    const { tenant, site } = siteParamsSchema.parse(await context.params);
     const actor = await requireActor(request, tenant, "deploy");
-    const { message } = deployUploadQuerySchema.parse({ message: request.nextUrl.searchParams.get("message") });
+    const { message } = deployUploadQuery.parse({ message: request.nextUrl.searchParams.get("message") ?? undefined });
     if (!request.body) throw new ApiError(400, "empty_body", "Send the zip file as the request body.");
     const type = request.headers.get("content-type") ?? "";
     if (!/^application\/(zip|x-zip-compressed|octet-stream)\b/.test(type)) {
@@ -38,9 +38,9 @@ export async function POST(request: NextRequest, context: Context) {
       body: request.body,
       declaredLength: length === null ? null : Number(length),
       ip: clientIp(request.headers),
-      message,
+      message: message ?? null,
     });
-    return NextResponse.json({ deploy }, { status: 201 });
+    return NextResponse.json({ deploy } satisfies DeployResponse, { status: 201 });
   } catch (error) {
     return errorResponse(error, { route: "deploys.upload" });
   }

@@ -8,6 +8,7 @@ import { clusterConfigured, followSiteStatus, getStatusHub } from "@/lib/publish
 import { getSiteRow } from "@/lib/sites/sites";
 import { requireActor } from "@/lib/http/actor";
 import { tenantNamespace } from "@/lib/tenancy/slug";
+import { siteParamsSchema } from "@/lib/api/schemas";
 
 export const dynamic = "force-dynamic";
 
@@ -23,7 +24,7 @@ export async function GET(request: NextRequest, context: Context) {
   let tenantSlug: string;
   let site: { id: string; name: string };
   try {
-    const { tenant, site: name } = await context.params;
+    const { tenant, site: name } = siteParamsSchema.parse(await context.params);
     const actor = await requireActor(request, tenant, "read");
     tenantSlug = actor.tenantSlug;
     site = await getSiteRow(actor, name);
