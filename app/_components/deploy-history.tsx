@@ -1,5 +1,14 @@
 import { PromoteButton } from "@/app/_components/promote-button";
+import { RelativeTime } from "@/app/_components/relative-time";
 import type { DeployView } from "@/lib/deploys/view";
+
+const SOURCE_LABELS: Record<DeployView["source"], string> = { browser: "browser", cli: "CLI", api: "API" };
+
+/** Who sent a deploy: the person, or the API token (by the name it had then). */
+function deployedBy(createdBy: DeployView["createdBy"]): string {
+  if (!createdBy) return "a removed account";
+  return createdBy.kind === "user" ? createdBy.name : `token “${createdBy.name}”`;
+}
 
 const STATE_STYLES: Record<DeployView["state"], string> = {
   processing: "bg-slate-100 text-slate-700",
@@ -16,18 +25,26 @@ function formatSize(bytes: number | null): string {
 
 export function DeployHistory({ deploys, tenant, site }: { deploys: DeployView[]; tenant: string; site: string }) {
   if (deploys.length === 0) {
-    return <p className="text-sm text-slate-600">No deploys yet. Upload a zip above to publish the first version.</p>;
+    return <p className="text-sm text-slate-600">No deploys yet. Drop a folder or a zip above to publish the first version.</p>;
   }
   return (
     <ol aria-label="Deploy history" className="divide-y divide-slate-200">
       {deploys.map((deploy) => (
         <li key={deploy.id} data-testid="deploy" data-state={deploy.state} className="flex flex-wrap items-center justify-between gap-2 py-3">
-          <div>
-            <p className="font-mono text-sm text-slate-900" title={deploy.digest ?? undefined}>
-              {deploy.shortDigest ?? "—"}
+          <div className="min-w-0">
+            <p className="flex flex-wrap items-baseline gap-x-2">
+              <span className="font-mono text-sm text-slate-900" title={deploy.digest ?? undefined}>
+                {deploy.shortDigest ?? "—"}
+              </span>
+              {deploy.message ? (
+                <span className="break-words text-sm text-slate-800" data-testid="deploy-message">
+                  {deploy.message}
+                </span>
+              ) : null}
             </p>
             <p className="text-xs text-slate-500">
-              {new Date(deploy.createdAt).toUTCString()} · {deploy.fileCount ?? 0} files · {formatSize(deploy.sizeBytes)}
+              <span data-testid="deploy-by">{deployedBy(deploy.createdBy)}</span> · <span data-testid="deploy-source">via {SOURCE_LABELS[deploy.source]}</span>{" "}
+              · <RelativeTime iso={deploy.createdAt} /> · {deploy.fileCount ?? 0} files · {formatSize(deploy.sizeBytes)}
             </p>
             {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
           </div>

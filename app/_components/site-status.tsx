@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { servingNote } from "@/app/_lib/site-status-text";
 import { PhaseBadge, type PhaseName } from "./phase-badge";
 
 interface LiveStatus {
@@ -40,20 +41,22 @@ export function SiteStatus({ tenant, site, url, initial }: { tenant: string; sit
     setTimeout(() => setCopied(false), 2_000);
   }
 
-  const short = (digest: string | null) => (digest ? digest.slice(7, 19) : "none");
+  const serving = servingNote(status);
 
   return (
     <div className="space-y-3" data-testid="site-status" data-phase={status.phase}>
       <div className="flex flex-wrap items-center gap-3">
         <PhaseBadge phase={status.phase} live />
-        <span className="text-sm text-slate-600">
-          {status.readyReplicas}/{status.replicas} replicas ready · serving <span className="font-mono">{short(status.currentDigest)}</span>
-        </span>
+        <p className="text-sm text-slate-700" data-testid="site-status-message">
+          {status.message}
+        </p>
         {!connected ? <span className="text-xs text-amber-700">Status may be out of date; reconnecting…</span> : null}
       </div>
-      <p className="text-sm text-slate-700" data-testid="site-status-message">
-        {status.message}
-      </p>
+      {serving ? (
+        <p className="text-sm text-slate-600" data-testid="site-status-serving">
+          {serving}
+        </p>
+      ) : null}
       <div className="flex flex-wrap items-center gap-2">
         {status.phase === "Live" ? (
           <a

@@ -2,18 +2,23 @@ import { describe, expect, it } from "vitest";
 import { folderFiles, folderName, isCompressedFormat, isLeftOutFolder, keepInDeploy } from "./folder-files";
 
 describe("keepInDeploy", () => {
-  it.each(["index.html", "assets/app.js", "docs/.well-known/security.txt", "gitlab/x.html", "my.git/x", "node_modules.html", ".github/notes.txt"])(
-    "keeps %s",
-    (path) => {
-      expect(keepInDeploy(path)).toBe(true);
-    },
-  );
+  it.each([
+    "packages/a/node_modules/b/index.js",
+    "index.html",
+    "assets/app.js",
+    "docs/.well-known/security.txt",
+    "gitlab/x.html",
+    "my.git/x",
+    "node_modules.html",
+    ".github/notes.txt",
+  ])("keeps %s", (path) => {
+    expect(keepInDeploy(path)).toBe(true);
+  });
 
   it.each([
     ".git/config",
     "sub/.git/HEAD",
     "node_modules/react/index.js",
-    "packages/a/node_modules/b/index.js",
     ".DS_Store",
     "assets/.DS_Store",
     "Thumbs.db",
@@ -25,6 +30,12 @@ describe("keepInDeploy", () => {
     expect(keepInDeploy(path)).toBe(false);
   });
 
+  it("leaves out node_modules at the top only, as the CLI does; .git wherever it is, as the server does", () => {
+    expect(keepInDeploy("node_modules/a.js")).toBe(false);
+    expect(keepInDeploy("vendor/node_modules/a.js")).toBe(true);
+    expect(keepInDeploy("vendor/.git/HEAD")).toBe(false);
+  });
+
   it("a file named like a left-out folder is kept: only folders of that name are left out", () => {
     expect(keepInDeploy("node_modules")).toBe(true);
     expect(keepInDeploy(".git")).toBe(true);
@@ -33,8 +44,10 @@ describe("keepInDeploy", () => {
 
 describe("isLeftOutFolder", () => {
   it("names the folders a dropped folder's walk does not enter", () => {
-    expect([".git", "node_modules", "__MACOSX", ".svn"].every(isLeftOutFolder)).toBe(true);
-    expect(["dist", "assets", ".well-known", "git"].some(isLeftOutFolder)).toBe(false);
+    expect([".git", "node_modules", "__MACOSX", ".svn"].every((name) => isLeftOutFolder(name, true))).toBe(true);
+    expect([".git", "__MACOSX"].every((name) => isLeftOutFolder(name, false))).toBe(true);
+    expect(isLeftOutFolder("node_modules", false)).toBe(false);
+    expect(["dist", "assets", ".well-known", "git"].some((name) => isLeftOutFolder(name, true))).toBe(false);
   });
 });
 

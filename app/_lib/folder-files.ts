@@ -1,17 +1,22 @@
 import { isJunk } from "@/lib/uploads/junk";
 
 /**
- * Folders a deploy leaves out wherever they sit, as the pagoda CLI does by
- * default: version control (its history and any secret ever committed) and
- * installed dependencies (build input, not the built site).
+ * Folders at the top of the chosen folder that a deploy leaves out, as the
+ * pagoda CLI does by default (cli/src/walk.ts): version control (its history
+ * and any secret ever committed) and installed dependencies (build input, not
+ * the built site).
  */
 export const LEFT_OUT_FOLDERS: readonly string[] = [".git", "node_modules"];
 
 const LEFT_OUT = new Set(LEFT_OUT_FOLDERS);
 
-/** A folder's name says its whole content stays out; checked before a dropped folder is read. */
-export function isLeftOutFolder(name: string): boolean {
-  return LEFT_OUT.has(name) || isJunk([name], true);
+/**
+ * A folder whose whole content stays out, checked before a dropped folder is
+ * read: the folders above at the top, and the junk folders the server drops
+ * from any zip (.git, __MACOSX, .svn…) wherever they are.
+ */
+export function isLeftOutFolder(name: string, atTop: boolean): boolean {
+  return (atTop && LEFT_OUT.has(name)) || isJunk([name], true);
 }
 
 /**
@@ -23,7 +28,7 @@ export function isLeftOutFolder(name: string): boolean {
 export function keepInDeploy(path: string): boolean {
   const segments = path.split("/").filter((segment) => segment !== "");
   if (segments.length === 0) return false;
-  if (segments.slice(0, -1).some((segment) => LEFT_OUT.has(segment))) return false;
+  if (segments.length > 1 && LEFT_OUT.has(segments[0]!)) return false;
   return !isJunk(segments, false);
 }
 

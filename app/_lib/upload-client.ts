@@ -12,11 +12,13 @@ export interface UploadFailure {
 /**
  * Sends a zip with XMLHttpRequest, because fetch cannot report upload
  * progress. `onProgress` gets bytes sent / total; `onSent` fires when the
- * last byte left and the server starts processing.
+ * last byte left and the server starts processing. The zip is a chosen file
+ * or one zipped in the page; either way a Blob of known size, so the request
+ * carries its Content-Length.
  */
 export async function uploadZip(
   url: string,
-  file: File,
+  file: Blob,
   handlers: { onProgress(sent: number, total: number): void; onSent(): void },
 ): Promise<{ ok: true; body: unknown } | { ok: false; error: UploadFailure }> {
   const csrf = await getCsrfToken();

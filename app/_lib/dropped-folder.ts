@@ -1,0 +1,53 @@
+import { isLeftOutFolder, keepInDeploy, type FolderFile } from "./folder-files";
+
+/** What was dropped on the upload area: one zip, one folder, or something we cannot take. */
+export type Dropped = { kind: "zip"; file: File } | { kind: "folder"; name: string; entry: FileSystemDirectoryEntry } | { kind: "refused"; message: string };
+
+export function classifyDrop(transfer: DataTransfer): Dropped {
+  const items = [...transfer.items].filter((item) => item.kind === "file");
+  const entries = items.map((item) => item.webkitGetAsEntry?.() ?? null);
+  if (items.length !== 1) return { kind: "refused", message: "Drop one folder or one .zip file." };
+  const entry = entries[0];
+  if (entry?.isDirectory) return { kind: "folder", name: entry.name, entry: entry as FileSystemDirectoryEntry };
+  const file = transfer.files[0];
+  if (!file) return { kind: "refused", message: "Drop one folder or one .zip file." };
+  return { kind: "zip", file };
+}
+
+function readBatch(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+function fileOf(entry: FileSystemFileEntry): Promise<File> {
+  return new Promise((resolve, reject) => entry.file(resolve, reject));
+}
+
+/**
+ * Every file of a dropped folder, paths relative to it. Folders a deploy
+ * leaves out (.git, a top-level node_modules…) are not even read, so a large
+ * node_modules costs nothing. Sorted by path.
+ */
+export async function readDroppedFolder(root: FileSystemDirectoryEntry): Promise<{ files: FolderFile[]; leftOut: number }> {
+  const files: FolderFile[] = [];
+  let leftOut = 0;
+  const walk = async (directory: FileSystemDirectoryEntry, prefix: string): Promise<void> => {
+    const reader = directory.createReader();
+    // readEntries hands out a directory's entries in batches until it returns none.
+    for (let batch = await readBatch(reader); batch.length > 0; batch = await readBatch(reader)) {
+      for (const entry of batch) {
+        const path = `${prefix}${entry.name}`;
+        if (entry.isDirectory) {
+          if (isLeftOutFolder(entry.name, prefix === "")) leftOut += 1;
+          else await walk(entry as FileSystemDirectoryEntry, `${path}/`);
+        } else if (keepInDeploy(path)) {
+          files.push({ path, file: await fileOf(entry as FileSystemFileEntry) });
+        } else {
+          leftOut += 1;
+        }
+      }
+    }
+  };
+  await walk(root, "");
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, leftOut };
+}
