@@ -1,5 +1,5 @@
 import "server-only";
-import { z } from "zod";
+import { createTokenBodySchema } from "@/lib/api/schemas";
 import { recordAudit } from "@/lib/audit";
 import { consumeTokenRequest } from "@/lib/auth/rate-limit";
 import { AUTHORIZATION_MESSAGES, generateToken, parseAuthorization, secretMatches } from "@/lib/auth/token-format";
@@ -7,14 +7,11 @@ import { db } from "@/lib/db";
 import { ForbiddenError, NotFoundError, QuotaError, UnauthenticatedError } from "@/lib/errors";
 import { componentLogger } from "@/lib/log";
 import { API_SCOPES, requireOwner, type ApiScope, type TenantActor, type TokenCredential } from "@/lib/tenancy/access";
-import { tokenNameSchema } from "@/lib/validation";
 
 const log = componentLogger("api-tokens");
 
 /** Tokens a workspace may hold that are neither revoked nor expired. */
 export const MAX_ACTIVE_TOKENS = 50;
-/** Longest expiry offered; a token that must live longer can be replaced. */
-const MAX_LIFETIME_DAYS = 366;
 /** Last-used time and address are written at most this often per token. */
 export const LAST_USED_EVERY_MS = 60_000;
 
@@ -81,22 +78,8 @@ const viewSelect = {
   createdBy: { select: { name: true } },
 } as const;
 
-export const createTokenSchema = z.object({
-  name: tokenNameSchema,
-  scopes: z
-    .array(z.enum(API_SCOPES, { error: 'Scopes are "read" and "deploy".' }), { error: "Choose at least one scope." })
-    .min(1, { error: "Choose at least one scope." })
-    .max(API_SCOPES.length, { error: 'Scopes are "read" and "deploy".' })
-    .refine((scopes) => new Set(scopes).size === scopes.length, { error: "Each scope can be given once." }),
-  expiresAt: z
-    .union([z.iso.datetime({ offset: true, error: "Give the expiry as an ISO date and time, or leave it empty." }), z.null()])
-    .optional()
-    .transform((value) => (value ? new Date(value) : null))
-    .refine((date) => date === null || date.getTime() > Date.now(), { error: "The expiry must be in the future." })
-    .refine((date) => date === null || date.getTime() <= Date.now() + MAX_LIFETIME_DAYS * 86_400_000, {
-      error: `A token can last at most ${MAX_LIFETIME_DAYS} days.`,
-    }),
-});
+/** The body of `POST …/tokens`; the API document describes the same object. */
+export const createTokenSchema = createTokenBodySchema;
 
 /**
  * Creates a token for the actor's workspace: owners only. Returns the token

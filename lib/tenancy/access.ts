@@ -1,11 +1,12 @@
 import "server-only";
 import { cache } from "react";
+import { TOKEN_SCOPES } from "@/lib/api/schemas";
 import { db } from "@/lib/db";
 import type { Role } from "@/lib/generated/prisma/client";
 import { ForbiddenError, NotFoundError } from "@/lib/errors";
 
 /** What an API token may do: read a workspace's sites and deploys, and deploy to it. */
-export const API_SCOPES = ["read", "deploy"] as const;
+export const API_SCOPES = TOKEN_SCOPES;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 /** The API token a request was authenticated with (lib/auth/api-tokens.ts). */
