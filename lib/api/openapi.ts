@@ -63,6 +63,10 @@ function responses(endpoint: Endpoint): ZodOpenApiResponsesObject {
       content: { "application/json": { schema: s.errorBodySchema } },
     };
   }
+  out.default = {
+    description: "`internal` (500): a fault on our side; the message gives nothing away, the server's log has the details.",
+    content: { "application/json": { schema: s.errorBodySchema } },
+  };
   return out;
 }
 
