@@ -78,11 +78,19 @@ interface OperatorCaches extends Caches {
 
 export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
   const rt = connect(config, opts);
-  const routing = new SiteRouting(config);
+  const routing = new SiteRouting(config, (kind) => rt.metrics.watchEchoes.inc({ kind }));
   const queue = createReconcileQueue(rt, (key) => routing.reconcile(key));
   routing.queue = queue;
   const caches = createCaches(rt, routing);
-  routing.reconciler = new Reconciler({ api: rt.api, caches, config, scope: routing.scope(caches.ingresses), log: rt.log, identity: config.identity });
+  routing.reconciler = new Reconciler({
+    api: rt.api,
+    caches,
+    config,
+    scope: routing.scope(caches.ingresses),
+    log: rt.log,
+    identity: config.identity,
+    requeue: (key) => routing.enqueueIfManaged(key),
+  });
 
   const leadership = { leader: !config.leaderElection, started: false };
   const readiness = () => readinessOf(caches.all, config.watchStallMs, leadership.started);
@@ -169,7 +177,11 @@ class SiteRouting {
   queue: WorkQueue | undefined;
   reconciler: Reconciler | undefined;
 
-  constructor(private readonly config: OperatorConfig) {}
+  constructor(
+    private readonly config: OperatorConfig,
+    /** Counts a watch event that only reported our own write. */
+    private readonly onEcho: (kind: string) => void,
+  ) {}
 
   get namespaceCount(): number {
     return this.pagodaNamespaces.size;
@@ -194,7 +206,7 @@ class SiteRouting {
 
   siteChanged(event: InformerEvent, site: StaticSite): void {
     const key = keyString(keyOf(site));
-    this.reconciler?.observed(key, STATICSITE_KIND);
+    const echo = this.echo(event, key, STATICSITE_KIND, site);
     if (event === "delete") {
       this.queue?.forget(key);
       this.reconciler?.forget(key);
@@ -203,7 +215,14 @@ class SiteRouting {
       return;
     }
     for (const other of this.claims.set(this.claimOf(site))) this.enqueueIfManaged(other);
-    this.enqueueIfManaged(key);
+    if (!echo) this.enqueueIfManaged(key);
+  }
+
+  /** Tells the reconciler of the event; true when it only reports our own last write of the object. */
+  private echo(event: InformerEvent, key: string, kind: string, obj: KubernetesObject): boolean {
+    const echo = this.reconciler?.observed(key, kind, event === "delete" ? undefined : obj.metadata?.resourceVersion) ?? false;
+    if (echo) this.onEcho(kind);
+    return echo;
   }
 
   /** A namespace that stops matching the selector arrives as a deletion. */
@@ -221,12 +240,11 @@ class SiteRouting {
     }
   }
 
-  childChanged(kind: string, obj: KubernetesObject): void {
+  childChanged(event: InformerEvent, kind: string, obj: KubernetesObject): void {
     const key = ownerKey(obj);
     if (!key) return;
-    this.reconciler?.observed(key, kind);
-    this.queue?.add(key);
-    // An Ingress that appears or goes changes who serves its hosts.
+    if (!this.echo(event, key, kind, obj)) this.queue?.add(key);
+    // An Ingress that appears or goes changes who serves its hosts, whoever wrote it.
     if (kind === "Ingress") for (const other of this.claims.neighboursOf(key)) this.enqueueIfManaged(other);
   }
 
@@ -320,7 +338,7 @@ function createCaches(rt: Runtime, routing: SiteRouting): OperatorCaches {
     { labelSelector: config.namespaceSelector },
   );
   const child = <T extends KubernetesObject>(kind: string, apiVersion: string, path: string, transform?: (obj: T) => T) =>
-    operatorInformer<T>(rt, kind, path, listed<T>(apiVersion, kind), (_event, obj) => routing.childChanged(kind, obj), {
+    operatorInformer<T>(rt, kind, path, listed<T>(apiVersion, kind), (event, obj) => routing.childChanged(event, kind, obj), {
       labelSelector: MANAGED_SELECTOR,
       ...(transform ? { transform } : {}),
     });

@@ -14,6 +14,7 @@ export interface OperatorMetrics {
   apiRequestDuration: Histogram<"verb" | "kind" | "code">;
   watchRestarts: Counter<"kind">;
   watchEvents: Counter<"kind">;
+  watchEchoes: Counter<"kind">;
   isLeader: Gauge;
   managedSites: Gauge;
 }
@@ -73,6 +74,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
     watchEvents: new Counter({
       name: "pagoda_operator_watch_events_total",
       help: "Objects added, changed or deleted as seen by the watches.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    watchEchoes: new Counter({
+      name: "pagoda_operator_watch_echoes_total",
+      help: "Watch events that only reported the operator's own write (the resourceVersion its write returned), so they queued no reconcile.",
       labelNames: ["kind"],
       registers,
     }),

@@ -8,6 +8,7 @@ import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } f
 import type { ChildConfig } from "./children";
 import { childNames, desiredChildren, effectiveHosts, siteUrl, type DesiredChildren } from "./children";
 import { hostProblem, type HostDecision } from "./hosts";
+import { trimObject } from "./cache-trim";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
 import { deriveStatus, statusEqual, transitionEvents } from "./status";
@@ -65,6 +66,56 @@ class WriteMemo {
   }
 }
 
+/**
+ * The watch events our own writes cause. A write's answer carries the
+ * resourceVersion the object has right after it; the watch then reports the
+ * object at exactly that resourceVersion, and a reconcile of it would find
+ * nothing to do. Every other resourceVersion is someone else's change (or a
+ * later one of ours) and is reconciled as before. The event may also arrive
+ * before the write's answer does; events seen while a write of that object
+ * is in flight are judged once the answer is in.
+ */
+class OwnWrites {
+  /** By memo key: the resourceVersion of our last write whose event has not arrived yet. */
+  private readonly pending = new Map<string, string>();
+  /** By memo key: resourceVersions of events that arrived while a write was in flight. */
+  private readonly inFlight = new Map<string, string[]>();
+
+  /** True when the event is (or, while the write is in flight, may be) the echo of our own write. */
+  observed(memoKey: string, resourceVersion: string | undefined): boolean {
+    const expected = this.pending.get(memoKey);
+    this.pending.delete(memoKey);
+    if (resourceVersion && expected === resourceVersion) return true;
+    const seen = this.inFlight.get(memoKey);
+    if (!seen) return false;
+    seen.push(resourceVersion ?? "");
+    return true;
+  }
+
+  /**
+   * Runs one write of the object behind `memoKey`; `resourceVersionOf` reads
+   * the resourceVersion from its answer. Returns whether events arrived
+   * meanwhile that were not the write's echo (they still need a reconcile).
+   */
+  async write<T>(memoKey: string, write: () => Promise<T>, resourceVersionOf: (result: T) => string | undefined): Promise<{ result: T; missed: boolean }> {
+    const seen: string[] = [];
+    this.inFlight.set(memoKey, seen);
+    // A failed write needs no bookkeeping: the failed reconcile is retried anyway.
+    try {
+      const result = await write();
+      const rv = resourceVersionOf(result);
+      if (rv && !seen.includes(rv)) this.pending.set(memoKey, rv);
+      return { result, missed: seen.some((s) => s !== rv) };
+    } finally {
+      this.inFlight.delete(memoKey);
+    }
+  }
+
+  forgetPrefix(prefix: string): void {
+    for (const key of this.pending.keys()) if (key.startsWith(prefix)) this.pending.delete(key);
+  }
+}
+
 /** Where the operator may act and which hosts a site may serve. */
 export interface SiteScope {
   /** The namespace is one of Pagoda's; StaticSites anywhere else get nothing. */
@@ -82,12 +133,15 @@ export interface ReconcilerDeps {
   log: pino.Logger;
   identity: string;
   now?: () => Date;
+  /** Queues another reconcile of the site: someone else's change arrived while our write of the same object was in flight. */
+  requeue?: (key: string) => void;
 }
 
 type ChildKind = "ConfigMap" | "Service" | "Deployment" | "Ingress" | "PodDisruptionBudget";
 
 export class Reconciler {
   private readonly memo = new WriteMemo();
+  private readonly own = new OwnWrites();
   private readonly now: () => Date;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -98,14 +152,20 @@ export class Reconciler {
    * Called for every watch event of a site (`kind` = "StaticSite") or one of
    * its children, so that a remembered write never hides a later change such
    * as a deletion that brings the cache back to its pre-write state.
+   * Returns true when the event only reports our own last write of that
+   * object (its resourceVersion), which needs no reconcile; never for a
+   * deletion.
    */
-  observed(key: string, kind: string): void {
-    this.memo.invalidate(`${key}|${kind === STATICSITE_KIND ? "status" : kind}`);
+  observed(key: string, kind: string, resourceVersion?: string): boolean {
+    const memoKey = `${key}|${kind === STATICSITE_KIND ? "status" : kind}`;
+    this.memo.invalidate(memoKey);
+    return this.own.observed(memoKey, resourceVersion);
   }
 
   /** Drop memory of a deleted site. */
   forget(key: string): void {
     this.memo.forgetPrefix(`${key}|`);
+    this.own.forgetPrefix(`${key}|`);
   }
 
   /**
@@ -206,10 +266,17 @@ export class Reconciler {
     }
     const desired = withAppliedHash(want);
     if (!needsApply(desired, live)) return live;
-    const result = await this.deps.api.apply(desired);
-    this.memo.remember(memoKey, cached, result);
+    const { result, missed } = await this.own.write(
+      memoKey,
+      () => this.deps.api.apply(desired),
+      (r) => r.metadata?.resourceVersion,
+    );
+    if (missed) this.deps.requeue?.(key);
+    // Kept until the watch catches up: without managedFields, as the caches keep objects.
+    const kept = trimObject(result);
+    this.memo.remember(memoKey, cached, kept);
     this.deps.log.info({ site: key, kind, name: childName, created: !live }, live ? "updated child" : "created child");
-    return result;
+    return kept;
   }
 
   private ownedBy(obj: KubernetesObject, site: StaticSite): boolean {
@@ -218,7 +285,13 @@ export class Reconciler {
 
   private async writeStatus(key: string, cached: StaticSite, site: StaticSite, next: StaticSiteStatus): Promise<void> {
     if (statusEqual(site.status, next)) return;
-    const resourceVersion = await this.deps.api.applyStatus(site, next);
+    const statusKey = `${key}|status`;
+    const { result: resourceVersion, missed } = await this.own.write(
+      statusKey,
+      () => this.deps.api.applyStatus(site, next),
+      (rv) => rv,
+    );
+    if (missed) this.deps.requeue?.(key);
     this.memo.remember(`${key}|status`, cached, {
       ...cached,
       metadata: { ...cached.metadata, resourceVersion },
