@@ -17,10 +17,11 @@
 //
 // Nothing here knows what it caches or who uses it: logging, metrics and the
 // meaning of each change come in through the options.
-import { ApiException, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { ApiException, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { backoffDelay, type BackoffPolicy } from "./backoff";
 import { keyOf, keyString, type ObjectKey } from "./object-key";
 import { apiErrorMessage, isGone, KubeApiError } from "./request";
+import { KubeWatch } from "./watch";
 
 /** Same names as client-go's handlers: a relist that finds an object it did not know reports "add". */
 export type InformerEvent = "add" | "update" | "delete";
@@ -128,7 +129,7 @@ export class Informer<T extends KubernetesObject> {
   /** By namespace, then name: the reconciler reads one namespace at a time, and must not pay for all of them. */
   private readonly byNamespace = new Map<string, Map<string, T>>();
   private size = 0;
-  private readonly watcher: Watch;
+  private readonly watcher: KubeWatch;
   private readonly policy: BackoffPolicy;
   private resourceVersion = "";
   private stopped = true;
@@ -153,7 +154,7 @@ export class Informer<T extends KubernetesObject> {
   };
 
   constructor(private readonly opts: InformerOptions<T>) {
-    this.watcher = new Watch(opts.kc);
+    this.watcher = new KubeWatch(opts.kc);
     this.policy = { ...DEFAULT_BACKOFF, ...opts.backoff };
   }
 
