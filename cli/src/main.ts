@@ -8,10 +8,10 @@ import { CliError } from "./errors";
 import { reporterFor, silentReporter, type Reporter } from "./progress";
 import { promptHidden, readAll } from "./prompt";
 import { waitForLive } from "./status";
-import { uploadZip } from "./upload";
+import { uploadBody, uploadZipFile } from "./upload";
 import { VERSION } from "./version";
-import { walkFolder } from "./walk";
-import { checkZipEntries, zipToTempFile } from "./zip";
+import { walkFolder, type WalkResult } from "./walk";
+import { checkZipEntries, zipStream } from "./zip";
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -199,7 +199,8 @@ export interface DeployResult {
   phase: string | null;
   bytes: number;
   files: number | null;
-  timings: { zipMs: number; uploadMs: number; processingMs: number; liveMs: number | null };
+  /** checkMs: listing the folder (or reading the zip's table of contents); sendMs: zipping and sending, which overlap. */
+  timings: { checkMs: number; sendMs: number; processingMs: number; liveMs: number | null };
 }
 
 export async function deploy(target: string, opts: DeployOptions, io: Io, reporter: Reporter): Promise<DeployResult> {
@@ -207,59 +208,68 @@ export async function deploy(target: string, opts: DeployOptions, io: Io, report
   const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
     throw new CliError("not_found", error.code === "ENOENT" ? `${target} does not exist.` : `${target} cannot be read (${error.code}).`);
   });
-  // Everything that can be refused here is refused before the first request.
-  let zipFile: string;
-  let bytes: number;
-  let files: number | null = null;
-  let cleanup = async () => {};
-  if (info.isDirectory()) {
-    const walked = await walkFolder(target, { includeAll: opts.includeAll });
-    reporter.step(`Zipping ${walked.files.length.toLocaleString("en-US")} files (${formatBytes(walked.totalBytes)})`);
-    const zipped = await zipToTempFile(walked.files);
-    zipFile = zipped.file;
-    bytes = zipped.bytes;
-    files = walked.files.length;
-    cleanup = zipped.remove;
-  } else if (info.isFile()) {
-    await checkZipEntries(target);
-    zipFile = target;
-    bytes = info.size;
+  // Everything that can be refused from the folder or zip alone is refused before the first request.
+  let walked: WalkResult | null = null;
+  if (info.isDirectory()) walked = await walkFolder(target, { includeAll: opts.includeAll });
+  else if (info.isFile()) await checkZipEntries(target);
+  else throw new CliError("not_a_folder", `${target} is neither a folder nor a zip file.`);
+  const checkedAt = performance.now();
+
+  const { api, workspace } = await connect(io.env, opts.workspace);
+  const query = opts.message === undefined ? "" : `?message=${encodeURIComponent(opts.message)}`;
+  const uploadPath = `/api/tenants/${enc(workspace)}/sites/${enc(opts.site)}/deploys${query}`;
+  const sendingAt = performance.now();
+  let sentAt = 0;
+  let bytes = 0;
+  const onProcessing = () => {
+    sentAt = performance.now();
+    reporter.uploadEnd();
+    reporter.step("Processing…");
+  };
+  let deployed: Deploy;
+  if (walked) {
+    // The zip is written and sent at once (chunked): neither the folder nor the zip is ever held, and no temp file is needed.
+    reporter.step(`Zipping and uploading ${walked.files.length.toLocaleString("en-US")} files (${formatBytes(walked.totalBytes)})`);
+    reporter.uploadStart(walked.totalBytes);
+    let taken = 0;
+    const zipped = zipStream(walked.files, (n) => (taken += n));
+    const upload = uploadBody(api, uploadPath, zipped.output, null, {
+      onProgress: (sent) => {
+        bytes = sent;
+        reporter.uploadProgress(taken, walked.totalBytes, sent);
+      },
+      onProcessing,
+    });
+    deployed = (await Promise.all([upload, zipped.done]))[0];
   } else {
-    throw new CliError("not_a_folder", `${target} is neither a folder nor a zip file.`);
-  }
-  try {
-    const zippedAt = performance.now();
-    const { api, workspace } = await connect(io.env, opts.workspace);
-    const query = opts.message === undefined ? "" : `?message=${encodeURIComponent(opts.message)}`;
+    bytes = info.size;
     reporter.uploadStart(bytes);
-    let sentAt = 0;
-    const deployed = await uploadZip(api, `/api/tenants/${enc(workspace)}/sites/${enc(opts.site)}/deploys${query}`, zipFile, bytes, {
-      onProgress: (sent, total) => reporter.uploadProgress(sent, total),
-      onProcessing: () => {
-        sentAt = performance.now();
-        reporter.uploadEnd();
-        reporter.step("Processing…");
-      },
+    deployed = await uploadZipFile(api, uploadPath, target, bytes, {
+      onProgress: (sent, total) => reporter.uploadProgress(sent, total ?? bytes, sent),
+      onProcessing,
     });
-    const acceptedAt = performance.now();
-    sentAt ||= acceptedAt;
-    const timings = { zipMs: zippedAt - started, uploadMs: sentAt - zippedAt, processingMs: acceptedAt - sentAt, liveMs: null as number | null };
-    const base = { workspace, site: opts.site, deploy: deployed, bytes, files, timings };
-    if (!opts.wait || !deployed.digest) return { ...base, url: null, phase: null };
-    reporter.step(`Deploy ${deployed.id} stored; waiting for it to go Live…`);
-    let lastPhase = "";
-    const live = await waitForLive(api, workspace, opts.site, deployed.digest, {
-      timeoutMs: opts.timeout * 1000,
-      onPhase: (event) => {
-        if (event.phase !== lastPhase && event.phase !== "Live") reporter.step(`  ${event.phase}: ${event.message}`);
-        lastPhase = event.phase;
-      },
-    });
-    timings.liveMs = performance.now() - acceptedAt;
-    return { ...base, url: live.url ?? (await api.site(workspace, opts.site)).site.url, phase: live.phase };
-  } finally {
-    await cleanup();
   }
+  const acceptedAt = performance.now();
+  sentAt ||= acceptedAt;
+  const timings = {
+    checkMs: checkedAt - started,
+    sendMs: sentAt - sendingAt,
+    processingMs: acceptedAt - sentAt,
+    liveMs: null as number | null,
+  };
+  const base = { workspace, site: opts.site, deploy: deployed, bytes, files: walked?.files.length ?? null, timings };
+  if (!opts.wait || !deployed.digest) return { ...base, url: null, phase: null };
+  reporter.step(`Deploy ${deployed.id} stored; waiting for it to go Live…`);
+  let lastPhase = "";
+  const live = await waitForLive(api, workspace, opts.site, deployed.digest, {
+    timeoutMs: opts.timeout * 1000,
+    onPhase: (event) => {
+      if (event.phase !== lastPhase && event.phase !== "Live") reporter.step(`  ${event.phase}: ${event.message}`);
+      lastPhase = event.phase;
+    },
+  });
+  timings.liveMs = performance.now() - acceptedAt;
+  return { ...base, url: live.url ?? (await api.site(workspace, opts.site)).site.url, phase: live.phase };
 }
 
 /** The token's workspace unless one is named; a stored login already knows it. */

@@ -4,8 +4,9 @@ import { formatBytes } from "../../lib/uploads/format";
 export interface Reporter {
   /** One line of what is happening. */
   step(text: string): void;
+  /** `total`: the bytes `done` counts up to (the folder's, while its zip is written and sent at once). */
   uploadStart(total: number): void;
-  uploadProgress(sent: number, total: number): void;
+  uploadProgress(done: number, total: number, sent: number): void;
   uploadEnd(): void;
 }
 
@@ -25,17 +26,17 @@ export function reporterFor(stream: NodeJS.WriteStream): Reporter {
         bar = new cliProgress.SingleBar(
           {
             stream,
-            format: "Uploading [{bar}] {percentage}% | {sentText} of {totalText}",
+            format: "Uploading [{bar}] {percentage}% | {sentText} sent",
             hideCursor: true,
             clearOnComplete: false,
             barsize: 30,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(total, 0, { sentText: formatBytes(0), totalText: formatBytes(total) });
+        bar.start(total, 0, { sentText: formatBytes(0) });
       },
-      uploadProgress(sent) {
-        bar?.update(sent, { sentText: formatBytes(sent) });
+      uploadProgress(done, _total, sent) {
+        bar?.update(done, { sentText: formatBytes(sent) });
       },
       uploadEnd() {
         bar?.stop();
@@ -46,10 +47,10 @@ export function reporterFor(stream: NodeJS.WriteStream): Reporter {
   let nextQuarter = 1;
   return {
     step: (text) => stream.write(`${text}\n`),
-    uploadStart: (total) => stream.write(`Uploading ${formatBytes(total)}\n`),
-    uploadProgress(sent, total) {
-      while (nextQuarter <= 4 && sent >= (total * nextQuarter) / 4) {
-        stream.write(`  ${nextQuarter * 25}% (${formatBytes(sent)})\n`);
+    uploadStart: () => stream.write("Uploading\n"),
+    uploadProgress(done, total, sent) {
+      while (nextQuarter <= 4 && done >= (total * nextQuarter) / 4) {
+        stream.write(`  ${nextQuarter * 25}% (${formatBytes(sent)} sent)\n`);
         nextQuarter += 1;
       }
     },

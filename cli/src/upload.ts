@@ -1,28 +1,39 @@
 import { createReadStream } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import type { Readable } from "node:stream";
 import { errorFromResponse, unreachable, type Api, type Deploy } from "./api";
 import { CliError } from "./errors";
 
 export interface UploadEvents {
-  /** Bytes of the zip handed to the connection so far. */
-  onProgress?: (sent: number, total: number) => void;
+  /** Bytes of the zip handed to the connection so far (total null while the zip is still being written). */
+  onProgress?: (sent: number, total: number | null) => void;
   /** Every byte is sent; the server is unpacking and storing the deploy. */
   onProcessing?: () => void;
 }
 
+/** A zip file already on disk: sent with its length declared. */
+export function uploadZipFile(api: Api, path: string, file: string, bytes: number, events: UploadEvents = {}): Promise<Deploy> {
+  return uploadBody(api, path, createReadStream(file, { highWaterMark: 256 * 1024 }), bytes, events);
+}
+
 /**
- * Sends the zip file as the raw request body with its length declared, read
- * from disk in chunks as the connection drains, so memory stays flat whatever
- * the size of the site.
+ * Sends the zip as the raw request body as it is read from `source`, with
+ * backpressure from the connection, so memory stays flat whatever the size
+ * of the site. With `bytes` null the body goes in chunked transfer encoding
+ * (the server counts what arrives against its limits either way): a zip
+ * being written can be sent while it is written.
  */
-export function uploadZip(api: Api, path: string, file: string, bytes: number, events: UploadEvents = {}): Promise<Deploy> {
+export function uploadBody(api: Api, path: string, source: Readable, bytes: number | null, events: UploadEvents = {}): Promise<Deploy> {
   const target = new URL(api.url(path));
   const client = target.protocol === "https:" ? https : http;
   return new Promise<Deploy>((resolve, reject) => {
     const request = client.request(target, {
       method: "POST",
-      headers: api.headers({ "content-type": "application/zip", "content-length": String(bytes) }),
+      headers: api.headers({
+        "content-type": "application/zip",
+        ...(bytes === null ? { "transfer-encoding": "chunked" } : { "content-length": String(bytes) }),
+      }),
     });
     let settled = false;
     const fail = (error: unknown) => {
@@ -43,6 +54,8 @@ export function uploadZip(api: Api, path: string, file: string, bytes: number, e
           if (typeof value === "string") headers.set(key, value);
         }
         if (status !== 201) {
+          source.unpipe(request);
+          source.destroy();
           void errorFromResponse(new Response(body, { status, headers })).then(fail, fail);
           return;
         }
@@ -55,13 +68,13 @@ export function uploadZip(api: Api, path: string, file: string, bytes: number, e
         }
       });
     });
-    const source = createReadStream(file, { highWaterMark: 256 * 1024 });
     let sent = 0;
     source.on("data", (chunk) => {
       sent += chunk.length;
       events.onProgress?.(sent, bytes);
     });
     source.on("error", (error) => {
+      // The server sees a cut-off body and stores nothing; the reason is ours to tell.
       request.destroy();
       fail(error);
     });

@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
+import manifest from "../package.json" with { type: "json" };
 
-const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-
-export const VERSION = manifest.version;
+export const VERSION: string = manifest.version;
 /** The dashboard records a bearer deploy sent with this agent as made by the CLI. */
 export const USER_AGENT = `pagoda-cli/${VERSION}`;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -84,6 +84,19 @@ describe("zipToTempFile", () => {
     expect(new Set(listed.map((e) => e.mode))).toEqual(new Set([0o100644]));
     expect(new Set(listed.map((e) => e.time)).size).toBe(1);
     expect(listed.find((e) => e.name === "index.html")?.text).toBe("<h1>hi</h1>");
+  });
+
+  it("refuses a file that was swapped for a link after the listing, instead of following it", async () => {
+    await makeSite(root, ["index.html", "assets/app.js"]);
+    const walked = await walkFolder(root);
+    await rm(path.join(root, "assets/app.js"));
+    await symlink("/etc/passwd", path.join(root, "assets/app.js"));
+    const error = await zipToTempFile(walked.files).then(
+      () => null,
+      (e: unknown) => e as CliError,
+    );
+    expect(error).toBeInstanceOf(CliError);
+    expect({ code: error?.code, entry: error?.entry }).toEqual({ code: "symlink", entry: "assets/app.js" });
   });
 
   it("leaves no temp file behind once removed", async () => {

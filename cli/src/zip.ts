@@ -1,13 +1,14 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { Transform, type Writable } from "node:stream";
+import { Readable, Transform, type Writable } from "node:stream";
 import { ZipFile } from "yazl";
 import { parseEntryPath } from "../../lib/uploads/names";
-import { assertPlainFileType, S_IFMT } from "../../lib/uploads/refusals";
+import { assertPlainFileType, S_IFMT, specialFileRefusal, symlinkRefusal } from "../../lib/uploads/refusals";
 import { entryName, openZip, readNextEntry, type OpenedZip } from "../../lib/uploads/zip-archive";
+import { CliError } from "./errors";
 import { refusal, type WalkedFile } from "./walk";
 
 /**
@@ -27,21 +28,98 @@ type LazyZipFile = ZipFile & {
   addReadStreamLazy(
     name: string,
     options: { mtime: Date; mode: number; compress: boolean; forceDosTimestamp: boolean; size: number },
-    open: (cb: (error: Error | null, stream: NodeJS.ReadableStream) => void) => void,
+    open: (cb: (error: Error | null, stream?: Readable) => void) => void,
   ): void;
 };
 
-/** Streams `files` as a zip into `output`, one file open at a time; resolves with the bytes written. */
-export async function writeZip(files: readonly WalkedFile[], output: Writable): Promise<number> {
+/** Files up to this size are read in one synchronous call; larger ones are streamed. */
+const READ_AT_ONCE_BYTES = 1024 * 1024;
+// O_NONBLOCK: a FIFO swapped in after the listing must not hang the open.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a listed file for the zip without following a link, and refuses it
+ * if it is no longer the regular file of the same size that was listed.
+ */
+function openListed(file: WalkedFile): Readable {
+  let fd: number;
+  try {
+    fd = openSync(file.absolute, OPEN_FLAGS);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw refusal(symlinkRefusal(file.path));
+    throw error;
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw refusal(specialFileRefusal(file.path));
+    if (info.size !== file.size) {
+      throw new CliError("file_changed", `${file.path} changed while the folder was being zipped; deploy again once the build has finished.`);
+    }
+    if (file.size <= READ_AT_ONCE_BYTES) {
+      const data = Buffer.allocUnsafe(file.size);
+      let read = 0;
+      while (read < file.size) {
+        const n = readSync(fd, data, read, file.size - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      closeSync(fd);
+      return Readable.from([data.subarray(0, read)]);
+    }
+    return createReadStream("", { fd, autoClose: true, highWaterMark: 256 * 1024 });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+export interface ZipStream {
+  /** The zip's bytes, with backpressure: nothing is read ahead of what the consumer takes. */
+  output: Readable;
+  /** Rejects if a file cannot be read or is refused on opening. */
+  done: Promise<void>;
+}
+
+/**
+ * Zips `files` in their order as a stream, opening one file at a time when
+ * the writer reaches it, so ten thousand files never hold ten thousand
+ * descriptors and memory does not grow with the folder. `onFile` is told
+ * the uncompressed bytes of each file as it is taken in.
+ */
+export function zipStream(files: readonly WalkedFile[], onFile?: (bytes: number) => void): ZipStream {
   const zip = new ZipFile() as LazyZipFile;
+  const output = zip.outputStream as unknown as Readable;
+  const done = new Promise<void>((resolve, reject) => {
+    zip.on("error", reject);
+    output.on("end", resolve);
+    output.on("error", reject);
+  });
   for (const file of files) {
-    // Lazy: the file is opened only when the writer reaches it, so ten thousand files never hold ten thousand descriptors.
     zip.addReadStreamLazy(
       file.path,
       { mtime: FIXED_MTIME, mode: FILE_MODE, compress: !STORED.test(file.path), forceDosTimestamp: true, size: file.size },
-      (cb) => cb(null, createReadStream(file.absolute)),
+      (cb) => {
+        let stream: Readable;
+        try {
+          stream = openListed(file);
+        } catch (error) {
+          cb(error as Error);
+          return;
+        }
+        onFile?.(file.size);
+        cb(null, stream);
+      },
     );
   }
+  zip.end();
+  // yazl reports a failed entry on the ZipFile; the output must fail too, or its reader waits forever.
+  zip.on("error", (error: Error) => output.destroy(error));
+  return { output, done };
+}
+
+/** Writes the zip of `files` into `output`; resolves with the bytes written. */
+export async function writeZip(files: readonly WalkedFile[], output: Writable): Promise<number> {
+  const { output: zipped, done } = zipStream(files);
   let bytes = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -49,9 +127,7 @@ export async function writeZip(files: readonly WalkedFile[], output: Writable): 
       callback(null, chunk);
     },
   });
-  const done = pipeline(zip.outputStream, count, output);
-  zip.end();
-  await done;
+  await Promise.all([pipeline(zipped, count, output), done]);
   return bytes;
 }
 
@@ -61,7 +137,7 @@ export interface TempZip {
   remove: () => Promise<void>;
 }
 
-/** The zip goes to a private temp file so the upload can declare its length (the server requires Content-Length). */
+/** The zip in a private temp file, for when its length must be known before it is sent. */
 export async function zipToTempFile(files: readonly WalkedFile[]): Promise<TempZip> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-deploy-"));
   const remove = () => rm(dir, { recursive: true, force: true });
