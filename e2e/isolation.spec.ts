@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import { expect, request as playwrightRequest, test, type APIRequestContext, type Browser } from "@playwright/test";
 import { buildZip } from "@/lib/uploads/test-support";
 import { createSite, csrfToken, signUp, uniqueEmail } from "./support";
 
@@ -21,7 +21,7 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
   await createSite(alice.page, "private");
   const mallory = await account(browser, "mallory");
 
-  for (const path of [`/w/${alice.tenant}`, `/w/${alice.tenant}/sites/private`]) {
+  for (const path of [`/w/${alice.tenant}`, `/w/${alice.tenant}/sites/private`, `/w/${alice.tenant}/settings`]) {
     const response = await mallory.page.goto(path);
     expect(response?.status(), path).toBe(404);
     await expect(mallory.page.getByRole("heading", { name: "Not found" })).toBeVisible();
@@ -43,6 +43,8 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
     await json(mallory.request, "POST", `${base}/deploys/${deployId}/promote`, {}),
     await json(mallory.request, "GET", `${base}/status`),
     await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/events`),
+    await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/tokens`),
+    await json(mallory.request, "POST", `/api/tenants/${alice.tenant}/tokens`, { name: "planted", scopes: ["deploy"] }),
   ];
   const upload = await mallory.request.post(`${base}/deploys`, {
     headers: { "x-csrf-token": await csrfToken(mallory.request), "content-type": "application/zip" },
@@ -107,4 +109,46 @@ test("the API refuses bodies that are not JSON with a specific message", async (
   });
   expect(((await notObject.json()) as { error: { message: string } }).error.message).toBe("The request body must be a JSON object.");
   await alice.context.close();
+});
+
+test("a token made on the settings page works with no cookie, only in its workspace, and stops when revoked", async ({ browser, baseURL }) => {
+  const alice = await account(browser, "tokens");
+  await createSite(alice.page, "handbook");
+  const mallory = await account(browser, "tokens-other");
+  await alice.page.goto(`/w/${alice.tenant}/settings`);
+  await alice.page.getByLabel("Name").fill("ci-main");
+  await alice.page.getByTestId("token-create").click();
+  const token = (await alice.page.getByTestId("token-value").textContent())!.trim();
+  expect(token).toMatch(/^pgd_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$/);
+  await expect(alice.page.getByTestId("token-row").filter({ hasText: "ci-main" })).toBeVisible();
+  // Shown once: a reload lists the token without it.
+  await alice.page.reload();
+  await expect(alice.page.getByTestId("token-row").filter({ hasText: "ci-main" })).toBeVisible();
+  await expect(alice.page.getByTestId("token-value")).toHaveCount(0);
+  expect(await alice.page.content()).not.toContain(token);
+
+  // A client with no cookies at all, as the CLI is.
+  const cli = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${token}`, "user-agent": "pagoda-cli/0.0.0" } });
+  const whoami = await cli.get("/api/token");
+  expect(whoami.status()).toBe(200);
+  expect(((await whoami.json()) as { token: { name: string; workspace: { slug: string } } }).token).toMatchObject({
+    name: "ci-main",
+    workspace: { slug: alice.tenant },
+  });
+  expect((await cli.get(`/api/tenants/${alice.tenant}/sites`)).status()).toBe(200);
+  const elsewhere = await cli.get(`/api/tenants/${mallory.tenant}/sites`);
+  expect(elsewhere.status()).toBe(404);
+  expect(await elsewhere.text()).toBe(await (await cli.get("/api/tenants/does-not-exist/sites")).text());
+  const inUrl = await playwrightRequest.newContext({ baseURL });
+  expect((await inUrl.get(`/api/tenants/${alice.tenant}/sites?access_token=${token}`)).status()).toBe(401);
+
+  await alice.page.getByTestId("token-row").filter({ hasText: "ci-main" }).getByTestId("token-revoke").click();
+  await expect(alice.page.getByTestId("token-row").filter({ hasText: "ci-main" })).toContainText("Revoked");
+  const revoked = await cli.get(`/api/tenants/${alice.tenant}/sites`);
+  expect(revoked.status()).toBe(401);
+  expect(((await revoked.json()) as { error: { message: string } }).error.message).toBe("This API token has been revoked.");
+  await cli.dispose();
+  await inUrl.dispose();
+  await alice.context.close();
+  await mallory.context.close();
 });
