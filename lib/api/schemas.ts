@@ -74,7 +74,11 @@ z.globalRegistry.add(siteNameSchema, {
 export const deployUploadQuery = z.object({
   message: deployMessageSchema.optional().meta({
     description: `What this deploy is, shown in the history: at most ${DEPLOY_MESSAGE_MAX} characters, one line (newlines and other control characters are refused with 400). Blank means none.`,
-    override: { type: "string", maxLength: DEPLOY_MESSAGE_MAX },
+    // A query value is a string or absent: the null the parser also takes is internal.
+    override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+      delete jsonSchema.anyOf;
+      Object.assign(jsonSchema, { type: "string", maxLength: DEPLOY_MESSAGE_MAX });
+    },
     example: "Fix the pricing table",
   }),
 });
