@@ -39,7 +39,8 @@ function apiPath(file: string): string {
   return `/${file.replace(/^app\//, "").replace(/\/route\.ts$/, "")}`.replace(/\[(?:\.\.\.)?([^\]]+)\]/g, "{$1}");
 }
 
-describe("the OpenAPI document", () => {
+// Compiling the OpenAPI meta-schema takes a second on an idle machine, many on a busy one.
+describe("the OpenAPI document", { timeout: 60_000 }, () => {
   it("is a valid OpenAPI 3.1 document whose references all resolve", async () => {
     const validator = new Validator();
     const result = await validator.validate(openApiDocument() as never);
