@@ -3,6 +3,7 @@ import Link from "next/link";
 import { Card } from "@/app/_components/ui";
 import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
 import { DeployHistory } from "@/app/_components/deploy-history";
+import { RelativeTime } from "@/app/_components/relative-time";
 import { UploadPanel } from "@/app/_components/upload-panel";
 import { listDeploys } from "@/lib/deploys/list";
 import { quotasOf } from "@/lib/tenancy/quotas";
@@ -40,7 +41,9 @@ export default async function SitePage({ params }: { params: Params }) {
               {site.url}
             </span>
           </p>
-          <p className="mt-1 text-xs text-slate-500">Created {new Date(site.createdAt).toUTCString()}</p>
+          <p className="mt-1 text-xs text-slate-500">
+            Created <RelativeTime iso={new Date(site.createdAt).toISOString()} />
+          </p>
         </div>
         {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
       </div>
