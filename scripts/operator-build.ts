@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { OPERATOR_NODE_OPTIONS } from "@/lib/node-options";
+import { OPERATOR_ENV, OPERATOR_NODE_OPTIONS } from "@/lib/node-options";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = path.join(root, "build", "operator");
@@ -88,10 +88,16 @@ export async function ensureOperatorBuild(log: (message: string) => void = () =>
   return OPERATOR_BUNDLE;
 }
 
-/** The command that runs the operator: node, its V8 options, the bundle. */
+/**
+ * The command that runs the operator: node with its environment, its V8
+ * options and the bundle. The environment comes through env(1), which execs
+ * node in its own place, so the process started is node itself (signals,
+ * its pid and a SIGKILL reach it directly) whoever spawns it.
+ */
 export async function operatorCommand(log?: (message: string) => void): Promise<{ command: string; args: string[] }> {
   const bundle = await ensureOperatorBuild(log);
-  return { command: process.execPath, args: [...OPERATOR_NODE_OPTIONS.split(" "), bundle] };
+  const env = Object.entries(OPERATOR_ENV).map(([name, value]) => `${name}=${value}`);
+  return { command: "env", args: [...env, process.execPath, ...OPERATOR_NODE_OPTIONS.split(" "), bundle] };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -35,7 +35,9 @@ case "$role" in
   operator)
     # The bundle built by scripts/operator-build.ts, with the operator's V8
     # options (OPERATOR_NODE_OPTIONS in lib/node-options.ts says why); they
-    # come after NODE_OPTIONS, which holds the dashboard's, and so win.
+    # come after NODE_OPTIONS, which holds the dashboard's, and so win. Two
+    # malloc arenas: OPERATOR_ENV in lib/node-options.ts says why.
+    export MALLOC_ARENA_MAX=2
     exec node --optimize-for-size build/operator/main.cjs
     ;;
   migrate)
