@@ -1,4 +1,6 @@
 import { expect, request as playwrightRequest, test, type APIRequestContext, type Browser } from "@playwright/test";
+import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { buildZip } from "@/lib/uploads/test-support";
 import { createSite, csrfToken, signUp, uniqueEmail } from "./support";
 
@@ -151,4 +153,32 @@ test("a token made on the settings page works with no cookie, only in its worksp
   await inUrl.dispose();
   await alice.context.close();
   await mallory.context.close();
+});
+
+test("a member of a workspace is told that only owners manage its tokens, and cannot create one", async ({ browser }) => {
+  const alice = await account(browser, "token-owner");
+  const bobEmail = uniqueEmail("token-member");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signUp(page, "token-member", bobEmail);
+  // Workspaces have no invitations yet: the membership is made directly.
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO "Membership" (id, "userId", "tenantId", role) SELECT $1, u.id, t.id, 'member' FROM "User" u, "Tenant" t WHERE u.email = $2 AND t.slug = $3`,
+      [`m-${randomUUID()}`, bobEmail, alice.tenant],
+    );
+  } finally {
+    await client.end();
+  }
+  await page.goto(`/w/${alice.tenant}/settings`);
+  await expect(page.getByTestId("tokens-owners-only")).toContainText("Only owners of this workspace");
+  await expect(page.getByTestId("token-create")).toHaveCount(0);
+  const created = await json(context.request, "POST", `/api/tenants/${alice.tenant}/tokens`, { name: "sneaky", scopes: ["deploy"] });
+  expect(created.status).toBe(403);
+  expect(JSON.parse(created.body).error.message).toBe("Only owners of this workspace can do this.");
+  expect((await json(context.request, "GET", `/api/tenants/${alice.tenant}/tokens`)).status).toBe(403);
+  await context.close();
+  await alice.context.close();
 });
