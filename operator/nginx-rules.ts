@@ -1,0 +1,272 @@
+// Compiles a site's `_redirects` and `_headers` rules into nginx
+// configuration. Pure and deterministic: the same rules give the same text.
+//
+// Nothing a person wrote reaches the configuration unescaped: patterns become
+// regexes in which every character other than letters, digits and `/_~%-` is a
+// `\xHH` escape; targets and header values become double-quoted strings in
+// which `"` and `\` are escaped and a literal `$` is the variable
+// `$pagoda_dollar` (nginx has no escape for `$`). The parser has already
+// refused control characters, so no value can end a line.
+//
+// How a request meets the rules (docs/site-rules.md has the whole story):
+// - `$pagoda_rule` is the first rule, in file order, that matches the request:
+//   exact paths through one hash `map`, patterns (splats, placeholders, query
+//   conditions) as ordered regexes of a second `map`. An exact path goes to the
+//   hash only when no earlier pattern could match it, so the hash answering
+//   first never breaks first-match-wins.
+// - Map values are computed once per request and kept across internal
+//   redirects, and the rules are applied only while `$uri` is still the
+//   requested one (`$pagoda_rule_uri`), so a rewrite cannot loop.
+// - A forced rule (`!`) applies before any file is looked up; any other rule
+//   only when no file or directory exists at the path (the `try_files`
+//   fallback `@pagoda_rules`), after which the site's own fallback (the SPA's
+//   `/index.html` or the 404 page) follows.
+import { exactPath, patternRegExp, type HeaderRule, type PathPattern, type RedirectRule } from "@/lib/staticsite/rules";
+
+export interface SiteRules {
+  redirects: readonly RedirectRule[];
+  headers: readonly HeaderRule[];
+}
+
+export interface RenderRulesOptions {
+  /** What the site does when no file and no rule answers: the SPA's `/index.html`, or 404. */
+  spa: boolean;
+  /** Never subject to rules: the probes' path. */
+  reservedPaths: readonly string[];
+}
+
+export interface RenderedRules {
+  /** Goes inside `http { }` before any `map` (nginx fixes the map hash sizes at the first map). */
+  httpSettings: string;
+  /** Goes inside `http { }`, before the server. */
+  httpBlock: string;
+  /** Goes inside `server { }`, before its locations. */
+  serverBlock: string;
+  /** What `location /`'s `try_files` falls back to instead of the site's own fallback. */
+  tryFilesFallback: string;
+  /** The variable `add_header Cache-Control` must send instead of the platform's own. */
+  cacheControlVariable: string;
+}
+
+export const RULE_404_LOCATION = "/.pagoda-rule-404";
+export const RULES_FALLBACK_LOCATION = "@pagoda_rules";
+const PLATFORM_CACHE_CONTROL = "$pagoda_cache_control";
+
+/** Placeholders become nginx variables with this prefix, so `:uri` cannot reach `$uri`. */
+const CAPTURE_PREFIX = "pr_";
+const CAPTURE_CLASS = "[^/?\\x00-\\x20\\x7f]";
+const SPLAT_CLASS = "[^?\\x00-\\x20\\x7f]";
+/** A capture a target puts right after its leading `/` may not start with `/` or `\`: `//host` would leave the site. */
+const NO_HOST_GUARD = "(?!/|\\x5c)";
+
+/** A regex literal: bytes other than `[A-Za-z0-9/_~%-]` become `\xHH`, which nginx's lexer passes through untouched. */
+export function pcreLiteral(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && /[A-Za-z0-9/_~%-]/.test(c) ? c : `\\x${byte.toString(16).padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** A map key or other string nginx does not interpolate. */
+function quoteLiteral(text: string): string {
+  return `"${text.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+/** A string nginx interpolates (map values, add_header values): `$` becomes `${pagoda_dollar}`. */
+export function quoteValue(text: string): string {
+  return `"${text.replace(/[\\"]/g, "\\$&").replace(/\$/g, "${pagoda_dollar}")}"`;
+}
+
+function pathRegex(pattern: PathPattern, guarded: ReadonlySet<string>, anchorEnd: string): string {
+  let re = "^";
+  for (const t of pattern.tokens) {
+    if (t.kind === "literal") re += pcreLiteral(t.text);
+    else if (t.kind === "placeholder") {
+      re += `(?<${CAPTURE_PREFIX}${t.name}>${guarded.has(t.name) ? NO_HOST_GUARD : ""}${CAPTURE_CLASS}+)`;
+    } else {
+      const capture = `(?<${CAPTURE_PREFIX}splat>${guarded.has("splat") ? NO_HOST_GUARD : ""}${SPLAT_CLASS}*)`;
+      re += pattern.trailingSplat ? `(?:/${capture})?` : capture;
+    }
+  }
+  if (!pattern.trailingSplat) re += "/?";
+  return re + anchorEnd;
+}
+
+/** Names a relative target uses right after its leading `/` (`/:splat…`). */
+function leadingNames(rule: RedirectRule): Set<string> {
+  const m = /^\/:([A-Za-z][A-Za-z0-9_]*)/.exec(rule.to);
+  return new Set(m && rule.names.includes(m[1]) ? [m[1]] : []);
+}
+
+function queryLookaheads(rule: RedirectRule): string {
+  return rule.query
+    .map((q) => {
+      const value = "placeholder" in q ? `(?<${CAPTURE_PREFIX}${q.placeholder}>[^&\\x00-\\x20\\x7f]*)` : pcreLiteral(q.value);
+      // `(?![^&])`: the value ends at `&` or at the end, without writing `$` in the configuration.
+      return `(?=(?:.*&)?${pcreLiteral(q.name)}=${value}(?![^&]))`;
+    })
+    .join("");
+}
+
+function targetValue(rule: RedirectRule): string {
+  const names = new Set(rule.names);
+  let out = "";
+  let last = 0;
+  for (const m of rule.to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
+    if (!names.has(m[1])) continue;
+    out += quoteValue(rule.to.slice(last, m.index)).slice(1, -1) + `\${${CAPTURE_PREFIX}${m[1]}}`;
+    last = m.index + m[0].length;
+  }
+  out += quoteValue(rule.to.slice(last)).slice(1, -1);
+  // Redirects keep the request's query string, as on Netlify, unless the rule
+  // matched on it or the target brings its own.
+  const redirect = rule.status !== 200 && rule.status !== 404;
+  if (redirect && rule.query.length === 0 && !rule.to.includes("?")) out += "$is_args$args";
+  return `"${out}"`;
+}
+
+function slashTwins(path: string): string[] {
+  if (path === "/") return ["/"];
+  return path.endsWith("/") ? [path, path.slice(0, -1)] : [path, path + "/"];
+}
+
+function hashSizes(keys: readonly string[]): string {
+  const longest = keys.reduce((n, k) => Math.max(n, Buffer.byteLength(k)), 0);
+  let bucket = 64;
+  while (bucket < longest + 32) bucket *= 2;
+  let max = 2048;
+  while (max < keys.length * 4) max *= 2;
+  return `  map_hash_bucket_size ${bucket};\n  map_hash_max_size ${max};\n`;
+}
+
+interface Compiled {
+  http: string[];
+  exactKeys: string[];
+}
+
+function compileRedirects(rules: readonly RedirectRule[], reserved: readonly string[], out: Compiled): string[] {
+  const exact: string[] = [];
+  const patterns: string[] = [];
+  const actions: string[] = [];
+  const targets: string[] = [];
+  const seen = new Set<string>(reserved.flatMap(slashTwins));
+  for (const path of reserved) for (const key of slashTwins(path)) exact.push(`    ${quoteLiteral(key)} "-";`);
+  const earlierPatterns: RegExp[] = [];
+  rules.forEach((rule, index) => {
+    const id = String(index);
+    const hashed = rule.from.exact && rule.query.length === 0;
+    if (hashed) {
+      const path = exactPath(rule.from);
+      const twins = slashTwins(path);
+      if (earlierPatterns.some((re) => twins.some((p) => re.test(p)))) {
+        // An earlier pattern may match this path: keep file order by trying it among the patterns.
+        patterns.push(`    ${quoteLiteral(`~${pathRegex(rule.from, new Set(), "\\x3f")}`)} ${quoteLiteral(id)};`);
+      } else {
+        const fresh = twins.filter((k) => !seen.has(k));
+        if (fresh.length === 0) return; // an earlier rule has this path: first match wins
+        for (const k of fresh) {
+          seen.add(k);
+          exact.push(`    ${quoteLiteral(k)} ${quoteLiteral(id)};`);
+        }
+      }
+    } else {
+      const re = pathRegex(rule.from, leadingNames(rule), "\\x3f") + queryLookaheads(rule);
+      patterns.push(`    ${quoteLiteral(`~${re}`)} ${quoteLiteral(id)};`);
+      earlierPatterns.push(patternRegExp(rule.from));
+    }
+    actions.push(`    ${quoteLiteral(id)} "${rule.status}${rule.force ? "!" : ""}";`);
+    targets.push(`    ${quoteLiteral(id)} ${targetValue(rule)};`);
+  });
+  out.exactKeys.push(...exact.map((l) => l.trim()));
+  return [
+    "  # The first rule of _redirects matching the request: exact paths by hash, then patterns in file order.",
+    `  map $uri $pagoda_rule_exact {\n    default "";\n${exact.join("\n")}\n  }`,
+    `  map "$uri?$args" $pagoda_rule_pattern {\n    default "";\n${patterns.join("\n")}${patterns.length ? "\n" : ""}  }`,
+    `  map $pagoda_rule_exact $pagoda_rule {\n    "" $pagoda_rule_pattern;\n    "-" "";\n    default $pagoda_rule_exact;\n  }`,
+    `  map $pagoda_rule $pagoda_rule_action {\n    default "";\n${actions.join("\n")}${actions.length ? "\n" : ""}  }`,
+    `  map $pagoda_rule $pagoda_rule_target {\n    default "";\n${targets.join("\n")}${targets.length ? "\n" : ""}  }`,
+  ];
+}
+
+function headerMatchKeys(pattern: PathPattern): string[] {
+  if (pattern.exact) return slashTwins(exactPath(pattern)).map(quoteLiteral);
+  return [quoteLiteral(`~${pathRegex(pattern, new Set(), "$")}`)];
+}
+
+function compileHeaders(rules: readonly HeaderRule[]): { http: string[]; server: string[] } {
+  const http: string[] = [];
+  const server: string[] = [];
+  const cacheControl: string[] = [];
+  rules.forEach((rule, j) => {
+    const keys = headerMatchKeys(rule.path);
+    http.push(`  map $pagoda_rule_uri $pagoda_hm_${j} {\n    default "";\n${keys.map((k) => `    ${k} "1";`).join("\n")}\n  }`);
+    const cc = rule.headers.filter((h) => h.name === "Cache-Control");
+    if (cc.length > 0) {
+      const value = cc.some((h) => "remove" in h) ? "" : cc.map((h) => ("value" in h ? h.value : "")).join(", ");
+      cacheControl.push(`    ${quoteLiteral(`~${pathRegex(rule.path, new Set(), "$")}`)} ${quoteValue(value)};`);
+    }
+  });
+  rules.forEach((rule, j) => {
+    rule.headers.forEach((h, k) => {
+      if (!("value" in h) || h.name === "Cache-Control") return;
+      const removers = rules.flatMap((r, d) => (r.headers.some((x) => "remove" in x && x.name === h.name) ? [d] : []));
+      const source = [j, ...removers].map((d) => `$pagoda_hm_${d}`).join(":");
+      const match = ["1", ...removers.map(() => "")].join(":");
+      http.push(`  map "${source}" $pagoda_hv_${j}_${k} {\n    default "";\n    ${quoteLiteral(match)} ${quoteValue(h.value)};\n  }`);
+      server.push(`    add_header ${h.name} $pagoda_hv_${j}_${k} always;`);
+    });
+  });
+  http.push(
+    `  # Cache-Control of the first _headers rule that sets or removes it; otherwise the platform's.\n` +
+      `  map $pagoda_rule_uri $pagoda_rules_cache_control {\n    default ${PLATFORM_CACHE_CONTROL};\n${cacheControl.join("\n")}${cacheControl.length ? "\n" : ""}  }`,
+  );
+  return { http, server };
+}
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308];
+
+export function renderRules(rules: SiteRules, opts: RenderRulesOptions): RenderedRules {
+  for (const r of rules.redirects) {
+    if (r.status === 200 && /^https?:\/\//i.test(r.to)) {
+      // The parser lets allowed origins through; serving them needs a resolver and proxy settings this step does not render.
+      throw new Error(`line ${r.line}: proxy rules are not served yet`);
+    }
+  }
+  const compiled: Compiled = { http: [], exactKeys: [] };
+  const redirectMaps = compileRedirects(rules.redirects, opts.reservedPaths, compiled);
+  const headers = compileHeaders(rules.headers);
+  const httpBlock =
+    "  # _redirects and _headers of the site (operator/nginx-rules.ts).\n" +
+    '  geo $pagoda_dollar {\n    default "$";\n  }\n' +
+    "  map $uri $pagoda_rule_uri {\n    default $uri;\n  }\n" +
+    [...redirectMaps, ...headers.http].join("\n") +
+    "\n";
+
+  const forced = REDIRECT_CODES.map((c) => `    if ($pagoda_rule_do = "${c}!") {\n      return ${c} $pagoda_rule_target;\n    }`);
+  const unforced = REDIRECT_CODES.map((c) => `      if ($pagoda_rule_do = "${c}") {\n        return ${c} $pagoda_rule_target;\n      }`);
+  const serverBlock = [
+    "    # Rules apply while $uri is the requested path, never again after a rewrite or an internal redirect.",
+    '    set $pagoda_rule_do "";',
+    "    if ($uri = $pagoda_rule_uri) {\n      set $pagoda_rule_do $pagoda_rule_action;\n    }",
+    ...forced,
+    '    if ($pagoda_rule_do = "200!") {\n      rewrite ^ $pagoda_rule_target last;\n    }',
+    `    if ($pagoda_rule_do = "404!") {\n      rewrite ^ ${RULE_404_LOCATION} last;\n    }`,
+    ...headers.server,
+    `    location = ${RULE_404_LOCATION} {\n      internal;\n      error_page 404 $pagoda_rule_target;\n      return 404;\n    }`,
+    `    location ${RULES_FALLBACK_LOCATION} {`,
+    ...unforced,
+    '      if ($pagoda_rule_do = "200") {\n        set $pagoda_rule_do "";\n        rewrite ^ $pagoda_rule_target last;\n      }',
+    `      if ($pagoda_rule_do = "404") {\n        set $pagoda_rule_do "";\n        rewrite ^ ${RULE_404_LOCATION} last;\n      }`,
+    opts.spa ? "      try_files /index.html =404;" : "      return 404;",
+    "    }",
+  ].join("\n");
+  return {
+    httpSettings: hashSizes(compiled.exactKeys),
+    httpBlock,
+    serverBlock: serverBlock + "\n",
+    tryFilesFallback: RULES_FALLBACK_LOCATION,
+    cacheControlVariable: "$pagoda_rules_cache_control",
+  };
+}
