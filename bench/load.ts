@@ -23,31 +23,44 @@
  *
  *   npm run bench:load -- [--clients 50] [--sites 1000] [--requests 500]
  *     [--think-ms 1000] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
- *     [--cluster kwok|none] [--profile site-list.cpuprofile]
+ *     [--cluster both|kwok|none] [--node-pods <n>] [--profile site-list.cpuprofile]
  *
- * `--profile <file>` also takes a V8 CPU profile of the dashboard over the
- * one-client site list renders (through its inspector, on loopback), writes
- * it to the file (open it in Chrome DevTools or speedscope) and prints where
- * the time went.
+ * `--cluster both` (the default) runs the whole browse twice, first without a
+ * cluster (the baseline), then with one, and prints the two side by side; the
+ * uploads run once, with the cluster. With a cluster, the simulated node gets
+ * room for every site's pod and its rollout surge (`--node-pods`), and the
+ * paced browse runs twice: while the restart's rollouts are in progress,
+ * and once every promoted site is live.
+ *
+ * Every loaded phase reports the dashboard's event-loop delay and utilisation
+ * (read through its inspector, on loopback, only while the phase runs) and
+ * the CPU of every process of the run. `--profile <file>` also takes a V8
+ * CPU profile of the dashboard over the one-client site list renders and
+ * over each paced phase (`<file>` with `-paced` / `-busy` before the
+ * extension), writes them (open them in Chrome DevTools or speedscope) and
+ * prints where the time went.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createInterface } from "node:readline";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { clusterProcesses, startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { dashboardNodeOptions } from "@/lib/node-options";
+import { SITE_ROLLOUT_SURGE } from "@/lib/staticsite/types";
 import { buildZip, noise } from "@/lib/uploads/test-support";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorEnv, siteAddressEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
-import { profileDuring, saveProfile, summarise } from "./cpu-profile";
-import { cpuSeconds, phaseEvents, pool } from "./support";
+import { loopDuring, profileDuring, saveProfile, summarise, type CpuProfile, type LoopFigures } from "./cpu-profile";
+import { cpuSeconds, phaseEvents, pool, processName } from "./support";
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +71,8 @@ const { values } = parseArgs({
     uploads: { type: "string", default: "50" },
     "upload-tenants": { type: "string", default: "5" },
     "upload-kb": { type: "string", default: "1024" },
-    cluster: { type: "string", default: "kwok" },
+    cluster: { type: "string", default: "both" },
+    "node-pods": { type: "string" },
     profile: { type: "string" },
   },
 });
@@ -71,13 +85,17 @@ const CLIENTS = positive("clients");
 const SITES = positive("sites");
 const REQUESTS = positive("requests");
 const THINK_MS = positive("think-ms", 0);
-const UPLOADS = positive("uploads");
+const UPLOADS = positive("uploads", 0);
 const UPLOAD_TENANTS = positive("upload-tenants");
 const UPLOAD_BYTES = positive("upload-kb") * 1024;
-if (values.cluster !== "kwok" && values.cluster !== "none") throw new Error(`--cluster must be kwok or none, got ${values.cluster}`);
+if (!["both", "kwok", "none"].includes(values.cluster!)) throw new Error(`--cluster must be both, kwok or none, got ${values.cluster}`);
+/** Every site's pod and its rollout surge, and room for the system's own; 250 (the node's own figure) leaves most of a big workspace rolling out for ever. */
+const NODE_PODS = values["node-pods"] === undefined ? SITES * (1 + SITE_ROLLOUT_SURGE) + 50 : positive("node-pods");
 /** "none" runs the dashboard without a cluster: quicker to start, but status streams then only say the cluster is unreachable. */
 const WITH_CLUSTER = values.cluster === "kwok";
 const PROFILE_FILE = values.profile ? path.resolve(values.profile) : undefined;
+/** How long the dashboard is watched with nobody browsing. */
+const QUIET_MS = 20_000;
 /** The one-client baseline: enough requests for a median and a p95, fewer than the loaded run. */
 const BASELINE_REQUESTS = Math.min(REQUESTS, 100);
 const PASSWORD = "a long and varied passphrase";
@@ -233,7 +251,13 @@ type Parts = Record<string, () => number[]>;
  * everything else. The machine is shared, and other work on it slows every
  * figure; CPU per request does not move with it.
  */
-function machineCpu(parts: Parts): { stop(): string } {
+interface MachineFigures {
+  text: string;
+  busyCores: number;
+  /** Cores used by each part of this run, and by everything else ("other"). */
+  cores: Record<string, number>;
+}
+function machineCpu(parts: Parts): { stop(): MachineFigures } {
   // Per process, so that one ending during the phase is only left out (a
   // little under-counted), never subtracted.
   const cpuOf = () => Object.fromEntries(Object.entries(parts).map(([name, pids]) => [name, new Map(pids().map((p) => [p, safeCpu(p)]))]));
@@ -251,9 +275,45 @@ function machineCpu(parts: Parts): { stop(): string } {
         ([name, cpu]) => [name, [...cpu].reduce((sum, [p, c]) => sum + c - (before[name]!.get(p) ?? 0), 0) / seconds] as const,
       );
       const ours = used.reduce((sum, [, c]) => sum + c, 0);
-      return `machine busy ${round(busyCores, 2)} of ${cores} cores: ${used.map(([name, c]) => `${name} ${round(c, 2)}`).join(", ")}, everything else ${round(Math.max(0, busyCores - ours), 2)}`;
+      const other = Math.max(0, busyCores - ours);
+      return {
+        text: `machine busy ${round(busyCores, 2)} of ${cores} cores: ${used.map(([name, c]) => `${name} ${round(c, 2)}`).join(", ")}, everything else ${round(other, 2)}`,
+        busyCores: round(busyCores, 2),
+        cores: { ...Object.fromEntries(used.map(([name, c]) => [name, round(c, 2)])), other: round(other, 2) },
+      };
     },
   };
+}
+
+function nameOf(pid: number): string {
+  try {
+    return processName(pid);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Gives the simulated node room for `pods` pods. Its own figure (250, in
+ * local-cluster/lib/node.sh) holds a quarter of a 1,000-site workspace, and
+ * the rest would stay rolling out for as long as the bench runs, which no
+ * real workspace does. kwok keeps the capacity it finds on the node.
+ */
+async function growSimulatedNode(kubeconfigPath: string, pods: number): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const [node] = (await core.listNode({ labelSelector: "type=kwok" })).items;
+  if (!node?.metadata?.name) throw new Error("the cluster has no simulated node to give room to");
+  const room = { pods: String(pods) };
+  await core.patchNodeStatus(
+    { name: node.metadata.name, body: { status: { capacity: room, allocatable: room } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+  const after = await core.readNode({ name: node.metadata.name });
+  if (after.status?.allocatable?.pods !== String(pods)) {
+    throw new Error(`the simulated node kept room for ${after.status?.allocatable?.pods} pods, not ${pods}`);
+  }
 }
 
 function safeCpu(pid: number): number {
@@ -536,6 +596,7 @@ async function main(): Promise<void> {
     if (WITH_CLUSTER) {
       cluster = await startTestCluster({ node: "kwok" });
       cleanups.push(() => cluster!.stop());
+      await growSimulatedNode(cluster.kubeconfigPath, NODE_PODS);
       const { command, args } = await operatorCommand((message) => say(message));
       const operatorLog = createWriteStream(path.join(dir, "operator.log"));
       const operator = spawn(command, args, {
@@ -609,7 +670,8 @@ async function main(): Promise<void> {
     // A restart publishes every seeded site at start, as after an upgrade.
     say("restarting the dashboard: it publishes every promoted site, and the operator rolls them out ...");
     await dashboard.stop();
-    const inspectPort = PROFILE_FILE ? await findFreePort() : undefined;
+    // The inspector is only listened on; the bench attaches while it measures a loaded phase.
+    const inspectPort = await findFreePort();
     dashboard = await startDashboard(env, port, dashboardLog, inspectPort);
     const promoted = Number(
       (
@@ -628,6 +690,134 @@ async function main(): Promise<void> {
           )
         ).rows[0]!.n,
       );
+    const postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const clusterPart = (names: string[]) => () => (cluster ? clusterProcesses(cluster.stateDir).filter((p) => names.includes(nameOf(p))) : []);
+    const parts: Parts = {
+      dashboard: () => processTree(dashboard.pid),
+      Postgres: () => processTree(postmaster),
+      ...(cluster
+        ? {
+            "API server": clusterPart(["kube-apiserver"]),
+            etcd: clusterPart(["etcd"]),
+            kwok: clusterPart(["kwok"]),
+            "controller manager and scheduler": clusterPart(["kube-controller-manager", "kube-scheduler"]),
+            operator: () => (operatorPid ? processTree(operatorPid) : []),
+          }
+        : {}),
+      "this script (the clients)": () => [process.pid],
+    };
+
+    // ---- browse
+    const random = prng(13);
+    const pick = () => siteNames[Math.floor(random() * siteNames.length)]!;
+    const kinds: Record<Exclude<Kind, "healthz">, (client: Client) => Promise<unknown>> = {
+      "site list": (client) => client.page(`/w/${tenant}`),
+      "site page": (client) => client.page(`/w/${tenant}/sites/${pick()}`),
+      "status, first event": (client) => client.firstStatus(tenant, pick()),
+    };
+    say("warming up ...");
+    for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
+    await runKind(browsers, CLIENTS, CLIENTS * 2, null, (client) => client.page("/api/healthz"));
+
+    const profileFile = (suffix: string) => PROFILE_FILE && PROFILE_FILE.replace(/(\.cpuprofile)?$/, `-${suffix}$1`);
+    const profiles: { phase: string; file: string; profile: CpuProfile }[] = [];
+    /**
+     * Every client runs rounds of /api/healthz → site list → site page →
+     * status stream until `REQUESTS` rounds are done; healthz in each round
+     * is the floor measured under the same load. The dashboard's event loop
+     * is watched over the phase (and profiled with --profile).
+     */
+    const browse = async (name: string, thinkMs: number, profileAs?: string) => {
+      const samples = new Map<Kind, Sample[]>((["healthz", ...Object.keys(kinds)] as Kind[]).map((kind) => [kind, []]));
+      const requests: [Kind, (client: Client) => Promise<unknown>][] = [
+        ["healthz", (client) => client.page("/api/healthz")],
+        ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]),
+      ];
+      const liveBefore = await liveCount();
+      const memory = rssMonitor(dashboard.pid);
+      const machine = machineCpu(parts);
+      const before = await counter.total();
+      const cpu0 = treeCpuSeconds(dashboard.pid);
+      const t0 = performance.now();
+      let rounds = 0;
+      const file = profileAs ? profileFile(profileAs) : undefined;
+      const { loop, profile } = await loopDuring(
+        inspectPort,
+        async () => {
+          await Promise.all(
+            browsers.map(async (client) => {
+              while (rounds < REQUESTS) {
+                rounds++;
+                for (const [kind, request] of requests) {
+                  // A person reads before the next click; spread so that clients do not move in step.
+                  if (thinkMs) await sleep(thinkMs * (0.5 + random()));
+                  const started = performance.now();
+                  await request(client);
+                  samples.get(kind)!.push({ ms: performance.now() - started });
+                }
+              }
+            }),
+          );
+        },
+        file ? 1_000 : undefined,
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const cpuMs = (treeCpuSeconds(dashboard.pid) - cpu0) * 1000;
+      if (file && profile) {
+        await saveProfile(profile, file);
+        profiles.push({ phase: name, file, profile });
+      }
+      const liveAfter = await liveCount();
+      return {
+        name,
+        thinkMs,
+        samples,
+        seconds,
+        cpuMs,
+        statements: (await counter.total()) - before,
+        memory: memory.stop(),
+        machine: machine.stop(),
+        loop,
+        liveBefore,
+        liveAfter,
+      };
+    };
+    const phases: Awaited<ReturnType<typeof browse>>[] = [];
+    const pacedName = (thinkMs: number) => `${CLIENTS} clients, ~${thinkMs} ms pauses`;
+
+    /** What the dashboard does with nobody browsing: its background work alone (the cluster's, with one). */
+    const quiet = async (name: string) => {
+      const machine = machineCpu(parts);
+      const before = await counter.total();
+      const cpu0 = treeCpuSeconds(dashboard.pid);
+      const t0 = performance.now();
+      const { loop } = await loopDuring(inspectPort, async () => {
+        await sleep(QUIET_MS);
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const figures = {
+        name,
+        seconds: round(seconds),
+        dashboardCores: round((treeCpuSeconds(dashboard.pid) - cpu0) / seconds, 3),
+        statementsPerSecond: round(((await counter.total()) - before) / seconds, 1),
+        loop,
+        machine: machine.stop(),
+      };
+      say(
+        `${name}: dashboard ${figures.dashboardCores} cores, ${figures.statementsPerSecond} SQL statements/s, event loop busy ${round(loop.utilisation * 100)} %, timer late p99 ${round(loop.delayP99)} / max ${round(loop.delayMax)} ms; ${figures.machine.text}`,
+      );
+      return figures;
+    };
+    const quietPhases: Awaited<ReturnType<typeof quiet>>[] = [];
+
+    // The restart's rollouts are under way: people browse while they are, as after an upgrade.
+    const liveAtRestart = await liveCount();
+    if (WITH_CLUSTER && liveAtRestart < promoted) quietPhases.push(await quiet(`no requests for ${QUIET_MS / 1000} s, rollouts in progress`));
+    if (WITH_CLUSTER && THINK_MS > 0 && liveAtRestart < promoted) {
+      say(`${CLIENTS} clients browse while ${promoted - liveAtRestart} of ${promoted} rollouts are in progress, about ${THINK_MS} ms between requests ...`);
+      phases.push(await browse(`${pacedName(THINK_MS)}, rollouts in progress`, THINK_MS, "busy"));
+    }
+
     const liveDeadline = Date.now() + (WITH_CLUSTER ? 15 * 60_000 : 0);
     let live = await liveCount();
     let lastReport = Date.now();
@@ -644,23 +834,8 @@ async function main(): Promise<void> {
       }
     }
     say(`${live} of ${promoted} promoted sites live; ${SITES - promoted} have no deploy`);
+    quietPhases.push(await quiet(`no requests for ${QUIET_MS / 1000} s${WITH_CLUSTER ? `, ${live} of ${promoted} live` : ""}`));
 
-    const postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-    const parts: Parts = {
-      dashboard: () => processTree(dashboard.pid),
-      Postgres: () => processTree(postmaster),
-      ...(cluster ? { "cluster and operator": () => [...clusterProcesses(cluster.stateDir), ...(operatorPid ? processTree(operatorPid) : [])] } : {}),
-      "this script (the clients)": () => [process.pid],
-    };
-
-    // ---- browse
-    const random = prng(13);
-    const pick = () => siteNames[Math.floor(random() * siteNames.length)]!;
-    const kinds: Record<Exclude<Kind, "healthz">, (client: Client) => Promise<unknown>> = {
-      "site list": (client) => client.page(`/w/${tenant}`),
-      "site page": (client) => client.page(`/w/${tenant}/sites/${pick()}`),
-      "status, first event": (client) => client.firstStatus(tenant, pick()),
-    };
     const listBytes = await owner.page(`/w/${tenant}`);
     const rowsOn = async (query: string) => (await (await owner.call(`/w/${tenant}${query}`)).text()).split('data-testid="site-row"').length - 1;
     const listRows = await rowsOn("");
@@ -670,9 +845,6 @@ async function main(): Promise<void> {
     say(
       `site list: ${listRows} rows, ${round(listBytes / 1024)} KiB of HTML (${round(rscBytes / 1024)} KiB as RSC payload alone); ${await rowsOn(`?page=${lastPage}`)} rows on page ${lastPage}, ${await rowsOn(`?page=${lastPage + 1}`)} on page ${lastPage + 1}`,
     );
-    say("warming up ...");
-    for (const request of Object.values(kinds)) await runKind(browsers, CLIENTS, CLIENTS * 2, null, request);
-    await runKind(browsers, CLIENTS, CLIENTS * 2, null, (client) => client.page("/api/healthz"));
 
     say(`one client, ${BASELINE_REQUESTS} requests of each kind, SQL statements counted per request ...`);
     const one = new Map<Kind, Sample[]>();
@@ -709,148 +881,12 @@ async function main(): Promise<void> {
     await owner.page(`/w/${tenant}`);
     const listStatements = await counter.byStatement();
 
-    /**
-     * Every client runs rounds of /api/healthz → site list → site page →
-     * status stream until `REQUESTS` rounds are done; healthz in each round
-     * is the floor measured under the same load.
-     */
-    const browse = async (thinkMs: number) => {
-      const samples = new Map<Kind, Sample[]>((["healthz", ...Object.keys(kinds)] as Kind[]).map((kind) => [kind, []]));
-      const requests: [Kind, (client: Client) => Promise<unknown>][] = [
-        ["healthz", (client) => client.page("/api/healthz")],
-        ...(Object.entries(kinds) as [Kind, (client: Client) => Promise<unknown>][]),
-      ];
-      const memory = rssMonitor(dashboard.pid);
-      const machine = machineCpu(parts);
-      const before = await counter.total();
-      const cpu0 = treeCpuSeconds(dashboard.pid);
-      const t0 = performance.now();
-      let rounds = 0;
-      await Promise.all(
-        browsers.map(async (client) => {
-          while (rounds < REQUESTS) {
-            rounds++;
-            for (const [kind, request] of requests) {
-              // A person reads before the next click; spread so that clients do not move in step.
-              if (thinkMs) await sleep(thinkMs * (0.5 + random()));
-              const started = performance.now();
-              await request(client);
-              samples.get(kind)!.push({ ms: performance.now() - started });
-            }
-          }
-        }),
-      );
-      const seconds = (performance.now() - t0) / 1000;
-      const cpuMs = (treeCpuSeconds(dashboard.pid) - cpu0) * 1000;
-      return { thinkMs, samples, seconds, cpuMs, statements: (await counter.total()) - before, memory: memory.stop(), machine: machine.stop() };
-    };
-    const phases: Awaited<ReturnType<typeof browse>>[] = [];
     for (const thinkMs of THINK_MS > 0 ? [THINK_MS, 0] : [0]) {
       say(
         `${CLIENTS} clients browse: ${REQUESTS} rounds of healthz → site list → site page → status stream, ${thinkMs ? `about ${thinkMs} ms between requests` : "no pause between requests"} ...`,
       );
-      phases.push(await browse(thinkMs));
+      phases.push(await browse(thinkMs ? pacedName(thinkMs) : `${CLIENTS} clients, no pauses`, thinkMs, thinkMs ? "paced" : undefined));
     }
-
-    // ---- uploads
-    say(
-      `${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`,
-    );
-    const uploaders = Array.from({ length: UPLOAD_TENANTS }, () => new Client(base));
-    const uploadTenants = await Promise.all(uploaders.map((client, i) => client.signUp(`upload-${runId}-${i}@example.com`)));
-    const jobs = await Promise.all(
-      Array.from({ length: UPLOADS }, async (_, i) => {
-        const t = i % UPLOAD_TENANTS;
-        return {
-          client: uploaders[t]!,
-          tenant: uploadTenants[t]!,
-          site: `up-${Math.floor(i / UPLOAD_TENANTS)}`,
-          zip: await buildZip([
-            { name: "index.html", data: `<!doctype html><title>upload ${i}</title><h1>${runId} ${i}</h1>` },
-            { name: "assets/app.js", data: `/* ${i} */\n` + "console.log(1);\n".repeat(Math.floor(UPLOAD_BYTES / 4 / 16)) },
-            { name: "assets/data.bin", data: noise(Math.floor((UPLOAD_BYTES * 3) / 4), i + 1), compress: false },
-          ]),
-        };
-      }),
-    );
-    for (const job of jobs.filter((job, i) => jobs.findIndex((other) => other.tenant === job.tenant && other.site === job.site) === i)) {
-      await job.client.json(`/api/tenants/${job.tenant}/sites`, { name: job.site });
-    }
-    await Promise.all(uploaders.map((client) => client.csrf()));
-    say(`${UPLOADS} uploads at once ...`);
-    const rssAtRest = treeRssMiB(dashboard.pid);
-    const uploadRss = rssMonitor(dashboard.pid);
-    const uploadMachine = machineCpu(parts);
-    interface Attempt {
-      status: number;
-      retryAfter: string | null;
-      code: string | null;
-      ms: number;
-    }
-    const uploadStarted = performance.now();
-    const results = await Promise.all(
-      jobs.map(async (job) => {
-        const attempts: Attempt[] = [];
-        let deployId: string | null = null;
-        while (attempts.length < MAX_UPLOAD_ATTEMPTS) {
-          const t0 = performance.now();
-          const response = await job.client.call(`/api/tenants/${job.tenant}/sites/${job.site}/deploys`, {
-            method: "POST",
-            headers: { "content-type": "application/zip", "x-csrf-token": await job.client.csrf() },
-            body: new Uint8Array(job.zip),
-          });
-          const text = await response.text();
-          const body = (() => {
-            try {
-              return JSON.parse(text) as { deploy?: { id: string }; error?: { code?: string }; code?: string };
-            } catch {
-              return {};
-            }
-          })();
-          attempts.push({
-            status: response.status,
-            retryAfter: response.headers.get("retry-after"),
-            code: body.error?.code ?? body.code ?? null,
-            ms: performance.now() - t0,
-          });
-          if (response.status === 201) {
-            deployId = body.deploy?.id ?? null;
-            break;
-          }
-          const retryAfter = Number(response.headers.get("retry-after"));
-          if (response.status !== 429 || !Number.isFinite(retryAfter) || retryAfter < 0) break;
-          // Honour the server's delay, jittered so the retries do not arrive as one wave.
-          await sleep(Math.min(retryAfter, 60) * 1000 * (1 + random() * 0.5));
-        }
-        return { job, attempts, deployId };
-      }),
-    );
-    const uploadSeconds = (performance.now() - uploadStarted) / 1000;
-    const uploadMemory = uploadRss.stop();
-    const uploadMachineFigures = uploadMachine.stop();
-    const rssAfter = treeRssMiB(dashboard.pid);
-
-    const rows = await sql.query<{ id: string; tenant: string; site: string }>(
-      `SELECT d.id, t.slug AS tenant, s.name AS site FROM "Deploy" d JOIN "Site" s ON s.id = d."siteId" JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = ANY($1::text[])`,
-      [uploadTenants],
-    );
-    const stored = new Set(rows.rows.map((row) => row.id));
-    const answered = results.filter((r) => r.deployId).map((r) => r.deployId!);
-    const lost = answered.filter((id) => !stored.has(id));
-    const unanswered = rows.rows.filter((row) => !answered.includes(row.id));
-    const leftInTmp = await readdir(uploadTmp);
-    const firstAnswers = new Map<string, number>();
-    const allAnswers = new Map<string, number>();
-    const tally = (map: Map<string, number>, a: Attempt) => {
-      const key = a.status === 429 ? `429 ${a.retryAfter === null ? "WITHOUT Retry-After" : "with Retry-After"}` : `${a.status}${a.code ? ` ${a.code}` : ""}`;
-      map.set(key, (map.get(key) ?? 0) + 1);
-    };
-    for (const r of results) {
-      tally(firstAnswers, r.attempts[0]!);
-      for (const a of r.attempts) tally(allAnswers, a);
-    }
-    const wrong = results.flatMap((r) => r.attempts).filter((a) => a.status !== 201 && !(a.status === 429 && a.retryAfter !== null));
-    const accepted = results.flatMap((r) => r.attempts.filter((a) => a.status === 201).map((a) => a.ms));
 
     // ---- report
     const statsOf = (samples: Sample[]) => {
@@ -858,7 +894,6 @@ async function main(): Promise<void> {
       return { median: percentile(counts, 50), min: Math.min(...counts), max: Math.max(...counts) };
     };
     const perRound = (["site list", "site page", "status, first event"] as Kind[]).reduce((sum, kind) => sum + statsOf(one.get(kind)!).median, 0);
-    const phaseName = (thinkMs: number) => `${CLIENTS} clients, ${thinkMs ? `~${thinkMs} ms pauses` : "no pauses"}`;
     const table: Record<string, Record<string, string | number>> = {};
     for (const kind of ["healthz", "site list", "site page", "status, first event"] as Kind[]) {
       const alone = figures(one.get(kind)!);
@@ -867,8 +902,8 @@ async function main(): Promise<void> {
       for (const phase of phases) {
         const busy = figures(phase.samples.get(kind)!);
         const floor = figures(phase.samples.get("healthz")!);
-        row[`${phaseName(phase.thinkMs)}: p50 / p95 / p99`] = `${busy.p50} / ${busy.p95} / ${busy.p99}`;
-        if (kind !== "healthz") row[`p95 ÷ healthz p95 (${phase.thinkMs ? "pauses" : "none"})`] = round(busy.p95 / floor.p95);
+        row[`${phase.name}: p50 / p95 / p99`] = `${busy.p50} / ${busy.p95} / ${busy.p99}`;
+        if (kind !== "healthz") row[`p95 ÷ healthz p95 (${phase.name})`] = round(busy.p95 / floor.p95);
       }
       row["SQL statements (median, min–max)"] = `${statements.median} (${statements.min}–${statements.max})`;
       row["dashboard CPU ms"] = round(cpuPerRequest.get(kind)!);
@@ -881,7 +916,10 @@ async function main(): Promise<void> {
     console.table(table);
     for (const phase of phases) {
       console.log(
-        `${phaseName(phase.thinkMs)}: ${REQUESTS} rounds in ${round(phase.seconds)} s (${round((REQUESTS * 4) / phase.seconds)} requests/s); dashboard CPU ${round(phase.cpuMs / REQUESTS)} ms per round (one client alone: ${round([...cpuPerRequest.values()].reduce((a, b) => a + b, 0))}); SQL statements ${phase.statements} = ${round(phase.statements / REQUESTS, 2)} per round (one client alone: ${perRound}); dashboard RSS peak ${round(phase.memory.peakKernelMiB)} MiB; ${phase.machine}`,
+        `${phase.name}: ${REQUESTS} rounds in ${round(phase.seconds)} s (${round((REQUESTS * 4) / phase.seconds)} requests/s); dashboard CPU ${round(phase.cpuMs / REQUESTS)} ms per round (one client alone: ${round([...cpuPerRequest.values()].reduce((a, b) => a + b, 0))}); SQL statements ${phase.statements} = ${round(phase.statements / REQUESTS, 2)} per round (one client alone: ${perRound}); dashboard RSS peak ${round(phase.memory.peakKernelMiB)} MiB; ${phase.machine.text}`,
+      );
+      console.log(
+        `  dashboard event loop: busy ${round(phase.loop.utilisation * 100)} % of the time; a 10 ms timer late by p50 ${round(phase.loop.delayP50)} / p90 ${round(phase.loop.delayP90)} / p99 ${round(phase.loop.delayP99)} / max ${round(phase.loop.delayMax)} ms${WITH_CLUSTER ? `; live sites ${phase.liveBefore} → ${phase.liveAfter} of ${promoted}` : ""}`,
       );
     }
     console.log("statements of one site list render:");
@@ -889,45 +927,187 @@ async function main(): Promise<void> {
     const listQueries = statsOf(one.get("site list")!).median;
     for (const phase of phases) {
       const listP95 = figures(phase.samples.get("site list")!).p95;
-      console.log(`target: site list p95 ≤ 150 ms, ${phaseName(phase.thinkMs)}: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
+      console.log(`target: site list p95 ≤ 150 ms, ${phase.name}: ${listP95} ms, ${listP95 <= 150 ? "met" : "NOT met"}`);
     }
     console.log(`target: ≤ 3 SQL statements per site list render: ${listQueries}, ${listQueries <= 3 ? "met" : "NOT met"}`);
     for (const line of profileReport) console.log(line);
+    for (const { phase, file, profile } of profiles) {
+      const summary = summarise(profile);
+      const seconds = (profile.endTime - profile.startTime) / 1e6;
+      const share = (ms: number) => `${round(ms / 1000 / seconds, 3).toFixed(3)} cores`.padStart(12);
+      console.log(
+        `CPU profile of the dashboard over "${phase}" (${file}, ${round(seconds)} s): main thread busy ${share(summary.activeMs).trim()}; by the app's file nearest on the stack:`,
+      );
+      for (const [caller, ms] of summary.callers) console.log(`  ${share(ms)}  ${caller}`);
+      console.log("  self time by origin:");
+      for (const [group, ms] of summary.groups.slice(0, 10)) console.log(`  ${share(ms)}  ${group}`);
+      console.log("  self time of the built app by source file:");
+      for (const [source, ms] of summary.sources.slice(0, 10)) console.log(`  ${share(ms)}  ${source}`);
+      console.log("  functions with the most self time:");
+      for (const [fn, ms] of summary.top.slice(0, 15)) console.log(`  ${share(ms)}  ${fn}`);
+      console.log("  the stacks with the most self time (innermost first):");
+      for (const [stack, ms] of summary.stacks) console.log(`  ${share(ms)}  ${stack.join(" ← ")}`);
+    }
 
-    console.log("");
-    console.log(`Uploads: ${UPLOADS} at once from ${UPLOAD_TENANTS} tenants, ${round(UPLOAD_BYTES / 1024)} KiB each`);
-    console.table({
-      "first answers": Object.fromEntries(firstAnswers),
-      "all answers (with retries)": Object.fromEntries(allAnswers),
-    });
-    const retryAfters = results.flatMap((r) => r.attempts.filter((a) => a.status === 429 && a.retryAfter !== null).map((a) => Number(a.retryAfter)));
-    console.log(
-      `all uploads answered after ${round(uploadSeconds)} s${retryAfters.length ? `; Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s` : ""}; ${uploadMachineFigures}`,
-    );
-    console.log(
-      `answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`,
-    );
-    console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
-    console.log(
-      `accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`,
-    );
-    console.log(
-      `deploys answered 201: ${answered.length}; rows in Postgres: ${rows.rowCount}; answered but missing: ${lost.length}; rows nobody was told about: ${unanswered.length}`,
-    );
-    console.log(
-      `upload temp directory afterwards: ${leftInTmp.length === 0 ? "empty" : `${leftInTmp.length} entries left: ${leftInTmp.slice(0, 10).join(", ")}`}`,
-    );
-    console.log(
-      `dashboard RSS: ${round(rssAtRest)} MiB at rest, peak ${round(uploadMemory.peakSampledMiB)} MiB sampled (${round(uploadMemory.peakKernelMiB)} MiB by the kernel) during the uploads, ${round(rssAfter)} MiB after`,
-    );
+    let uploadFigures: Record<string, unknown> | null = null;
+    if (UPLOADS > 0) {
+      // ---- uploads
+      say(
+        `${UPLOAD_TENANTS} tenants with ${Math.ceil(UPLOADS / UPLOAD_TENANTS)} sites each; building ${UPLOADS} distinct zips of ${round(UPLOAD_BYTES / 1024)} KiB ...`,
+      );
+      const uploaders = Array.from({ length: UPLOAD_TENANTS }, () => new Client(base));
+      const uploadTenants = await Promise.all(uploaders.map((client, i) => client.signUp(`upload-${runId}-${i}@example.com`)));
+      const jobs = await Promise.all(
+        Array.from({ length: UPLOADS }, async (_, i) => {
+          const t = i % UPLOAD_TENANTS;
+          return {
+            client: uploaders[t]!,
+            tenant: uploadTenants[t]!,
+            site: `up-${Math.floor(i / UPLOAD_TENANTS)}`,
+            zip: await buildZip([
+              { name: "index.html", data: `<!doctype html><title>upload ${i}</title><h1>${runId} ${i}</h1>` },
+              { name: "assets/app.js", data: `/* ${i} */\n` + "console.log(1);\n".repeat(Math.floor(UPLOAD_BYTES / 4 / 16)) },
+              { name: "assets/data.bin", data: noise(Math.floor((UPLOAD_BYTES * 3) / 4), i + 1), compress: false },
+            ]),
+          };
+        }),
+      );
+      for (const job of jobs.filter((job, i) => jobs.findIndex((other) => other.tenant === job.tenant && other.site === job.site) === i)) {
+        await job.client.json(`/api/tenants/${job.tenant}/sites`, { name: job.site });
+      }
+      await Promise.all(uploaders.map((client) => client.csrf()));
+      say(`${UPLOADS} uploads at once ...`);
+      const rssAtRest = treeRssMiB(dashboard.pid);
+      const uploadRss = rssMonitor(dashboard.pid);
+      const uploadMachine = machineCpu(parts);
+      interface Attempt {
+        status: number;
+        retryAfter: string | null;
+        code: string | null;
+        ms: number;
+      }
+      const uploadStarted = performance.now();
+      const results = await Promise.all(
+        jobs.map(async (job) => {
+          const attempts: Attempt[] = [];
+          let deployId: string | null = null;
+          while (attempts.length < MAX_UPLOAD_ATTEMPTS) {
+            const t0 = performance.now();
+            const response = await job.client.call(`/api/tenants/${job.tenant}/sites/${job.site}/deploys`, {
+              method: "POST",
+              headers: { "content-type": "application/zip", "x-csrf-token": await job.client.csrf() },
+              body: new Uint8Array(job.zip),
+            });
+            const text = await response.text();
+            const body = (() => {
+              try {
+                return JSON.parse(text) as { deploy?: { id: string }; error?: { code?: string }; code?: string };
+              } catch {
+                return {};
+              }
+            })();
+            attempts.push({
+              status: response.status,
+              retryAfter: response.headers.get("retry-after"),
+              code: body.error?.code ?? body.code ?? null,
+              ms: performance.now() - t0,
+            });
+            if (response.status === 201) {
+              deployId = body.deploy?.id ?? null;
+              break;
+            }
+            const retryAfter = Number(response.headers.get("retry-after"));
+            if (response.status !== 429 || !Number.isFinite(retryAfter) || retryAfter < 0) break;
+            // Honour the server's delay, jittered so the retries do not arrive as one wave.
+            await sleep(Math.min(retryAfter, 60) * 1000 * (1 + random() * 0.5));
+          }
+          return { job, attempts, deployId };
+        }),
+      );
+      const uploadSeconds = (performance.now() - uploadStarted) / 1000;
+      const uploadMemory = uploadRss.stop();
+      const uploadMachineFigures = uploadMachine.stop();
+      const rssAfter = treeRssMiB(dashboard.pid);
+
+      const rows = await sql.query<{ id: string; tenant: string; site: string }>(
+        `SELECT d.id, t.slug AS tenant, s.name AS site FROM "Deploy" d JOIN "Site" s ON s.id = d."siteId" JOIN "Tenant" t ON t.id = s."tenantId" WHERE t.slug = ANY($1::text[])`,
+        [uploadTenants],
+      );
+      const stored = new Set(rows.rows.map((row) => row.id));
+      const answered = results.filter((r) => r.deployId).map((r) => r.deployId!);
+      const lost = answered.filter((id) => !stored.has(id));
+      const unanswered = rows.rows.filter((row) => !answered.includes(row.id));
+      const leftInTmp = await readdir(uploadTmp);
+      const firstAnswers = new Map<string, number>();
+      const allAnswers = new Map<string, number>();
+      const tally = (map: Map<string, number>, a: Attempt) => {
+        const key = a.status === 429 ? `429 ${a.retryAfter === null ? "WITHOUT Retry-After" : "with Retry-After"}` : `${a.status}${a.code ? ` ${a.code}` : ""}`;
+        map.set(key, (map.get(key) ?? 0) + 1);
+      };
+      for (const r of results) {
+        tally(firstAnswers, r.attempts[0]!);
+        for (const a of r.attempts) tally(allAnswers, a);
+      }
+      const wrong = results.flatMap((r) => r.attempts).filter((a) => a.status !== 201 && !(a.status === 429 && a.retryAfter !== null));
+      const accepted = results.flatMap((r) => r.attempts.filter((a) => a.status === 201).map((a) => a.ms));
+
+      console.log("");
+      console.log(`Uploads: ${UPLOADS} at once from ${UPLOAD_TENANTS} tenants, ${round(UPLOAD_BYTES / 1024)} KiB each`);
+      console.table({
+        "first answers": Object.fromEntries(firstAnswers),
+        "all answers (with retries)": Object.fromEntries(allAnswers),
+      });
+      const retryAfters = results.flatMap((r) => r.attempts.filter((a) => a.status === 429 && a.retryAfter !== null).map((a) => Number(a.retryAfter)));
+      console.log(
+        `all uploads answered after ${round(uploadSeconds)} s${retryAfters.length ? `; Retry-After ${Math.min(...retryAfters)}–${Math.max(...retryAfters)} s` : ""}; ${uploadMachineFigures.text}`,
+      );
+      console.log(
+        `answers other than 201 or 429 with Retry-After: ${wrong.length}${wrong.length ? ` (${wrong.map((a) => `${a.status} ${a.code ?? ""}`).join(", ")})` : ""}`,
+      );
+      console.log(`uploads that never got in after ${MAX_UPLOAD_ATTEMPTS} attempts: ${results.filter((r) => !r.deployId).length}`);
+      console.log(
+        `accepted upload time p50 / p95 / max: ${round(percentile(accepted, 50))} / ${round(percentile(accepted, 95))} / ${round(Math.max(...accepted))} ms`,
+      );
+      console.log(
+        `deploys answered 201: ${answered.length}; rows in Postgres: ${rows.rowCount}; answered but missing: ${lost.length}; rows nobody was told about: ${unanswered.length}`,
+      );
+      console.log(
+        `upload temp directory afterwards: ${leftInTmp.length === 0 ? "empty" : `${leftInTmp.length} entries left: ${leftInTmp.slice(0, 10).join(", ")}`}`,
+      );
+      console.log(
+        `dashboard RSS: ${round(rssAtRest)} MiB at rest, peak ${round(uploadMemory.peakSampledMiB)} MiB sampled (${round(uploadMemory.peakKernelMiB)} MiB by the kernel) during the uploads, ${round(rssAfter)} MiB after`,
+      );
+      uploadFigures = {
+        firstAnswers: Object.fromEntries(firstAnswers),
+        allAnswers: Object.fromEntries(allAnswers),
+        wrong: wrong.length,
+        answered: answered.length,
+        rows: rows.rowCount,
+        lost: lost.length,
+        unanswered: unanswered.length,
+        leftInTmp: leftInTmp.length,
+        rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter) },
+      };
+    }
     console.log(
       JSON.stringify({
         clients: CLIENTS,
         sites: SITES,
         requests: REQUESTS,
         thinkMs: THINK_MS,
+        cluster: WITH_CLUSTER ? "kwok" : "none",
+        quiet: quietPhases.map((q) => ({ ...q, machine: q.machine.cores, machineBusyCores: q.machine.busyCores })),
+        promoted,
+        live,
+        listRows,
         browse: phases.map((phase) => ({
+          name: phase.name,
           thinkMs: phase.thinkMs,
+          loop: phase.loop,
+          cores: phase.machine.cores,
+          machineBusyCores: phase.machine.busyCores,
+          liveBefore: phase.liveBefore,
+          liveAfter: phase.liveAfter,
           seconds: round(phase.seconds),
           cpuMsPerRound: round(phase.cpuMs / REQUESTS),
           statementsPerRound: round(phase.statements / REQUESTS, 2),
@@ -937,17 +1117,7 @@ async function main(): Promise<void> {
         oneClient: Object.fromEntries(
           [...one].map(([kind, samples]) => [kind, { ...figures(samples), statements: statsOf(samples), cpuMs: round(cpuPerRequest.get(kind)!) }]),
         ),
-        uploads: {
-          firstAnswers: Object.fromEntries(firstAnswers),
-          allAnswers: Object.fromEntries(allAnswers),
-          wrong: wrong.length,
-          answered: answered.length,
-          rows: rows.rowCount,
-          lost: lost.length,
-          unanswered: unanswered.length,
-          leftInTmp: leftInTmp.length,
-        },
-        rssMiB: { atRest: round(rssAtRest), uploadPeak: round(uploadMemory.peakKernelMiB), after: round(rssAfter) },
+        uploads: uploadFigures,
       }),
     );
   } catch (error) {
@@ -960,7 +1130,113 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+interface PhaseJson {
+  name: string;
+  seconds: number;
+  cpuMsPerRound: number;
+  loop: LoopFigures;
+  cores: Record<string, number>;
+  machineBusyCores: number;
+  liveBefore: number;
+  liveAfter: number;
+  [kind: string]: unknown;
+}
+interface QuietJson {
+  name: string;
+  dashboardCores: number;
+  statementsPerSecond: number;
+  loop: LoopFigures;
+}
+interface RunJson {
+  cluster: string;
+  quiet: QuietJson[];
+  promoted: number;
+  live: number;
+  browse: PhaseJson[];
+  oneClient: Record<string, KindFigures & { cpuMs: number; statements: { median: number } }>;
+}
+
+/**
+ * `--cluster both`: this script once without a cluster, then once with one,
+ * each in a process of its own (everything it starts is stopped in between),
+ * and the figures of the two side by side. Uploads run only with the cluster.
+ */
+async function both(): Promise<void> {
+  const args = process.argv.slice(2);
+  const without = (name: string) => {
+    const out: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] === `--${name}`) i++;
+      else if (!args[i]!.startsWith(`--${name}=`)) out.push(args[i]!);
+    }
+    return out;
+  };
+  const runs: RunJson[] = [];
+  for (const mode of ["none", "kwok"] as const) {
+    const profile = values.profile ? ["--profile", path.resolve(values.profile).replace(/(\.cpuprofile)?$/, `-${mode}$1`)] : [];
+    const modeArgs = [...without("cluster").filter((_, i, all) => all[i] !== "--profile" && all[i - 1] !== "--profile"), ...profile, "--cluster", mode];
+    const childArgs = mode === "none" ? [...modeArgs.filter((_, i, all) => all[i] !== "--uploads" && all[i - 1] !== "--uploads"), "--uploads", "0"] : modeArgs;
+    console.log(`==== --cluster ${mode} ====`);
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...childArgs], { stdio: ["ignore", "pipe", "inherit"] });
+    let last = "";
+    for await (const line of createInterface({ input: child.stdout })) {
+      console.log(line);
+      if (line.startsWith('{"clients"')) last = line;
+    }
+    const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
+    if (code !== 0 || !last) throw new Error(`the run with --cluster ${mode} failed (exit ${code})`);
+    runs.push(JSON.parse(last) as RunJson);
+  }
+  const [none, kwok] = runs as [RunJson, RunJson];
+  console.log("");
+  console.log(
+    `Side by side: the same browse without a cluster and with one (${kwok.promoted} promoted sites, ${kwok.live} live at the end); site list times in ms, CPU in cores`,
+  );
+  const list = (p: PhaseJson | undefined) => {
+    const f = p?.["site list"] as KindFigures | undefined;
+    return f ? `${f.p50} / ${f.p95} / ${f.p99}` : "–";
+  };
+  const healthz = (p: PhaseJson | undefined) => (p ? String((p.healthz as KindFigures).p95) : "–");
+  const loop = (p: PhaseJson | undefined) => (p ? `${round(p.loop.utilisation * 100)} % / ${round(p.loop.delayP99)} / ${round(p.loop.delayMax)}` : "–");
+  const cores = (p: PhaseJson | undefined) =>
+    p
+      ? Object.entries(p.cores)
+          .filter(([, c]) => c >= 0.01)
+          .map(([name, c]) => `${name} ${c}`)
+          .join(", ") + ` (machine ${p.machineBusyCores})`
+      : "–";
+  const rows: Record<string, Record<string, string>> = {};
+  const quietOf = (run: RunJson, live: boolean) => run.quiet.find((q) => live !== q.name.includes("in progress"));
+  for (const [label, live] of [
+    ["no requests, rollouts in progress", false],
+    ["no requests, steady", true],
+  ] as const) {
+    const show = (q: QuietJson | undefined) =>
+      q
+        ? `${q.dashboardCores} cores, ${q.statementsPerSecond} statements/s, loop busy ${round(q.loop.utilisation * 100)} %, late p99 ${round(q.loop.delayP99)} ms`
+        : "–";
+    rows[`${label}: dashboard`] = { none: show(quietOf(none, live)), kwok: show(quietOf(kwok, live)) };
+  }
+  const names = [...new Set([...kwok.browse, ...none.browse].map((p) => p.name))];
+  for (const name of names) {
+    const n = none.browse.find((p) => p.name === name);
+    const k = kwok.browse.find((p) => p.name === name);
+    rows[`${name}: site list p50 / p95 / p99`] = { none: list(n), kwok: list(k) };
+    rows[`${name}: healthz p95`] = { none: healthz(n), kwok: healthz(k) };
+    rows[`${name}: event loop busy / delay p99 / max (ms)`] = { none: loop(n), kwok: loop(k) };
+    rows[`${name}: dashboard CPU per round (ms)`] = { none: n ? String(n.cpuMsPerRound) : "–", kwok: k ? String(k.cpuMsPerRound) : "–" };
+    rows[`${name}: cores by process`] = { none: cores(n), kwok: cores(k) };
+  }
+  rows["one client: site list CPU per render (ms)"] = { none: String(none.oneClient["site list"]?.cpuMs), kwok: String(kwok.oneClient["site list"]?.cpuMs) };
+  rows["one client: site list p50 / p95"] = {
+    none: `${none.oneClient["site list"]?.p50} / ${none.oneClient["site list"]?.p95}`,
+    kwok: `${kwok.oneClient["site list"]?.p50} / ${kwok.oneClient["site list"]?.p95}`,
+  };
+  console.table(rows);
+  console.log(JSON.stringify({ both: { none, kwok } }));
+}
+
+(values.cluster === "both" ? both() : main()).then(
   () => process.exit(0),
   (error: unknown) => {
     console.error(error);
