@@ -37,7 +37,7 @@ export default async function WorkspacePage({
         <CreateSiteForm tenant={actor.tenantSlug} baseDomain={getConfig().PAGODA_BASE_DOMAIN} />
       </Card>
       <section aria-labelledby="site-list-heading">
-        <SiteListUpdates tenant={actor.tenantSlug} />
+        <SiteListUpdates tenant={actor.tenantSlug} sites={sites.map((site) => site.name)} />
         <h2 id="site-list-heading" className="mb-3 text-base font-semibold">
           Your sites{list.total > SITES_PER_PAGE ? ` (${count(list.total)})` : ""}
         </h2>

@@ -2,6 +2,7 @@ import type { NextRequest } from "next/server";
 import { errorResponse } from "@/lib/http/errors";
 import { sseResponse } from "@/lib/http/sse";
 import { clusterConfigured, getStatusHub } from "@/lib/publishing";
+import { followListChanges } from "@/lib/publishing/list-changes";
 import { requireActor } from "@/lib/http/actor";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { tenantParamsSchema } from "@/lib/api/schemas";
@@ -12,9 +13,10 @@ type Context = { params: Promise<{ tenant: string }> };
 
 /**
  * Server-sent events for a workspace's site list: `site` (with the site's
- * name) whenever the cluster reports a change of one of its sites, so the
- * list can reload its badges. Fed by the process's single status watch;
- * nothing is sent about other workspaces.
+ * name) whenever the cluster reports a change of one of its sites that its
+ * row would show (a new phase or digest), so the list can reload its
+ * badges. Fed by the process's single status watch; nothing is sent about
+ * other workspaces.
  */
 export async function GET(request: NextRequest, context: Context) {
   let namespace: string;
@@ -29,7 +31,7 @@ export async function GET(request: NextRequest, context: Context) {
   return sseResponse(
     request.signal,
     ({ send, onClose }) => {
-      if (hub) onClose(hub.subscribeNamespace(namespace, (name) => send("site", { name })));
+      if (hub) onClose(followListChanges(hub, namespace, (name) => send("site", { name })));
     },
     { context: { route: "tenants.events", namespace } },
   );
