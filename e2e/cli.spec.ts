@@ -50,11 +50,10 @@ function pagoda(args: string[], opts: { stdin?: string; env?: Record<string, str
 
 async function createToken(p: Page, tenant: string, name: string): Promise<string> {
   await p.goto(`/w/${tenant}/settings`);
-  const form = p.getByTestId("token-create");
-  await form.getByLabel(/name/i).fill(name);
-  const deployScope = form.getByLabel(/deploy/i);
-  if (!(await deployScope.isChecked())) await deployScope.check();
-  await form.getByRole("button", { name: /create/i }).click();
+  await p.getByLabel("Name").fill(name);
+  await expect(p.getByLabel(/^deploy/)).toBeChecked();
+  await expect(p.getByLabel(/^read/)).toBeChecked();
+  await p.getByTestId("token-create").click();
   const value = p.getByTestId("token-value");
   await expect(value).toContainText("pgd_");
   const token = (await value.textContent())?.trim() ?? "";
@@ -65,11 +64,8 @@ async function createToken(p: Page, tenant: string, name: string): Promise<strin
 async function revokeToken(p: Page, tenant: string, name: string): Promise<void> {
   await p.goto(`/w/${tenant}/settings`);
   const row = p.getByTestId("token-row").filter({ hasText: name });
-  p.once("dialog", (dialog) => void dialog.accept());
   await row.getByTestId("token-revoke").click();
-  const confirm = p.getByRole("dialog").getByRole("button", { name: /revoke/i });
-  if (await confirm.isVisible().catch(() => false)) await confirm.click();
-  await expect(row).toContainText(/revoked/i);
+  await expect(row).toContainText("Revoked");
 }
 
 let tenant = "";
@@ -88,7 +84,7 @@ test.afterAll(async () => {
 });
 
 test("a token from the settings page deploys a folder with the CLI, the URL serves it, and once revoked the CLI gets a clear 401", async () => {
-  await createSite(p, "docs");
+  await createSite(p, "handbook");
   const token = await createToken(p, tenant, "ci-pipeline");
 
   const login = await pagoda(["login", "--url", dashboardUrl, "--token-stdin"], { stdin: `${token}\n` });
@@ -107,13 +103,13 @@ test("a token from the settings page deploys a folder with the CLI, the URL serv
   await writeFile(path.join(site, "notes.txt"), "kept out by the ignore file");
   await writeFile(path.join(site, ".pagodaignore"), "notes.txt\n");
 
-  const deployed = await pagoda(["deploy", site, "--site", "docs", "--message", "First release from CI", "--json"]);
+  const deployed = await pagoda(["deploy", site, "--site", "handbook", "--message", "First release from CI", "--json"]);
   expect(deployed, deployed.stderr).toMatchObject({ code: 0 });
   const result = JSON.parse(deployed.stdout) as { ok: boolean; phase: string; url: string; deploy: { id: string; fileCount: number } };
-  expect(result).toMatchObject({ ok: true, phase: "Live", url: `http://docs-${tenant}.pagoda.localhost:${ingress.port}/` });
+  expect(result).toMatchObject({ ok: true, phase: "Live", url: `http://handbook-${tenant}.pagoda.localhost:${ingress.port}/` });
   expect(result.deploy.fileCount).toBe(2);
 
-  const host = `docs-${tenant}.pagoda.localhost`;
+  const host = `handbook-${tenant}.pagoda.localhost`;
   const served = await getWithHost(new URL("/", ingress).toString(), host);
   expect(served).toMatchObject({ status: 200 });
   expect(served.body).toContain("deployed by the cli");
@@ -121,14 +117,14 @@ test("a token from the settings page deploys a folder with the CLI, the URL serv
   expect((await getWithHost(new URL("/notes.txt", ingress).toString(), host)).status).toBe(404);
   expect((await getWithHost(new URL("/.git/config", ingress).toString(), host)).status).toBe(404);
 
-  const history = await pagoda(["deploys", "docs", "--json"]);
+  const history = await pagoda(["deploys", "handbook", "--json"]);
   expect(history, history.stderr).toMatchObject({ code: 0 });
   const [latest] = (JSON.parse(history.stdout) as { deploys: { id: string; message: string | null; source: string; createdBy: unknown }[] }).deploys;
   expect(latest).toMatchObject({ id: result.deploy.id, message: "First release from CI", source: "cli", createdBy: { kind: "token", name: "ci-pipeline" } });
 
   const sites = await pagoda(["sites"]);
   expect(sites, sites.stderr).toMatchObject({ code: 0 });
-  expect(sites.stdout).toContain(`http://docs-${tenant}.pagoda.localhost:${ingress.port}/`);
+  expect(sites.stdout).toContain(`http://handbook-${tenant}.pagoda.localhost:${ingress.port}/`);
 
   await revokeToken(p, tenant, "ci-pipeline");
   const refused = await pagoda(["sites"]);
