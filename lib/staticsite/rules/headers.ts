@@ -62,7 +62,12 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
   const rules: HeaderRule[] = [];
   let current: HeaderRule | undefined;
   let badBlock = false;
-  for (const { number, text: lineText } of lines) {
+  let errorsAtBlock = 0;
+  for (const { number, text: lineText, error } of lines) {
+    if (error) {
+      errors.push(error);
+      continue;
+    }
     const trimmed = lineText.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     const bad = nonAscii(trimmed);
@@ -72,7 +77,8 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
     }
     const indented = /^[ \t]/.test(lineText);
     if (!indented) {
-      if (current && current.headers.length === 0 && !badBlock) errors.push(lineError(current.line, `${current.path.source} has no headers under it`));
+      if (current && current.headers.length === 0 && errors.length === errorsAtBlock)
+        errors.push(lineError(current.line, `${current.path.source} has no headers under it`));
       current = undefined;
       badBlock = false;
       if (trimmed.includes(":") && !trimmed.startsWith("/") && !/^https?:\/\//i.test(trimmed)) {
@@ -83,6 +89,7 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
       try {
         const path = parsePathPattern(trimmed, "the path");
         current = { line: number, path, headers: [] };
+        errorsAtBlock = errors.length;
         rules.push(current);
         if (rules.length === MAX_HEADER_RULES + 1) {
           errors.push(lineError(number, `more than ${MAX_HEADER_RULES} path patterns; at most ${MAX_HEADER_RULES} are allowed`));
@@ -108,7 +115,8 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
       errors.push(lineError(number, `more than ${MAX_HEADERS_PER_RULE} headers under ${current.path.source}`));
     }
   }
-  if (current && current.headers.length === 0 && !badBlock) errors.push(lineError(current.line, `${current.path.source} has no headers under it`));
+  if (current && current.headers.length === 0 && errors.length === errorsAtBlock)
+    errors.push(lineError(current.line, `${current.path.source} has no headers under it`));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
 }
 

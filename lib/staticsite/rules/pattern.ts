@@ -57,11 +57,11 @@ export function parsePathPattern(source: string, what: string): PathPattern {
     }
     throw new PatternError(`${what} ${source} must start with /`);
   }
+  if (source.includes("?")) throw new PatternError(`${what} ${source} contains "?"; query conditions follow the path as name=value`);
   if (!PATH_CHARS_RE.test(source)) {
     const bad = [...source].find((c) => !PATH_CHARS_RE.test(c)) ?? "";
     throw new PatternError(`${what} ${source} contains ${JSON.stringify(bad)}, which must be percent-encoded`);
   }
-  if (source.includes("?")) throw new PatternError(`${what} ${source} contains "?"; query conditions follow the path as name=value`);
   const tokens: PatternToken[] = [];
   const names = new Set<string>();
   let splats = 0;

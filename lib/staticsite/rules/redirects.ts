@@ -156,7 +156,11 @@ export function parseRedirects(text: string, options: RedirectsOptions = {}): Pa
   if (!lines) return { ok: false, errors };
   const rules: RedirectRule[] = [];
   let patterned = 0;
-  for (const { number, text: lineText } of lines) {
+  for (const { number, text: lineText, error } of lines) {
+    if (error) {
+      errors.push(error);
+      continue;
+    }
     const trimmed = lineText.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     const bad = nonAscii(trimmed.split(/[ \t]#/)[0]);

@@ -11,6 +11,8 @@ export interface RuleError {
 export interface Line {
   number: number;
   text: string;
+  /** Set when the line cannot be read at all (too long, control characters); the parser reports it in order. */
+  error?: RuleError;
 }
 
 export function lineError(line: number, message: string): RuleError {
@@ -36,14 +38,14 @@ export function splitLines(text: string, file: string, maxLineLength: number, er
     const number = index + 1;
     const textLine = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (textLine.length > maxLineLength) {
-      errors.push(lineError(number, `the line is ${textLine.length} characters long; at most ${maxLineLength} are allowed`));
+      lines.push({ number, text: "", error: lineError(number, `the line is ${textLine.length} characters long; at most ${maxLineLength} are allowed`) });
       return;
     }
     const control = CONTROL_RE.exec(textLine);
     if (control) {
       const code = control[0].charCodeAt(0);
       const name = code === 0 ? "NUL" : `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
-      errors.push(lineError(number, `the line contains the control character ${name}`));
+      lines.push({ number, text: "", error: lineError(number, `the line contains the control character ${name}`) });
       return;
     }
     lines.push({ number, text: textLine });
