@@ -134,8 +134,10 @@ function slashTwins(path: string): string[] {
 
 function hashSizes(keys: readonly string[]): string {
   const longest = keys.reduce((n, k) => Math.max(n, Buffer.byteLength(k)), 0);
+  // Room for a few keys per bucket: with one, nginx needs a collision-free
+  // table and gives up on the sizes below ("could not build optimal map_hash").
   let bucket = 64;
-  while (bucket < longest + 32) bucket *= 2;
+  while (bucket < (longest + 16) * 4) bucket *= 2;
   let max = 2048;
   while (max < keys.length * 4) max *= 2;
   return `  map_hash_bucket_size ${bucket};\n  map_hash_max_size ${max};\n`;

@@ -1,0 +1,455 @@
+// Runs a site's compiled `_redirects` and `_headers` in a real nginx over real
+// files. Needs the `nginx` binary on PATH (Debian: apt-get install nginx).
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES, parseHeaders, parseRedirects, type HeaderRule, type RedirectRule } from "@/lib/staticsite/rules";
+import { findFreePort } from "@/scripts/lib/free-port";
+import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, type NginxConfigOptions } from "./nginx-config";
+import { renderConfigWithRules } from "./nginx-rules-test-support";
+
+const run = promisify(execFile);
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+}
+
+function parsed(redirects: string, headers: string): { redirects: RedirectRule[]; headers: HeaderRule[] } {
+  const r = parseRedirects(redirects);
+  const h = parseHeaders(headers);
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("\n"));
+  if (!h.ok) throw new Error(h.errors.map((e) => e.message).join("\n"));
+  return { redirects: r.rules, headers: h.rules };
+}
+
+const JS = "console.log('a fingerprinted bundle');\n".repeat(50);
+
+async function makeSite(root: string): Promise<void> {
+  const files: Record<string, string | Buffer> = {
+    "index.html": "<h1>home</h1>\n",
+    "404.html": "<h1>custom not found</h1>\n",
+    "en/404.html": "<h1>english not found</h1>\n",
+    "docs/index.html": "<h1>docs</h1>\n",
+    "logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    "forced.html": "<h1>the file under a forced rule</h1>\n",
+    "shadowed.html": "<h1>the file wins</h1>\n",
+    "assets/app.3f2a9c1b.js": JS,
+    // Only the precompressed sibling holds this marker, so a body that has it came from gzip_static.
+    "assets/app.3f2a9c1b.js.gz": gzipSync(JS + "// from .gz\n"),
+    "private/report.html": "<h1>report</h1>\n",
+    "hostile.html": "<h1>hostile</h1>\n",
+  };
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+    await writeFile(path.join(root, name), content);
+  }
+}
+
+interface RunningNginx {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function chmodTree(dir: string): Promise<void> {
+  // When started as root, nginx workers drop to `nobody` and must read the files.
+  await run("chmod", ["-R", "a+rX", dir]);
+}
+
+async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">, redirects: string, headers: string): Promise<RunningNginx> {
+  const port = await findFreePort();
+  const site = path.join(dir, "site");
+  const tmp = path.join(dir, "tmp");
+  await mkdir(tmp, { recursive: true });
+  const conf = renderConfigWithRules(
+    { ...opts, listen: `127.0.0.1:${port}`, root: site, tempDir: tmp, errorLog: path.join(dir, "error.log"), accessLog: path.join(dir, "access.log") },
+    parsed(redirects, headers),
+  );
+  const confPath = path.join(dir, "nginx.conf");
+  await writeFile(confPath, conf);
+  await chmod(dir, 0o755);
+  await chmodTree(dir);
+  const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath, "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exitCode !== undefined) {
+      const log = await readFile(path.join(dir, "error.log"), "utf8").catch(() => "");
+      throw new Error(`nginx exited with ${exitCode} before serving:\n${stderr}\n${log}`);
+    }
+    const ok = await get(port, "/healthz").then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`nginx did not answer /healthz on ${port} within 15 s:\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    async stop() {
+      if (exitCode === undefined) {
+        child.kill("SIGQUIT");
+        await exited;
+      }
+    },
+  };
+}
+
+const REDIRECTS = `# Every status, the default, and the query string kept on redirects
+/old /new 301
+/old-302 /new 302
+/see-other /new 303
+/temp /new 307
+/perm /new 308
+/default /new
+
+# Shadowing: a file at the path wins over an unforced rule; ! forces
+/shadowed.html /elsewhere 301
+/forced.html /logo.svg 200!
+/docs /moved-docs 301
+
+# Splats and placeholders
+/blog/* /news/:splat 302
+/posts/:year/:slug /articles/:slug?year=:year 301
+/images/*.jpg /img/:splat.webp 301
+
+# Query conditions
+/store id=:id /products/:id 301
+/search q=:q type=photos /photos/:q 302
+
+# Rewrites and 404 rules
+/app/* /index.html 200
+/en/* /en/404.html 404
+/gone /404.html 404!
+
+# Absolute targets
+/ext https://example.com/landing 301
+/ext/* https://example.com/:splat 302
+
+# First match wins
+/first /one 301
+/first /two 302
+/pat/* /pattern 301
+/pat/exact /exact-target 301
+
+# Hostile but valid
+/go/* /:splat 301
+/dollar$ /cash$$x 301
+/quoted /a'b;c(d)*e 301
+/semi;colon /x 301
+/%22quote%7Bbrace%7D /literal 301
+`;
+
+const HEADERS = `/assets/*
+  Cache-Control: public, max-age=60
+  X-Asset: yes
+/*
+  X-Site: pagoda
+  X-Multi: one
+  X-Multi: two
+/private/*
+  ! X-Site
+  X-Robots-Tag: noindex
+/nocache
+  ! Cache-Control
+/blog/:slug
+  X-Blog: post
+/hostile.html
+  X-Hostile: a"b\\c$d;e{f}'g #h
+  Content-Security-Policy: default-src 'self'
+`;
+
+interface Case {
+  name: string;
+  path: string;
+  send?: Record<string, string>;
+  status: number;
+  location?: string | null;
+  headers?: Record<string, string | null>;
+  body?: string;
+}
+
+const CASES: Case[] = [
+  { name: "301 keeps the query string", path: "/old?utm=x&y=1", status: 301, location: "/new?utm=x&y=1" },
+  { name: "301 without a query", path: "/old", status: 301, location: "/new" },
+  { name: "a trailing slash matches the same rule", path: "/old/", status: 301, location: "/new" },
+  { name: "302", path: "/old-302", status: 302, location: "/new" },
+  { name: "303", path: "/see-other", status: 303, location: "/new" },
+  { name: "307", path: "/temp", status: 307, location: "/new" },
+  { name: "308", path: "/perm", status: 308, location: "/new" },
+  { name: "no status means 301", path: "/default", status: 301, location: "/new" },
+  { name: "an unforced rule is shadowed by a file", path: "/shadowed.html", status: 200, location: null, body: "the file wins" },
+  { name: "a forced rule applies over an existing file", path: "/forced.html", status: 200, body: "<svg", headers: { "content-type": "image/svg+xml" } },
+  { name: "an unforced rule is shadowed by a directory", path: "/docs", status: 301, location: "/docs/" },
+  { name: "splat substitution", path: "/blog/2024/hello", status: 302, location: "/news/2024/hello" },
+  { name: "a trailing splat matches the bare path", path: "/blog", status: 302, location: "/news/" },
+  { name: "placeholders reorder into path and query", path: "/posts/2023/my-post", status: 301, location: "/articles/my-post?year=2023" },
+  { name: "a placeholder is one segment", path: "/posts/2023/a/b", status: 404, body: "custom not found" },
+  { name: "a splat inside a segment", path: "/images/cat.jpg", status: 301, location: "/img/cat.webp" },
+  { name: "query placeholder", path: "/store?id=42", status: 301, location: "/products/42" },
+  { name: "query match among other parameters, in any order", path: "/store?utm=a&id=7&x", status: 301, location: "/products/7" },
+  { name: "a query rule without its parameter does not apply", path: "/store", status: 404, body: "custom not found" },
+  { name: "two query conditions, literal and placeholder", path: "/search?type=photos&q=cats", status: 302, location: "/photos/cats" },
+  { name: "a literal query value must match", path: "/search?type=videos&q=cats", status: 404 },
+  {
+    name: "200 rewrite to the SPA fallback",
+    path: "/app/settings/profile",
+    status: 200,
+    location: null,
+    body: "<h1>home</h1>",
+    headers: { "cache-control": CACHE_HTML },
+  },
+  { name: "404 rule serves its page with 404", path: "/en/missing", status: 404, body: "english not found" },
+  { name: "an existing file shadows a 404 rule", path: "/en/404.html", status: 200, body: "english not found" },
+  { name: "forced 404 rule", path: "/gone", status: 404, body: "custom not found" },
+  { name: "absolute redirect", path: "/ext", status: 301, location: "https://example.com/landing" },
+  { name: "absolute redirect with a splat and the query", path: "/ext/a/b?c=1", status: 302, location: "https://example.com/a/b?c=1" },
+  { name: "first match wins among exact rules", path: "/first", status: 301, location: "/one" },
+  { name: "an earlier pattern beats a later exact rule", path: "/pat/exact", status: 301, location: "/pattern" },
+  { name: "a splat cannot make a redirect leave the site (//)", path: "/go//evil.example", status: 301, location: "/evil.example" },
+  { name: "a splat cannot make a redirect leave the site (%2F)", path: "/go/%2F%2Fevil.example", status: 301, location: "/evil.example" },
+  { name: "a splat cannot make a redirect leave the site (backslash)", path: "/go/%5Cevil.example", status: 404, location: null },
+  { name: "an encoded CRLF does not reach a header", path: "/blog/a%0d%0aSet-Cookie:%20x=1", status: 404, location: null, headers: { "set-cookie": null } },
+  { name: "a literal $ in a pattern and a target", path: "/dollar$", status: 301, location: "/cash$$x" },
+  { name: "quotes, ; and parentheses in a target", path: "/quoted", status: 301, location: "/a'b;c(d)*e" },
+  { name: "; in a pattern", path: "/semi;colon", status: 301, location: "/x" },
+  { name: "decoded quote and braces in a pattern", path: "/%22quote%7Bbrace%7D", status: 301, location: "/literal" },
+  { name: "no rule: the custom 404", path: "/nothing/here", status: 404, body: "custom not found", headers: { "x-site": "pagoda" } },
+  { name: "the probe path is never subject to rules", path: "/healthz", status: 200, body: "ok" },
+  {
+    name: "a header on a precompressed file, with its own Cache-Control",
+    path: "/assets/app.3f2a9c1b.js",
+    send: { "Accept-Encoding": "gzip" },
+    status: 200,
+    headers: { "content-encoding": "gzip", "x-asset": "yes", "cache-control": "public, max-age=60", "x-site": "pagoda" },
+  },
+  {
+    name: "the same file uncompressed gets the same headers",
+    path: "/assets/app.3f2a9c1b.js",
+    status: 200,
+    headers: { "content-encoding": null, "x-asset": "yes", "cache-control": "public, max-age=60" },
+  },
+  { name: "the platform's Cache-Control where no rule sets one", path: "/logo.svg", status: 200, headers: { "cache-control": CACHE_OTHER, "x-asset": null } },
+  { name: "a header set twice sends both values", path: "/logo.svg", status: 200, headers: { "x-multi": "one, two" } },
+  {
+    name: "! removes a header a broader rule sets",
+    path: "/private/report.html",
+    status: 200,
+    headers: { "x-site": null, "x-robots-tag": "noindex", "x-multi": "one, two" },
+  },
+  { name: "! removes the platform's Cache-Control", path: "/nocache", status: 404, headers: { "cache-control": null } },
+  { name: "headers follow the requested path through a redirect", path: "/blog/post-1", status: 302, location: "/news/post-1", headers: { "x-blog": "post" } },
+  { name: "headers follow the requested path through a rewrite", path: "/app/x", status: 200, headers: { "x-site": "pagoda", "x-blog": null } },
+  { name: "hostile characters in a header value arrive as written", path: "/hostile.html", status: 200, headers: { "x-hostile": "a\"b\\c$d;e{f}'g #h" } },
+  {
+    name: "a site's CSP is added next to the platform's, not instead of it",
+    path: "/hostile.html",
+    status: 200,
+    headers: { "content-security-policy": "default-src 'self', frame-ancestors 'self'" },
+  },
+  {
+    name: "the security headers stay on rule answers",
+    path: "/old",
+    status: 301,
+    headers: { "x-frame-options": "SAMEORIGIN", "x-content-type-options": "nosniff" },
+  },
+];
+
+describe("nginx serving a site's _redirects and _headers (custom 404)", () => {
+  let dir: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-"));
+    await makeSite(path.join(dir, "site"));
+    nginx = await startNginx(dir, { spa: false, notFoundPage: "/404.html" }, REDIRECTS, HEADERS);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(CASES)("$name: $path", async (c) => {
+    const res = await get(nginx.port, c.path, c.send);
+    expect(res.status).toBe(c.status);
+    if (c.location !== undefined) expect(res.headers["location"] ?? null).toBe(c.location);
+    for (const [name, value] of Object.entries(c.headers ?? {})) {
+      const got = res.headers[name];
+      expect(got === undefined ? null : Array.isArray(got) ? got.join(", ") : got, name).toBe(value);
+    }
+    if (c.body !== undefined) {
+      const body = res.headers["content-encoding"] === "gzip" ? gunzipSync(res.body) : res.body;
+      expect(body.toString()).toContain(c.body);
+    }
+  });
+
+  it("serves the gzip_static sibling under the rules", async () => {
+    const res = await get(nginx.port, "/assets/app.3f2a9c1b.js", { "Accept-Encoding": "gzip" });
+    expect(gunzipSync(res.body).toString()).toContain("// from .gz");
+  });
+
+  it("logs no warning while serving the table", async () => {
+    const log = await readFile(path.join(dir, "error.log"), "utf8");
+    expect(log.split("\n").filter((l) => / \[(warn|error|crit|alert|emerg)\] /.test(l))).toEqual([]);
+  });
+});
+
+describe("nginx serving a single-page app with rules", () => {
+  let dir: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-spa-"));
+    await makeSite(path.join(dir, "site"));
+    nginx = await startNginx(dir, { spa: true }, "/old /new 301\n/api/* /api-docs.html 404\n/missing-target /nope.html 200\n", "/*\n  X-Site: spa\n");
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("applies a rule before the SPA fallback", async () => {
+    const res = await get(nginx.port, "/old");
+    expect([res.status, res.headers["location"]]).toEqual([301, "/new"]);
+  });
+
+  it("falls back to index.html where no file and no rule answer, with the rules' headers", async () => {
+    const res = await get(nginx.port, "/deep/link");
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toContain("<h1>home</h1>");
+    expect(res.headers["x-site"]).toBe("spa");
+    expect(res.headers["cache-control"]).toBe(CACHE_HTML);
+  });
+
+  it("a 404 rule whose page is missing still answers 404", async () => {
+    expect((await get(nginx.port, "/api/v1")).status).toBe(404);
+  });
+
+  it("a rewrite to a missing file falls back once, without looping", async () => {
+    const res = await get(nginx.port, "/missing-target");
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toContain("<h1>home</h1>");
+  });
+
+  it("keeps fingerprinted assets immutable", async () => {
+    expect((await get(nginx.port, "/assets/app.3f2a9c1b.js")).headers["cache-control"]).toBe(CACHE_IMMUTABLE);
+  });
+});
+
+describe("nginx with a forced catch-all rule", () => {
+  let dir: string;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-all-"));
+    await makeSite(path.join(dir, "site"));
+    nginx = await startNginx(dir, { spa: false }, "/* /404.html 404!\n", "");
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("answers every path with the rule, the probe path excepted", async () => {
+    const page = await get(nginx.port, "/index.html");
+    expect([page.status, page.body.toString()]).toEqual([404, "<h1>custom not found</h1>\n"]);
+    const probe = await get(nginx.port, "/healthz");
+    expect([probe.status, probe.body.toString()]).toEqual([200, "ok\n"]);
+  });
+});
+
+// What the parser lets through must never make nginx refuse the configuration.
+const HOSTILE_REDIRECTS = [
+  "/a /b$c 301",
+  "/a$b /c 301",
+  "/a /$uri 301",
+  "/a /b;return;301;x 301",
+  "/a /b'c 301",
+  "/a/:x /:x$:x;:x 301",
+  "/%7B%7D%22%5C%24%3B /b 301",
+  "/a%20b /c 301",
+  "/a /b#frag 301",
+  "/a https://example.com/$1?$args 302",
+  "/store id=:id x=%24%7D%22 /b/:id 301",
+  "/* /index.html 200",
+  "/* /404.html 404!",
+  "/x/*.y;z /q/:splat 301",
+];
+// The limits at their largest: the map hash must be sized for them.
+HOSTILE_REDIRECTS.push(
+  Array.from({ length: MAX_REDIRECT_RULES - MAX_PATTERN_REDIRECT_RULES }, (_, i) => `/p-${i}-${"x".repeat(200)} /n`)
+    .concat(Array.from({ length: MAX_PATTERN_REDIRECT_RULES }, (_, i) => `/q${i}/:a/:b/* /n/:a/:b/:splat`))
+    .join("\n"),
+);
+const HOSTILE_HEADERS = [
+  '/*\n  X-A: "; } server { listen 1; } #',
+  "/*\n  X-A: \\",
+  "/*\n  X-A: $uri ${uri} $",
+  "/%7B%7D%22%5C%24/*\n  X-A: b",
+  "/a;b\n  X-A: {",
+  "/*\n  Cache-Control: max-age=1; } #\n  ! X-B",
+];
+
+describe("nginx -t accepts every hostile input the parser lets through", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-t-"));
+    await mkdir(path.join(dir, "tmp"), { recursive: true });
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const inputs = [...HOSTILE_REDIRECTS.map((r) => ({ r, h: "" })), ...HOSTILE_HEADERS.map((h) => ({ r: "", h }))];
+  it.each(inputs.map((input) => ({ ...input, name: JSON.stringify(input).slice(0, 120) })))("$name", async ({ r, h }) => {
+    const conf = renderConfigWithRules(
+      {
+        spa: false,
+        notFoundPage: "/404.html",
+        listen: "127.0.0.1:1",
+        root: path.join(dir, "site"),
+        tempDir: path.join(dir, "tmp"),
+        errorLog: path.join(dir, "error.log"),
+        accessLog: path.join(dir, "access.log"),
+      },
+      parsed(r, h),
+    );
+    const confPath = path.join(dir, "nginx.conf");
+    await writeFile(confPath, conf);
+    const { stderr } = await run("nginx", ["-t", "-q", "-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath]).catch((e: { stderr: string }) => {
+      throw new Error(`nginx -t refused the configuration:\n${e.stderr}`);
+    });
+    expect(stderr).toBe("");
+    // One server and one http block: nothing a person wrote opened or closed a block.
+    expect(conf.match(/^\s*server \{$/gm)).toHaveLength(1);
+    expect(conf.match(/^http \{$/gm)).toHaveLength(1);
+  });
+});
