@@ -162,6 +162,8 @@ const REDIRECTS = `# Every status, the default, and the query string kept on red
 /dollar$ /cash$$x 301
 /quoted /a'b;c(d)*e 301
 /semi;colon /x 301
+/v1.0/* /v/:splat 301
+/p(1)+/* /paren/:splat 301
 /%22quote%7Bbrace%7D /literal 301
 `;
 
@@ -237,6 +239,9 @@ const CASES: Case[] = [
   { name: "an encoded CRLF does not reach a header", path: "/blog/a%0d%0aSet-Cookie:%20x=1", status: 404, location: null, headers: { "set-cookie": null } },
   { name: "a literal $ in a pattern and a target", path: "/dollar$", status: 301, location: "/cash$$x" },
   { name: "quotes, ; and parentheses in a target", path: "/quoted", status: 301, location: "/a'b;c(d)*e" },
+  { name: "a regex character in a pattern is literal (.)", path: "/v1.0/a", status: 301, location: "/v/a" },
+  { name: "a regex character in a pattern matches only itself (.)", path: "/v1x0/a", status: 404, location: null },
+  { name: "regex characters in a pattern are literal ( ) +", path: "/p(1)+/z", status: 301, location: "/paren/z" },
   { name: "; in a pattern", path: "/semi;colon", status: 301, location: "/x" },
   { name: "decoded quote and braces in a pattern", path: "/%22quote%7Bbrace%7D", status: 301, location: "/literal" },
   { name: "no rule: the custom 404", path: "/nothing/here", status: 404, body: "custom not found", headers: { "x-site": "pagoda" } },
