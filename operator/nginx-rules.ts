@@ -97,7 +97,8 @@ function pathRegex(pattern: PathPattern, guarded: ReadonlySet<string>, anchorEnd
 /** Names a relative target uses right after its leading `/` (`/:splat…`). */
 function leadingNames(rule: RedirectRule): Set<string> {
   const m = /^\/:([A-Za-z][A-Za-z0-9_]*)/.exec(rule.to);
-  return new Set(m && rule.names.includes(m[1]) ? [m[1]] : []);
+  const name = m?.[1];
+  return new Set(name !== undefined && rule.names.includes(name) ? [name] : []);
 }
 
 function queryLookaheads(rule: RedirectRule): string {
@@ -115,8 +116,9 @@ function targetValue(rule: RedirectRule): string {
   let out = "";
   let last = 0;
   for (const m of rule.to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
-    if (!names.has(m[1])) continue;
-    out += quoteValue(rule.to.slice(last, m.index)).slice(1, -1) + `\${${CAPTURE_PREFIX}${m[1]}}`;
+    const name = m[1] ?? "";
+    if (!names.has(name)) continue;
+    out += quoteValue(rule.to.slice(last, m.index)).slice(1, -1) + `\${${CAPTURE_PREFIX}${name}}`;
     last = m.index + m[0].length;
   }
   out += quoteValue(rule.to.slice(last)).slice(1, -1);

@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import { parseHeaders, REFUSED_HEADERS, type HeaderRule } from "./headers";
 import { MAX_HEADER_RULES, MAX_HEADERS_LINE_LENGTH, MAX_HEADERS_PER_RULE } from "./limits";
 
-function rules(text: string): HeaderRule[] {
+type Rules = [HeaderRule, HeaderRule, HeaderRule];
+
+/** The rules of a text that must parse; typed as a tuple so that tests can destructure what they wrote. */
+function rules(text: string): Rules {
   const r = parseHeaders(text);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("\n"));
-  return r.rules;
+  return r.rules as Rules;
 }
 
 function errors(text: string): string[] {

@@ -30,9 +30,9 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 function decodePath(text: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c !== "%") {
-      bytes.push(c.charCodeAt(0));
+    const c = text.charCodeAt(i);
+    if (c !== 0x25) {
+      bytes.push(c);
       continue;
     }
     const hex = text.slice(i + 1, i + 3);

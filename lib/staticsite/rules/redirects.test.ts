@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_LINE_LENGTH, MAX_REDIRECT_RULES, MAX_RULES_FILE_BYTES } from "./limits";
 import { parseRedirects, type RedirectRule } from "./redirects";
 
-function rules(text: string, options = {}): RedirectRule[] {
+type Rules = [RedirectRule, RedirectRule, RedirectRule, RedirectRule];
+
+/** The rules of a text that must parse; typed as a tuple so that tests can destructure what they wrote. */
+function rules(text: string, options = {}): Rules {
   const r = parseRedirects(text, options);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("\n"));
-  return r.rules;
+  return r.rules as Rules;
 }
 
 function errors(text: string, options = {}): string[] {

@@ -77,14 +77,14 @@ function parseLine(text: string, line: number, options: RedirectsOptions): Redir
   const parts = text.trim().split(/[ \t]+/);
   const hash = parts.findIndex((p) => p.startsWith("#"));
   if (hash !== -1) parts.length = hash;
-  const [fromText, ...rest] = parts;
+  const [fromText = "", ...rest] = parts;
   if (rest.length === 0) throw new PatternError(`${fromText} has no target`);
 
   const from = parsePathPattern(fromText, "the path");
   const names = new Set(placeholderNames(from));
   const toIndex = rest.findIndex((p) => p.startsWith("/") || /^https?:\/\//i.test(p));
   if (toIndex === -1) {
-    const wrong = rest.find((p) => !p.includes("=")) ?? rest[0];
+    const wrong = rest.find((p) => !p.includes("=")) ?? rest[0] ?? "";
     throw new PatternError(`the target ${wrong} must be a path starting with / or an http(s) URL`);
   }
   const queryParts = rest.slice(0, toIndex);
@@ -95,8 +95,8 @@ function parseLine(text: string, line: number, options: RedirectsOptions): Redir
   if (names.size > MAX_PLACEHOLDERS + 1) {
     throw new PatternError(`the rule has ${names.size} placeholders; at most ${MAX_PLACEHOLDERS} are allowed`);
   }
-  const to = rest[toIndex];
-  const after = rest.slice(toIndex + 1);
+  const to = rest[toIndex] ?? "";
+  const [statusText, extra] = rest.slice(toIndex + 1);
   if (!TARGET_CHARS_RE.test(to)) {
     const bad = [...to].find((c) => !TARGET_CHARS_RE.test(c)) ?? "";
     throw new PatternError(`the target ${to} contains ${JSON.stringify(bad)}, which must be percent-encoded`);
@@ -105,23 +105,23 @@ function parseLine(text: string, line: number, options: RedirectsOptions): Redir
 
   let status: RuleStatus = DEFAULT_STATUS;
   let force = false;
-  if (after.length > 0) {
-    const m = /^(\d+)(!?)$/.exec(after[0]);
+  if (statusText !== undefined) {
+    const m = /^(\d+)(!?)$/.exec(statusText);
     if (!m) {
-      if (/^[A-Za-z]+=/.test(after[0])) {
-        throw new PatternError(`condition ${after[0]} is not supported (country, language, role and cookie conditions are not)`);
+      if (/^[A-Za-z]+=/.test(statusText)) {
+        throw new PatternError(`condition ${statusText} is not supported (country, language, role and cookie conditions are not)`);
       }
-      throw new PatternError(`${after[0]} is not a status; give one of ${RULE_STATUSES.join(", ")}, optionally followed by !`);
+      throw new PatternError(`${statusText} is not a status; give one of ${RULE_STATUSES.join(", ")}, optionally followed by !`);
     }
     const n = Number(m[1]);
     if (!isRuleStatus(n)) throw new PatternError(`status ${m[1]} is not a redirect status; give one of ${RULE_STATUSES.join(", ")}`);
     status = n;
     force = m[2] === "!";
-    if (after.length > 1) {
-      if (/^[A-Za-z]+=/.test(after[1])) {
-        throw new PatternError(`condition ${after[1]} is not supported (country, language, role and cookie conditions are not)`);
+    if (extra !== undefined) {
+      if (/^[A-Za-z]+=/.test(extra)) {
+        throw new PatternError(`condition ${extra} is not supported (country, language, role and cookie conditions are not)`);
       }
-      throw new PatternError(`unexpected ${after[1]} after the status`);
+      throw new PatternError(`unexpected ${extra} after the status`);
     }
   }
 
@@ -163,7 +163,7 @@ export function parseRedirects(text: string, options: RedirectsOptions = {}): Pa
     }
     const trimmed = lineText.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const bad = nonAscii(trimmed.split(/[ \t]#/)[0]);
+    const bad = nonAscii(trimmed.split(/[ \t]#/)[0] ?? "");
     if (bad !== undefined) {
       errors.push(lineError(number, `${JSON.stringify(bad)} is not ASCII; percent-encode it (paths are matched as URLs)`));
       continue;
