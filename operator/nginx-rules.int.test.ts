@@ -430,7 +430,7 @@ const HOSTILE_REDIRECTS = [
 ];
 // The limits at their largest: the map hash must be sized for them.
 HOSTILE_REDIRECTS.push(
-  Array.from({ length: MAX_REDIRECT_RULES - MAX_PATTERN_REDIRECT_RULES }, (_, i) => `/p-${i}-${"x".repeat(200)} /n`)
+  Array.from({ length: MAX_REDIRECT_RULES - MAX_PATTERN_REDIRECT_RULES }, (_, i) => `/p-${i}-${"x".repeat(100)} /n`)
     .concat(Array.from({ length: MAX_PATTERN_REDIRECT_RULES }, (_, i) => `/q${i}/:a/:b/* /n/:a/:b/:splat`))
     .join("\n"),
 );

@@ -88,7 +88,7 @@ describe("renderRules", () => {
   });
 
   it("sizes the map hash for many and long keys", () => {
-    const many = Array.from({ length: 2000 }, (_, i) => `/page-${i}-${"x".repeat(200)} /new`).join("\n");
+    const many = Array.from({ length: 2000 }, (_, i) => `/page-${i}-${"x".repeat(100)} /new`).join("\n");
     expect(compile(many).httpSettings).toBe("  map_hash_bucket_size 1024;\n  map_hash_max_size 16384;\n");
     expect(compile("/a /b").httpSettings).toBe("  map_hash_bucket_size 128;\n  map_hash_max_size 2048;\n");
   });

@@ -3,7 +3,7 @@
 // size of the configuration the operator renders.
 
 /** Bytes of one `_redirects` or `_headers` file. */
-export const MAX_RULES_FILE_BYTES = 512 * 1024;
+export const MAX_RULES_FILE_BYTES = 256 * 1024;
 /** Characters of one line, spacing included (Cloudflare Pages allows 1,000 for redirects). */
 export const MAX_REDIRECT_LINE_LENGTH = 1000;
 /** Characters of one `_headers` line (Cloudflare Pages allows 2,000). */
