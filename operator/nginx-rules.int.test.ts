@@ -77,6 +77,7 @@ async function makeSite(root: string): Promise<void> {
     "assets/app.3f2a9c1b.js.gz": gzipSync(JS + "// from .gz\n"),
     "private/report.html": "<h1>report</h1>\n",
     "hostile.html": "<h1>hostile</h1>\n",
+    "café & co.html": "<h1>an encoded name</h1>\n",
   };
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(root, name)), { recursive: true });
@@ -164,6 +165,7 @@ const REDIRECTS = `# Every status, the default, and the query string kept on red
 
 # Rewrites and 404 rules
 /app/* /index.html 200
+/encoded /caf%C3%A9%20%26%20co.html 200
 /en/* /en/404.html 404
 /gone /404.html 404!
 
@@ -246,6 +248,7 @@ const CASES: Case[] = [
     body: "<h1>home</h1>",
     headers: { "cache-control": CACHE_HTML },
   },
+  { name: "a rewrite target is looked up by its decoded name", path: "/encoded", status: 200, body: "an encoded name" },
   { name: "404 rule serves its page with 404", path: "/en/missing", status: 404, body: "english not found" },
   { name: "an existing file shadows a 404 rule", path: "/en/404.html", status: 200, body: "english not found" },
   { name: "forced 404 rule", path: "/gone", status: 404, body: "custom not found" },

@@ -21,7 +21,7 @@
 //   only when no file or directory exists at the path (the `try_files`
 //   fallback `@pagoda_rules`), after which the site's own fallback (the SPA's
 //   `/index.html` or the 404 page) follows.
-import { exactPath, patternRegExp, type HeaderRule, type PathPattern, type RedirectRule } from "@/lib/staticsite/rules";
+import { decodePath, exactPath, patternRegExp, type HeaderRule, type PathPattern, type RedirectRule } from "@/lib/staticsite/rules";
 
 export interface SiteRules {
   redirects: readonly RedirectRule[];
@@ -113,19 +113,22 @@ function queryLookaheads(rule: RedirectRule): string {
 
 function targetValue(rule: RedirectRule): string {
   const names = new Set(rule.names);
+  // A rewrite or 404 rule names a file, which nginx looks up by its decoded
+  // name (`rewrite` does not decode); a redirect's Location stays encoded.
+  const served = rule.status === 200 || rule.status === 404;
+  const literal = (text: string) => quoteValue(served ? decodePath(text) : text).slice(1, -1);
   let out = "";
   let last = 0;
   for (const m of rule.to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
     const name = m[1] ?? "";
     if (!names.has(name)) continue;
-    out += quoteValue(rule.to.slice(last, m.index)).slice(1, -1) + `\${${CAPTURE_PREFIX}${name}}`;
+    out += literal(rule.to.slice(last, m.index)) + `\${${CAPTURE_PREFIX}${name}}`;
     last = m.index + m[0].length;
   }
-  out += quoteValue(rule.to.slice(last)).slice(1, -1);
+  out += literal(rule.to.slice(last));
   // Redirects keep the request's query string, as on Netlify, unless the rule
   // matched on it or the target brings its own.
-  const redirect = rule.status !== 200 && rule.status !== 404;
-  if (redirect && rule.query.length === 0 && !rule.to.includes("?")) out += "$is_args$args";
+  if (!served && rule.query.length === 0 && !rule.to.includes("?")) out += "$is_args$args";
   return `"${out}"`;
 }
 

@@ -5,6 +5,6 @@ export { parseRedirects, DEFAULT_STATUS, REDIRECT_STATUSES, RULE_STATUSES } from
 export type { RedirectRule, RedirectsOptions, QueryCondition, RuleStatus, ParseResult } from "./redirects";
 export { parseHeaders, REFUSED_HEADERS, UNREMOVABLE_HEADERS } from "./headers";
 export type { HeaderRule, HeaderAction } from "./headers";
-export { exactPath, patternRegExp, placeholderNames } from "./pattern";
+export { decodePath, exactPath, patternRegExp, placeholderNames } from "./pattern";
 export type { PathPattern, PatternToken } from "./pattern";
 export type { RuleError } from "./text";

@@ -27,7 +27,7 @@ export class PatternError extends Error {}
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Percent-decodes (nginx compares rules with the decoded `$uri`); refuses bad escapes, control characters and bytes that are not UTF-8. */
-function decodePath(text: string): string {
+export function decodePath(text: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -126,6 +126,7 @@ describe("parseRedirects: refusals, each with its line", () => {
     ["/a https://example.com/x 404", "line 1: a 404 rule serves a page of this site; its target must be a path, not https://example.com/x"],
     ["/a /b?x=1 200", "line 1: a 200 rule serves a file of this site; its target /b?x=1 cannot carry a query or fragment"],
     ["/a /a/ 301", "line 1: the rule sends /a to itself"],
+    ["/a /b%0A.html 200", "line 1: %0A decodes to a control character"],
     ["/store id /b", "line 1: query condition id needs a value: id=:name or id=text"],
     ["/store i$d=:x /b", 'line 1: query parameter name "i$d" must be letters, digits or -._~'],
     ['/store id=a"b /b', 'line 1: query value "a\\"b" must be percent-encoded'],

@@ -3,7 +3,7 @@
 // one rule per line, `#` comments, blank lines. Pure: the dashboard checks a
 // deploy with it and the operator compiles what it returns.
 import { MAX_PATTERN_REDIRECT_RULES, MAX_PLACEHOLDERS, MAX_QUERY_CONDITIONS, MAX_REDIRECT_LINE_LENGTH, MAX_REDIRECT_RULES } from "./limits";
-import { PatternError, PLACEHOLDER_NAME_RE, placeholderNames, parsePathPattern, type PathPattern } from "./pattern";
+import { decodePath, PatternError, PLACEHOLDER_NAME_RE, placeholderNames, parsePathPattern, type PathPattern } from "./pattern";
 import { lineError, nonAscii, splitLines, type RuleError } from "./text";
 
 export const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const;
@@ -142,6 +142,8 @@ function parseLine(text: string, line: number, options: RedirectsOptions): Redir
     if ((status === 200 || status === 404) && /[?#]/.test(to)) {
       throw new PatternError(`a ${status} rule serves a file of this site; its target ${to} cannot carry a query or fragment`);
     }
+    // nginx looks the file up by the decoded name, so the target must decode cleanly too.
+    if (status === 200 || status === 404) decodePath(to);
   }
   if (!absolute && from.exact && query.length === 0 && (status === 200 || REDIRECT_STATUSES.includes(status as never))) {
     const norm = (p: string) => (p.length > 1 ? p.replace(/\/$/, "") : p);
