@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import type { deploySchema, siteSchema, tokenInfoSchema } from "../../lib/api/schemas";
 import { CliError } from "./errors";
 import { USER_AGENT } from "./version";
 
@@ -5,36 +7,11 @@ export interface ApiErrorBody {
   error?: { code?: unknown; message?: unknown; entry?: unknown };
 }
 
-export interface TokenInfo {
-  name: string;
-  scopes: string[];
-  expiresAt: string | null;
-  workspace: { slug: string; name: string };
-}
-
-export interface Site {
-  id: string;
-  name: string;
-  url: string;
-  createdAt: string;
-  deployCount: number;
-  targetDigest: string | null;
-}
-
-export interface Deploy {
-  id: string;
-  digest: string | null;
-  shortDigest: string | null;
-  sizeBytes: number | null;
-  fileCount: number | null;
-  state: string;
-  error: string | null;
-  createdAt: string;
-  isTarget: boolean;
-  message?: string | null;
-  source?: string;
-  createdBy?: { kind: string; name: string } | null;
-}
+// The shapes the dashboard answers with, from the schemas its routes are typed by (types only:
+// nothing of lib/api reaches the bundle).
+export type TokenInfo = z.infer<typeof tokenInfoSchema>;
+export type Site = z.infer<typeof siteSchema>;
+export type Deploy = z.infer<typeof deploySchema>;
 
 /** The hint under a refusal says what the person can do about it; the message stays the server's. */
 export function hintFor(status: number, code: string, headers?: Headers): string | undefined {

@@ -107,7 +107,13 @@ describe("pickDeploy", () => {
     fileCount: 1,
     state: "superseded",
     error: null,
+    message: null,
+    source: "cli",
+    createdBy: null,
     createdAt: "2026-01-01T00:00:00.000Z",
+    finishedAt: null,
+    promotedAt: null,
+    liveAt: null,
     isTarget: false,
   });
   const history = [deploy("cm1aaa", "sha256:abcdef0123"), deploy("cm1aab", "sha256:abc999"), deploy("cm2zzz", "sha256:f00d")];

@@ -159,7 +159,7 @@ export function buildProgram(io: Io): Command {
       let url: string | null = null;
       if (opts.wait && promoted.digest) {
         if (!opts.json) io.stderr.write(`Rolling ${site} back to ${promoted.id}; waiting for Live…\n`);
-        url = (await waitForLive(api, workspace, site, promoted.digest, { timeoutMs: opts.timeout * 1000 })).url;
+        url = (await waitForLive(api, workspace, site, promoted.digest, { timeoutMs: opts.timeout * 1000 })).url ?? null;
       }
       if (opts.json) io.stdout.write(`${JSON.stringify({ ok: true, workspace, site, deploy: promoted, url })}\n`);
       else io.stdout.write(url ? `Live: ${url}\n` : `${site} now points at ${promoted.id}.\n`);

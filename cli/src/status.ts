@@ -1,18 +1,11 @@
 import { createParser } from "eventsource-parser";
 import { enc, type Api } from "./api";
 import { CliError } from "./errors";
+import type { z } from "zod";
+import type { sitePhaseEventSchema } from "../../lib/api/schemas";
 
 /** The `phase` event of the site status stream (lib/publishing/status-stream.ts). */
-export interface PhaseEvent {
-  phase: "Pending" | "Deploying" | "Live" | "Failed" | "Offline";
-  message: string;
-  reason: string;
-  readyReplicas: number;
-  replicas: number;
-  currentDigest: string | null;
-  url: string | null;
-  healthy: boolean;
-}
+export type PhaseEvent = z.infer<typeof sitePhaseEventSchema>;
 
 export interface WaitOptions {
   timeoutMs: number;
