@@ -1,9 +1,5 @@
-import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Readable, Transform, type Writable } from "node:stream";
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import { Readable } from "node:stream";
 import { ZipFile } from "yazl";
 import { parseEntryPath } from "../../lib/uploads/names";
 import { assertPlainFileType, S_IFMT, specialFileRefusal, symlinkRefusal } from "../../lib/uploads/refusals";
@@ -115,40 +111,6 @@ export function zipStream(files: readonly WalkedFile[], onFile?: (bytes: number)
   // yazl reports a failed entry on the ZipFile; the output must fail too, or its reader waits forever.
   zip.on("error", (error: Error) => output.destroy(error));
   return { output, done };
-}
-
-/** Writes the zip of `files` into `output`; resolves with the bytes written. */
-export async function writeZip(files: readonly WalkedFile[], output: Writable): Promise<number> {
-  const { output: zipped, done } = zipStream(files);
-  let bytes = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  await Promise.all([pipeline(zipped, count, output), done]);
-  return bytes;
-}
-
-export interface TempZip {
-  file: string;
-  bytes: number;
-  remove: () => Promise<void>;
-}
-
-/** The zip in a private temp file, for when its length must be known before it is sent. */
-export async function zipToTempFile(files: readonly WalkedFile[]): Promise<TempZip> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-deploy-"));
-  const remove = () => rm(dir, { recursive: true, force: true });
-  const file = path.join(dir, "site.zip");
-  try {
-    const bytes = await writeZip(files, createWriteStream(file, { mode: 0o600 }));
-    return { file, bytes, remove };
-  } catch (error) {
-    await remove();
-    throw error;
-  }
 }
 
 /**
