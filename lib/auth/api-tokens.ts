@@ -78,16 +78,14 @@ const viewSelect = {
   createdBy: { select: { name: true } },
 } as const;
 
-/** The body of `POST …/tokens`; the API document describes the same object. */
-export const createTokenSchema = createTokenBodySchema;
-
 /**
  * Creates a token for the actor's workspace: owners only. Returns the token
  * itself, which is not stored anywhere and cannot be shown again.
  */
 export async function createApiToken(actor: TenantActor, raw: unknown, ip: string | null): Promise<{ token: string; view: ApiTokenView }> {
   requireOwner(actor);
-  const input = createTokenSchema.parse(raw);
+  // The body of `POST …/tokens`, parsed with the schema the API document describes.
+  const input = createTokenBodySchema.parse(raw);
   const minted = generateToken();
   const row = await db().$transaction(async (tx) => {
     // One creation at a time per workspace, so two cannot both pass the count.
