@@ -110,9 +110,8 @@ test("a token from the settings page deploys a folder with the CLI, the URL serv
   expect(result.deploy.fileCount).toBe(2);
 
   const host = `handbook-${tenant}.pagoda.localhost`;
-  const served = await getWithHost(new URL("/", ingress).toString(), host);
-  expect(served).toMatchObject({ status: 200 });
-  expect(served.body).toContain("deployed by the cli");
+  // Live is the rollout; the ingress may take a moment longer to route a new host.
+  await expect.poll(async () => (await getWithHost(new URL("/", ingress).toString(), host)).body, { timeout: 60_000 }).toContain("deployed by the cli");
   expect((await getWithHost(new URL("/assets/app.js", ingress).toString(), host)).body).toContain("console.log('cli')");
   expect((await getWithHost(new URL("/notes.txt", ingress).toString(), host)).status).toBe(404);
   expect((await getWithHost(new URL("/.git/config", ingress).toString(), host)).status).toBe(404);
