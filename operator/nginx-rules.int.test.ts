@@ -1,8 +1,7 @@
 // Runs a site's compiled `_redirects` and `_headers` in a real nginx over real
 // files. Needs the `nginx` binary on PATH (Debian: apt-get install nginx).
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +9,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES, parseHeaders, parseRedirects, type HeaderRule, type RedirectRule } from "@/lib/staticsite/rules";
 import { findFreePort } from "@/scripts/lib/free-port";
+import { get, runNginx, type RunningNginx } from "./nginx-test-support";
 import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, HEALTH_PATH, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
 import { renderRules, type SiteRules } from "./nginx-rules";
 
@@ -33,24 +33,6 @@ function renderConfigWithRules(opts: NginxConfigOptions, rules: SiteRules): stri
   conf = replaceOnce(conf, `try_files $uri $uri/ ${opts.spa ? "/index.html" : "=404"};`, `try_files $uri $uri/ ${r.tryFilesFallback};`);
   conf = replaceOnce(conf, "add_header Cache-Control $pagoda_cache_control always;", `add_header Cache-Control ${r.cacheControlVariable} always;`);
   return conf;
-}
-
-interface Response {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
 }
 
 function parsed(redirects: string, headers: string): { redirects: RedirectRule[]; headers: HeaderRule[] } {
@@ -85,11 +67,6 @@ async function makeSite(root: string): Promise<void> {
   }
 }
 
-interface RunningNginx {
-  port: number;
-  stop(): Promise<void>;
-}
-
 async function chmodTree(dir: string): Promise<void> {
   // When started as root, nginx workers drop to `nobody` and must read the files.
   await run("chmod", ["-R", "a+rX", dir]);
@@ -108,37 +85,7 @@ async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">,
   await writeFile(confPath, conf);
   await chmod(dir, 0o755);
   await chmodTree(dir);
-  const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath, "-g", "daemon off;"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exitCode !== undefined) {
-      const log = await readFile(path.join(dir, "error.log"), "utf8").catch(() => "");
-      throw new Error(`nginx exited with ${exitCode} before serving:\n${stderr}\n${log}`);
-    }
-    const ok = await get(port, "/healthz").then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`nginx did not answer /healthz on ${port} within 15 s:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    async stop() {
-      if (exitCode === undefined) {
-        child.kill("SIGQUIT");
-        await exited;
-      }
-    },
-  };
+  return runNginx(dir, confPath, port);
 }
 
 const REDIRECTS = `# Every status, the default, and the query string kept on redirects

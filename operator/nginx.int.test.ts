@@ -1,32 +1,13 @@
 // Runs the rendered nginx.conf in a real nginx over real files. Needs the
 // `nginx` binary on PATH (Debian: apt-get install nginx).
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
 import { findFreePort } from "@/scripts/lib/free-port";
-
-interface Response {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
-}
+import { get, runNginx, type RunningNginx } from "./nginx-test-support";
 
 const JS = "console.log('hello from a fingerprinted bundle');\n".repeat(50);
 
@@ -40,11 +21,6 @@ async function makeSite(root: string): Promise<void> {
   // A marker that only the precompressed sibling contains proves gzip_static served it.
   await writeFile(path.join(root, "assets", "app.3f2a9c1b.js.gz"), gzipSync(JS + "// from .gz\n"));
   await writeFile(path.join(root, "logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>\n");
-}
-
-interface RunningNginx {
-  port: number;
-  stop(): Promise<void>;
 }
 
 async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">): Promise<RunningNginx> {
@@ -65,38 +41,7 @@ async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">)
   // When started as root, nginx workers drop to `nobody` and must read the files.
   for (const d of [dir, site, path.join(site, "assets"), path.join(site, "docs"), tmp]) await chmod(d, 0o755);
 
-  const child: ChildProcess = spawn("nginx", ["-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath, "-g", "daemon off;"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
-
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exitCode !== undefined) {
-      const log = await readFile(path.join(dir, "error.log"), "utf8").catch(() => "");
-      throw new Error(`nginx exited with ${exitCode} before serving:\n${stderr}\n${log}`);
-    }
-    const ok = await get(port, "/healthz").then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`nginx did not answer /healthz on ${port} within 15 s:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    async stop() {
-      if (exitCode === undefined) {
-        child.kill("SIGQUIT");
-        await exited;
-      }
-    },
-  };
+  return runNginx(dir, confPath, port);
 }
 
 describe.each([
