@@ -9,6 +9,17 @@ const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
 // on disk, rather than as one growing list of small arrays in memory.
 const BLOB_PART_BYTES = 8 * 1024 * 1024;
 
+// Reading a file that is already in memory resolves as a microtask, so a loop
+// of reads and deflates never gives the page a turn: no progress is painted
+// and input waits until the whole folder is zipped. After this much work the
+// loop hands the main thread back. A timer rather than scheduler.yield(),
+// whose continuation may run ahead of the render React has queued.
+const YIELD_AFTER_MS = 25;
+
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export interface ZipProgress {
   /** Bytes of the folder's files read so far. */
   read: number;
@@ -30,6 +41,7 @@ export async function zipFolder(files: readonly FolderFile[], onProgress: (progr
   let pendingBytes = 0;
   let written = 0;
   let read = 0;
+  let workedSince = performance.now();
   // Set by fflate's callback, which runs inside push() and end().
   const outcome: { failure: Error | null; finished: boolean } = { failure: null, finished: false };
 
@@ -68,6 +80,10 @@ export async function zipFolder(files: readonly FolderFile[], onProgress: (progr
         read += value.length;
         if (outcome.failure) throw outcome.failure;
         onProgress({ read, total, written });
+        if (performance.now() - workedSince >= YIELD_AFTER_MS) {
+          await yieldToPage();
+          workedSince = performance.now();
+        }
       }
     } finally {
       reader.releaseLock();
