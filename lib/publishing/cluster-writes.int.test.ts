@@ -225,11 +225,11 @@ describe("dashboard cluster access against a real API server", () => {
     expect((await applyStaticSite(readOnly, desired)).written).toBe(false);
   });
 
-  it("keeps spa, notFoundPage and extra hosts applied by other field managers through restore and a new publish", async () => {
+  it("keeps extra hosts applied by other field managers through restore and a new publish, and takes back spa, notFoundPage and rules", async () => {
     const tenant = `gitops-${randomSuffix()}`;
     const namespace = `pagoda-${tenant}`;
     const app = desiredSite(tenant, "app");
-    const docs = desiredSite(tenant, "docs");
+    const docs = desiredSite(tenant, "docs", { notFoundPage: "/404.html" });
     const ownHost = `app-${tenant}.pagoda.test`;
     // Also removes what earlier tests left, so that the read-only pass below has no orphan to delete.
     expect((await restoreSites(kc, [app, docs])).errors).toEqual([]);
@@ -245,15 +245,13 @@ describe("dashboard cluster access against a real API server", () => {
         },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
-    await applyAs("kubectl", "app", { spa: true, hosts: ["www.example.org"] });
-    await applyAs("gitops", "docs", { notFoundPage: "/404.html" });
+    await applyAs("kubectl", "app", { hosts: ["www.example.org"] });
 
     // Nothing of the dashboard's changed, so a restore pass sees nothing to do:
     // with read-only credentials, any write would be an error.
     const steady = await restoreSites(readOnly, [app, docs]);
     expect(steady).toMatchObject({ applied: 0, unchanged: 2, deleted: 0, errors: [] });
-    expect((await restoreSites(kc, [app, docs])).applied).toBe(0);
-    expect((await readSite(namespace, "app")).spec).toMatchObject({ spa: true, hosts: [ownHost, "www.example.org"] });
+    expect((await readSite(namespace, "app")).spec).toMatchObject({ spa: false, hosts: [ownHost, "www.example.org"] });
     expect((await readSite(namespace, "docs")).spec.notFoundPage).toBe("/404.html");
 
     // A promote writes the dashboard's fields and only those.
@@ -262,26 +260,46 @@ describe("dashboard cluster access against a real API server", () => {
     const docsNext = { ...docs, artifact: promoted };
     const published = await publishSite(kc, appNext);
     expect(published.written).toBe(true);
-    expect(published.object.spec).toMatchObject({ artifact: promoted, spa: true, hosts: [ownHost, "www.example.org"] });
+    expect(published.object.spec).toMatchObject({ artifact: promoted, spa: false, hosts: [ownHost, "www.example.org"] });
     expect((await publishSite(kc, docsNext)).object.spec).toMatchObject({ artifact: promoted, notFoundPage: "/404.html" });
-    const owners = (await readSite(namespace, "app")).metadata.managedFields ?? [];
-    expect(JSON.stringify(owners.find((f) => f.manager === "kubectl")?.fieldsV1)).toContain("f:spa");
-    expect(JSON.stringify(owners.find((f) => f.manager === "pagoda-dashboard")?.fieldsV1)).not.toContain("f:spa");
 
-    // The dashboard's own fields still come back: another manager forces the
-    // artifact over, and a hand edit drops the dashboard's host.
-    await applyAs("gitops", "docs", { notFoundPage: "/404.html", artifact: { url: "http://127.0.0.1:9/c", digest: digestOf("c") } }, true);
+    // Hand edits of what the dashboard owns are put back: spa switched on with
+    // kubectl, a 404 page and rules added where the site has none (by an
+    // apply and by an edit), another manager forcing the artifact over, and
+    // an edit that drops the dashboard's host.
+    await applyAs("kubectl", "app", { hosts: ["www.example.org"], spa: true }, true);
+    await applyAs("gitops", "docs", { notFoundPage: "/other.html", artifact: { url: "http://127.0.0.1:9/c", digest: digestOf("c") } }, true);
     await custom.patchNamespacedCustomObject(
-      { ...coords, namespace, name: "app", body: { spec: { hosts: ["www.example.org"] } }, fieldManager: "kubectl-edit" },
+      {
+        ...coords,
+        namespace,
+        name: "app",
+        body: { spec: { hosts: ["www.example.org"], rules: { redirects: "/* https://evil.example/ 302" } } },
+        fieldManager: "kubectl-edit",
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
     const repaired = await restoreSites(kc, [appNext, docsNext]);
     expect(repaired).toMatchObject({ applied: 2, errors: [] });
     expect((await readSite(namespace, "docs")).spec).toMatchObject({ artifact: promoted, notFoundPage: "/404.html" });
     const appLive = await readSite(namespace, "app");
-    expect(appLive.spec.spa).toBe(true);
+    expect(appLive.spec.spa).toBe(false);
+    expect(appLive.spec.rules).toBeUndefined();
     expect([...(appLive.spec.hosts ?? [])].sort()).toEqual([ownHost, "www.example.org"].sort());
     expect(await restoreSites(readOnly, [appNext, docsNext])).toMatchObject({ applied: 0, unchanged: 2, errors: [] });
+
+    // A 404 page set by another manager where the site turns spa on is removed
+    // first: the API server refuses spa next to notFoundPage.
+    await applyAs("gitops", "app", { notFoundPage: "/404.html" });
+    const spaOn = await publishSite(kc, { ...appNext, spa: true });
+    expect(spaOn.object.spec).toMatchObject({ spa: true });
+    expect(spaOn.object.spec.notFoundPage).toBeUndefined();
+    expect((await publishSite(readOnly, { ...appNext, spa: true })).written).toBe(false);
+
+    // The rules of the promoted deploy come and go with it.
+    const withRules = { ...appNext, rules: { redirects: "/old /new 301\n", headers: null } };
+    expect((await publishSite(kc, withRules)).object.spec.rules).toEqual({ redirects: "/old /new 301\n" });
+    expect((await publishSite(kc, appNext)).object.spec.rules).toBeUndefined();
 
     // A new base domain replaces the dashboard's entry and leaves the other manager's.
     const moved = await publishSite(kc, { ...appNext, baseDomain: "moved.test" });

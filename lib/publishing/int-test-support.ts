@@ -45,6 +45,8 @@ export function desiredSite(tenantSlug: string, siteName: string, overrides: Par
     siteName,
     artifact: { url: `http://127.0.0.1:9/api/artifacts/${"a".repeat(64)}?sig=k1.x`, digest: digestOf("a") },
     baseDomain: "pagoda.test",
+    spa: false,
+    notFoundPage: null,
     ...overrides,
   };
 }

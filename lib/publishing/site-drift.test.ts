@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { StaticSite } from "@/lib/staticsite/types";
-import { staticSiteDrift } from "./site-drift";
+import { foreignOwnedExtras, staticSiteDrift } from "./site-drift";
 import { desiredStaticSite } from "./static-sites";
 
 const desired = desiredStaticSite({
@@ -9,6 +9,8 @@ const desired = desiredStaticSite({
   siteName: "blog",
   artifact: { url: "https://dash.example.com/a", digest: `sha256:${"1".repeat(64)}` },
   baseDomain: "example.com",
+  spa: false,
+  notFoundPage: null,
 });
 
 /** What the API server stores for `desired`: defaults filled in, server metadata added. */
@@ -71,16 +73,73 @@ describe("staticSiteDrift", () => {
 
   it("leaves fields the dashboard does not write to whoever set them", () => {
     const live = stored((ss) => {
-      ss.spec.notFoundPage = "/404.html";
       ss.spec.suspend = true;
       ss.spec.replicas = 3;
     });
     expect(staticSiteDrift(desired, live)).toEqual([]);
+  });
+
+  it("owns spa, notFoundPage and rules: a hand edit of any of them, or one added where the site has none, is drift", () => {
     expect(
       staticSiteDrift(
         desired,
         stored((ss) => (ss.spec.spa = true)),
       ),
-    ).toEqual([]);
+    ).toEqual(["spec.spa"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => delete ss.spec.spa),
+      ),
+    ).toEqual(["spec.spa"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.notFoundPage = "/404.html")),
+      ),
+    ).toEqual(["spec.notFoundPage"]);
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.rules = { redirects: "/a /b" })),
+      ),
+    ).toEqual(["spec.rules"]);
+
+    const withRules = desiredStaticSite({
+      siteId: "site1",
+      tenantSlug: "acme",
+      siteName: "blog",
+      artifact: { url: "https://dash.example.com/a", digest: `sha256:${"1".repeat(64)}` },
+      baseDomain: "example.com",
+      spa: false,
+      notFoundPage: "/404.html",
+      rules: { redirects: "/a /b 302\n", headers: null },
+    });
+    const live = structuredClone(withRules) as StaticSite;
+    expect(staticSiteDrift(withRules, live)).toEqual([]);
+    live.spec.rules = { redirects: "/a /b 302\n", headers: "/*\n  X-A: 1\n" };
+    expect(staticSiteDrift(withRules, live)).toEqual(["spec.rules"]);
+    live.spec.rules = { redirects: "/a /c 302\n" };
+    expect(staticSiteDrift(withRules, live)).toEqual(["spec.rules"]);
+    live.spec.notFoundPage = "/other.html";
+    expect(staticSiteDrift(withRules, live)).toEqual(["spec.notFoundPage", "spec.rules"]);
+  });
+
+  it("names the left-out fields another manager holds, which an apply would not remove", () => {
+    const managed = (manager: string, spec: Record<string, unknown>) => ({ manager, operation: "Update", fieldsV1: { "f:spec": spec } });
+    const live = stored((ss) => {
+      ss.spec.notFoundPage = "/404.html";
+      ss.spec.rules = { headers: "/*\n  X-A: 1\n" };
+      ss.metadata.managedFields = [
+        { ...managed("pagoda-dashboard", { "f:notFoundPage": {} }), operation: "Apply" },
+        managed("kubectl-edit", { "f:rules": { "f:headers": {} } }),
+      ];
+    });
+    expect(foreignOwnedExtras(desired, live, "pagoda-dashboard")).toEqual([["rules"]]);
+    const mine = stored((ss) => {
+      ss.spec.notFoundPage = "/404.html";
+      ss.metadata.managedFields = [{ ...managed("pagoda-dashboard", { "f:notFoundPage": {} }), operation: "Apply" }];
+    });
+    expect(foreignOwnedExtras(desired, mine, "pagoda-dashboard")).toEqual([]);
   });
 });

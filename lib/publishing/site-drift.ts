@@ -2,14 +2,34 @@
 // writes, so that a periodic restore in steady state makes no write at all and
 // never fights another field manager.
 //
-// The dashboard owns its labels, `artifact`, `tenant` and its own entry of
-// `hosts` (a set list, so other managers may add entries beside it). Every
-// other spec field (`spa`, `notFoundPage`, `suspend`, `replicas`) belongs to
-// whoever set it, with kubectl or GitOps, and is not looked at here.
+// The dashboard owns its labels, `artifact`, `tenant`, `spa`, `notFoundPage`,
+// `rules` and its own entry of `hosts` (a set list, so other managers may add
+// entries beside it). The optional ones it owns even when it leaves them out:
+// a `notFoundPage` or `rules` set by hand where the site has none is drift.
+// Every other spec field (`suspend`, `replicas`) belongs to whoever set it,
+// with kubectl or GitOps, and is not looked at here.
 
 import "server-only";
 import { isDeepStrictEqual } from "node:util";
 import type { StaticSite } from "@/lib/staticsite/types";
+
+/** Spec fields the dashboard owns that its apply may leave out (absent = none), as paths under `spec`. */
+export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [["notFoundPage"], ["rules"], ["rules", "redirects"], ["rules", "headers"]];
+
+function at(spec: unknown, path: readonly string[]): unknown {
+  let node = spec;
+  for (const key of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return node;
+}
+
+/** Owned optional fields that `live` has and `desired` leaves out, as `spec.<path>`. */
+function extras(desired: StaticSite, live: StaticSite): (readonly string[])[] {
+  return OWNED_OPTIONAL_FIELDS.filter((path) => {
+    // A child of a field that is wanted away as a whole is covered by its parent.
+    const parentAbsent = path.length > 1 && at(desired.spec, path.slice(0, -1)) === undefined;
+    return !parentAbsent && at(desired.spec, path) === undefined && at(live.spec, path) !== undefined;
+  });
+}
 
 /** Paths where `live` lacks what the dashboard writes; empty when no write is needed. */
 export function staticSiteDrift(desired: StaticSite, live: StaticSite): string[] {
@@ -28,5 +48,28 @@ export function staticSiteDrift(desired: StaticSite, live: StaticSite): string[]
       if (!(value as string[]).every((h) => liveHosts.has(h))) drift.push("spec.hosts");
     } else if (!isDeepStrictEqual(actual[key], value)) drift.push(`spec.${key}`);
   }
+  for (const path of extras(desired, live)) {
+    const name = `spec.${path[0]}`;
+    if (!drift.includes(name)) drift.push(name);
+  }
   return drift;
+}
+
+/**
+ * Owned optional fields that `live` carries, `desired` leaves out, and some
+ * other field manager holds: leaving them out of an apply would not remove
+ * them (server-side apply removes only the applier's own fields), so they
+ * must be deleted explicitly. Paths under `spec`.
+ */
+export function foreignOwnedExtras(desired: StaticSite, live: StaticSite, fieldManager: string): (readonly string[])[] {
+  const others = (live.metadata.managedFields ?? []).filter((f) => f.manager !== fieldManager);
+  return extras(desired, live).filter((path) =>
+    others.some(
+      (f) =>
+        at(
+          (f.fieldsV1 as Record<string, unknown> | undefined)?.["f:spec"],
+          path.map((key) => `f:${key}`),
+        ) !== undefined,
+    ),
+  );
 }

@@ -8,11 +8,20 @@ import type { Digest } from "@/lib/artifacts";
 const siteSelect = {
   id: true,
   name: true,
+  spa: true,
+  notFoundPage: true,
   tenant: { select: { slug: true, maxSites: true } },
   targetDeploy: { select: { digest: true } },
 } as const;
 
-type SiteWithTarget = { id: string; name: string; tenant: { slug: string; maxSites: number | null }; targetDeploy: { digest: string | null } | null };
+type SiteWithTarget = {
+  id: string;
+  name: string;
+  spa: boolean;
+  notFoundPage: string | null;
+  tenant: { slug: string; maxSites: number | null };
+  targetDeploy: { digest: string | null } | null;
+};
 
 /** The tenant's site quota, which sizes its namespace's ResourceQuota. */
 export function tenantMaxSites(tenant: { maxSites: number | null }, config: Pick<Config, "PAGODA_QUOTA_SITES"> = getConfig()): number {
@@ -44,6 +53,8 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     baseDomain: getConfig().PAGODA_BASE_DOMAIN,
     tenantPolicy: tenantPolicySettings(),
     maxSites: tenantMaxSites(site.tenant),
+    spa: site.spa,
+    notFoundPage: site.notFoundPage,
   };
 }
 

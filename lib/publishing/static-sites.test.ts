@@ -12,6 +12,8 @@ function input(overrides: Partial<DesiredSite> = {}): DesiredSite {
     siteName: "blog",
     artifact: { url: `https://dash.example.com/api/artifacts/${"ab".repeat(32)}?sig=k1.abc`, digest },
     baseDomain: "pagoda.example.com",
+    spa: false,
+    notFoundPage: null,
     ...overrides,
   };
 }
@@ -36,6 +38,7 @@ describe("desiredStaticSite", () => {
         artifact: { url: input().artifact.url, digest },
         hosts: ["blog-alice-k3x9q2.pagoda.example.com"],
         tenant: "alice-k3x9q2",
+        spa: false,
       },
     });
     // The operator labels children the same way; the labels must agree.
@@ -47,6 +50,12 @@ describe("desiredStaticSite", () => {
   it("uses the row's stored host label when given", () => {
     expect(desiredStaticSite(input({ hostLabel: "blog-alice-k3x9q2" })).spec.hosts).toEqual(["blog-alice-k3x9q2.pagoda.example.com"]);
     expect(desiredStaticSite(input({ hostLabel: "legacy-name" })).spec.hosts).toEqual(["legacy-name.pagoda.example.com"]);
+  });
+
+  it("carries the row's spa and 404 page, and no notFoundPage when the row has none", () => {
+    expect(desiredStaticSite(input({ spa: true })).spec).toMatchObject({ spa: true });
+    expect(desiredStaticSite(input({ spa: true })).spec).not.toHaveProperty("notFoundPage");
+    expect(desiredStaticSite(input({ notFoundPage: "/404.html" })).spec).toMatchObject({ spa: false, notFoundPage: "/404.html" });
   });
 
   it("is deterministic: the same row gives the same object", () => {
@@ -68,6 +77,11 @@ describe("desiredStaticSite", () => {
     ["host label over 63 characters", { siteName: "s".repeat(40), tenantSlug: "t".repeat(30) }, "host"],
     ["base domain with upper case", { baseDomain: "Example.com" }, "host"],
     ["host label with a dot", { hostLabel: "a.b-" }, "host"],
+    ["404 page with spa", { spa: true, notFoundPage: "/404.html" }, "notFoundPage"],
+    ["relative 404 page", { notFoundPage: "404.html" }, "notFoundPage"],
+    ["404 page climbing out", { notFoundPage: "/a/../../etc/passwd" }, "notFoundPage"],
+    ["404 page naming a directory", { notFoundPage: "/errors/" }, "notFoundPage"],
+    ["404 page with a space", { notFoundPage: "/not found.html" }, "notFoundPage"],
   ])("refuses %s", (_what, overrides, field) => {
     let caught: unknown;
     try {

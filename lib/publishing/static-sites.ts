@@ -17,6 +17,9 @@ import {
   LABEL_MANAGED_BY_VALUE,
   LABEL_NAME,
   LABEL_TENANT,
+  NOT_FOUND_PAGE_MAX_LENGTH,
+  NOT_FOUND_PAGE_RE,
+  RULES_TEXT_MAX_LENGTH,
   SITE_NAME_MAX_LENGTH,
   SITE_NAME_RE,
   STATICSITE_API_VERSION,
@@ -31,7 +34,7 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 import { STATICSITE_COORDS } from "@/lib/staticsite/client";
 import { dashboardRequester } from "./kube-clients";
 import { InvalidSiteError, TerminatingError } from "./errors";
-import { staticSiteDrift } from "./site-drift";
+import { foreignOwnedExtras, staticSiteDrift } from "./site-drift";
 import { ensureTenantLimits } from "./tenant-limits";
 import { ensureTenantPolicy, type TenantPolicySettings } from "./tenant-policy";
 
@@ -63,6 +66,15 @@ export interface DesiredSite {
   tenantPolicy?: TenantPolicySettings | null;
   /** The tenant's site quota, which sizes its namespace's ResourceQuota; the server default when omitted. */
   maxSites?: number;
+  /** The Site row's SPA fallback: unknown paths serve /index.html. */
+  spa: boolean;
+  /** The Site row's custom 404 page (`/404.html`), or none. Never together with `spa`. */
+  notFoundPage: string | null;
+  /**
+   * Text of the promoted deploy's `_redirects` and `_headers` (null: that file
+   * is absent), as checked at upload; omitted or null: neither.
+   */
+  rules?: { redirects: string | null; headers: string | null } | null;
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -75,10 +87,11 @@ function check(ok: boolean, field: string, message: string): void {
 
 /**
  * The StaticSite the dashboard wants for `input`: only the fields the
- * dashboard decides, because an apply owns every field in its body and
- * `spa`, `notFoundPage` and the like are left to kubectl or GitOps. Pure;
- * refuses input the API server would refuse anyway, with the field that is
- * wrong, so a bad row is reported before any request.
+ * dashboard decides (artifact, its host, tenant, spa, notFoundPage), because
+ * an apply owns every field in its body; `suspend`, `replicas` and extra
+ * hosts are left to kubectl or GitOps. Pure; refuses input the API server
+ * would refuse anyway, with the field that is wrong, so a bad row is
+ * reported before any request.
  */
 export function desiredStaticSite(input: DesiredSite): StaticSite {
   const { siteId, tenantSlug, siteName, artifact } = input;
@@ -96,6 +109,15 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
   );
   const host = hostUnder(input.hostLabel ?? defaultHostLabel(siteName, tenantSlug), input.baseDomain);
   check(HOST_RE.test(host) && host.length <= HOST_MAX_LENGTH, "host", `${host} is not a valid DNS name (site label at most 63 characters)`);
+  const { notFoundPage } = input;
+  if (notFoundPage !== null) {
+    check(
+      NOT_FOUND_PAGE_RE.test(notFoundPage) && notFoundPage.length <= NOT_FOUND_PAGE_MAX_LENGTH && !notFoundPage.includes("..") && !notFoundPage.endsWith("/"),
+      "notFoundPage",
+      `${JSON.stringify(notFoundPage)} must be a file path starting with / of at most ${NOT_FOUND_PAGE_MAX_LENGTH} characters`,
+    );
+    check(!input.spa, "notFoundPage", "cannot be combined with spa: with spa every unknown path serves /index.html");
+  }
 
   return {
     apiVersion: STATICSITE_API_VERSION,
@@ -114,6 +136,23 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
       artifact: { url: artifact.url, digest: artifact.digest },
       hosts: [host],
       tenant: tenantSlug,
+      spa: input.spa,
+      ...(notFoundPage !== null ? { notFoundPage } : {}),
+      ...rulesSpec(input.rules),
+    },
+  };
+}
+
+function rulesSpec(rules: DesiredSite["rules"]): Pick<StaticSite["spec"], "rules"> {
+  if (!rules || (rules.redirects === null && rules.headers === null)) return {};
+  for (const [field, text] of Object.entries(rules)) {
+    if (text !== null)
+      check(text.length <= RULES_TEXT_MAX_LENGTH, `rules.${field}`, `is ${text.length} characters; at most ${RULES_TEXT_MAX_LENGTH} fit a StaticSite`);
+  }
+  return {
+    rules: {
+      ...(rules.redirects !== null ? { redirects: rules.redirects } : {}),
+      ...(rules.headers !== null ? { headers: rules.headers } : {}),
     },
   };
 }
@@ -218,6 +257,36 @@ async function serverSideApply(kc: KubeConfig, desired: StaticSite, resourceVers
   )) as StaticSite;
 }
 
+/**
+ * Deletes spec fields another manager set (a merge patch of nulls), before an
+ * apply that leaves them out: the apply alone would keep them, and a kept
+ * `notFoundPage` next to `spa: true` would even make the API server refuse it.
+ */
+async function removeSpecFields(kc: KubeConfig, desired: StaticSite, paths: readonly (readonly string[])[], resourceVersion?: string): Promise<StaticSite> {
+  const { namespace, name } = desired.metadata;
+  const spec: Record<string, unknown> = {};
+  for (const path of paths) {
+    let node = spec;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1] as string] = null;
+  }
+  const kube = dashboardRequester(kc);
+  const removed = (await kube.call(`removing hand-set fields of StaticSite ${namespace}/${name}`, () =>
+    kube.client(CustomObjectsApi).patchNamespacedCustomObject(
+      {
+        ...STATICSITE_COORDS,
+        namespace,
+        name,
+        body: { metadata: resourceVersion ? { resourceVersion } : {}, spec },
+        fieldManager: FIELD_MANAGER_DASHBOARD,
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    ),
+  )) as StaticSite;
+  log.info({ namespace, site: name, fields: paths.map((p) => `spec.${p.join(".")}`) }, "StaticSite fields set by hand removed");
+  return removed;
+}
+
 export interface ApplyOverOptions {
   /**
    * Write only if the object is still the `live` one (its resourceVersion);
@@ -241,7 +310,10 @@ export async function applyStaticSiteOver(
   const drift = live ? staticSiteDrift(desired, live) : ["(absent)"];
   if (drift.length === 0 && live) return { object: live, written: false };
 
-  const stored = await serverSideApply(kc, desired, opts.ifUnchanged ? live?.metadata.resourceVersion : undefined);
+  let resourceVersion = opts.ifUnchanged ? live?.metadata.resourceVersion : undefined;
+  const foreign = live ? foreignOwnedExtras(desired, live, FIELD_MANAGER_DASHBOARD) : [];
+  if (foreign.length > 0) resourceVersion = (await removeSpecFields(kc, desired, foreign, resourceVersion)).metadata.resourceVersion ?? resourceVersion;
+  const stored = await serverSideApply(kc, desired, resourceVersion);
   log.info(
     {
       namespace: desired.metadata.namespace,

@@ -3,6 +3,7 @@
 // (crd.ts) is generated from them, so the two cannot disagree; the API
 // server's own rules (CEL, list semantics) ride along as schema metadata.
 import { z } from "zod";
+import { MAX_RULES_FILE_BYTES } from "./rules/limits";
 
 export const REPLICAS_MIN = 1;
 export const REPLICAS_MAX = 10;
@@ -10,6 +11,8 @@ export const REPLICAS_DEFAULT = 1;
 export const HOSTS_MAX = 20;
 export const HOST_MAX_LENGTH = 253;
 export const NOT_FOUND_PAGE_MAX_LENGTH = 256;
+/** Characters of `spec.rules.redirects` / `.headers`: the parser's file limit (its bytes bound its characters). */
+export const RULES_TEXT_MAX_LENGTH = MAX_RULES_FILE_BYTES;
 export const ARTIFACT_URL_MAX_LENGTH = 4096;
 /** A tenant slug is a DNS label. */
 export const TENANT_MAX_LENGTH = 63;
@@ -79,6 +82,15 @@ export const specSchema = z
           { rule: "!self.endsWith('/')", message: "notFoundPage must name a file, not a directory" },
         ),
       })
+      .optional(),
+    rules: z
+      .object({
+        redirects: z.string().max(RULES_TEXT_MAX_LENGTH).describe("Text of the deploy's _redirects file.").optional(),
+        headers: z.string().max(RULES_TEXT_MAX_LENGTH).describe("Text of the deploy's _headers file.").optional(),
+      })
+      .describe(
+        "The site's _redirects and _headers, as the dashboard checked them at upload. The operator parses them again; rules that do not parse leave the site Degraded (RulesInvalid) on its last good configuration.",
+      )
       .optional(),
     suspend: z.boolean().describe("Scale to zero and withdraw the Ingress, keeping the object and its history.").optional(),
     tenant: z
