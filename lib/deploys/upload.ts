@@ -7,6 +7,7 @@ import { quotasOf, storedBytesOf } from "@/lib/tenancy/quotas";
 import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";
+import { recordHtmlFiles } from "@/lib/sites/settings";
 import { deploySourceOf, type TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
@@ -78,11 +79,14 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
               source: deploySourceOf(actor),
               tokenId: actor.token?.id ?? null,
               tokenName: actor.token?.name ?? null,
+              redirectsText: result.rules.redirects,
+              headersText: result.rules.headers,
               finishedAt: now,
               promotedAt: now,
             },
             include: deployWithCreator,
           });
+          await recordHtmlFiles(tx, created.id, result.paths);
           await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
           return created;
         },

@@ -11,7 +11,7 @@ const siteSelect = {
   spa: true,
   notFoundPage: true,
   tenant: { select: { slug: true, maxSites: true } },
-  targetDeploy: { select: { digest: true } },
+  targetDeploy: { select: { digest: true, redirectsText: true, headersText: true } },
 } as const;
 
 type SiteWithTarget = {
@@ -20,7 +20,7 @@ type SiteWithTarget = {
   spa: boolean;
   notFoundPage: string | null;
   tenant: { slug: string; maxSites: number | null };
-  targetDeploy: { digest: string | null } | null;
+  targetDeploy: { digest: string | null; redirectsText: string | null; headersText: string | null } | null;
 };
 
 /** The tenant's site quota, which sizes its namespace's ResourceQuota. */
@@ -55,6 +55,7 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     maxSites: tenantMaxSites(site.tenant),
     spa: site.spa,
     notFoundPage: site.notFoundPage,
+    rules: { redirects: site.targetDeploy?.redirectsText ?? null, headers: site.targetDeploy?.headersText ?? null },
   };
 }
 

@@ -36,6 +36,7 @@ export const UPLOAD_ERROR_STATUS = {
   ratio_too_high: 422,
   empty_archive: 422,
   no_index_html: 422,
+  invalid_rules: 422,
 } as const;
 
 export type UploadErrorCode = keyof typeof UPLOAD_ERROR_STATUS;

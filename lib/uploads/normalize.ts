@@ -303,6 +303,16 @@ async function prepareSmall(ctx: Context, file: PlannedFile, wantsSibling: boole
   return { data, gz };
 }
 
+/**
+ * Inflates and verifies one small file of the plan on its own, outside the
+ * archive (the site rules are read with it before the archive is written).
+ */
+export async function readSmallFile(zip: ZipFile, reader: ZipBlockReader, file: PlannedFile): Promise<Buffer> {
+  if (!isSmall(file)) throw new Error(`${file.source} is too large to be read whole`);
+  const ctx = { zip, reader } as Context;
+  return (await prepareSmall(ctx, file, false)).data;
+}
+
 export function fittedChunk(bytes: number): number {
   return Math.min(64 * 1024, Math.max(zlib.constants.Z_MIN_CHUNK, bytes));
 }

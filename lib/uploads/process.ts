@@ -8,6 +8,7 @@ import { formatBytes } from "./format";
 import { inspectZip } from "./inspect";
 import type { UploadLimits } from "./limits";
 import { writeNormalizedArchive } from "./normalize";
+import { checkSiteRules, type SiteRulesText } from "./site-rules";
 import { makeTempDir } from "./temp";
 import { openZip } from "./zip-archive";
 
@@ -31,6 +32,10 @@ export interface ProcessResult {
   junkDropped: number;
   /** The same content was uploaded before; nothing new was written. */
   alreadyStored: boolean;
+  /** Every published file as a site path (`/docs/index.html`), in zip order (only their count is logged). */
+  paths: string[];
+  /** The checked `_redirects` and `_headers` at the site root; both files also stay in the artifact. */
+  rules: SiteRulesText;
 }
 
 /**
@@ -51,14 +56,16 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
     let built;
     try {
       const plan = await inspectZip(opened.zip, limits, archiveBytes);
+      const rules = await checkSiteRules(opened.zip, opened.reader, plan);
       built = {
         plan,
+        rules,
         archive: await writeNormalizedArchive(opened.zip, opened.reader, plan, limits, path.join(scratch.path, "artifact.tar.gz"), scratch.path),
       };
     } finally {
       await opened.close();
     }
-    const { plan, archive } = built;
+    const { plan, archive, rules } = built;
     const { alreadyStored } = await store.putFile(archive.digest, path.join(scratch.path, "artifact.tar.gz"));
     const result: ProcessResult = {
       digest: archive.digest,
@@ -69,8 +76,11 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
       strippedPrefix: plan.strippedPrefix,
       junkDropped: plan.junkDropped,
       alreadyStored,
+      paths: plan.files.map((file) => `/${file.path}`),
+      rules,
     };
-    log.info({ ...result, archiveBytes, ms: Math.round(performance.now() - started) }, "upload processed");
+    const ruleFiles = { redirects: rules.redirects !== null, headers: rules.headers !== null };
+    log.info({ ...result, paths: result.paths.length, rules: ruleFiles, archiveBytes, ms: Math.round(performance.now() - started) }, "upload processed");
     return result;
   } catch (err) {
     if (isUploadError(err)) {
