@@ -4,7 +4,7 @@
 import { z } from "zod";
 import * as s from "./schemas";
 
-export type Method = "get" | "post" | "delete" | "head";
+export type Method = "get" | "post" | "patch" | "delete" | "head";
 export type Scope = (typeof s.TOKEN_SCOPES)[number];
 
 /**
@@ -196,6 +196,46 @@ export const endpoints: readonly Endpoint[] = [
       403: `${E[403]} \`forbidden\`: only owners may delete.`,
       404: E[404],
       503: "`cluster_unavailable`: the cluster could not be reached; nothing was deleted.",
+    },
+  },
+  {
+    method: "get",
+    path: "/api/tenants/{tenant}/sites/{site}/settings",
+    route: "app/api/tenants/[tenant]/sites/[site]/settings/route.ts",
+    operationId: "getSiteSettings",
+    tag: "Sites",
+    summary: "The site's serving settings, the 404 pages its deploy offers, and its deploy's rules",
+    description:
+      "`pages` are the .html files of the deploy the site is pointed at that can be the custom 404 page. `rules` are that deploy's `_redirects` and `_headers`, parsed, each rule with its line number (read-only: they change with a deploy).",
+    access: "session-or-token",
+    scope: "read",
+    params: s.siteParamsSchema,
+    responses: { 200: { description: "The settings.", schema: s.siteSettingsResponseSchema } },
+    errors: readable,
+  },
+  {
+    method: "patch",
+    path: "/api/tenants/{tenant}/sites/{site}/settings",
+    route: "app/api/tenants/[tenant]/sites/[site]/settings/route.ts",
+    operationId: "updateSiteSettings",
+    tag: "Sites",
+    summary: "Turn the SPA fallback on or off, or choose the custom 404 page",
+    description:
+      "Give one field or both; what is left out stays as it is. A change is republished like a deploy (the new configuration rolls out with no downtime), shows in the site's history and is audit-logged; a request that changes nothing does none of that. Owners and members may change settings, as they may deploy.",
+    access: "session-or-token",
+    scope: "deploy",
+    csrf: true,
+    params: s.siteParamsSchema,
+    body: { contentType: "application/json", schema: s.siteSettingsBodySchema, description: "The settings to change.", limit: JSON_BODY_LIMIT },
+    responses: { 200: { description: "The settings after the change.", schema: s.siteSettingsResponseSchema } },
+    errors: {
+      400: `${E[400]} \`spa_with_not_found_page\`: the SPA fallback and a 404 page cannot both be on; \`not_found_page_missing\`: the page is not an .html file of the deploy the site is pointed at; \`no_deploy\`: the site has no deploy to choose a page from.`,
+      401: E[401],
+      403: E[403],
+      404: E[404],
+      413: E[413],
+      415: E[415],
+      429: E[429],
     },
   },
   {

@@ -118,6 +118,35 @@ export const tokenParamsSchema = z.object({
   token: z.string().meta({ description: "The token's id (`id` in the token list), not the token itself." }),
 });
 
+/** The StaticSite's own limit and characters for `notFoundPage` (lib/staticsite/schema.ts; a unit test keeps them equal). */
+export const NOT_FOUND_PAGE_MAX = 256;
+export const NOT_FOUND_PAGE_CHARS = /^\/[A-Za-z0-9._~/-]*$/;
+
+const notFoundPage = z
+  .string({ error: "Give the 404 page as a path such as /404.html, or null for none." })
+  .max(NOT_FOUND_PAGE_MAX, { error: `The 404 page's path can have at most ${NOT_FOUND_PAGE_MAX} characters.` })
+  .startsWith("/", { error: "The 404 page's path starts with /, e.g. /404.html." })
+  .refine((path) => !path.includes(".."), { error: "The 404 page's path cannot contain “..”." })
+  .endsWith(".html", { error: "The 404 page must be an .html file." })
+  .regex(NOT_FOUND_PAGE_CHARS, { error: "The 404 page's path can hold only letters, digits and . _ ~ / -." });
+
+export const siteSettingsBodySchema = z
+  .strictObject(
+    {
+      spa: z
+        .boolean({ error: "spa is true or false." })
+        .optional()
+        .meta({ description: "SPA fallback: paths that match no file serve /index.html (status 200), for client-side routing." }),
+      notFoundPage: z.union([notFoundPage, z.null()], { error: "Give the 404 page as a path such as /404.html, or null for none." }).optional().meta({
+        description:
+          "The custom 404 page: an .html file of the deploy the site is pointed at, served with status 404 for paths that match no file. `null` removes it. Cannot be combined with `spa`.",
+        example: "/404.html",
+      }),
+    },
+    { error: "Only spa and notFoundPage can be changed." },
+  )
+  .refine((body) => body.spa !== undefined || body.notFoundPage !== undefined, { error: "Give spa, notFoundPage or both." });
+
 // ---- Response bodies ------------------------------------------------------
 
 const isoTime = z.iso.datetime();
@@ -165,6 +194,53 @@ export const deploySchema = z
     isTarget: z.boolean().meta({ description: "The site is pointed at this deploy." }),
   })
   .meta({ id: "Deploy" });
+
+export const redirectRuleViewSchema = z.strictObject({
+  line: z.int().positive(),
+  from: z.string().meta({ description: "The path pattern as written." }),
+  query: z.array(z.string()).meta({ description: "Query conditions as written, `name=:placeholder` or `name=value`." }),
+  to: z.string(),
+  status: z.int(),
+  force: z.boolean().meta({ description: "Written with `!`: applies even where a file exists." }),
+});
+
+export const headerRuleViewSchema = z.strictObject({
+  line: z.int().positive(),
+  path: z.string().meta({ description: "The path pattern as written." }),
+  headers: z.array(
+    z.strictObject({
+      line: z.int().positive(),
+      name: z.string(),
+      value: z.string().nullable().meta({ description: "Null for `! Name`, which removes the header." }),
+    }),
+  ),
+});
+
+const ruleFileView = <T extends z.ZodType>(rule: T, file: string) =>
+  z
+    .strictObject({
+      rules: z.array(rule),
+      errors: z.array(z.string()).meta({ description: "Messages of lines that do not parse; empty for anything checked at upload." }),
+    })
+    .nullable()
+    .meta({ description: `The deploy's ${file}, parsed; null when it has none.` });
+
+export const siteSettingsSchema = z
+  .strictObject({
+    spa: z.boolean().meta({ description: "SPA fallback: paths that match no file serve /index.html." }),
+    notFoundPage: z.string().nullable().meta({ description: "The custom 404 page, or null for the platform's." }),
+    deploy: z
+      .strictObject({ id: z.string(), shortDigest: z.string().nullable() })
+      .nullable()
+      .meta({ description: "The deploy the site is pointed at, whose files and rules these are; null before the first deploy." }),
+    pages: z.array(z.string()).meta({ description: "The .html files of that deploy that can be the 404 page, sorted." }),
+    rules: z.strictObject({ redirects: ruleFileView(redirectRuleViewSchema, "_redirects"), headers: ruleFileView(headerRuleViewSchema, "_headers") }),
+  })
+  .meta({ id: "SiteSettings" });
+
+export const siteSettingsResponseSchema = z.strictObject({ settings: siteSettingsSchema });
+export type SiteSettingsResponse = z.infer<typeof siteSettingsResponseSchema>;
+export type SiteSettingsBody = z.infer<typeof siteSettingsBodySchema>;
 
 export const tokenInfoSchema = z
   .strictObject({
