@@ -1,7 +1,7 @@
 /**
  * The real parts the browser tests run against, in a process of their own
  * that e2e/global-setup.ts starts: a throw-away Postgres, migrated, with
- * fresh secrets; a throw-away Kubernetes cluster with a real node and
+ * fresh secrets; a throw-away Mailpit for the mail it sends; a throw-away Kubernetes cluster with a real node and
  * ingress, the CRD and the operator; and the built dashboard. Once the
  * dashboard answers, it sends the environment the tests need over the IPC
  * channel; when that channel closes (the tests are over, or Playwright died)
@@ -20,6 +20,7 @@ import { NODE_BRIDGE_IP, operatorEnv, realNodeUnavailable, siteAddressEnv } from
 import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
+import { startMailpit } from "@/scripts/mail/mailpit";
 import { dashboardPort, dashboardUrl } from "./dashboard-url";
 
 export type StackMessage = { ready: Record<string, string> } | { failed: string };
@@ -68,6 +69,9 @@ async function start(): Promise<Record<string, string>> {
   cleanups.push(() => postgres.stop());
   await deployMigrations({ databaseUrl: postgres.url });
 
+  const mailpit = await startMailpit();
+  cleanups.push(() => mailpit.stop());
+
   const cluster = await startTestCluster({ node: "node" });
   cleanups.push(() => cluster.stop());
   const siteEnv = siteAddressEnv(Number(new URL(cluster.ingressUrl!).port));
@@ -88,10 +92,14 @@ async function start(): Promise<Record<string, string>> {
     // Pods fetch artifacts from the dashboard through the node's bridge.
     PAGODA_ARTIFACT_BASE_URL: `http://${NODE_BRIDGE_IP}:${dashboardPort}`,
     E2E_INGRESS_URL: cluster.ingressUrl!,
+    // Every email the dashboard sends goes to this run's Mailpit; the tests read it through its API.
+    PAGODA_SMTP_URL: mailpit.smtpUrl,
+    E2E_MAILPIT_URL: mailpit.webUrl,
     // Every test signs up from 127.0.0.1; the per-IP sign-up limit would
     // otherwise be the first thing the suite measures. Per-email limits stay.
     PAGODA_SIGNUPS_PER_IP: "1000",
     PAGODA_SIGNIN_ATTEMPTS_PER_IP: "1000",
+    PAGODA_PASSWORD_RESETS_PER_IP: "1000",
   };
 
   // On every address, not only loopback: pods reach it through the node's bridge.

@@ -72,6 +72,28 @@ const schema = z
     PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL: positiveInt("PAGODA_SIGNIN_ATTEMPTS_PER_EMAIL").default(10),
     PAGODA_SIGNUPS_PER_IP: positiveInt("PAGODA_SIGNUPS_PER_IP").default(10),
     PAGODA_API_TOKEN_REQUESTS_PER_MINUTE: positiveInt("PAGODA_API_TOKEN_REQUESTS_PER_MINUTE").default(300),
+    /**
+     * Outgoing mail (docs/accounts.md): smtp:// (STARTTLS when the server offers it) or smtps://, with
+     * user:password@ when the server wants them. Unset: the dashboard runs without mail, and password
+     * reset and email verification say they are unavailable.
+     */
+    PAGODA_SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\/[^\s]+$/, { error: "PAGODA_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587" })
+      .refine((value) => URL.canParse(value) && new URL(value).hostname !== "", {
+        error: "PAGODA_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587",
+      })
+      .optional(),
+    /** The From of every message: an address, or `Name <address>`; defaults to no-reply at NEXTAUTH_URL's host. */
+    PAGODA_MAIL_FROM: z
+      .string()
+      .regex(/^(?:[^<>"\p{Cc}]{1,80} <[^\s<>@"\p{Cc}]{1,64}@[^\s<>@"\p{Cc}]{1,190}>|[^\s<>@"\p{Cc}]{1,64}@[^\s<>@"\p{Cc}]{1,190})$/u, {
+        error: "PAGODA_MAIL_FROM must be an address (pagoda@example.com) or a name and an address (Pagoda <pagoda@example.com>), on one line",
+      })
+      .optional(),
+    PAGODA_PASSWORD_RESETS_PER_IP: positiveInt("PAGODA_PASSWORD_RESETS_PER_IP").default(10),
+    PAGODA_PASSWORD_RESETS_PER_EMAIL: positiveInt("PAGODA_PASSWORD_RESETS_PER_EMAIL").default(3),
+    PAGODA_VERIFICATION_EMAILS_PER_USER: positiveInt("PAGODA_VERIFICATION_EMAILS_PER_USER").default(5),
     PAGODA_UPLOADS_PER_TENANT: positiveInt("PAGODA_UPLOADS_PER_TENANT").default(2),
     PAGODA_UPLOADS_PER_PROCESS: positiveInt("PAGODA_UPLOADS_PER_PROCESS").default(8),
     PAGODA_UPLOAD_IDLE_SECONDS: positiveInt("PAGODA_UPLOAD_IDLE_SECONDS").default(30),

@@ -11,6 +11,7 @@ import { generateIfStale } from "@/scripts/db/generate";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
 import { startTestCluster } from "@/local-cluster/testing";
+import { startMailpit } from "@/scripts/mail/mailpit";
 
 type Teardown = () => Promise<void>;
 
@@ -62,6 +63,10 @@ export default async function setup(project: TestProject): Promise<Teardown> {
     process.env.DATABASE_URL = databaseUrl;
     project.provide("databaseUrl", databaseUrl);
     project.provide("kubeconfigPath", await startSharedCluster(teardowns));
+    const mailpit = await startMailpit();
+    teardowns.push(() => mailpit.stop());
+    project.provide("smtpUrl", mailpit.smtpUrl);
+    project.provide("mailpitUrl", mailpit.webUrl);
   } catch (error) {
     await runTeardowns(teardowns);
     throw error;

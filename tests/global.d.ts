@@ -5,6 +5,9 @@ declare module "vitest" {
     databaseUrl: string;
     /** Admin kubeconfig of the run's shared control plane (CRDs installed). */
     kubeconfigPath: string;
+    /** The run's Mailpit: PAGODA_SMTP_URL, and its web API (GET /api/v1/messages…) to read what arrived. */
+    smtpUrl: string;
+    mailpitUrl: string;
   }
 }
 

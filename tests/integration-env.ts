@@ -7,3 +7,4 @@ process.env.DATABASE_URL = inject("databaseUrl");
 process.env.NEXTAUTH_SECRET ??= randomBytes(32).toString("base64url");
 process.env.PAGODA_ARTIFACT_SECRET ??= randomBytes(32).toString("base64url");
 process.env.NEXTAUTH_URL ??= "http://localhost:3000";
+process.env.PAGODA_SMTP_URL ??= inject("smtpUrl");

@@ -24,6 +24,7 @@ export function SignInForm() {
   });
   const [pending, setPending] = useState(false);
   const signedOutEverywhere = params.get("signedOut") === "everywhere" && !error;
+  const passwordReset = params.get("reset") === "done" && !error;
   const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
@@ -46,8 +47,14 @@ export function SignInForm() {
     <form method="post" onSubmit={onSubmit} className="space-y-5" noValidate>
       {error ? <Alert>{error}</Alert> : null}
       {signedOutEverywhere ? <Alert tone="info">You have been signed out on every device, this one included.</Alert> : null}
+      {passwordReset ? <Alert tone="info">Your password has been changed and every device signed out. Sign in with the new password.</Alert> : null}
       <Field id="email" label="Email" type="email" autoComplete="email" required />
       <Field id="password" label="Password" type="password" autoComplete="current-password" required />
+      <p className="-mt-2 text-right text-sm">
+        <Link href="/forgot-password" className="font-semibold text-indigo-600 hover:text-indigo-500">
+          Forgot password?
+        </Link>
+      </p>
       <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Signing in…" : "Sign in"}
       </Button>

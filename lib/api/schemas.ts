@@ -9,6 +9,7 @@ import {
   createSiteSchema,
   DEPLOY_MESSAGE_MAX,
   deployMessageSchema,
+  emailSchema,
   PASSWORD_MAX,
   PASSWORD_MIN,
   signUpSchema,
@@ -90,6 +91,21 @@ export const changePasswordBodySchema = z.object({
     .max(PASSWORD_MAX, { error: "Your current password is not right." }),
   newPassword: z.string({ error: "Enter a new password." }),
 });
+
+export const passwordResetRequestBodySchema = z.object({ email: emailSchema });
+
+const emailLinkToken = z
+  .string({ error: "The link has no token. Open the link from the email again." })
+  .meta({ description: "The `token` parameter of the link in the email." });
+
+export const passwordResetBodySchema = z.object({
+  token: emailLinkToken,
+  password: z
+    .string({ error: "Enter a new password." })
+    .meta({ description: `The new password: ${PASSWORD_MIN} to ${PASSWORD_MAX} characters, the sign-up rules.` }),
+});
+
+export const emailVerificationBodySchema = z.object({ token: emailLinkToken });
 
 export const TOKEN_SCOPES = ["read", "deploy"] as const;
 /** Longest expiry offered; a token that must live longer can be replaced. */
@@ -281,6 +297,12 @@ export const tokenResponseSchema = z.strictObject({ token: tokenInfoSchema });
 export const signUpResponseSchema = z.strictObject({ tenant: z.string().meta({ description: "The new workspace's slug." }) });
 export const signedInResponseSchema = z.strictObject({ signedIn: z.literal(true) });
 export const signedOutResponseSchema = z.strictObject({ signedOut: z.literal(true) });
+export const resetRequestedResponseSchema = z.strictObject({
+  message: z.string().meta({ description: "The same sentence for every address, known or not." }),
+});
+export const passwordResetResponseSchema = z.strictObject({ reset: z.literal(true) });
+export const emailVerifiedResponseSchema = z.strictObject({ verified: z.literal(true) });
+export const verificationSentResponseSchema = z.strictObject({ sent: z.literal(true) });
 export const healthResponseSchema = z.strictObject({ ok: z.literal(true) });
 export const notReadyResponseSchema = z.strictObject({ ok: z.literal(false), reason: z.string() });
 
@@ -290,6 +312,10 @@ export type DeploysResponse = z.infer<typeof deploysResponseSchema>;
 export type DeployResponse = z.infer<typeof deployResponseSchema>;
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 export type SignUpResponse = z.infer<typeof signUpResponseSchema>;
+export type ResetRequestedResponse = z.infer<typeof resetRequestedResponseSchema>;
+export type PasswordResetResponse = z.infer<typeof passwordResetResponseSchema>;
+export type EmailVerifiedResponse = z.infer<typeof emailVerifiedResponseSchema>;
+export type VerificationSentResponse = z.infer<typeof verificationSentResponseSchema>;
 
 // ---- Server-sent events ---------------------------------------------------
 

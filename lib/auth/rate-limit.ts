@@ -6,11 +6,11 @@ import { getConfig } from "@/lib/config";
 import { processSingleton } from "@/lib/process-singleton";
 
 /**
- * Attempt counters for sign-in and sign-up, kept in Postgres so that every
+ * Attempt counters for sign-in, sign-up and the emails anyone can trigger, kept in Postgres so that every
  * dashboard process shares them. The table is created by a migration.
  */
 
-type LimiterName = "signInIp" | "signInEmail" | "signUpIp" | "apiToken";
+type LimiterName = "signInIp" | "signInEmail" | "signUpIp" | "apiToken" | "resetIp" | "resetEmail" | "verifyEmailUser";
 
 // Defaults are generous enough for a person who mistypes and tight enough to
 // stop guessing; the counts are configurable, the windows are not.
@@ -25,6 +25,12 @@ function rule(name: LimiterName): { points: number; duration: number } {
       return { points: config.PAGODA_SIGNUPS_PER_IP, duration: 60 * 60 };
     case "apiToken":
       return { points: config.PAGODA_API_TOKEN_REQUESTS_PER_MINUTE, duration: 60 };
+    case "resetIp":
+      return { points: config.PAGODA_PASSWORD_RESETS_PER_IP, duration: 60 * 60 };
+    case "resetEmail":
+      return { points: config.PAGODA_PASSWORD_RESETS_PER_EMAIL, duration: 60 * 60 };
+    case "verifyEmailUser":
+      return { points: config.PAGODA_VERIFICATION_EMAILS_PER_USER, duration: 60 * 60 };
   }
 }
 

@@ -21,6 +21,8 @@ export interface SessionUser {
   id: string;
   email: string;
   name: string;
+  /** Read with the session check anyway, so the dashboard's "confirm your email" banner costs no query once confirmed. */
+  emailVerified: boolean;
 }
 
 /** Why a session token stopped working; shown in logs only. */
@@ -51,10 +53,13 @@ export async function userForClaims(token: JWT & SessionClaims, now = nowSeconds
     throw new SessionEndedError("malformed");
   }
   if (now - signedInAt > SESSION_ABSOLUTE_SECONDS) throw new SessionEndedError("expired");
-  const user = await db().user.findUnique({ where: { id: sub }, select: { id: true, email: true, name: true, sessionVersion: true } });
+  const user = await db().user.findUnique({
+    where: { id: sub },
+    select: { id: true, email: true, name: true, sessionVersion: true, emailVerifiedAt: true },
+  });
   if (!user) throw new SessionEndedError("no_user");
   if (user.sessionVersion !== sessionVersion) throw new SessionEndedError("revoked");
-  return { id: user.id, email: user.email, name: user.name };
+  return { id: user.id, email: user.email, name: user.name, emailVerified: user.emailVerifiedAt !== null };
 }
 
 /**
@@ -76,7 +81,7 @@ export function sessionCookie(): { name: string; options: { httpOnly: true; same
  * browser that made the change stay signed in while every other one ends.
  */
 export async function issueSessionCookie(
-  user: SessionUser & { sessionVersion: number },
+  user: Omit<SessionUser, "emailVerified"> & { sessionVersion: number },
 ): Promise<{ name: string; value: string; options: ReturnType<typeof sessionCookie>["options"] & { maxAge: number } }> {
   const cookie = sessionCookie();
   const value = await encode({

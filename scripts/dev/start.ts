@@ -13,6 +13,7 @@ import { DEFAULT_DATA_DIR, DEFAULT_PORT, ensurePostgres } from "@/scripts/postgr
 import { buildIfStale } from "@/scripts/dev/build";
 import { loadLocalSecrets } from "@/scripts/dev/secrets";
 import { ProcessGroup, waitForHttp } from "@/scripts/dev/processes";
+import { startLocalMail } from "@/scripts/mail/local";
 import {
   dashboardClusterEnv,
   downLocalCluster,
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
 
   await deployMigrations({ databaseUrl: process.env.DATABASE_URL });
 
+  // Mail: the caller's SMTP server, or a local Mailpit whose inbox is printed below.
+  const mailLine = process.env.PAGODA_SMTP_URL ? `Mail: sent through ${redactedSmtp(process.env.PAGODA_SMTP_URL)}` : await startLocalMail(group, dataDir);
+
   // The cluster: the caller's (KUBECONFIG), none (PAGODA_CLUSTER=off), or the local one.
   let cluster: ClusterInfo | null = null;
   if (!process.env.KUBECONFIG && process.env.PAGODA_CLUSTER !== "off") {
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
     : cluster.kind === "node"
       ? `Cluster: local, real node; sites answer at http://<site>-<tenant>.${process.env.PAGODA_BASE_DOMAIN ?? "pagoda.localhost"}:${cluster.ingressPort}/`
       : "Cluster: local, SIMULATED node (kwok); rollouts are reported but nothing serves the sites.";
-  console.log(`\n  Pagoda is running: ${url}\n  ${clusterLine}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
+  console.log(`\n  Pagoda is running: ${url}\n  ${clusterLine}\n  ${mailLine}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
 }
 
 main().catch((error: unknown) => {
@@ -105,6 +109,13 @@ main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
+
+/** The SMTP URL without its password, for the start-up line. */
+function redactedSmtp(raw: string): string {
+  const url = new URL(raw);
+  if (url.password) url.password = "***";
+  return url.toString();
+}
 
 /** The subset of env that the caller set explicitly; those win over local defaults. */
 function callerSet(names: string[]): Record<string, string> {

@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { sendVerificationEmail } from "@/lib/accounts/email-verification";
 import { signUp } from "@/lib/accounts/signup";
 import { clientIp, consumeAttempt } from "@/lib/auth/rate-limit";
 import { readJson } from "@/lib/http/body";
@@ -14,6 +15,8 @@ export async function POST(request: NextRequest) {
     const input = await readJson(request);
     await consumeAttempt({ signUpIp: ip });
     const result = await signUp(input, ip);
+    // The account works whatever the mail server says; the dashboard's banner tells the person how the email went.
+    await sendVerificationEmail(result.userId, ip);
     return NextResponse.json({ tenant: result.tenantSlug } satisfies SignUpResponse, { status: 201 });
   } catch (error) {
     return errorResponse(error, { route: "signup" });
