@@ -3,19 +3,11 @@
 // verb and kind, and how long each took by answer), and the few writes the
 // reconciler makes. Watches do not come through here: they are meant to stay
 // open, and have their own reconnect logic (lib/kube/informer.ts).
-import {
-  CustomObjectsApi,
-  EventsV1Api,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-  V1MicroTime,
-  type KubeConfig,
-  type KubernetesObject,
-} from "@kubernetes/client-node";
+import { EventsV1Api, KubernetesObjectApi, PatchStrategy, V1MicroTime, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { loadKubeConfig } from "@/lib/kube/connection";
 import { keepPlainJson } from "@/lib/kube/plain-objects";
-import { isNotFound, KubeRequester, type RequestDone } from "@/lib/kube/request";
+import { isNotFound, KubeRequester, METADATA_ONLY, type PartialObjectMetadata, type RequestDone } from "@/lib/kube/request";
+import { objectPath, type ResourceType } from "@/lib/kube/resource-path";
 import {
   FIELD_MANAGER_OPERATOR,
   STATICSITE_API_VERSION,
@@ -69,6 +61,19 @@ const PLAIN_KINDS = [
   { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
 ];
 
+/** The kinds the operator applies, by kind: their paths, without asking discovery. */
+const APPLIED_KINDS: Record<string, ResourceType> = {
+  ConfigMap: { group: "", version: "v1", plural: "configmaps" },
+  Service: { group: "", version: "v1", plural: "services" },
+  Deployment: { group: "apps", version: "v1", plural: "deployments" },
+  Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
+  PodDisruptionBudget: { group: "policy", version: "v1", plural: "poddisruptionbudgets" },
+};
+
+const STATICSITES: ResourceType = { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL };
+
+const APPLY_QUERY = `?fieldManager=${encodeURIComponent(FIELD_MANAGER_OPERATOR)}&force=true`;
+
 export interface KubeApiOptions {
   /** Deadline of each request (watches excepted). */
   requestTimeoutMs?: number;
@@ -88,7 +93,6 @@ export class KubeApi {
   // operator does with them, and leaving them out keeps most of the client's
   // generated code out of the operator's bundle (scripts/operator-build.ts).
   readonly objects: KubernetesObjectApi;
-  private readonly custom: CustomObjectsApi;
   private readonly events: EventsV1Api;
 
   constructor(
@@ -104,7 +108,6 @@ export class KubeApi {
     keepPlainJson(PLAIN_KINDS);
     // Every request names its namespace, so the object client needs no default one.
     this.objects = this.requester.client(KubernetesObjectApi);
-    this.custom = this.requester.client(CustomObjectsApi);
     this.events = this.requester.client(EventsV1Api);
   }
 
@@ -113,11 +116,29 @@ export class KubeApi {
     return this.requester.call(what, fn, { verb, resource: kind, write });
   }
 
-  /** Server-side apply as pagoda-operator, taking over fields others changed. */
-  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+  /**
+   * Server-side apply as pagoda-operator, taking over fields others changed.
+   * Answered with the object's metadata only: the caller knows the fields it
+   * applied, and what it needs of the answer is the resourceVersion and
+   * generation the write produced. The whole object with its managed fields
+   * would be about twice the bytes to receive, parse and collect.
+   */
+  async apply(obj: KubernetesObject): Promise<PartialObjectMetadata> {
     const kind = obj.kind ?? "Unknown";
-    return this.call("apply", kind, true, `applying ${kind} ${obj.metadata?.namespace}/${obj.metadata?.name}`, () =>
-      this.objects.patch(obj, undefined, undefined, FIELD_MANAGER_OPERATOR, true, PatchStrategy.ServerSideApply),
+    const type = APPLIED_KINDS[kind];
+    const { namespace, name } = obj.metadata ?? {};
+    const what = `applying ${kind} ${namespace}/${name}`;
+    if (!type || !namespace || !name) throw new Error(`${what}: the operator applies only named, namespaced ${Object.keys(APPLIED_KINDS).join(", ")} objects`);
+    return this.requester.request<PartialObjectMetadata>(
+      what,
+      {
+        method: "PATCH",
+        path: objectPath(type, namespace, name) + APPLY_QUERY,
+        body: JSON.stringify(obj),
+        contentType: PatchStrategy.ServerSideApply,
+        accept: METADATA_ONLY,
+      },
+      { verb: "apply", resource: kind, write: true },
     );
   }
 
@@ -140,32 +161,19 @@ export class KubeApi {
 
   /** Applies the whole status through the status subresource; returns the new resourceVersion. */
   async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
-    const body = {
-      apiVersion: STATICSITE_API_VERSION,
-      kind: STATICSITE_KIND,
-      metadata: { name: site.metadata.name, namespace: site.metadata.namespace },
-      status,
-    };
-    const result = (await this.call(
-      "apply-status",
-      STATICSITE_KIND,
-      true,
-      `writing status of StaticSite ${site.metadata.namespace}/${site.metadata.name}`,
-      () =>
-        this.custom.patchNamespacedCustomObjectStatus(
-          {
-            group: STATICSITE_GROUP,
-            version: STATICSITE_VERSION,
-            plural: STATICSITE_PLURAL,
-            namespace: site.metadata.namespace,
-            name: site.metadata.name,
-            body,
-            fieldManager: FIELD_MANAGER_OPERATOR,
-            force: true,
-          },
-          setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
-        ),
-    )) as StaticSite;
+    const { namespace, name } = site.metadata;
+    const body = { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name, namespace }, status };
+    const result = await this.requester.request<PartialObjectMetadata>(
+      `writing status of StaticSite ${namespace}/${name}`,
+      {
+        method: "PATCH",
+        path: objectPath(STATICSITES, namespace, name, "status") + APPLY_QUERY,
+        body: JSON.stringify(body),
+        contentType: PatchStrategy.ServerSideApply,
+        accept: METADATA_ONLY,
+      },
+      { verb: "apply-status", resource: STATICSITE_KIND, write: true },
+    );
     return result.metadata?.resourceVersion;
   }
 

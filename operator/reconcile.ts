@@ -8,11 +8,11 @@ import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } f
 import type { ChildConfig } from "./children";
 import { childNames, desiredChildren, effectiveHosts, siteUrl, type DesiredChildren } from "./children";
 import { hostProblem, type HostDecision } from "./hosts";
-import { trimObject } from "./cache-trim";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
 import { deriveStatus, statusEqual, transitionEvents } from "./status";
 import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
+import type { PartialObjectMetadata } from "../lib/kube/request";
 
 export interface ObjectCache<T> {
   get(key: ObjectKey): T | undefined;
@@ -272,8 +272,7 @@ export class Reconciler {
       (r) => r.metadata?.resourceVersion,
     );
     if (missed) this.deps.requeue?.(key);
-    // Kept until the watch catches up: without managedFields, as the caches keep objects.
-    const kept = trimObject(result);
+    const kept = appliedState(desired, result, cached);
     this.memo.remember(memoKey, cached, kept);
     this.deps.log.info({ site: key, kind, name: childName, created: !live }, live ? "updated child" : "created child");
     return kept;
@@ -306,6 +305,23 @@ export class Reconciler {
       }
     }
   }
+}
+
+/**
+ * The object as the apply left it, kept until the watch catches up: what
+ * was applied, with the metadata the write's answer carries (resourceVersion,
+ * generation, everyone's labels and annotations; no managedFields, as the
+ * caches keep objects) and the status the cache last saw, which an apply
+ * does not change. Fields others own or the API server defaults are absent;
+ * nothing reads them in that window: the drift check compares only the
+ * fields the operator sets, and status only the Deployment's spec, its
+ * generation and its status.
+ */
+export function appliedState<T extends KubernetesObject>(applied: T, answer: PartialObjectMetadata, cached: KubernetesObject | undefined): T {
+  const metadata = { ...answer.metadata };
+  delete metadata.managedFields;
+  const status = (cached as { status?: unknown } | undefined)?.status;
+  return { ...applied, metadata, ...(status !== undefined ? { status } : {}) };
 }
 
 function apiVersionOf(kind: ChildKind): string {

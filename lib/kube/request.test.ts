@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiException, CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiErrorMessage, isConflict, isGone, isInvalid, isNotFound, isTimeout, KubeApiError, KubeRequester, type RequestDone } from "./request";
+import { apiErrorMessage, isConflict, isGone, isInvalid, isNotFound, isTimeout, KubeApiError, KubeRequester, METADATA_ONLY, type RequestDone } from "./request";
 
 function kubeConfig(server = "http://127.0.0.1:9"): KubeConfig {
   const kc = new KubeConfig();
@@ -68,6 +68,82 @@ describe("KubeRequester against a real HTTP server", () => {
     expect(conflict).toMatchObject({ statusCode: 409, reason: "Conflict", timedOut: false, operation: "reading Lease default/taken" });
     expect((conflict as Error).message).toBe("reading Lease default/taken: HTTP 409: the object has been modified");
     expect(isConflict(conflict)).toBe(true);
+    expect(isTimeout(slow)).toBe(true);
+    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 0.3 s");
+  });
+});
+
+describe("KubeRequester.request against a real HTTP server", () => {
+  let server: http.Server;
+  let url: string;
+
+  beforeAll(async () => {
+    // "echo" answers with what it was sent, "taken" a 409 Status, "slow" never.
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        if (req.url?.includes("/echo")) {
+          const { accept, "content-type": contentType, "user-agent": userAgent } = req.headers;
+          res
+            .writeHead(200, { "Content-Type": "application/json" })
+            .end(JSON.stringify({ method: req.method, url: req.url, accept, contentType, userAgent, body }));
+        } else if (req.url?.includes("/taken")) {
+          const status = { kind: "Status", status: "Failure", message: "the object has been modified", reason: "Conflict", code: 409 };
+          res.writeHead(409, { "Content-Type": "application/json" }).end(JSON.stringify(status));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("sends the request as given under the server's path prefix, and parses the answer", async () => {
+    const requester = new KubeRequester(kubeConfig(`${url}/prefix/`), { requestTimeoutMs: 1_000, userAgent: "pagoda-test" });
+    const echoed = await requester.request("applying Lease default/echo", {
+      method: "PATCH",
+      path: "/apis/coordination.k8s.io/v1/namespaces/default/leases/echo?fieldManager=me&force=true",
+      body: '{"kind":"Lease"}',
+      contentType: "application/apply-patch+yaml",
+      accept: METADATA_ONLY,
+    });
+    expect(echoed).toEqual({
+      method: "PATCH",
+      url: "/prefix/apis/coordination.k8s.io/v1/namespaces/default/leases/echo?fieldManager=me&force=true",
+      accept: METADATA_ONLY,
+      contentType: "application/apply-patch+yaml",
+      userAgent: "pagoda-test",
+      body: '{"kind":"Lease"}',
+    });
+  });
+
+  it("ends like the typed clients' requests: the hook, the API server's error, the deadline", async () => {
+    const seen: RequestDone[] = [];
+    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 300, onRequest: (d) => void seen.push(d) });
+    const labels = { verb: "get", resource: "Lease", write: false };
+    await requester.request("reading Lease default/echo", { method: "GET", path: "/apis/coordination.k8s.io/v1/namespaces/default/leases/echo" }, labels);
+    const fail = (name: string) =>
+      requester
+        .request(`reading Lease default/${name}`, { method: "GET", path: `/apis/coordination.k8s.io/v1/namespaces/default/leases/${name}` }, labels)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+    const conflict = await fail("taken");
+    const slow = await fail("slow");
+
+    expect(seen.map((d) => [d.code, d.timedOut])).toEqual([
+      [200, false],
+      [409, false],
+      [undefined, true],
+    ]);
+    expect(conflict).toBeInstanceOf(KubeApiError);
+    expect(conflict).toMatchObject({ statusCode: 409, reason: "Conflict", operation: "reading Lease default/taken" });
+    expect((conflict as Error).message).toBe("reading Lease default/taken: HTTP 409: the object has been modified");
     expect(isTimeout(slow)).toBe(true);
     expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 0.3 s");
   });

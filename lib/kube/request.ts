@@ -8,11 +8,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import {
   ApiException,
   createConfiguration,
+  RequestContext,
   ServerConfiguration,
   setHeaderMiddleware,
   type Configuration,
   type KubeConfig,
   type Middleware,
+  type V1ObjectMeta,
 } from "@kubernetes/client-node";
 import { undiciHttpLibrary } from "./http-library";
 
@@ -185,6 +187,35 @@ export interface KubeRequesterOptions {
   onRequest?: (done: RequestDone) => void;
 }
 
+/**
+ * What the API server is asked to answer with instead of the whole object:
+ * its metadata only (name, uid, resourceVersion, generation, labels,
+ * annotations, owner references, managed fields). Served for reads, lists,
+ * watches and writes alike, for every kind, custom resources included.
+ */
+export const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+
+/** An object's metadata, as a METADATA_ONLY answer carries it. */
+export interface PartialObjectMetadata {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta;
+}
+
+/** One request sent as it is, for the few requests a caller makes so often that the typed clients' machinery shows. */
+export interface DirectRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Path under the API server's URL, query included, e.g. `/api/v1/namespaces/a/configmaps/b?fieldManager=x`. */
+  path: string;
+  /** The body as sent: JSON (an apply patch is JSON too). */
+  body?: string;
+  contentType?: string;
+  /** What to answer with; `application/json` when omitted. */
+  accept?: string;
+}
+
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
 /** A generated API class of @kubernetes/client-node (CoreV1Api, CustomObjectsApi, …). */
 export type ApiClass<T> = new (configuration: Configuration) => T;
 
@@ -197,6 +228,9 @@ export class KubeRequester {
   readonly configuration: Configuration;
   readonly requestTimeoutMs: number;
   private readonly clients = new Map<ApiClass<unknown>, unknown>();
+  /** The API server's URL without a trailing slash; it may carry a path prefix (a proxy's). */
+  private readonly server: string;
+  private readonly origin: string;
 
   constructor(
     readonly kc: KubeConfig,
@@ -208,6 +242,8 @@ export class KubeRequester {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("no Kubernetes cluster configured in the kubeconfig");
     this.requestTimeoutMs = opts.requestTimeoutMs;
+    this.server = cluster.server.replace(/\/+$/, "");
+    this.origin = new URL(this.server).origin;
     this.configuration = createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       httpApi: undiciHttpLibrary(),
@@ -225,6 +261,38 @@ export class KubeRequester {
       this.clients.set(api, found);
     }
     return found;
+  }
+
+  /**
+   * Sends one request as it is and parses its JSON answer, with the same
+   * deadline, authentication, connection pool, errors and hook as the typed
+   * clients' requests. For the requests a process makes per object it
+   * manages: the typed clients build a URL, a chain of middleware
+   * observables, a response object and a serializer pass around each call,
+   * which cost the operator about as much CPU again as the request itself
+   * (docs/operator.md).
+   */
+  async request<T>(operation: string, req: DirectRequest, labels?: RequestLabels): Promise<T> {
+    return this.call(operation, () => this.send<T>(req), labels);
+  }
+
+  private async send<T>(req: DirectRequest): Promise<T> {
+    // Authentication is looked up per request, as the typed clients do: a
+    // rotated certificate or token takes effect on the next one.
+    const context = new RequestContext(this.server, req.method);
+    await this.kc.applySecurityAuthentication(context);
+    const headers: Record<string, string> = { ...context.getHeaders(), Accept: req.accept ?? "application/json" };
+    if (req.contentType) headers["Content-Type"] = req.contentType;
+    if (this.opts.userAgent) headers["User-Agent"] = this.opts.userAgent;
+    const signal = AbortSignal.timeout(this.requestTimeoutMs);
+    const dispatcher = context.getDispatcher();
+    const answer = dispatcher
+      ? await sendPooled(dispatcher, this.origin, this.server.slice(this.origin.length) + req.path, req, headers, signal)
+      : await sendFetch(this.server, req, headers, signal);
+    const slot = answered.getStore();
+    if (slot) slot.code = answer.code;
+    if (answer.code < 200 || answer.code > 299) throw new ApiException(answer.code, "Unsuccessful HTTP Request", answer.text, flatHeaders(answer.headers));
+    return JSON.parse(answer.text) as T;
   }
 
   /** Runs one request and wraps its failure with what was being done. */
@@ -249,4 +317,36 @@ export class KubeRequester {
       }
     }
   }
+}
+
+interface Answer {
+  code: number;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Headers as the typed clients' errors carry them. */
+function flatHeaders(headers: Answer["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  return out;
+}
+
+/** Through the connection pool; the body is read under the same deadline. */
+async function sendPooled(
+  dispatcher: Dispatcher,
+  origin: string,
+  path: string,
+  req: DirectRequest,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Answer> {
+  const answer = await dispatcher.request({ origin, path, method: req.method, headers, body: req.body, signal });
+  return { code: answer.statusCode, text: await answer.body.text(), headers: answer.headers };
+}
+
+/** Without TLS settings in the kubeconfig there is no pool (lib/kube/connection.ts): the typed clients then use fetch() too. */
+async function sendFetch(server: string, req: DirectRequest, headers: Record<string, string>, signal: AbortSignal): Promise<Answer> {
+  const res = await fetch(server + req.path, { method: req.method, headers, body: req.body, signal });
+  return { code: res.status, text: await res.text(), headers: Object.fromEntries(res.headers) };
 }
