@@ -1,6 +1,7 @@
 import { PromoteButton } from "@/app/_components/promote-button";
 import { RelativeTime } from "@/app/_components/relative-time";
 import type { DeployView } from "@/lib/deploys/view";
+import type { SettingsChangeView } from "@/lib/sites/settings";
 
 const SOURCE_LABELS: Record<DeployView["source"], string> = { browser: "browser", cli: "CLI", api: "API" };
 
@@ -23,46 +24,80 @@ function formatSize(bytes: number | null): string {
   return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
-export function DeployHistory({ deploys, tenant, site }: { deploys: DeployView[]; tenant: string; site: string }) {
-  if (deploys.length === 0) {
+function SettingsChange({ change }: { change: SettingsChangeView }) {
+  return (
+    <li data-testid="settings-change" className="py-3">
+      <p className="text-sm text-slate-800">Settings changed: {change.summary}</p>
+      <p className="text-xs text-slate-500">
+        <span data-testid="settings-change-by">
+          {change.by ? (change.by.kind === "user" ? change.by.name : `token “${change.by.name}”`) : "a removed account"}
+        </span>{" "}
+        · <RelativeTime iso={change.createdAt} />
+      </p>
+    </li>
+  );
+}
+
+export function DeployHistory({
+  deploys,
+  settingsChanges = [],
+  tenant,
+  site,
+}: {
+  deploys: DeployView[];
+  /** Changes of the site's settings, shown among the deploys by time. */
+  settingsChanges?: SettingsChangeView[];
+  tenant: string;
+  site: string;
+}) {
+  // Both lists are newest first; merged by time, a change shows between the deploys it came between.
+  const entries = [...deploys.map((deploy) => ({ at: deploy.createdAt, deploy })), ...settingsChanges.map((change) => ({ at: change.createdAt, change }))].sort(
+    (a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0),
+  );
+  if (entries.length === 0) {
     return <p className="text-sm text-slate-600">No deploys yet. Drop a folder or a zip above to publish the first version.</p>;
   }
   return (
     <ol aria-label="Deploy history" className="divide-y divide-slate-200">
-      {deploys.map((deploy) => (
-        <li key={deploy.id} data-testid="deploy" data-state={deploy.state} className="flex flex-wrap items-center justify-between gap-2 py-3">
-          <div className="min-w-0">
-            <p className="flex flex-wrap items-baseline gap-x-2">
-              <span className="font-mono text-sm text-slate-900" title={deploy.digest ?? undefined}>
-                {deploy.shortDigest ?? "—"}
-              </span>
-              {deploy.message ? (
-                <span className="break-words text-sm text-slate-800" data-testid="deploy-message">
-                  {deploy.message}
+      {entries.map((entry) => {
+        if ("change" in entry) return <SettingsChange key={entry.change.id} change={entry.change} />;
+        const { deploy } = entry;
+        return (
+          <li key={deploy.id} data-testid="deploy" data-state={deploy.state} className="flex flex-wrap items-center justify-between gap-2 py-3">
+            <div className="min-w-0">
+              <p className="flex flex-wrap items-baseline gap-x-2">
+                <span className="font-mono text-sm text-slate-900" title={deploy.digest ?? undefined}>
+                  {deploy.shortDigest ?? "—"}
                 </span>
+                {deploy.message ? (
+                  <span className="break-words text-sm text-slate-800" data-testid="deploy-message">
+                    {deploy.message}
+                  </span>
+                ) : null}
+              </p>
+              <p className="text-xs text-slate-500">
+                <span data-testid="deploy-by">{deployedBy(deploy.createdBy)}</span> ·{" "}
+                <span data-testid="deploy-source">via {SOURCE_LABELS[deploy.source]}</span> · <RelativeTime iso={deploy.createdAt} /> · {deploy.fileCount ?? 0}{" "}
+                files · {formatSize(deploy.sizeBytes)}
+              </p>
+              {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
+            </div>
+            <div className="flex items-center gap-3">
+              {deploy.isTarget ? (
+                <span className="text-xs text-slate-500">current target</span>
+              ) : deploy.digest ? (
+                <PromoteButton
+                  tenant={tenant}
+                  site={site}
+                  deployId={deploy.id}
+                  label={deploy.state === "superseded" || deploy.state === "live" ? "Roll back to this" : "Promote"}
+                />
               ) : null}
-            </p>
-            <p className="text-xs text-slate-500">
-              <span data-testid="deploy-by">{deployedBy(deploy.createdBy)}</span> · <span data-testid="deploy-source">via {SOURCE_LABELS[deploy.source]}</span>{" "}
-              · <RelativeTime iso={deploy.createdAt} /> · {deploy.fileCount ?? 0} files · {formatSize(deploy.sizeBytes)}
-            </p>
-            {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
-          </div>
-          <div className="flex items-center gap-3">
-            {deploy.isTarget ? (
-              <span className="text-xs text-slate-500">current target</span>
-            ) : deploy.digest ? (
-              <PromoteButton
-                tenant={tenant}
-                site={site}
-                deployId={deploy.id}
-                label={deploy.state === "superseded" || deploy.state === "live" ? "Roll back to this" : "Promote"}
-              />
-            ) : null}
-            <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
-          </div>
-        </li>
-      ))}
+              <span className={`rounded-full px-2.5 py-0.5 text-xs font-medium ${STATE_STYLES[deploy.state]}`}>{deploy.state}</span>
+            </div>
+          </li>
+        );
+      })}
     </ol>
   );
 }

@@ -12,7 +12,7 @@ export interface ApiFailure {
 export type ApiResult<T> = { ok: true; data: T } | { ok: false; error: ApiFailure };
 
 /** Calls the dashboard API with the CSRF header and turns every failure into a message a person can read. */
-export async function callApi<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<ApiResult<T>> {
+export async function callApi<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<ApiResult<T>> {
   try {
     const csrf = method === "GET" ? null : await getCsrfToken();
     const response = await fetch(path, {

@@ -92,6 +92,40 @@ describe("site settings", () => {
     expect(settings.rules).toEqual({ redirects: null, headers: null });
   });
 
+  it("shows the deploy's _redirects and _headers parsed, each rule with its line", async () => {
+    await createSite(alice, { name: "ruled" }, null);
+    await upload(alice, "ruled", [
+      ...SITE_FILES,
+      { name: "_redirects", data: "# moved pages\n/old /new 301\n\n/store id=:id /blog/:id 302!\n" },
+      { name: "_headers", data: "/assets/*\n  Cache-Control: max-age=31536000\n  ! X-Robots-Tag\n" },
+    ]);
+    expect((await getSiteSettings(alice, "ruled")).rules).toEqual({
+      redirects: {
+        rules: [
+          { line: 2, from: "/old", query: [], to: "/new", status: 301, force: false },
+          { line: 4, from: "/store", query: ["id=:id"], to: "/blog/:id", status: 302, force: true },
+        ],
+        errors: [],
+      },
+      headers: {
+        rules: [
+          {
+            line: 1,
+            path: "/assets/*",
+            headers: [
+              { line: 2, name: "Cache-Control", value: "max-age=31536000" },
+              { line: 3, name: "X-Robots-Tag", value: null },
+            ],
+          },
+        ],
+        errors: [],
+      },
+    });
+    // A deploy without the files has no rules, even on a site whose earlier deploy had them.
+    await upload(alice, "ruled");
+    expect((await getSiteSettings(alice, "ruled")).rules).toEqual({ redirects: null, headers: null });
+  });
+
   it("turns the SPA fallback on: the row, the StaticSite, the history and the audit log say so", async () => {
     await createSite(alice, { name: "client-app" }, null);
     await upload(alice, "client-app");

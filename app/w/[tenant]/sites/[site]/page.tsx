@@ -11,6 +11,7 @@ import { SiteStatus } from "@/app/_components/site-status";
 import { liveStatusOf } from "@/lib/publishing/live-status";
 import { orNotFound, pageActor } from "@/lib/auth/page";
 import { getSite } from "@/lib/sites/sites";
+import { listSettingsChanges } from "@/lib/sites/settings";
 
 type Params = Promise<{ tenant: string; site: string }>;
 
@@ -22,7 +23,11 @@ export default async function SitePage({ params }: { params: Params }) {
   const { tenant, site: name } = await params;
   const { actor } = await pageActor(tenant, `/w/${tenant}/sites/${name}`);
   const site = await orNotFound(getSite(actor, name));
-  const [deploys, quotas] = await Promise.all([listDeploys(actor, site.name), quotasOf(actor.tenantId)]);
+  const [deploys, settingsChanges, quotas] = await Promise.all([
+    listDeploys(actor, site.name),
+    listSettingsChanges(actor, site.name),
+    quotasOf(actor.tenantId),
+  ]);
   const targetDigest = deploys.find((deploy) => deploy.isTarget)?.digest ?? null;
   return (
     <div className="space-y-6">
@@ -45,7 +50,15 @@ export default async function SitePage({ params }: { params: Params }) {
             Created <RelativeTime iso={new Date(site.createdAt).toISOString()} />
           </p>
         </div>
-        {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
+        <div className="flex items-center gap-3">
+          <Link
+            href={`/w/${actor.tenantSlug}/sites/${site.name}/settings`}
+            className="rounded-md px-3 py-2 text-sm font-semibold text-slate-900 ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
+          >
+            Settings
+          </Link>
+          {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
+        </div>
       </div>
       <Card>
         <h2 className="mb-3 text-base font-semibold">Status</h2>
@@ -63,7 +76,7 @@ export default async function SitePage({ params }: { params: Params }) {
       </Card>
       <Card>
         <h2 className="mb-2 text-base font-semibold">Deploys</h2>
-        <DeployHistory deploys={deploys} tenant={actor.tenantSlug} site={site.name} />
+        <DeployHistory deploys={deploys} settingsChanges={settingsChanges} tenant={actor.tenantSlug} site={site.name} />
       </Card>
     </div>
   );

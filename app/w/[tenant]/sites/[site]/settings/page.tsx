@@ -1,0 +1,74 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { Card } from "@/app/_components/ui";
+import { orNotFound, pageActor } from "@/lib/auth/page";
+import { getSiteSettings } from "@/lib/sites/settings";
+import { RulesView } from "./rules-view";
+import { SettingsForm } from "./settings-form";
+
+type Params = Promise<{ tenant: string; site: string }>;
+
+export const dynamic = "force-dynamic";
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  return { title: `${(await params).site} · settings` };
+}
+
+export default async function SiteSettingsPage({ params }: { params: Params }) {
+  const { tenant, site } = await params;
+  const { actor } = await pageActor(tenant, `/w/${tenant}/sites/${site}/settings`);
+  const settings = await orNotFound(getSiteSettings(actor, site));
+  const sitePath = `/w/${actor.tenantSlug}/sites/${site}`;
+  return (
+    <div className="space-y-6">
+      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
+        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
+          Sites
+        </Link>{" "}
+        /{" "}
+        <Link href={sitePath} className="hover:text-slate-800">
+          {site}
+        </Link>{" "}
+        / <span className="text-slate-800">Settings</span>
+      </nav>
+      <h1 className="text-2xl font-semibold tracking-tight">Site settings</h1>
+      <Card className="space-y-4">
+        <div>
+          <h2 className="text-lg font-semibold text-slate-900">Serving</h2>
+          <p className="mt-1 text-sm text-slate-600">
+            What visitors get for a path that matches no file. A change goes live like a deploy: the site keeps serving while the new configuration rolls out,
+            and the change shows in the{" "}
+            <Link href={sitePath} className="text-indigo-700 hover:underline">
+              history
+            </Link>
+            .
+          </p>
+        </div>
+        <SettingsForm
+          tenant={actor.tenantSlug}
+          site={site}
+          spa={settings.spa}
+          notFoundPage={settings.notFoundPage}
+          pages={settings.pages}
+          hasDeploy={settings.deploy !== null}
+        />
+      </Card>
+      <Card className="space-y-4">
+        <div>
+          <h2 className="text-lg font-semibold text-slate-900">Redirects and headers</h2>
+          <p className="mt-1 text-sm text-slate-600">
+            The <span className="font-mono">_redirects</span> and <span className="font-mono">_headers</span> files of the deploy the site is pointed at
+            {settings.deploy?.shortDigest ? (
+              <>
+                {" "}
+                (<span className="font-mono">{settings.deploy.shortDigest}</span>)
+              </>
+            ) : null}
+            , read-only: they change with a deploy.
+          </p>
+        </div>
+        <RulesView rules={settings.rules} />
+      </Card>
+    </div>
+  );
+}
