@@ -24,11 +24,14 @@ import {
   STATICSITE_KIND,
   type StaticSite,
 } from "@/lib/staticsite/types";
+import { createHash } from "node:crypto";
+import { parseHeaders, parseRedirects } from "@/lib/staticsite/rules";
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/staticsite/site-size";
 import { defaultSiteHost, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 import { knownHash, objectHash } from "./child-drift";
 import type { OperatorConfig } from "./config";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
+import type { SiteRules } from "./nginx-rules";
 
 export type ChildConfig = Pick<
   OperatorConfig,
@@ -131,27 +134,92 @@ export function nginxConfigFor(site: StaticSite): string {
 
 /**
  * Nearly every site has one of a few configurations (spa or not, a handful
- * of 404 pages), yet each reconcile of each site rendered and hashed its
- * 2.5 KB anew. Kept per distinct (spa, notFoundPage), which also makes every
- * desired ConfigMap share one string; bounded, since notFoundPage is the
- * site owner's choice.
+ * of 404 pages, no rules), yet each reconcile of each site rendered and
+ * hashed its 2.5 KB anew. Kept per distinct (spa, notFoundPage, digest of the
+ * rules' text), which also makes every desired ConfigMap share one string.
+ * Bounded in entries and in bytes: with rules, one config can be hundreds of
+ * KiB, and both notFoundPage and the rules are the site owner's choice.
  */
-const renderedConfigs = new Map<string, { text: string; hash: string }>();
-const RENDERED_CONFIGS_MAX = 256;
+export class RenderedConfigCache {
+  private readonly entries = new Map<string, { text: string; hash: string }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(key: string): { text: string; hash: string } | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, text: string): { text: string; hash: string } {
+    // Emptied whole when full: the few common configs come back on the next reconciles.
+    if (this.entries.size >= this.maxEntries || this.bytes + text.length > this.maxBytes) {
+      this.entries.clear();
+      this.bytes = 0;
+    }
+    const rendered = { text, hash: configHash(text) };
+    this.entries.set(key, rendered);
+    this.bytes += text.length;
+    return rendered;
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+}
+
+const renderedConfigs = new RenderedConfigCache(256, 16 * 1024 * 1024);
+
+/** Digest of a spec's rules, per rules object: informer objects are kept until they change, so each text is hashed once. */
+const rulesDigests = new WeakMap<object, string>();
+
+function rulesKey(rules: StaticSite["spec"]["rules"]): string {
+  if (!rules) return "";
+  let digest = rulesDigests.get(rules);
+  if (digest === undefined) {
+    const hash = createHash("sha256");
+    // Lengths first, so that no split of one text between the two fields hashes like another.
+    for (const text of [rules.redirects, rules.headers]) hash.update(text === undefined ? "-\n" : `${text.length}\n${text}`);
+    digest = hash.digest("hex");
+    rulesDigests.set(rules, digest);
+  }
+  return digest;
+}
+
+/** A spec whose rules do not parse: the site keeps the children it has (its last good config), and its status says why. */
+export class RulesInvalidError extends Error {
+  override readonly name = "RulesInvalidError";
+}
+
+/** The spec's rules parsed with the dashboard's own parser; what the dashboard accepted, this accepts. */
+export function parseSiteRules(rules: StaticSite["spec"]["rules"]): SiteRules | undefined {
+  if (!rules) return undefined;
+  const redirects = parseRedirects(rules.redirects ?? "");
+  const headers = parseHeaders(rules.headers ?? "");
+  const errors = [
+    ...(redirects.ok ? [] : redirects.errors.map((e) => (e.line === 0 ? e.message : `_redirects ${e.message}`))),
+    ...(headers.ok ? [] : headers.errors.map((e) => (e.line === 0 ? e.message : `_headers ${e.message}`))),
+  ];
+  if (!redirects.ok || !headers.ok) {
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+    throw new RulesInvalidError(`spec.rules: ${errors[0]}${more}`);
+  }
+  return { redirects: redirects.rules, headers: headers.rules };
+}
 
 function siteNginxConfig(site: StaticSite): { text: string; hash: string } {
   const spa = site.spec.spa ?? false;
   const notFoundPage = site.spec.notFoundPage;
-  const key = `${spa}|${notFoundPage === undefined ? "" : `/${notFoundPage}`}`;
-  let rendered = renderedConfigs.get(key);
-  if (!rendered) {
-    // Throws for a value nginx must never see; nothing is kept then.
-    const text = renderNginxConfig({ spa, notFoundPage });
-    if (renderedConfigs.size >= RENDERED_CONFIGS_MAX) renderedConfigs.clear();
-    rendered = { text, hash: configHash(text) };
-    renderedConfigs.set(key, rendered);
-  }
-  return rendered;
+  const key = `${spa}|${notFoundPage === undefined ? "" : `/${notFoundPage}`}|${rulesKey(site.spec.rules)}`;
+  // Throws for a value nginx must never see; nothing is kept then.
+  return renderedConfigs.get(key) ?? renderedConfigs.set(key, renderNginxConfig({ spa, notFoundPage, rules: parseSiteRules(site.spec.rules) }));
+}
+
+/** Entries and bytes of the render cache, for tests of its bound. */
+export function renderedConfigCacheSize(): { entries: number; bytes: number } {
+  return renderedConfigs.size;
 }
 
 export function desiredConfigMap(site: StaticSite, nginxConf: string): V1ConfigMap {

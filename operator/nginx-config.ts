@@ -3,6 +3,7 @@
 // filesystem: pid, temp paths and logs all point at writable or stream paths.
 import { createHash } from "node:crypto";
 import { NOT_FOUND_PAGE_RE } from "@/lib/staticsite/types";
+import { renderRules, type SiteRules } from "./nginx-rules";
 
 export const SITE_ROOT = "/usr/share/pagoda/site";
 export const CONFIG_DIR = "/etc/pagoda";
@@ -13,6 +14,9 @@ export const HEALTH_PATH = "/healthz";
 export const CACHE_IMMUTABLE = "public, max-age=31536000, immutable";
 export const CACHE_HTML = "no-cache";
 export const CACHE_OTHER = "public, max-age=300";
+
+/** The rules files stay in the artifact (the rules are derived from it) but are never served, as on Netlify and Cloudflare Pages. */
+export const HIDDEN_RULES_FILES = ["/_redirects", "/_headers"] as const;
 
 export interface NginxConfigOptions {
   spa: boolean;
@@ -26,6 +30,8 @@ export interface NginxConfigOptions {
   errorLog?: string;
   accessLog?: string;
   workerProcesses?: number;
+  /** The site's parsed `_redirects` and `_headers`; when given (even empty), both files answer 404. */
+  rules?: SiteRules;
 }
 
 /**
@@ -46,7 +52,11 @@ export function renderNginxConfig(opts: NginxConfigOptions): string {
   }
   const tmp = opts.tempDir ?? "/tmp";
   const listen = opts.listen ?? String(LISTEN_PORT);
-  const fallback = opts.spa ? "/index.html" : "=404";
+  // Rules plug in at five points (docs/site-rules.md, "How nginx serves them"); without rules the text is what it always was.
+  const rules = opts.rules ? renderRules(opts.rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH] }) : undefined;
+  const fallback = rules ? rules.tryFilesFallback : opts.spa ? "/index.html" : "=404";
+  const cacheControl = rules ? rules.cacheControlVariable : "$pagoda_cache_control";
+  const hidden = rules ? HIDDEN_RULES_FILES.map((file) => `\n    location = ${file} {\n      return 404;\n    }\n`).join("") : "";
 
   return `# Rendered by the Pagoda operator; changes are overwritten.
 worker_processes ${opts.workerProcesses ?? 1};
@@ -60,7 +70,7 @@ events {
 http {
   include ${opts.mimeTypesPath ?? "/etc/nginx/mime.types"};
   default_type application/octet-stream;
-
+${rules?.httpSettings ?? ""}
   client_body_temp_path ${tmp}/client_temp;
   proxy_temp_path ${tmp}/proxy_temp;
   fastcgi_temp_path ${tmp}/fastcgi_temp;
@@ -94,7 +104,7 @@ http {
     default "${CACHE_OTHER}";
   }
 
-  server {
+${rules ? `${rules.httpBlock}\n` : ""}  server {
     listen ${listen} default_server;
     server_name _;
     root ${opts.root ?? SITE_ROOT};
@@ -102,8 +112,8 @@ http {
 
     # Behind an Ingress the pod's port and scheme are not the visitor's.
     absolute_redirect off;
-
-    add_header Cache-Control $pagoda_cache_control always;
+${rules ? `\n${rules.serverBlock}` : ""}
+    add_header Cache-Control ${cacheControl} always;
     add_header X-Content-Type-Options "nosniff" always;
     add_header Referrer-Policy "strict-origin-when-cross-origin" always;
     add_header X-Frame-Options "SAMEORIGIN" always;
@@ -114,7 +124,7 @@ http {
       default_type text/plain;
       return 200 "ok\\n";
     }
-
+${hidden}
     location / {
       try_files $uri $uri/ ${fallback};
     }

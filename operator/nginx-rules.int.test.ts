@@ -7,40 +7,26 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES, parseHeaders, parseRedirects, type HeaderRule, type RedirectRule } from "@/lib/staticsite/rules";
+import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES } from "@/lib/staticsite/rules";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { get, runNginx, type RunningNginx } from "./nginx-test-support";
-import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, HEALTH_PATH, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
-import { renderRules, type SiteRules } from "./nginx-rules";
+import { parseSiteRules } from "./children";
+import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
+import type { SiteRules } from "./nginx-rules";
 
 const run = promisify(execFile);
 
-// A whole nginx.conf with a site's rules: what renderRules returns spliced
-// into what renderNginxConfig renders, the way the renderer will once it
-// takes rules (docs/site-rules.md, "Wiring").
-function replaceOnce(text: string, from: string, to: string): string {
-  const at = text.indexOf(from);
-  if (at === -1 || text.indexOf(from, at + 1) !== -1) throw new Error(`expected exactly one ${JSON.stringify(from)} in nginx.conf`);
-  return text.slice(0, at) + to + text.slice(at + from.length);
-}
-
+// The whole nginx.conf the operator renders for a site with these rules:
+// parsed again from the StaticSite's text, as children.ts does, and rendered
+// by the real renderNginxConfig.
 function renderConfigWithRules(opts: NginxConfigOptions, rules: SiteRules): string {
-  const base = renderNginxConfig(opts);
-  const r = renderRules(rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH] });
-  let conf = replaceOnce(base, "  default_type application/octet-stream;\n", `  default_type application/octet-stream;\n${r.httpSettings}`);
-  conf = replaceOnce(conf, "\n  server {\n", `\n${r.httpBlock}\n  server {\n`);
-  conf = replaceOnce(conf, "    absolute_redirect off;\n", `    absolute_redirect off;\n\n${r.serverBlock}`);
-  conf = replaceOnce(conf, `try_files $uri $uri/ ${opts.spa ? "/index.html" : "=404"};`, `try_files $uri $uri/ ${r.tryFilesFallback};`);
-  conf = replaceOnce(conf, "add_header Cache-Control $pagoda_cache_control always;", `add_header Cache-Control ${r.cacheControlVariable} always;`);
-  return conf;
+  return renderNginxConfig({ ...opts, rules });
 }
 
-function parsed(redirects: string, headers: string): { redirects: RedirectRule[]; headers: HeaderRule[] } {
-  const r = parseRedirects(redirects);
-  const h = parseHeaders(headers);
-  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("\n"));
-  if (!h.ok) throw new Error(h.errors.map((e) => e.message).join("\n"));
-  return { redirects: r.rules, headers: h.rules };
+function parsed(redirects: string, headers: string): SiteRules {
+  const rules = parseSiteRules({ redirects, headers });
+  if (!rules) throw new Error("no rules");
+  return rules;
 }
 
 const JS = "console.log('a fingerprinted bundle');\n".repeat(50);
@@ -60,6 +46,9 @@ async function makeSite(root: string): Promise<void> {
     "private/report.html": "<h1>report</h1>\n",
     "hostile.html": "<h1>hostile</h1>\n",
     "café & co.html": "<h1>an encoded name</h1>\n",
+    // The artifact keeps both rules files; nginx must not serve them.
+    _redirects: "/old /new 301\n",
+    _headers: "/*\n  X-Site: pagoda\n",
   };
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(root, name)), { recursive: true });
@@ -216,6 +205,8 @@ const CASES: Case[] = [
   { name: "decoded quote and braces in a pattern", path: "/%22quote%7Bbrace%7D", status: 301, location: "/literal" },
   { name: "no rule: the custom 404", path: "/nothing/here", status: 404, body: "custom not found", headers: { "x-site": "pagoda" } },
   { name: "the probe path is never subject to rules", path: "/healthz", status: 200, body: "ok" },
+  { name: "_redirects is not served", path: "/_redirects", status: 404, body: "custom not found" },
+  { name: "_headers is not served", path: "/_headers", status: 404, body: "custom not found", headers: { "x-site": "pagoda" } },
   {
     name: "a header on a precompressed file, with its own Cache-Control",
     path: "/assets/app.3f2a9c1b.js",
