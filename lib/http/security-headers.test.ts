@@ -1,5 +1,6 @@
 import type { NextConfig } from "next";
 import { NextRequest } from "next/server";
+import { unstable_doesMiddlewareMatch } from "next/experimental/testing/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pageSecurityPolicy } from "@/lib/http/security-headers";
 
@@ -57,14 +58,27 @@ describe("proxy", () => {
   it("sends HSTS only when the dashboard's URL is https", async () => {
     const proxy = await proxyFor("https://pagoda.example.com");
     expect(proxy(new NextRequest("https://pagoda.example.com/signin")).headers.get("strict-transport-security")).toBe("max-age=63072000; includeSubDomains");
-    expect(proxy(new NextRequest("https://pagoda.example.com/api/healthz")).headers.get("strict-transport-security")).toBe(
+    expect(proxy(new NextRequest("https://pagoda.example.com/api/auth/session")).headers.get("strict-transport-security")).toBe(
       "max-age=63072000; includeSubDomains",
     );
   });
 
-  it("leaves API responses the fixed policy that allows nothing", async () => {
+  it("leaves next-auth's responses the fixed policy that allows nothing", async () => {
     const proxy = await proxyFor("http://localhost:3000");
-    expect(proxy(new NextRequest("http://localhost:3000/api/tenants/a/sites")).headers.get("content-security-policy")).toBeNull();
+    expect(proxy(new NextRequest("http://localhost:3000/api/auth/session")).headers.get("content-security-policy")).toBeNull();
+  });
+
+  it("runs for pages and next-auth's routes, not for static files, our APIs or requests with a body", async () => {
+    const { config } = await import("@/proxy");
+    const runs = (url: string, headers: Record<string, string> = {}) => unstable_doesMiddlewareMatch({ config, url, headers });
+    for (const url of ["/", "/signin", "/w/acme", "/w/acme/sites/blog", "/api-docs", "/apiary", "/api/auth/session", "/api/auth/csrf"]) {
+      expect(runs(url), url).toBe(true);
+    }
+    for (const url of ["/_next/static/chunks/app.js", "/api/healthz", "/api/tenants/acme/sites", "/api/tenants/acme/sites/blog/status", "/api/openapi.json"]) {
+      expect(runs(url), url).toBe(false);
+    }
+    expect(runs("/signin", { "content-length": "10" })).toBe(false);
+    expect(runs("/api/auth/callback/credentials", { "transfer-encoding": "chunked" })).toBe(false);
   });
 
   it("takes a sign-in cookie sent twice out of the request", async () => {
