@@ -55,7 +55,7 @@ export default async function SitePage({ params }: { params: Params }) {
             href={`/w/${actor.tenantSlug}/sites/${site.name}/settings`}
             className="rounded-md px-3 py-2 text-sm font-semibold text-slate-900 ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
           >
-            Settings
+            Site settings
           </Link>
           {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
         </div>
