@@ -8,6 +8,14 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import v8 from "node:v8";
+
+// A deploy streams its zip: nearly everything it allocates is garbage within one file, yet V8 keeps
+// doubling its young generation up to 16 MiB semi-spaces (about 60 MB of heap at 10,000 files) as
+// if a larger one would pay off. Kept at its starting size, the heap stays near 30 MB at any size of
+// site, for no measurable cost in time (docs/cli.md, "Benchmark"). The flag is read each time the
+// young generation would grow, so setting it here, before anything is allocated, takes effect.
+v8.setFlagsFromString("--semi-space-growth-factor=1");
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "src", "main.ts");

@@ -92,6 +92,32 @@ describe("zipStream", () => {
     expect(listed.find((e) => e.name === "index.html")?.text).toBe("<h1>hi</h1>");
   });
 
+  it("keeps every file's own bytes while deflated files share one read buffer and the output is read slowly", async () => {
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 60; i += 1) {
+      // Sizes up and down, so a shorter file read after a longer one would show the longer one's tail.
+      const text = `file ${i}: ${"abcdefghij".slice(0, i % 10)}`.repeat(1 + ((i * 37) % 400));
+      const name = i % 7 === 0 ? `img/picture-${i}.png` : `pages/page-${i}.html`;
+      expected.set(name, text);
+    }
+    for (const [name, text] of expected) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), text);
+    }
+    const { output, done } = zipStream((await walkFolder(root)).files);
+    const chunks: Buffer[] = [];
+    const read = (async () => {
+      for await (const chunk of output) {
+        chunks.push(Buffer.from(chunk as Buffer));
+        // A slow reader: the writer gets ahead of it and the next files are read meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await Promise.all([read, done]);
+    const listed = await entries(Buffer.concat(chunks));
+    expect(new Map(listed.map((e) => [e.name, e.text]))).toEqual(expected);
+  });
+
   it("refuses a file that was swapped for a link after the listing, instead of following it", async () => {
     await makeSite(root, ["index.html", "assets/app.js"]);
     const walked = await walkFolder(root);

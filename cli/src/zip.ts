@@ -34,10 +34,31 @@ const READ_AT_ONCE_BYTES = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
+ * Every deflated small file of one zip is read into the same buffer instead
+ * of a new one per file: thousands of short-lived buffers outside the
+ * JavaScript heap are only returned when the collector gets round to them,
+ * and were a large part of the CLI's memory. Safe because yazl writes one
+ * entry at a time and opens the next only after the previous one's deflate
+ * stream has ended, that is, after zlib has consumed all of its input. A
+ * stored file's bytes go on to the connection as they are, so each gets a
+ * buffer of its own.
+ */
+class ReadBuffers {
+  private shared: Buffer | null = null;
+
+  for(size: number, deflated: boolean): Buffer {
+    if (!deflated) return Buffer.allocUnsafe(size);
+    this.shared ??= Buffer.allocUnsafeSlow(READ_AT_ONCE_BYTES);
+    return this.shared.subarray(0, size);
+  }
+}
+
+/**
  * Opens a listed file for the zip without following a link, and refuses it
  * if it is no longer the regular file of the same size that was listed.
+ * `deflated`: its bytes are only read by zlib, so the shared buffer may hold them.
  */
-function openListed(file: WalkedFile): Readable {
+function openListed(file: WalkedFile, buffers: ReadBuffers, deflated: boolean): Readable {
   let fd: number;
   try {
     fd = openSync(file.absolute, OPEN_FLAGS);
@@ -52,7 +73,7 @@ function openListed(file: WalkedFile): Readable {
       throw new CliError("file_changed", `${file.path} changed while the folder was being zipped; deploy again once the build has finished.`);
     }
     if (file.size <= READ_AT_ONCE_BYTES) {
-      const data = Buffer.allocUnsafe(file.size);
+      const data = buffers.for(file.size, deflated);
       let read = 0;
       while (read < file.size) {
         const n = readSync(fd, data, read, file.size - read, read);
@@ -85,27 +106,25 @@ export interface ZipStream {
 export function zipStream(files: readonly WalkedFile[], onFile?: (bytes: number) => void): ZipStream {
   const zip = new ZipFile() as LazyZipFile;
   const output = zip.outputStream as unknown as Readable;
+  const buffers = new ReadBuffers();
   const done = new Promise<void>((resolve, reject) => {
     zip.on("error", reject);
     output.on("end", resolve);
     output.on("error", reject);
   });
   for (const file of files) {
-    zip.addReadStreamLazy(
-      file.path,
-      { mtime: FIXED_MTIME, mode: FILE_MODE, compress: !STORED.test(file.path), forceDosTimestamp: true, size: file.size },
-      (cb) => {
-        let stream: Readable;
-        try {
-          stream = openListed(file);
-        } catch (error) {
-          cb(error as Error);
-          return;
-        }
-        onFile?.(file.size);
-        cb(null, stream);
-      },
-    );
+    const compress = !STORED.test(file.path);
+    zip.addReadStreamLazy(file.path, { mtime: FIXED_MTIME, mode: FILE_MODE, compress, forceDosTimestamp: true, size: file.size }, (cb) => {
+      let stream: Readable;
+      try {
+        stream = openListed(file, buffers, compress);
+      } catch (error) {
+        cb(error as Error);
+        return;
+      }
+      onFile?.(file.size);
+      cb(null, stream);
+    });
   }
   zip.end();
   // yazl reports a failed entry on the ZipFile; the output must fail too, or its reader waits forever.
