@@ -1,14 +1,19 @@
 import "server-only";
-import { trackRollouts } from "@/lib/publishing/rollout-tracker";
+import { statusMayAdvance, trackRollouts } from "@/lib/publishing/rollout-tracker";
 import { SiteCheckQueue } from "@/lib/publishing/site-check-queue";
 import { DeployChangeFeed } from "@/lib/publishing/deploy-change-feed";
 import type { StatusHub } from "@/lib/publishing";
 import { LABEL_TENANT } from "@/lib/staticsite/types";
 import { tenantOfNamespace } from "@/lib/tenancy/slug";
 
+/** During a burst of rollouts, at most four passes a second (SiteCheckQueue's gap); a lone change is still checked at once. */
+export const PASS_GAP_MS = 250;
+
 export interface FollowRolloutsOptions {
   /** The database whose deploy notifications to listen to. */
   connectionString: string;
+  /** The least time between the starts of two passes (PASS_GAP_MS). */
+  passGapMs?: number;
   /**
    * Rollouts are followed by events (the status watch and the database's
    * notifications); this periodic pass over every site only catches what a
@@ -31,10 +36,11 @@ export interface RolloutFollower {
  * written or a target promoted, by this or any other dashboard replica).
  */
 export function followRollouts(hub: StatusHub, opts: FollowRolloutsOptions): RolloutFollower {
-  const tracker = new SiteCheckQueue((sites) => trackRollouts(hub, sites));
+  const tracker = new SiteCheckQueue((sites) => trackRollouts(hub, sites), { minGapMs: opts.passGapMs ?? PASS_GAP_MS });
   const unsubscribe = hub.subscribeAll((namespace, name, site) => {
     const tenantSlug = site ? (site.metadata.labels?.[LABEL_TENANT] ?? tenantOfNamespace(namespace)) : null;
-    if (tenantSlug) tracker.check({ tenantSlug, name });
+    // Progress reports of a rollout change no row: only the one that can is worth a query.
+    if (tenantSlug && statusMayAdvance(hub, tenantSlug, name)) tracker.check({ tenantSlug, name });
   });
   const feed = new DeployChangeFeed({
     connectionString: opts.connectionString,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SiteRef } from "@/lib/publishing/rollout-tracker";
 import { MAX_BATCH, SiteCheckQueue } from "@/lib/publishing/site-check-queue";
 
@@ -28,6 +28,10 @@ function controlledChecks() {
   };
   return { checkSites, passes, finishNext, mostAtOnce: () => mostAtOnce };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("SiteCheckQueue", () => {
   it("merges what arrives during a pass into the next one, once per site", async () => {
@@ -80,6 +84,31 @@ describe("SiteCheckQueue", () => {
     queue.check({ siteId: "b" });
     await queue.idle();
     expect(passes).toEqual([[{ siteId: "a" }], [{ siteId: "b" }]]);
+  });
+
+  it("merges a burst that follows a pass within the gap into one pass, and checks a lone change at once", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const c = controlledChecks();
+    const queue = new SiteCheckQueue(c.checkSites, { minGapMs: 1_000 });
+    queue.check({ siteId: "a" });
+    expect(c.passes).toEqual([[{ siteId: "a" }]]);
+    await c.finishNext();
+    for (const id of ["b", "c", "d"]) {
+      queue.check({ siteId: id });
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    // 900 ms after the first pass started: the three still wait, together.
+    expect(c.passes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(c.passes).toEqual([[{ siteId: "a" }], [{ siteId: "b" }, { siteId: "c" }, { siteId: "d" }]]);
+    await c.finishNext();
+    await queue.idle();
+    // After a quiet spell longer than the gap, no wait at all.
+    await vi.advanceTimersByTimeAsync(5_000);
+    queue.check({ siteId: "e" });
+    expect(c.passes).toHaveLength(3);
+    await c.finishNext();
+    await queue.idle();
   });
 
   it("is idle only once the last pass has ended", async () => {

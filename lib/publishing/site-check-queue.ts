@@ -9,18 +9,36 @@ export const MAX_BATCH = 200;
 
 export type CheckSites = (sites: SiteRef[] | "all") => Promise<unknown>;
 
+export interface SiteCheckQueueOptions {
+  /**
+   * Least time from the start of one pass to the start of the next. A
+   * change after a quiet spell is checked at once; during a burst (hundreds
+   * of rollouts finishing) what arrives within the gap is merged into one
+   * pass instead of a pass per report.
+   */
+  minGapMs?: number;
+}
+
 /**
  * Runs checks of the sites something said changed, one pass at a time:
- * requests that arrive during a pass are merged into the next one, so a
- * burst of changes costs a few queries, and two passes never race on the
- * same site (which could replay an old state to the browsers).
+ * requests that arrive during a pass, or within the gap after one started,
+ * are merged into the next one, so a burst of changes costs a few queries,
+ * and two passes never race on the same site (which could replay an old
+ * state to the browsers).
  */
 export class SiteCheckQueue {
   private pending = new Map<string, SiteRef>();
   private everything = false;
   private running: Promise<void> | null = null;
+  private lastStart = -Infinity;
+  private readonly minGapMs: number;
 
-  constructor(private readonly checkSites: CheckSites) {}
+  constructor(
+    private readonly checkSites: CheckSites,
+    options: SiteCheckQueueOptions = {},
+  ) {
+    this.minGapMs = options.minGapMs ?? 0;
+  }
 
   /** Looks at `site` soon. */
   check(site: SiteRef): void {
@@ -49,6 +67,9 @@ export class SiteCheckQueue {
 
   private async drain(): Promise<void> {
     while (this.everything || this.pending.size > 0) {
+      const wait = this.lastStart + this.minGapMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastStart = performance.now();
       const sites = this.everything || this.pending.size > MAX_BATCH ? "all" : [...this.pending.values()];
       this.everything = false;
       this.pending = new Map();
