@@ -59,12 +59,12 @@ module.exports = {
       name: "cli-is-a-client",
       comment:
         "The pagoda CLI runs on a person's machine or in CI and talks to the dashboard only over HTTP. Of Pagoda's code it may " +
-        "use the API's schemas (lib/api) and the pure upload modules that word a refusal as the server does, never the " +
+        "use the API's schemas (lib/api) and the pure upload modules that word a refusal as the server does (and read .pagodaignore as the dashboard does), never the " +
         "dashboard's server code, database or configuration.",
       severity: "error",
       from: { path: "^cli/" },
       to: {
-        pathNot: ["^cli/", "^lib/api/", "^lib/uploads/(errors|format|junk|names|refusals|zip-archive|zip-block-reader)\\.ts$", "^node_modules/"],
+        pathNot: ["^cli/", "^lib/api/", "^lib/uploads/(errors|format|ignore-file|junk|names|refusals|zip-archive|zip-block-reader)\\.ts$", "^node_modules/"],
         ...builtIns,
       },
     },

@@ -5,7 +5,7 @@ import { useState, type DragEvent } from "react";
 import { Alert } from "@/app/_components/ui";
 import { useHydrated } from "@/app/_components/use-hydrated";
 import { classifyDrop, readDroppedFolder } from "@/app/_lib/dropped-folder";
-import { folderFiles, folderName, type FolderFile } from "@/app/_lib/folder-files";
+import { folderName, pickedFolderFiles, type FolderFile } from "@/app/_lib/folder-files";
 import { uploadZip } from "@/app/_lib/upload-client";
 import { zipFolder } from "@/app/_lib/zip-folder";
 
@@ -166,6 +166,7 @@ export function UploadPanel({ tenant, site, maxBytes }: { tenant: string; site: 
         }}
         onDragLeave={() => setDragging(false)}
         onDrop={(event) => void onDrop(event)}
+        data-testid="drop-zone"
         className={`flex flex-col items-center justify-center rounded-lg border-2 border-dashed px-6 py-8 text-center transition-colors ${
           dragging ? "border-indigo-500 bg-indigo-50" : "border-slate-300"
         }`}
@@ -173,7 +174,7 @@ export function UploadPanel({ tenant, site, maxBytes }: { tenant: string; site: 
         <p className="font-medium text-slate-800">Drop your built site&apos;s folder or a .zip of it here</p>
         <p className="mt-1 text-sm text-slate-600">
           It needs an index.html at the top (a single wrapping folder such as dist/ is fine). Up to {formatMegabytes(maxBytes)} zipped. A folder is zipped in
-          your browser; .git, node_modules and system files such as .DS_Store are left out.
+          your browser; .git, node_modules, system files such as .DS_Store and what a .pagodaignore at its top names are left out.
         </p>
         <div className="mt-4 flex flex-wrap justify-center gap-3">
           <label htmlFor="site-folder" className={pickerClass}>
@@ -192,7 +193,11 @@ export function UploadPanel({ tenant, site, maxBytes }: { tenant: string; site: 
                 const first = picked[0];
                 if (!first) return;
                 const name = folderName(first.webkitRelativePath || first.name);
-                void sendFolder(name, folderFiles(picked.map((file) => ({ file, relativePath: file.webkitRelativePath || file.name }))).files);
+                void pickedFolderFiles(picked.map((file) => ({ file, relativePath: file.webkitRelativePath || file.name }))).then(
+                  ({ files }) => sendFolder(name, files),
+                  (error: unknown) =>
+                    setState({ kind: "failed", message: `The folder “${name}” could not be read: ${error instanceof Error ? error.message : String(error)}` }),
+                );
               }}
             />
           </label>

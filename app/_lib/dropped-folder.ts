@@ -1,4 +1,4 @@
-import { isLeftOutFolder, keepInDeploy, type FolderFile } from "./folder-files";
+import { IGNORE_FILE, isLeftOutFolder, keepInDeploy, readIgnoreRules, type FolderFile } from "./folder-files";
 
 /** What was dropped on the upload area: one zip, one folder, or something we cannot take. */
 export type Dropped = { kind: "zip"; file: File } | { kind: "folder"; name: string; entry: FileSystemDirectoryEntry } | { kind: "refused"; message: string };
@@ -22,14 +22,28 @@ function fileOf(entry: FileSystemFileEntry): Promise<File> {
   return new Promise((resolve, reject) => entry.file(resolve, reject));
 }
 
+/** The dropped folder's own .pagodaignore, if it has one at its top. */
+function ignoreFileOf(root: FileSystemDirectoryEntry): Promise<File | null> {
+  return new Promise((resolve) =>
+    root.getFile(
+      IGNORE_FILE,
+      {},
+      (entry) => (entry as FileSystemFileEntry).file(resolve, () => resolve(null)),
+      // Not there (or a folder of that name): no rules, as for the CLI.
+      () => resolve(null),
+    ),
+  );
+}
+
 /**
  * Every file of a dropped folder, paths relative to it. Folders a deploy
- * leaves out (.git, a top-level node_modules…) are not even read, so a large
- * node_modules costs nothing. Sorted by path.
+ * leaves out (.git, a top-level node_modules, what its .pagodaignore names…)
+ * are not even read, so a large node_modules costs nothing. Sorted by path.
  */
 export async function readDroppedFolder(root: FileSystemDirectoryEntry): Promise<{ files: FolderFile[]; leftOut: number }> {
   const files: FolderFile[] = [];
   let leftOut = 0;
+  const rules = await readIgnoreRules(await ignoreFileOf(root));
   const walk = async (directory: FileSystemDirectoryEntry, prefix: string): Promise<void> => {
     const reader = directory.createReader();
     // readEntries hands out a directory's entries in batches until it returns none.
@@ -37,9 +51,9 @@ export async function readDroppedFolder(root: FileSystemDirectoryEntry): Promise
       for (const entry of batch) {
         const path = `${prefix}${entry.name}`;
         if (entry.isDirectory) {
-          if (isLeftOutFolder(entry.name, prefix === "")) leftOut += 1;
+          if (isLeftOutFolder(entry.name, prefix === "") || rules.ignores(path, true)) leftOut += 1;
           else await walk(entry as FileSystemDirectoryEntry, `${path}/`);
-        } else if (keepInDeploy(path)) {
+        } else if (keepInDeploy(path, rules)) {
           files.push({ path, file: await fileOf(entry as FileSystemFileEntry) });
         } else {
           leftOut += 1;

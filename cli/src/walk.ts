@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import ignore, { type Ignore } from "ignore";
+import { IGNORE_FILE, parseIgnoreRules, type IgnoreRules } from "../../lib/uploads/ignore-file";
 import { isJunk } from "../../lib/uploads/junk";
 import { parseEntryPath } from "../../lib/uploads/names";
 import { specialFileRefusal, symlinkRefusal } from "../../lib/uploads/refusals";
@@ -9,7 +9,7 @@ import { CliError } from "./errors";
 
 /** Left out unless --include-all: history and dependencies are never part of a built site. */
 export const DEFAULT_EXCLUDED_FOLDERS = [".git", "node_modules"] as const;
-export const IGNORE_FILE = ".pagodaignore";
+export { IGNORE_FILE };
 
 export interface WalkedFile {
   /** "/"-separated, relative to the folder: the name in the zip. */
@@ -59,15 +59,15 @@ export async function walkFolder(root: string, opts: WalkOptions = {}): Promise<
           skipped += 1;
           continue;
         }
-        if (rules.ignores(`${rel}/`) || isJunk(rel.split("/"), true)) {
+        if (rules.ignores(rel, true) || isJunk(rel.split("/"), true)) {
           skipped += 1;
           continue;
         }
         visit(absolute, `${rel}/`);
         continue;
       }
-      if (prefix === "" && entry.name === IGNORE_FILE) continue;
-      if (rules.ignores(rel)) {
+      if (rel === IGNORE_FILE) continue;
+      if (rules.ignores(rel, false)) {
         skipped += 1;
         continue;
       }
@@ -103,14 +103,14 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function ignoreRules(root: string): Promise<Ignore> {
-  const rules = ignore();
+/** The folder's .pagodaignore, read with the rules the dashboard's folder upload uses (lib/uploads/ignore-file.ts). */
+async function ignoreRules(root: string): Promise<IgnoreRules> {
   try {
-    rules.add(await readFile(path.join(root, IGNORE_FILE), "utf8"));
+    return parseIgnoreRules(await readFile(path.join(root, IGNORE_FILE), "utf8"));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return parseIgnoreRules(null);
   }
-  return rules;
 }
 
 /** An upload refusal raised on this side keeps the server's code, words and entry. */
