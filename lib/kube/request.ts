@@ -16,6 +16,7 @@ import {
   type Middleware,
   type V1ObjectMeta,
 } from "@kubernetes/client-node";
+import { exchangeText, type Dispatcher } from "./dispatch";
 import { undiciHttpLibrary } from "./http-library";
 
 /** HTTP status of the last response a request got, written by the middleware below. */
@@ -214,8 +215,6 @@ export interface DirectRequest {
   accept?: string;
 }
 
-type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
-
 /** A generated API class of @kubernetes/client-node (CoreV1Api, CustomObjectsApi, …). */
 export type ApiClass<T> = new (configuration: Configuration) => T;
 
@@ -341,8 +340,8 @@ async function sendPooled(
   headers: Record<string, string>,
   signal: AbortSignal,
 ): Promise<Answer> {
-  const answer = await dispatcher.request({ origin, path, method: req.method, headers, body: req.body, signal });
-  return { code: answer.statusCode, text: await answer.body.text(), headers: answer.headers };
+  const answer = await exchangeText(dispatcher, { origin, path, method: req.method, headers, ...(req.body !== undefined ? { body: req.body } : {}) }, signal);
+  return { code: answer.statusCode, text: answer.text, headers: answer.headers };
 }
 
 /** Without TLS settings in the kubeconfig there is no pool (lib/kube/connection.ts): the typed clients then use fetch() too. */

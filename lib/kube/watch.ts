@@ -1,14 +1,15 @@
-// A watch request read as a Node stream from the connection pool's
-// dispatcher. client-node's Watch reads every watch through fetch(): a
-// WHATWG response body, turned back into a Node stream, split by readline.
-// Watches carry every event the caches see, so that path costs on each one;
-// here the answer's body is a plain Node stream and lines are split as the
-// bytes arrive. Same contract as client-node's Watch: `done` is called once,
+// A watch request read straight from the connection pool's dispatcher.
+// client-node's Watch reads every watch through fetch(): a WHATWG response
+// body, turned back into a Node stream, split by readline. Watches carry
+// every event the caches see, so that path costs on each one; here each
+// chunk is handed over as it arrives (lib/kube/dispatch.ts) and split into
+// lines at once. Same contract as client-node's Watch: `done` is called once,
 // with the error or null when the stream ended, and a watch that delivers
 // nothing for 30 s is aborted with a TimeoutError (a dead connection must
 // not look like a quiet one for good).
 import { STATUS_CODES } from "node:http";
 import { RequestContext, Watch, type KubeConfig } from "@kubernetes/client-node";
+import { exchange } from "./dispatch";
 
 /** Inactivity limit of a watch, as client-node's: the API server sends bookmarks more often than this. */
 const INACTIVITY_MS = 30_000;
@@ -43,7 +44,6 @@ export class KubeWatch {
     if (!dispatcher) return this.fallback.watch(path, query, callback, done);
 
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
     let finished = false;
     const finish = (err: unknown): void => {
       if (finished) return;
@@ -52,45 +52,84 @@ export class KubeWatch {
       controller.abort();
       done(err);
     };
-    const resetTimer = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        const timeout = new DOMException("The operation was aborted due to timeout", "TimeoutError");
-        controller.abort(timeout);
-        finish(timeout);
-      }, INACTIVITY_MS);
-      timer.unref();
-    };
+    // One timer, pushed back on every chunk: refresh() costs less than a new timer per event.
+    const timer = setTimeout(() => {
+      const timeout = new DOMException("The operation was aborted due to timeout", "TimeoutError");
+      controller.abort(timeout);
+      finish(timeout);
+    }, INACTIVITY_MS);
+    timer.unref();
+    const resetTimer = (): void => void timer.refresh();
     // Resolves once the API server answered (or the request failed, after `done`), as client-node's Watch does.
-    try {
-      resetTimer();
-      const answer = await dispatcher.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: "GET",
-        headers: context.getHeaders(),
-        signal: controller.signal,
-      });
-      if (answer.statusCode !== 200) {
-        answer.body.resume();
-        throw Object.assign(new Error(STATUS_CODES[answer.statusCode] ?? "Internal Server Error"), { statusCode: answer.statusCode });
-      }
-      resetTimer();
-      readEvents(answer.body as AsyncIterable<Buffer>, resetTimer, callback).then(
-        () => finish(null),
-        (err: unknown) => finish(err),
-      );
-    } catch (err) {
-      finish(err);
-    }
-    return controller;
+    let resolve!: (controller: AbortController) => void;
+    const answered = new Promise<AbortController>((r) => (resolve = r));
+    const lines = new LineSplitter(callback);
+    const abort = exchange(
+      dispatcher,
+      { origin: url.origin, path: `${url.pathname}${url.search}`, method: "GET", headers: context.getHeaders() },
+      {
+        onStart: (statusCode) => {
+          // Refused (410 Gone among others): the body is not read, and finishing aborts the exchange.
+          if (statusCode !== 200) finish(Object.assign(new Error(STATUS_CODES[statusCode] ?? "Internal Server Error"), { statusCode }));
+          else if (!finished) resetTimer();
+          resolve(controller);
+        },
+        onData: (chunk) => {
+          if (finished) return;
+          resetTimer();
+          lines.push(chunk);
+        },
+        onEnd: () => {
+          if (!finished) lines.end();
+          finish(null);
+          resolve(controller);
+        },
+        onError: (err) => {
+          finish(err);
+          resolve(controller);
+        },
+      },
+    );
+    controller.signal.addEventListener(
+      "abort",
+      () => abort(controller.signal.reason instanceof Error ? controller.signal.reason : new Error("watch stopped")),
+      {
+        once: true,
+      },
+    );
+    return answered;
   }
 }
 
-/** Calls `callback` for each event line of the body; `onData` for every chunk. Resolves when the body ends. */
-async function readEvents(body: AsyncIterable<Buffer>, onData: () => void, callback: WatchCallback): Promise<void> {
-  let pending: Buffer | undefined;
-  const line = (bytes: Buffer): void => {
+/** Splits the body into event lines as chunks arrive and hands each event to `callback`. */
+class LineSplitter {
+  private pending: Buffer | undefined;
+
+  constructor(private readonly callback: WatchCallback) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    let end = chunk.indexOf(NEWLINE);
+    if (end !== -1 && this.pending) {
+      this.line(Buffer.concat([this.pending, chunk.subarray(0, end)]));
+      this.pending = undefined;
+      start = end + 1;
+      end = chunk.indexOf(NEWLINE, start);
+    }
+    while (end !== -1) {
+      this.line(chunk.subarray(start, end));
+      start = end + 1;
+      end = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) this.pending = this.pending ? Buffer.concat([this.pending, chunk.subarray(start)]) : chunk.subarray(start);
+  }
+
+  end(): void {
+    if (this.pending) this.line(this.pending);
+    this.pending = undefined;
+  }
+
+  private line(bytes: Buffer): void {
     if (bytes.length === 0) return;
     let event: { type?: unknown; object?: unknown };
     try {
@@ -99,24 +138,6 @@ async function readEvents(body: AsyncIterable<Buffer>, onData: () => void, callb
       // Not a whole event; client-node's Watch skips these too.
       return;
     }
-    callback(String(event.type), event.object);
-  };
-  for await (const chunk of body) {
-    onData();
-    let start = 0;
-    let end = chunk.indexOf(NEWLINE);
-    if (end !== -1 && pending) {
-      line(Buffer.concat([pending, chunk.subarray(0, end)]));
-      pending = undefined;
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
-    }
-    while (end !== -1) {
-      line(chunk.subarray(start, end));
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
-    }
-    if (start < chunk.length) pending = pending ? Buffer.concat([pending, chunk.subarray(start)]) : chunk.subarray(start);
+    this.callback(String(event.type), event.object);
   }
-  if (pending) line(pending);
 }
