@@ -35,7 +35,8 @@
  * Every loaded phase reports the dashboard's event-loop delay and utilisation
  * (read through its inspector, on loopback, only while the phase runs) and
  * the CPU of every process of the run. `--profile <file>` also takes a V8
- * CPU profile of the dashboard over the one-client site list renders and
+ * CPU profile of the dashboard over the one-client site list renders (and
+ * over as many healthz requests, `<file>` with `-healthz`: the floor) and
  * over each paced phase (`<file>` with `-paced` / `-busy` before the
  * extension), writes them (open them in Chrome DevTools or speedscope) and
  * prints where the time went.
@@ -859,21 +860,30 @@ async function main(): Promise<void> {
       cpuPerRequest.set(kind, ((treeCpuSeconds(dashboard.pid) - cpu0) * 1000) / BASELINE_REQUESTS);
     }
 
-    let profileReport: string[] = [];
+    const profileReport: string[] = [];
     if (inspectPort && PROFILE_FILE) {
-      say(`profiling the dashboard over ${BASELINE_REQUESTS} site list renders, one client ...`);
-      const profile = await profileDuring(inspectPort, async () => {
-        await runKind(browsers, 1, BASELINE_REQUESTS, null, kinds["site list"]);
-      });
-      await saveProfile(profile, PROFILE_FILE);
-      const summary = summarise(profile);
-      const perRender = (ms: number) => `${round(ms / BASELINE_REQUESTS, 2)} ms`;
-      profileReport = [
-        `CPU profile of ${BASELINE_REQUESTS} site list renders (${PROFILE_FILE}): the dashboard's main thread was busy ${perRender(summary.activeMs)} per render (wall-clock samples: on a busy machine they include waits for a core, so compare origins, and take CPU from the table); self time per render by origin:`,
-        ...summary.groups.map(([group, ms]) => `  ${perRender(ms).padStart(9)}  ${group}`),
-        "functions with the most self time, per render:",
-        ...summary.top.map(([fn, ms]) => `  ${perRender(ms).padStart(9)}  ${fn}`),
+      // The floor every request pays (healthz reads nothing), then a whole render: what is left of the second is the page's own.
+      const profiled: [Kind, string, (client: Client) => Promise<unknown>][] = [
+        ["healthz", PROFILE_FILE.replace(/(\.cpuprofile)?$/, "-healthz$1"), (client) => client.page("/api/healthz")],
+        ["site list", PROFILE_FILE, kinds["site list"]],
       ];
+      for (const [kind, file, request] of profiled) {
+        say(`profiling the dashboard over ${BASELINE_REQUESTS} ${kind} requests, one client ...`);
+        const profile = await profileDuring(inspectPort, async () => {
+          await runKind(browsers, 1, BASELINE_REQUESTS, null, request);
+        });
+        await saveProfile(profile, file);
+        const summary = summarise(profile);
+        const perRequest = (ms: number) => `${round(ms / BASELINE_REQUESTS, 2)} ms`;
+        profileReport.push(
+          `CPU profile of ${BASELINE_REQUESTS} ${kind} requests (${file}): the dashboard's main thread was busy ${perRequest(summary.activeMs)} per request (wall-clock samples: on a busy machine they include waits for a core, so compare origins, and take CPU from the table); self time per request by origin:`,
+          ...summary.groups.map(([group, ms]) => `  ${perRequest(ms).padStart(9)}  ${group}`),
+          "self time of the built app per request, by source file:",
+          ...summary.sources.slice(0, 10).map(([source, ms]) => `  ${perRequest(ms).padStart(9)}  ${source}`),
+          "functions with the most self time, per request:",
+          ...summary.top.map(([fn, ms]) => `  ${perRequest(ms).padStart(9)}  ${fn}`),
+        );
+      }
     }
 
     // Which statements one site list render sends, by text (for the report).
