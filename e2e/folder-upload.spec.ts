@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import { DEFAULT_UPLOAD_LIMITS } from "@/lib/uploads/limits";
 import { getWithHost } from "@/tests/support/host-get";
 import { createSite, signUp, uniqueEmail } from "./support";
@@ -17,6 +17,7 @@ test.describe.configure({ mode: "serial", timeout: 240_000 });
 
 const ingress = new URL(process.env.E2E_INGRESS_URL ?? "http://127.0.0.1:18080");
 const marker = `folder-${randomUUID().slice(0, 8)}`;
+const droppedMarker = `dropped-${randomUUID().slice(0, 8)}`;
 const MESSAGE = "New landing page, zipped by the browser ✓";
 const NAME = "Folder Tester";
 const DEEP_PATH = [...Array.from({ length: DEFAULT_UPLOAD_LIMITS.maxPathDepth + 1 }, (_, i) => `l${i + 1}`), "deep.html"].join("/");
@@ -64,6 +65,20 @@ test.beforeAll(async ({ browser }) => {
     ".git/config": "[core]\n\tbare = false\n",
     "node_modules/left-out/index.js": "module.exports = 1;\n",
     ".DS_Store": "Finder",
+    // Read by the browser as the CLI reads it: neither the draft nor the ignore file is sent.
+    ".pagodaignore": "drafts/\n*.psd\n",
+    "drafts/wip.html": "<p>not yet</p>",
+    "assets/source.psd": "layers",
+  });
+  // Dropped instead of chosen: a folder of its own, with junk and an ignore file too.
+  await writeTree(path.join(fixtures, "dropped"), {
+    "index.html": `<!doctype html><title>Dropped site</title><h1 id="marker">${droppedMarker}</h1>`,
+    "assets/site.css": "h1 { color: teal; }\n",
+    ".DS_Store": "Finder",
+    "Thumbs.db": "Explorer",
+    ".pagodaignore": "notes/\n*.md\n",
+    "notes/todo.html": "<p>private</p>",
+    "README.md": "# private\n",
   });
   // Fine on disk, one folder level deeper than a site may have: only the server's limit stops it.
   await writeTree(path.join(fixtures, "refused"), {
@@ -116,6 +131,44 @@ test("a chosen folder is zipped and uploaded with progress, goes live and is ser
   expect((await getWithHost(new URL("/node_modules/left-out/index.js", ingress).toString(), host)).status).toBe(404);
   expect((await getWithHost(new URL("/.git/config", ingress).toString(), host)).status).toBe(404);
   expect((await getWithHost(new URL("/assets/app.js", ingress).toString(), host)).status).toBe(200);
+  for (const ignored of ["/drafts/wip.html", "/assets/source.psd", "/.pagodaignore"]) {
+    expect((await getWithHost(new URL(ignored, ingress).toString(), host)).status, ignored).toBe(404);
+  }
+});
+
+/**
+ * Drops a folder from disk on the element as a person drags it from a file
+ * manager. Playwright cannot build dropped directory entries itself; the
+ * DevTools protocol's drag events carry real paths, and Chromium registers
+ * them for the page as it does for a drag from the desktop, so
+ * webkitGetAsEntry() gives a real directory entry.
+ */
+async function dropFromDisk(page: Page, target: Locator, paths: string[]): Promise<void> {
+  const box = await target.boundingBox();
+  if (!box) throw new Error("the drop zone is not on screen");
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const cdp = await page.context().newCDPSession(page);
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  await cdp.detach();
+}
+
+test("a dropped folder is zipped without its junk and what .pagodaignore names, goes live and is served", async () => {
+  await p.goto(`/w/${tenant}`);
+  await createSite(p, "dropped");
+  const droppedHost = `dropped-${tenant}.pagoda.localhost`;
+  await dropFromDisk(p, p.getByTestId("drop-zone"), [path.join(fixtures, "dropped")]);
+  await expect(p.getByText("dropped was accepted as a new deploy.")).toBeVisible({ timeout: 60_000 });
+  await expect(p.getByTestId("site-status")).toHaveAttribute("data-phase", "Live", { timeout: 180_000 });
+  await expect
+    .poll(async () => (await getWithHost(new URL("/", ingress).toString(), droppedHost)).body, { timeout: 60_000 })
+    .toContain(`<h1 id="marker">${droppedMarker}</h1>`);
+  expect((await getWithHost(new URL("/assets/site.css", ingress).toString(), droppedHost)).status).toBe(200);
+  for (const left of ["/.DS_Store", "/Thumbs.db", "/notes/todo.html", "/README.md", "/.pagodaignore"]) {
+    expect((await getWithHost(new URL(left, ingress).toString(), droppedHost)).status, left).toBe(404);
+  }
+  // Only the two site files were sent: the junk and the ignored files never left the browser.
+  await expect(p.getByRole("list", { name: "Deploy history" }).getByTestId("deploy")).toContainText("2 files");
 });
 
 test("the history says who deployed, how, with what message and when, in the viewer's zone", async () => {
