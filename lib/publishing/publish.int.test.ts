@@ -110,7 +110,7 @@ describe("dashboard and cluster", () => {
     expect(await stateOf(second.id)).toBe("superseded");
   });
 
-  it("leaves spa and notFoundPage applied with kubectl or GitOps in place through uploads, promotes and restore", async () => {
+  it("writes the row's spa and notFoundPage through uploads, promotes and restore, and takes them back from kubectl or GitOps", async () => {
     await createSite(actor, { name: "guide" }, null);
     const kc = dashboardKubeConfig();
     const uploadGuide = async (html: string) => {
@@ -119,6 +119,7 @@ describe("dashboard and cluster", () => {
     };
     const live = async () => (await readStaticSite(kc, actor.tenantSlug, "guide"))!;
     const first = await uploadGuide("one");
+    expect((await live()).spec.spa).toBe(false);
     const namespace = `pagoda-${actor.tenantSlug}`;
     // What `kubectl apply --server-side` or a GitOps controller sends: only its own fields.
     const applyAs = (fieldManager: string, spec: Record<string, unknown>) =>
@@ -131,26 +132,30 @@ describe("dashboard and cluster", () => {
           name: "guide",
           body: { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name: "guide", namespace }, spec },
           fieldManager,
+          force: true,
         },
         setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
       );
-    await applyAs("kubectl", { spa: true });
 
+    // The row says spa: every write carries it.
+    await db().site.update({ where: { tenantId_name: { tenantId: actor.tenantId, name: "guide" } }, data: { spa: true } });
     const second = await uploadGuide("two");
     expect((await live()).spec).toMatchObject({ artifact: { digest: second.digest }, spa: true });
+
+    // Hand edits of the dashboard's fields do not last past the next restore.
+    await applyAs("kubectl", { spa: false });
     expect((await restoreSites(kc, allDesiredSites)).errors).toEqual([]);
     expect((await live()).spec.spa).toBe(true);
 
-    // The other manager changes its mind; the dashboard neither resists nor resurrects spa.
-    await applyAs("kubectl", {});
-    await applyAs("gitops", { notFoundPage: "/404.html" });
+    await db().site.update({ where: { tenantId_name: { tenantId: actor.tenantId, name: "guide" } }, data: { spa: false, notFoundPage: "/404.html" } });
     await promoteDeploy(actor, "guide", first.id, null);
     const rolledBack = await live();
-    expect(rolledBack.spec.artifact.digest).toBe(first.digest);
-    expect(rolledBack.spec.notFoundPage).toBe("/404.html");
-    expect(rolledBack.spec.spa).toBeUndefined();
+    expect(rolledBack.spec).toMatchObject({ artifact: { digest: first.digest }, spa: false, notFoundPage: "/404.html" });
+
+    await db().site.update({ where: { tenantId_name: { tenantId: actor.tenantId, name: "guide" } }, data: { notFoundPage: null } });
+    await applyAs("gitops", { notFoundPage: "/other.html" });
     expect((await restoreSites(kc, allDesiredSites)).errors).toEqual([]);
-    expect((await live()).spec.notFoundPage).toBe("/404.html");
+    expect((await live()).spec.notFoundPage).toBeUndefined();
     await deleteSite(actor, "guide", null);
   });
 
