@@ -4,6 +4,9 @@ import path from "node:path";
 import { NextRequest } from "next/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZodError } from "zod";
+import { endpoints } from "@/lib/api/endpoints";
+import { openApiDocument } from "@/lib/api/openapi";
+import { documentSchemaValidator, responseRef } from "@/lib/api/test-support";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { db } from "@/lib/db";
 import { promoteDeploy } from "@/lib/deploys/promote";
@@ -272,6 +275,17 @@ describe("site settings", () => {
 type Handler = (request: NextRequest, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 const GET = settingsRoute.GET as unknown as Handler;
 const PATCH = settingsRoute.PATCH as unknown as Handler;
+const SETTINGS_PATH = "/api/tenants/{tenant}/sites/{site}/settings";
+const doc = openApiDocument();
+const validatorAt = documentSchemaValidator(doc);
+
+/** Every answer is one the API document lists for its operation, and its body validates against the document's schema. */
+function expectDocumented(method: "get" | "patch", status: number, body: unknown): void {
+  const endpoint = endpoints.find((e) => e.path === SETTINGS_PATH && e.method === method)!;
+  expect(Object.keys(endpoint.responses).concat(Object.keys(endpoint.errors)), `${method} documents ${status}`).toContain(String(status));
+  expect(validatorAt(responseRef(method, SETTINGS_PATH, status))(body)).toEqual([]);
+  if (status >= 400) expect(validatorAt("#/components/schemas/Error")(body)).toEqual([]);
+}
 
 async function send(handler: Handler, method: string, tenant: string, site: string, token: string, body?: unknown) {
   const text = body === undefined ? undefined : JSON.stringify(body);
@@ -285,11 +299,9 @@ async function send(handler: Handler, method: string, tenant: string, site: stri
   });
   const response = await handler(request, { params: Promise.resolve({ tenant, site }) });
   const raw = await response.text();
-  return {
-    status: response.status,
-    text: raw,
-    json: raw ? (JSON.parse(raw) as { settings?: { spa: boolean }; error?: { code: string; message: string } }) : null,
-  };
+  const json = JSON.parse(raw) as { settings?: { spa: boolean }; error?: { code: string; message: string } };
+  expectDocumented(method === "GET" ? "get" : "patch", response.status, json);
+  return { status: response.status, text: raw, json };
 }
 
 describe("PATCH /api/tenants/{tenant}/sites/{site}/settings", () => {
@@ -317,6 +329,9 @@ describe("PATCH /api/tenants/{tenant}/sites/{site}/settings", () => {
 
   it("answers a refusal with its status and code, never a 500, and changes nothing", async () => {
     const before = await snapshot(alice, "routed");
+    const read = await send(PATCH, "PATCH", alice.tenantSlug, "routed", readToken, { spa: false });
+    expect(read.status).toBe(403);
+    expect(read.json?.error).toEqual({ code: "token_scope", message: "This token cannot deploy: it has the read scope only." });
     for (const [body, status, code] of [
       [{ notFoundPage: "/404.html" }, 400, "spa_with_not_found_page"],
       [{ spa: false, notFoundPage: "/nope.html" }, 400, "not_found_page_missing"],
@@ -327,9 +342,6 @@ describe("PATCH /api/tenants/{tenant}/sites/{site}/settings", () => {
       const answer = await send(PATCH, "PATCH", alice.tenantSlug, "routed", deployToken, body);
       expect({ status: answer.status, code: answer.json?.error?.code }, JSON.stringify(body)).toEqual({ status, code });
     }
-    const read = await send(PATCH, "PATCH", alice.tenantSlug, "routed", readToken, { spa: false });
-    expect(read.status).toBe(403);
-    expect(read.json?.error).toEqual({ code: "token_scope", message: "This token cannot deploy: it has the read scope only." });
     expect(await snapshot(alice, "routed")).toEqual(before);
     expect((await send(GET, "GET", alice.tenantSlug, "routed", readToken)).json?.settings).toMatchObject({ spa: true });
   });
