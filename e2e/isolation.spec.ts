@@ -12,7 +12,7 @@ async function account(browser: Browser, label: string) {
   return { context, page, tenant, request: context.request };
 }
 
-async function json(request: APIRequestContext, method: "GET" | "POST" | "DELETE", url: string, body?: unknown) {
+async function json(request: APIRequestContext, method: "GET" | "POST" | "PATCH" | "DELETE", url: string, body?: unknown) {
   const headers = { "x-csrf-token": await csrfToken(request), "content-type": "application/json" };
   const response = await request.fetch(url, { method, headers, ...(body === undefined ? {} : { data: body }) });
   return { status: response.status(), body: await response.text() };
@@ -23,7 +23,7 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
   await createSite(alice.page, "private");
   const mallory = await account(browser, "mallory");
 
-  for (const path of [`/w/${alice.tenant}`, `/w/${alice.tenant}/sites/private`, `/w/${alice.tenant}/settings`]) {
+  for (const path of [`/w/${alice.tenant}`, `/w/${alice.tenant}/sites/private`, `/w/${alice.tenant}/sites/private/settings`, `/w/${alice.tenant}/settings`]) {
     const response = await mallory.page.goto(path);
     expect(response?.status(), path).toBe(404);
     await expect(mallory.page.getByRole("heading", { name: "Not found" })).toBeVisible();
@@ -44,6 +44,8 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
     await json(mallory.request, "GET", `${base}/deploys`),
     await json(mallory.request, "POST", `${base}/deploys/${deployId}/promote`, {}),
     await json(mallory.request, "GET", `${base}/status`),
+    await json(mallory.request, "GET", `${base}/settings`),
+    await json(mallory.request, "PATCH", `${base}/settings`, { spa: true }),
     await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/events`),
     await json(mallory.request, "GET", `/api/tenants/${alice.tenant}/tokens`),
     await json(mallory.request, "POST", `/api/tenants/${alice.tenant}/tokens`, { name: "planted", scopes: ["deploy"] }),
@@ -64,6 +66,8 @@ test("another tenant gets 404 on every page and API of a site, and changes nothi
   expect(JSON.parse(own.body).sites.map((s: { name: string }) => s.name)).toEqual(["private"]);
   const deploys = JSON.parse((await json(alice.request, "GET", `${base}/deploys`)).body) as { deploys: { id: string }[] };
   expect(deploys.deploys.map((d) => d.id)).toEqual([deployId]);
+  const settings = JSON.parse((await json(alice.request, "GET", `${base}/settings`)).body) as { settings: { spa: boolean; notFoundPage: string | null } };
+  expect(settings.settings).toMatchObject({ spa: false, notFoundPage: null });
   await alice.context.close();
   await mallory.context.close();
 });
