@@ -24,7 +24,7 @@ const doc = openApiDocument();
 const validatorAt = documentSchemaValidator(doc);
 const mailpit = inject("mailpitUrl");
 
-function csrf(): Record<string, string> {
+function csrf(): { cookie: string; "x-csrf-token": string } {
   const token = randomBytes(32).toString("hex");
   const hash = createHash("sha256").update(`${token}${process.env.NEXTAUTH_SECRET!}`).digest("hex");
   return { cookie: `next-auth.csrf-token=${encodeURIComponent(`${token}|${hash}`)}`, "x-csrf-token": token };
