@@ -36,7 +36,7 @@ describe("KubeRequester against a real HTTP server", () => {
 
   it("tells the hook how each labelled request ended, and wraps failures with the operation", async () => {
     const seen: RequestDone[] = [];
-    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 300, onRequest: (d) => void seen.push(d) });
+    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 2000, onRequest: (d) => void seen.push(d) });
     const leases = requester.client(CoordinationV1Api);
     expect(requester.client(CoordinationV1Api)).toBe(leases);
 
@@ -63,13 +63,13 @@ describe("KubeRequester against a real HTTP server", () => {
       { verb: "get", resource: "Lease", write: false, code: 409, timedOut: false, seconds: expect.any(Number) },
       { verb: "get", resource: "Lease", write: false, code: undefined, timedOut: true, seconds: expect.any(Number) },
     ]);
-    expect(seen[2]?.seconds).toBeGreaterThanOrEqual(0.29);
+    expect(seen[2]?.seconds).toBeGreaterThanOrEqual(1.99);
     expect(conflict).toBeInstanceOf(KubeApiError);
     expect(conflict).toMatchObject({ statusCode: 409, reason: "Conflict", timedOut: false, operation: "reading Lease default/taken" });
     expect((conflict as Error).message).toBe("reading Lease default/taken: HTTP 409: the object has been modified");
     expect(isConflict(conflict)).toBe(true);
     expect(isTimeout(slow)).toBe(true);
-    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 0.3 s");
+    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 2 s");
   });
 });
 
@@ -123,7 +123,7 @@ describe("KubeRequester.request against a real HTTP server", () => {
 
   it("ends like the typed clients' requests: the hook, the API server's error, the deadline", async () => {
     const seen: RequestDone[] = [];
-    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 300, onRequest: (d) => void seen.push(d) });
+    const requester = new KubeRequester(kubeConfig(url), { requestTimeoutMs: 2000, onRequest: (d) => void seen.push(d) });
     const labels = { verb: "get", resource: "Lease", write: false };
     await requester.request("reading Lease default/echo", { method: "GET", path: "/apis/coordination.k8s.io/v1/namespaces/default/leases/echo" }, labels);
     const fail = (name: string) =>
@@ -145,7 +145,7 @@ describe("KubeRequester.request against a real HTTP server", () => {
     expect(conflict).toMatchObject({ statusCode: 409, reason: "Conflict", operation: "reading Lease default/taken" });
     expect((conflict as Error).message).toBe("reading Lease default/taken: HTTP 409: the object has been modified");
     expect(isTimeout(slow)).toBe(true);
-    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 0.3 s");
+    expect((slow as Error).message).toBe("reading Lease default/slow: request timed out: no answer from the API server within 2 s");
   });
 });
 
