@@ -5,6 +5,8 @@ export { parseRedirects, DEFAULT_STATUS, REDIRECT_STATUSES, RULE_STATUSES } from
 export type { RedirectRule, RedirectsOptions, QueryCondition, RuleStatus, ParseResult } from "./redirects";
 export { parseHeaders, REFUSED_HEADERS, UNREMOVABLE_HEADERS } from "./headers";
 export type { HeaderRule, HeaderAction } from "./headers";
+export { originHasIpHost, parseProxyOrigins, proxyTarget } from "./proxy";
+export type { ProxyTarget } from "./proxy";
 export { decodePath, exactPath, patternRegExp, placeholderNames } from "./pattern";
 export type { PathPattern, PatternToken } from "./pattern";
 export type { RuleError } from "./text";

@@ -79,6 +79,41 @@ describe("parseRedirects: the documented syntax", () => {
   it("lets a 200 proxy through only to an allowed origin", () => {
     const [r] = rules("/api/* https://api.example.com/:splat 200", { proxyOrigins: ["https://api.example.com"] });
     expect(r.status).toBe(200);
+    expect(r.proxy).toEqual({ origin: "https://api.example.com", rest: "/:splat" });
+  });
+
+  it("compares a proxy target's origin after lower-casing it and dropping the scheme's own port", () => {
+    const allowed = { proxyOrigins: ["https://api.example.com", "http://10.0.0.5:8080"] };
+    const [a, b, c] = rules("/a https://API.Example.com:443/v1 200\n/b http://10.0.0.5:8080?x=:x 200\n/c https://api.example.com 200!", allowed);
+    expect(a.proxy).toEqual({ origin: "https://api.example.com", rest: "/v1" });
+    expect(b.proxy).toEqual({ origin: "http://10.0.0.5:8080", rest: "?x=:x" });
+    expect(c.proxy).toEqual({ origin: "https://api.example.com", rest: "" });
+    expect(c.force).toBe(true);
+  });
+});
+
+describe("parseRedirects: proxy targets that only look allowed", () => {
+  const allowed = { proxyOrigins: ["https://api.example.com"] };
+  const cases: [string, string][] = [
+    ["https://api.example.com.evil.tld/:splat", "proxying to https://api.example.com.evil.tld is not allowed; allowed origins: https://api.example.com"],
+    ["https://api.example.com@evil.tld/:splat", "the proxy target https://api.example.com@evil.tld/:splat carries a user name (@); give the origin alone"],
+    ["https://evil@api.example.com/:splat", "the proxy target https://evil@api.example.com/:splat carries a user name (@); give the origin alone"],
+    ["https://api.example.com:8443/:splat", "proxying to https://api.example.com:8443 is not allowed; allowed origins: https://api.example.com"],
+    ["http://api.example.com/:splat", "proxying to http://api.example.com is not allowed; allowed origins: https://api.example.com"],
+    // A placeholder in the host or the port is not a URL at all.
+    ["https://api.example.com.:splat", "the target https://api.example.com.:splat is not a valid URL"],
+    ["https://api.example.com:splat/x", "the target https://api.example.com:splat/x is not a valid URL"],
+    ["https://api_example.com/x", "the proxy target https://api_example.com/x does not start with a host name and an optional port"],
+    ["https://0x7f.1/x", "the proxy target https://0x7f.1/x does not start with a host name and an optional port"],
+    ["https://api.example.com/x#frag", "the proxy target https://api.example.com/x#frag has a fragment (#), which is never sent to a server"],
+  ];
+  it.each(cases)("%s", (target, message) => {
+    expect(errors(`/api/* ${target} 200`, allowed)).toEqual([`line 1: ${message}`]);
+  });
+
+  it("still redirects (not proxies) to any origin", () => {
+    const [r] = rules("/api/* https://api.example.com.evil.tld/:splat 302");
+    expect(r.proxy).toBeUndefined();
   });
 });
 

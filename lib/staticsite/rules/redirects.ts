@@ -4,6 +4,7 @@
 // deploy with it and the operator compiles what it returns.
 import { MAX_PATTERN_REDIRECT_RULES, MAX_PLACEHOLDERS, MAX_QUERY_CONDITIONS, MAX_REDIRECT_LINE_LENGTH, MAX_REDIRECT_RULES } from "./limits";
 import { decodePath, PatternError, PLACEHOLDER_NAME_RE, placeholderNames, parsePathPattern, type PathPattern } from "./pattern";
+import { proxyTarget } from "./proxy";
 import { lineError, nonAscii, splitLines, type RuleError } from "./text";
 
 export const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const;
@@ -24,6 +25,8 @@ export interface RedirectRule {
   force: boolean;
   /** Placeholders the target may use: those of the path, `splat`, and those of the query. */
   names: string[];
+  /** A 200 rule to another origin: the allowed origin it proxies to, and what follows it in the target. */
+  proxy?: { origin: string; rest: string };
 }
 
 export interface RedirectsOptions {
@@ -131,11 +134,8 @@ function parseLine(text: string, line: number, options: RedirectsOptions): Redir
     if (!origin || origin === "null") throw new PatternError(`the target ${to} is not a valid URL`);
     if (status === 404) throw new PatternError(`a 404 rule serves a page of this site; its target must be a path, not ${to}`);
     if (status === 200) {
-      const allowed = options.proxyOrigins ?? [];
-      if (allowed.length === 0) {
-        throw new PatternError(`proxying to another origin (200 to ${to}) is not enabled on this platform; use a redirect status`);
-      }
-      if (!allowed.includes(origin)) throw new PatternError(`proxying to ${origin} is not allowed; allowed origins: ${allowed.join(", ")}`);
+      const proxy = proxyTarget(to, options.proxyOrigins ?? []);
+      return { line, from, query, to, status, force, names: [...names], proxy };
     }
   } else {
     if (to.startsWith("//")) throw new PatternError(`the target ${to} starts with //, which browsers read as another host`);
