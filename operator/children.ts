@@ -31,12 +31,13 @@ import { defaultSiteHost, siteUrl as formatSiteUrl } from "@/lib/staticsite/site
 import { knownHash, objectHash } from "./child-drift";
 import type { OperatorConfig } from "./config";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
-import type { SiteRules } from "./nginx-rules";
+import type { ProxySettings, SiteRules } from "./nginx-rules";
 
 export type ChildConfig = Pick<
   OperatorConfig,
   "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain" | "siteScheme" | "sitePort"
->;
+> &
+  Partial<Pick<OperatorConfig, "proxy">>;
 
 /** UID and GID of the nginx-unprivileged image's nginx user. */
 export const NGINX_UID = 101;
@@ -128,8 +129,8 @@ export function siteUrl(
   return formatSiteUrl({ scheme: "http", host: `${childNames(site.metadata.name).service}.${site.metadata.namespace}.svc.cluster.local` });
 }
 
-export function nginxConfigFor(site: StaticSite): string {
-  return siteNginxConfig(site).text;
+export function nginxConfigFor(site: StaticSite, proxy?: ProxySettings): string {
+  return siteNginxConfig(site, proxy).text;
 }
 
 /**
@@ -194,9 +195,10 @@ export class RulesInvalidError extends Error {
 }
 
 /** The spec's rules parsed with the dashboard's own parser; what the dashboard accepted, this accepts. */
-export function parseSiteRules(rules: StaticSite["spec"]["rules"]): SiteRules | undefined {
+export function parseSiteRules(rules: StaticSite["spec"]["rules"], proxy?: ProxySettings): SiteRules | undefined {
   if (!rules) return undefined;
-  const redirects = parseRedirects(rules.redirects ?? "");
+  // The operator's own allow-list, not the dashboard's word: a StaticSite written by hand is held to it too.
+  const redirects = parseRedirects(rules.redirects ?? "", { proxyOrigins: proxy?.origins ?? [] });
   const headers = parseHeaders(rules.headers ?? "");
   const errors = [
     ...(redirects.ok ? [] : redirects.errors.map((e) => (e.line === 0 ? e.message : `_redirects ${e.message}`))),
@@ -209,12 +211,13 @@ export function parseSiteRules(rules: StaticSite["spec"]["rules"]): SiteRules | 
   return { redirects: redirects.rules, headers: headers.rules };
 }
 
-function siteNginxConfig(site: StaticSite): { text: string; hash: string } {
+function siteNginxConfig(site: StaticSite, proxy: ProxySettings | undefined): { text: string; hash: string } {
   const spa = site.spec.spa ?? false;
   const notFoundPage = site.spec.notFoundPage;
-  const key = `${spa}|${notFoundPage === undefined ? "" : `/${notFoundPage}`}|${rulesKey(site.spec.rules)}`;
+  const proxyKey = proxy ? `${proxy.origins.join(",")}|${proxy.resolver ?? ""}` : "";
+  const key = `${spa}|${notFoundPage === undefined ? "" : `/${notFoundPage}`}|${rulesKey(site.spec.rules)}|${proxyKey}`;
   // Throws for a value nginx must never see; nothing is kept then.
-  return renderedConfigs.get(key) ?? renderedConfigs.set(key, renderNginxConfig({ spa, notFoundPage, rules: parseSiteRules(site.spec.rules) }));
+  return renderedConfigs.get(key) ?? renderedConfigs.set(key, renderNginxConfig({ spa, notFoundPage, rules: parseSiteRules(site.spec.rules, proxy), proxy }));
 }
 
 /** Entries and bytes of the render cache, for tests of its bound. */
@@ -431,7 +434,7 @@ export interface DesiredChildren {
 
 /** `hosts`: those the site is allowed to serve; the Ingress gets a rule for each and no other. */
 export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: readonly string[] = effectiveHosts(site, config)): DesiredChildren {
-  const conf = siteNginxConfig(site);
+  const conf = siteNginxConfig(site, config.proxy);
   const children: DesiredChildren = {
     configMap: desiredConfigMap(site, conf.text),
     deployment: desiredDeployment(site, config, conf.hash),

@@ -63,4 +63,26 @@ describe("loadConfig", () => {
     expect(c.clusterIssuer).toBe("le");
     expect(c.leaseNamespace).toBe("pagoda-system");
   });
+
+  it("reads the proxy allow-list and its resolver, off when unset", () => {
+    expect(loadConfig({}).proxy).toBeUndefined();
+    expect(loadConfig({ PAGODA_PROXY_ORIGINS: "http://10.0.0.5:8080" }).proxy).toEqual({ origins: ["http://10.0.0.5:8080"] });
+    expect(loadConfig({ PAGODA_PROXY_ORIGINS: "https://API.example.com, http://10.0.0.5:8080", PAGODA_PROXY_RESOLVER: "10.96.0.10" }).proxy).toEqual({
+      origins: ["https://api.example.com", "http://10.0.0.5:8080"],
+      resolver: "10.96.0.10",
+    });
+  });
+
+  it("refuses a bad proxy origin or resolver, naming the variable", () => {
+    expect(() => loadConfig({ PAGODA_PROXY_ORIGINS: "https://api.example.com/v1" })).toThrow(
+      /PAGODA_PROXY_ORIGINS: "https:\/\/api\.example\.com\/v1" is not an origin/,
+    );
+    expect(() => loadConfig({ PAGODA_PROXY_ORIGINS: "https://api.example.com" })).toThrow(
+      /PAGODA_PROXY_RESOLVER: required when PAGODA_PROXY_ORIGINS names a host \(https:\/\/api\.example\.com\)/,
+    );
+    expect(() => loadConfig({ PAGODA_PROXY_ORIGINS: "https://api.example.com", PAGODA_PROXY_RESOLVER: "dns.local" })).toThrow(
+      /PAGODA_PROXY_RESOLVER: expected the IPv4 address of a DNS server/,
+    );
+    expect(() => loadConfig({ PAGODA_PROXY_RESOLVER: "10.96.0.10" })).toThrow(/PAGODA_PROXY_RESOLVER: set, but PAGODA_PROXY_ORIGINS is not/);
+  });
 });

@@ -2,7 +2,9 @@
 // anything starts, so a typo fails at boot with the variable's name.
 import os from "node:os";
 import { z } from "zod";
+import { originHasIpHost, parseProxyOrigins } from "@/lib/staticsite/rules";
 import { SITE_SCHEMES, type SiteScheme } from "@/lib/staticsite/site-url";
+import type { ProxySettings } from "./nginx-rules";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -69,6 +71,25 @@ const envSchema = z.object({
   PAGODA_OPERATOR_WATCH_STALL_SECONDS: durationSeconds.default(120),
   /** Deadline of each API request; watches are exempt. */
   PAGODA_OPERATOR_API_TIMEOUT_SECONDS: durationSeconds.default(30),
+  /** Shared with the dashboard: origins `_redirects` 200 rules may proxy to, comma-separated. Unset: no proxying. */
+  PAGODA_PROXY_ORIGINS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseProxyOrigins(text);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : String(e) });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** DNS server (`address[:port]`) the site pods' nginx resolves proxied host names with. */
+  PAGODA_PROXY_RESOLVER: z
+    .string()
+    .regex(/^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?::[0-9]{1,5})?$/, {
+      message: "expected the IPv4 address of a DNS server, with an optional port (e.g. 10.96.0.10, the cluster DNS Service's address)",
+    })
+    .optional(),
   KUBECONFIG: z.string().min(1).optional(),
 });
 
@@ -106,6 +127,8 @@ export interface OperatorConfig {
   apiTimeoutMs: number;
   /** Path of a kubeconfig; undefined means in-cluster or ~/.kube/config. */
   kubeconfigPath: string | undefined;
+  /** Where proxy rules may go; undefined: proxying is off and every proxy rule is refused. */
+  proxy: ProxySettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -145,6 +168,14 @@ export function loadConfig(
   if (e.PAGODA_OPERATOR_BACKOFF_BASE_MS > e.PAGODA_OPERATOR_BACKOFF_MAX_MS) {
     issues.push("PAGODA_OPERATOR_BACKOFF_BASE_MS: must not exceed PAGODA_OPERATOR_BACKOFF_MAX_MS");
   }
+  const origins = e.PAGODA_PROXY_ORIGINS ?? [];
+  if (e.PAGODA_PROXY_RESOLVER && origins.length === 0) {
+    issues.push("PAGODA_PROXY_RESOLVER: set, but PAGODA_PROXY_ORIGINS is not; proxying is off without origins");
+  }
+  const named = origins.filter((o) => !originHasIpHost(o));
+  if (named.length > 0 && !e.PAGODA_PROXY_RESOLVER) {
+    issues.push(`PAGODA_PROXY_RESOLVER: required when PAGODA_PROXY_ORIGINS names a host (${named.join(", ")}); give the cluster DNS address`);
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     nginxImage: e.PAGODA_OPERATOR_NGINX_IMAGE,
@@ -172,5 +203,6 @@ export function loadConfig(
     watchStallMs: e.PAGODA_OPERATOR_WATCH_STALL_SECONDS * 1000,
     apiTimeoutMs: e.PAGODA_OPERATOR_API_TIMEOUT_SECONDS * 1000,
     kubeconfigPath: e.KUBECONFIG,
+    proxy: origins.length > 0 ? { origins, ...(e.PAGODA_PROXY_RESOLVER ? { resolver: e.PAGODA_PROXY_RESOLVER } : {}) } : undefined,
   };
 }

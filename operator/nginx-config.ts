@@ -3,7 +3,7 @@
 // filesystem: pid, temp paths and logs all point at writable or stream paths.
 import { createHash } from "node:crypto";
 import { NOT_FOUND_PAGE_RE } from "@/lib/staticsite/types";
-import { renderRules, type SiteRules } from "./nginx-rules";
+import { renderRules, type ProxySettings, type SiteRules } from "./nginx-rules";
 
 export const SITE_ROOT = "/usr/share/pagoda/site";
 export const CONFIG_DIR = "/etc/pagoda";
@@ -32,6 +32,8 @@ export interface NginxConfigOptions {
   workerProcesses?: number;
   /** The site's parsed `_redirects` and `_headers`; when given (even empty), both files answer 404. */
   rules?: SiteRules;
+  /** Where the rules may proxy to (the operator's PAGODA_PROXY_ORIGINS and PAGODA_PROXY_RESOLVER). */
+  proxy?: ProxySettings;
 }
 
 /**
@@ -53,7 +55,7 @@ export function renderNginxConfig(opts: NginxConfigOptions): string {
   const tmp = opts.tempDir ?? "/tmp";
   const listen = opts.listen ?? String(LISTEN_PORT);
   // Rules plug in at five points (docs/site-rules.md, "How nginx serves them"); without rules the text is what it always was.
-  const rules = opts.rules ? renderRules(opts.rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH] }) : undefined;
+  const rules = opts.rules ? renderRules(opts.rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH], proxy: opts.proxy }) : undefined;
   const fallback = rules ? rules.tryFilesFallback : opts.spa ? "/index.html" : "=404";
   const cacheControl = rules ? rules.cacheControlVariable : "$pagoda_cache_control";
   const hidden = rules ? HIDDEN_RULES_FILES.map((file) => `\n    location = ${file} {\n      return 404;\n    }\n`).join("") : "";

@@ -1,7 +1,9 @@
 // Runs a site's compiled `_redirects` and `_headers` in a real nginx over real
 // files. Needs the `nginx` binary on PATH (Debian: apt-get install nginx).
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -10,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES } from "@/lib/staticsite/rules";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { get, runNginx, type RunningNginx } from "./nginx-test-support";
-import { parseSiteRules } from "./children";
+import { parseSiteRules, RulesInvalidError } from "./children";
 import { CACHE_HTML, CACHE_IMMUTABLE, CACHE_OTHER, renderNginxConfig, type NginxConfigOptions } from "./nginx-config";
-import type { SiteRules } from "./nginx-rules";
+import type { ProxySettings, SiteRules } from "./nginx-rules";
 
 const run = promisify(execFile);
 
@@ -23,8 +25,8 @@ function renderConfigWithRules(opts: NginxConfigOptions, rules: SiteRules): stri
   return renderNginxConfig({ ...opts, rules });
 }
 
-function parsed(redirects: string, headers: string): SiteRules {
-  const rules = parseSiteRules({ redirects, headers });
+function parsed(redirects: string, headers: string, proxy?: ProxySettings): SiteRules {
+  const rules = parseSiteRules({ redirects, headers }, proxy);
   if (!rules) throw new Error("no rules");
   return rules;
 }
@@ -68,7 +70,7 @@ async function startNginx(dir: string, opts: Omit<NginxConfigOptions, "listen">,
   await mkdir(tmp, { recursive: true });
   const conf = renderConfigWithRules(
     { ...opts, listen: `127.0.0.1:${port}`, root: site, tempDir: tmp, errorLog: path.join(dir, "error.log"), accessLog: path.join(dir, "access.log") },
-    parsed(redirects, headers),
+    parsed(redirects, headers, opts.proxy),
   );
   const confPath = path.join(dir, "nginx.conf");
   await writeFile(confPath, conf);
@@ -417,5 +419,176 @@ describe("nginx -t accepts every hostile input the parser lets through", () => {
     // One server and one http block: nothing a person wrote opened or closed a block.
     expect(conf.match(/^\s*server \{$/gm)).toHaveLength(1);
     expect(conf.match(/^http \{$/gm)).toHaveLength(1);
+  });
+});
+
+describe("nginx proxying a rule to an allowed origin", () => {
+  let dir: string;
+  let nginx: RunningNginx;
+  let upstream: http.Server;
+  let origin: string;
+  /** What the origin received, in order. */
+  const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; bodyBytes: number }[] = [];
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      let bodyBytes = 0;
+      req.on("data", (c: Buffer) => (bodyBytes += c.length));
+      req.on("end", () => {
+        seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes });
+        res.writeHead(req.url?.startsWith("/v1/missing") ? 404 : 200, {
+          "Content-Type": "application/json",
+          "Cache-Control": "private, max-age=7",
+          "Set-Cookie": "planted=1; Domain=pagoda.localhost; Path=/",
+          "X-Frame-Options": "ALLOWALL",
+          "X-Upstream": "yes",
+        });
+        res.end(JSON.stringify({ from: "upstream", url: req.url, bodyBytes }));
+      });
+    });
+    upstream.listen(0, "127.0.0.1");
+    await once(upstream, "listening");
+    const address = upstream.address();
+    if (!address || typeof address === "string") throw new Error("no upstream address");
+    origin = `http://127.0.0.1:${address.port}`;
+    dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-proxy-"));
+    await makeSite(path.join(dir, "site"));
+    const redirects = [
+      `/api/* ${origin}/v1/:splat 200`,
+      `/forced.html ${origin}/forced 200!`,
+      `/docs/* ${origin}/docs/:splat 200`,
+      `/item/:id ${origin}/items/:id 200`,
+    ].join("\n");
+    nginx = await startNginx(dir, { spa: false, notFoundPage: "/404.html", proxy: { origins: [origin] } }, redirects, "/api/*\n  X-Api: through-rules\n");
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    upstream?.closeAllConnections();
+    if (upstream) await new Promise((resolve) => upstream.close(resolve));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function json(body: Buffer): { from: string; url: string; bodyBytes: number } {
+    return JSON.parse(body.toString()) as { from: string; url: string; bodyBytes: number };
+  }
+
+  it("answers with the origin's body, the matched path substituted and the query string kept", async () => {
+    const res = await get(nginx.port, "/api/users/7?fields=name&x=%26", { Cookie: "session=visitor-secret", Authorization: "Bearer app-token" });
+    expect(res.status).toBe(200);
+    expect(json(res.body)).toEqual({ from: "upstream", url: "/v1/users/7?fields=name&x=%26", bodyBytes: 0 });
+    const got = seen.at(-1);
+    expect(got?.headers.host).toBe(origin.slice("http://".length));
+    // The visitor's cookies are not the site's to pass on; the app's own Authorization is.
+    expect(got?.headers.cookie).toBeUndefined();
+    expect(got?.headers.authorization).toBe("Bearer app-token");
+    expect(res.headers["x-upstream"]).toBe("yes");
+    expect(res.headers["x-api"]).toBe("through-rules");
+  });
+
+  it("keeps the origin's Cache-Control, drops its cookies and keeps the platform's security headers", async () => {
+    const res = await get(nginx.port, "/api/ping");
+    expect(res.headers["cache-control"]).toBe("private, max-age=7");
+    expect(res.headers["set-cookie"]).toBeUndefined();
+    expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("passes the origin's status through, not the site's 404 page", async () => {
+    const res = await get(nginx.port, "/api/missing");
+    expect(res.status).toBe(404);
+    expect(json(res.body).from).toBe("upstream");
+  });
+
+  it("applies a forced proxy over an existing file, and an unforced one only where no file is", async () => {
+    expect(json((await get(nginx.port, "/forced.html")).body).url).toBe("/forced");
+    const docs = await get(nginx.port, "/docs/");
+    expect(docs.body.toString()).toContain("<h1>docs</h1>");
+    expect(json((await get(nginx.port, "/docs/elsewhere")).body).url).toBe("/docs/elsewhere");
+  });
+
+  it("takes a request body an API needs", async () => {
+    const body = Buffer.alloc(64 * 1024, "a");
+    const res = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const req = http.request(
+        { host: "127.0.0.1", port: nginx.port, method: "POST", path: "/api/upload", headers: { "Content-Length": body.length } },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (c: Buffer) => chunks.push(c));
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(res.status).toBe(200);
+    expect(json(res.body)).toEqual({ from: "upstream", url: "/v1/upload", bodyBytes: body.length });
+  });
+
+  it.each([
+    ["a decoded quote", "/api/a%22b"],
+    ["a decoded space", "/item/a%20b"],
+    ["a decoded percent", "/api/100%25"],
+    ["a dot-dot climbing out of the rule", "/api/%2e%2e/private/report.html"],
+  ])("never sends the origin a URL with %s (%s): the rule does not match", async (_what, urlPath) => {
+    const before = seen.length;
+    const res = await get(nginx.port, urlPath);
+    expect(res.headers["x-upstream"]).toBeUndefined();
+    expect(seen.length).toBe(before);
+  });
+
+  it("is not reachable at its internal location", async () => {
+    const before = seen.length;
+    expect((await get(nginx.port, "/.pagoda-rule-proxy")).status).toBe(404);
+    expect(seen.length).toBe(before);
+  });
+
+  it("logs no warning while proxying", async () => {
+    const log = await readFile(path.join(dir, "error.log"), "utf8");
+    expect(log.split("\n").filter((l) => / \[(warn|error|crit|alert|emerg)\] /.test(l))).toEqual([]);
+  });
+});
+
+describe("proxy rules the operator refuses or must check with nginx", () => {
+  it("refuses a StaticSite's proxy rule when proxying is off or the origin is not allowed", () => {
+    const rules = { redirects: "/api/* http://127.0.0.1:9/:splat 200\n" };
+    expect(() => parseSiteRules(rules)).toThrow(RulesInvalidError);
+    expect(() => parseSiteRules(rules)).toThrow(/^spec\.rules: _redirects line 1: proxying to another origin .* is not enabled on this platform/);
+    expect(() => parseSiteRules(rules, { origins: ["http://127.0.0.1:8080"] })).toThrow(
+      "spec.rules: _redirects line 1: proxying to http://127.0.0.1:9 is not allowed; allowed origins: http://127.0.0.1:8080",
+    );
+    expect(() => parseSiteRules({ redirects: "/api/* http://127.0.0.1:8080@evil.tld/:splat 200\n" }, { origins: ["http://127.0.0.1:8080"] })).toThrow(
+      /carries a user name/,
+    );
+  });
+
+  it("nginx -t accepts a proxy to an https origin named by host, with a resolver", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pagoda-nginx-rules-proxy-t-"));
+    try {
+      await mkdir(path.join(dir, "tmp"), { recursive: true });
+      const proxy = { origins: ["https://api.example.com"], resolver: "127.0.0.53" };
+      const conf = renderConfigWithRules(
+        {
+          spa: true,
+          listen: "127.0.0.1:1",
+          root: path.join(dir, "site"),
+          tempDir: path.join(dir, "tmp"),
+          errorLog: path.join(dir, "error.log"),
+          accessLog: path.join(dir, "access.log"),
+          proxy,
+        },
+        parsed("/api/* https://api.example.com/v2/:splat 200\n/u/:id https://api.example.com/users/:id?x=1 200!\n", "", proxy),
+      );
+      expect(conf).toContain("resolver 127.0.0.53 valid=30s ipv6=off;");
+      expect(conf).toContain("proxy_ssl_verify on;");
+      const confPath = path.join(dir, "nginx.conf");
+      await writeFile(confPath, conf);
+      const { stderr } = await run("nginx", ["-t", "-q", "-p", dir, "-e", path.join(dir, "error.log"), "-c", confPath]).catch((e: { stderr: string }) => {
+        throw new Error(`nginx -t refused the configuration:\n${e.stderr}`);
+      });
+      expect(stderr).toBe("");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseHeaders, parseRedirects, type HeaderRule, type RedirectRule } from "@/lib/staticsite/rules";
-import { pcreLiteral, quoteValue, renderRules } from "./nginx-rules";
+import { pcreLiteral, quoteValue, renderRules, type ProxySettings } from "./nginx-rules";
 
 function compile(redirects: string, headers = "", spa = false) {
   const r = parseRedirects(redirects);
@@ -110,11 +110,80 @@ describe("renderRules", () => {
     expect(compile("/a /b", "", true).serverBlock).toContain("try_files /index.html =404;");
     expect(compile("/a /b", "", false).serverBlock).toContain("      return 404;\n    }");
   });
+});
 
-  it("does not serve proxy rules yet", () => {
-    const r = parseRedirects("/api/* https://api.example.com/:splat 200", { proxyOrigins: ["https://api.example.com"] });
+describe("proxy rules", () => {
+  const API = "https://api.example.com";
+  const LOCAL = "http://127.0.0.1:9000";
+  function proxied(redirects: string, proxy: ProxySettings | null = { origins: [API, LOCAL], resolver: "10.96.0.10" }) {
+    const r = parseRedirects(redirects, { proxyOrigins: [API, LOCAL] });
+    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join("\n"));
+    return renderRules({ redirects: r.rules, headers: [] }, { spa: false, reservedPaths: [], proxy: proxy ?? undefined });
+  }
+
+  it("proxies to the allowed origin with the matched path, the query string kept, and safe characters only in captures", () => {
+    const out = proxied("/api/* https://api.example.com/v1/:splat 200\n/u/:id http://127.0.0.1:9000/users/:id 200!\n");
+    expect(mapBody(out.httpBlock, "$pagoda_rule_target")).toEqual([
+      'default "";',
+      '"0" "https://api.example.com/v1/${pr_splat}$is_args$args";',
+      '"1" "http://127.0.0.1:9000/users/${pr_id}$is_args$args";',
+    ]);
+    expect(mapBody(out.httpBlock, "$pagoda_rule_action")).toEqual(['default "";', '"0" "proxy";', '"1" "proxy!";']);
+    expect(mapBody(out.httpBlock, "$pagoda_rule_pattern")).toEqual([
+      'default "";',
+      String.raw`"~^/api(?:/(?<pr_splat>[A-Za-z0-9/\\x2d\\x2e\\x5f\\x7e\\x21\\x24\\x26\\x27\\x28\\x29\\x2a\\x2b\\x2c\\x3b\\x3d\\x3a\\x40]*))?\\x3f" "0";`,
+      String.raw`"~^/u/(?<pr_id>[A-Za-z0-9\\x2d\\x2e\\x5f\\x7e\\x21\\x24\\x26\\x27\\x28\\x29\\x2a\\x2b\\x2c\\x3b\\x3d\\x3a\\x40]+)/?\\x3f" "1";`,
+    ]);
+    expect(out.serverBlock).toContain('    if ($pagoda_rule_do = "proxy!") {\n      rewrite ^ /.pagoda-rule-proxy last;\n    }');
+    expect(out.serverBlock).toContain(
+      '      if ($pagoda_rule_do = "proxy") {\n        set $pagoda_rule_do "";\n        rewrite ^ /.pagoda-rule-proxy last;\n      }',
+    );
+    for (const line of [
+      "proxy_pass $pagoda_rule_target;",
+      "resolver 10.96.0.10 valid=30s ipv6=off;",
+      "proxy_set_header Host $proxy_host;",
+      'proxy_set_header Cookie "";',
+      "proxy_hide_header Set-Cookie;",
+      "proxy_ssl_server_name on;",
+      "proxy_ssl_verify on;",
+      "proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
+      "proxy_read_timeout 30s;",
+    ]) {
+      expect(out.serverBlock).toContain(`      ${line}\n`);
+    }
+    expect(out.cacheControlVariable).toBe("$pagoda_rules_cache_control_sent");
+  });
+
+  it("renders nothing for proxies, and no TLS settings for http origins, when a site has none", () => {
+    const none = proxied("/a /b 302\n");
+    expect(none.serverBlock).not.toContain("proxy");
+    expect(none.cacheControlVariable).toBe("$pagoda_rules_cache_control");
+    const plain = proxied("/api/* http://127.0.0.1:9000/:splat 200\n", { origins: [LOCAL] });
+    expect(plain.serverBlock).toContain("proxy_pass $pagoda_rule_target;");
+    expect(plain.serverBlock).not.toContain("proxy_ssl");
+    expect(plain.serverBlock).not.toContain("resolver");
+  });
+
+  it("refuses again, from the target's text, an origin the operator does not allow", () => {
+    expect(() => proxied("/api/* https://api.example.com/:splat 200\n", null)).toThrow(
+      "_redirects line 1: proxying to another origin (200 to https://api.example.com/:splat) is not enabled on this platform",
+    );
+    expect(() => proxied("/api/* https://api.example.com/:splat 200\n", { origins: [LOCAL] })).toThrow(
+      "_redirects line 1: proxying to https://api.example.com is not allowed; allowed origins: http://127.0.0.1:9000",
+    );
+    // A rule object whose parsed origin disagrees with its text is not trusted.
+    const r = parseRedirects("/api/* http://127.0.0.1:9000/:splat 200", { proxyOrigins: [LOCAL] });
     if (!r.ok) throw new Error("parse");
-    expect(() => renderRules({ redirects: r.rules, headers: [] }, { spa: false, reservedPaths: [] })).toThrow("line 1: proxy rules are not served yet");
+    const forged = [{ ...r.rules[0]!, proxy: { origin: API, rest: "/:splat" } }];
+    expect(() =>
+      renderRules({ redirects: forged, headers: [] }, { spa: false, reservedPaths: [], proxy: { origins: [API, LOCAL], resolver: "10.0.0.1" } }),
+    ).toThrow("_redirects line 1: the proxy target http://127.0.0.1:9000/:splat was not parsed by this operator");
+  });
+
+  it("needs a resolver for an origin named by host, not for an IP", () => {
+    expect(() => proxied("/api/* https://api.example.com/:splat 200\n", { origins: [API] })).toThrow(
+      "_redirects line 1: proxying to https://api.example.com needs a DNS resolver (PAGODA_PROXY_RESOLVER)",
+    );
   });
 });
 

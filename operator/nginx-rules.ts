@@ -21,7 +21,16 @@
 //   only when no file or directory exists at the path (the `try_files`
 //   fallback `@pagoda_rules`), after which the site's own fallback (the SPA's
 //   `/index.html` or the 404 page) follows.
-import { decodePath, exactPath, patternRegExp, type HeaderRule, type PathPattern, type RedirectRule } from "@/lib/staticsite/rules";
+import {
+  decodePath,
+  exactPath,
+  originHasIpHost,
+  patternRegExp,
+  proxyTarget,
+  type HeaderRule,
+  type PathPattern,
+  type RedirectRule,
+} from "@/lib/staticsite/rules";
 
 export interface SiteRules {
   redirects: readonly RedirectRule[];
@@ -33,6 +42,14 @@ export interface RenderRulesOptions {
   spa: boolean;
   /** Never subject to rules: the probes' path. */
   reservedPaths: readonly string[];
+  /** Origins 200 rules may proxy to, and the DNS resolver nginx asks for their names; absent: no proxy rule compiles. */
+  proxy?: ProxySettings;
+}
+
+export interface ProxySettings {
+  origins: readonly string[];
+  /** `address[:port]` of a DNS server; needed when an origin is a host name. */
+  resolver?: string;
 }
 
 export interface RenderedRules {
@@ -49,6 +66,9 @@ export interface RenderedRules {
 }
 
 export const RULE_404_LOCATION = "/.pagoda-rule-404";
+export const RULE_PROXY_LOCATION = "/.pagoda-rule-proxy";
+/** Where nginx finds the CAs it checks an https origin's certificate against (Debian and Alpine, hence the nginx image, alike). */
+export const PROXY_TRUSTED_CAS = "/etc/ssl/certs/ca-certificates.crt";
 export const RULES_FALLBACK_LOCATION = "@pagoda_rules";
 const PLATFORM_CACHE_CONTROL = "$pagoda_cache_control";
 
@@ -58,6 +78,16 @@ const CAPTURE_CLASS = "[^/?\\x00-\\x20\\x7f]";
 const SPLAT_CLASS = "[^?\\x00-\\x20\\x7f]";
 /** A capture a target puts right after its leading `/` may not start with `/` or `\`: `//host` would leave the site. */
 const NO_HOST_GUARD = "(?!/|\\x5c)";
+/**
+ * What a capture may hold when it goes into a proxied request's URL: `$uri`
+ * is decoded, and nginx sends the URL as written, so only characters that
+ * mean the same encoded or not (RFC 3986 unreserved and sub-delims, `:` and
+ * `@`) are let through; a request with any other character in the captured
+ * part does not match the rule.
+ */
+const PROXY_SAFE = [..."-._~!$&'()*+,;=:@"].map((c) => `\\x${c.charCodeAt(0).toString(16)}`).join("");
+const PROXY_CAPTURE_CLASS = `[A-Za-z0-9${PROXY_SAFE}]`;
+const PROXY_SPLAT_CLASS = `[A-Za-z0-9/${PROXY_SAFE}]`;
 
 /** A regex literal: bytes other than `[A-Za-z0-9/_~%-]` become `\xHH`, which nginx's lexer passes through untouched. */
 export function pcreLiteral(text: string): string {
@@ -79,14 +109,16 @@ export function quoteValue(text: string): string {
   return `"${text.replace(/[\\"]/g, "\\$&").replace(/\$/g, "${pagoda_dollar}")}"`;
 }
 
-function pathRegex(pattern: PathPattern, guarded: ReadonlySet<string>, anchorEnd: string): string {
+function pathRegex(pattern: PathPattern, guarded: ReadonlySet<string>, anchorEnd: string, proxied = false): string {
+  const captureClass = proxied ? PROXY_CAPTURE_CLASS : CAPTURE_CLASS;
+  const splatClass = proxied ? PROXY_SPLAT_CLASS : SPLAT_CLASS;
   let re = "^";
   for (const t of pattern.tokens) {
     if (t.kind === "literal") re += pcreLiteral(t.text);
     else if (t.kind === "placeholder") {
-      re += `(?<${CAPTURE_PREFIX}${t.name}>${guarded.has(t.name) ? NO_HOST_GUARD : ""}${CAPTURE_CLASS}+)`;
+      re += `(?<${CAPTURE_PREFIX}${t.name}>${guarded.has(t.name) ? NO_HOST_GUARD : ""}${captureClass}+)`;
     } else {
-      const capture = `(?<${CAPTURE_PREFIX}splat>${guarded.has("splat") ? NO_HOST_GUARD : ""}${SPLAT_CLASS}*)`;
+      const capture = `(?<${CAPTURE_PREFIX}splat>${guarded.has("splat") ? NO_HOST_GUARD : ""}${splatClass}*)`;
       re += pattern.trailingSplat ? `(?:/${capture})?` : capture;
     }
   }
@@ -114,21 +146,23 @@ function queryLookaheads(rule: RedirectRule): string {
 function targetValue(rule: RedirectRule): string {
   const names = new Set(rule.names);
   // A rewrite or 404 rule names a file, which nginx looks up by its decoded
-  // name (`rewrite` does not decode); a redirect's Location stays encoded.
-  const served = rule.status === 200 || rule.status === 404;
+  // name (`rewrite` does not decode); a redirect's Location and a proxied URL stay encoded.
+  const served = (rule.status === 200 && !rule.proxy) || rule.status === 404;
   const literal = (text: string) => quoteValue(served ? decodePath(text) : text).slice(1, -1);
-  let out = "";
+  // A proxy's origin is the allow-list's, written whole: placeholders are substituted only after it.
+  const to = rule.proxy ? rule.proxy.rest : rule.to;
+  let out = rule.proxy ? literal(rule.proxy.origin) : "";
   let last = 0;
-  for (const m of rule.to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
+  for (const m of to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
     const name = m[1] ?? "";
     if (!names.has(name)) continue;
-    out += literal(rule.to.slice(last, m.index)) + `\${${CAPTURE_PREFIX}${name}}`;
+    out += literal(to.slice(last, m.index)) + `\${${CAPTURE_PREFIX}${name}}`;
     last = m.index + m[0].length;
   }
-  out += literal(rule.to.slice(last));
-  // Redirects keep the request's query string, as on Netlify, unless the rule
-  // matched on it or the target brings its own.
-  if (!served && rule.query.length === 0 && !rule.to.includes("?")) out += "$is_args$args";
+  out += literal(to.slice(last));
+  // Redirects and proxies keep the request's query string, as on Netlify,
+  // unless the rule matched on it or the target brings its own.
+  if (!served && rule.query.length === 0 && !to.includes("?")) out += "$is_args$args";
   return `"${out}"`;
 }
 
@@ -179,11 +213,11 @@ function compileRedirects(rules: readonly RedirectRule[], reserved: readonly str
         }
       }
     } else {
-      const re = pathRegex(rule.from, leadingNames(rule), "\\x3f") + queryLookaheads(rule);
+      const re = pathRegex(rule.from, leadingNames(rule), "\\x3f", rule.proxy !== undefined) + queryLookaheads(rule);
       patterns.push(`    ${quoteLiteral(`~${re}`)} ${quoteLiteral(id)};`);
       earlierPatterns.push(patternRegExp(rule.from));
     }
-    actions.push(`    ${quoteLiteral(id)} "${rule.status}${rule.force ? "!" : ""}";`);
+    actions.push(`    ${quoteLiteral(id)} "${rule.proxy ? "proxy" : rule.status}${rule.force ? "!" : ""}";`);
     targets.push(`    ${quoteLiteral(id)} ${targetValue(rule)};`);
   });
   out.exactKeys.push(...exact.map((l) => l.trim()));
@@ -234,13 +268,74 @@ function compileHeaders(rules: readonly HeaderRule[]): { http: string[]; server:
 
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 
-export function renderRules(rules: SiteRules, opts: RenderRulesOptions): RenderedRules {
-  for (const r of rules.redirects) {
-    if (r.status === 200 && /^https?:\/\//i.test(r.to)) {
-      // The parser lets allowed origins through; serving them needs a resolver and proxy settings this step does not render.
-      throw new Error(`line ${r.line}: proxy rules are not served yet`);
+/**
+ * Checks every proxy rule against the operator's own allow-list again, from
+ * the target's text: rules objects reach here from a StaticSite anyone with
+ * write access to it may have written.
+ */
+function checkProxies(rules: readonly RedirectRule[], proxy: ProxySettings | undefined): { https: boolean; any: boolean } {
+  const used = { https: false, any: false };
+  for (const r of rules) {
+    if (!(r.status === 200 && /^https?:\/\//i.test(r.to))) continue;
+    let target;
+    try {
+      target = proxyTarget(r.to, proxy?.origins ?? []);
+    } catch (e) {
+      throw new Error(`_redirects line ${r.line}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
+    if (r.proxy?.origin !== target.origin || r.proxy.rest !== target.rest) {
+      throw new Error(`_redirects line ${r.line}: the proxy target ${r.to} was not parsed by this operator`);
+    }
+    if (!originHasIpHost(target.origin) && !proxy?.resolver) {
+      throw new Error(`_redirects line ${r.line}: proxying to ${target.origin} needs a DNS resolver (PAGODA_PROXY_RESOLVER)`);
+    }
+    used.any = true;
+    if (target.origin.startsWith("https:")) used.https = true;
   }
+  return used;
+}
+
+/** The internal location proxy rules rewrite to; the URL is the rule's target, built by the maps. */
+function proxyLocation(https: boolean, resolver: string | undefined): string {
+  return [
+    `    location = ${RULE_PROXY_LOCATION} {`,
+    "      internal;",
+    ...(resolver ? [`      resolver ${resolver} valid=30s ipv6=off;`, "      resolver_timeout 5s;"] : []),
+    "      proxy_pass $pagoda_rule_target;",
+    "      proxy_http_version 1.1;",
+    "      proxy_set_header Host $proxy_host;",
+    '      proxy_set_header Connection "";',
+    // Cookies on a site's host may come from any site under the same parent
+    // domain, so they are not the site's to pass on; and a cookie an origin
+    // sets would land on the platform's domain, as _headers' Set-Cookie would.
+    '      proxy_set_header Cookie "";',
+    "      proxy_hide_header Set-Cookie;",
+    // The platform's own headers are added to every answer; the origin's copies would make them ambiguous.
+    "      proxy_hide_header X-Content-Type-Options;",
+    "      proxy_hide_header Referrer-Policy;",
+    "      proxy_hide_header X-Frame-Options;",
+    "      proxy_redirect off;",
+    "      proxy_intercept_errors off;",
+    "      proxy_connect_timeout 5s;",
+    "      proxy_send_timeout 30s;",
+    "      proxy_read_timeout 30s;",
+    // Streamed both ways, never spooled to the pod's small /tmp.
+    "      proxy_request_buffering off;",
+    "      proxy_max_temp_file_size 0;",
+    ...(https
+      ? [
+          "      proxy_ssl_server_name on;",
+          "      proxy_ssl_verify on;",
+          "      proxy_ssl_verify_depth 4;",
+          `      proxy_ssl_trusted_certificate ${PROXY_TRUSTED_CAS};`,
+        ]
+      : []),
+    "    }",
+  ].join("\n");
+}
+
+export function renderRules(rules: SiteRules, opts: RenderRulesOptions): RenderedRules {
+  const proxies = checkProxies(rules.redirects, opts.proxy);
   const compiled: Compiled = { http: [], exactKeys: [] };
   const redirectMaps = compileRedirects(rules.redirects, opts.reservedPaths, compiled);
   const headers = compileHeaders(rules.headers);
@@ -249,7 +344,11 @@ export function renderRules(rules: SiteRules, opts: RenderRulesOptions): Rendere
     '  geo $pagoda_dollar {\n    default "$";\n  }\n' +
     "  map $uri $pagoda_rule_uri {\n    default $uri;\n  }\n" +
     [...redirectMaps, ...headers.http].join("\n") +
-    "\n";
+    "\n" +
+    (proxies.any
+      ? "  # A proxied answer keeps the origin's Cache-Control (or none): $uri is the proxy location's when headers are sent.\n" +
+        `  map $uri $pagoda_rules_cache_control_sent {\n    ${quoteLiteral(RULE_PROXY_LOCATION)} "";\n    default $pagoda_rules_cache_control;\n  }\n`
+      : "");
 
   const forced = REDIRECT_CODES.map((c) => `    if ($pagoda_rule_do = "${c}!") {\n      return ${c} $pagoda_rule_target;\n    }`);
   const unforced = REDIRECT_CODES.map((c) => `      if ($pagoda_rule_do = "${c}") {\n        return ${c} $pagoda_rule_target;\n      }`);
@@ -259,13 +358,19 @@ export function renderRules(rules: SiteRules, opts: RenderRulesOptions): Rendere
     "    if ($uri = $pagoda_rule_uri) {\n      set $pagoda_rule_do $pagoda_rule_action;\n    }",
     ...forced,
     '    if ($pagoda_rule_do = "200!") {\n      rewrite ^ $pagoda_rule_target last;\n    }',
+    ...(proxies.any ? [`    if ($pagoda_rule_do = "proxy!") {\n      rewrite ^ ${RULE_PROXY_LOCATION} last;\n    }`] : []),
     `    if ($pagoda_rule_do = "404!") {\n      rewrite ^ ${RULE_404_LOCATION} last;\n    }`,
     ...headers.server,
     `    location = ${RULE_404_LOCATION} {\n      internal;\n      error_page 404 $pagoda_rule_target;\n      return 404;\n    }`,
+    // An API behind a proxy rule takes request bodies; the site's own files need none.
+    ...(proxies.any ? ["    client_max_body_size 1m;", proxyLocation(proxies.https, opts.proxy?.resolver)] : []),
     `    location ${RULES_FALLBACK_LOCATION} {`,
     ...unforced,
     '      if ($pagoda_rule_do = "200") {\n        set $pagoda_rule_do "";\n        rewrite ^ $pagoda_rule_target last;\n      }',
     `      if ($pagoda_rule_do = "404") {\n        set $pagoda_rule_do "";\n        rewrite ^ ${RULE_404_LOCATION} last;\n      }`,
+    ...(proxies.any
+      ? [`      if ($pagoda_rule_do = "proxy") {\n        set $pagoda_rule_do "";\n        rewrite ^ ${RULE_PROXY_LOCATION} last;\n      }`]
+      : []),
     opts.spa ? "      try_files /index.html =404;" : "      return 404;",
     "    }",
   ].join("\n");
@@ -274,6 +379,6 @@ export function renderRules(rules: SiteRules, opts: RenderRulesOptions): Rendere
     httpBlock,
     serverBlock: serverBlock + "\n",
     tryFilesFallback: RULES_FALLBACK_LOCATION,
-    cacheControlVariable: "$pagoda_rules_cache_control",
+    cacheControlVariable: proxies.any ? "$pagoda_rules_cache_control_sent" : "$pagoda_rules_cache_control",
   };
 }
