@@ -16,6 +16,11 @@ describe("configuration", () => {
     expect(config.PAGODA_INGRESS_NAMESPACE).toBeUndefined();
     expect(config.PAGODA_DASHBOARD_NAMESPACE).toBe("pagoda");
     expect(config.PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS).toBe(10);
+    expect(config.PAGODA_PROXY_ORIGINS).toEqual([]);
+    expect(parseConfig({ ...valid, PAGODA_PROXY_ORIGINS: "https://API.example.com,http://10.0.0.5:8080" }).PAGODA_PROXY_ORIGINS).toEqual([
+      "https://api.example.com",
+      "http://10.0.0.5:8080",
+    ]);
   });
 
   it.each([
@@ -29,6 +34,7 @@ describe("configuration", () => {
     [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "0" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at least 1"],
     [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "1.5" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be a whole number"],
     [{ ...valid, PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: "301" }, "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300"],
+    [{ ...valid, PAGODA_PROXY_ORIGINS: "https://api.example.com/v1" }, 'PAGODA_PROXY_ORIGINS: "https://api.example.com/v1" is not an origin'],
   ])("names the variable that is wrong (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

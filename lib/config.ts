@@ -1,5 +1,6 @@
 import { parse as parseHost } from "tldts";
 import { z } from "zod";
+import { parseProxyOrigins } from "@/lib/staticsite/rules/proxy";
 
 /**
  * Dashboard configuration, read from the environment once and validated.
@@ -110,6 +111,21 @@ const schema = z
     PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS: positiveInt("PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS")
       .max(300, { error: "PAGODA_KUBE_REQUEST_TIMEOUT_SECONDS must be at most 300" })
       .default(10),
+    /**
+     * Origins a site's `_redirects` may proxy to (200 to another origin), comma-separated; the operator
+     * takes the same list. Unset: every proxy rule is refused at upload.
+     */
+    PAGODA_PROXY_ORIGINS: z
+      .string()
+      .default("")
+      .transform((text, context) => {
+        try {
+          return parseProxyOrigins(text);
+        } catch (e) {
+          context.addIssue({ code: "custom", message: `PAGODA_PROXY_ORIGINS: ${e instanceof Error ? e.message : String(e)}` });
+          return z.NEVER;
+        }
+      }),
     /** Lets the dashboard and the sites share a registrable domain; for a single-person local setup only. */
     PAGODA_ALLOW_SAME_SITE_SITES: z
       .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })

@@ -51,7 +51,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
   // Pins the digest from before its blob is written until its deploy is recorded, so the collector leaves it alone.
   const pin = new ArtifactUpload(artifactStore());
   try {
-    const result = await processUpload(received.path, limits, pin.store);
+    const result = await processUpload(received.path, limits, pin.store, { proxyOrigins: getConfig().PAGODA_PROXY_ORIGINS });
     try {
       const deploy = await db().$transaction(
         async (tx) => {

@@ -10,6 +10,7 @@ import { NOT_FOUND_PAGE_MAX_LENGTH, NOT_FOUND_PAGE_RE } from "@/lib/staticsite/s
 import type { TenantActor } from "@/lib/tenancy/access";
 import { siteSettingsBodySchema, type headerRuleViewSchema, type redirectRuleViewSchema, type siteSettingsSchema } from "@/lib/api/schemas";
 import { siteNameSchema } from "@/lib/validation";
+import { getConfig } from "@/lib/config";
 
 export type SiteSettingsView = z.infer<typeof siteSettingsSchema>;
 type RedirectRuleView = z.infer<typeof redirectRuleViewSchema>;
@@ -117,7 +118,7 @@ export async function getSiteSettings(actor: TenantActor, siteName: string): Pro
     pages: files.map((file) => file.path),
     rules: {
       // The text was checked at upload; parsing it again gives each rule its line number.
-      redirects: fileView(deploy.redirectsText, (text) => parseRedirects(text), redirectView),
+      redirects: fileView(deploy.redirectsText, (text) => parseRedirects(text, { proxyOrigins: getConfig().PAGODA_PROXY_ORIGINS }), redirectView),
       headers: fileView(deploy.headersText, parseHeaders, headerView),
     },
   };

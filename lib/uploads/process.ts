@@ -17,6 +17,8 @@ const log = componentLogger("uploads");
 export interface ProcessOptions {
   /** Parent for the private scratch directory; the OS temp dir by default. */
   tmpDir?: string;
+  /** Origins `_redirects` may proxy to (PAGODA_PROXY_ORIGINS); none by default. */
+  proxyOrigins?: readonly string[];
 }
 
 export interface ProcessResult {
@@ -56,7 +58,7 @@ export async function processUpload(zipPath: string, limits: UploadLimits, store
     let built;
     try {
       const plan = await inspectZip(opened.zip, limits, archiveBytes);
-      const rules = await checkSiteRules(opened.zip, opened.reader, plan);
+      const rules = await checkSiteRules(opened.zip, opened.reader, plan, opts.proxyOrigins);
       built = {
         plan,
         rules,

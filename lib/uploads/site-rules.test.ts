@@ -28,13 +28,13 @@ afterEach(async () => {
   await work.cleanup();
 });
 
-async function run(entries: readonly ZipSpecEntry[]) {
+async function run(entries: readonly ZipSpecEntry[], proxyOrigins?: readonly string[]) {
   const zipPath = await writeZip(work.dir, "upload.zip", await buildZip(entries));
-  return processUpload(zipPath, DEFAULT_UPLOAD_LIMITS, store, { tmpDir: tmp });
+  return processUpload(zipPath, DEFAULT_UPLOAD_LIMITS, store, { tmpDir: tmp, proxyOrigins });
 }
 
-async function refused(entries: readonly ZipSpecEntry[]): Promise<UploadError> {
-  const err: unknown = await run(entries).then(
+async function refused(entries: readonly ZipSpecEntry[], proxyOrigins?: readonly string[]): Promise<UploadError> {
+  const err: unknown = await run(entries, proxyOrigins).then(
     () => null,
     (e: unknown) => e,
   );
@@ -105,8 +105,21 @@ describe("_redirects and _headers at upload", () => {
     expect(latin1.message).toBe("_headers is not valid UTF-8 text");
   });
 
-  it("refuses a proxy to another origin: the platform allows none", async () => {
+  it("refuses a proxy to another origin when the platform allows none", async () => {
     const err = await refused([INDEX, { name: "_redirects", data: "/api/* https://api.example.com/:splat 200\n" }]);
-    expect(err.message).toMatch(/^_redirects line 1: proxying to another origin/);
+    expect(err.message).toBe(
+      "_redirects line 1: proxying to another origin (200 to https://api.example.com/:splat) is not enabled on this platform; use a redirect status",
+    );
+  });
+
+  it("takes a proxy to an allowed origin", async () => {
+    const ok = "/api/* https://api.example.com/:splat 200\n";
+    expect((await run([INDEX, { name: "_redirects", data: ok }], ["https://api.example.com"])).rules.redirects).toBe(ok);
+  });
+
+  it("refuses a proxy to any other origin, naming the allowed ones", async () => {
+    const allowed = ["https://api.example.com"];
+    const err = await refused([INDEX, { name: "_redirects", data: "/a /b\n/api/* https://api.example.com.evil.tld/:splat 200\n" }], allowed);
+    expect(err.message).toBe("_redirects line 2: proxying to https://api.example.com.evil.tld is not allowed; allowed origins: https://api.example.com");
   });
 });

@@ -44,15 +44,16 @@ async function readRulesFile(zip: ZipFile, reader: ZipBlockReader, file: Planned
 /**
  * Reads and checks `_redirects` and `_headers` at the site root (after the
  * wrapping folder is stripped). Throws `invalid_rules` for any bad line;
- * returns the text as uploaded, which the StaticSite carries.
+ * returns the text as uploaded, which the StaticSite carries. `proxyOrigins`:
+ * the platform's PAGODA_PROXY_ORIGINS; empty, every proxy rule is refused.
  */
-export async function checkSiteRules(zip: ZipFile, reader: ZipBlockReader, plan: InspectResult): Promise<SiteRulesText> {
+export async function checkSiteRules(zip: ZipFile, reader: ZipBlockReader, plan: InspectResult, proxyOrigins: readonly string[] = []): Promise<SiteRulesText> {
   const byPath = new Map(plan.files.map((file) => [file.path, file]));
   const rules: SiteRulesText = { redirects: null, headers: null };
   const redirects = byPath.get(REDIRECTS_FILE);
   if (redirects) {
     const text = await readRulesFile(zip, reader, redirects, REDIRECTS_FILE);
-    const parsed = parseRedirects(text);
+    const parsed = parseRedirects(text, { proxyOrigins });
     if (!parsed.ok) throw refusal(redirects, REDIRECTS_FILE, parsed.errors);
     rules.redirects = text;
   }
