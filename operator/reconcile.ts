@@ -6,7 +6,7 @@ import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Ingress, V1PodDisru
 import type pino from "pino";
 import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } from "@/lib/staticsite/types";
 import type { ChildConfig } from "./children";
-import { childNames, desiredChildren, effectiveHosts, siteUrl, type DesiredChildren } from "./children";
+import { childNames, desiredChildren, effectiveHosts, RulesInvalidError, siteUrl, type DesiredChildren } from "./children";
 import { hostProblem, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
@@ -191,11 +191,13 @@ export class Reconciler {
     const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
 
     let applyError: Error | undefined;
+    let rulesError: string | undefined;
     let desired: DesiredChildren | undefined;
     try {
       desired = desiredChildren(site, this.deps.config, hosts.granted);
     } catch (err) {
       applyError = new Error(`cannot build the site's objects: ${(err as Error).message}`, { cause: err });
+      if (err instanceof RulesInvalidError) rulesError = err.message;
     }
 
     let deployment = caches.deployments.get({ namespace, name: childNames(name).deployment });
@@ -225,7 +227,8 @@ export class Reconciler {
       deployment,
       pods,
       url: siteUrl(site, this.deps.config, hosts.granted),
-      applyError: applyError?.message,
+      applyError: rulesError ? undefined : applyError?.message,
+      rulesError,
       hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
       now: this.now(),
     });

@@ -50,6 +50,7 @@ describe("operator with site rules", () => {
       const c = findCondition(s.status, CONDITION_DEGRADED);
       return s.status?.observedGeneration === 2 && c?.status === "True" ? c : undefined;
     });
+    expect(degraded.reason).toBe("RulesInvalid");
     expect(degraded.message).toContain("spec.rules: _redirects line 2: status 999 is not a redirect status");
     await operator.idle();
     expect(await configOf(ns, "shop")).toBe(first);

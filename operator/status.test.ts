@@ -152,6 +152,22 @@ describe("deriveStatus", () => {
     expect(cond(done, "Progressing")).toMatchObject({ status: "False", reason: "Suspended" });
   });
 
+  it("reports rules that do not parse as Degraded with their own reason, file and line", () => {
+    const status = deriveStatus({
+      site: makeSite(),
+      deployment: undefined,
+      pods: [],
+      url,
+      now: t0,
+      rulesError: "spec.rules: _redirects line 2: status 999 is not a redirect status",
+    });
+    expect(cond(status, "Degraded")).toMatchObject({
+      status: "True",
+      reason: "RulesInvalid",
+      message: "The site's rules are refused, so its last good configuration keeps serving: spec.rules: _redirects line 2: status 999 is not a redirect status",
+    });
+  });
+
   it("reports apply failures as Degraded", () => {
     const status = deriveStatus({ site: makeSite(), deployment: undefined, pods: [], url, now: t0, applyError: "admission webhook denied" });
     expect(cond(status, "Degraded")).toMatchObject({ status: "True", reason: "ApplyFailed" });

@@ -24,6 +24,8 @@ export interface StatusInputs {
   url: string;
   /** Set when applying the children failed in this reconcile. */
   applyError?: string;
+  /** Set when the spec's rules do not parse (with the file and line): no child was built from them. */
+  rulesError?: string;
   /** Hosts the site asks for but does not serve (operator/hosts.ts): HostConflict or HostNotAllowed. */
   hostProblem?: Problem;
   now: Date;
@@ -235,6 +237,10 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
   }
   if (input.applyError) {
     degraded = c("True", "ApplyFailed", `Updating the site's objects failed: ${oneLine(input.applyError, 500)}`);
+  }
+  // Its own reason: the site owner's text is what to fix, not the cluster.
+  if (input.rulesError) {
+    degraded = c("True", "RulesInvalid", `The site's rules are refused, so its last good configuration keeps serving: ${oneLine(input.rulesError, 500)}`);
   }
 
   const prevConditions = previous?.conditions;
