@@ -39,7 +39,7 @@ import { restoreSites } from "./restore";
 import { applyStaticSite, deleteStaticSite, desiredStaticSite, ensureTenantNamespace, publishSite } from "./static-sites";
 import { sitePhase } from "./site-phase";
 import { desiredTenantLimitRange, desiredTenantQuota } from "./tenant-limits";
-import type { NetworkPolicyObject } from "./tenant-policy";
+import { desiredTenantPolicy, type NetworkPolicyObject } from "./tenant-policy";
 import { StatusHub } from "./status-hub";
 import { sseStream } from "@/lib/http/sse";
 import { followSiteStatus } from "./status-stream";
@@ -466,6 +466,24 @@ describe("dashboard cluster access against a real API server", () => {
     );
     expect(await readStaticSite(kc, tenant, "fine")).not.toBeNull();
     expect(await readStaticSite(kc, tenant, "bad")).not.toBeNull();
+  });
+
+  it("lets site pods out to the proxy origins only when proxying is on, in a policy the API server keeps as written", async () => {
+    const policy = { ingressNamespace: "ingress-nginx", dashboardNamespace: "pagoda", proxyOrigins: ["https://api.example.com", "http://10.0.0.5:8080"] };
+    const tenant = `npx-${randomSuffix()}`;
+    const namespace = `pagoda-${tenant}`;
+    await ensureTenantNamespace(kc, tenant, policy);
+    const live = (await custom.getNamespacedCustomObject({
+      group: "networking.k8s.io",
+      version: "v1",
+      plural: "networkpolicies",
+      namespace,
+      name: "pagoda-sites",
+    })) as NetworkPolicyObject;
+    // Stored exactly as desired, so the next pass finds nothing to write.
+    expect(live.spec).toEqual(desiredTenantPolicy(namespace, policy).spec);
+    expect((await ensureTenantNamespace(readOnly, tenant, policy)).written).toBe(false);
+    expect(JSON.stringify(live.spec)).toContain('"cidr":"10.0.0.5/32"');
   });
 
   it("gives a tenant namespace its NetworkPolicy when configured: once, puts back hand edits, and restore keeps it", async () => {

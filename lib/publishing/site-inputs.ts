@@ -36,10 +36,12 @@ export async function tenantMaxSitesOf(tenantSlug: string): Promise<number> {
 
 /** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
 export function tenantPolicySettings(
-  config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE"> = getConfig(),
+  config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE" | "PAGODA_PROXY_ORIGINS"> = getConfig(),
 ): TenantPolicySettings | null {
   if (!config.PAGODA_INGRESS_NAMESPACE) return null;
-  return { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
+  const settings = { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
+  // Site pods may reach nothing but DNS and the dashboard, unless proxy rules need their origins.
+  return config.PAGODA_PROXY_ORIGINS.length > 0 ? { ...settings, proxyOrigins: config.PAGODA_PROXY_ORIGINS } : settings;
 }
 
 function toDesired(site: SiteWithTarget): DesiredSite | null {

@@ -21,3 +21,34 @@ describe("tenant NetworkPolicy", () => {
     expect(tenantPolicyNeedsApply({ ...desired, spec: { ...(desired.spec as object), ingress: [] } }, desired)).toBe(true);
   });
 });
+
+describe("tenant NetworkPolicy with proxy rules", () => {
+  const egressOf = (proxyOrigins: string[]) => (desiredTenantPolicy("pagoda-acme", { ...settings, proxyOrigins }).spec as { egress: unknown[] }).egress;
+
+  it("lets out nothing more while proxying is off", () => {
+    expect(egressOf([])).toEqual((desiredTenantPolicy("pagoda-acme", settings).spec as { egress: unknown[] }).egress);
+    expect(egressOf([])).toHaveLength(2);
+  });
+
+  it("opens an IP origin's address and port exactly, and a named origin's port to public addresses only", () => {
+    const egress = egressOf(["https://api.example.com", "http://10.0.0.5:8080", "http://cdn.example.net", "https://api.example.com:8443"]);
+    expect(egress.slice(2)).toEqual([
+      {
+        to: [
+          {
+            ipBlock: {
+              cidr: "0.0.0.0/0",
+              except: ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"],
+            },
+          },
+        ],
+        ports: [
+          { protocol: "TCP", port: 443 },
+          { protocol: "TCP", port: 80 },
+          { protocol: "TCP", port: 8443 },
+        ],
+      },
+      { to: [{ ipBlock: { cidr: "10.0.0.5/32" } }], ports: [{ protocol: "TCP", port: 8080 }] },
+    ]);
+  });
+});

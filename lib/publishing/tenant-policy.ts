@@ -13,6 +13,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { isNotFound } from "@/lib/kube/request";
 import { FIELD_MANAGER_DASHBOARD, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
+import { originHasIpHost } from "@/lib/staticsite/rules";
 import { dashboardRequester } from "./kube-clients";
 
 const log = componentLogger("k8s-dashboard");
@@ -37,6 +38,8 @@ export interface TenantPolicySettings {
   ingressNamespace: string;
   /** Namespace of the dashboard's pods, which serve the artifacts the sites download. */
   dashboardNamespace: string;
+  /** Origins proxy rules may reach (PAGODA_PROXY_ORIGINS); absent when proxying is off. */
+  proxyOrigins?: readonly string[];
 }
 
 // Pods and ports by label and name, as the operator and deploy/ make them:
@@ -44,6 +47,35 @@ export interface TenantPolicySettings {
 // the dashboard's pods (app.kubernetes.io/name=pagoda-dashboard) their port.
 const DASHBOARD_POD_LABELS = { "app.kubernetes.io/name": "pagoda-dashboard" };
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+// A host name's addresses are not something a NetworkPolicy can name, so an
+// origin given by name opens its port to the public address space only: never
+// to the cluster's own networks, loopback, link-local (cloud metadata) or the
+// other private ranges, which nginx's allow-list already keeps rules away from
+// but a policy should not rely on. An origin given as an IP address opens
+// exactly that address, private or not: the operator chose it.
+const NOT_PUBLIC = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"];
+
+/**
+ * The egress rules of the proxy origins: one per distinct destination (an IP
+ * address, or the public internet for host names) with the origins' ports.
+ * Deterministic in the list's order, so the same list gives the same policy.
+ */
+export function proxyEgress(origins: readonly string[]): object[] {
+  const portsByCidr = new Map<string, number[]>();
+  for (const origin of origins) {
+    const url = new URL(origin);
+    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+    const cidr = originHasIpHost(origin) ? `${url.hostname}/32` : "0.0.0.0/0";
+    const ports = portsByCidr.get(cidr) ?? [];
+    if (!ports.includes(port)) ports.push(port);
+    portsByCidr.set(cidr, ports);
+  }
+  return [...portsByCidr].map(([cidr, ports]) => ({
+    to: [{ ipBlock: cidr === "0.0.0.0/0" ? { cidr, except: NOT_PUBLIC } : { cidr } }],
+    ports: ports.map((port) => ({ protocol: "TCP", port })),
+  }));
+}
 
 export function desiredTenantPolicy(namespace: string, settings: TenantPolicySettings): NetworkPolicyObject {
   const dns = [
@@ -71,6 +103,7 @@ export function desiredTenantPolicy(namespace: string, settings: TenantPolicySet
           ],
           ports: [{ protocol: "TCP", port: "http" }],
         },
+        ...proxyEgress(settings.proxyOrigins ?? []),
       ],
     },
   };
