@@ -32,4 +32,5 @@ ensure_cluster_packages() {
   ensure_command conntrack conntrack "service routing of the local node"
   ensure_command /bin/busybox busybox-static "init containers of the local node"
   ensure_command /usr/sbin/nginx nginx "the image that serves sites"
+  ensure_command /usr/sbin/knotd knot "the local DNS server of domain verification and ACME validation"
 }
