@@ -131,8 +131,51 @@ const schema = z
       .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })
       .default("0")
       .transform((value) => value === "1"),
+    /**
+     * Single sign-on through one OpenID provider (docs/accounts.md). Issuer, client id and secret come
+     * together or not at all; none of them is "no single sign-on".
+     */
+    PAGODA_OIDC_ISSUER: z
+      .url({ protocol: /^https?$/, error: "PAGODA_OIDC_ISSUER must be the OpenID provider's issuer URL, e.g. https://login.example.com" })
+      .optional(),
+    PAGODA_OIDC_CLIENT_ID: z.string().min(1, { error: "PAGODA_OIDC_CLIENT_ID must not be empty" }).max(255).optional(),
+    PAGODA_OIDC_CLIENT_SECRET: z.string().min(1, { error: "PAGODA_OIDC_CLIENT_SECRET must not be empty" }).max(1024).optional(),
+    PAGODA_OIDC_NAME: z
+      .string()
+      .regex(/^[^\p{Cc}]{1,40}$/u, { error: "PAGODA_OIDC_NAME must be 1-40 characters on one line (the sign-in button says “Sign in with <name>”)" })
+      .default("single sign-on"),
+    /** `example.com=acme:member,…`: a new account from single sign-on with an address at the domain joins that workspace. */
+    PAGODA_OIDC_DOMAIN_RULES: z
+      .string()
+      .default("")
+      .transform((text, context) => {
+        try {
+          return parseOidcDomainRules(text);
+        } catch (e) {
+          context.addIssue({ code: "custom", message: `PAGODA_OIDC_DOMAIN_RULES: ${e instanceof Error ? e.message : String(e)}` });
+          return z.NEVER;
+        }
+      }),
   })
   .superRefine((config, context) => {
+    const oidc = ["PAGODA_OIDC_ISSUER", "PAGODA_OIDC_CLIENT_ID", "PAGODA_OIDC_CLIENT_SECRET"] as const;
+    const missing = oidc.filter((name) => config[name] === undefined);
+    if (missing.length > 0 && missing.length < oidc.length) {
+      for (const name of missing) {
+        context.addIssue({
+          code: "custom",
+          path: [name],
+          message: `${name} is required when ${oidc.filter((n) => !missing.includes(n)).join(" and ")} is set (single sign-on needs all three)`,
+        });
+      }
+    }
+    if (missing.length === oidc.length && (config.PAGODA_OIDC_DOMAIN_RULES?.length ?? 0) > 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["PAGODA_OIDC_DOMAIN_RULES"],
+        message: "PAGODA_OIDC_DOMAIN_RULES is set but single sign-on is off: set PAGODA_OIDC_ISSUER, PAGODA_OIDC_CLIENT_ID and PAGODA_OIDC_CLIENT_SECRET too",
+      });
+    }
     // Runs even when other fields failed; those already have their own message.
     if (config.PAGODA_ALLOW_SAME_SITE_SITES || !URL.canParse(config.NEXTAUTH_URL) || !BASE_DOMAIN_RE.test(config.PAGODA_BASE_DOMAIN)) return;
     const conflict = sameSiteConflict(new URL(config.NEXTAUTH_URL).hostname, config.PAGODA_BASE_DOMAIN);
@@ -140,6 +183,37 @@ const schema = z
   });
 
 export type Config = z.infer<typeof schema>;
+
+export interface OidcDomainRule {
+  /** Lower-case; matches the part of an address after the @ exactly (no sub-domains). */
+  domain: string;
+  workspace: string;
+  role: "owner" | "member" | "viewer";
+}
+
+/**
+ * `example.com=acme:member,example.org=beta:viewer`. Each domain at most once; the workspace is a
+ * slug, checked against the database only at sign-in (it may be created after the dashboard starts).
+ */
+export function parseOidcDomainRules(text: string): OidcDomainRule[] {
+  const rules: OidcDomainRule[] = [];
+  for (const raw of text.split(",")) {
+    const entry = raw.trim();
+    if (entry === "") continue;
+    const match = /^([^=\s]+)=([^:\s]+):([^\s]+)$/.exec(entry);
+    if (!match) throw new Error(`“${entry.slice(0, 80)}” is not domain=workspace:role, e.g. example.com=acme:member`);
+    const [, rawDomain, workspace, role] = match as unknown as [string, string, string, string];
+    const domain = rawDomain.toLowerCase();
+    if (!BASE_DOMAIN_RE.test(domain) || !domain.includes(".")) throw new Error(`“${rawDomain.slice(0, 80)}” is not an email domain such as example.com`);
+    if (!/^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/.test(workspace))
+      throw new Error(`“${workspace.slice(0, 80)}” is not a workspace slug (lower-case letters, digits and -, at most 24)`);
+    if (role !== "owner" && role !== "member" && role !== "viewer")
+      throw new Error(`the role of ${domain} must be owner, member or viewer, not “${role.slice(0, 20)}”`);
+    if (rules.some((rule) => rule.domain === domain)) throw new Error(`${domain} has more than one rule`);
+    rules.push({ domain, workspace, role });
+  }
+  return rules;
+}
 
 /**
  * Why a dashboard at `dashboardHost` must not serve sites under `baseDomain`,
