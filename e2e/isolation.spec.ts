@@ -181,7 +181,7 @@ test("a member of a workspace is told that only owners manage its tokens, and ca
   await expect(page.getByTestId("token-create")).toHaveCount(0);
   const created = await json(context.request, "POST", `/api/tenants/${alice.tenant}/tokens`, { name: "sneaky", scopes: ["deploy"] });
   expect(created.status).toBe(403);
-  expect(JSON.parse(created.body).error.message).toBe("Only owners of this workspace can do this.");
+  expect(JSON.parse(created.body).error.message).toBe("Only owners of this workspace can do this. You are a member: ask an owner if you need it.");
   expect((await json(context.request, "GET", `/api/tenants/${alice.tenant}/tokens`)).status).toBe(403);
   await context.close();
   await alice.context.close();

@@ -43,12 +43,15 @@ export function DeployHistory({
   settingsChanges = [],
   tenant,
   site,
+  canPromote = true,
 }: {
   deploys: DeployView[];
   /** Changes of the site's settings, shown among the deploys by time. */
   settingsChanges?: SettingsChangeView[];
   tenant: string;
   site: string;
+  /** False for a viewer: the server refuses a promotion from them anyway. */
+  canPromote?: boolean;
 }) {
   // Both lists are newest first; merged by time, a change shows between the deploys it came between.
   const entries = [...deploys.map((deploy) => ({ at: deploy.createdAt, deploy })), ...settingsChanges.map((change) => ({ at: change.createdAt, change }))].sort(
@@ -85,7 +88,7 @@ export function DeployHistory({
             <div className="flex items-center gap-3">
               {deploy.isTarget ? (
                 <span className="text-xs text-slate-500">current target</span>
-              ) : deploy.digest ? (
+              ) : deploy.digest && canPromote ? (
                 <PromoteButton
                   tenant={tenant}
                   site={site}

@@ -73,7 +73,10 @@ describe("creating and revoking tokens", () => {
   it("lets only owners create, list and revoke tokens", async () => {
     const { view } = await createApiToken(owner, { name: "owned", scopes: ["read"] }, null);
     for (const work of [createApiToken(member, { name: "mine", scopes: ["read"] }, null), listApiTokens(member), revokeApiToken(member, view.id, null)]) {
-      expect(await refusal(work)).toMatchObject({ code: "forbidden", message: "Only owners of this workspace can do this." });
+      expect(await refusal(work)).toMatchObject({
+        code: "role_required",
+        message: "Only owners of this workspace can do this. You are a member: ask an owner if you need it.",
+      });
     }
     expect((await db().apiToken.findUniqueOrThrow({ where: { id: view.id } })).revokedAt).toBeNull();
   });

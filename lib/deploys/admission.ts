@@ -9,7 +9,7 @@ import { quotasOf } from "@/lib/tenancy/quotas";
 import { type DeployView } from "@/lib/deploys/view";
 import { uploadDeploy, type UploadRequest } from "@/lib/deploys/upload";
 import { componentLogger } from "@/lib/log";
-import type { TenantActor } from "@/lib/tenancy/access";
+import { requireRole, type TenantActor } from "@/lib/tenancy/access";
 import { DiskReservations, type DiskNeed, type DiskReservation } from "@/lib/uploads/disk";
 import { formatBytes } from "@/lib/uploads/format";
 import { insufficientStorage, isNoSpaceError, isUploadLimitError, serverBusy, tenantBusy } from "@/lib/uploads/limit-error";
@@ -207,6 +207,8 @@ export async function uploadDeployWithinLimits(
   request: UploadRequest,
   admission: UploadAdmission = uploadAdmission(),
 ): Promise<DeployView> {
+  // Before admission, so someone who may not deploy never holds an upload slot.
+  requireRole(actor, "member");
   const { maxArchiveBytes } = await quotasOf(actor.tenantId);
   const declared = request.declaredLength !== null && Number.isFinite(request.declaredLength) ? request.declaredLength : null;
   // A declared size over the limit is refused (413) once reading starts; it never needs more room than the limit.

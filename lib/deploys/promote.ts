@@ -6,7 +6,7 @@ import { artifactStore } from "@/lib/artifacts/configured";
 import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
 import { ConflictError, NotFoundError } from "@/lib/errors";
 import { getSiteRow } from "@/lib/sites/sites";
-import type { TenantActor } from "@/lib/tenancy/access";
+import { requireRole, type TenantActor } from "@/lib/tenancy/access";
 import type { Digest } from "@/lib/artifacts";
 
 /**
@@ -15,6 +15,7 @@ import type { Digest } from "@/lib/artifacts";
  * the cluster reports it rolled out, like any other.
  */
 export async function promoteDeploy(actor: TenantActor, siteName: string, deployId: string, ip: string | null): Promise<DeployView> {
+  requireRole(actor, "member");
   const site = await getSiteRow(actor, siteName);
   const deploy = await db().deploy.findFirst({ where: { id: deployId, siteId: site.id } });
   if (!deploy) throw new NotFoundError("Deploy not found.");

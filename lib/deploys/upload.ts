@@ -8,7 +8,7 @@ import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";
 import { recordHtmlFiles } from "@/lib/sites/settings";
-import { deploySourceOf, type TenantActor } from "@/lib/tenancy/access";
+import { deploySourceOf, requireRole, type TenantActor } from "@/lib/tenancy/access";
 import { UploadError, isUploadError, processUpload, receiveToTempFile, resolveLimits, type ReceiveOptions } from "@/lib/uploads";
 import { formatBytes } from "@/lib/uploads/format";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
@@ -34,6 +34,7 @@ export interface UploadRequest {
  * Any refusal leaves no deploy row and no artifact that nothing refers to.
  */
 export async function uploadDeploy(actor: TenantActor, siteName: string, request: UploadRequest): Promise<DeployView> {
+  requireRole(actor, "member");
   const site = await getSiteRow(actor, siteName);
   const quotas = await quotasOf(actor.tenantId);
   const limits = resolveLimits({ maxArchiveBytes: quotas.maxArchiveBytes, maxFiles: quotas.maxFiles });

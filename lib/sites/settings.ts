@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError } from "@/lib/errors";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { parseHeaders, parseRedirects, type HeaderRule, type ParseResult, type RedirectRule } from "@/lib/staticsite/rules";
 import { NOT_FOUND_PAGE_MAX_LENGTH, NOT_FOUND_PAGE_RE } from "@/lib/staticsite/schema";
-import type { TenantActor } from "@/lib/tenancy/access";
+import { requireRole, type TenantActor } from "@/lib/tenancy/access";
 import { siteSettingsBodySchema, type headerRuleViewSchema, type redirectRuleViewSchema, type siteSettingsSchema } from "@/lib/api/schemas";
 import { siteNameSchema } from "@/lib/validation";
 import { getConfig } from "@/lib/config";
@@ -143,6 +143,7 @@ export function describeChange(before: ServingSettings, after: ServingSettings):
  * `deploy` scope (the route asks for it). A refusal changes nothing.
  */
 export async function updateSiteSettings(actor: TenantActor, siteName: string, raw: unknown, ip: string | null): Promise<SiteSettingsView> {
+  requireRole(actor, "member");
   const site = await siteOf(actor, siteName);
   const input = siteSettingsBodySchema.parse(raw);
   const changed = await db().$transaction(async (tx) => {

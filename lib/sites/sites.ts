@@ -4,7 +4,7 @@ import { db } from "@/lib/db";
 import { getConfig } from "@/lib/config";
 import { recordAudit } from "@/lib/audit";
 import { ConflictError, NotFoundError, QuotaError } from "@/lib/errors";
-import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
+import { requireOwner, requireRole, type TenantActor } from "@/lib/tenancy/access";
 import { createSiteSchema, siteNameSchema } from "@/lib/validation";
 import { hostLabelFor, siteUrl } from "@/lib/sites/url";
 import { quotasOf } from "@/lib/tenancy/quotas";
@@ -147,6 +147,7 @@ export async function getSiteRow(actor: TenantActor, name: string): Promise<Site
 const nameTaken = (message: string) => new ConflictError("name_taken", message, { name: message });
 
 export async function createSite(actor: TenantActor, raw: unknown, ip: string | null): Promise<SiteView> {
+  requireRole(actor, "member");
   const { name } = createSiteSchema.parse(raw);
   const hostLabel = hostLabelFor(name, actor.tenantSlug);
   // Read before the transaction: inside it, every query must use the

@@ -65,12 +65,41 @@ export async function workspacesOf(userId: string): Promise<WorkspaceSummary[]> 
 }
 
 /**
- * Only owners may do things that cannot be undone, such as deleting a site.
- * An API token is never an owner: what it may do is its scopes.
+ * Roles in a workspace, weakest first: a viewer reads, a member also changes
+ * sites and deploys, an owner also runs the workspace (members, invitations,
+ * tokens, domains, deleting). Each role can do everything of the ones before it.
  */
+export const ROLES = ["viewer", "member", "owner"] as const satisfies readonly Role[];
+
+const ROLE_PHRASE: Record<Role, string> = { viewer: "a viewer", member: "a member", owner: "an owner" };
+
+/** Whether `role` is at least `needed`. */
+export function roleAtLeast(role: Role, needed: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+/**
+ * Refuses an actor whose role is weaker than `needed` (403 `role_required`,
+ * naming the role). An API token is never an owner: what it may do is its
+ * scopes, checked when it is resolved, so an owner-only action refuses any token.
+ */
+export function requireRole(actor: TenantActor, needed: Exclude<Role, "viewer">): void {
+  if (needed === "owner" && actor.token) {
+    throw new ForbiddenError("token_not_allowed", "API tokens cannot do this. Sign in to the dashboard as an owner of this workspace.");
+  }
+  if (roleAtLeast(actor.role, needed)) return;
+  const who = needed === "owner" ? "owners" : "members and owners";
+  throw new ForbiddenError("role_required", `Only ${who} of this workspace can do this. You are ${ROLE_PHRASE[actor.role]}: ask an owner if you need it.`);
+}
+
+/** Only owners may do things that cannot be undone, such as deleting a site, or that run the workspace. */
 export function requireOwner(actor: TenantActor): void {
-  if (actor.token) throw new ForbiddenError("token_not_allowed", "API tokens cannot do this. Sign in to the dashboard as an owner of this workspace.");
-  if (actor.role !== "owner") throw new ForbiddenError("forbidden", "Only owners of this workspace can do this.");
+  requireRole(actor, "owner");
+}
+
+/** What a page may offer this actor; the domain functions refuse the rest whatever a page shows. */
+export function abilitiesOf(actor: TenantActor): { change: boolean; administer: boolean } {
+  return { change: roleAtLeast(actor.role, "member"), administer: !actor.token && actor.role === "owner" };
 }
 
 /** How a deploy by this actor is recorded. */

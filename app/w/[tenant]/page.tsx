@@ -6,6 +6,7 @@ import { SiteListUpdates } from "@/app/_components/site-list-updates";
 import { SiteRows, type SiteRowData } from "@/app/_components/site-rows";
 import { listPhaseOf } from "@/lib/publishing/live-status";
 import { pageActor } from "@/lib/auth/page";
+import { abilitiesOf } from "@/lib/tenancy/access";
 import { getConfig } from "@/lib/config";
 import { listSitePage, pageNumber, SITES_PER_PAGE, type SitePage } from "@/lib/sites/sites";
 
@@ -32,10 +33,12 @@ export default async function WorkspacePage({
         <h1 className="text-2xl font-semibold tracking-tight">Sites</h1>
         <p className="mt-1 text-sm text-slate-600">Each site gets its own address. Upload a zip of your built site to put it online.</p>
       </div>
-      <Card>
-        <h2 className="mb-4 text-base font-semibold">New site</h2>
-        <CreateSiteForm tenant={actor.tenantSlug} baseDomain={getConfig().PAGODA_BASE_DOMAIN} />
-      </Card>
+      {abilitiesOf(actor).change ? (
+        <Card>
+          <h2 className="mb-4 text-base font-semibold">New site</h2>
+          <CreateSiteForm tenant={actor.tenantSlug} baseDomain={getConfig().PAGODA_BASE_DOMAIN} />
+        </Card>
+      ) : null}
       <section aria-labelledby="site-list-heading">
         <SiteListUpdates tenant={actor.tenantSlug} sites={sites.map((site) => site.name)} />
         <h2 id="site-list-heading" className="mb-3 text-base font-semibold">

@@ -10,6 +10,7 @@ import { quotasOf } from "@/lib/tenancy/quotas";
 import { SiteStatus } from "@/app/_components/site-status";
 import { liveStatusOf } from "@/lib/publishing/live-status";
 import { orNotFound, pageActor } from "@/lib/auth/page";
+import { abilitiesOf } from "@/lib/tenancy/access";
 import { getSite } from "@/lib/sites/sites";
 import { listSettingsChanges } from "@/lib/sites/settings";
 
@@ -29,6 +30,7 @@ export default async function SitePage({ params }: { params: Params }) {
     quotasOf(actor.tenantId),
   ]);
   const targetDigest = deploys.find((deploy) => deploy.isTarget)?.digest ?? null;
+  const can = abilitiesOf(actor);
   return (
     <div className="space-y-6">
       <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
@@ -57,7 +59,7 @@ export default async function SitePage({ params }: { params: Params }) {
           >
             Site settings
           </Link>
-          {actor.role === "owner" ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
+          {can.administer ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
         </div>
       </div>
       <Card>
@@ -70,13 +72,19 @@ export default async function SitePage({ params }: { params: Params }) {
           initial={liveStatusOf(actor.tenantSlug, site.name, targetDigest)}
         />
       </Card>
-      <Card>
-        <h2 className="mb-4 text-base font-semibold">New deploy</h2>
-        <UploadPanel tenant={actor.tenantSlug} site={site.name} maxBytes={quotas.maxArchiveBytes} />
-      </Card>
+      {can.change ? (
+        <Card>
+          <h2 className="mb-4 text-base font-semibold">New deploy</h2>
+          <UploadPanel tenant={actor.tenantSlug} site={site.name} maxBytes={quotas.maxArchiveBytes} />
+        </Card>
+      ) : (
+        <p className="text-sm text-slate-600" data-testid="viewer-read-only">
+          You are a viewer of this workspace: you can see its sites and deploys, but not change them.
+        </p>
+      )}
       <Card>
         <h2 className="mb-2 text-base font-semibold">Deploys</h2>
-        <DeployHistory deploys={deploys} settingsChanges={settingsChanges} tenant={actor.tenantSlug} site={site.name} />
+        <DeployHistory deploys={deploys} settingsChanges={settingsChanges} tenant={actor.tenantSlug} site={site.name} canPromote={can.change} />
       </Card>
     </div>
   );

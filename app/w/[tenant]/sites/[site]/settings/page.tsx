@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { Card } from "@/app/_components/ui";
 import { orNotFound, pageActor } from "@/lib/auth/page";
+import { abilitiesOf } from "@/lib/tenancy/access";
 import { getSiteSettings } from "@/lib/sites/settings";
 import { RulesView } from "./rules-view";
 import { SettingsForm } from "./settings-form";
@@ -44,14 +45,25 @@ export default async function SiteSettingsPage({ params }: { params: Params }) {
             .
           </p>
         </div>
-        <SettingsForm
-          tenant={actor.tenantSlug}
-          site={site}
-          spa={settings.spa}
-          notFoundPage={settings.notFoundPage}
-          pages={settings.pages}
-          hasDeploy={settings.deploy !== null}
-        />
+        {abilitiesOf(actor).change ? (
+          <SettingsForm
+            tenant={actor.tenantSlug}
+            site={site}
+            spa={settings.spa}
+            notFoundPage={settings.notFoundPage}
+            pages={settings.pages}
+            hasDeploy={settings.deploy !== null}
+          />
+        ) : (
+          <p className="text-sm text-slate-700" data-testid="settings-read-only">
+            {settings.spa
+              ? "Single-page app: every path without a file gets index.html."
+              : settings.notFoundPage
+                ? `Paths without a file get ${settings.notFoundPage} with status 404.`
+                : "Paths without a file get the standard 404 page."}{" "}
+            Viewers cannot change this.
+          </p>
+        )}
       </Card>
       <Card className="space-y-4">
         <div>
