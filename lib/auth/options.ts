@@ -6,7 +6,15 @@ import { db } from "@/lib/db";
 import { verifyPassword } from "@/lib/auth/password";
 import { resetAttempts } from "@/lib/auth/rate-limit";
 import { redirectWithinBase } from "@/lib/auth/callback-url";
-import { freshClaims, SESSION_IDLE_SECONDS, SessionEndedError, sessionCookie, userForClaims, type SessionClaims } from "@/lib/auth/session-token";
+import {
+  endSessionOfToken,
+  freshClaims,
+  SESSION_IDLE_SECONDS,
+  SessionEndedError,
+  sessionCookie,
+  userForClaims,
+  type SessionClaims,
+} from "@/lib/auth/session-token";
 import { recordAudit } from "@/lib/audit";
 import { componentLogger } from "@/lib/log";
 import { signInSchema } from "@/lib/validation";
@@ -80,7 +88,7 @@ export function authOptions(): NextAuthOptions {
         if (user) {
           // authorize() above is the only way in, and it always returns the version.
           const { sessionVersion } = user as unknown as { sessionVersion: number };
-          return { ...token, ...freshClaims({ id: user.id, sessionVersion }) };
+          return { ...token, ...(await freshClaims({ id: user.id, sessionVersion })) };
         }
         const current = await userForClaims(token as typeof token & SessionClaims);
         return { ...token, name: current.name, email: current.email };
@@ -93,6 +101,11 @@ export function authOptions(): NextAuthOptions {
       },
       redirect({ url, baseUrl }) {
         return redirectWithinBase(url, baseUrl);
+      },
+    },
+    events: {
+      async signOut({ token }) {
+        if (token) await endSessionOfToken(token as SessionClaims);
       },
     },
   };
