@@ -23,6 +23,42 @@ const dnsLabel = (name: string) =>
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: `${name} must be a Kubernetes namespace name (lower-case letters, digits and -, at most 63)` });
 
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const isIpv6 = (text: string) => text.includes(":") && /^[0-9a-f:.]+$/i.test(text) && URL.canParse(`http://[${text}]/`);
+
+/** `address` or, with `withPort`, `address:port` / `[v6]:port`; normalised to what node:dns setServers takes. */
+function ipEntry(entry: string, withPort: boolean): string | null {
+  if (IPV4_RE.test(entry) || isIpv6(entry)) return entry;
+  if (!withPort) return null;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(entry);
+  if (!match) return null;
+  const host = match[1] ?? match[2] ?? "";
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return null;
+  if (match[1] !== undefined ? !isIpv6(host) : !IPV4_RE.test(host)) return null;
+  return entry;
+}
+
+const ipList = (name: string, withPort: boolean) =>
+  z
+    .string()
+    .default("")
+    .transform((text, context) => {
+      const entries = text
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "");
+      const bad = entries.filter((entry) => ipEntry(entry, withPort) === null);
+      if (bad.length > 0) {
+        const form = withPort
+          ? "IP addresses, each optionally with :port (10.0.0.53, 10.0.0.53:5353, [fd00::53]:53)"
+          : "IP addresses (203.0.113.10, 2001:db8::10)";
+        context.addIssue({ code: "custom", message: `${name} must be comma-separated ${form}; not: ${bad.join(", ")}` });
+        return z.NEVER;
+      }
+      return entries;
+    });
+
 const BASE_DOMAIN_RE = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 const schema = z
@@ -131,6 +167,23 @@ const schema = z
       .enum(["0", "1"], { error: "PAGODA_ALLOW_SAME_SITE_SITES must be 1 (allow) or 0 (refuse, the default)" })
       .default("0")
       .transform((value) => value === "1"),
+    /** Custom domains (docs/domains.md): the name a domain's CNAME must point at, and/or the addresses its A/AAAA records may hold. */
+    PAGODA_INGRESS_HOSTNAME: z
+      .string()
+      .regex(BASE_DOMAIN_RE, { error: "PAGODA_INGRESS_HOSTNAME must be a lower-case DNS name such as ingress.example.net" })
+      .optional(),
+    PAGODA_INGRESS_ADDRESSES: ipList("PAGODA_INGRESS_ADDRESSES", false),
+    /** DNS servers domain verification asks, comma-separated `address` or `address:port`; unset: the system's resolver. */
+    PAGODA_DNS_RESOLVER: ipList("PAGODA_DNS_RESOLVER", true),
+    PAGODA_DOMAINS_ALLOW_WILDCARD: z
+      .enum(["0", "1"], { error: "PAGODA_DOMAINS_ALLOW_WILDCARD must be 1 (allow *.example.com) or 0 (refuse, the default)" })
+      .default("0")
+      .transform((value) => value === "1"),
+    /** First retry of a pending domain's check; the delay doubles up to PAGODA_DOMAIN_RECHECK_SECONDS. */
+    PAGODA_DOMAIN_RETRY_SECONDS: positiveInt("PAGODA_DOMAIN_RETRY_SECONDS").default(30),
+    PAGODA_DOMAIN_RECHECK_SECONDS: positiveInt("PAGODA_DOMAIN_RECHECK_SECONDS").default(3600),
+    /** How long a verified domain may miss its records before it is taken off its site. */
+    PAGODA_DOMAIN_GRACE_SECONDS: positiveInt("PAGODA_DOMAIN_GRACE_SECONDS").default(72 * 3600),
     /**
      * Single sign-on through one OpenID provider (docs/accounts.md). Issuer, client id and secret come
      * together or not at all; none of them is "no single sign-on".
