@@ -10,7 +10,20 @@ import { processSingleton } from "@/lib/process-singleton";
  * dashboard process shares them. The table is created by a migration.
  */
 
-type LimiterName = "signInIp" | "signInEmail" | "signUpIp" | "apiToken" | "resetIp" | "resetEmail" | "verifyEmailUser";
+type LimiterName =
+  | "signInIp"
+  | "signInEmail"
+  | "signUpIp"
+  | "apiToken"
+  | "resetIp"
+  | "resetEmail"
+  | "verifyEmailUser"
+  | "deployFailureNoticeSite"
+  | "inviteTenant"
+  | "inviteUser";
+
+/** At most one deploy-failure notice per site in this window (lib/deploys/failure-notice.ts). */
+export const DEPLOY_FAILURE_NOTICE_WINDOW_SECONDS = 5 * 60;
 
 // Defaults are generous enough for a person who mistypes and tight enough to
 // stop guessing; the counts are configurable, the windows are not.
@@ -31,8 +44,18 @@ function rule(name: LimiterName): { points: number; duration: number } {
       return { points: config.PAGODA_PASSWORD_RESETS_PER_EMAIL, duration: 60 * 60 };
     case "verifyEmailUser":
       return { points: config.PAGODA_VERIFICATION_EMAILS_PER_USER, duration: 60 * 60 };
+    // Invitations are sent only by owners, so a fixed bound is enough to stop a workspace being used to mail strangers.
+    case "inviteTenant":
+    case "inviteUser":
+      return { points: INVITATIONS_PER_HOUR, duration: 60 * 60 };
+    // A site whose rollouts keep failing mails its deployer once in a while, not once per attempt.
+    case "deployFailureNoticeSite":
+      return { points: 1, duration: DEPLOY_FAILURE_NOTICE_WINDOW_SECONDS };
   }
 }
+
+/** Invitations an hour, per workspace and per inviter. */
+export const INVITATIONS_PER_HOUR = 20;
 
 /** The key of the process's limiter objects; the counts themselves are in Postgres. */
 export const LIMITERS_KEY = "rateLimiters";
