@@ -10,6 +10,10 @@ export const REPLICAS_MAX = 10;
 export const REPLICAS_DEFAULT = 1;
 export const HOSTS_MAX = 20;
 export const HOST_MAX_LENGTH = 253;
+/** Verified custom domains a site may have; each costs a certificate. */
+export const DOMAINS_MAX = 20;
+/** What the operator makes of each custom domain (status.domains[].state). */
+export const DOMAIN_STATES = ["refused", "pending-certificate", "certificate-issued", "serving", "failed"] as const;
 export const NOT_FOUND_PAGE_MAX_LENGTH = 256;
 /** Characters of `spec.rules.redirects` / `.headers`: the parser's file limit (its bytes bound its characters). */
 export const RULES_TEXT_MAX_LENGTH = MAX_RULES_FILE_BYTES;
@@ -38,7 +42,9 @@ export const ARTIFACT_URL_RE = new RegExp(ARTIFACT_URL_PATTERN);
 export const CONDITION_READY = "Ready";
 export const CONDITION_PROGRESSING = "Progressing";
 export const CONDITION_DEGRADED = "Degraded";
-export const CONDITION_TYPES = [CONDITION_READY, CONDITION_PROGRESSING, CONDITION_DEGRADED] as const;
+/** Custom domains' certificates; present only on sites with spec.domains, and never part of Ready or Degraded. */
+export const CONDITION_CERTIFICATES = "Certificates";
+export const CONDITION_TYPES = [CONDITION_READY, CONDITION_PROGRESSING, CONDITION_DEGRADED, CONDITION_CERTIFICATES] as const;
 
 /** Kubernetes integer formats; zod's own integer bounds are JavaScript's, not the API server's. */
 const int32 = () => z.int().meta({ format: "int32" });
@@ -65,6 +71,15 @@ export const specSchema = z
       .array(z.string().max(HOST_MAX_LENGTH).regex(HOST_RE))
       .max(HOSTS_MAX)
       .meta({ description: "Public DNS names of the site.", "x-kubernetes-list-type": "set" })
+      .optional(),
+    domains: z
+      .array(z.string().max(HOST_MAX_LENGTH).regex(HOST_RE))
+      .max(DOMAINS_MAX)
+      .meta({
+        description:
+          "Custom domains whose ownership the dashboard verified, in ASCII (punycode) form. The operator grants each unless it is under the base domain, is the dashboard's host, or an older site holds it, and asks cert-manager for its certificate.",
+        "x-kubernetes-list-type": "set",
+      })
       .optional(),
     // Optional rather than defaulted: the API server fills the default in,
     // and writers that leave it out must not be told they set it.
@@ -124,6 +139,12 @@ export const conditionSchema = z.object({
   message: z.string().max(32768),
 });
 
+export const domainStatusSchema = z.object({
+  name: z.string().max(HOST_MAX_LENGTH),
+  state: z.enum(DOMAIN_STATES),
+  reason: z.string().max(1024).optional(),
+});
+
 export const statusSchema = z.object({
   observedGeneration: int64().optional(),
   conditions: z
@@ -140,6 +161,12 @@ export const statusSchema = z.object({
   currentDigest: z.string().regex(DIGEST_RE).optional(),
   /** First 12 hex digits of currentDigest, for `kubectl get`. */
   shortDigest: z.string().optional(),
+  /** One entry per spec.domains name: whether it is served, and over what. */
+  domains: z
+    .array(domainStatusSchema)
+    .max(DOMAINS_MAX)
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+    .optional(),
 });
 
 type JsonSchema = { [key: string]: unknown };

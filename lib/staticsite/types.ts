@@ -4,7 +4,7 @@
 // the CRD; the names and constants below are the rest of the contract.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { z } from "zod";
-import { CONDITION_READY, type conditionSchema, type artifactSchema, type specSchema, type statusSchema } from "./schema";
+import { CONDITION_READY, type conditionSchema, type artifactSchema, type specSchema, type statusSchema, type domainStatusSchema } from "./schema";
 
 export * from "./schema";
 export { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN, SITE_NAME_RE } from "./site-name";
@@ -55,6 +55,7 @@ export type StaticSiteCondition = z.infer<typeof conditionSchema>;
 export type StaticSiteConditionType = StaticSiteCondition["type"];
 export type ConditionStatus = StaticSiteCondition["status"];
 export type StaticSiteStatus = z.infer<typeof statusSchema>;
+export type StaticSiteDomainStatus = z.infer<typeof domainStatusSchema>;
 
 /**
  * Object metadata; name and namespace are always set on a stored StaticSite.
