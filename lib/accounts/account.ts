@@ -21,6 +21,9 @@ export async function changePassword(userId: string, raw: unknown, ip: string | 
   const input = changePasswordBodySchema.parse(raw);
   const user = await db().user.findUnique({ where: { id: userId }, select: { id: true, email: true, passwordHash: true } });
   if (!user) throw new UnauthenticatedError();
+  if (user.passwordHash === null) {
+    throw new ForbiddenError("no_password", "This account signs in through single sign-on and has no password to change.");
+  }
   // Rules first: a new password that could never be accepted costs no attempt.
   const problem = passwordProblem(input.newPassword, user.email);
   if (problem) throw new ValidationError("invalid_input", problem, { newPassword: problem });
