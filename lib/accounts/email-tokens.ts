@@ -15,6 +15,7 @@ import { ValidationError } from "@/lib/errors";
 export const EMAIL_TOKEN_LIFETIME_SECONDS: Record<EmailTokenPurpose, number> = {
   password_reset: 30 * 60,
   verify_email: 24 * 60 * 60,
+  change_email: 60 * 60,
 };
 
 /** base64url of 32 bytes, exactly; anything else cannot be ours and is refused before any lookup. */
@@ -55,7 +56,12 @@ export class EmailLinkError extends ValidationError {
   }
 
   static messageFor(problem: EmailTokenProblem, purpose: EmailTokenPurpose): string {
-    const again = purpose === "password_reset" ? "Ask for a new password-reset link." : "Send yourself a new confirmation link from the dashboard.";
+    const again =
+      purpose === "password_reset"
+        ? "Ask for a new password-reset link."
+        : purpose === "change_email"
+          ? "Ask for the change again on your account page."
+          : "Send yourself a new confirmation link from the dashboard.";
     switch (problem) {
       case "invalid":
         return `This link is not valid: it may have been cut short or changed. Copy the whole link from the email, or ${again.charAt(0).toLowerCase()}${again.slice(1)}`;
@@ -115,9 +121,15 @@ export async function markEmailTokenSent(id: string): Promise<void> {
   await db().emailToken.update({ where: { id }, data: { sentAt: new Date() } });
 }
 
+const EMAIL_LINK_PATHS: Record<EmailTokenPurpose, string> = {
+  password_reset: "/reset-password",
+  verify_email: "/verify-email",
+  change_email: "/account/email",
+};
+
 /** The link a message carries: the dashboard's page for the purpose, with the secret in the query. */
 export function emailLink(baseUrl: string, purpose: EmailTokenPurpose, secret: string): string {
-  const url = new URL(purpose === "password_reset" ? "/reset-password" : "/verify-email", baseUrl);
+  const url = new URL(EMAIL_LINK_PATHS[purpose], baseUrl);
   url.searchParams.set("token", secret);
   return url.toString();
 }

@@ -82,3 +82,26 @@ export function verificationMessage(to: Recipient, url: string, hours: number): 
     [`The link works once, for ${hours} hours.`, "If you did not create a Pagoda account, ignore this message."],
   );
 }
+
+export function emailChangeMessage(to: Recipient, from: string, url: string, minutes: number): OutgoingMessage {
+  return message(
+    to,
+    "Confirm the new email address of your Pagoda account",
+    [`Someone, hopefully you, asked to move the Pagoda account ${safeAddress(from)} to this address, ${to.address}.`],
+    { label: "Use this address", url },
+    [
+      `The link works once, for ${minutes} minutes, and only while you are signed in to that account.`,
+      "If you did not ask for this, ignore this message: nothing changes.",
+    ],
+  );
+}
+
+export function emailChangedNotice(to: Recipient, newAddress: string, url: string): OutgoingMessage {
+  return message(
+    to,
+    "The email address of your Pagoda account was changed",
+    [`The Pagoda account that used ${to.address} now uses ${safeAddress(newAddress)}. Messages about the account go there from now on.`],
+    { label: "Open Pagoda", url },
+    ["If you did not make this change, someone else may be using your account: tell the people who run this Pagoda server."],
+  );
+}
