@@ -68,7 +68,8 @@ export function SignInForm() {
   );
 }
 
-export function SignUpForm() {
+/** `email` fixes the address (an invitation's); `then` is where to go once signed in, instead of the new workspace. */
+export function SignUpForm({ email, then }: { email?: string; then?: string } = {}) {
   const router = useRouter();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -99,7 +100,7 @@ export function SignUpForm() {
       );
       return;
     }
-    router.replace(`/w/${created.data.tenant}`);
+    router.replace(then ?? `/w/${created.data.tenant}`);
     router.refresh();
   }
 
@@ -107,7 +108,16 @@ export function SignUpForm() {
     <form method="post" onSubmit={onSubmit} className="space-y-5" noValidate>
       {formError ? <Alert>{formError}</Alert> : null}
       <Field id="name" label="Your name" autoComplete="name" maxLength={80} required error={errors.name} />
-      <Field id="email" label="Email" type="email" autoComplete="email" maxLength={254} required error={errors.email} />
+      <Field
+        id="email"
+        label="Email"
+        type="email"
+        autoComplete="email"
+        maxLength={254}
+        required
+        error={errors.email}
+        {...(email ? { defaultValue: email, readOnly: true } : {})}
+      />
       <NewPasswordField id="password" label="Password" error={errors.password} />
       <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Creating your account…" : "Create account"}

@@ -114,6 +114,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       { name: "Sites" },
       { name: "Deploys" },
       { name: "Tokens" },
+      { name: "Members", description: "Roles, members and invitations of a workspace (owners), and accepting an invitation." },
       { name: "Account", description: "For the dashboard's own pages." },
       { name: "Sign-in", description: "next-auth's endpoints, for the dashboard's own pages." },
       { name: "Service", description: "Probes, artifacts for the site pods, and this document." },

@@ -105,3 +105,19 @@ export function emailChangedNotice(to: Recipient, newAddress: string, url: strin
     ["If you did not make this change, someone else may be using your account: tell the people who run this Pagoda server."],
   );
 }
+
+/** An owner's invitation. Names come from other people, so they are cleaned like a recipient's before reaching the subject or the body. */
+export function invitationMessage(to: Recipient, invite: { workspace: string; inviter: string; role: string }, url: string, days: number): OutgoingMessage {
+  const workspace = safeDisplayName(invite.workspace) || "a workspace";
+  const inviter = safeDisplayName(invite.inviter) || "An owner";
+  return message(
+    to,
+    `${inviter} invited you to ${workspace} on Pagoda`,
+    [`${inviter} invited ${to.address} to join the Pagoda workspace “${workspace}” as ${invite.role === "owner" ? "an owner" : `a ${invite.role}`}.`],
+    { label: "See the invitation", url },
+    [
+      `The link works once, for ${days} days. You join with an account that uses this address; if you have none, you can create it from the link.`,
+      "If you do not know this person, ignore this message: nothing happens.",
+    ],
+  );
+}
