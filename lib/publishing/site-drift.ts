@@ -3,7 +3,7 @@
 // never fights another field manager.
 //
 // The dashboard owns its labels, `artifact`, `tenant`, `spa`, `notFoundPage`,
-// `rules` and its own entry of `hosts` (a set list, so other managers may add
+// `rules`, `domains` (verified custom domains) and its own entry of `hosts` (a set list, so other managers may add
 // entries beside it). The optional ones it owns even when it leaves them out:
 // a `notFoundPage` or `rules` set by hand where the site has none is drift.
 // Every other spec field (`suspend`, `replicas`) belongs to whoever set it,
@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { StaticSite } from "@/lib/staticsite/types";
 
 /** Spec fields the dashboard owns that its apply may leave out (absent = none), as paths under `spec`. */
-export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [["notFoundPage"], ["rules"], ["rules", "redirects"], ["rules", "headers"]];
+export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [["notFoundPage"], ["rules"], ["rules", "redirects"], ["rules", "headers"], ["domains"]];
 
 function at(spec: unknown, path: readonly string[]): unknown {
   let node = spec;

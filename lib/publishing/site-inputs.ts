@@ -12,6 +12,8 @@ const siteSelect = {
   notFoundPage: true,
   tenant: { select: { slug: true, maxSites: true } },
   targetDeploy: { select: { digest: true, redirectsText: true, headersText: true } },
+  // Only verified domains reach the cluster: until then no Ingress serves them.
+  domains: { where: { state: "verified" }, select: { name: true }, orderBy: { name: "asc" } },
 } as const;
 
 type SiteWithTarget = {
@@ -21,6 +23,7 @@ type SiteWithTarget = {
   notFoundPage: string | null;
   tenant: { slug: string; maxSites: number | null };
   targetDeploy: { digest: string | null; redirectsText: string | null; headersText: string | null } | null;
+  domains: { name: string }[];
 };
 
 /** The tenant's site quota, which sizes its namespace's ResourceQuota. */
@@ -58,6 +61,8 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     spa: site.spa,
     notFoundPage: site.notFoundPage,
     rules: { redirects: site.targetDeploy?.redirectsText ?? null, headers: site.targetDeploy?.headersText ?? null },
+    // spec.domains holds exact names only; a wildcard (PAGODA_DOMAINS_ALLOW_WILDCARD) is verified but not served yet.
+    domains: site.domains.map((domain) => domain.name).filter((name) => !name.startsWith("*.")),
   };
 }
 

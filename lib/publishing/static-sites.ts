@@ -10,6 +10,7 @@ import {
   ARTIFACT_URL_MAX_LENGTH,
   ARTIFACT_URL_RE,
   DIGEST_RE,
+  DOMAINS_MAX,
   FIELD_MANAGER_DASHBOARD,
   HOST_MAX_LENGTH,
   HOST_RE,
@@ -75,6 +76,8 @@ export interface DesiredSite {
    * is absent), as checked at upload; omitted or null: neither.
    */
   rules?: { redirects: string | null; headers: string | null } | null;
+  /** The site's verified custom domains (Domain rows), ASCII; omitted or empty: none. */
+  domains?: readonly string[];
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -139,6 +142,7 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
       spa: input.spa,
       ...(notFoundPage !== null ? { notFoundPage } : {}),
       ...rulesSpec(input.rules),
+      ...domainsSpec(input.domains),
     },
   };
 }
@@ -155,6 +159,15 @@ function rulesSpec(rules: DesiredSite["rules"]): Pick<StaticSite["spec"], "rules
       ...(rules.headers !== null ? { headers: rules.headers } : {}),
     },
   };
+}
+
+function domainsSpec(domains: DesiredSite["domains"]): Pick<StaticSite["spec"], "domains"> {
+  if (!domains || domains.length === 0) return {};
+  check(domains.length <= DOMAINS_MAX, "domains", `has ${domains.length} names; at most ${DOMAINS_MAX} fit a StaticSite`);
+  for (const name of domains)
+    check(HOST_RE.test(name) && name.length <= HOST_MAX_LENGTH, "domains", `${JSON.stringify(name)} is not a lower-case ASCII DNS name`);
+  // Sorted, so the same set never reads as drift.
+  return { domains: [...new Set(domains)].sort() };
 }
 
 /**
