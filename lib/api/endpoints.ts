@@ -5,6 +5,7 @@ import { z } from "zod";
 import * as a from "./account-schemas";
 import * as s from "./schemas";
 import * as d from "./domain-schemas";
+import * as m from "./member-schemas";
 
 export type Method = "get" | "post" | "patch" | "delete" | "head";
 export type Scope = (typeof s.TOKEN_SCOPES)[number];
@@ -35,7 +36,7 @@ export interface Endpoint {
   /** The route file, relative to the repository. */
   route: string;
   operationId: string;
-  tag: "Sites" | "Deploys" | "Tokens" | "Account" | "Sign-in" | "Service";
+  tag: "Sites" | "Deploys" | "Tokens" | "Members" | "Account" | "Sign-in" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -131,6 +132,142 @@ export const endpoints: readonly Endpoint[] = [
     params: s.tokenParamsSchema,
     responses: { 200: { description: "The revoked token.", schema: s.revokedTokenResponseSchema } },
     errors: { 401: E[401], 403: E[403], 404: E[404] },
+  },
+  {
+    method: "get",
+    path: "/api/tenants/{tenant}/members",
+    route: "app/api/tenants/[tenant]/members/route.ts",
+    operationId: "listMembers",
+    tag: "Members",
+    summary: "The workspace's members and their roles, earliest first",
+    description: "Owners only, from a browser session.",
+    access: "session",
+    params: s.tenantParamsSchema,
+    responses: { 200: { description: "The members.", schema: m.membersResponseSchema } },
+    errors: { 401: E[401], 403: `${E[403]} \`role_required\`: owners only.`, 404: E[404] },
+  },
+  {
+    method: "patch",
+    path: "/api/tenants/{tenant}/members/{member}",
+    route: "app/api/tenants/[tenant]/members/[member]/route.ts",
+    operationId: "changeMemberRole",
+    tag: "Members",
+    summary: "Change a member's role",
+    description: "Owners only, from a browser session. The last owner cannot be demoted.",
+    access: "session",
+    csrf: true,
+    params: m.memberParamsSchema,
+    body: { contentType: "application/json", schema: m.changeRoleBodySchema, description: "The new role.", limit: JSON_BODY_LIMIT },
+    responses: { 200: { description: "The member with the new role.", schema: m.memberResponseSchema } },
+    errors: {
+      400: E[400],
+      401: E[401],
+      403: `${E[403]} \`role_required\`: owners only.`,
+      404: E[404],
+      409: "`last_owner`: the workspace would have no owner.",
+      413: E[413],
+      415: E[415],
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/tenants/{tenant}/members/{member}",
+    route: "app/api/tenants/[tenant]/members/[member]/route.ts",
+    operationId: "removeMember",
+    tag: "Members",
+    summary: "Remove a member, or leave the workspace (with one's own user id)",
+    description: "Removing someone else is for owners; anyone may leave. The last owner can neither be removed nor leave.",
+    access: "session",
+    csrf: true,
+    params: m.memberParamsSchema,
+    responses: { 204: { description: "Removed." } },
+    errors: {
+      400: E[400],
+      401: E[401],
+      403: `${E[403]} \`role_required\`: owners only.`,
+      404: E[404],
+      409: "`last_owner`: the workspace would have no owner.",
+    },
+  },
+  {
+    method: "get",
+    path: "/api/tenants/{tenant}/invitations",
+    route: "app/api/tenants/[tenant]/invitations/route.ts",
+    operationId: "listInvitations",
+    tag: "Members",
+    summary: "The workspace's open invitations (pending or expired), newest first",
+    description: "Owners only, from a browser session.",
+    access: "session",
+    params: s.tenantParamsSchema,
+    responses: { 200: { description: "The invitations.", schema: m.invitationsResponseSchema } },
+    errors: { 401: E[401], 403: `${E[403]} \`role_required\`: owners only.`, 404: E[404] },
+  },
+  {
+    method: "post",
+    path: "/api/tenants/{tenant}/invitations",
+    route: "app/api/tenants/[tenant]/invitations/route.ts",
+    operationId: "createInvitation",
+    tag: "Members",
+    summary: "Invite an email address with a role; the link is mailed and works once, for 7 days",
+    description:
+      "Owners only, from a browser session. Inviting an address with a pending invitation replaces it (the older link stops working). At most 20 an hour per workspace and per inviter.",
+    access: "session",
+    csrf: true,
+    params: s.tenantParamsSchema,
+    body: { contentType: "application/json", schema: m.createInvitationBodySchema, description: "Email and role.", limit: JSON_BODY_LIMIT },
+    responses: { 201: { description: "The invitation (never its link).", schema: m.invitationResponseSchema } },
+    errors: {
+      400: E[400],
+      401: E[401],
+      403: `${E[403]} \`role_required\`: owners only.`,
+      404: E[404],
+      409: "`already_member`: the address belongs to a member.",
+      413: E[413],
+      415: E[415],
+      429: E[429],
+      503: "`mail_disabled` (no SMTP server configured) or `mail_unavailable` (the mail server refused; nothing was kept).",
+    },
+  },
+  {
+    method: "delete",
+    path: "/api/tenants/{tenant}/invitations/{invitation}",
+    route: "app/api/tenants/[tenant]/invitations/[invitation]/route.ts",
+    operationId: "revokeInvitation",
+    tag: "Members",
+    summary: "Withdraw an invitation: its link stops working",
+    description: "Owners only, from a browser session. Revoking twice changes nothing.",
+    access: "session",
+    csrf: true,
+    params: m.invitationParamsSchema,
+    responses: { 200: { description: "The invitation.", schema: m.invitationResponseSchema } },
+    errors: {
+      400: E[400],
+      401: E[401],
+      403: `${E[403]} \`role_required\`: owners only.`,
+      404: E[404],
+      409: "`invitation_accepted`: already accepted; remove the member instead.",
+    },
+  },
+  {
+    method: "post",
+    path: "/api/invitations/accept",
+    route: "app/api/invitations/accept/route.ts",
+    operationId: "acceptInvitation",
+    tag: "Members",
+    summary: "Accept an invitation as the signed-in account, which must have the invited address",
+    description: "For the dashboard's /invite page. Spends the link; the account's address counts as verified from then on.",
+    access: "session",
+    csrf: true,
+    body: { contentType: "application/json", schema: m.acceptInvitationBodySchema, description: "The secret of the invitation link.", limit: JSON_BODY_LIMIT },
+    responses: { 200: { description: "Joined.", schema: m.acceptedInvitationResponseSchema } },
+    errors: {
+      400: `${E[400]} Or the link: \`link_invalid\` (cut short or changed), \`link_expired\`, \`link_used\`, \`link_revoked\` (withdrawn or replaced).`,
+      401: E[401],
+      403: "`csrf`, `conflicting_cookies`, `token_not_allowed`, or `invitation_other_account`: signed in with another address.",
+      409: "`already_member`: nothing changed.",
+      413: E[413],
+      415: E[415],
+    },
   },
   {
     method: "get",
