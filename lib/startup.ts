@@ -24,4 +24,7 @@ export async function startBackgroundWork(): Promise<void> {
   startArtifactCollector();
   const { startClusterSync } = await import("@/lib/publishing/sync");
   startClusterSync();
+  // Domain checks need no cluster; what they verify is published once one answers.
+  const { startDomainVerification } = await import("@/lib/domains/verify");
+  startDomainVerification();
 }
