@@ -117,6 +117,19 @@ function knotc(socket: string, args: string[]): Promise<string> {
   });
 }
 
+/** Another process of the run may hold the zone's one transaction for a moment. */
+async function beginTransaction(socket: string, zone: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await knotc(socket, ["zone-begin", zone]);
+      return;
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 async function waitForKnot(socket: string, host: string, port: number, zone: string, exited: Promise<never>): Promise<void> {
   const deadline = Date.now() + 30_000;
   const resolver = new Resolver({ timeout: 500, tries: 1 });
@@ -163,6 +176,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     child.once("exit", (code, signal) => reject(new Error(`knotd exited (${signal ?? `exit ${code}`}): ${stderr.trim()}`))),
   );
   exited.catch(() => undefined);
+  // A run that ends without stop() must not leave the server behind.
+  const onExit = () => child.kill("SIGTERM");
+  process.once("exit", onExit);
+  child.once("exit", () => process.removeListener("exit", onExit));
 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -181,6 +198,26 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     throw error;
   }
 
+  return { ...connectDnsServer({ address: `${host}:${port}`, dir, zones, ttl }), stop };
+}
+
+export interface DnsServerInfo {
+  address: string;
+  dir: string;
+  zones: string[];
+  ttl?: number;
+}
+
+/**
+ * Changes records of a server started elsewhere (another process of the
+ * same run: the browser tests' stack starts it, the test workers change it)
+ * through its control socket. The returned object has no stop().
+ */
+export function connectDnsServer(info: DnsServerInfo): Omit<DnsServer, "stop"> {
+  const zones = info.zones.map(absoluteName);
+  const ttl = info.ttl ?? 1;
+  const socket = path.join(info.dir, "run", "knot.sock");
+  const [host, port] = info.address.split(":") as [string, string];
   // Knot allows one open transaction per zone; changes are applied one after another.
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(work: () => Promise<T>): Promise<T> => {
@@ -197,7 +234,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     if (!zone) throw new Error(`${owner} is in none of the served zones (${zones.join(", ")})`);
     const data = values.map((v) => rdata(rrtype, v));
     return serially(async () => {
-      await knotc(socket, ["zone-begin", zone]);
+      await beginTransaction(socket, zone);
       try {
         const existing = await knotc(socket, ["zone-get", zone, owner, rrtype]).catch(() => "");
         if (existing.trim()) await knotc(socket, ["zone-unset", zone, owner, rrtype]);
@@ -211,13 +248,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
 
   return {
-    address: `${host}:${port}`,
+    address: info.address,
     host,
-    port,
+    port: Number(port),
     zones: zones.map((z) => z.replace(/\.$/, "")),
-    dir,
+    dir: info.dir,
     setRecords: (name, type, values) => change(name, type, values),
     removeRecords: (name, type) => change(name, type, []),
-    stop,
   };
 }

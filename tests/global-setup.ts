@@ -11,6 +11,7 @@ import { generateIfStale } from "@/scripts/db/generate";
 import { deployMigrations } from "@/scripts/db/migrate";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
 import { startTestCluster } from "@/local-cluster/testing";
+import { startDnsServer } from "@/local-cluster/dns-server";
 import { startMailpit } from "@/scripts/mail/mailpit";
 
 type Teardown = () => Promise<void>;
@@ -47,9 +48,13 @@ async function startDatabase(teardowns: Teardown[]): Promise<string> {
  * Files that only need an API server share it and keep to namespaces of
  * their own; files that restart or break the API server start their own.
  */
-async function startSharedCluster(teardowns: Teardown[]): Promise<string> {
+async function startSharedCluster(teardowns: Teardown[], project: TestProject): Promise<string> {
   const cluster = await startTestCluster();
   teardowns.push(() => cluster.stop());
+  // Domain verification asks a real DNS server; this one serves the zone `test`.
+  const dns = await startDnsServer({ zones: ["test"] });
+  teardowns.push(() => dns.stop());
+  project.provide("dnsServer", { address: dns.address, dir: dns.dir, zones: dns.zones });
   return cluster.kubeconfigPath;
 }
 
@@ -62,7 +67,7 @@ export default async function setup(project: TestProject): Promise<Teardown> {
     const databaseUrl = await startDatabase(teardowns);
     process.env.DATABASE_URL = databaseUrl;
     project.provide("databaseUrl", databaseUrl);
-    project.provide("kubeconfigPath", await startSharedCluster(teardowns));
+    project.provide("kubeconfigPath", await startSharedCluster(teardowns, project));
     const mailpit = await startMailpit();
     teardowns.push(() => mailpit.stop());
     project.provide("smtpUrl", mailpit.smtpUrl);

@@ -8,6 +8,8 @@ declare module "vitest" {
     /** The run's Mailpit: PAGODA_SMTP_URL, and its web API (GET /api/v1/messages…) to read what arrived. */
     smtpUrl: string;
     mailpitUrl: string;
+    /** The run's DNS server (zone `test`); change records through sharedDnsServer() in tests/support/dns.ts. */
+    dnsServer: { address: string; dir: string; zones: string[] };
   }
 }
 
