@@ -58,5 +58,6 @@ export const domainSchema = z
 
 export const domainsResponseSchema = z.strictObject({ domains: z.array(domainSchema) });
 export const domainResponseSchema = z.strictObject({ domain: domainSchema });
+export type DomainView = z.infer<typeof domainSchema>;
 export type DomainsResponse = z.infer<typeof domainsResponseSchema>;
 export type DomainResponse = z.infer<typeof domainResponseSchema>;

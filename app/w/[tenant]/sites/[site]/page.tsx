@@ -59,6 +59,14 @@ export default async function SitePage({ params }: { params: Params }) {
           >
             Site settings
           </Link>
+          {can.administer ? (
+            <Link
+              href={`/w/${actor.tenantSlug}/sites/${site.name}/domains`}
+              className="rounded-md px-3 py-2 text-sm font-semibold text-slate-900 ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
+            >
+              Domains
+            </Link>
+          ) : null}
           {can.administer ? <DeleteSiteDialog tenant={actor.tenantSlug} site={site.name} /> : null}
         </div>
       </div>
