@@ -28,10 +28,18 @@ export async function listMembers(actor: TenantActor): Promise<MemberView[]> {
 
 type Tx = Prisma.TransactionClient;
 
-/** Locks the tenant's owner rows (in the order Postgres returns them) and answers how many owners there are. */
-async function lockOwners(tx: Tx, tenantId: string): Promise<number> {
-  const owners = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM "Membership" WHERE "tenantId" = ${tenantId} AND role = 'owner' ORDER BY id FOR UPDATE`;
+/**
+ * Locks the tenant's owner rows, always in the same order, and answers how
+ * many owners there are. An owner acting on the strength of a role that a
+ * concurrent change has just taken away is refused here: the role was read
+ * before the lock, the lock reads it again.
+ */
+async function lockOwners(tx: Tx, actor: TenantActor, asOwner: boolean): Promise<number> {
+  const owners = await tx.$queryRaw<{ userId: string }[]>`
+    SELECT "userId" FROM "Membership" WHERE "tenantId" = ${actor.tenantId} AND role = 'owner' ORDER BY id FOR UPDATE`;
+  if (asOwner && !owners.some((owner) => owner.userId === actor.userId)) {
+    throw new ForbiddenError("role_required", "Only owners of this workspace can do this, and you are no longer one of them.");
+  }
   return owners.length;
 }
 
@@ -48,7 +56,7 @@ export async function changeMemberRole(actor: TenantActor, userId: string, raw: 
   requireOwner(actor);
   const { role } = changeRoleBodySchema.parse(raw);
   return db().$transaction(async (tx) => {
-    const owners = await lockOwners(tx, actor.tenantId);
+    const owners = await lockOwners(tx, actor, true);
     const member = await membershipOf(tx, actor.tenantId, userId);
     if (member.role === "owner" && role !== "owner" && owners <= 1) throw new ConflictError("last_owner", LAST_OWNER_MESSAGE);
     if (member.role !== role) {
@@ -80,7 +88,7 @@ export async function removeMember(actor: TenantActor, userId: string, ip: strin
   if (!leaving) requireOwner(actor);
   if (actor.token) throw new ForbiddenError("token_not_allowed", "API tokens cannot do this. Sign in to the dashboard to do it.");
   await db().$transaction(async (tx) => {
-    const owners = await lockOwners(tx, actor.tenantId);
+    const owners = await lockOwners(tx, actor, !leaving);
     const member = await membershipOf(tx, actor.tenantId, userId);
     if (member.role === "owner" && owners <= 1) {
       throw new ConflictError(
