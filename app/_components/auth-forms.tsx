@@ -8,8 +8,10 @@ import { callApi } from "@/app/_lib/api-client";
 import { signInWithPassword } from "@/app/_lib/sign-in";
 import { safeCallbackPath } from "@/lib/auth/callback-url";
 import { useHydrated } from "@/app/_components/use-hydrated";
+import { OIDC_FLOW_ERRORS } from "@/lib/auth/oidc-messages";
 
 const SIGN_IN_ERRORS: Record<string, string> = {
+  ...OIDC_FLOW_ERRORS,
   CredentialsSignin: "Wrong email or password.",
   RateLimited: "Too many sign-in attempts. Wait a few minutes and try again.",
   SessionRequired: "Sign in to continue.",

@@ -580,6 +580,28 @@ export const endpoints: readonly Endpoint[] = [
   },
   {
     method: "post",
+    path: "/api/oidc/link",
+    route: "app/api/oidc/link/route.ts",
+    operationId: "linkOidcIdentity",
+    tag: "Account",
+    summary: "Link a single sign-on identity to the signed-in account with the same address",
+    description:
+      "For the dashboard's /account/link page. Needs a session from a password sign-in to that account made after the identity provider's answer (docs/accounts.md).",
+    access: "session",
+    csrf: true,
+    body: { contentType: "application/json", schema: s.oidcLinkBodySchema, description: "The pending link.", limit: JSON_BODY_LIMIT },
+    responses: { 200: { description: "Linked.", schema: s.oidcLinkedResponseSchema } },
+    errors: {
+      400: "`invalid_input`, or `link_invalid`: the pending link was changed or has expired.",
+      401: "`unauthenticated`: sign in with the account's password first.",
+      403: "`csrf`, `conflicting_cookies`, `token_not_allowed`, `other_account` (signed in as someone else) or `proof_required` (the session is older than the request to link).",
+      409: "`already_linked` (another identity at this provider) or `identity_taken` (linked to another account).",
+      413: E[413],
+      415: E[415],
+    },
+  },
+  {
+    method: "post",
     path: "/api/account/password-reset",
     route: "app/api/account/password-reset/route.ts",
     operationId: "requestPasswordReset",
@@ -775,7 +797,10 @@ export const endpoints: readonly Endpoint[] = [
     route: "app/api/auth/[...nextauth]/route.ts",
     operationId: method === "get" ? "nextAuthGet" : "nextAuthPost",
     tag: "Sign-in",
-    summary: method === "get" ? "next-auth: session, csrf, providers, signin, error" : "next-auth: callback/credentials (sign in), signout",
+    summary:
+      method === "get"
+        ? "next-auth: session, csrf, providers, signin, error, callback/oidc (single sign-on's return)"
+        : "next-auth: callback/credentials (sign in), signin/oidc (start single sign-on), signout",
     description:
       "next-auth's own endpoints, for the dashboard's pages; their answers are next-auth's. Only the listed actions exist (others: 404). " +
       "Sign-in takes `application/x-www-form-urlencoded` with each field once, and is limited per IP address and per email.",

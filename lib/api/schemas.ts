@@ -302,6 +302,18 @@ export const resetRequestedResponseSchema = z.strictObject({
 });
 export const passwordResetResponseSchema = z.strictObject({ reset: z.literal(true) });
 export const emailVerifiedResponseSchema = z.strictObject({ verified: z.literal(true) });
+export const oidcLinkBodySchema = z.object({
+  pending: z
+    .string({ error: "The request to link is missing. Sign in with single sign-on again." })
+    .min(1, { error: "The request to link is missing. Sign in with single sign-on again." })
+    .max(4096, { error: "The request to link is not valid. Sign in with single sign-on again." })
+    .meta({ description: "The sealed pending link from the `pending` parameter of /account/link." }),
+});
+export const oidcLinkedResponseSchema = z.strictObject({
+  linked: z.literal(true),
+  tenant: z.string().nullable().meta({ description: "A workspace of the account to go to." }),
+});
+export type OidcLinkedResponse = z.infer<typeof oidcLinkedResponseSchema>;
 export const verificationSentResponseSchema = z.strictObject({ sent: z.literal(true) });
 export const healthResponseSchema = z.strictObject({ ok: z.literal(true) });
 export const notReadyResponseSchema = z.strictObject({ ok: z.literal(false), reason: z.string() });

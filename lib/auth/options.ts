@@ -16,6 +16,7 @@ import {
   type SessionClaims,
 } from "@/lib/auth/session-token";
 import { recordAudit } from "@/lib/audit";
+import { decideOidcSignIn, OIDC_PROVIDER_ID, oidcProvider, oidcSessionUser, type OidcProfile } from "@/lib/auth/oidc";
 import { componentLogger } from "@/lib/log";
 import { signInSchema } from "@/lib/validation";
 
@@ -31,6 +32,7 @@ const log = componentLogger("auth");
  */
 export function authOptions(): NextAuthOptions {
   const config = getConfig();
+  const oidc = oidcProvider(config);
   return {
     secret: config.NEXTAUTH_SECRET,
     session: { strategy: "jwt", maxAge: SESSION_IDLE_SECONDS },
@@ -78,15 +80,27 @@ export function authOptions(): NextAuthOptions {
           return { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion };
         },
       }),
+      ...(oidc ? [oidc] : []),
     ],
     callbacks: {
+      // Credentials decided in authorize(); an OIDC sign-in is decided here, where a refusal can send the browser to a page that says why.
+      async signIn({ account, profile }) {
+        if (account?.provider !== OIDC_PROVIDER_ID) return true;
+        const decision = await decideOidcSignIn(profile as unknown as OidcProfile, config);
+        return decision.kind === "allow" ? true : new URL(decision.path, config.NEXTAUTH_URL).toString();
+      },
       // Runs at sign-in (with `user`) and on every later read of the session,
       // including next-auth's own /api/auth/session: a token that fails the
       // check throws, which next-auth answers with an empty session and a
       // cleared cookie.
-      async jwt({ token, user }) {
+      async jwt({ token, user, account }) {
+        if (user && account?.provider === OIDC_PROVIDER_ID) {
+          // `user` is the provider's account; the session is for the Pagoda user its identity was decided to be.
+          const ours = await oidcSessionUser(account.providerAccountId, config);
+          return { ...token, name: ours.name, email: ours.email, picture: undefined, ...(await freshClaims(ours)) };
+        }
         if (user) {
-          // authorize() above is the only way in, and it always returns the version.
+          // authorize() above always returns the version.
           const { sessionVersion } = user as unknown as { sessionVersion: number };
           return { ...token, ...(await freshClaims({ id: user.id, sessionVersion })) };
         }

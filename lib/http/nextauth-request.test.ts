@@ -20,6 +20,8 @@ describe("requireKnownAuthAction", () => {
     for (const path of [["session"], ["csrf"], ["providers"], ["signin"], ["error"]]) requireKnownAuthAction("GET", path);
     requireKnownAuthAction("POST", ["callback", "credentials"]);
     requireKnownAuthAction("POST", ["signout"]);
+    requireKnownAuthAction("POST", ["signin", "oidc"]);
+    requireKnownAuthAction("GET", ["callback", "oidc"]);
   });
 
   it.each([
@@ -33,6 +35,9 @@ describe("requireKnownAuthAction", () => {
     ["GET", ["callback", "credentials"]],
     ["GET", ["session", "x"]],
     ["GET", ["signout"]],
+    ["GET", ["signin", "oidc"]],
+    ["POST", ["callback", "oidc"]],
+    ["GET", ["callback", "oidc", "x"]],
     ["PUT", ["session"]],
   ])("answers 404 for %s %j", (method, path) => {
     expect(refusal(() => requireKnownAuthAction(method, path)).status).toBe(404);

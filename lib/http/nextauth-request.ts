@@ -8,8 +8,9 @@ import { ApiError } from "@/lib/http/errors";
  * segments included, is 404 before next-auth sees it.
  */
 const ALLOWED: Record<string, readonly (readonly string[])[]> = {
-  GET: [["session"], ["csrf"], ["providers"], ["signin"], ["error"]],
-  POST: [["callback", "credentials"], ["signout"]],
+  // signin/oidc and callback/oidc exist only while single sign-on is configured; next-auth answers them otherwise as an unknown provider.
+  GET: [["session"], ["csrf"], ["providers"], ["signin"], ["error"], ["callback", "oidc"]],
+  POST: [["callback", "credentials"], ["signin", "oidc"], ["signout"]],
 };
 
 export function requireKnownAuthAction(method: string, segments: readonly string[]): void {
