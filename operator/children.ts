@@ -5,6 +5,7 @@ import type {
   V1Container,
   V1Deployment,
   V1Ingress,
+  V1ObjectMeta,
   V1OwnerReference,
   V1PodDisruptionBudget,
   V1SecurityContext,
@@ -37,7 +38,41 @@ export type ChildConfig = Pick<
   OperatorConfig,
   "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain" | "siteScheme" | "sitePort"
 > &
-  Partial<Pick<OperatorConfig, "proxy">>;
+  Partial<Pick<OperatorConfig, "proxy" | "wildcardSecret" | "httpsRedirectMiddleware">>;
+
+/** cert-manager's Certificate, as far as the operator writes and reads it. */
+export interface Certificate {
+  apiVersion: "cert-manager.io/v1";
+  kind: "Certificate";
+  metadata: V1ObjectMeta;
+  spec: {
+    secretName: string;
+    dnsNames: string[];
+    issuerRef: { name: string; kind: "ClusterIssuer"; group: "cert-manager.io" };
+  };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    lastFailureTime?: string;
+    notAfter?: string;
+  };
+}
+
+export const CERTIFICATE_API_VERSION = "cert-manager.io/v1";
+/** On each Certificate: the custom domain it is for (its name holds only a digest of it). */
+export const ANNOTATION_DOMAIN = "pagoda.dev/domain";
+export const ANNOTATION_TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares";
+
+/** The site's custom domains as the reconciler found them: what arbitration granted and what cert-manager says. */
+export interface CustomDomains {
+  /** Granted by operator/hosts.ts decideDomains. */
+  granted: readonly string[];
+  /** Those whose Certificate reports Ready: only these get TLS and the HTTPS redirect. */
+  certified: readonly string[];
+  /** The API server serves cert-manager's Certificate kind; without it no Certificate is asked for. */
+  certManager: boolean;
+}
+
+export const NO_CUSTOM_DOMAINS: CustomDomains = { granted: [], certified: [], certManager: false };
 
 /** UID and GID of the nginx-unprivileged image's nginx user. */
 export const NGINX_UID = 101;
@@ -72,7 +107,18 @@ export function childNames(siteName: string) {
     pdb: siteName,
     configMap: `${siteName}-nginx`,
     tlsSecret: `${siteName}-tls`,
+    /** Custom domains whose certificate is Ready, apart: the HTTPS redirect applies to every rule of an Ingress. */
+    domainIngress: `${siteName}-domains`,
   };
+}
+
+/**
+ * The Certificate (and its Secret) of one custom domain: named by a digest of
+ * the domain, since a domain can be longer than an object name may be, and
+ * stable, so the same domain keeps the same certificate across reconciles.
+ */
+export function certificateName(siteName: string, domain: string): string {
+  return `${siteName}-domain-${createHash("sha256").update(domain).digest("hex").slice(0, 12)}`;
 }
 
 export function ownerReference(site: StaticSite): V1OwnerReference {
@@ -381,36 +427,97 @@ export function desiredService(site: StaticSite): V1Service {
   };
 }
 
-/** Undefined when the site should have no Ingress (suspended, or no host to serve). */
-export function desiredIngress(site: StaticSite, config: ChildConfig, allowedHosts: readonly string[] = effectiveHosts(site, config)): V1Ingress | undefined {
+function ingressRule(host: string, service: string) {
+  return {
+    host,
+    http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service, port: { name: "http" } } } }] },
+  };
+}
+
+/**
+ * The site's Ingress: its built-in hosts, and the custom domains whose
+ * certificate is not Ready yet (served over plain HTTP meanwhile, so a failing
+ * issuance never takes the site off any address it had). Its TLS section
+ * covers the built-in hosts only: with a wildcard Secret that Secret, else one
+ * certificate per site through cert-manager's Ingress annotation. Undefined
+ * when suspended or with nothing to serve.
+ */
+export function desiredIngress(
+  site: StaticSite,
+  config: ChildConfig,
+  allowedHosts: readonly string[] = effectiveHosts(site, config),
+  domains: CustomDomains = NO_CUSTOM_DOMAINS,
+): V1Ingress | undefined {
   if (site.spec.suspend) return undefined;
   const hosts = [...allowedHosts];
-  if (hosts.length === 0) return undefined;
+  const certified = new Set(domains.certified);
+  const plainDomains = domains.granted.filter((d) => !certified.has(d) && !hosts.includes(d));
+  if (hosts.length === 0 && plainDomains.length === 0) return undefined;
   const names = childNames(site.metadata.name);
   const base = meta(site, names.ingress);
   const annotations: Record<string, string> = {};
-  if (config.tls && config.clusterIssuer) annotations["cert-manager.io/cluster-issuer"] = config.clusterIssuer;
+  const tlsSecret = config.wildcardSecret ?? names.tlsSecret;
+  if (config.tls && config.clusterIssuer && !config.wildcardSecret && hosts.length > 0) annotations["cert-manager.io/cluster-issuer"] = config.clusterIssuer;
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "Ingress",
     metadata: Object.keys(annotations).length > 0 ? { ...base, annotations } : base,
     spec: {
       ...(config.ingressClass ? { ingressClassName: config.ingressClass } : {}),
-      ...(config.tls ? { tls: [{ hosts, secretName: names.tlsSecret }] } : {}),
-      rules: hosts.map((host) => ({
-        host,
-        http: {
-          paths: [
-            {
-              path: "/",
-              pathType: "Prefix",
-              backend: { service: { name: names.service, port: { name: "http" } } },
-            },
-          ],
-        },
-      })),
+      ...(config.tls && hosts.length > 0 ? { tls: [{ hosts, secretName: tlsSecret }] } : {}),
+      rules: [...hosts, ...plainDomains].map((host) => ingressRule(host, names.service)),
     },
   };
+}
+
+/**
+ * The custom domains whose Certificate is Ready, each with its own Secret in
+ * the TLS section, and the HTTPS redirect middleware when one is configured
+ * (Traefik's redirectScheme passes a request that already arrived over HTTPS
+ * through, so the one annotation serves both entry points). Undefined when
+ * suspended or when no domain is certified.
+ */
+export function desiredDomainIngress(site: StaticSite, config: ChildConfig, domains: CustomDomains = NO_CUSTOM_DOMAINS): V1Ingress | undefined {
+  if (site.spec.suspend) return undefined;
+  const granted = new Set(domains.granted);
+  const certified = domains.certified.filter((d) => granted.has(d));
+  if (certified.length === 0) return undefined;
+  const names = childNames(site.metadata.name);
+  const base = meta(site, names.domainIngress);
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: config.httpsRedirectMiddleware ? { ...base, annotations: { [ANNOTATION_TRAEFIK_MIDDLEWARES]: config.httpsRedirectMiddleware } } : base,
+    spec: {
+      ...(config.ingressClass ? { ingressClassName: config.ingressClass } : {}),
+      tls: certified.map((d) => ({ hosts: [d], secretName: certificateName(site.metadata.name, d) })),
+      rules: certified.map((d) => ingressRule(d, names.service)),
+    },
+  };
+}
+
+/**
+ * One Certificate per granted custom domain, so that one domain whose
+ * issuance fails holds up no other. Kept while the site is suspended: asking
+ * again on resume would spend the issuer's rate limit. None without a
+ * ClusterIssuer or without cert-manager in the cluster.
+ */
+export function desiredCertificates(site: StaticSite, config: ChildConfig, domains: CustomDomains = NO_CUSTOM_DOMAINS): Certificate[] {
+  if (!config.clusterIssuer || !domains.certManager) return [];
+  return domains.granted.map((domain) => {
+    const name = certificateName(site.metadata.name, domain);
+    const base = meta(site, name);
+    return {
+      apiVersion: CERTIFICATE_API_VERSION,
+      kind: "Certificate",
+      metadata: { ...base, annotations: { [ANNOTATION_DOMAIN]: domain } },
+      spec: {
+        secretName: name,
+        dnsNames: [domain],
+        issuerRef: { name: config.clusterIssuer!, kind: "ClusterIssuer", group: "cert-manager.io" },
+      },
+    };
+  });
 }
 
 /** Only worth having with more than one replica: with one, it would block every node drain. */
@@ -429,20 +536,38 @@ export interface DesiredChildren {
   deployment: V1Deployment;
   service: V1Service;
   ingress: V1Ingress | undefined;
+  domainIngress: V1Ingress | undefined;
   pdb: V1PodDisruptionBudget | undefined;
+  /** By name; every other Certificate the site controls is to be deleted. */
+  certificates: Certificate[];
 }
 
-/** `hosts`: those the site is allowed to serve; the Ingress gets a rule for each and no other. */
-export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: readonly string[] = effectiveHosts(site, config)): DesiredChildren {
+/**
+ * The contract: a pure function of the site, the config and what the
+ * reconciler decided from its caches. `hosts`: the built-in hosts the site is
+ * allowed to serve (decideHosts); the Ingress gets a rule for each and no
+ * other. `domains`: its granted custom domains (decideDomains), which of them
+ * have a Ready Certificate, and whether cert-manager is there at all; each
+ * granted domain gets a Certificate, and a rule in the site's Ingress until
+ * its certificate is Ready, then in the domain Ingress with TLS instead.
+ */
+export function desiredChildren(
+  site: StaticSite,
+  config: ChildConfig,
+  hosts: readonly string[] = effectiveHosts(site, config),
+  domains: CustomDomains = NO_CUSTOM_DOMAINS,
+): DesiredChildren {
   const conf = siteNginxConfig(site, config.proxy);
   const children: DesiredChildren = {
     configMap: desiredConfigMap(site, conf.text),
     deployment: desiredDeployment(site, config, conf.hash),
     service: desiredService(site),
-    ingress: desiredIngress(site, config, hosts),
+    ingress: desiredIngress(site, config, hosts, domains),
+    domainIngress: desiredDomainIngress(site, config, domains),
     pdb: desiredPdb(site),
+    certificates: desiredCertificates(site, config, domains),
   };
-  reuseHashes(site, config, hosts, children);
+  reuseHashes(site, config, [hosts, domains.granted, domains.certified, domains.certManager], children);
   return children;
 }
 
@@ -453,19 +578,19 @@ export function desiredChildren(site: StaticSite, config: ChildConfig, hosts: re
  * They are a function of what the key below holds (the builders read
  * nothing else but constants), so while it is unchanged the hashes are the
  * same: kept per site, at about 100 bytes each, and computed only when the
- * site's spec, identity or granted hosts change. A new operator version
+ * site's spec, identity, granted hosts or custom domains change. A new operator version
  * starts with none.
  */
-const hashesBySite = new Map<string, { config: ChildConfig; inputs: string; hashes: Partial<Record<keyof DesiredChildren, string>> }>();
+const hashesBySite = new Map<string, { config: ChildConfig; inputs: string; hashes: Partial<Record<HashedKind, string>> }>();
 const HASHED_SITES_MAX = 20_000;
 
-function reuseHashes(site: StaticSite, config: ChildConfig, hosts: readonly string[], children: DesiredChildren): void {
+function reuseHashes(site: StaticSite, config: ChildConfig, decided: unknown, children: DesiredChildren): void {
   const key = `${site.metadata.namespace}/${site.metadata.name}`;
   const { name, namespace, uid } = site.metadata;
-  const inputs = objectHash([name, namespace, uid ?? null, site.spec, hosts]);
+  const inputs = objectHash([name, namespace, uid ?? null, site.spec, decided]);
   let entry = hashesBySite.get(key);
   if (!entry || entry.config !== config || entry.inputs !== inputs) {
-    const hashes: Partial<Record<keyof DesiredChildren, string>> = {};
+    const hashes: Partial<Record<HashedKind, string>> = {};
     for (const kind of CHILD_KINDS) {
       const child = children[kind];
       if (child) hashes[kind] = objectHash(child);
@@ -482,4 +607,6 @@ function reuseHashes(site: StaticSite, config: ChildConfig, hosts: readonly stri
   }
 }
 
-const CHILD_KINDS = ["configMap", "deployment", "service", "ingress", "pdb"] as const satisfies readonly (keyof DesiredChildren)[];
+// Certificates are few, small and only on sites with custom domains: hashed when applied.
+const CHILD_KINDS = ["configMap", "deployment", "service", "ingress", "domainIngress", "pdb"] as const satisfies readonly (keyof DesiredChildren)[];
+type HashedKind = (typeof CHILD_KINDS)[number];

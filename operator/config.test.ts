@@ -85,4 +85,29 @@ describe("loadConfig", () => {
     );
     expect(() => loadConfig({ PAGODA_PROXY_RESOLVER: "10.96.0.10" })).toThrow(/PAGODA_PROXY_RESOLVER: set, but PAGODA_PROXY_ORIGINS is not/);
   });
+  it("reads the custom-domain settings and refuses combinations that cannot work", () => {
+    const c = loadConfig({
+      PAGODA_DASHBOARD_HOST: "pagoda.example.com",
+      PAGODA_OPERATOR_TLS: "true",
+      PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt",
+      PAGODA_OPERATOR_WILDCARD_SECRET: "sites-wildcard-tls",
+      PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "pagoda-https-redirect@file",
+    });
+    expect(c).toMatchObject({
+      dashboardHost: "pagoda.example.com",
+      wildcardSecret: "sites-wildcard-tls",
+      httpsRedirectMiddleware: "pagoda-https-redirect@file",
+    });
+    expect(loadConfig({})).toMatchObject({ dashboardHost: undefined, wildcardSecret: undefined, httpsRedirectMiddleware: undefined });
+    expect(() => loadConfig({ PAGODA_DASHBOARD_HOST: "Pagoda.Example.com" })).toThrow(/PAGODA_DASHBOARD_HOST/);
+    expect(() => loadConfig({ PAGODA_OPERATOR_WILDCARD_SECRET: "sites-wildcard-tls" })).toThrow(
+      /PAGODA_OPERATOR_WILDCARD_SECRET: set, but PAGODA_OPERATOR_TLS is off/,
+    );
+    expect(() => loadConfig({ PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "x@file" })).toThrow(
+      /PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: set, but PAGODA_OPERATOR_CLUSTER_ISSUER/,
+    );
+    expect(() =>
+      loadConfig({ PAGODA_OPERATOR_TLS: "true", PAGODA_OPERATOR_CLUSTER_ISSUER: "i", PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "no provider" }),
+    ).toThrow(/expected a Traefik middleware reference/);
+  });
 });

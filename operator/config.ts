@@ -43,6 +43,17 @@ const envSchema = z.object({
   PAGODA_OPERATOR_CLUSTER_ISSUER: z.string().min(1).optional(),
   /** Hosts for sites that list none: `<site>-<namespace>.<domain>`. Without it such sites get no Ingress. */
   PAGODA_OPERATOR_DEFAULT_DOMAIN: dnsDomain.optional(),
+  /** The dashboard's public host name: no site may take it (or a name under it) as a custom domain. */
+  PAGODA_DASHBOARD_HOST: dnsDomain.optional(),
+  /** A TLS Secret, present in every site namespace, holding `*.<PAGODA_BASE_DOMAIN>`: built-in hosts use it instead of a certificate each. */
+  PAGODA_OPERATOR_WILDCARD_SECRET: objectName.optional(),
+  /** Traefik middleware (`<name>@<provider>`) that redirects to HTTPS; put on custom domains once their certificate is Ready. */
+  PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?@[a-z0-9]+$/, {
+      message: "expected a Traefik middleware reference such as default-https-redirect@kubernetescrd",
+    })
+    .optional(),
   /** Shared with the dashboard: sites may only serve this domain and names one label below it. */
   PAGODA_BASE_DOMAIN: dnsDomain.default("pagoda.localhost"),
   /** Shared with the dashboard: how status.url is written. Unset, it follows PAGODA_OPERATOR_TLS. */
@@ -99,7 +110,14 @@ export interface OperatorConfig {
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
   ingressClass: string | undefined;
   tls: boolean;
+  /** ClusterIssuer of every certificate the operator asks for; without one, custom domains are served over plain HTTP. */
   clusterIssuer: string | undefined;
+  /** The dashboard's host: refused as a custom domain, with every name under it. */
+  dashboardHost: string | undefined;
+  /** TLS Secret for every built-in host instead of one certificate per site. */
+  wildcardSecret: string | undefined;
+  /** Traefik middleware reference for HTTP to HTTPS redirects of custom domains. */
+  httpsRedirectMiddleware: string | undefined;
   defaultDomain: string | undefined;
   /** Hosts outside this domain and its one-label subdomains are refused. */
   baseDomain: string;
@@ -157,6 +175,17 @@ export function loadConfig(
   if (e.PAGODA_OPERATOR_CLUSTER_ISSUER && !e.PAGODA_OPERATOR_TLS) {
     issues.push("PAGODA_OPERATOR_CLUSTER_ISSUER: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the issuer");
   }
+  if (e.PAGODA_OPERATOR_WILDCARD_SECRET && !e.PAGODA_OPERATOR_TLS) {
+    issues.push("PAGODA_OPERATOR_WILDCARD_SECRET: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the secret");
+  }
+  if (e.PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE && !e.PAGODA_OPERATOR_CLUSTER_ISSUER) {
+    issues.push(
+      "PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: set, but PAGODA_OPERATOR_CLUSTER_ISSUER is not; without certificates there is nothing to redirect to",
+    );
+  }
+  if (e.PAGODA_DASHBOARD_HOST && e.PAGODA_DASHBOARD_HOST.length > 253) {
+    issues.push("PAGODA_DASHBOARD_HOST: longer than a DNS name can be (253 characters)");
+  }
   if (e.PAGODA_OPERATOR_DEFAULT_DOMAIN && e.PAGODA_OPERATOR_DEFAULT_DOMAIN !== e.PAGODA_BASE_DOMAIN) {
     issues.push(
       `PAGODA_OPERATOR_DEFAULT_DOMAIN: must equal PAGODA_BASE_DOMAIN (${e.PAGODA_BASE_DOMAIN}), or the hosts it gives sites would be refused; set both to the same domain`,
@@ -184,6 +213,9 @@ export function loadConfig(
     ingressClass: e.PAGODA_OPERATOR_INGRESS_CLASS,
     tls: e.PAGODA_OPERATOR_TLS,
     clusterIssuer: e.PAGODA_OPERATOR_CLUSTER_ISSUER,
+    dashboardHost: e.PAGODA_DASHBOARD_HOST,
+    wildcardSecret: e.PAGODA_OPERATOR_WILDCARD_SECRET,
+    httpsRedirectMiddleware: e.PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE,
     defaultDomain: e.PAGODA_OPERATOR_DEFAULT_DOMAIN,
     baseDomain: e.PAGODA_BASE_DOMAIN,
     siteScheme: e.PAGODA_SITE_SCHEME ?? (e.PAGODA_OPERATOR_TLS ? "https" : "http"),

@@ -25,12 +25,12 @@ import { KubeApi, operatorKubeConfig } from "./kube-api";
 import { pooledKubeConfig } from "@/lib/kube/connection";
 import { LeaderElector } from "../lib/kube/leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
-import { childNames, effectiveHosts } from "./children";
-import { createdAtMs, decideHosts, hostAllowed, HostClaims, type HostClaim } from "./hosts";
+import { CERTIFICATE_API_VERSION, childNames, effectiveHosts, type Certificate } from "./children";
+import { createdAtMs, decideDomains, decideHosts, domainForbidden, hostAllowed, HostClaims, type DomainRules, type HostClaim } from "./hosts";
 import { Reconciler, type Caches, type SiteScope } from "./reconcile";
 import { Informer, type InformerEvent, type ListResult } from "../lib/kube/informer";
 import { keyOf, keyString, parseKeyString } from "../lib/kube/object-key";
-import { apiErrorMessage, apiStatusCode, isTimeout } from "../lib/kube/request";
+import { apiErrorMessage, apiStatusCode, isNotFound, isTimeout } from "../lib/kube/request";
 import { WorkQueue } from "../lib/kube/workqueue";
 
 export interface StartOptions {
@@ -73,6 +73,7 @@ interface OperatorCaches extends Caches {
   ingresses: Informer<V1Ingress>;
   pdbs: Informer<V1PodDisruptionBudget>;
   pods: Informer<V1Pod>;
+  certificates?: Informer<Certificate>;
   all: Informer<KubernetesObject>[];
 }
 
@@ -81,7 +82,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const routing = new SiteRouting(config, (kind) => rt.metrics.watchEchoes.inc({ kind }));
   const queue = createReconcileQueue(rt, (key) => routing.reconcile(key));
   routing.queue = queue;
-  const caches = createCaches(rt, routing);
+  const caches = createCaches(rt, routing, await certManagerServed(rt));
   routing.reconciler = new Reconciler({
     api: rt.api,
     caches,
@@ -220,7 +221,7 @@ class SiteRouting {
 
   /** Tells the reconciler of the event; true when it only reports our own last write of the object. */
   private echo(event: InformerEvent, key: string, kind: string, obj: KubernetesObject): boolean {
-    const echo = this.reconciler?.observed(key, kind, event === "delete" ? undefined : obj.metadata?.resourceVersion) ?? false;
+    const echo = this.reconciler?.observed(key, kind, event === "delete" ? undefined : obj.metadata?.resourceVersion, obj.metadata?.name) ?? false;
     if (echo) this.onEcho(kind);
     return echo;
   }
@@ -253,15 +254,23 @@ class SiteRouting {
     // A site serves a host when its own Ingress (controlled by it, as stored in
     // the API server) has a rule for it: the incumbent keeps the host.
     const serving = (claim: HostClaim, host: string): boolean => {
-      const ing = ingresses.get({ namespace: claim.namespace, name: childNames(claim.name).ingress });
-      const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
-      return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
+      const names = childNames(claim.name);
+      return [names.ingress, names.domainIngress].some((name) => {
+        const ing = ingresses.get({ namespace: claim.namespace, name });
+        const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
+        return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
+      });
     };
     return {
       baseDomain: this.config.baseDomain,
       managesNamespace: (namespace) => this.managesNamespace(namespace),
       decideHosts: (site) => decideHosts(keyString(keyOf(site)), effectiveHosts(site, this.config), this.config.baseDomain, this.claims, inScope, serving),
+      decideDomains: (site) => decideDomains(keyString(keyOf(site)), site.spec.domains ?? [], this.domainRules, this.claims, inScope, serving),
     };
+  }
+
+  private get domainRules(): DomainRules {
+    return { baseDomain: this.config.baseDomain, dashboardHost: this.config.dashboardHost };
   }
 
   private claimOf(site: StaticSite): HostClaim {
@@ -271,9 +280,38 @@ class SiteRouting {
       name: site.metadata.name,
       uid: site.metadata.uid ?? "",
       createdAt: createdAtMs(site.metadata.creationTimestamp),
-      hosts: effectiveHosts(site, this.config).filter((h) => hostAllowed(h, this.config.baseDomain)),
+      // Custom domains share the index: a name is one site's, whether it came as a host or a domain.
+      hosts: [
+        ...effectiveHosts(site, this.config).filter((h) => hostAllowed(h, this.config.baseDomain)),
+        ...(site.spec.domains ?? []).filter((d) => !domainForbidden(d, this.domainRules)),
+      ],
     };
   }
+}
+
+/**
+ * Whether the API server serves cert-manager's Certificate kind. Asked once at
+ * start: without it the operator asks for no certificate and serves custom
+ * domains over plain HTTP, rather than failing every reconcile. Installing
+ * cert-manager later takes a restart of the operator.
+ */
+async function certManagerServed(rt: Runtime): Promise<boolean> {
+  if (!rt.config.clusterIssuer) return false;
+  try {
+    const list = await rt.api.requester.request<{ resources?: { kind?: string }[] }>(
+      "discovering cert-manager.io/v1",
+      { method: "GET", path: `/apis/${CERTIFICATE_API_VERSION}` },
+      { verb: "get", resource: "APIResourceList", write: false },
+    );
+    if (list.resources?.some((r) => r.kind === "Certificate")) return true;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  rt.log.warn(
+    { clusterIssuer: rt.config.clusterIssuer },
+    "cert-manager is not installed (the API server does not serve cert-manager.io/v1 Certificates): custom domains are served over plain HTTP; restart the operator once it is installed",
+  );
+  return false;
 }
 
 /** The site a child belongs to: its controlling StaticSite, else its name label. */
@@ -311,7 +349,7 @@ function operatorInformer<T extends KubernetesObject>(
 }
 
 /** The informers: every StaticSite, Pagoda's namespaces, and the children this operator labelled, in all namespaces. */
-function createCaches(rt: Runtime, routing: SiteRouting): OperatorCaches {
+function createCaches(rt: Runtime, routing: SiteRouting, withCertificates: boolean): OperatorCaches {
   const { api, config } = rt;
   const listed =
     <T extends KubernetesObject>(apiVersion: string, kind: string) =>
@@ -348,8 +386,21 @@ function createCaches(rt: Runtime, routing: SiteRouting): OperatorCaches {
   const ingresses = child<V1Ingress>("Ingress", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1/ingresses");
   const pdbs = child<V1PodDisruptionBudget>("PodDisruptionBudget", "policy/v1", "/apis/policy/v1/poddisruptionbudgets");
   const pods = child<V1Pod>("Pod", "v1", "/api/v1/pods", trimPod);
-  const all = [sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods] as unknown as Informer<KubernetesObject>[];
-  return { sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods, all };
+  const certificates = withCertificates
+    ? child<Certificate>("Certificate", CERTIFICATE_API_VERSION, `/apis/${CERTIFICATE_API_VERSION}/certificates`)
+    : undefined;
+  const all = [
+    sites,
+    namespaces,
+    deployments,
+    configMaps,
+    services,
+    ingresses,
+    pdbs,
+    pods,
+    ...(certificates ? [certificates] : []),
+  ] as unknown as Informer<KubernetesObject>[];
+  return { sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods, ...(certificates ? { certificates } : {}), all };
 }
 
 /** Starts every informer and waits until each has listed once: reconciles must not run on a partial picture. */

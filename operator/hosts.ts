@@ -161,3 +161,62 @@ export function hostProblem(decision: HostDecision, baseDomain: string): { reaso
   }
   return undefined;
 }
+
+/** What a custom domain (spec.domains) is checked against before any claim counts. */
+export interface DomainRules {
+  /** PAGODA_BASE_DOMAIN: its names are the installation's to give, through spec.hosts. */
+  baseDomain: string;
+  /** The dashboard's own host, when the operator knows it. */
+  dashboardHost: string | undefined;
+}
+
+function isUnder(name: string, domain: string): boolean {
+  return name === domain || name.endsWith(`.${domain}`);
+}
+
+/**
+ * Why no site may serve this custom domain, or undefined when one may. The
+ * dashboard checks the same before it verifies a domain; a StaticSite written
+ * by hand is held to it here. Names under the dashboard's host are refused
+ * with it: a site there could set cookies the dashboard would receive.
+ */
+export function domainForbidden(domain: string, rules: DomainRules): string | undefined {
+  if (isUnder(domain, rules.baseDomain)) {
+    return `${domain} is under the installation's domain ${rules.baseDomain}; sites get those names as their built-in address, not as custom domains`;
+  }
+  if (rules.dashboardHost && isUnder(domain, rules.dashboardHost)) {
+    return domain === rules.dashboardHost ? `${domain} is the dashboard's own host` : `${domain} is under the dashboard's host ${rules.dashboardHost}`;
+  }
+  return undefined;
+}
+
+export interface RefusedDomain {
+  name: string;
+  reason: string;
+}
+
+export interface DomainDecision {
+  /** Custom domains this site serves. */
+  granted: string[];
+  /** The others, each with why; reasons never name another site. */
+  refused: RefusedDomain[];
+}
+
+/** The custom-domain counterpart of decideHosts: the same claims, the same first-claim rule across namespaces. */
+export function decideDomains(
+  key: string,
+  domains: readonly string[],
+  rules: DomainRules,
+  claims: HostClaims,
+  eligible: (claim: HostClaim) => boolean,
+  serving?: (claim: HostClaim, host: string) => boolean,
+): DomainDecision {
+  const decision: DomainDecision = { granted: [], refused: [] };
+  for (const name of new Set(domains)) {
+    const forbidden = domainForbidden(name, rules);
+    if (forbidden) decision.refused.push({ name, reason: forbidden });
+    else if ((claims.holder(name, eligible, serving)?.key ?? key) === key) decision.granted.push(name);
+    else decision.refused.push({ name, reason: `${name} is already served by another site` });
+  }
+  return decision;
+}

@@ -59,6 +59,7 @@ const PLAIN_KINDS = [
   { group: "apps", version: "v1", kind: "Deployment" },
   { group: "networking.k8s.io", version: "v1", kind: "Ingress" },
   { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
+  { group: "cert-manager.io", version: "v1", kind: "Certificate" },
 ];
 
 /** The kinds the operator applies, by kind: their paths, without asking discovery. */
@@ -68,6 +69,7 @@ const APPLIED_KINDS: Record<string, ResourceType> = {
   Deployment: { group: "apps", version: "v1", plural: "deployments" },
   Ingress: { group: "networking.k8s.io", version: "v1", plural: "ingresses" },
   PodDisruptionBudget: { group: "policy", version: "v1", plural: "poddisruptionbudgets" },
+  Certificate: { group: "cert-manager.io", version: "v1", plural: "certificates" },
 };
 
 const STATICSITES: ResourceType = { group: STATICSITE_GROUP, version: STATICSITE_VERSION, plural: STATICSITE_PLURAL };

@@ -5,12 +5,12 @@
 import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Ingress, V1PodDisruptionBudget, V1Pod, V1Service } from "@kubernetes/client-node";
 import type pino from "pino";
 import { LABEL_NAME, STATICSITE_KIND, type StaticSite, type StaticSiteStatus } from "@/lib/staticsite/types";
-import type { ChildConfig } from "./children";
-import { childNames, desiredChildren, effectiveHosts, RulesInvalidError, siteUrl, type DesiredChildren } from "./children";
-import { hostProblem, type HostDecision } from "./hosts";
+import type { Certificate, ChildConfig, CustomDomains } from "./children";
+import { certificateName, childNames, desiredChildren, effectiveHosts, RulesInvalidError, siteUrl, type DesiredChildren } from "./children";
+import { hostProblem, type DomainDecision, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
-import { deriveStatus, statusEqual, transitionEvents } from "./status";
+import { certificateState, deriveStatus, domainStatuses, statusEqual, transitionEvents, type TlsMode } from "./status";
 import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
 import type { PartialObjectMetadata } from "../lib/kube/request";
 
@@ -27,6 +27,8 @@ export interface Caches {
   ingresses: ObjectCache<V1Ingress>;
   pdbs: ObjectCache<V1PodDisruptionBudget>;
   pods: ObjectCache<V1Pod>;
+  /** cert-manager's Certificates; absent when the cluster does not serve that kind. */
+  certificates?: ObjectCache<Certificate>;
 }
 
 /**
@@ -121,6 +123,8 @@ export interface SiteScope {
   /** The namespace is one of Pagoda's; StaticSites anywhere else get nothing. */
   managesNamespace(namespace: string): boolean;
   decideHosts(site: StaticSite): HostDecision;
+  /** Which of spec.domains the site may serve (operator/hosts.ts decideDomains). */
+  decideDomains(site: StaticSite): DomainDecision;
   baseDomain: string;
 }
 
@@ -137,7 +141,12 @@ export interface ReconcilerDeps {
   requeue?: (key: string) => void;
 }
 
-type ChildKind = "ConfigMap" | "Service" | "Deployment" | "Ingress" | "PodDisruptionBudget";
+type ChildKind = "ConfigMap" | "Service" | "Deployment" | "Ingress" | "PodDisruptionBudget" | "Certificate";
+
+/** One memo per child object: a site has two Ingresses and a Certificate per custom domain. */
+function childMemoKey(key: string, kind: string, childName: string): string {
+  return `${key}|${kind}/${childName}`;
+}
 
 export class Reconciler {
   private readonly memo = new WriteMemo();
@@ -156,8 +165,8 @@ export class Reconciler {
    * object (its resourceVersion), which needs no reconcile; never for a
    * deletion.
    */
-  observed(key: string, kind: string, resourceVersion?: string): boolean {
-    const memoKey = `${key}|${kind === STATICSITE_KIND ? "status" : kind}`;
+  observed(key: string, kind: string, resourceVersion?: string, name?: string): boolean {
+    const memoKey = kind === STATICSITE_KIND ? `${key}|status` : childMemoKey(key, kind, name ?? "");
     this.memo.invalidate(memoKey);
     return this.own.observed(memoKey, resourceVersion);
   }
@@ -189,18 +198,27 @@ export class Reconciler {
     if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return;
     const site = this.withFreshStatus(key, cached);
     const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
+    const domainDecision = this.deps.scope?.decideDomains(site) ?? { granted: [...new Set(site.spec.domains ?? [])], refused: [] };
+    const certificates = caches.certificates;
+    const certificateOf = (domain: string) => certificates?.get({ namespace, name: certificateName(name, domain) });
+    const domains: CustomDomains = {
+      granted: domainDecision.granted,
+      certified: certificates ? domainDecision.granted.filter((d) => certificateState(certificateOf(d)).state === "ready") : [],
+      certManager: !!certificates,
+    };
 
     let applyError: Error | undefined;
     let rulesError: string | undefined;
     let desired: DesiredChildren | undefined;
     try {
-      desired = desiredChildren(site, this.deps.config, hosts.granted);
+      desired = desiredChildren(site, this.deps.config, hosts.granted, domains);
     } catch (err) {
       applyError = new Error(`cannot build the site's objects: ${(err as Error).message}`, { cause: err });
       if (err instanceof RulesInvalidError) rulesError = err.message;
     }
 
     let deployment = caches.deployments.get({ namespace, name: childNames(name).deployment });
+    let domainIngress = caches.ingresses.get({ namespace, name: childNames(name).domainIngress });
     if (desired) {
       // ConfigMap first: pods of a new template mount it.
       const steps: [ChildKind, KubernetesObject | undefined, ObjectCache<KubernetesObject>, string][] = [
@@ -208,12 +226,24 @@ export class Reconciler {
         ["Service", desired.service, caches.services, childNames(name).service],
         ["Deployment", desired.deployment, caches.deployments, childNames(name).deployment],
         ["Ingress", desired.ingress, caches.ingresses, childNames(name).ingress],
+        ["Ingress", desired.domainIngress, caches.ingresses, childNames(name).domainIngress],
         ["PodDisruptionBudget", desired.pdb, caches.pdbs, childNames(name).pdb],
       ];
+      if (certificates) {
+        // A domain that left spec.domains, or lost its claim, loses its Certificate; the Secret cert-manager wrote stays (docs/operator.md).
+        const wanted = new Set(desired.certificates.map((cert) => cert.metadata.name));
+        for (const cert of desired.certificates) steps.push(["Certificate", cert, certificates as ObjectCache<KubernetesObject>, cert.metadata.name!]);
+        for (const cert of certificates.list(namespace)) {
+          const certName = cert.metadata?.name;
+          if (certName && !wanted.has(certName) && this.ownedBy(cert, site))
+            steps.push(["Certificate", undefined, certificates as ObjectCache<KubernetesObject>, certName]);
+        }
+      }
       for (const [kind, want, cache, childName] of steps) {
         try {
           const result = await this.syncChild(key, site, kind, want, cache, childName);
           if (kind === "Deployment") deployment = result as V1Deployment | undefined;
+          if (kind === "Ingress" && childName === childNames(name).domainIngress) domainIngress = result as V1Ingress | undefined;
         } catch (err) {
           log.warn({ site: key, kind, err: (err as Error).message }, "child sync failed");
           applyError ??= err as Error;
@@ -230,10 +260,27 @@ export class Reconciler {
       applyError: rulesError ? undefined : applyError?.message,
       rulesError,
       hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
+      ...((site.spec.domains?.length ?? 0) > 0
+        ? {
+            domains: domainStatuses({
+              requested: site.spec.domains ?? [],
+              decision: domainDecision,
+              certificate: certificateOf,
+              mode: this.tlsMode(),
+              servingTls: new Set((domainIngress?.spec?.tls ?? []).flatMap((t) => t.hosts ?? [])),
+              suspended: !!site.spec.suspend,
+            }),
+          }
+        : {}),
       now: this.now(),
     });
     await this.writeStatus(key, cached, site, status);
     if (applyError) throw applyError;
+  }
+
+  private tlsMode(): TlsMode {
+    if (!this.deps.config.clusterIssuer) return "no-issuer";
+    return this.deps.caches.certificates ? "on" : "no-cert-manager";
   }
 
   /** The cached site, with the status this operator last wrote if the cache lags behind it. */
@@ -251,7 +298,7 @@ export class Reconciler {
     cache: ObjectCache<KubernetesObject>,
     childName: string,
   ): Promise<KubernetesObject | undefined> {
-    const memoKey = `${key}|${kind}`;
+    const memoKey = childMemoKey(key, kind, childName);
     const cached = cache.get({ namespace: site.metadata.namespace, name: childName });
     const live = this.memo.freshest(memoKey, cached);
     if (!want) {
@@ -338,5 +385,7 @@ function apiVersionOf(kind: ChildKind): string {
       return "networking.k8s.io/v1";
     case "PodDisruptionBudget":
       return "policy/v1";
+    case "Certificate":
+      return "cert-manager.io/v1";
   }
 }

@@ -3,6 +3,7 @@
 import type { V1ContainerStatus, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import {
   ANNOTATION_DIGEST,
+  CONDITION_CERTIFICATES,
   CONDITION_DEGRADED,
   CONDITION_PROGRESSING,
   CONDITION_READY,
@@ -11,10 +12,12 @@ import {
   type StaticSite,
   type StaticSiteCondition,
   type StaticSiteConditionType,
+  type StaticSiteDomainStatus,
   type StaticSiteStatus,
 } from "@/lib/staticsite/types";
 import { canonicalJson } from "./canonical-json";
-import { desiredReplicas } from "./children";
+import { desiredReplicas, type Certificate } from "./children";
+import type { DomainDecision } from "./hosts";
 
 export interface StatusInputs {
   site: StaticSite;
@@ -28,6 +31,8 @@ export interface StatusInputs {
   rulesError?: string;
   /** Hosts the site asks for but does not serve (operator/hosts.ts): HostConflict or HostNotAllowed. */
   hostProblem?: Problem;
+  /** The custom domains' states and their condition (domainStatuses); absent for a site without spec.domains. */
+  domains?: DomainReport;
   now: Date;
 }
 
@@ -183,6 +188,110 @@ function c(status: ConditionStatus, reason: string, message: string): ConditionD
   return { status, reason, message };
 }
 
+/** How far the operator can take custom domains in this cluster. */
+export type TlsMode = "on" | "no-issuer" | "no-cert-manager";
+
+export type CertificateState = { state: "ready" } | { state: "pending"; reason: string } | { state: "failed"; reason: string };
+
+/**
+ * A Certificate's state from its conditions. cert-manager copies the failure
+ * of the CertificateRequest (and so of the ACME Order behind it) into the
+ * Issuing condition's message, which is what a person needs to read.
+ */
+export function certificateState(cert: Certificate | undefined): CertificateState {
+  if (!cert) return { state: "pending", reason: "asking cert-manager for a certificate" };
+  const conditions = cert.status?.conditions ?? [];
+  const ready = conditions.find((x) => x.type === "Ready");
+  if (ready?.status === "True") return { state: "ready" };
+  const issuing = conditions.find((x) => x.type === "Issuing");
+  if (issuing?.status === "False" && issuing.reason === "Failed") {
+    return { state: "failed", reason: oneLine(issuing.message, 900) || "issuance failed" };
+  }
+  if (cert.status?.lastFailureTime && issuing?.status !== "True") {
+    return { state: "failed", reason: oneLine(ready?.message, 900) || "issuance failed; cert-manager retries with backoff" };
+  }
+  return { state: "pending", reason: oneLine(issuing?.message ?? ready?.message) || "waiting for cert-manager to issue the certificate" };
+}
+
+export interface DomainReport {
+  domains: StaticSiteDomainStatus[];
+  condition: Pick<StaticSiteCondition, "status" | "reason" | "message">;
+}
+
+export interface DomainInputs {
+  /** spec.domains, in the order written. */
+  requested: readonly string[];
+  decision: DomainDecision;
+  /** The Certificate of a granted domain, from the cache. */
+  certificate: (domain: string) => Certificate | undefined;
+  mode: TlsMode;
+  /** Domains the domain Ingress, as applied, serves with TLS. */
+  servingTls: ReadonlySet<string>;
+  suspended: boolean;
+}
+
+/**
+ * One entry per requested domain, and the Certificates condition. Nothing
+ * here feeds Ready or Degraded: the site serves on its built-in address
+ * whatever happens to a custom domain's certificate.
+ */
+export function domainStatuses(input: DomainInputs): DomainReport {
+  const refused = new Map(input.decision.refused.map((r) => [r.name, r.reason]));
+  const granted = new Set(input.decision.granted);
+  const out: StaticSiteDomainStatus[] = [];
+  const failed: string[] = [];
+  let pending = 0;
+  const plain =
+    input.mode === "no-issuer"
+      ? "served over plain HTTP: the operator has no ClusterIssuer configured (PAGODA_OPERATOR_CLUSTER_ISSUER)"
+      : "served over plain HTTP: cert-manager is not installed in the cluster";
+  for (const name of new Set(input.requested)) {
+    const why = refused.get(name);
+    if (why !== undefined || !granted.has(name)) {
+      out.push({ name, state: "refused", reason: why ?? "not granted" });
+      continue;
+    }
+    if (input.mode !== "on") {
+      out.push({ name, state: input.suspended ? "pending-certificate" : "serving", reason: input.suspended ? "the site is suspended" : plain });
+      continue;
+    }
+    const cert = certificateState(input.certificate(name));
+    if (cert.state === "failed") {
+      failed.push(`${name}: ${cert.reason}`);
+      out.push({ name, state: "failed", reason: `${cert.reason}${input.suspended ? "" : "; served over plain HTTP meanwhile"}` });
+    } else if (cert.state === "pending") {
+      pending++;
+      out.push({ name, state: "pending-certificate", reason: cert.reason });
+    } else if (input.servingTls.has(name)) {
+      out.push({ name, state: "serving", reason: "served over HTTPS" });
+    } else {
+      out.push({ name, state: "certificate-issued", reason: input.suspended ? "the site is suspended" : "certificate issued; adding it to the Ingress" });
+    }
+  }
+  let condition: DomainReport["condition"];
+  if (input.mode === "no-cert-manager") {
+    condition = c(
+      "False",
+      "CertManagerMissing",
+      "cert-manager is not installed in the cluster (no cert-manager.io/v1 Certificate kind); custom domains are served over plain HTTP",
+    );
+  } else if (input.mode === "no-issuer") {
+    condition = c("False", "NoIssuer", "The operator has no ClusterIssuer configured; custom domains are served over plain HTTP");
+  } else if (failed.length > 0) {
+    const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : "";
+    condition = c("False", "IssuanceFailed", `${oneLine(failed[0], 900)}${more}`);
+  } else if (pending > 0) {
+    condition = c("False", "Issuing", `${pending} of ${granted.size} custom domain certificates are being issued`);
+  } else {
+    condition = c(
+      "True",
+      "Issued",
+      granted.size > 0 ? `Every granted custom domain has a certificate` : "No custom domain is granted, so none needs a certificate",
+    );
+  }
+  return { domains: out, condition };
+}
+
 export function deriveStatus(input: StatusInputs): StaticSiteStatus {
   const { site, deployment: dep, pods, now } = input;
   const digest = site.spec.artifact.digest;
@@ -250,11 +359,13 @@ export function deriveStatus(input: StatusInputs): StaticSiteStatus {
       condition(CONDITION_READY, ready, prevConditions, generation, now),
       condition(CONDITION_PROGRESSING, progressing, prevConditions, generation, now),
       condition(CONDITION_DEGRADED, degraded, prevConditions, generation, now),
+      ...(input.domains ? [condition(CONDITION_CERTIFICATES, input.domains.condition, prevConditions, generation, now)] : []),
     ],
     replicas: facts.replicas,
     readyReplicas: facts.ready,
     url: input.url,
     ...(currentDigest ? { currentDigest, shortDigest: shortDigest(currentDigest) } : {}),
+    ...(input.domains ? { domains: input.domains.domains } : {}),
   };
   return status;
 }
