@@ -95,8 +95,10 @@ export async function checkEmailToken(
     where: { tokenHash: hashEmailToken(secret) },
     select: { id: true, userId: true, email: true, purpose: true, expiresAt: true, usedAt: true, user: { select: { email: true } } },
   });
-  if (!row || row.purpose !== purpose || row.user.email !== row.email) return "invalid";
+  if (!row || row.purpose !== purpose) return "invalid";
+  // Before the address check: a spent email-change link has moved the account, and "used" is what its second click should hear.
   if (row.usedAt) return "used";
+  if (row.user.email !== row.email) return "invalid";
   if (row.expiresAt.getTime() <= now.getTime()) return "expired";
   return { id: row.id, userId: row.userId, email: row.email };
 }
