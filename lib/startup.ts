@@ -16,12 +16,15 @@ export function checkConfigurationOrExit(): void {
   }
 }
 
-/** Starts the dashboard's background work: artifact collection, and the cluster's when one is configured. */
+/** Starts the dashboard's background work: artifact collection, deploy-failure notices, and the cluster's when one is configured. */
 export async function startBackgroundWork(): Promise<void> {
   const { sweepUploadTempDirs } = await import("@/lib/deploys/admission");
   await sweepUploadTempDirs();
   const { startArtifactCollector } = await import("@/lib/artifacts/gc");
   startArtifactCollector();
+  // Listening before the rollouts are followed, so no failure goes by unheard.
+  const { startDeployFailureNotices } = await import("@/lib/deploys/failure-notice");
+  startDeployFailureNotices();
   const { startClusterSync } = await import("@/lib/publishing/sync");
   startClusterSync();
   // Domain checks need no cluster; what they verify is published once one answers.

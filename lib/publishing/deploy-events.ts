@@ -12,3 +12,19 @@ import { processSingleton } from "@/lib/process-singleton";
 export const deployChanges: EventEmitter<{ changed: [siteId: string] }> = processSingleton("deployChanges", () =>
   new EventEmitter<{ changed: [siteId: string] }>().setMaxListeners(0),
 );
+
+/** A promoted deploy that has just become `failed` (its rollout was reported Degraded), as the rollout tracker saw it. */
+export interface DeployFailure {
+  deployId: string;
+  siteId: string;
+  reason: string;
+}
+
+/**
+ * Tells whoever listens (the deploy-failure notice) that a deploy failed.
+ * The tracker emits after its write and never waits on a listener: what a
+ * listener does runs on its own and cannot slow or break the deploy path.
+ */
+export const deployFailures: EventEmitter<{ failed: [failure: DeployFailure] }> = processSingleton("deployFailures", () =>
+  new EventEmitter<{ failed: [failure: DeployFailure] }>().setMaxListeners(0),
+);

@@ -5,7 +5,7 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 import { componentLogger } from "@/lib/log";
 import { DEPLOY_ERROR_MAX, storableText } from "@/lib/storable";
 import { processSingleton } from "@/lib/process-singleton";
-import { deployChanges } from "@/lib/publishing/deploy-events";
+import { deployChanges, deployFailures, type DeployFailure } from "@/lib/publishing/deploy-events";
 
 const log = componentLogger("rollout-tracker");
 
@@ -43,6 +43,15 @@ export function statusMayAdvance(hub: StatusHub, tenantSlug: string, name: strin
   if (known === undefined) return true;
   if (known === null) return false;
   return dueWrite(sitePhase(hub.get(tenantNamespace(tenantSlug), name), known.digest), known) !== null;
+}
+
+// A listener that throws must not end the pass: the deploy is failed whatever the notice does.
+function emitDeployFailure(failure: DeployFailure): void {
+  try {
+    deployFailures.emit("failed", failure);
+  } catch (error) {
+    log.error({ err: error, ...failure }, "a deploy-failure listener threw");
+  }
 }
 
 /** Which sites to look at: one by id (a database change) or by tenant and name (a cluster change). */
@@ -96,6 +105,8 @@ export async function trackRollouts(hub: StatusHub, sites: SiteRef[] | "all" = "
       await db().deploy.update({ where: { id: target.id }, data: { state: "failed", error: due.failed } });
       knownTargets.set(key, { digest: target.digest, state: "failed", error: due.failed });
       log.warn({ site: site.name, tenant: site.tenant.slug, digest: target.digest, reason: phase.reason }, "deploy failed to roll out");
+      // Only the change into failed is news; a new message on a deploy already failed is not.
+      if (target.state !== "failed") emitDeployFailure({ deployId: target.id, siteId: site.id, reason: due.failed });
       changes += 1;
     }
   }
