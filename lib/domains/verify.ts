@@ -74,29 +74,30 @@ export async function checkDomain(resolver: Resolver, name: string, token: strin
 
   const host = pointingName(name);
   const wanted = target.hostname ? normaliseDomain(target.hostname) : null;
-  if (wanted) {
-    const cname = await lookup(`CNAME ${host}`, () => resolver.resolveCname(host));
-    if ("failed" in cname) return { ok: false, definitive: false, reason: cname.failed };
-    if (cname.some((value) => normaliseDomain(value) === wanted)) return { ok: true };
-    if (cname.length > 0 && target.addresses.length === 0) {
-      return { ok: false, definitive: true, reason: `${host} is a CNAME to ${shown(cname)}; it must point at ${wanted}.` };
-    }
-  }
-  if (target.addresses.length === 0) return { ok: false, definitive: true, reason: `${host} has no CNAME record; it must be a CNAME to ${wanted}.` };
+  const cname = await lookup(`CNAME ${host}`, () => resolver.resolveCname(host));
+  if ("failed" in cname) return { ok: false, definitive: false, reason: cname.failed };
+  if (wanted && cname.some((value) => normaliseDomain(value) === wanted)) return { ok: true };
+  const expected = [wanted ? `a CNAME to ${wanted}` : null, target.addresses.length > 0 ? `A/AAAA records among ${target.addresses.join(", ")}` : null]
+    .filter(Boolean)
+    .join(", or ");
+  // A CNAME elsewhere is a definite answer, whatever its target resolves to (or fails to).
+  const elsewhere: CheckResult | null =
+    cname.length > 0 ? { ok: false, definitive: true, reason: `${host} is a CNAME to ${shown(cname)}; it needs ${expected}.` } : null;
+  if (target.addresses.length === 0) return elsewhere ?? { ok: false, definitive: true, reason: `${host} has no CNAME record; it needs ${expected}.` };
 
   const v4 = await lookup(`A ${host}`, () => resolver.resolve4(host));
-  if ("failed" in v4) return { ok: false, definitive: false, reason: v4.failed };
+  if ("failed" in v4) return elsewhere ?? { ok: false, definitive: false, reason: v4.failed };
   const v6 = await lookup(`AAAA ${host}`, () => resolver.resolve6(host));
-  if ("failed" in v6) return { ok: false, definitive: false, reason: v6.failed };
+  if ("failed" in v6) return elsewhere ?? { ok: false, definitive: false, reason: v6.failed };
   const found = [...v4, ...v6];
   const allowed = new Set(target.addresses);
-  const expected = wanted
-    ? `a CNAME to ${wanted}, or A/AAAA records among ${target.addresses.join(", ")}`
-    : `A/AAAA records among ${target.addresses.join(", ")}`;
-  if (found.length === 0) return { ok: false, definitive: true, reason: `${host} has no A or AAAA record; it needs ${expected}.` };
+  if (found.length === 0) return elsewhere ?? { ok: false, definitive: true, reason: `${host} has no A or AAAA record; it needs ${expected}.` };
   const stray = found.filter((address) => !allowed.has(address));
-  if (stray.length > 0)
-    return { ok: false, definitive: true, reason: `${host} points at ${shown(stray)}, which is not this installation's ingress; it needs ${expected}.` };
+  if (stray.length > 0) {
+    return (
+      elsewhere ?? { ok: false, definitive: true, reason: `${host} points at ${shown(stray)}, which is not this installation's ingress; it needs ${expected}.` }
+    );
+  }
   return { ok: true };
 }
 
