@@ -21,6 +21,7 @@ import { deployMigrations } from "@/scripts/db/migrate";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort } from "@/scripts/postgres";
 import { startMailpit } from "@/scripts/mail/mailpit";
+import { startOidcProvider } from "@/tests/support/oidc-provider";
 import { dashboardPort, dashboardUrl } from "./dashboard-url";
 
 export type StackMessage = { ready: Record<string, string> } | { failed: string };
@@ -71,6 +72,12 @@ async function start(): Promise<Record<string, string>> {
 
   const mailpit = await startMailpit();
   cleanups.push(() => mailpit.stop());
+  // Single sign-on's provider (e2e/oidc.spec.ts): a login that is an address is an account with it, verified unless it starts with "unverified-".
+  const oidc = await startOidcProvider({
+    redirectUri: `${dashboardUrl}/api/auth/callback/oidc`,
+    directory: (login) => (/^[^@\s]+@[^@\s]+$/.test(login) ? { sub: login, email: login, email_verified: !login.startsWith("unverified-") } : undefined),
+  });
+  cleanups.push(() => oidc.stop());
 
   const cluster = await startTestCluster({ node: "node" });
   cleanups.push(() => cluster.stop());
@@ -95,6 +102,12 @@ async function start(): Promise<Record<string, string>> {
     // Every email the dashboard sends goes to this run's Mailpit; the tests read it through its API.
     PAGODA_SMTP_URL: mailpit.smtpUrl,
     E2E_MAILPIT_URL: mailpit.webUrl,
+    PAGODA_OIDC_ISSUER: oidc.issuer,
+    PAGODA_OIDC_CLIENT_ID: oidc.clientId,
+    PAGODA_OIDC_CLIENT_SECRET: oidc.clientSecret,
+    PAGODA_OIDC_NAME: "Test ID",
+    // The workspace is made by the test; until then the rule is skipped.
+    PAGODA_OIDC_DOMAIN_RULES: "sso-e2e.example=sso-e2e:member",
     // Every test signs up from 127.0.0.1; the per-IP sign-up limit would
     // otherwise be the first thing the suite measures. Per-email limits stay.
     PAGODA_SIGNUPS_PER_IP: "1000",

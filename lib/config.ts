@@ -195,7 +195,7 @@ const schema = z
     PAGODA_OIDC_CLIENT_SECRET: z.string().min(1, { error: "PAGODA_OIDC_CLIENT_SECRET must not be empty" }).max(1024).optional(),
     PAGODA_OIDC_NAME: z
       .string()
-      .regex(/^[^\p{Cc}]{1,40}$/u, { error: "PAGODA_OIDC_NAME must be 1-40 characters on one line (the sign-in button says “Sign in with <name>”)" })
+      .regex(/^[^\p{Cc}]{1,40}$/u, { error: "PAGODA_OIDC_NAME must be 1-40 characters on one line (the sign-in button says “Continue with <name>”)" })
       .default("single sign-on"),
     /** `example.com=acme:member,…`: a new account from single sign-on with an address at the domain joins that workspace. */
     PAGODA_OIDC_DOMAIN_RULES: z

@@ -24,7 +24,7 @@ export function OidcSignInButton({ name }: { name: string }) {
           void signIn("oidc", { callbackUrl: safeCallbackPath(params.get("callbackUrl"), window.location.origin) });
         }}
       >
-        {pending ? "Going to sign-in…" : `Sign in with ${name}`}
+        {pending ? "Going to your identity provider…" : `Continue with ${name}`}
       </Button>
       <p className="flex items-center gap-3 text-xs uppercase tracking-wide text-slate-400">
         <span className="h-px flex-1 bg-slate-200" />
