@@ -6,6 +6,7 @@ import * as a from "./account-schemas";
 import * as s from "./schemas";
 import * as d from "./domain-schemas";
 import * as m from "./member-schemas";
+import * as audit from "./audit-schemas";
 
 export type Method = "get" | "post" | "patch" | "delete" | "head";
 export type Scope = (typeof s.TOKEN_SCOPES)[number];
@@ -36,7 +37,7 @@ export interface Endpoint {
   /** The route file, relative to the repository. */
   route: string;
   operationId: string;
-  tag: "Sites" | "Deploys" | "Tokens" | "Members" | "Account" | "Sign-in" | "Service";
+  tag: "Sites" | "Deploys" | "Tokens" | "Members" | "Audit" | "Account" | "Sign-in" | "Service";
   summary: string;
   description?: string;
   access: Access;
@@ -132,6 +133,34 @@ export const endpoints: readonly Endpoint[] = [
     params: s.tokenParamsSchema,
     responses: { 200: { description: "The revoked token.", schema: s.revokedTokenResponseSchema } },
     errors: { 401: E[401], 403: E[403], 404: E[404] },
+  },
+  {
+    method: "get",
+    path: "/api/tenants/{tenant}/audit",
+    route: "app/api/tenants/[tenant]/audit/route.ts",
+    operationId: "listAuditEvents",
+    tag: "Audit",
+    summary: "The workspace's audit log, newest first, filtered and paged; or, with format=csv, the matching events as a CSV file",
+    description:
+      "Owners only, from a browser session (a token gets 403 `token_not_allowed`). Only this workspace's events. Keyset pages: `nextCursor` gives the next, older page, " +
+      "and stays valid while new events are written. `format=csv` answers `text/csv` (RFC 4180, CRLF, a header row; cells starting with = + - @, a tab or a CR get a leading '), " +
+      "streamed, at most 10,000 rows from `cursor` on; `Pagoda-Audit-Truncated: true` says more matched.",
+    access: "session",
+    params: s.tenantParamsSchema,
+    query: audit.auditQuerySchema,
+    responses: {
+      200: {
+        description: "A page of events (JSON), or the CSV file with format=csv.",
+        schema: audit.auditResponseSchema,
+        headers: { "Cache-Control": "`no-store`." },
+      },
+    },
+    errors: {
+      400: "`invalid_input`: a filter, `limit` or `cursor` is not valid; `fields` names it.",
+      401: E[401],
+      403: `${E[403]} \`forbidden\`: owners only.`,
+      404: E[404],
+    },
   },
   {
     method: "get",

@@ -115,6 +115,7 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
       { name: "Deploys" },
       { name: "Tokens" },
       { name: "Members", description: "Roles, members and invitations of a workspace (owners), and accepting an invitation." },
+      { name: "Audit", description: "What was done in a workspace, for its owners." },
       { name: "Account", description: "For the dashboard's own pages." },
       { name: "Sign-in", description: "next-auth's endpoints, for the dashboard's own pages." },
       { name: "Service", description: "Probes, artifacts for the site pods, and this document." },
