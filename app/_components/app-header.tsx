@@ -33,6 +33,9 @@ export function AppHeader({
               <Link href={`/w/${tenant}/members`} className={NAV_LINK} data-testid="nav-members">
                 Members
               </Link>
+              <Link href={`/w/${tenant}/audit`} className={NAV_LINK} data-testid="nav-audit">
+                Audit log
+              </Link>
               <Link href={`/w/${tenant}/settings`} className={NAV_LINK} data-testid="nav-settings">
                 Settings
               </Link>
