@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { endpoints } from "@/lib/api/endpoints";
+import { auditCsv, listAuditEvents, parseAuditQuery } from "@/lib/accounts/audit-log";
 import { createInvitation, listInvitations, revokeInvitation } from "@/lib/accounts/invitations";
 import { createApiToken, listApiTokens, revokeApiToken } from "@/lib/auth/api-tokens";
 import { db } from "@/lib/db";
@@ -28,6 +29,12 @@ import { actorFor, type TenantActor } from "@/lib/tenancy/access";
 import { changeMemberRole, listMembers, removeMember } from "@/lib/tenancy/members";
 import { buildZip } from "@/lib/uploads/test-support";
 import { newAccount } from "@/tests/support/accounts";
+import { NextRequest } from "next/server";
+import * as membersRoute from "@/app/api/tenants/[tenant]/members/route";
+import * as memberRoute from "@/app/api/tenants/[tenant]/members/[member]/route";
+import * as invitationsRoute from "@/app/api/tenants/[tenant]/invitations/route";
+import * as invitationRoute from "@/app/api/tenants/[tenant]/invitations/[invitation]/route";
+import * as acceptRoute from "@/app/api/invitations/accept/route";
 
 interface Fixture {
   site: string;
@@ -70,6 +77,14 @@ const ROUTES: Record<string, { role: Role; call: Call }> = {
   listDomains: { role: "owner", call: (a, f) => listDomains(a, f.site) },
   addDomain: { role: "owner", call: (a, f) => addDomain(a, f.site, { name: "planted.example.com" }, null) },
   removeDomain: { role: "owner", call: (a, f) => removeDomain(a, f.site, "planted.example.com", null) },
+  // The JSON page and, with format=csv, the export.
+  listAuditEvents: {
+    role: "owner",
+    call: async (a) => {
+      await expectRefusal(auditCsv(a, parseAuditQuery({ format: "csv" })));
+      return listAuditEvents(a, parseAuditQuery({}));
+    },
+  },
   // Server-sent events: the handler resolves the caller, then reads the site or the workspace.
   siteStatus: { role: "viewer", call: (a, f) => getSiteRow(a, f.site) },
   workspaceEvents: { role: "viewer", call: (a) => listSites(a) },
@@ -125,7 +140,12 @@ beforeAll(async () => {
   const token = await createApiToken(owner, { name: "guarded-ci", scopes: ["read", "deploy"] }, null);
   const invitation = await createInvitation(owner, { email: `roles-invitee-${Date.now()}@example.com`, role: "viewer" }, null);
   fixture = { site: "guarded", deployId: first.id, tokenId: token.view.id, invitationId: invitation.id, otherUserId: other.userId!, zip };
+  ownerToken = token.token;
 });
+
+let ownerToken: string;
+
+type Handler = (request: NextRequest, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
 describe("role checks, from the endpoint list", () => {
   it("has a row for every workspace route, and no row for a route that does not exist", () => {
@@ -178,5 +198,33 @@ describe("role checks, from the endpoint list", () => {
     });
     await expect(promoteDeploy(member, "members-own", deploy.id, null)).resolves.toMatchObject({ id: deploy.id });
     await expect(updateSiteSettings(member, "members-own", { spa: true }, null)).resolves.toMatchObject({ spa: true });
+  });
+});
+
+describe("member and invitation routes refuse API tokens", () => {
+  it("answers the owner's own token with every scope 403 token_not_allowed on each, and changes nothing", async () => {
+    const before = await snapshot(owner.tenantId);
+    const tenant = owner.tenantSlug;
+    const base = `http://localhost:3000/api/tenants/${tenant}`;
+    const calls: [string, string, Handler, Record<string, string>, unknown?][] = [
+      ["GET", `${base}/members`, membersRoute.GET as unknown as Handler, { tenant }],
+      ["PATCH", `${base}/members/${fixture.otherUserId}`, memberRoute.PATCH as unknown as Handler, { tenant, member: fixture.otherUserId }, { role: "owner" }],
+      ["DELETE", `${base}/members/${fixture.otherUserId}`, memberRoute.DELETE as unknown as Handler, { tenant, member: fixture.otherUserId }],
+      ["GET", `${base}/invitations`, invitationsRoute.GET as unknown as Handler, { tenant }],
+      ["POST", `${base}/invitations`, invitationsRoute.POST as unknown as Handler, { tenant }, { email: "planted@example.com", role: "owner" }],
+      ["DELETE", `${base}/invitations/${fixture.invitationId}`, invitationRoute.DELETE as unknown as Handler, { tenant, invitation: fixture.invitationId }],
+      ["POST", "http://localhost:3000/api/invitations/accept", acceptRoute.POST as unknown as Handler, {}, { token: "x".repeat(43) }],
+    ];
+    for (const [method, url, handler, params, body] of calls) {
+      const request = new NextRequest(url, {
+        method,
+        headers: { authorization: `Bearer ${ownerToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const response = await handler(request, { params: Promise.resolve(params) });
+      expect(response.status, `${method} ${url}`).toBe(403);
+      expect(((await response.json()) as { error: { code: string } }).error.code, `${method} ${url}`).toBe("token_not_allowed");
+    }
+    expect(await snapshot(owner.tenantId)).toEqual(before);
   });
 });
