@@ -8,6 +8,7 @@ import { db } from "@/lib/db";
 import { uploadDeploy } from "@/lib/deploys/upload";
 import { dashboardKubeConfig } from "@/lib/publishing";
 import { eventually, readStaticSite } from "@/lib/publishing/int-test-support";
+import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { createSite } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 import { buildZip } from "@/lib/uploads/test-support";
@@ -80,6 +81,8 @@ describe("domain verification", () => {
 
     await checkUntil(name, "a first check", (d) => d.attempts > 0);
     expect(await row(name)).toMatchObject({ state: "pending", failureReason: `No TXT record at _pagoda-challenge.${name}.` });
+    // Republished (as a promotion or the periodic restore would), the site still does not name it.
+    await publishPromotedDeploy((await db().site.findFirstOrThrow({ where: { tenantId: alice.tenantId, name: "shop" } })).id);
     expect(await specDomains("shop")).toEqual([]);
 
     await dns.setRecords(`_pagoda-challenge.${name}`, "TXT", [view.records.txt.value]);
