@@ -12,6 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { endpoints } from "@/lib/api/endpoints";
+import { openApiDocument } from "@/lib/api/openapi";
+import { documentSchemaValidator } from "@/lib/api/test-support";
 import { auditCsv, listAuditEvents, parseAuditQuery } from "@/lib/accounts/audit-log";
 import { createInvitation, listInvitations, revokeInvitation } from "@/lib/accounts/invitations";
 import { createApiToken, listApiTokens, revokeApiToken } from "@/lib/auth/api-tokens";
@@ -144,6 +146,7 @@ beforeAll(async () => {
 });
 
 let ownerToken: string;
+const validateError = documentSchemaValidator(openApiDocument())("#/components/schemas/Error");
 
 type Handler = (request: NextRequest, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
@@ -222,8 +225,15 @@ describe("member and invitation routes refuse API tokens", () => {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const response = await handler(request, { params: Promise.resolve(params) });
+      const answer = (await response.json()) as { error: { code: string } };
       expect(response.status, `${method} ${url}`).toBe(403);
-      expect(((await response.json()) as { error: { code: string } }).error.code, `${method} ${url}`).toBe("token_not_allowed");
+      expect(answer.error.code, `${method} ${url}`).toBe("token_not_allowed");
+      // As the API reference says: a status the operation lists, in the one error shape.
+      const path = new URL(url).pathname.replace(tenant, "{tenant}").replace(fixture.otherUserId, "{member}").replace(fixture.invitationId, "{invitation}");
+      const endpoint = endpoints.find((e) => e.path === path && e.method === method.toLowerCase());
+      expect(endpoint, `${method} ${path}`).toBeDefined();
+      expect(Object.keys(endpoint!.errors), `${method} ${path}`).toContain("403");
+      expect(validateError(answer)).toEqual([]);
     }
     expect(await snapshot(owner.tenantId)).toEqual(before);
   });
