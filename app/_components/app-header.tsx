@@ -7,7 +7,7 @@ const NAV_LINK = "rounded-md px-2 py-1 font-medium text-slate-600 hover:bg-slate
 export function AppHeader({
   tenant,
   email,
-  administer = true,
+  administer = false,
   workspaces,
 }: {
   tenant: string;

@@ -19,7 +19,7 @@ export default async function AccountPage() {
   if (!first) redirect("/signin");
   return (
     <>
-      <AppHeader tenant={first.slug} email={user.email} />
+      <AppHeader tenant={first.slug} email={user.email} administer={first.role === "owner"} />
       <main className="mx-auto max-w-5xl space-y-6 px-4 py-8">
         <h1 className="text-2xl font-semibold tracking-tight">Account</h1>
         <Card className="max-w-lg space-y-4">
