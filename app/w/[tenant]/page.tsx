@@ -54,7 +54,11 @@ export default async function WorkspacePage({
         ) : sites.length === 0 ? (
           <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-12 text-center">
             <p className="font-medium text-slate-800">No sites yet</p>
-            <p className="mt-1 text-sm text-slate-600">Create your first site above; it takes a name and a second.</p>
+            <p className="mt-1 text-sm text-slate-600">
+              {abilitiesOf(actor).change
+                ? "Create your first site above; it takes a name and a second."
+                : "Members and owners of this workspace create its sites."}
+            </p>
           </div>
         ) : (
           <SiteRows
