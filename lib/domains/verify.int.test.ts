@@ -15,7 +15,7 @@ import { buildZip } from "@/lib/uploads/test-support";
 import { newAccount } from "@/tests/support/accounts";
 import { sharedCluster } from "@/tests/support/cluster";
 import { sharedDnsServer } from "@/tests/support/dns";
-import { addDomain } from "./domains";
+import { addDomain, removeDomain } from "./domains";
 import { runDueChecks } from "./verify";
 
 /**
@@ -182,6 +182,18 @@ describe("domain verification", () => {
     await runDueChecks({ now: lost.nextCheckAt, limit: ALL });
     expect(await row(name)).toMatchObject({ state: "verified", lostSince: null, failureReason: null });
     expect(await specDomains("back")).toEqual([name]);
+  });
+
+  it("removing a verified domain takes it off spec.domains at once", async () => {
+    await deployedSite("gone");
+    const name = `www.${uniq()}.customer.test`;
+    const view = await addDomain(alice, "gone", { name }, null);
+    await dns.setRecords(`_pagoda-challenge.${name}`, "TXT", [view.records.txt.value]);
+    await dns.setRecords(name, "A", ["203.0.113.10"]);
+    await checkUntil(name, "verification", (d) => d.state === "verified");
+    expect(await specDomains("gone")).toEqual([name]);
+    await removeDomain(alice, "gone", name, null);
+    expect(await specDomains("gone")).toEqual([]);
   });
 
   it("passes over a row another replica holds instead of checking it twice or waiting for it", async () => {
