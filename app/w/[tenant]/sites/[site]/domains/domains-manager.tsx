@@ -153,7 +153,12 @@ export function DomainsManager(props: { tenant: string; site: string; initial: D
 
   return (
     <div className="space-y-4">
-      <form onSubmit={(event) => void add(event)} className="flex flex-wrap items-end gap-3" aria-label="Add a domain">
+      <form
+        onSubmit={(event) => void add(event)}
+        className="flex flex-wrap items-end gap-3"
+        aria-label="Add a domain"
+        data-hydrated={hydrated ? "true" : "false"}
+      >
         <div className="min-w-64 flex-1">
           <Field
             id="domain-name"
