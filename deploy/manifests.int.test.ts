@@ -391,8 +391,6 @@ describe("deploy manifests against a real API server", () => {
       [OPERATOR_SA, "patch", "deployments.apps", tenant, true],
       [OPERATOR_SA, "delete", "ingresses.networking.k8s.io", tenant, true],
       [OPERATOR_SA, "create", "poddisruptionbudgets.policy", tenant, true],
-      [OPERATOR_SA, "patch", "certificates.cert-manager.io", tenant, true],
-      [OPERATOR_SA, "create", "certificaterequests.cert-manager.io", tenant, false],
       [OPERATOR_SA, "list", "pods", undefined, true],
       [OPERATOR_SA, "delete", "pods", tenant, false],
       [OPERATOR_SA, "create", "pods#exec", tenant, false],

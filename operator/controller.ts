@@ -297,15 +297,22 @@ class SiteRouting {
  */
 async function certManagerServed(rt: Runtime): Promise<boolean> {
   if (!rt.config.clusterIssuer) return false;
-  try {
-    const list = await rt.api.requester.request<{ resources?: { kind?: string }[] }>(
-      "discovering cert-manager.io/v1",
-      { method: "GET", path: `/apis/${CERTIFICATE_API_VERSION}` },
-      { verb: "get", resource: "APIResourceList", write: false },
-    );
-    if (list.resources?.some((r) => r.kind === "Certificate")) return true;
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
+  // An API server that does not answer yet is no answer: asked again with backoff, as the watches would.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const list = await rt.api.requester.request<{ resources?: { kind?: string }[] }>(
+        "discovering cert-manager.io/v1",
+        { method: "GET", path: `/apis/${CERTIFICATE_API_VERSION}` },
+        { verb: "get", resource: "APIResourceList", write: false },
+      );
+      if (list.resources?.some((r) => r.kind === "Certificate")) return true;
+      break;
+    } catch (err) {
+      if (isNotFound(err)) break;
+      const retryInMs = Math.min(rt.config.backoffBaseMs * 2 ** attempt, rt.config.backoffMaxMs);
+      rt.log.warn({ err: apiErrorMessage(err), retryInMs }, "could not ask the API server whether cert-manager is installed; will retry");
+      await new Promise((resolve) => setTimeout(resolve, retryInMs));
+    }
   }
   rt.log.warn(
     { clusterIssuer: rt.config.clusterIssuer },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CONDITION_CERTIFICATES, CONDITION_DEGRADED, CONDITION_READY, findCondition } from "@/lib/staticsite/types";
 import type { Certificate } from "./children";
-import { certificateState, deriveStatus, domainStatuses, type DomainInputs } from "./status";
+import { certificateState, deriveStatus, domainStatuses, transitionEvents, type DomainInputs } from "./status";
 import { makeSite } from "./test-fixtures";
 
 function cert(conditions: NonNullable<Certificate["status"]>["conditions"], extra: Partial<NonNullable<Certificate["status"]>> = {}): Certificate {
@@ -112,5 +112,35 @@ describe("deriveStatus with custom domains", () => {
     expect(withDomains.domains).toEqual(report.domains);
     expect(without.domains).toBeUndefined();
     expect(findCondition(without, CONDITION_CERTIFICATES)).toBeUndefined();
+  });
+});
+
+describe("certificate events", () => {
+  it("warn once per failure and say when every certificate is issued", () => {
+    const site = makeSite({ domains: ["d.customer.test"] });
+    const now = new Date("2026-12-01T21:00:00Z");
+    const statusWith = (certificate: () => Certificate, servingTls: Set<string>) =>
+      deriveStatus({
+        site,
+        deployment: undefined,
+        pods: [],
+        url: "http://blog.example.com",
+        now,
+        domains: domainStatuses({
+          requested: ["d.customer.test"],
+          decision: { granted: ["d.customer.test"], refused: [] },
+          certificate,
+          mode: "on",
+          servingTls,
+          suspended: false,
+        }),
+      });
+    const issuing = statusWith(() => ISSUING, new Set());
+    const failed = statusWith(() => FAILED, new Set());
+    const issued = statusWith(() => READY, new Set(["d.customer.test"]));
+    expect(transitionEvents(issuing, failed).filter((e) => e.reason === "CertificateFailed")).toHaveLength(1);
+    expect(transitionEvents(failed, failed).filter((e) => e.reason === "CertificateFailed")).toEqual([]);
+    expect(transitionEvents(failed, issued).map((e) => e.reason)).toContain("CertificatesIssued");
+    expect(transitionEvents(issued, issued).map((e) => e.reason)).not.toContain("CertificatesIssued");
   });
 });

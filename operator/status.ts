@@ -407,5 +407,12 @@ export function transitionEvents(before: StaticSiteStatus | undefined, after: St
   if (degradedBefore?.status === "True" && degradedAfter?.status !== "True") {
     events.push({ type: "Normal", reason: "Recovered", message: `No longer degraded (was: ${degradedBefore.reason})` });
   }
+  const certsBefore = find(before, CONDITION_CERTIFICATES);
+  const certsAfter = find(after, CONDITION_CERTIFICATES);
+  if (certsAfter?.reason === "IssuanceFailed" && (certsBefore?.reason !== "IssuanceFailed" || certsBefore.message !== certsAfter.message)) {
+    events.push({ type: "Warning", reason: "CertificateFailed", message: certsAfter.message });
+  } else if (certsAfter?.status === "True" && certsBefore?.status !== "True" && certsAfter.reason === "Issued") {
+    events.push({ type: "Normal", reason: "CertificatesIssued", message: certsAfter.message });
+  }
   return events;
 }
