@@ -15,6 +15,7 @@ import { tenantNamespace } from "@/lib/tenancy/slug";
 import { addDomainBodySchema, type domainSchema } from "@/lib/api/domain-schemas";
 import { DomainNameError, normaliseDomain, parseDomainName, unicodeForm, type DomainNameRules } from "./name";
 import { challengeName, pointingName } from "./records";
+import { phaseOf, type ServedDomain } from "./phase";
 import { wakeDomainChecks } from "./wake";
 
 export type DomainView = z.infer<typeof domainSchema>;
@@ -64,12 +65,6 @@ const rowSelect = {
   nextCheckAt: true,
 } as const;
 
-/** What the operator reports about one custom domain (status.domains), when it does. */
-interface ServedDomain {
-  state?: string;
-  reason?: string;
-}
-
 function servedDomains(tenantSlug: string, siteName: string): Map<string, ServedDomain> | null {
   const hub = clusterConfigured() ? getStatusHub() : null;
   const status = hub?.get(tenantNamespace(tenantSlug), siteName)?.status as { domains?: unknown } | undefined;
@@ -89,30 +84,6 @@ function records(name: string, token: string, config: Config): DomainView["recor
   if (config.PAGODA_INGRESS_HOSTNAME) target.push({ type: "CNAME", name: pointingName(name), value: config.PAGODA_INGRESS_HOSTNAME });
   for (const address of config.PAGODA_INGRESS_ADDRESSES) target.push({ type: address.includes(":") ? "AAAA" : "A", name: pointingName(name), value: address });
   return { txt: { type: "TXT", name: challengeName(name), value: token }, target };
-}
-
-/**
- * The state a person reads: the row's, refined by what the operator reports
- * once the domain is verified and written into the StaticSite.
- */
-function phaseOf(row: Row, served: Map<string, ServedDomain> | null): { phase: DomainView["phase"]; reason: string | null } {
-  if (row.state === "pending") return { phase: "pending_verification", reason: row.failureReason };
-  if (row.state === "failed") return { phase: "failed", reason: row.failureReason };
-  const entry = served?.get(row.name);
-  // While its records are missing the domain is still served; the reason says what the check saw.
-  const lost = row.lostSince ? row.failureReason : null;
-  switch (entry?.state) {
-    case "serving":
-      return { phase: "serving", reason: lost };
-    case "certificate-issued":
-      return { phase: "certificate_issued", reason: lost };
-    case "failed":
-    case "refused":
-      return { phase: "failed", reason: entry.reason ?? "The cluster does not serve this domain." };
-    default:
-      if (row.name.startsWith("*.")) return { phase: "verified", reason: "Verified, but not served: the cluster serves exact names only, not wildcards." };
-      return { phase: "verified", reason: lost ?? entry?.reason ?? null };
-  }
 }
 
 function toView(row: Row, served: Map<string, ServedDomain> | null, config: Config): DomainView {
