@@ -81,12 +81,19 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
         <>
           <Card className="space-y-4">
             <p className="text-sm text-slate-600">
-              What was done in this workspace, newest first: sites, deploys, settings and API tokens, by whom, from where, and whether it worked.
+              What was done in this workspace, newest first: sites, deploys, settings, members, domains and API tokens, by whom, from where, and whether it worked.
             </p>
             <form method="get" action={base} className="flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
-              <label className="text-sm text-slate-700">
-                <span className="block font-medium">Person</span>
-                <select name="person" defaultValue={query.person ?? ""} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm">
+              <div className="text-sm text-slate-700">
+                <label htmlFor="audit-person" className="block font-medium">
+                  Person
+                </label>
+                <select
+                  id="audit-person"
+                  name="person"
+                  defaultValue={query.person ?? ""}
+                  className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm"
+                >
                   <option value="">Everyone</option>
                   {options.people.map((person) => (
                     <option key={person.value} value={person.value}>
@@ -94,10 +101,17 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
                     </option>
                   ))}
                 </select>
-              </label>
-              <label className="text-sm text-slate-700">
-                <span className="block font-medium">Action</span>
-                <select name="action" defaultValue={query.action ?? ""} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm">
+              </div>
+              <div className="text-sm text-slate-700">
+                <label htmlFor="audit-action" className="block font-medium">
+                  Action
+                </label>
+                <select
+                  id="audit-action"
+                  name="action"
+                  defaultValue={query.action ?? ""}
+                  className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm"
+                >
                   <option value="">Every action</option>
                   {options.actions.map((action) => (
                     <option key={action} value={action}>
@@ -105,10 +119,12 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
                     </option>
                   ))}
                 </select>
-              </label>
-              <label className="text-sm text-slate-700">
-                <span className="block font-medium">Site</span>
-                <select name="site" defaultValue={query.site ?? ""} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm">
+              </div>
+              <div className="text-sm text-slate-700">
+                <label htmlFor="audit-site" className="block font-medium">
+                  Site
+                </label>
+                <select id="audit-site" name="site" defaultValue={query.site ?? ""} className="mt-1 rounded-md border border-slate-300 px-2 py-1.5 text-sm">
                   <option value="">Every site</option>
                   {options.sites.map((site) => (
                     <option key={site} value={site}>
@@ -116,7 +132,7 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
                     </option>
                   ))}
                 </select>
-              </label>
+              </div>
               <Button type="submit" variant="secondary">
                 Filter
               </Button>
