@@ -81,7 +81,8 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
         <>
           <Card className="space-y-4">
             <p className="text-sm text-slate-600">
-              What was done in this workspace, newest first: sites, deploys, settings, members, domains and API tokens, by whom, from where, and whether it worked.
+              What was done in this workspace, newest first: sites, deploys, settings, members, domains and API tokens, by whom, from where, and whether it
+              worked.
             </p>
             <form method="get" action={base} className="flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
               <div className="text-sm text-slate-700">
