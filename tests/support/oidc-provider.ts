@@ -74,6 +74,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<T
     },
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
     pkce: { required: () => true },
+    // Short, and said, so the provider does not warn about its defaults on every token.
+    ttl: { Session: 3600, Interaction: 600, Grant: 3600, AuthorizationCode: 60, AccessToken: 600, IdToken: 600 },
     features: { devInteractions: { enabled: true } },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     jwks: { keys: [{ ...(privateKey.export({ format: "jwk" }) as object), kid: "test-key", use: "sig", alg: "RS256" }] },
