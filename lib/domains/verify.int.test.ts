@@ -123,6 +123,17 @@ describe("domain verification", () => {
     expect(refused.state).toBe("pending");
   });
 
+  it("keeps the reason of a long name with long wrong texts within its column, and the check counts", async () => {
+    // 235 characters, so that its TXT name is the longest DNS allows (253).
+    const name = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(29)}.${uniq()}.test`;
+    const site = await createSite(alice, { name: `l-${uniq()}` }, null);
+    await addDomain(alice, site.name, { name }, null);
+    await dns.setRecords(`_pagoda-challenge.${name}`, "TXT", ["x".repeat(250), "y".repeat(250)]);
+    const checked = await checkUntil(name, "a check", (d) => d.attempts > 0);
+    expect(checked.failureReason).toContain("does not hold this domain's token");
+    expect(checked.failureReason!.length).toBeLessThanOrEqual(512);
+  });
+
   it("retries a pending domain with the backoff, the delay doubling from PAGODA_DOMAIN_RETRY_SECONDS", async () => {
     const name = `slow.${uniq()}.customer.test`;
     const site = await createSite(alice, { name: `b-${uniq()}` }, null);

@@ -101,6 +101,8 @@ export async function checkDomain(resolver: Resolver, name: string, token: strin
   return { ok: true };
 }
 
+const FAILURE_REASON_MAX = 512;
+
 /** How long a claimed row stays out of other replicas' reach while it is checked. */
 const CLAIM_LEASE_MS = 120_000;
 /** Rows one pass claims; the rest wait for the next. */
@@ -201,7 +203,7 @@ async function applyResult(row: Claimed, result: CheckResult, now: Date, timings
     await db().$transaction(async (tx) => {
       const updated = await tx.domain.updateMany({
         where,
-        data: { state: "failed", failureReason: reason.slice(0, 512), lastCheckedAt: now, attempts: 0, nextCheckAt: retry(1) },
+        data: { state: "failed", failureReason: reason.slice(0, FAILURE_REASON_MAX), lastCheckedAt: now, attempts: 0, nextCheckAt: retry(1) },
       });
       if (updated.count > 0)
         await recordAudit(audit("domain.removed", { reason: "records_lost", lostSince: lostSince.toISOString(), check: result.reason }), tx);
@@ -236,7 +238,9 @@ export async function runDueChecks(options: RunOptions = {}): Promise<number> {
   // All at once: a pass then lasts as long as its slowest lookup (seconds), well inside the claim's lease.
   const checkOne = async (row: Claimed) => {
     try {
-      const result = await checkDomain(resolver, row.name, row.verificationToken, target);
+      const checked = await checkDomain(resolver, row.name, row.verificationToken, target);
+      // Domain.failureReason holds 512 characters; a long name and what DNS held can make more.
+      const result = checked.ok ? checked : { ...checked, reason: checked.reason.slice(0, FAILURE_REASON_MAX) };
       const applied = await applyResult(row, result, now, timings);
       if (applied.republish) republish.add(row.siteId);
       const level = applied.outcome === "pending" || applied.outcome === "still-verified" ? "debug" : applied.outcome === "unanswered" ? "warn" : "info";
