@@ -1,7 +1,6 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { Alert, Button } from "@/app/_components/ui";
 import { useHydrated } from "@/app/_components/use-hydrated";
@@ -10,7 +9,6 @@ import { callApi } from "@/app/_lib/api-client";
 const linkStyle = "font-semibold text-indigo-600 hover:text-indigo-500";
 
 export function ConfirmEmailChange({ token, from, to }: { token: string; from: string; to: string }) {
-  const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -23,8 +21,8 @@ export function ConfirmEmailChange({ token, from, to }: { token: string; from: s
     const result = await callApi<{ email: string }>("POST", "/api/account/email/confirm", { token });
     setPending(false);
     if (!result.ok) return setError(result.error.message);
+    // No refresh: rendered again, this page would read the link as spent and replace this answer.
     setDone(result.data.email);
-    router.refresh();
   }
 
   if (done) {
