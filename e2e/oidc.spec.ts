@@ -20,6 +20,16 @@ async function ensureRuleWorkspace(): Promise<void> {
   }
 }
 
+async function identitiesOf(email: string): Promise<number> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(`SELECT 1 FROM "OidcIdentity" i JOIN "User" u ON u.id = i."userId" WHERE u.email = $1`, [email])).rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Through the provider's own pages: its sign-in form, then its consent form. */
 async function signInAtProvider(page: Page, login: string): Promise<void> {
   // A fresh session at the provider each time, so its sign-in and consent pages are always shown.
@@ -78,8 +88,15 @@ test("an address that has a password account is linked only after signing in wit
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/account\/link\?pending=/);
+  // The same confirmation without the CSRF header, as a page on another site could send it: refused, nothing linked.
+  const pending = new URL(page.url()).searchParams.get("pending")!;
+  const forged = await page.request.post("/api/oidc/link", { data: { pending } });
+  expect(forged.status()).toBe(403);
+  expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("csrf");
+  expect(await identitiesOf(email)).toBe(0);
   await page.getByRole("button", { name: "Link and continue" }).click();
   await expect(page).toHaveURL(new RegExp(`/w/${tenant}$`));
+  expect(await identitiesOf(email)).toBe(1);
 
   await signOut(page);
   await signInAtProvider(page, email);
