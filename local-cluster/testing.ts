@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import https from "node:https";
 import {
   ApiextensionsV1Api,
   CoreV1Api,
@@ -19,6 +20,7 @@ import {
   type KubernetesObject,
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
+import { startDnsServer, type DnsServer } from "./dns-server";
 
 const clusterDir = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(clusterDir, "..");
@@ -37,6 +39,29 @@ export interface TestClusterOptions {
   node?: NodeMode;
   /** Seconds to wait for the cluster to become healthy. Default 180. */
   timeoutSeconds?: number;
+  /**
+   * With node: "node", the TLS tier: Traefik's HTTPS entry point, Pebble,
+   * cert-manager and the ClusterIssuer `pagoda-pebble`, resolving names
+   * through a DNS server started for the cluster.
+   */
+  tls?: boolean;
+  /** Zones that DNS server serves. Default ["test"]. */
+  dnsZones?: string[];
+  /** With tls: a DNS server the caller started (and stops) instead of one of the cluster's own. */
+  dns?: DnsServer;
+}
+
+export interface TestClusterTls {
+  /** Traefik's HTTPS entry point, https://127.0.0.1:<port>. */
+  httpsUrl: string;
+  httpsPort: number;
+  /** The DNS server Pebble and cert-manager resolve through; tests set records in it. */
+  dns: DnsServer;
+  clusterIssuer: string;
+  /** Pebble's ACME directory. */
+  acmeDirectory: string;
+  /** PEM of the root that signs what Pebble issues (Pebble makes a new one each start). */
+  pebbleRootPem: string;
 }
 
 export interface TestCluster {
@@ -47,6 +72,8 @@ export interface TestCluster {
   stateDir: string;
   /** With node: "node", Traefik's HTTP entry point, http://127.0.0.1:<port>. */
   ingressUrl?: string;
+  /** With tls: true. */
+  tls?: TestClusterTls;
   /** Stops every process of this cluster, verifies none is left, removes the state dir. */
   stop(): Promise<void>;
 }
@@ -175,10 +202,33 @@ function installExitHook(): void {
   });
 }
 
+function fetchPem(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${url}: HTTP ${res.statusCode}: ${body}`))));
+      })
+      .on("error", reject);
+  });
+}
+
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), "pagoda-cluster-"));
   const mode = opts.node ?? "none";
-  const ports = await freePorts(mode === "node" ? 11 : 5);
+  if (opts.tls && mode !== "node") throw new Error('startTestCluster: tls needs node: "node"');
+  const ownDns = opts.tls && !opts.dns ? await startDnsServer({ zones: opts.dnsZones ?? ["test"] }) : undefined;
+  try {
+    return await startCluster(opts, mode, opts.tls ? (opts.dns ?? ownDns) : undefined, ownDns);
+  } catch (error) {
+    await ownDns?.stop();
+    throw error;
+  }
+}
+
+async function startCluster(opts: TestClusterOptions, mode: NodeMode, dns: DnsServer | undefined, ownDns: DnsServer | undefined): Promise<TestCluster> {
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), "pagoda-cluster-"));
+  const ports = await freePorts(mode === "node" ? (dns ? 15 : 11) : 5);
   const [api, etcd, etcdPeer, kcm, scheduler] = ports as [number, number, number, number, number];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -207,7 +257,19 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     });
     ingressUrl = `http://127.0.0.1:${ingress}`;
   }
-  const upArgs = mode === "none" ? ["up"] : ["up", `--${mode}`];
+  let tlsPorts: { https: number; pebble: number } | undefined;
+  if (dns) {
+    const [https, pebble, pebbleMgmt, certManagerMetrics] = ports.slice(11) as [number, number, number, number];
+    Object.assign(env, {
+      PAGODA_INGRESS_TLS_PORT: String(https),
+      PAGODA_PEBBLE_PORT: String(pebble),
+      PAGODA_PEBBLE_MGMT_PORT: String(pebbleMgmt),
+      PAGODA_CERT_MANAGER_METRICS_PORT: String(certManagerMetrics),
+      PAGODA_TLS_DNS_SERVER: dns.address,
+    });
+    tlsPorts = { https, pebble };
+  }
+  const upArgs = mode === "none" ? ["up"] : ["up", `--${mode}`, ...(dns ? ["--tls"] : [])];
   liveClusters.add(stateDir);
   installExitHook();
 
@@ -219,6 +281,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       throw new Error(`stopping test cluster in ${stateDir} failed (exit ${down.code}, leftover pids: ${leftovers.join(", ") || "none"}):\n${down.stderr}`);
     }
     await rm(stateDir, { recursive: true, force: true });
+    await ownDns?.stop();
   };
 
   const up = await runScript(upArgs, env);
@@ -229,15 +292,28 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     throw new Error(`starting test cluster failed (exit ${up.code}); state kept in ${stateDir}:\n${up.stderr}`);
   }
   const kubeconfigPath = path.join(stateDir, "kubeconfig");
+  let tls: TestClusterTls | undefined;
   try {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     await installCrds(kc, opts.crdDir ?? path.join(repoRoot, "deploy", "crds"));
+    if (dns && tlsPorts) {
+      const ca = await readFile(path.join(stateDir, "pki", "ca.crt"), "utf8");
+      const pebbleRootPem = await fetchPem(`https://127.0.0.1:${env.PAGODA_PEBBLE_MGMT_PORT}/roots/0`, ca);
+      tls = {
+        httpsUrl: `https://127.0.0.1:${tlsPorts.https}`,
+        httpsPort: tlsPorts.https,
+        dns,
+        clusterIssuer: "pagoda-pebble",
+        acmeDirectory: `https://127.0.0.1:${tlsPorts.pebble}/dir`,
+        pebbleRootPem,
+      };
+    }
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
-  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, ingressUrl, stop };
+  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, ingressUrl, tls, stop };
 }
 
 /**

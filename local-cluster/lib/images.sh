@@ -5,10 +5,14 @@
 #   pagoda.local/pause:1    sandbox process (local-cluster/images/pause)
 #   pagoda.local/nginx:1    Debian nginx, runs as uid 101, listens on 8080
 #   pagoda.local/busybox:1  busybox-static: sh, wget, sha256sum, tar, ...
+#   pagoda.local/acmesolver:1  cert-manager's HTTP-01 solver (TLS tier only)
 
 PAUSE_IMAGE=pagoda.local/pause:1
 NGINX_IMAGE=pagoda.local/nginx:1
 BUSYBOX_IMAGE=pagoda.local/busybox:1
+ACMESOLVER_IMAGE=pagoda.local/acmesolver:1
+# The TLS tier adds acmesolver.
+IMAGE_NAMES=(pause nginx busybox)
 
 images_dir() { echo "$(cache_root)/images"; }
 
@@ -103,12 +107,21 @@ build_busybox_image() {
   oci_archive "$out" "$BUSYBOX_IMAGE" "$rootfs" '{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]}'
 }
 
+# A static Go binary; cert-manager runs its solver Pods as non-root, which
+# the kubelet can only check against a numeric user.
+build_acmesolver_image() {
+  local out=$1 rootfs=$2 bin
+  bin=$(acmesolver_bin) || die "building cert-manager's acmesolver failed"
+  install -D -m 0755 "$bin" "$rootfs/acmesolver"
+  oci_archive "$out" "$ACMESOLVER_IMAGE" "$rootfs" '{"Entrypoint":["/acmesolver"],"User":"65534:65534","ExposedPorts":{"8089/tcp":{}}}'
+}
+
 # Builds the archives once per cache (inputs are the installed packages).
 ensure_image_archives() {
   local dir; dir=$(images_dir)
   mkdir -p "$dir"
   local name
-  for name in pause nginx busybox; do
+  for name in "${IMAGE_NAMES[@]}"; do
     [[ -s "$dir/$name.tar" ]] && continue
     log "building image archive $name"
     local rootfs; rootfs=$(mktemp -d)
@@ -120,7 +133,7 @@ ensure_image_archives() {
 import_images() {
   local dir; dir=$(images_dir)
   local name
-  for name in pause nginx busybox; do
+  for name in "${IMAGE_NAMES[@]}"; do
     ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$dir/$name.tar" >/dev/null ||
       die "importing $dir/$name.tar into containerd failed"
   done

@@ -385,6 +385,7 @@ global: {checkNewVersion: false, sendAnonymousUsage: false}
 entryPoints:
   web: {address: "127.0.0.1:$INGRESS_PORT"}
   traefik: {address: "127.0.0.1:$TRAEFIK_PING_PORT"}
+$(traefik_tls_entry_points)
 ping: {entryPoint: traefik}
 log: {level: INFO}
 providers:
@@ -392,8 +393,32 @@ providers:
     endpoint: "$(api_url)"
     token: "$token"
     certAuthFilePath: "$PKI/ca.crt"
+$(traefik_tls_providers)
 EOF2
   umask 022
+}
+
+# With the TLS tier: HTTPS, and port 80 for cert-manager's reachability
+# check. Traefik makes an Ingress's routers TLS only through an annotation;
+# the entry point's own tls option serves every Ingress on HTTPS instead,
+# with the certificate of its tls section's Secret chosen by SNI.
+traefik_tls_entry_points() {
+  [[ ${TLS:-0} == 1 ]] || return 0
+  echo "  websecure: {address: \"127.0.0.1:$INGRESS_TLS_PORT\", http: {tls: {}}}"
+  echo "  http01: {address: \"127.0.0.1:$INGRESS_HTTP01_PORT\"}"
+}
+
+# A redirect to the HTTPS entry point that Ingresses can name in
+# traefik.ingress.kubernetes.io/router.middlewares: pagoda-https-redirect@file.
+traefik_tls_providers() {
+  [[ ${TLS:-0} == 1 ]] || return 0
+  cat >"$NODE_DIR/traefik-dynamic.yaml" <<EOF3
+http:
+  middlewares:
+    pagoda-https-redirect:
+      redirectScheme: {scheme: https, port: "$INGRESS_TLS_PORT", permanent: true}
+EOF3
+  echo "  file: {filename: \"$NODE_DIR/traefik-dynamic.yaml\"}"
 }
 
 start_traefik() {
@@ -455,7 +480,16 @@ node_down() {
 cri_remove_all_pods() {
   local tool
   tool=$(ensure_cri_tool) || return 1
-  "$tool" --endpoint "unix://$CONTAINERD_SOCK" || { echo "pagoda-cluster: error: removing pod sandboxes failed" >&2; return 1; }
+  # A container the kubelet was still starting when it stopped cannot be
+  # removed until containerd has finished starting it; each run lists again.
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    "$tool" --endpoint "unix://$CONTAINERD_SOCK" && return 0
+    log "removing pod sandboxes failed (attempt $attempt); retrying"
+    sleep 1
+  done
+  echo "pagoda-cluster: error: removing pod sandboxes failed" >&2
+  return 1
 }
 
 node_cleanup_host() {
