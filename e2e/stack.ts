@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startTestCluster } from "@/local-cluster/testing";
@@ -84,8 +84,13 @@ async function start(): Promise<Record<string, string>> {
   const dns = await startDnsServer({ zones: ["customer.test"] });
   cleanups.push(() => dns.stop());
 
-  const cluster = await startTestCluster({ node: "node" });
+  const tierStarted = Date.now();
+  // With the TLS tier (Pebble, cert-manager, HTTPS), resolving names through the same DNS server.
+  const cluster = await startTestCluster({ node: "node", tls: true, dns });
   cleanups.push(() => cluster.stop());
+  const pebbleRoot = path.join(dir, "pebble-root.pem");
+  await writeFile(pebbleRoot, cluster.tls!.pebbleRootPem);
+  console.log(`e2e: cluster with a real node and the TLS tier up in ${((Date.now() - tierStarted) / 1000).toFixed(1)} s`);
   const siteEnv = siteAddressEnv(Number(new URL(cluster.ingressUrl!).port));
   const { command, args } = await operatorCommand((message) => console.log(message));
   const operator = spawn(command, args, {
@@ -104,6 +109,10 @@ async function start(): Promise<Record<string, string>> {
     // Pods fetch artifacts from the dashboard through the node's bridge.
     PAGODA_ARTIFACT_BASE_URL: `http://${NODE_BRIDGE_IP}:${dashboardPort}`,
     E2E_INGRESS_URL: cluster.ingressUrl!,
+    // The TLS tier: Traefik's HTTPS entry point, the PEM file of the root Pebble signs with, the ClusterIssuer.
+    E2E_HTTPS_URL: cluster.tls!.httpsUrl,
+    E2E_PEBBLE_ROOT: pebbleRoot,
+    E2E_CLUSTER_ISSUER: cluster.tls!.clusterIssuer,
     // Every email the dashboard sends goes to this run's Mailpit; the tests read it through its API.
     PAGODA_SMTP_URL: mailpit.smtpUrl,
     E2E_MAILPIT_URL: mailpit.webUrl,
