@@ -59,7 +59,7 @@ export default async function AccountPage() {
           <h2 className="text-lg font-semibold text-slate-900">Delete account</h2>
           <p className="text-sm text-slate-600">
             Deletes your account, your sessions and the API tokens you made, and each workspace where you are the only member and that has no sites. It cannot
-            be undone. While you are the last owner of a workspace with sites, make someone else an owner or delete the sites first.
+            be undone. While you are the last owner of a workspace with sites or other members, make someone else an owner first.
           </p>
           <DeleteAccountForm />
         </Card>

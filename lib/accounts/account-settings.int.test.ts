@@ -249,10 +249,20 @@ describe("delete account", () => {
     });
   });
 
-  it("leaves a workspace that has other members, even without sites", async () => {
+  it("refuses the last owner of a workspace with other members even without sites: it would be left with nobody to manage it", async () => {
     const { userId, actor } = await newAccount("host");
     const guest = await newAccount("guest");
     await db().membership.create({ data: { userId: guest.userId, tenantId: actor.tenantId, role: "member" } });
+    const error = await failure(deleteAccount(userId, { password: PASSWORD }, null));
+    expect([error.status, error.code]).toEqual([409, "last_owner"]);
+    expect(await db().user.count({ where: { id: userId } })).toBe(1);
+    expect(await db().membership.count({ where: { tenantId: actor.tenantId } })).toBe(2);
+  });
+
+  it("leaves a workspace that has another owner, even without sites", async () => {
+    const { userId, actor } = await newAccount("co-host");
+    const other = await newAccount("co-owner");
+    await db().membership.create({ data: { userId: other.userId, tenantId: actor.tenantId, role: "owner" } });
     expect(await deleteAccount(userId, { password: PASSWORD }, null)).toEqual({ deletedWorkspaces: [] });
     expect(await db().tenant.count({ where: { id: actor.tenantId } })).toBe(1);
     expect(await db().membership.count({ where: { tenantId: actor.tenantId } })).toBe(1);

@@ -97,8 +97,8 @@ export async function requirePasswordAgain(
 /**
  * Deletes the person's account, after their password. Refused (409
  * `last_owner`, naming the workspaces) while they are the last owner of a
- * workspace that has sites: those sites would be left with nobody to run
- * them. Otherwise, in one transaction: the workspaces where they are the
+ * workspace that has sites or other members: they would be left with
+ * nobody to manage them. Otherwise, in one transaction: the workspaces where they are the
  * only member and that have no sites go; the API tokens they made are
  * deleted (a token must not outlive the person who stood behind it); the
  * user row goes, and with it their memberships, sessions and email links.
@@ -132,7 +132,7 @@ class LastOwnerError extends ConflictError {
     const one = workspaces.length === 1;
     super(
       "last_owner",
-      `You are the last owner of ${one ? "the workspace" : "the workspaces"} ${workspaces.join(", ")}, which ${one ? "has" : "have"} sites. Make someone else an owner, or delete the sites, first.`,
+      `You are the last owner of ${one ? "the workspace" : "the workspaces"} ${workspaces.join(", ")}, which ${one ? "has" : "have"} sites or other members. Make someone else an owner, or delete the sites and remove the members, first.`,
     );
   }
 }
@@ -152,7 +152,10 @@ async function deleteAccountRows(user: { id: string; email: string }, ip: string
       tx.membership.groupBy({ by: ["tenantId"], where: { tenantId: { in: tenantIds }, role: "owner" }, _count: { _all: true } }),
     ]);
     const count = (rows: { tenantId: string; _count: { _all: number } }[], id: string) => rows.find((r) => r.tenantId === id)?._count._all ?? 0;
-    const blocking = memberships.filter((m) => m.role === "owner" && count(ownerCounts, m.tenantId) === 1 && count(siteCounts, m.tenantId) > 0);
+    // Other members count too: without an owner nobody could manage them or the workspace again.
+    const blocking = memberships.filter(
+      (m) => m.role === "owner" && count(ownerCounts, m.tenantId) === 1 && (count(siteCounts, m.tenantId) > 0 || count(memberCounts, m.tenantId) > 1),
+    );
     if (blocking.length > 0) throw new LastOwnerError(blocking.map((m) => m.slug));
     const alone = memberships.filter((m) => count(memberCounts, m.tenantId) === 1 && count(siteCounts, m.tenantId) === 0);
     await tx.apiToken.deleteMany({ where: { createdById: userId } });
