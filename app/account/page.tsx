@@ -2,20 +2,39 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { AppHeader } from "@/app/_components/app-header";
 import { ChangePasswordForm, SignOutEverywhereButton } from "@/app/_components/account-forms";
-import { Card } from "@/app/_components/ui";
+import { Alert, Card } from "@/app/_components/ui";
 import { DeleteAccountForm, EmailChangeForm, NameForm, SessionList } from "@/app/account/account-settings";
+import { SecurityActivityList } from "@/app/account/security-activity";
+import { listSecurityActivity, type SecurityActivity } from "@/lib/accounts/security-activity";
 import { currentUser } from "@/lib/auth/session";
 import { listSessions } from "@/lib/auth/user-sessions";
+import { ValidationError } from "@/lib/errors";
 import { mailEnabled } from "@/lib/mail/transport";
 import { workspacesOf } from "@/lib/tenancy/access";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Account" };
 
-export default async function AccountPage() {
+// A page link that is no longer valid shows the newest events and says so, instead of failing the whole page.
+async function activityOf(userId: string, cursor: string | undefined): Promise<{ activity: SecurityActivity; problem: string | null }> {
+  try {
+    return { activity: await listSecurityActivity(userId, { cursor }), problem: null };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { activity: await listSecurityActivity(userId), problem: error.message };
+  }
+}
+
+export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const user = await currentUser();
   if (!user) redirect(`/signin?callbackUrl=${encodeURIComponent("/account")}`);
-  const [[first], sessions] = await Promise.all([workspacesOf(user.id), listSessions(user.id, user.sessionId)]);
+  const raw = (await searchParams).activity;
+  const cursor = (Array.isArray(raw) ? raw.at(-1) : raw) || undefined;
+  const [[first], sessions, { activity, problem }] = await Promise.all([
+    workspacesOf(user.id),
+    listSessions(user.id, user.sessionId),
+    activityOf(user.id, cursor),
+  ]);
   if (!first) redirect("/signin");
   return (
     <>
@@ -62,6 +81,17 @@ export default async function AccountPage() {
             be undone. While you are the last owner of a workspace with sites or other members, make someone else an owner first.
           </p>
           <DeleteAccountForm />
+        </Card>
+        <Card className="max-w-2xl space-y-4">
+          <h2 id="security-activity" className="text-lg font-semibold text-slate-900">
+            Security activity
+          </h2>
+          <p className="text-sm text-slate-600">
+            Sign-ins, password and email changes and ended sessions of your account, newest first. Only you see these: they are not in any workspace&apos;s
+            audit log. Something you do not recognise? Change your password and sign out everywhere.
+          </p>
+          {problem ? <Alert>{problem}</Alert> : null}
+          <SecurityActivityList activity={activity} paged={cursor !== undefined && problem === null} />
         </Card>
       </main>
     </>

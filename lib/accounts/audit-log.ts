@@ -19,7 +19,7 @@ const CSV_BATCH = 500;
 const SITE_ACTION_PREFIXES = ["site.", "deploy."];
 const isSiteAction = (action: string) => SITE_ACTION_PREFIXES.some((prefix) => action.startsWith(prefix));
 
-interface Cursor {
+export interface Cursor {
   createdAt: Date;
   id: string;
 }
@@ -29,7 +29,7 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, "utf8").toString("base64url");
 }
 
-function decodeCursor(text: string): Cursor {
+export function decodeCursor(text: string): Cursor {
   const invalid = () =>
     new ValidationError("invalid_input", "This page link is not valid. Start again from the newest events.", { cursor: "Not a cursor this API gave out." });
   const [time, id, ...rest] = Buffer.from(text, "base64url").toString("utf8").split("|");

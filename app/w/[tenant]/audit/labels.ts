@@ -4,6 +4,13 @@ const ACTION_LABELS: Record<string, string> = {
   "user.signin": "signed in",
   "user.password_change": "changed their password",
   "user.signout_everywhere": "signed out everywhere",
+  "user.password_reset": "reset their password by email",
+  "user.session_end": "ended a session",
+  "user.email_change_request": "asked to change their email address",
+  "user.email_change": "changed their email address",
+  "user.email_verify": "confirmed their email address",
+  "user.name_change": "changed their name",
+  "oidc.linked": "linked a single sign-on identity",
   "site.create": "created a site",
   "site.delete": "deleted a site",
   "site.settings": "changed a site's settings",
@@ -26,6 +33,13 @@ const ACTION_LABELS: Record<string, string> = {
 
 export function actionLabel(action: string): string {
   return ACTION_LABELS[action] ?? action;
+}
+
+/** An action worded with what its details add: a sign-in says how it was made. */
+export function eventLabel(action: string, details: unknown): string {
+  const method = details && typeof details === "object" && !Array.isArray(details) ? (details as Record<string, unknown>).method : undefined;
+  if (action === "user.signin" && method === "oidc") return "signed in by single sign-on";
+  return actionLabel(action);
 }
 
 /** Details as short "key: value" pairs for a table cell; the full JSON is in the export. */
