@@ -209,6 +209,21 @@ describe("TLS tier (Pebble + cert-manager + Traefik HTTPS)", () => {
     expect(cert?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
   });
 
+  it("reports Pebble's refusal: the Order fails with Pebble's reason and no certificate is issued", async () => {
+    // refused.customer.test is on Pebble's blocklist (PAGODA_PEBBLE_BLOCKLIST's default); the name resolves.
+    await cluster.tls!.dns.setRecords("refused.customer.test", "A", ["127.0.0.1"]);
+    await site("refused", "refused.customer.test", "never served");
+    const order = await until("the Order for refused.customer.test to fail", async () => {
+      const found = (await list("acme.cert-manager.io", "orders")).find((o) => JSON.stringify(o.spec).includes("refused.customer.test"));
+      return found?.status?.reason ? found : undefined;
+    });
+    console.log(`TLS tier: Order state ${order.status?.state}, reason: ${order.status?.reason}`);
+    expect(order.status?.state).toMatch(/^(errored|invalid)$/);
+    expect(order.status?.reason).toMatch(/issuance is forbidden by policy: "refused\.customer\.test"/);
+    const cert = await certificate("refused-tls");
+    expect(cert?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
+  });
+
   it("stops without leaving a process behind", async () => {
     const stateDir = cluster.stateDir;
     await cluster.stop();

@@ -33,6 +33,9 @@ tls_config() {
   PEBBLE_MGMT_PORT="${PAGODA_PEBBLE_MGMT_PORT:-${PEBBLE_MGMT_PORT:-$((API_PORT + 11))}}"
   CERT_MANAGER_METRICS_PORT="${PAGODA_CERT_MANAGER_METRICS_PORT:-${CERT_MANAGER_METRICS_PORT:-$((API_PORT + 12))}}"
   TLS_DNS_SERVER="${PAGODA_TLS_DNS_SERVER:-${TLS_DNS_SERVER:-}}"
+  # Names (and the names under them) Pebble refuses to issue for, so tests
+  # can see an issuer's refusal; comma-separated.
+  PEBBLE_BLOCKLIST="${PAGODA_PEBBLE_BLOCKLIST-${PEBBLE_BLOCKLIST-refused.customer.test}}"
 }
 
 save_tls_config() {
@@ -43,10 +46,13 @@ PEBBLE_PORT=$PEBBLE_PORT
 PEBBLE_MGMT_PORT=$PEBBLE_MGMT_PORT
 CERT_MANAGER_METRICS_PORT=$CERT_MANAGER_METRICS_PORT
 TLS_DNS_SERVER=$TLS_DNS_SERVER
+PEBBLE_BLOCKLIST=$PEBBLE_BLOCKLIST
 EOF2
 }
 
 tls_preflight() {
+  [[ $PEBBLE_BLOCKLIST =~ ^[a-z0-9.,-]*$ ]] ||
+    die "PAGODA_PEBBLE_BLOCKLIST must be comma-separated DNS names; got '$PEBBLE_BLOCKLIST'"
   [[ $TLS_DNS_SERVER =~ ^[0-9.]+:[0-9]+$ ]] ||
     die "--tls needs PAGODA_TLS_DNS_SERVER=<ip>:<port>, the DNS server Pebble and cert-manager resolve challenge names through (local-cluster/dns-server.ts starts one); got '${TLS_DNS_SERVER}'"
   local c
@@ -69,6 +75,15 @@ cert_manager_crds() {
   done
 }
 
+pebble_blocklist_json() {
+  local out="" name
+  local IFS=,
+  for name in $PEBBLE_BLOCKLIST; do
+    [[ -n $name ]] && out+="${out:+, }\"$name\""
+  done
+  echo "$out"
+}
+
 write_pebble_config() {
   mkdir -p "$TLS_DIR"
   issue_cert pebble "/CN=pebble" serverAuth "IP:127.0.0.1,DNS:localhost"
@@ -83,6 +98,7 @@ write_pebble_config() {
     "tlsPort": $INGRESS_TLS_PORT,
     "ocspResponderURL": "",
     "externalAccountBindingRequired": false,
+    "domainBlocklist": [$(pebble_blocklist_json)],
     "retryAfter": {"authz": 1, "order": 1}
   }
 }
