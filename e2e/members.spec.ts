@@ -94,6 +94,34 @@ test("an invited member signs up from the email, joins, deploys, and sees no tok
     // The link worked once.
     await bob.page.goto(link);
     await expect(bob.page.getByText("This invitation has already been used")).toBeVisible();
+
+    // The owner makes him a viewer; the audit page names who did each step.
+    const bobRow = page.getByTestId("member-row").filter({ hasText: email });
+    await bobRow.getByRole("combobox").selectOption("viewer");
+    await expect(page.getByText(`${email} is now a viewer.`)).toBeVisible();
+    await page.getByTestId("nav-audit").click();
+    await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
+    const rows = page.getByTestId("audit-row");
+    const sent = rows.and(page.locator('[data-action="invitation.created"]'));
+    await expect(sent).toHaveCount(1);
+    await expect(sent).toContainText("Olive Owner");
+    await expect(sent).toContainText("invited someone");
+    await expect(sent).toContainText(email);
+    const accepted = rows.and(page.locator('[data-action="invitation.accepted"]'));
+    await expect(accepted).toHaveCount(1);
+    await expect(accepted).toContainText("Bob Member");
+    await expect(accepted).toContainText("accepted an invitation");
+    const changed = rows.and(page.locator('[data-action="member.role_changed"]'));
+    await expect(changed).toHaveCount(1);
+    await expect(changed).toContainText("Olive Owner");
+    await expect(changed).toContainText("changed a member's role");
+    await expect(changed).toContainText(email);
+    await expect(changed).toContainText("to: viewer");
+    // Newest first: the role change, after the acceptance, after the invitation.
+    const order = await rows.evaluateAll((all) => all.map((row) => row.getAttribute("data-action")));
+    const at = (action: string) => order.indexOf(action);
+    expect(at("member.role_changed")).toBeLessThan(at("invitation.accepted"));
+    expect(at("invitation.accepted")).toBeLessThan(at("invitation.created"));
   } finally {
     await bob.context.close();
   }

@@ -59,6 +59,15 @@ test("signs in through the OpenID provider's pages and lands in the workspace it
   await signOut(page);
   await signInAtProvider(page, login);
   await expect(page).toHaveURL(new RegExp(`/w/${RULE_WORKSPACE}$`));
+
+  // Both sign-ins are on the person's account page, saying how they were made.
+  await page.goto("/account");
+  const signIns = page.getByTestId("activity-row").and(page.locator('[data-action="user.signin"][data-outcome="success"]'));
+  await expect(signIns).toHaveCount(2);
+  for (const row of await signIns.all()) {
+    await expect(row).toContainText("Signed in by single sign-on");
+    await expect(row).toContainText(login);
+  }
 });
 
 test("an address the provider has not verified is refused on the sign-in page, and no account is made", async ({ page }) => {
@@ -101,4 +110,8 @@ test("an address that has a password account is linked only after signing in wit
   await signOut(page);
   await signInAtProvider(page, email);
   await expect(page).toHaveURL(new RegExp(`/w/${tenant}$`));
+  await page.goto("/account");
+  const activity = page.getByTestId("activity-row");
+  await expect(activity.first()).toContainText("Signed in by single sign-on");
+  await expect(activity.and(page.locator('[data-action="oidc.linked"][data-outcome="success"]'))).toContainText("Linked a single sign-on identity");
 });

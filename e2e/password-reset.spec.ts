@@ -92,6 +92,20 @@ test("a forgotten password is reset by email: every other session ends, only the
     const token = new URL(link).searchParams.get("token")!;
     await reset.goto(`/reset-password?token=${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`);
     await expect(reset.getByTestId("form-error")).toContainText("This link is not valid");
+
+    // The person's own account page shows the reset and the sign-ins around it; the workspace's log does not.
+    await reset.goto("/account");
+    const activity = reset.getByTestId("activity-row");
+    const resetRow = activity.and(reset.locator('[data-action="user.password_reset"]'));
+    await expect(resetRow).toHaveCount(1);
+    await expect(resetRow).toContainText("Reset their password by email");
+    await expect(resetRow).toContainText(email);
+    await expect(activity.and(reset.locator('[data-action="user.signin"][data-outcome="failure"]'))).toHaveCount(1);
+    await expect(activity.first()).toHaveAttribute("data-action", "user.signin");
+    await expect(activity.first()).toHaveAttribute("data-outcome", "success");
+    await reset.goto(`/w/${tenant}/audit`);
+    await expect(reset.getByTestId("audit-row").first()).toBeVisible();
+    await expect(reset.getByTestId("audit-row").and(reset.locator('[data-action^="user.password"], [data-action="user.signin"]'))).toHaveCount(0);
   } finally {
     await elsewhere.close();
     await visitor.close();
