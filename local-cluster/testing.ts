@@ -274,14 +274,18 @@ async function startCluster(opts: TestClusterOptions, mode: NodeMode, dns: DnsSe
   installExitHook();
 
   const stop = async (): Promise<void> => {
-    const down = await runScript(["down"], env);
-    liveClusters.delete(stateDir);
-    const leftovers = clusterProcesses(stateDir);
-    if (down.code !== 0 || leftovers.length > 0) {
-      throw new Error(`stopping test cluster in ${stateDir} failed (exit ${down.code}, leftover pids: ${leftovers.join(", ") || "none"}):\n${down.stderr}`);
+    // The DNS server goes even when the cluster does not stop cleanly.
+    try {
+      const down = await runScript(["down"], env);
+      liveClusters.delete(stateDir);
+      const leftovers = clusterProcesses(stateDir);
+      if (down.code !== 0 || leftovers.length > 0) {
+        throw new Error(`stopping test cluster in ${stateDir} failed (exit ${down.code}, leftover pids: ${leftovers.join(", ") || "none"}):\n${down.stderr}`);
+      }
+      await rm(stateDir, { recursive: true, force: true });
+    } finally {
+      await ownDns?.stop();
     }
-    await rm(stateDir, { recursive: true, force: true });
-    await ownDns?.stop();
   };
 
   const up = await runScript(upArgs, env);
