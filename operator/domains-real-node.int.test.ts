@@ -1,7 +1,8 @@
 // NEEDS A REAL NODE (root) and the TLS tier: a StaticSite with a custom
 // domain gets its certificate from Pebble through cert-manager and HTTP-01,
 // is served over HTTPS with it, and plain HTTP redirects there, while the
-// built-in address keeps answering over plain HTTP.
+// built-in address keeps answering over plain HTTP; a domain the issuer
+// refuses shows the refusal and takes nothing else down.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createReadStream } from "node:fs";
@@ -24,6 +25,8 @@ import { startOperator, type RunningOperator } from "./controller";
 const run = promisify(execFile);
 const SITE = "shop";
 const DOMAIN = "www.customer.test";
+// On Pebble's blocklist in the TLS tier (PAGODA_PEBBLE_BLOCKLIST's default): it resolves, and Pebble refuses to issue.
+const REFUSED = "refused.customer.test";
 const PAGE = "<!doctype html><title>shop</title><h1>custom domain</h1>\n";
 
 /** Serves the stored artifact on the node's bridge address, where pods can reach it. */
@@ -96,12 +99,13 @@ describe("custom domains on a real node with the TLS tier", () => {
     if (work) await rm(work, { recursive: true, force: true });
   }, 180_000);
 
-  it("gets a Ready certificate from Pebble, serves the domain over HTTPS and redirects HTTP there", async () => {
+  it("gets a Ready certificate from Pebble, serves the domain over HTTPS and redirects HTTP there, and shows an issuer's refusal", async () => {
     const tls = cluster.tls!;
     await tls.dns.setRecords(DOMAIN, "A", ["127.0.0.1"]);
+    await tls.dns.setRecords(REFUSED, "A", ["127.0.0.1"]);
     const ns = await createSiteNamespace(clients.kc, "domains");
     const builtIn = `${SITE}-${ns}.${TEST_BASE_DOMAIN}`;
-    await clients.applySite(ns, SITE, { artifact: { url: artifact.url, digest }, hosts: [builtIn], domains: [DOMAIN] });
+    await clients.applySite(ns, SITE, { artifact: { url: artifact.url, digest }, hosts: [builtIn], domains: [DOMAIN, REFUSED] });
     const site = () => clients.getSite(ns, SITE);
     // On a timeout, what cert-manager and the operator saw.
     const explain = async (err: unknown) => {
@@ -174,8 +178,19 @@ describe("custom domains on a real node with the TLS tier", () => {
     expect(plain.status).toBe(200);
     expect(plain.body).toBe(PAGE);
 
-    const ready = await site();
-    expect(findCondition(ready.status, CONDITION_READY)?.status).toBe("True");
-    expect(findCondition(ready.status, CONDITION_DEGRADED)?.status).toBe("False");
+    // The issuer's refusal reaches the domain's status; the site stays Ready on its other addresses.
+    const refused = await waitFor(
+      "the refused domain to fail",
+      async () => {
+        const s = await site();
+        return stateOf(s, REFUSED)?.state === "failed" ? s : undefined;
+      },
+      240_000,
+    ).catch(explain);
+    expect(stateOf(refused, REFUSED)?.reason).toMatch(/issuance is forbidden by policy/);
+    expect(findCondition(refused.status, CONDITION_READY)?.status).toBe("True");
+    expect(findCondition(refused.status, CONDITION_DEGRADED)?.status).toBe("False");
+    expect((await getWithHost(`${cluster.ingressUrl}/`, builtIn)).status).toBe(200);
+    expect((await curl(`https://${DOMAIN}:${tls.httpsPort}/`)).stdout).toBe(PAGE);
   }, 900_000);
 });
