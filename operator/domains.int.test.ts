@@ -20,7 +20,7 @@ import {
 import pino from "pino";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sharedCluster } from "@/tests/support/cluster";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { CONDITION_CERTIFICATES, CONDITION_DEGRADED, findCondition, type StaticSite, type StaticSiteDomainStatus } from "@/lib/staticsite/types";
 import { ANNOTATION_TRAEFIK_MIDDLEWARES, certificateName, childNames, type Certificate } from "./children";
 import { startOperator, type RunningOperator } from "./controller";
@@ -71,29 +71,6 @@ async function installCertManagerCrds(kc: KubeConfig): Promise<void> {
   }
 }
 
-/** Takes them away again, for the case of a cluster without cert-manager; waits until the API server stops serving the group. */
-async function removeCertManagerCrds(kc: KubeConfig): Promise<void> {
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
-  const names = certManagerCrds().map((c) => c.metadata!.name!);
-  for (const name of names) {
-    try {
-      await ext.deleteCustomResourceDefinition({ name });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-    }
-  }
-  for (const name of names) {
-    await waitFor(`CRD ${name} to be gone`, async () => {
-      try {
-        await ext.readCustomResourceDefinition({ name });
-        return undefined;
-      } catch (err) {
-        return (err as { code?: number }).code === 404 ? true : undefined;
-      }
-    });
-  }
-}
-
 let seq = 0;
 const domain = (label: string) => `${label}-${process.pid}-${++seq}.customer.test`;
 
@@ -109,6 +86,10 @@ function capturingLogger(): { log: pino.Logger; lines: () => { msg?: string; lev
 }
 
 describe("custom domains against a real API server", () => {
+  // A control plane of its own, without cert-manager at first: the run's
+  // shared one may have the TLS tier's cert-manager, which would both keep
+  // its CRDs and act on these Certificates itself.
+  let own: TestCluster;
   let clients: Clients;
   let kubeconfigPath: string;
 
@@ -143,10 +124,13 @@ describe("custom domains against a real API server", () => {
   });
 
   beforeAll(async () => {
-    kubeconfigPath = sharedCluster().kubeconfigPath;
+    own = await startTestCluster();
+    kubeconfigPath = own.kubeconfigPath;
     clients = Clients.fromFile(kubeconfigPath);
-    // The first case needs a cluster without cert-manager; an earlier file may have installed its CRDs.
-    await removeCertManagerCrds(clients.kc);
+  });
+
+  afterAll(async () => {
+    await own?.stop();
   });
 
   describe("without cert-manager in the cluster", () => {
