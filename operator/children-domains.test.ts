@@ -67,6 +67,20 @@ describe("custom domains' children", () => {
     expect(desiredChildren(site(), tlsConfig, [], domains({ certified: ["www.customer.test"] })).domainIngress?.metadata?.annotations).toBeUndefined();
   });
 
+  it("with an issuer but TLS off, certify custom domains only: built-in hosts stay plain HTTP, with no annotation and no TLS section", () => {
+    const config: ChildConfig = { ...childConfig, tls: false, clusterIssuer: "letsencrypt", httpsRedirectMiddleware: "pagoda-https-redirect@file" };
+    const pending = desiredChildren(site(), config, ["blog-acme.sites.example.net"], domains());
+    expect(pending.certificates.map((c) => c.spec.dnsNames)).toEqual([["www.customer.test"], ["customer.test"]]);
+    expect(pending.ingress?.metadata?.annotations).toBeUndefined();
+    expect(pending.ingress?.spec?.tls).toBeUndefined();
+    const issued = desiredChildren(site(), config, ["blog-acme.sites.example.net"], domains({ certified: ["www.customer.test"] }));
+    expect(ruleHosts(issued.ingress)).toEqual(["blog-acme.sites.example.net", "customer.test"]);
+    expect(issued.ingress?.metadata?.annotations).toBeUndefined();
+    expect(issued.ingress?.spec?.tls).toBeUndefined();
+    expect(issued.domainIngress?.spec?.tls).toEqual([{ hosts: ["www.customer.test"], secretName: certificateName("blog", "www.customer.test") }]);
+    expect(issued.domainIngress?.metadata?.annotations).toEqual({ [ANNOTATION_TRAEFIK_MIDDLEWARES]: "pagoda-https-redirect@file" });
+  });
+
   it("ignore a certified name that is not granted", () => {
     const children = desiredChildren(site(), tlsConfig, [], domains({ granted: ["customer.test"], certified: ["www.customer.test"] }));
     expect(children.domainIngress).toBeUndefined();

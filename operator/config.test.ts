@@ -51,7 +51,6 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PAGODA_OPERATOR_TLS: "maybe" })).toThrow(/PAGODA_OPERATOR_TLS: expected true or false/);
     expect(() => loadConfig({ PAGODA_OPERATOR_IMAGE_PULL_POLICY: "Sometimes" })).toThrow(ConfigError);
     expect(() => loadConfig({ PAGODA_OPERATOR_API_TIMEOUT_SECONDS: "0" })).toThrow(/PAGODA_OPERATOR_API_TIMEOUT_SECONDS/);
-    expect(() => loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt" })).toThrow(/PAGODA_OPERATOR_CLUSTER_ISSUER/);
     expect(() => loadConfig({ PAGODA_OPERATOR_LEASE_RENEW_SECONDS: "20", PAGODA_OPERATOR_LEASE_DURATION_SECONDS: "15" })).toThrow(
       /PAGODA_OPERATOR_LEASE_RENEW_SECONDS/,
     );
@@ -109,5 +108,14 @@ describe("loadConfig", () => {
     expect(() =>
       loadConfig({ PAGODA_OPERATOR_TLS: "true", PAGODA_OPERATOR_CLUSTER_ISSUER: "i", PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "no provider" }),
     ).toThrow(/expected a Traefik middleware reference/);
+  });
+
+  it("takes a ClusterIssuer without TLS: custom domains get certificates, built-in hosts stay plain HTTP", () => {
+    const c = loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt", PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "pagoda-https-redirect@file" });
+    expect(c).toMatchObject({ tls: false, clusterIssuer: "letsencrypt", httpsRedirectMiddleware: "pagoda-https-redirect@file", siteScheme: "http" });
+    // The other TLS-only settings still need TLS.
+    expect(() => loadConfig({ PAGODA_OPERATOR_CLUSTER_ISSUER: "letsencrypt", PAGODA_OPERATOR_WILDCARD_SECRET: "sites-wildcard-tls" })).toThrow(
+      /PAGODA_OPERATOR_WILDCARD_SECRET: set, but PAGODA_OPERATOR_TLS is off/,
+    );
   });
 });

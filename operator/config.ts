@@ -110,7 +110,10 @@ export interface OperatorConfig {
   imagePullPolicy: "Always" | "IfNotPresent" | "Never";
   ingressClass: string | undefined;
   tls: boolean;
-  /** ClusterIssuer of every certificate the operator asks for; without one, custom domains are served over plain HTTP. */
+  /**
+   * ClusterIssuer of every certificate the operator asks for; without one, custom domains are served over plain HTTP.
+   * Without `tls` it serves custom domains only: built-in hosts stay plain HTTP, with no annotation and no TLS section.
+   */
   clusterIssuer: string | undefined;
   /** The dashboard's host: refused as a custom domain, with every name under it. */
   dashboardHost: string | undefined;
@@ -172,9 +175,6 @@ export function loadConfig(
   }
   const e = parsed.data;
   const issues: string[] = [];
-  if (e.PAGODA_OPERATOR_CLUSTER_ISSUER && !e.PAGODA_OPERATOR_TLS) {
-    issues.push("PAGODA_OPERATOR_CLUSTER_ISSUER: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the issuer");
-  }
   if (e.PAGODA_OPERATOR_WILDCARD_SECRET && !e.PAGODA_OPERATOR_TLS) {
     issues.push("PAGODA_OPERATOR_WILDCARD_SECRET: set, but PAGODA_OPERATOR_TLS is off; enable TLS or drop the secret");
   }
