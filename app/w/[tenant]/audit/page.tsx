@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { ZodError } from "zod";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Alert, Button, Card } from "@/app/_components/ui";
 import { auditFilterOptions, listAuditEvents, parseAuditQuery } from "@/lib/accounts/audit-log";
 import type { AuditEventView, AuditQuery } from "@/lib/api/audit-schemas";
@@ -64,12 +65,7 @@ export default async function AuditPage({ params, searchParams }: { params: Prom
 
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        / <span className="text-slate-800">Audit log</span>
-      </nav>
+      <Breadcrumb trail={[{ href: `/w/${actor.tenantSlug}`, label: "Sites" }]} current="Audit log" />
       <h1 className="text-2xl font-semibold tracking-tight">Audit log</h1>
       {ownersOnly || !options ? (
         <Card>

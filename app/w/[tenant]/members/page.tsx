@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Card } from "@/app/_components/ui";
 import { listInvitations } from "@/lib/accounts/invitations";
 import { pageActor } from "@/lib/auth/page";
@@ -17,12 +17,7 @@ export default async function MembersPage({ params }: { params: Promise<{ tenant
   const [members, invitations] = owner ? await Promise.all([listMembers(actor), listInvitations(actor)]) : [null, null];
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        / <span className="text-slate-800">Members</span>
-      </nav>
+      <Breadcrumb trail={[{ href: `/w/${actor.tenantSlug}`, label: "Sites" }]} current="Members" />
       <h1 className="text-2xl font-semibold tracking-tight">Members</h1>
       <Card className="space-y-4">
         {members && invitations ? (

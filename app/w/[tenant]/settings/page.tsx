@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Card } from "@/app/_components/ui";
 import { listApiTokens } from "@/lib/auth/api-tokens";
 import { pageActor } from "@/lib/auth/page";
@@ -14,12 +14,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ tenan
   const tokens = actor.role === "owner" ? await listApiTokens(actor) : null;
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        / <span className="text-slate-800">Settings</span>
-      </nav>
+      <Breadcrumb trail={[{ href: `/w/${actor.tenantSlug}`, label: "Sites" }]} current="Settings" />
       <h1 className="text-2xl font-semibold tracking-tight">Workspace settings</h1>
       <Card className="space-y-4">
         <div>

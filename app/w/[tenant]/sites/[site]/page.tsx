@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Card } from "@/app/_components/ui";
 import { DeleteSiteDialog } from "@/app/_components/delete-site-dialog";
 import { DeployHistory } from "@/app/_components/deploy-history";
@@ -33,12 +34,7 @@ export default async function SitePage({ params }: { params: Params }) {
   const can = abilitiesOf(actor);
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        / <span className="text-slate-800">{site.name}</span>
-      </nav>
+      <Breadcrumb trail={[{ href: `/w/${actor.tenantSlug}`, label: "Sites" }]} current={site.name} />
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">{site.name}</h1>

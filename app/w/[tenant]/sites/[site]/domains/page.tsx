@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Alert, Card } from "@/app/_components/ui";
 import { orNotFound, pageActor } from "@/lib/auth/page";
 import { listDomains } from "@/lib/domains/domains";
@@ -22,16 +22,13 @@ export default async function SiteDomainsPage({ params }: { params: Params }) {
   const owner = actor.role === "owner";
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        /{" "}
-        <Link href={sitePath} className="hover:text-slate-800">
-          {site.name}
-        </Link>{" "}
-        / <span className="text-slate-800">Domains</span>
-      </nav>
+      <Breadcrumb
+        trail={[
+          { href: `/w/${actor.tenantSlug}`, label: "Sites" },
+          { href: sitePath, label: site.name },
+        ]}
+        current="Domains"
+      />
       <h1 className="text-2xl font-semibold tracking-tight">Custom domains</h1>
       <Card className="space-y-4">
         <p className="text-sm text-slate-600">

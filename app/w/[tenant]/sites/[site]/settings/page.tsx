@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Breadcrumb } from "@/app/_components/breadcrumb";
 import { Card } from "@/app/_components/ui";
 import { orNotFound, pageActor } from "@/lib/auth/page";
 import { abilitiesOf } from "@/lib/tenancy/access";
@@ -22,16 +23,13 @@ export default async function SiteSettingsPage({ params }: { params: Params }) {
   const sitePath = `/w/${actor.tenantSlug}/sites/${site}`;
   return (
     <div className="space-y-6">
-      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
-        <Link href={`/w/${actor.tenantSlug}`} className="hover:text-slate-800">
-          Sites
-        </Link>{" "}
-        /{" "}
-        <Link href={sitePath} className="hover:text-slate-800">
-          {site}
-        </Link>{" "}
-        / <span className="text-slate-800">Settings</span>
-      </nav>
+      <Breadcrumb
+        trail={[
+          { href: `/w/${actor.tenantSlug}`, label: "Sites" },
+          { href: sitePath, label: site },
+        ]}
+        current="Settings"
+      />
       <h1 className="text-2xl font-semibold tracking-tight">Site settings</h1>
       <Card className="space-y-4">
         <div>
