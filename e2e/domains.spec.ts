@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingHttpHeaders } from "node:http";
+import https from "node:https";
 import { expect, test, type Page } from "@playwright/test";
 import { connectDnsServer } from "@/local-cluster/dns-server";
 import { buildZip } from "@/lib/uploads/test-support";
@@ -9,17 +12,51 @@ import { createSite, csrfToken, signUp, uniqueEmail } from "./support";
  * A custom domain on the real stack: an owner adds www.customer.test on the
  * site's Domains page, reads the TXT record to create off the page, the test
  * creates it (and the CNAME) in the run's real DNS server, and the page shows
- * the domain verified; the ingress then serves the site at that name, and
- * stops when the domain is removed. Another tenant can neither see it nor
+ * the domain verified; the operator gets it a certificate from the run's
+ * Pebble, the page shows it issued then serving, the site answers over HTTPS
+ * at that name and plain HTTP redirects there; it stops when the domain is
+ * removed. Another tenant can neither see it nor
  * take the name.
  */
-test.describe.configure({ mode: "serial", timeout: 180_000 });
+test.describe.configure({ mode: "serial", timeout: 600_000 });
 
 const DOMAIN = "www.customer.test";
 const SITE = "shop";
 const ingress = new URL(process.env.E2E_INGRESS_URL ?? "http://127.0.0.1:18080");
 const marker = `shop-${randomUUID().slice(0, 8)}`;
-const atDomain = () => getWithHost(new URL("/", ingress).toString(), DOMAIN).catch((error: unknown) => ({ status: 0, body: String(error) }));
+const atDomain = () =>
+  getWithHost(new URL("/", ingress).toString(), DOMAIN).catch((error: unknown) => ({ status: 0, body: String(error), headers: {} as IncomingHttpHeaders }));
+const httpsPort = Number(new URL(process.env.E2E_HTTPS_URL ?? "https://127.0.0.1:18443").port);
+
+/**
+ * GET https://www.customer.test:<port>/ on 127.0.0.1, trusting only Pebble's root: what `curl --resolve` does. The Host
+ * header carries the port, as a browser's would: the redirect middleware sends a request whose port is not its HTTPS port on.
+ */
+function httpsAtDomain(): Promise<{ status: number; body: string }> {
+  const root = process.env.E2E_PEBBLE_ROOT;
+  if (!root) throw new Error("the e2e stack starts the TLS tier and passes E2E_PEBBLE_ROOT");
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const request = https.get(
+      {
+        host: "127.0.0.1",
+        port: httpsPort,
+        path: "/",
+        servername: DOMAIN,
+        headers: { host: `${DOMAIN}:${httpsPort}` },
+        ca: readFileSync(root),
+        timeout: 5_000,
+      },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error("no answer within 5 s")));
+    request.on("error", reject);
+  }).catch((error: unknown) => ({ status: 0, body: String(error) }));
+}
 
 function dns() {
   const address = process.env.E2E_DNS_ADDRESS;
@@ -71,12 +108,23 @@ test("an owner adds www.customer.test, creates the TXT record the page shows, an
 
   const server = dns();
   await server.setRecords(`_pagoda-challenge.${DOMAIN}`, "TXT", [token]);
-  await server.setRecords(DOMAIN, "CNAME", ["ingress.pagoda-e2e.test."]);
+  // An A record to the ingress's address rather than the CNAME: Pebble must resolve the name to validate it, and the CNAME's target is in no zone this run serves.
+  await server.setRecords(DOMAIN, "A", ["127.0.0.1"]);
   await expect(item.getByTestId("domain-phase")).toHaveText(/Verified|Certificate issued|Serving/, { timeout: 60_000 });
   await expect(item.getByTestId("record-txt")).toHaveCount(0);
 
-  // Verified, the operator serves it (plain HTTP here: this stack has no cert-manager).
-  await expect.poll(async () => (await atDomain()).body, { timeout: 90_000 }).toContain(marker);
+  // The operator asks the run's ClusterIssuer for a certificate. "Certificate issued" lasts one reconcile (until the domain's
+  // Ingress carries the Secret), so the page may poll past it; "Serving" comes only once the name is served over HTTPS.
+  await expect(item.getByTestId("domain-phase")).toHaveText(/Certificate issued|Serving/, { timeout: 240_000 });
+  await expect(item.getByTestId("domain-phase")).toHaveText("Serving", { timeout: 120_000 });
+
+  // Traefik picks the Secret up from its watch; until then it answers with its default certificate, which Pebble's root does not sign.
+  await expect.poll(async () => (await httpsAtDomain()).body, { timeout: 60_000 }).toContain(marker);
+  // Plain HTTP redirects to the HTTPS address.
+  await expect.poll(async () => (await atDomain()).status, { timeout: 60_000 }).toBeGreaterThanOrEqual(300);
+  const redirect = await atDomain();
+  expect(redirect.status).toBeLessThan(400);
+  expect(redirect.headers.location).toBe(`https://${DOMAIN}:${httpsPort}/`);
 
   // A reload reads the same state from the server.
   await p.reload();
@@ -117,6 +165,7 @@ test("removing the domain takes it off the ingress", async () => {
   await item.getByRole("button", { name: "Remove" }).click();
   await expect(item).toHaveCount(0);
   await expect.poll(async () => (await atDomain()).body, { timeout: 90_000 }).not.toContain(marker);
+  await expect.poll(async () => (await httpsAtDomain()).body, { timeout: 90_000 }).not.toContain(marker);
   await p.reload();
   await expect(p.getByText("No custom domains yet.")).toBeVisible();
 });

@@ -94,7 +94,15 @@ async function start(): Promise<Record<string, string>> {
   const siteEnv = siteAddressEnv(Number(new URL(cluster.ingressUrl!).port));
   const { command, args } = await operatorCommand((message) => console.log(message));
   const operator = spawn(command, args, {
-    env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteEnv), LOG_LEVEL: "warn" },
+    env: {
+      ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteEnv),
+      // Certificates for custom domains only: without PAGODA_OPERATOR_TLS built-in hosts stay plain HTTP, as the other tests expect.
+      PAGODA_OPERATOR_CLUSTER_ISSUER: cluster.tls!.clusterIssuer,
+      // Defined by the TLS tier's Traefik file provider (local-cluster/lib/node.sh).
+      PAGODA_OPERATOR_HTTPS_REDIRECT_MIDDLEWARE: "pagoda-https-redirect@file",
+      PAGODA_DASHBOARD_HOST: new URL(dashboardUrl).hostname,
+      LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   cleanups.push(() => stopChild(operator));
