@@ -56,7 +56,7 @@ const JSON_BODY_LIMIT = "16,384 bytes (413 `too_large` past it)";
 const E = {
   400: "`invalid_json` (the body is not a JSON object) or `invalid_input` (a field breaks a rule; `fields` says which).",
   401: "`unauthenticated` (no session), or the API token is `token_malformed`, `token_unknown`, `token_revoked`, `token_expired` or `token_in_url` (sent in the URL: never accepted); the message says which.",
-  403: "`token_scope` (the token lacks the scope), `token_not_allowed` (only a signed-in person may do this), `csrf` or `conflicting_cookies` (browser sessions), or a rule of the workspace (`forbidden`, `quota_*`).",
+  403: "`token_scope` (the token lacks the scope), `token_not_allowed` (only a signed-in person may do this), `csrf` or `conflicting_cookies` (browser sessions), or a rule of the workspace (`role_required`, `quota_*`).",
   404: "`not_found`: the workspace, site or deploy does not exist, or is not the caller's (the two look the same).",
   413: `\`too_large\`: the body is over ${JSON_BODY_LIMIT}.`,
   415: "`unsupported_media_type`: send `Content-Type: application/json`.",
@@ -96,7 +96,7 @@ export const endpoints: readonly Endpoint[] = [
     access: "session",
     params: s.tenantParamsSchema,
     responses: { 200: { description: "The tokens.", schema: s.tokensResponseSchema } },
-    errors: { 401: E[401], 403: `${E[403]} \`forbidden\`: owners only.`, 404: E[404] },
+    errors: { 401: E[401], 403: `${E[403]} \`role_required\`: owners only.`, 404: E[404] },
   },
   {
     method: "post",
@@ -158,7 +158,7 @@ export const endpoints: readonly Endpoint[] = [
     errors: {
       400: "`invalid_input`: a filter, `limit` or `cursor` is not valid; `fields` names it.",
       401: E[401],
-      403: `${E[403]} \`forbidden\`: owners only.`,
+      403: `${E[403]} \`role_required\`: owners only.`,
       404: E[404],
     },
   },
@@ -361,7 +361,7 @@ export const endpoints: readonly Endpoint[] = [
     responses: { 204: { description: "Deleted." } },
     errors: {
       401: E[401],
-      403: `${E[403]} \`forbidden\`: only owners may delete.`,
+      403: `${E[403]} \`role_required\`: only owners may delete.`,
       404: E[404],
       503: "`cluster_unavailable`: the cluster could not be reached; nothing was deleted.",
     },
@@ -483,7 +483,7 @@ export const endpoints: readonly Endpoint[] = [
     access: "session",
     params: s.siteParamsSchema,
     responses: { 200: { description: "The domains, oldest first.", schema: d.domainsResponseSchema } },
-    errors: { 401: E[401], 403: `${E[403]} \`forbidden\`: owners only.`, 404: E[404] },
+    errors: { 401: E[401], 403: `${E[403]} \`role_required\`: owners only.`, 404: E[404] },
   },
   {
     method: "post",
@@ -502,7 +502,7 @@ export const endpoints: readonly Endpoint[] = [
     errors: {
       400: `${E[400]} \`domain_invalid\`, \`domain_single_label\`, \`domain_wildcard\` (unless the installation allows wildcards), \`domain_dashboard_host\` (the dashboard's host, under it, or its registrable domain), \`domain_base_domain\` (the built-in domain or under it), \`domain_mixed_scripts\` (a label mixing scripts, e.g. Latin and Cyrillic; the message shows the punycode).`,
       401: E[401],
-      403: `${E[403]} \`forbidden\`: owners only; \`quota_domains\`: the site has 20 domains.`,
+      403: `${E[403]} \`role_required\`: owners only; \`quota_domains\`: the site has 20 domains.`,
       404: E[404],
       409: "`domain_taken`: another site (of any workspace) has this domain; `domain_exists`: this site already has it.",
       413: E[413],
@@ -522,7 +522,7 @@ export const endpoints: readonly Endpoint[] = [
     csrf: true,
     params: d.domainParamsSchema,
     responses: { 204: { description: "Removed." } },
-    errors: { 401: E[401], 403: `${E[403]} \`forbidden\`: owners only.`, 404: `${E[404]} Also a domain this site does not have.` },
+    errors: { 401: E[401], 403: `${E[403]} \`role_required\`: owners only.`, 404: `${E[404]} Also a domain this site does not have.` },
   },
   {
     method: "get",
