@@ -6,7 +6,7 @@
  * name, which the site-name rules keep to lower-case letters, digits and
  * dashes.
  */
-import { safeAddress, safeDisplayName, type OutgoingMessage, type Recipient } from "@/lib/mail/messages";
+import { escapeHtml, safeAddress, safeDisplayName, type OutgoingMessage, type Recipient } from "@/lib/mail/messages";
 
 export interface DeployFailureFacts {
   site: string;
@@ -20,10 +20,6 @@ export interface DeployFailureFacts {
 }
 
 const REASON_MAX = 1_000;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
 
 export function deployFailedMessage(to: Recipient, facts: DeployFailureFacts): OutgoingMessage {
   const name = safeDisplayName(to.name);

@@ -35,7 +35,8 @@ export function safeAddress(address: string): string {
   return address;
 }
 
-function escapeHtml(text: string): string {
+/** Text for an HTML part of a mail: every character that could open markup or end an attribute, escaped. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
