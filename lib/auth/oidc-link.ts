@@ -8,7 +8,7 @@ import { nowSeconds, SessionEndedError, userForClaims, type SessionClaims } from
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from "@/lib/errors";
 
 /** How long the person has to sign in with their password and confirm. */
-export const PENDING_LINK_SECONDS = 15 * 60;
+const PENDING_LINK_SECONDS = 15 * 60;
 
 /** An identity waiting to be linked to the account that has its address. */
 export interface PendingLink {
@@ -58,7 +58,7 @@ export async function readPendingLink(sealed: unknown): Promise<PendingLink> {
 }
 
 /** Whether the session in `sessionToken` is a sign-in to the pending link's account made after the link was issued. */
-export type LinkProof = { ok: true } | { ok: false; reason: "signed_out" | "other_account" | "stale_session" };
+type LinkProof = { ok: true } | { ok: false; reason: "signed_out" | "other_account" | "stale_session" };
 
 export async function linkProof(link: PendingLink, sessionToken: string | undefined): Promise<LinkProof> {
   if (!sessionToken) return { ok: false, reason: "signed_out" };

@@ -2,7 +2,7 @@
 // no server imports, so the page's client code can read it too.
 
 /** Pagoda's own refusals of a sign-in through the identity provider (lib/auth/oidc.ts). */
-export const OIDC_REFUSALS = {
+const OIDC_REFUSALS = {
   OidcEmailUnverified:
     "Your identity provider has not verified your email address, so Pagoda cannot sign you in with it. Verify the address there, then try again.",
   OidcNoEmail: "Your identity provider did not give Pagoda a usable email address, so it cannot sign you in. Ask its administrator to release the email claim.",

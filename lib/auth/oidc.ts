@@ -25,7 +25,7 @@ export interface OidcProfile {
 }
 
 /** The `user` next-auth hands our callbacks after an OIDC sign-in: the provider's account, not ours yet. */
-export interface OidcUser {
+interface OidcUser {
   id: string;
   email: string | null;
   name: string | null;

@@ -55,7 +55,7 @@ function rule(name: LimiterName): { points: number; duration: number } {
 }
 
 /** Invitations an hour, per workspace and per inviter. */
-export const INVITATIONS_PER_HOUR = 20;
+const INVITATIONS_PER_HOUR = 20;
 
 /** The key of the process's limiter objects; the counts themselves are in Postgres. */
 export const LIMITERS_KEY = "rateLimiters";

@@ -33,7 +33,8 @@ export async function listSessions(userId: string, currentId: string | null, now
     }));
 }
 
-const noSuchSession = () => new NotFoundError("There is no such session of your account: it may have ended already.", "session_not_found");
+/** The one answer for a session that is not the person's to end: ended, never there, another account's, or no possible id at all. */
+export const noSuchSession = () => new NotFoundError("There is no such session of your account: it may have ended already.", "session_not_found");
 
 /**
  * Ends one session of the person: its row goes, and its token is refused

@@ -2,8 +2,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { sessionParamsSchema, type SessionEndedResponse } from "@/lib/api/account-schemas";
 import { clientIp } from "@/lib/auth/rate-limit";
 import { sessionCookie } from "@/lib/auth/session-token";
-import { endSession } from "@/lib/auth/user-sessions";
-import { NotFoundError } from "@/lib/errors";
+import { endSession, noSuchSession } from "@/lib/auth/user-sessions";
 import { readBodyLimited } from "@/lib/http/body";
 import { errorResponse } from "@/lib/http/errors";
 import { requireSessionUser } from "@/lib/http/actor";
@@ -14,7 +13,8 @@ export async function DELETE(request: NextRequest, context: Context) {
   try {
     const params = sessionParamsSchema.safeParse(await context.params);
     const user = await requireSessionUser(request);
-    if (!params.success) throw new NotFoundError("There is no such session of your account: it may have ended already.", "session_not_found");
+    // An id that could never be a session is answered like one that has ended.
+    if (!params.success) throw noSuchSession();
     await readBodyLimited(request);
     await endSession(user.id, params.data.session, clientIp(request.headers));
     const signedOut = params.data.session === user.sessionId;
