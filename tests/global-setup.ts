@@ -49,21 +49,12 @@ async function startDatabase(teardowns: Teardown[]): Promise<string> {
  * their own; files that restart or break the API server start their own.
  */
 async function startSharedCluster(teardowns: Teardown[], project: TestProject): Promise<string> {
-  // PAGODA_TEST_TLS=1: a real node with the TLS tier (take /tmp/pagoda-realnode.lock, docs/cluster.md).
-  const tls = process.env.PAGODA_TEST_TLS === "1";
-  const cluster = await startTestCluster(tls ? { node: "node", tls: true } : {});
+  const cluster = await startTestCluster();
   teardowns.push(() => cluster.stop());
-  if (cluster.tls) {
-    console.log(`integration: the shared cluster has a real node and the TLS tier (HTTPS ${cluster.tls.httpsUrl})`);
-    const { dns, ...rest } = cluster.tls;
-    project.provide("dnsServer", { address: dns.address, dir: dns.dir, zones: dns.zones });
-    project.provide("tls", { ...rest, ingressUrl: cluster.ingressUrl! });
-  } else {
-    // Domain verification asks a real DNS server; this one serves the zone `test`.
-    const dns = await startDnsServer({ zones: ["test"] });
-    teardowns.push(() => dns.stop());
-    project.provide("dnsServer", { address: dns.address, dir: dns.dir, zones: dns.zones });
-  }
+  // Domain verification asks a real DNS server; this one serves the zone `test`.
+  const dns = await startDnsServer({ zones: ["test"] });
+  teardowns.push(() => dns.stop());
+  project.provide("dnsServer", { address: dns.address, dir: dns.dir, zones: dns.zones });
   return cluster.kubeconfigPath;
 }
 

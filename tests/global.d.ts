@@ -10,8 +10,6 @@ declare module "vitest" {
     mailpitUrl: string;
     /** The run's DNS server (zone `test`); change records through sharedDnsServer() in tests/support/dns.ts. */
     dnsServer: { address: string; dir: string; zones: string[] };
-    /** Only with PAGODA_TEST_TLS=1: the shared cluster has a real node and the TLS tier. */
-    tls?: { ingressUrl: string; httpsUrl: string; httpsPort: number; clusterIssuer: string; acmeDirectory: string; pebbleRootPem: string };
   }
 }
 
