@@ -1,7 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { domainToASCII } from "node:url";
-import type { z } from "zod";
 import { Prisma, type DomainState } from "@/lib/generated/prisma/client";
 import { db } from "@/lib/db";
 import { getConfig, type Config } from "@/lib/config";
@@ -12,18 +11,16 @@ import { siteNameSchema } from "@/lib/validation";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { clusterConfigured, getStatusHub } from "@/lib/publishing";
 import { tenantNamespace } from "@/lib/tenancy/slug";
-import { addDomainBodySchema, type domainSchema } from "@/lib/api/domain-schemas";
+import { addDomainBodySchema, type DomainView } from "@/lib/api/domain-schemas";
 import { DomainNameError, normaliseDomain, parseDomainName, unicodeForm, type DomainNameRules } from "./name";
 import { challengeName, pointingName } from "./records";
 import { phaseOf, type ServedDomain } from "./phase";
 import { wakeDomainChecks } from "./wake";
 
-export type DomainView = z.infer<typeof domainSchema>;
-
 /** Custom domains a site may have; each is an Ingress rule and, with TLS, a certificate. */
-export const DOMAINS_PER_SITE = 20;
+const DOMAINS_PER_SITE = 20;
 
-export function domainNameRules(config: Config = getConfig()): DomainNameRules {
+function domainNameRules(config: Config = getConfig()): DomainNameRules {
   return {
     dashboardHost: new URL(config.NEXTAUTH_URL).hostname,
     baseDomain: config.PAGODA_BASE_DOMAIN,
@@ -33,7 +30,7 @@ export function domainNameRules(config: Config = getConfig()): DomainNameRules {
 }
 
 /** A fresh verification token: 128 random bits, hex, so it survives any DNS provider's form. */
-export function newVerificationToken(): string {
+function newVerificationToken(): string {
   return `pagoda-${randomBytes(16).toString("hex")}`;
 }
 
@@ -208,8 +205,7 @@ export async function removeDomain(actor: TenantActor, siteName: string, domainP
   const name = storedName(domainParam);
   if (!name) throw new NotFoundError("Domain not found.");
   const removed = await db().$transaction(async (tx) => {
-    const rows = await tx.domain.findMany({ where: { name, siteId: site.id, tenantId: actor.tenantId }, select: { id: true, state: true } });
-    const row = rows[0];
+    const row = await tx.domain.findFirst({ where: { name, siteId: site.id, tenantId: actor.tenantId }, select: { id: true, state: true } });
     if (!row) return null;
     await tx.domain.delete({ where: { id: row.id } });
     const audit = actorAudit(actor, { site: site.name, state: row.state });

@@ -15,7 +15,7 @@ import { setDomainWaker } from "./wake";
 const log = componentLogger("domains");
 
 /** Where a custom domain must point: PAGODA_INGRESS_HOSTNAME and/or PAGODA_INGRESS_ADDRESSES. */
-export interface IngressTarget {
+interface IngressTarget {
   hostname?: string;
   addresses: readonly string[];
 }
@@ -25,10 +25,10 @@ export interface IngressTarget {
  * (timeout, SERVFAIL, refused): that says nothing about the records, so a
  * verified domain is not counted as lost because of it.
  */
-export type CheckResult = { ok: true } | { ok: false; definitive: boolean; reason: string };
+type CheckResult = { ok: true } | { ok: false; definitive: boolean; reason: string };
 
 /** A resolver for the checks: PAGODA_DNS_RESOLVER's servers, or the system's when it is empty. */
-export function domainResolver(servers: readonly string[] = getConfig().PAGODA_DNS_RESOLVER): Resolver {
+function domainResolver(servers: readonly string[] = getConfig().PAGODA_DNS_RESOLVER): Resolver {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   if (servers.length > 0) resolver.setServers([...servers]);
   return resolver;
@@ -62,7 +62,7 @@ const shown = (values: readonly string[]) => {
  * ingress host, or A/AAAA records all among the ingress addresses) points at
  * the ingress.
  */
-export async function checkDomain(resolver: Resolver, name: string, token: string, target: IngressTarget): Promise<CheckResult> {
+async function checkDomain(resolver: Resolver, name: string, token: string, target: IngressTarget): Promise<CheckResult> {
   const txtName = challengeName(name);
   const txt = await lookup(`TXT ${txtName}`, () => resolver.resolveTxt(txtName));
   if ("failed" in txt) return { ok: false, definitive: false, reason: txt.failed };
@@ -119,13 +119,13 @@ interface Claimed {
   tenantId: string;
 }
 
-export interface CheckTimings {
+interface CheckTimings {
   retryMs: number;
   recheckMs: number;
   graceMs: number;
 }
 
-export function timingsOf(config: Config = getConfig()): CheckTimings {
+function timingsOf(config: Config = getConfig()): CheckTimings {
   return {
     retryMs: config.PAGODA_DOMAIN_RETRY_SECONDS * 1000,
     recheckMs: config.PAGODA_DOMAIN_RECHECK_SECONDS * 1000,
