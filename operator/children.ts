@@ -59,7 +59,7 @@ export interface Certificate {
 
 export const CERTIFICATE_API_VERSION = "cert-manager.io/v1";
 /** On each Certificate: the custom domain it is for (its name holds only a digest of it). */
-export const ANNOTATION_DOMAIN = "pagoda.dev/domain";
+const ANNOTATION_DOMAIN = "pagoda.dev/domain";
 export const ANNOTATION_TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares";
 
 /** The site's custom domains as the reconciler found them: what arbitration granted and what cert-manager says. */
@@ -72,7 +72,7 @@ export interface CustomDomains {
   certManager: boolean;
 }
 
-export const NO_CUSTOM_DOMAINS: CustomDomains = { granted: [], certified: [], certManager: false };
+const NO_CUSTOM_DOMAINS: CustomDomains = { granted: [], certified: [], certManager: false };
 
 /** UID and GID of the nginx-unprivileged image's nginx user. */
 export const NGINX_UID = 101;

@@ -23,6 +23,7 @@ import { startHealthServer, type HealthServer, type Readiness } from "../lib/kub
 import { trimObject, trimPod } from "./cache-trim";
 import { KubeApi, operatorKubeConfig } from "./kube-api";
 import { pooledKubeConfig } from "@/lib/kube/connection";
+import { backoffDelay } from "../lib/kube/backoff";
 import { LeaderElector } from "../lib/kube/leader-election";
 import { createMetrics, type OperatorMetrics } from "./metrics";
 import { CERTIFICATE_API_VERSION, childNames, effectiveHosts, type Certificate } from "./children";
@@ -309,7 +310,7 @@ async function certManagerServed(rt: Runtime): Promise<boolean> {
       break;
     } catch (err) {
       if (isNotFound(err)) break;
-      const retryInMs = Math.min(rt.config.backoffBaseMs * 2 ** attempt, rt.config.backoffMaxMs);
+      const retryInMs = backoffDelay(attempt + 1, { baseMs: rt.config.backoffBaseMs, maxMs: rt.config.backoffMaxMs });
       rt.log.warn({ err: apiErrorMessage(err), retryInMs }, "could not ask the API server whether cert-manager is installed; will retry");
       await new Promise((resolve) => setTimeout(resolve, retryInMs));
     }
