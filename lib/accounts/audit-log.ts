@@ -39,6 +39,11 @@ export function decodeCursor(text: string): Cursor {
   return { createdAt, id };
 }
 
+/** Strictly after the cursor in newest-first order, so events written meanwhile (newer) never shift a page. */
+export function olderThan(after: Cursor): Prisma.AuditEventWhereInput {
+  return { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] };
+}
+
 /**
  * The filter of a query, always inside the actor's workspace: the tenant is
  * the first condition of every read below, and nothing from the query can
@@ -50,12 +55,11 @@ function whereOf(actor: TenantActor, query: AuditQuery, after?: Cursor): Prisma.
   else if (query.person) and.push({ actorId: query.person });
   if (query.action) and.push({ action: query.action });
   if (query.site) and.push({ target: query.site, OR: SITE_ACTION_PREFIXES.map((prefix) => ({ action: { startsWith: prefix } })) });
-  // Keyset: strictly after the cursor in newest-first order, so events written meanwhile (newer) never shift a page.
-  if (after) and.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
+  if (after) and.push(olderThan(after));
   return { tenantId: actor.tenantId, AND: and };
 }
 
-const ORDER: Prisma.AuditEventOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
+export const NEWEST_FIRST: Prisma.AuditEventOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
 
 type Row = Prisma.AuditEventGetPayload<{ select: typeof rowSelect }>;
 const rowSelect = { id: true, createdAt: true, action: true, outcome: true, actorId: true, target: true, ip: true, details: true } as const;
@@ -111,7 +115,7 @@ export async function listAuditEvents(actor: TenantActor, query: AuditQuery): Pr
   requireOwner(actor);
   const after = query.cursor ? decodeCursor(query.cursor) : undefined;
   const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
-  const rows = await db().auditEvent.findMany({ where: whereOf(actor, query, after), orderBy: ORDER, take: limit + 1, select: rowSelect });
+  const rows = await db().auditEvent.findMany({ where: whereOf(actor, query, after), orderBy: NEWEST_FIRST, take: limit + 1, select: rowSelect });
   const page = rows.slice(0, limit);
   const people = await peopleOf(page);
   const last = page.at(-1);
@@ -203,7 +207,7 @@ export async function auditCsv(actor: TenantActor, query: AuditQuery): Promise<A
     while (sent < AUDIT_CSV_MAX_ROWS) {
       const rows = await db().auditEvent.findMany({
         where: whereOf(actor, query, after),
-        orderBy: ORDER,
+        orderBy: NEWEST_FIRST,
         take: Math.min(CSV_BATCH, AUDIT_CSV_MAX_ROWS - sent),
         select: rowSelect,
       });

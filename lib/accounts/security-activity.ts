@@ -1,5 +1,5 @@
 import "server-only";
-import { decodeCursor, encodeCursor } from "@/lib/accounts/audit-log";
+import { decodeCursor, encodeCursor, NEWEST_FIRST, olderThan } from "@/lib/accounts/audit-log";
 import { db, type Prisma } from "@/lib/db";
 
 /**
@@ -53,11 +53,11 @@ export async function listSecurityActivity(userId: string, options: { cursor?: s
     actorId: userId,
     tenantId: null,
     action: { in: [...ACCOUNT_ACTIONS] },
-    ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    ...(after ? olderThan(after) : {}),
   };
   const rows = await db().auditEvent.findMany({
     where,
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    orderBy: NEWEST_FIRST,
     take: limit + 1,
     select: { id: true, createdAt: true, action: true, outcome: true, target: true, ip: true, details: true },
   });
