@@ -86,6 +86,14 @@ export async function requirePasswordAgain(
   ip: string | null,
   action: string,
 ): Promise<void> {
+  // Told apart from a wrong password: an account made by single sign-on has none to enter until a reset gives it one.
+  if (user.passwordHash === null) {
+    throw new ForbiddenError(
+      "no_password",
+      "This account signs in through single sign-on and has no password. Set one with “Forgot password?” on the sign-in page, then try again.",
+      { password: "This account has no password yet." },
+    );
+  }
   await consumeAttempt({ signInEmail: user.email, ...(ip ? { signInIp: ip } : {}) });
   if (!(await verifyPassword(user.passwordHash, password))) {
     await recordAudit({ action, outcome: "failure", actorId: user.id, target: user.email, ip, details: { reason: "wrong_password" } });

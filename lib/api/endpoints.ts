@@ -738,7 +738,7 @@ export const endpoints: readonly Endpoint[] = [
     errors: {
       400: `${E[400]} Also when the address is already the account's.`,
       401: E[401],
-      403: "`csrf`, `conflicting_cookies`, `token_not_allowed` or `wrong_password`.",
+      403: "`csrf`, `conflicting_cookies`, `token_not_allowed`, `wrong_password` or `no_password` (an account without a password).",
       409: "`email_taken`: another account uses the address.",
       413: E[413],
       415: E[415],
@@ -813,7 +813,7 @@ export const endpoints: readonly Endpoint[] = [
     errors: {
       400: E[400],
       401: E[401],
-      403: "`csrf`, `conflicting_cookies`, `token_not_allowed` or `wrong_password`.",
+      403: "`csrf`, `conflicting_cookies`, `token_not_allowed`, `wrong_password` or `no_password` (an account without a password).",
       409: "`last_owner`: the account is the last owner of a workspace that has sites; the message names them.",
       413: E[413],
       415: E[415],

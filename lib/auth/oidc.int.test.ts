@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { confirmOidcLink } from "@/lib/auth/oidc-link";
 import { userForSessionToken } from "@/lib/auth/session";
 import { SESSION_IDLE_SECONDS, sessionCookie } from "@/lib/auth/session-token";
-import { changePassword } from "@/lib/accounts/account";
+import { changePassword, deleteAccount } from "@/lib/accounts/account";
+import { requestEmailChange } from "@/lib/accounts/email-change";
 import { db } from "@/lib/db";
 import { ConflictError, ForbiddenError, UnauthenticatedError, ValidationError } from "@/lib/errors";
 import { workspacesOf } from "@/lib/tenancy/access";
@@ -207,5 +208,15 @@ describe("single sign-on through a real OpenID provider", () => {
     expect(error).toMatchObject({ code: "no_password" });
     // And the password form refuses it like a wrong password.
     expect((await passwordSignIn(new CookieJar(), sso.email, "anything at all")).status).toBe(401);
+  });
+
+  it("refuses an email change and deleting the account with no_password, not as a wrong password, for an account that has none", async () => {
+    const sso = person(`nopass-again-${run}@example.com`);
+    const { jar } = await oidcSignIn(sso.sub);
+    const user = (await userForSessionToken(sessionOf(jar)))!;
+    const change = await requestEmailChange(user.id, { newEmail: `moved-${run}@example.com`, password: "anything at all" }, null).catch((e: unknown) => e);
+    const deletion = await deleteAccount(user.id, { password: "anything at all" }, null).catch((e: unknown) => e);
+    expect([change, deletion]).toMatchObject([{ code: "no_password" }, { code: "no_password" }]);
+    expect(await db().user.findUnique({ where: { id: user.id }, select: { email: true } })).toEqual({ email: sso.email });
   });
 });
