@@ -13,6 +13,7 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { db } from "@/lib/db";
 import { DomainError } from "@/lib/errors";
 import { createSite } from "@/lib/sites/sites";
+import { DOMAINS_MAX } from "@/lib/staticsite/schema";
 import { actorFor, type TenantActor } from "@/lib/tenancy/access";
 import { newAccount } from "@/tests/support/accounts";
 import { addDomain, listDomains, removeDomain } from "./domains";
@@ -132,6 +133,23 @@ describe("adding a domain", () => {
     const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect(rejected.reason).toMatchObject({ code: "domain_taken" });
     expect(await db().domain.count({ where: { name } })).toBe(1);
+  });
+
+  it("holds a site to the domains a StaticSite can carry, also when the last free place is asked for twice at once", async () => {
+    const { actor: carol } = await newAccount("carol");
+    await createSite(carol, { name: "full" }, null);
+    const tag = uniq();
+    for (let i = 1; i < DOMAINS_MAX; i++) await addDomain(carol, "full", { name: `d${i}.${tag}.customer.test` }, null);
+    const last = await Promise.allSettled([
+      addDomain(carol, "full", { name: `last-a.${tag}.customer.test` }, null),
+      addDomain(carol, "full", { name: `last-b.${tag}.customer.test` }, null),
+    ]);
+    expect(last.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect((last.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ code: "quota_domains" });
+    const before = await written();
+    expect(await refusal(addDomain(carol, "full", { name: `more.${tag}.customer.test` }, null))).toMatchObject({ kind: "QuotaError", code: "quota_domains" });
+    expect(await written()).toEqual(before);
+    expect(await db().domain.count({ where: { tenantId: carol.tenantId } })).toBe(DOMAINS_MAX);
   });
 
   it("is for owners only: a member is refused and nothing is written", async () => {

@@ -8,6 +8,7 @@ import { actorAudit, recordAudit } from "@/lib/audit";
 import { ConflictError, NotFoundError, QuotaError, UnavailableError, ValidationError } from "@/lib/errors";
 import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
 import { siteNameSchema } from "@/lib/validation";
+import { DOMAINS_MAX } from "@/lib/staticsite/schema";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { clusterConfigured, getStatusHub } from "@/lib/publishing";
 import { tenantNamespace } from "@/lib/tenancy/slug";
@@ -17,8 +18,8 @@ import { challengeName, pointingName } from "./records";
 import { phaseOf, type ServedDomain } from "./phase";
 import { wakeDomainChecks } from "./wake";
 
-/** Custom domains a site may have; each is an Ingress rule and, with TLS, a certificate. */
-const DOMAINS_PER_SITE = 20;
+/** Custom domains a site may have: as many as its StaticSite's spec.domains holds, so every verified one can be served. */
+const DOMAINS_PER_SITE = DOMAINS_MAX;
 
 function domainNameRules(config: Config = getConfig()): DomainNameRules {
   return {
