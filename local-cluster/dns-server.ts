@@ -236,7 +236,11 @@ export function connectDnsServer(info: DnsServerInfo): Omit<DnsServer, "stop"> {
     return serially(async () => {
       await beginTransaction(socket, zone);
       try {
-        const existing = await knotc(socket, ["zone-get", zone, owner, rrtype]).catch(() => "");
+        const existing = await knotc(socket, ["zone-get", zone, owner, rrtype]).catch((error: unknown) => {
+          // A name with no records yet is an error to knotc; anything else is a real failure.
+          if (error instanceof Error && error.message.includes("(no such node in zone found)")) return "";
+          throw error;
+        });
         if (existing.trim()) await knotc(socket, ["zone-unset", zone, owner, rrtype]);
         for (const d of data) await knotc(socket, ["zone-set", zone, owner, String(ttl), rrtype, d]);
         await knotc(socket, ["zone-commit", zone]);
