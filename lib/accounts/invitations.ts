@@ -10,7 +10,7 @@ import { Prisma, type Role } from "@/lib/generated/prisma/client";
 import { componentLogger } from "@/lib/log";
 import { invitationMessage } from "@/lib/mail/messages";
 import { MailDisabledError, mailEnabled, sendMail } from "@/lib/mail/transport";
-import { requireOwner, type TenantActor } from "@/lib/tenancy/access";
+import { requireOwner, rolePhrase, type TenantActor } from "@/lib/tenancy/access";
 import { hashEmailToken } from "@/lib/accounts/email-tokens";
 
 /**
@@ -48,10 +48,6 @@ export class InvitationLinkError extends ValidationError {
 
 export function invitationLink(baseUrl: string, secret: string): string {
   return new URL(`/invite/${secret}`, baseUrl).toString();
-}
-
-function roleWords(role: Role): string {
-  return role === "owner" ? "an owner" : `a ${role}`;
 }
 
 const viewSelect = {
@@ -310,5 +306,5 @@ export async function acceptInvitation(user: { id: string; email: string }, raw:
 
 function alreadyMember(workspace: string | null, role: Role | null): ConflictError {
   const where = workspace ? `“${workspace}”` : "this workspace";
-  return new ConflictError("already_member", `You are already a member of ${where}${role ? `, as ${roleWords(role)}` : ""}. Nothing changed.`);
+  return new ConflictError("already_member", `You are already a member of ${where}${role ? `, as ${rolePhrase(role)}` : ""}. Nothing changed.`);
 }

@@ -73,6 +73,11 @@ export const ROLES = ["viewer", "member", "owner"] as const satisfies readonly R
 
 const ROLE_PHRASE: Record<Role, string> = { viewer: "a viewer", member: "a member", owner: "an owner" };
 
+/** The role as a sentence names it ("an owner"). */
+export function rolePhrase(role: Role): string {
+  return ROLE_PHRASE[role];
+}
+
 /** Whether `role` is at least `needed`. */
 export function roleAtLeast(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(needed);
