@@ -45,8 +45,6 @@ export interface TestClusterOptions {
    * through a DNS server started for the cluster.
    */
   tls?: boolean;
-  /** Zones that DNS server serves. Default ["test"]. */
-  dnsZones?: string[];
   /** With tls: a DNS server the caller started (and stops) instead of one of the cluster's own. */
   dns?: DnsServer;
 }
@@ -217,7 +215,7 @@ function fetchPem(url: string, ca: string): Promise<string> {
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const mode = opts.node ?? "none";
   if (opts.tls && mode !== "node") throw new Error('startTestCluster: tls needs node: "node"');
-  const ownDns = opts.tls && !opts.dns ? await startDnsServer({ zones: opts.dnsZones ?? ["test"] }) : undefined;
+  const ownDns = opts.tls && !opts.dns ? await startDnsServer({ zones: ["test"] }) : undefined;
   try {
     return await startCluster(opts, mode, opts.tls ? (opts.dns ?? ownDns) : undefined, ownDns);
   } catch (error) {

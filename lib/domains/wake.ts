@@ -3,6 +3,8 @@
 // handlers and instrumentation are separate bundles of one process; another
 // replica's loop finds the row by its nextCheckAt anyway.
 
+import "server-only";
+
 const KEY = Symbol.for("pagoda.domainChecksWaker");
 type Holder = typeof globalThis & { [KEY]?: (() => void) | null };
 
