@@ -13,6 +13,8 @@ export const HOST_MAX_LENGTH = 253;
 /** Verified custom domains a site may have; each costs a certificate. */
 export const DOMAINS_MAX = 20;
 /** What the operator makes of each custom domain (status.domains[].state). */
+/** How a site is served: its own nginx pods, or the shared pool (docs/serving.md). Absent means dedicated, as before the pool existed. */
+export const SERVING_MODES = ["dedicated", "shared"] as const;
 export const DOMAIN_STATES = ["refused", "pending-certificate", "certificate-issued", "serving", "failed"] as const;
 export const NOT_FOUND_PAGE_MAX_LENGTH = 256;
 /** Characters of `spec.rules.redirects` / `.headers`: the parser's file limit (its bytes bound its characters). */
@@ -105,6 +107,12 @@ export const specSchema = z
       })
       .describe(
         "The site's _redirects and _headers, as the dashboard checked them at upload. The operator parses them again; rules that do not parse leave the site Degraded (RulesInvalid) on its last good configuration.",
+      )
+      .optional(),
+    serving: z
+      .enum(SERVING_MODES)
+      .describe(
+        "dedicated: the site's own nginx Deployment (the default when absent). shared: served by the operator's pool of nginx replicas, with no pods of its own.",
       )
       .optional(),
     suspend: z.boolean().describe("Scale to zero and withdraw the Ingress, keeping the object and its history.").optional(),

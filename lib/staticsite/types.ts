@@ -4,7 +4,15 @@
 // the CRD; the names and constants below are the rest of the contract.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { z } from "zod";
-import { CONDITION_READY, type conditionSchema, type artifactSchema, type specSchema, type statusSchema, type domainStatusSchema } from "./schema";
+import {
+  CONDITION_READY,
+  type SERVING_MODES,
+  type conditionSchema,
+  type artifactSchema,
+  type specSchema,
+  type statusSchema,
+  type domainStatusSchema,
+} from "./schema";
 
 export * from "./schema";
 export { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN, SITE_NAME_RE } from "./site-name";
@@ -99,3 +107,5 @@ export function isDigestLive(site: StaticSite, digest: string): boolean {
   if ((status.observedGeneration ?? -1) < (site.metadata.generation ?? 0)) return false;
   return findCondition(status, CONDITION_READY)?.status === "True";
 }
+
+export type ServingMode = (typeof SERVING_MODES)[number];
