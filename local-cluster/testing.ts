@@ -47,6 +47,12 @@ export interface TestClusterOptions {
   tls?: boolean;
   /** With tls: a DNS server the caller started (and stops) instead of one of the cluster's own. */
   dns?: DnsServer;
+  /**
+   * With node: "node", the serving pool's image: the agent bundle is built
+   * (when a source changed), packed with Node and nginx, and imported into
+   * the node's containerd; its reference is in `poolImage`.
+   */
+  poolImage?: boolean;
 }
 
 export interface TestClusterTls {
@@ -72,6 +78,10 @@ export interface TestCluster {
   ingressUrl?: string;
   /** With tls: true. */
   tls?: TestClusterTls;
+  /** With node: "node", the node's bridge address: the one address of this host pods reach. */
+  nodeAddress?: string;
+  /** With poolImage: the image reference, `pagoda.local/pool:<tag>`. */
+  poolImage?: string;
   /** Stops every process of this cluster, verifies none is left, removes the state dir. */
   stop(): Promise<void>;
 }
@@ -83,8 +93,12 @@ interface RunResult {
 }
 
 function runScript(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runCommand("bash", [script, ...args], env);
+}
+
+function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { env, cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -212,9 +226,34 @@ function fetchPem(url: string, ca: string): Promise<string> {
   });
 }
 
+/**
+ * Builds the agent bundle (only when one of its sources changed) and the
+ * pool image from it; with the state dir of a running real node in `env`,
+ * imports it there. Returns the image reference.
+ */
+export async function buildPoolImage(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const tsx = path.join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs");
+  const bundle = await runCommand(process.execPath, [tsx, path.join("scripts", "pool-agent-build.ts")], env);
+  if (bundle.code !== 0) throw new Error(`building the pool agent bundle failed (exit ${bundle.code}):\n${bundle.stderr}${bundle.stdout}`);
+  const image = await runScript(["pool-image"], env);
+  const ref = image.stdout.trim().split("\n").pop() ?? "";
+  if (image.code !== 0 || !ref.startsWith("pagoda.local/pool:")) {
+    throw new Error(`building or importing the pool image failed (exit ${image.code}):\n${image.stderr}${image.stdout}`);
+  }
+  return ref;
+}
+
+async function nodeInternalIp(kc: KubeConfig): Promise<string> {
+  return waitFor("the node's InternalIP", 60_000, async () => {
+    const [node] = (await kc.makeApiClient(CoreV1Api).listNode()).items;
+    return node?.status?.addresses?.find((a) => a.type === "InternalIP")?.address;
+  });
+}
+
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const mode = opts.node ?? "none";
   if (opts.tls && mode !== "node") throw new Error('startTestCluster: tls needs node: "node"');
+  if (opts.poolImage && mode !== "node") throw new Error('startTestCluster: poolImage needs node: "node"');
   const ownDns = opts.tls && !opts.dns ? await startDnsServer({ zones: ["test"] }) : undefined;
   try {
     return await startCluster(opts, mode, opts.tls ? (opts.dns ?? ownDns) : undefined, ownDns);
@@ -295,10 +334,14 @@ async function startCluster(opts: TestClusterOptions, mode: NodeMode, dns: DnsSe
   }
   const kubeconfigPath = path.join(stateDir, "kubeconfig");
   let tls: TestClusterTls | undefined;
+  let nodeAddress: string | undefined;
+  let poolImage: string | undefined;
   try {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     await installCrds(kc, opts.crdDir ?? path.join(repoRoot, "deploy", "crds"));
+    if (mode === "node") nodeAddress = await nodeInternalIp(kc);
+    if (opts.poolImage) poolImage = await buildPoolImage(env);
     if (dns && tlsPorts) {
       const ca = await readFile(path.join(stateDir, "pki", "ca.crt"), "utf8");
       const pebbleRootPem = await fetchPem(`https://127.0.0.1:${env.PAGODA_PEBBLE_MGMT_PORT}/roots/0`, ca);
@@ -315,7 +358,7 @@ async function startCluster(opts: TestClusterOptions, mode: NodeMode, dns: DnsSe
     await stop().catch(() => undefined);
     throw err;
   }
-  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, ingressUrl, tls, stop };
+  return { kubeconfigPath, server: `https://127.0.0.1:${api}`, stateDir, ingressUrl, tls, nodeAddress, poolImage, stop };
 }
 
 /**

@@ -6,6 +6,8 @@
 #   pagoda.local/nginx:1    Debian nginx, runs as uid 101, listens on 8080
 #   pagoda.local/busybox:1  busybox-static: sh, wget, sha256sum, tar, ...
 #   pagoda.local/acmesolver:1  cert-manager's HTTP-01 solver (TLS tier only)
+#   pagoda.local/pool:<tag> the shared serving pool: Node + the agent bundle
+#                           + Debian nginx (only on request: pool-image)
 
 PAUSE_IMAGE=pagoda.local/pause:1
 NGINX_IMAGE=pagoda.local/nginx:1
@@ -47,10 +49,11 @@ oci_archive() {
   rm -rf "$work"
 }
 
-# Copies a dynamically linked binary and every library it loads into a rootfs.
+# Copies a dynamically linked binary and every library it loads into a rootfs
+# (at its own path, or at <dest> inside the rootfs).
 copy_with_libs() {
-  local rootfs=$1 binary=$2
-  install -D -m 0755 "$binary" "$rootfs$binary"
+  local rootfs=$1 binary=$2 dest=${3:-$2}
+  install -D -m 0755 "$(readlink -f "$binary")" "$rootfs$dest"
   local lib
   for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do
     [[ -e "$rootfs$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
@@ -114,6 +117,92 @@ build_acmesolver_image() {
   bin=$(acmesolver_bin) || die "building cert-manager's acmesolver failed"
   install -D -m 0755 "$bin" "$rootfs/acmesolver"
   oci_archive "$out" "$ACMESOLVER_IMAGE" "$rootfs" '{"Entrypoint":["/acmesolver"],"User":"65534:65534","ExposedPorts":{"8089/tcp":{}}}'
+}
+
+# The pool image: its agent (one JavaScript bundle, scripts/pool-agent-build.ts)
+# runs on the host's Node, and starts Debian's nginx as its child.
+POOL_IMAGE_REPO=pagoda.local/pool
+
+pool_node_bin() {
+  local bin=${PAGODA_POOL_NODE_BIN:-$REPO/.tools/node/bin/node}
+  [[ -x $bin ]] || bin=$(command -v node) || die "no Node binary for the pool image (set PAGODA_POOL_NODE_BIN)"
+  readlink -f "$bin"
+}
+
+# Files whose bytes end up in the pool image.
+pool_image_inputs() {
+  local bundle=$1
+  printf '%s\n' "$bundle" "$(pool_node_bin)" /usr/sbin/nginx /etc/nginx/mime.types /etc/ssl/certs/ca-certificates.crt
+}
+
+# pool_image_tag <bundle>: a hash of every input and of the recipe itself, so
+# a changed agent, Node, nginx or recipe is a new tag (and the kubelet, which
+# never re-pulls a tag it holds, runs the new bytes).
+pool_image_tag() {
+  local bundle=$1 f
+  {
+    while read -r f; do
+      [[ -r $f ]] || die "pool image input $f is missing"
+      sha256_of "$f"
+    done < <(pool_image_inputs "$bundle")
+    declare -f build_pool_image pool_image_inputs write_passwd copy_with_libs oci_archive
+  } | sha256sum | cut -c1-16
+}
+
+build_pool_image() {
+  local out=$1 rootfs=$2 ref=$3 bundle=$4
+  [[ -x /usr/sbin/nginx ]] || die "/usr/sbin/nginx missing: apt-get install nginx-light (or nginx)"
+  # The image's root is the temp dir's: mktemp makes it 0700, closed to uid 101.
+  chmod 0755 "$rootfs"
+  copy_with_libs "$rootfs" "$(pool_node_bin)" /usr/local/bin/node
+  copy_with_libs "$rootfs" /usr/sbin/nginx
+  local f
+  for f in /lib/x86_64-linux-gnu/libnss_files.so.2 /etc/nsswitch.conf /etc/nginx/mime.types /etc/ssl/certs/ca-certificates.crt; do
+    [[ -e $f ]] && install -D -m 0644 "$(readlink -f "$f")" "$rootfs$f"
+  done
+  write_passwd "$rootfs"
+  install -D -m 0644 "$bundle" "$rootfs/app/agent.cjs"
+  # Mount points of the pod's volumes (store, work, /tmp) and nginx's
+  # compiled-in log directory, which it opens before reading its config.
+  mkdir -p "$rootfs/tmp" "$rootfs/var/cache/pagoda-pool" "$rootfs/var/lib/pagoda-pool" "$rootfs/var/log/nginx"
+  chmod 1777 "$rootfs/tmp"
+  chown 101:101 "$rootfs/var/cache/pagoda-pool" "$rootfs/var/lib/pagoda-pool" "$rootfs/var/log/nginx"
+  # NODE_EXTRA_CA_CERTS: artifact URLs signed by a private CA the machine trusts work too.
+  oci_archive "$out" "$ref" "$rootfs" \
+    '{"Entrypoint":["/usr/local/bin/node","/app/agent.cjs"],"User":"101:101","ExposedPorts":{"8080/tcp":{},"8081/tcp":{}},"Env":["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"]}'
+}
+
+# ensure_pool_image <bundle>: builds pool-<tag>.tar unless the cache holds it;
+# prints the archive path and the image reference, one a line.
+ensure_pool_image() {
+  local bundle=$1
+  [[ -s $bundle ]] || die "pool agent bundle $bundle is missing: npm run build:pool-agent"
+  local dir tag; dir=$(images_dir); tag=$(pool_image_tag "$bundle")
+  local out="$dir/pool-$tag.tar" ref="$POOL_IMAGE_REPO:$tag"
+  mkdir -p "$dir"
+  exec 7>"$dir/.pool.lock"
+  flock 7
+  if [[ ! -s $out ]]; then
+    log "building image archive pool ($ref)"
+    local rootfs; rootfs=$(mktemp -d)
+    build_pool_image "$out" "$rootfs" "$ref" "$bundle"
+    rm -rf "$rootfs"
+    # Each agent change is a new archive (the size of Node, about 120 MB);
+    # keep the newest few, which another checkout may be importing.
+    find "$dir" -maxdepth 1 -name 'pool-*.tar' -printf '%T@ %p\n' | sort -rn | tail -n +5 | cut -d' ' -f2- | xargs -r rm -f
+  fi
+  flock -u 7; exec 7>&-
+  printf '%s\n%s\n' "$out" "$ref"
+}
+
+# import_pool_image <bundle>: into the running node's containerd; prints the reference.
+import_pool_image() {
+  local built archive ref
+  built=$(ensure_pool_image "$1")
+  archive=$(sed -n 1p <<<"$built"); ref=$(sed -n 2p <<<"$built")
+  ctr --address "$CONTAINERD_SOCK" -n k8s.io images import "$archive" >/dev/null ||
+    die "importing $archive into containerd failed"
+  echo "$ref"
 }
 
 # Builds the archives once per cache (inputs are the installed packages).
