@@ -1,6 +1,7 @@
 import { parse as parseHost } from "tldts";
 import { z } from "zod";
 import { parseProxyOrigins } from "@/lib/staticsite/rules/proxy";
+import { SERVING_MODES } from "@/lib/staticsite/schema";
 
 /**
  * Dashboard configuration, read from the environment once and validated.
@@ -76,6 +77,8 @@ const schema = z
       })
       .default("pagoda.localhost"),
     PAGODA_SITE_SCHEME: z.enum(["http", "https"], { error: "PAGODA_SITE_SCHEME must be http or https" }).default("https"),
+    // Dedicated until the pool serves custom domains and previews too (docs/serving.md).
+    PAGODA_SITE_SERVING: z.enum(SERVING_MODES, { error: "PAGODA_SITE_SERVING must be dedicated or shared" }).default("dedicated"),
     PAGODA_SITE_PORT: z.coerce
       .number({ error: "PAGODA_SITE_PORT must be a port number" })
       .int()

@@ -17,6 +17,7 @@ import {
   tokenNameSchema,
 } from "../validation";
 import { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN } from "../staticsite/site-name";
+import { SERVING_MODES } from "../staticsite/schema";
 
 // ---- The one error shape -------------------------------------------------
 
@@ -158,10 +159,16 @@ export const siteSettingsBodySchema = z
           "The custom 404 page: an .html file of the deploy the site is pointed at, served with status 404 for paths that match no file. `null` removes it. Cannot be combined with `spa`.",
         example: "/404.html",
       }),
+      serving: z.enum(SERVING_MODES, { error: "serving is dedicated or shared." }).optional().meta({
+        description:
+          "dedicated: the site runs its own nginx pods. shared: it is served by the platform's shared pool, with no pods of its own. Switching keeps the site serving throughout.",
+      }),
     },
-    { error: "Only spa and notFoundPage can be changed." },
+    { error: "Only spa, notFoundPage and serving can be changed." },
   )
-  .refine((body) => body.spa !== undefined || body.notFoundPage !== undefined, { error: "Give spa, notFoundPage or both." });
+  .refine((body) => body.spa !== undefined || body.notFoundPage !== undefined || body.serving !== undefined, {
+    error: "Give spa, notFoundPage, serving, or more than one of them.",
+  });
 
 // ---- Response bodies ------------------------------------------------------
 
@@ -245,6 +252,7 @@ export const siteSettingsSchema = z
   .strictObject({
     spa: z.boolean().meta({ description: "SPA fallback: paths that match no file serve /index.html." }),
     notFoundPage: z.string().nullable().meta({ description: "The custom 404 page, or null for the platform's." }),
+    serving: z.enum(SERVING_MODES).meta({ description: "dedicated (its own pods) or shared (the platform's pool)." }),
     deploy: z
       .strictObject({ id: z.string(), shortDigest: z.string().nullable() })
       .nullable()

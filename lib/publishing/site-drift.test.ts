@@ -3,7 +3,7 @@ import type { StaticSite } from "@/lib/staticsite/types";
 import { foreignOwnedExtras, staticSiteDrift } from "./site-drift";
 import { desiredStaticSite } from "./static-sites";
 
-const desired = desiredStaticSite({
+const siteInput = {
   siteId: "site1",
   tenantSlug: "acme",
   siteName: "blog",
@@ -11,7 +11,8 @@ const desired = desiredStaticSite({
   baseDomain: "example.com",
   spa: false,
   notFoundPage: null,
-});
+};
+const desired = desiredStaticSite(siteInput);
 
 /** What the API server stores for `desired`: defaults filled in, server metadata added. */
 function stored(patch: (ss: StaticSite) => void = () => undefined): StaticSite {
@@ -123,6 +124,22 @@ describe("staticSiteDrift", () => {
     expect(staticSiteDrift(withRules, live)).toEqual(["spec.rules"]);
     live.spec.notFoundPage = "/other.html";
     expect(staticSiteDrift(withRules, live)).toEqual(["spec.notFoundPage", "spec.rules"]);
+  });
+
+  it("owns serving: shared set by hand on a dedicated site is drift, and so is a shared site's mode removed or changed", () => {
+    expect(
+      staticSiteDrift(
+        desired,
+        stored((ss) => (ss.spec.serving = "shared")),
+      ),
+    ).toEqual(["spec.serving"]);
+    const shared = desiredStaticSite({ ...siteInput, serving: "shared" });
+    expect(staticSiteDrift(shared, structuredClone(shared) as StaticSite)).toEqual([]);
+    const live = structuredClone(shared) as StaticSite;
+    delete live.spec.serving;
+    expect(staticSiteDrift(shared, live)).toEqual(["spec.serving"]);
+    live.spec.serving = "dedicated";
+    expect(staticSiteDrift(shared, live)).toEqual(["spec.serving"]);
   });
 
   it("names the left-out fields another manager holds, which an apply would not remove", () => {

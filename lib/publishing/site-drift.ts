@@ -3,9 +3,9 @@
 // never fights another field manager.
 //
 // The dashboard owns its labels, `artifact`, `tenant`, `spa`, `notFoundPage`,
-// `rules`, `domains` (verified custom domains) and its own entry of `hosts` (a set list, so other managers may add
+// `rules`, `domains` (verified custom domains), `serving` and its own entry of `hosts` (a set list, so other managers may add
 // entries beside it). The optional ones it owns even when it leaves them out:
-// a `notFoundPage` or `rules` set by hand where the site has none is drift.
+// a `notFoundPage`, `rules` or `serving` set by hand where the site has none is drift.
 // Every other spec field (`suspend`, `replicas`) belongs to whoever set it,
 // with kubectl or GitOps, and is not looked at here.
 
@@ -14,7 +14,14 @@ import { isDeepStrictEqual } from "node:util";
 import type { StaticSite } from "@/lib/staticsite/types";
 
 /** Spec fields the dashboard owns that its apply may leave out (absent = none), as paths under `spec`. */
-export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [["notFoundPage"], ["rules"], ["rules", "redirects"], ["rules", "headers"], ["domains"]];
+export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [
+  ["notFoundPage"],
+  ["rules"],
+  ["rules", "redirects"],
+  ["rules", "headers"],
+  ["domains"],
+  ["serving"],
+];
 
 function at(spec: unknown, path: readonly string[]): unknown {
   let node = spec;

@@ -4,12 +4,14 @@ import { db } from "@/lib/db";
 import { signedArtifactUrl } from "@/lib/artifacts/configured";
 import type { DesiredSite, TenantPolicySettings } from "@/lib/publishing";
 import type { Digest } from "@/lib/artifacts";
+import type { ServingMode } from "@/lib/staticsite/types";
 
 const siteSelect = {
   id: true,
   name: true,
   spa: true,
   notFoundPage: true,
+  serving: true,
   tenant: { select: { slug: true, maxSites: true } },
   targetDeploy: { select: { digest: true, redirectsText: true, headersText: true } },
   // Only verified domains reach the cluster: until then no Ingress serves them.
@@ -21,6 +23,7 @@ type SiteWithTarget = {
   name: string;
   spa: boolean;
   notFoundPage: string | null;
+  serving: ServingMode;
   tenant: { slug: string; maxSites: number | null };
   targetDeploy: { digest: string | null; redirectsText: string | null; headersText: string | null } | null;
   domains: { name: string }[];
@@ -63,6 +66,7 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     rules: { redirects: site.targetDeploy?.redirectsText ?? null, headers: site.targetDeploy?.headersText ?? null },
     // spec.domains holds exact names only; a wildcard (PAGODA_DOMAINS_ALLOW_WILDCARD) is verified but not served yet.
     domains: site.domains.map((domain) => domain.name).filter((name) => !name.startsWith("*.")),
+    serving: site.serving,
   };
 }
 

@@ -58,6 +58,12 @@ describe("desiredStaticSite", () => {
     expect(desiredStaticSite(input({ notFoundPage: "/404.html" })).spec).toMatchObject({ spa: false, notFoundPage: "/404.html" });
   });
 
+  it("writes serving only for a shared site: a dedicated site's object reads as it did before the pool", () => {
+    expect(desiredStaticSite(input({ serving: "shared" })).spec.serving).toBe("shared");
+    expect(desiredStaticSite(input({ serving: "dedicated" })).spec).not.toHaveProperty("serving");
+    expect(desiredStaticSite(input({ serving: "dedicated" }))).toEqual(desiredStaticSite(input()));
+  });
+
   it("is deterministic: the same row gives the same object", () => {
     expect(desiredStaticSite(input())).toEqual(desiredStaticSite(input()));
   });

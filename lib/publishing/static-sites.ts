@@ -26,6 +26,7 @@ import {
   STATICSITE_API_VERSION,
   STATICSITE_KIND,
   TENANT_RE,
+  type ServingMode,
   type StaticSite,
 } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
@@ -78,6 +79,8 @@ export interface DesiredSite {
   rules?: { redirects: string | null; headers: string | null } | null;
   /** The site's verified custom domains (Domain rows), ASCII; omitted or empty: none. */
   domains?: readonly string[];
+  /** The Site row's serving mode; omitted or dedicated: the field is left out, as StaticSites from before the pool read. */
+  serving?: ServingMode;
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -90,7 +93,7 @@ function check(ok: boolean, field: string, message: string): void {
 
 /**
  * The StaticSite the dashboard wants for `input`: only the fields the
- * dashboard decides (artifact, its host, tenant, spa, notFoundPage), because
+ * dashboard decides (artifact, its host, tenant, spa, notFoundPage, rules, domains, serving), because
  * an apply owns every field in its body; `suspend`, `replicas` and extra
  * hosts are left to kubectl or GitOps. Pure; refuses input the API server
  * would refuse anyway, with the field that is wrong, so a bad row is
@@ -143,6 +146,8 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
       ...(notFoundPage !== null ? { notFoundPage } : {}),
       ...rulesSpec(input.rules),
       ...domainsSpec(input.domains),
+      // Absent means dedicated, so a dedicated site's object is the same text as before the pool existed.
+      ...(input.serving === "shared" ? { serving: "shared" as const } : {}),
     },
   };
 }

@@ -62,12 +62,12 @@ async function upload(actor: TenantActor, site: string, files = SITE_FILES) {
 async function snapshot(actor: TenantActor, site: string) {
   const row = await db().site.findUniqueOrThrow({
     where: { tenantId_name: { tenantId: actor.tenantId, name: site } },
-    select: { spa: true, notFoundPage: true, updatedAt: true },
+    select: { spa: true, notFoundPage: true, serving: true, updatedAt: true },
   });
   const spec = (await readStaticSite(dashboardKubeConfig(), actor.tenantSlug, site))?.spec ?? null;
   return {
     row,
-    spec: spec && { spa: spec.spa, notFoundPage: spec.notFoundPage },
+    spec: spec && { spa: spec.spa, notFoundPage: spec.notFoundPage, serving: spec.serving },
     changes: await db().siteSettingsChange.count({ where: { site: { tenantId: actor.tenantId, name: site } } }),
     audit: await db().auditEvent.count({ where: { tenantId: actor.tenantId, action: "site.settings" } }),
   };
@@ -140,7 +140,10 @@ describe("site settings", () => {
     expect(new Date(change!.createdAt).toISOString()).toBe(change!.createdAt);
     const audit = await db().auditEvent.findFirstOrThrow({ where: { tenantId: alice.tenantId, action: "site.settings" }, orderBy: { createdAt: "desc" } });
     expect(audit).toMatchObject({ outcome: "success", target: "client-app", actorId: alice.userId, ip: "203.0.113.5" });
-    expect(audit.details).toEqual({ before: { spa: false, notFoundPage: null }, after: { spa: true, notFoundPage: null } });
+    expect(audit.details).toEqual({
+      before: { spa: false, notFoundPage: null, serving: "dedicated" },
+      after: { spa: true, notFoundPage: null, serving: "dedicated" },
+    });
   });
 
   it("switches from the SPA fallback to a 404 page in one request, and back to none", async () => {
@@ -157,6 +160,27 @@ describe("site settings", () => {
       "SPA fallback off, custom 404 page /404.html",
       "SPA fallback on",
     ]);
+  });
+
+  it("moves a site to the shared pool and back: the row, the StaticSite's spec.serving and the history follow", async () => {
+    await createSite(alice, { name: "pooled" }, null);
+    await upload(alice, "pooled");
+    expect((await getSiteSettings(alice, "pooled")).serving).toBe("dedicated");
+    expect((await readStaticSite(dashboardKubeConfig(), alice.tenantSlug, "pooled"))?.spec).not.toHaveProperty("serving");
+    expect((await updateSiteSettings(alice, "pooled", { serving: "shared" }, null)).serving).toBe("shared");
+    expect((await readStaticSite(dashboardKubeConfig(), alice.tenantSlug, "pooled"))?.spec.serving).toBe("shared");
+    await updateSiteSettings(alice, "pooled", { serving: "dedicated", spa: true }, null);
+    expect((await readStaticSite(dashboardKubeConfig(), alice.tenantSlug, "pooled"))?.spec).not.toHaveProperty("serving");
+    expect((await listSettingsChanges(alice, "pooled")).map((c) => c.summary)).toEqual([
+      "SPA fallback on, served by its own pods",
+      "served by the shared pool",
+    ]);
+    const before = await snapshot(alice, "pooled");
+    expect(await refusal(updateSiteSettings(alice, "pooled", { serving: "pool" }, null))).toMatchObject({
+      code: "invalid_input",
+      message: "serving is dedicated or shared.",
+    });
+    expect(await snapshot(alice, "pooled")).toEqual(before);
   });
 
   it("refuses the SPA fallback with a 404 page, whichever comes second, and changes nothing", async () => {

@@ -21,14 +21,24 @@ describe("the 404 page's rules", () => {
     }
     for (const page of refused) expect(siteSettingsBodySchema.safeParse({ notFoundPage: page }).success, page).toBe(false);
   });
+
+  it("takes a serving mode alone, and refuses any other", () => {
+    expect(siteSettingsBodySchema.parse({ serving: "shared" })).toEqual({ serving: "shared" });
+    const refused = siteSettingsBodySchema.safeParse({ serving: "pool" });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.message).toBe("serving is dedicated or shared.");
+    expect(siteSettingsBodySchema.safeParse({}).error?.issues[0]?.message).toBe("Give spa, notFoundPage, serving, or more than one of them.");
+  });
 });
 
 describe("a settings change in the history", () => {
   it("says what changed, and only that", () => {
-    const off = { spa: false, notFoundPage: null };
-    expect(describeChange(off, { spa: true, notFoundPage: null })).toBe("SPA fallback on");
-    expect(describeChange({ spa: true, notFoundPage: null }, { spa: false, notFoundPage: "/404.html" })).toBe("SPA fallback off, custom 404 page /404.html");
-    expect(describeChange({ spa: false, notFoundPage: "/404.html" }, off)).toBe("custom 404 page removed");
+    const off = { spa: false, notFoundPage: null, serving: "dedicated" } as const;
+    expect(describeChange(off, { ...off, spa: true })).toBe("SPA fallback on");
+    expect(describeChange({ ...off, spa: true }, { ...off, notFoundPage: "/404.html" })).toBe("SPA fallback off, custom 404 page /404.html");
+    expect(describeChange({ ...off, notFoundPage: "/404.html" }, off)).toBe("custom 404 page removed");
+    expect(describeChange(off, { ...off, serving: "shared" })).toBe("served by the shared pool");
+    expect(describeChange({ ...off, serving: "shared" }, { ...off, spa: true })).toBe("SPA fallback on, served by its own pods");
     expect(describeChange(off, off)).toBe("");
   });
 });

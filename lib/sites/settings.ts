@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from "@/lib/errors";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { parseHeaders, parseRedirects, type HeaderRule, type ParseResult, type RedirectRule } from "@/lib/staticsite/rules";
 import { NOT_FOUND_PAGE_MAX_LENGTH, NOT_FOUND_PAGE_RE } from "@/lib/staticsite/schema";
+import type { ServingMode } from "@/lib/staticsite/types";
 import { requireRole, type TenantActor } from "@/lib/tenancy/access";
 import { siteSettingsBodySchema, type headerRuleViewSchema, type redirectRuleViewSchema, type siteSettingsSchema } from "@/lib/api/schemas";
 import { siteNameSchema } from "@/lib/validation";
@@ -16,10 +17,12 @@ export type SiteSettingsView = z.infer<typeof siteSettingsSchema>;
 type RedirectRuleView = z.infer<typeof redirectRuleViewSchema>;
 type HeaderRuleView = z.infer<typeof headerRuleViewSchema>;
 
-/** The two serving settings of a site, as the Site row and the StaticSite hold them. */
+/** The serving settings of a site, as the Site row and the StaticSite hold them. */
 export interface ServingSettings {
   spa: boolean;
   notFoundPage: string | null;
+  /** Its own nginx pods, or the shared pool (docs/serving.md). */
+  serving: ServingMode;
 }
 
 /** One change of a site's settings, as its history shows it. */
@@ -67,6 +70,7 @@ const siteSelect = {
   name: true,
   spa: true,
   notFoundPage: true,
+  serving: true,
   targetDeploy: { select: { id: true, digest: true, redirectsText: true, headersText: true } },
 } as const;
 
@@ -108,12 +112,13 @@ export async function getSiteSettings(actor: TenantActor, siteName: string): Pro
   const site = await siteOf(actor, siteName);
   const deploy = site.targetDeploy;
   if (!deploy) {
-    return { spa: site.spa, notFoundPage: site.notFoundPage, deploy: null, pages: [], rules: { redirects: null, headers: null } };
+    return { spa: site.spa, notFoundPage: site.notFoundPage, serving: site.serving, deploy: null, pages: [], rules: { redirects: null, headers: null } };
   }
   const files = await db().deployHtmlFile.findMany({ where: { deployId: deploy.id }, orderBy: { path: "asc" }, select: { path: true } });
   return {
     spa: site.spa,
     notFoundPage: site.notFoundPage,
+    serving: site.serving,
     deploy: { id: deploy.id, shortDigest: deploy.digest ? deploy.digest.slice("sha256:".length, "sha256:".length + 12) : null },
     pages: files.map((file) => file.path),
     rules: {
@@ -127,11 +132,14 @@ export async function getSiteSettings(actor: TenantActor, siteName: string): Pro
 const SPA_AND_404 =
   "The SPA fallback and a custom 404 page cannot be combined: with the fallback on, every unknown path serves /index.html, so no 404 page would ever show. Turn one off.";
 
+const SERVING_PHRASE: Record<ServingMode, string> = { dedicated: "served by its own pods", shared: "served by the shared pool" };
+
 /** "SPA fallback on, custom 404 page /404.html": what changed, for the history. */
 export function describeChange(before: ServingSettings, after: ServingSettings): string {
   const parts: string[] = [];
   if (before.spa !== after.spa) parts.push(`SPA fallback ${after.spa ? "on" : "off"}`);
   if (before.notFoundPage !== after.notFoundPage) parts.push(after.notFoundPage === null ? "custom 404 page removed" : `custom 404 page ${after.notFoundPage}`);
+  if (before.serving !== after.serving) parts.push(SERVING_PHRASE[after.serving]);
   return parts.join(", ");
 }
 
@@ -148,13 +156,14 @@ export async function updateSiteSettings(actor: TenantActor, siteName: string, r
   const input = siteSettingsBodySchema.parse(raw);
   const changed = await db().$transaction(async (tx) => {
     // Taking the row orders this against a promotion, which moves the target deploy the 404 page is checked against.
-    const [current] = await tx.$queryRaw<{ spa: boolean; notFoundPage: string | null; targetDeployId: string | null }[]>`
-      SELECT spa, "notFoundPage", "targetDeployId" FROM "Site" WHERE id = ${site.id} FOR UPDATE`;
+    const [current] = await tx.$queryRaw<{ spa: boolean; notFoundPage: string | null; serving: ServingMode; targetDeployId: string | null }[]>`
+      SELECT spa, "notFoundPage", serving::text AS serving, "targetDeployId" FROM "Site" WHERE id = ${site.id} FOR UPDATE`;
     if (!current) throw new NotFoundError("Site not found.");
-    const before: ServingSettings = { spa: current.spa, notFoundPage: current.notFoundPage };
+    const before: ServingSettings = { spa: current.spa, notFoundPage: current.notFoundPage, serving: current.serving };
     const after: ServingSettings = {
       spa: input.spa ?? before.spa,
       notFoundPage: input.notFoundPage === undefined ? before.notFoundPage : input.notFoundPage,
+      serving: input.serving ?? before.serving,
     };
     if (after.spa && after.notFoundPage !== null) {
       throw new ValidationError("spa_with_not_found_page", SPA_AND_404, {
@@ -174,6 +183,7 @@ export async function updateSiteSettings(actor: TenantActor, siteName: string, r
         ...after,
         previousSpa: before.spa,
         previousNotFoundPage: before.notFoundPage,
+        previousServing: before.serving,
         byName: actor.token?.name ?? user?.name ?? null,
         byToken: actor.token !== undefined,
       },
@@ -211,7 +221,10 @@ export async function listSettingsChanges(actor: TenantActor, siteName: string):
   });
   return rows.map((row) => ({
     id: row.id,
-    summary: describeChange({ spa: row.previousSpa, notFoundPage: row.previousNotFoundPage }, { spa: row.spa, notFoundPage: row.notFoundPage }),
+    summary: describeChange(
+      { spa: row.previousSpa, notFoundPage: row.previousNotFoundPage, serving: row.previousServing },
+      { spa: row.spa, notFoundPage: row.notFoundPage, serving: row.serving },
+    ),
     by: row.byName === null ? null : { kind: row.byToken ? "token" : "user", name: row.byName },
     createdAt: row.createdAt.toISOString(),
   }));

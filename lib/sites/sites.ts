@@ -166,7 +166,10 @@ export async function createSite(actor: TenantActor, raw: unknown, ip: string | 
         if (await tx.site.findUnique({ where: { tenantId_name: { tenantId: actor.tenantId, name } }, select: { id: true } })) {
           throw nameTaken(`You already have a site called “${name}”.`);
         }
-        const site = await tx.site.create({ data: { tenantId: actor.tenantId, name, hostLabel }, select: viewSelect });
+        const site = await tx.site.create({
+          data: { tenantId: actor.tenantId, name, hostLabel, serving: getConfig().PAGODA_SITE_SERVING },
+          select: viewSelect,
+        });
         await recordAudit({ action: "site.create", outcome: "success", tenantId: actor.tenantId, actorId: actor.userId, target: name, ip }, tx);
         return site;
       },

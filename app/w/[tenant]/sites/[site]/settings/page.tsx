@@ -49,6 +49,7 @@ export default async function SiteSettingsPage({ params }: { params: Params }) {
             site={site}
             spa={settings.spa}
             notFoundPage={settings.notFoundPage}
+            serving={settings.serving}
             pages={settings.pages}
             hasDeploy={settings.deploy !== null}
           />
@@ -59,7 +60,7 @@ export default async function SiteSettingsPage({ params }: { params: Params }) {
               : settings.notFoundPage
                 ? `Paths without a file get ${settings.notFoundPage} with status 404.`
                 : "Paths without a file get the standard 404 page."}{" "}
-            Viewers cannot change this.
+            {settings.serving === "shared" ? "Served by the shared pool." : "Served by its own pods."} Viewers cannot change this.
           </p>
         )}
       </Card>

@@ -6,19 +6,38 @@ import { Alert, Button } from "@/app/_components/ui";
 import { useHydrated } from "@/app/_components/use-hydrated";
 import { callApi } from "@/app/_lib/api-client";
 import type { SiteSettingsResponse } from "@/lib/api/schemas";
+import type { ServingMode } from "@/lib/staticsite/types";
 
 const NONE = "";
 
-export function SettingsForm(props: { tenant: string; site: string; spa: boolean; notFoundPage: string | null; pages: string[]; hasDeploy: boolean }) {
+const SERVING_CHOICES: { value: ServingMode; label: string; hint: string }[] = [
+  { value: "dedicated", label: "Its own pods", hint: "The site runs its own nginx pods, for sites that need replicas of their own." },
+  {
+    value: "shared",
+    label: "Shared pool",
+    hint: "The platform's pool of nginx replicas serves the site: no pods of its own, and new deploys go live without a rollout.",
+  },
+];
+
+export function SettingsForm(props: {
+  tenant: string;
+  site: string;
+  spa: boolean;
+  notFoundPage: string | null;
+  serving: ServingMode;
+  pages: string[];
+  hasDeploy: boolean;
+}) {
   const router = useRouter();
   const hydrated = useHydrated();
   const [spa, setSpa] = useState(props.spa);
   const [page, setPage] = useState(props.notFoundPage ?? NONE);
+  const [serving, setServing] = useState(props.serving);
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const combined = spa && page !== NONE;
-  const unchanged = spa === props.spa && page === (props.notFoundPage ?? NONE);
+  const unchanged = spa === props.spa && page === (props.notFoundPage ?? NONE) && serving === props.serving;
   // A page chosen for an earlier deploy stays listed, marked, so the form shows what is set.
   const choices = props.notFoundPage !== null && !props.pages.includes(props.notFoundPage) ? [props.notFoundPage, ...props.pages] : props.pages;
 
@@ -30,6 +49,7 @@ export function SettingsForm(props: { tenant: string; site: string; spa: boolean
     const result = await callApi<SiteSettingsResponse>("PATCH", `/api/tenants/${props.tenant}/sites/${props.site}/settings`, {
       spa,
       notFoundPage: page === NONE ? null : page,
+      serving,
     });
     setPending(false);
     if (!result.ok) {
@@ -87,6 +107,33 @@ export function SettingsForm(props: { tenant: string; site: string; spa: boolean
             : "Deploy the site first: the 404 page is one of its files."}
         </p>
       </div>
+      <fieldset>
+        <legend className="text-sm font-medium text-slate-800">Serving</legend>
+        <div className="mt-1 space-y-2">
+          {SERVING_CHOICES.map((choice) => (
+            <div key={choice.value} className="flex items-start gap-3">
+              <input
+                id={`serving-${choice.value}`}
+                name="serving"
+                type="radio"
+                value={choice.value}
+                checked={serving === choice.value}
+                onChange={() => setServing(choice.value)}
+                aria-describedby={`serving-${choice.value}-hint`}
+                className="mt-1 h-4 w-4 border-slate-300 text-indigo-600 focus:ring-indigo-600"
+              />
+              <div>
+                <label htmlFor={`serving-${choice.value}`} className="text-sm text-slate-800">
+                  {choice.label}
+                </label>
+                <p id={`serving-${choice.value}-hint`} className="text-xs text-slate-500">
+                  {choice.hint}
+                </p>
+              </div>
+            </div>
+          ))}
+        </div>
+      </fieldset>
       {combined ? (
         <Alert tone="info">
           The SPA fallback and a custom 404 page cannot be combined: with the fallback on, every unknown path serves /index.html, so no 404 page would ever
