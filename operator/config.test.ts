@@ -118,4 +118,44 @@ describe("loadConfig", () => {
       /PAGODA_OPERATOR_WILDCARD_SECRET: set, but PAGODA_OPERATOR_TLS is off/,
     );
   });
+
+  it("has no pool without a pool image, and reads the pool's settings with one", () => {
+    expect(loadConfig({}).pool).toBeUndefined();
+    expect(loadConfig({ PAGODA_OPERATOR_POOL_IMAGE: "pagoda/pool-agent:1" }).pool).toEqual({
+      image: "pagoda/pool-agent:1",
+      namespace: "pagoda-serving",
+      replicas: 2,
+      storeHostPath: undefined,
+      storeMaxBytes: undefined,
+    });
+    expect(
+      loadConfig({
+        PAGODA_OPERATOR_POOL_IMAGE: "pagoda/pool-agent:1",
+        PAGODA_OPERATOR_POOL_NAMESPACE: "serving",
+        PAGODA_OPERATOR_POOL_REPLICAS: "3",
+        PAGODA_OPERATOR_POOL_STORE_HOST_PATH: "/var/lib/pagoda-pool",
+        PAGODA_OPERATOR_POOL_STORE_MAX_BYTES: String(2 ** 30),
+      }).pool,
+    ).toEqual({ image: "pagoda/pool-agent:1", namespace: "serving", replicas: 3, storeHostPath: "/var/lib/pagoda-pool", storeMaxBytes: 2 ** 30 });
+  });
+
+  it("names the pool variable that is wrong", () => {
+    const pool = { PAGODA_OPERATOR_POOL_IMAGE: "pagoda/pool-agent:1" };
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ...pool, PAGODA_OPERATOR_POOL_REPLICAS: "0" }, /PAGODA_OPERATOR_POOL_REPLICAS: expected at least 1 replica/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_REPLICAS: "two" }, /PAGODA_OPERATOR_POOL_REPLICAS: expected a whole number/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_REPLICAS: "1.5" }, /PAGODA_OPERATOR_POOL_REPLICAS: expected a whole number/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_NAMESPACE: "Serving" }, /PAGODA_OPERATOR_POOL_NAMESPACE: expected/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_NAMESPACE: "a.b" }, /PAGODA_OPERATOR_POOL_NAMESPACE: expected a namespace name/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_STORE_HOST_PATH: "var/lib/pool" }, /PAGODA_OPERATOR_POOL_STORE_HOST_PATH: expected an absolute directory path/],
+      [{ ...pool, PAGODA_OPERATOR_POOL_STORE_HOST_PATH: "/var/../etc" }, /PAGODA_OPERATOR_POOL_STORE_HOST_PATH: must not contain \.\./],
+      [{ ...pool, PAGODA_OPERATOR_POOL_STORE_MAX_BYTES: "1000" }, /PAGODA_OPERATOR_POOL_STORE_MAX_BYTES: expected at least 64 MiB/],
+      [{ PAGODA_OPERATOR_POOL_STORE_HOST_PATH: "/var/lib/pool" }, /PAGODA_OPERATOR_POOL_STORE_HOST_PATH: set, but PAGODA_OPERATOR_POOL_IMAGE is not/],
+      [{ ...pool, PAGODA_OPERATOR_LEASE_NAMESPACE: "pagoda-serving" }, /PAGODA_OPERATOR_POOL_NAMESPACE: must not be the lease's namespace/],
+    ];
+    for (const [env, message] of cases) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+    }
+  });
 });

@@ -101,8 +101,43 @@ const envSchema = z.object({
       message: "expected the IPv4 address of a DNS server, with an optional port (e.g. 10.96.0.10, the cluster DNS Service's address)",
     })
     .optional(),
+  /** Image of the shared serving pool's agent; unset: no pool, and sites asking for serving: shared are Degraded (PoolNotConfigured). */
+  PAGODA_OPERATOR_POOL_IMAGE: z.string().min(1).optional(),
+  /** Namespace of the pool's objects; not a tenant namespace (it must not match PAGODA_OPERATOR_NAMESPACE_SELECTOR). */
+  PAGODA_OPERATOR_POOL_NAMESPACE: objectName
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "expected a namespace name (lowercase letters, digits and dashes)")
+    .default("pagoda-serving"),
+  PAGODA_OPERATOR_POOL_REPLICAS: z.coerce
+    .number({ message: "expected a whole number of replicas" })
+    .int("expected a whole number of replicas")
+    .min(1, "expected at least 1 replica")
+    .max(100, "expected at most 100 replicas")
+    .default(2),
+  /** A node directory for the agents' verified tarballs, so that a restarted pool pod serves without the dashboard; unset: an emptyDir. */
+  PAGODA_OPERATOR_POOL_STORE_HOST_PATH: z
+    .string()
+    .regex(/^\/(?:[A-Za-z0-9._-]+\/?)*$/, "expected an absolute directory path such as /var/lib/pagoda-pool")
+    .refine((p) => !p.split("/").includes(".."), "must not contain ..")
+    .optional(),
+  /** Bytes of tarballs each agent's store keeps before evicting those no site wants. */
+  PAGODA_OPERATOR_POOL_STORE_MAX_BYTES: z.coerce
+    .number({ message: "expected a number of bytes" })
+    .int("expected a whole number of bytes")
+    .min(64 * 1024 * 1024, "expected at least 64 MiB (67108864)")
+    .optional(),
   KUBECONFIG: z.string().min(1).optional(),
 });
+
+/** The shared serving pool, when PAGODA_OPERATOR_POOL_IMAGE is set. */
+export interface PoolConfig {
+  image: string;
+  namespace: string;
+  replicas: number;
+  /** Node directory backing the agents' store; undefined: an emptyDir. */
+  storeHostPath: string | undefined;
+  storeMaxBytes: number | undefined;
+}
 
 export interface OperatorConfig {
   nginxImage: string;
@@ -150,6 +185,8 @@ export interface OperatorConfig {
   kubeconfigPath: string | undefined;
   /** Where proxy rules may go; undefined: proxying is off and every proxy rule is refused. */
   proxy: ProxySettings | undefined;
+  /** The shared serving pool; undefined: none (PAGODA_OPERATOR_POOL_IMAGE unset). */
+  pool: PoolConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -205,6 +242,14 @@ export function loadConfig(
   if (named.length > 0 && !e.PAGODA_PROXY_RESOLVER) {
     issues.push(`PAGODA_PROXY_RESOLVER: required when PAGODA_PROXY_ORIGINS names a host (${named.join(", ")}); give the cluster DNS address`);
   }
+  if (!e.PAGODA_OPERATOR_POOL_IMAGE) {
+    for (const name of ["PAGODA_OPERATOR_POOL_STORE_HOST_PATH", "PAGODA_OPERATOR_POOL_STORE_MAX_BYTES"] as const) {
+      if (cleaned[name] !== undefined) issues.push(`${name}: set, but PAGODA_OPERATOR_POOL_IMAGE is not; without a pool image there is no pool`);
+    }
+  }
+  if (e.PAGODA_OPERATOR_POOL_IMAGE && e.PAGODA_OPERATOR_LEASE_NAMESPACE === e.PAGODA_OPERATOR_POOL_NAMESPACE) {
+    issues.push("PAGODA_OPERATOR_POOL_NAMESPACE: must not be the lease's namespace; the pool namespace holds only the pool's objects");
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return {
     nginxImage: e.PAGODA_OPERATOR_NGINX_IMAGE,
@@ -236,5 +281,14 @@ export function loadConfig(
     apiTimeoutMs: e.PAGODA_OPERATOR_API_TIMEOUT_SECONDS * 1000,
     kubeconfigPath: e.KUBECONFIG,
     proxy: origins.length > 0 ? { origins, ...(e.PAGODA_PROXY_RESOLVER ? { resolver: e.PAGODA_PROXY_RESOLVER } : {}) } : undefined,
+    pool: e.PAGODA_OPERATOR_POOL_IMAGE
+      ? {
+          image: e.PAGODA_OPERATOR_POOL_IMAGE,
+          namespace: e.PAGODA_OPERATOR_POOL_NAMESPACE,
+          replicas: e.PAGODA_OPERATOR_POOL_REPLICAS,
+          storeHostPath: e.PAGODA_OPERATOR_POOL_STORE_HOST_PATH,
+          storeMaxBytes: e.PAGODA_OPERATOR_POOL_STORE_MAX_BYTES,
+        }
+      : undefined,
   };
 }
