@@ -1,0 +1,424 @@
+// Shared serving pool against dedicated pods, on a real node, side by side in
+// one run: `npm run bench:serving -- [--sites 1000] [--runs 10] [--seconds 10] [--rounds 3] [--connections 32]`.
+// Needs root and the real node (docs/cluster.md); run it alone on the machine:
+//
+//   flock /tmp/pagoda-quiet.lock flock /tmp/pagoda-realnode.lock npm run bench:serving
+//
+// What it measures, on one throwaway cluster with the operator in this
+// process, a pool of 2 replicas (the pool image built from the agent bundle)
+// and artifacts served from this host as the dashboard's signed URLs are:
+//
+//   density     the pool pods' resident memory (agent and nginx processes,
+//               read from /proc: containers are host processes) empty and
+//               with --sites idle shared sites; per site = the difference /
+//               sites. Against it, one dedicated site pod's measured RSS
+//               times --sites, and the memory the scheduler reserves for
+//               that many pods (their requests).
+//   go-live     spec written with a new digest → status Live at that digest
+//               and its body served through Traefik, shared and dedicated,
+//               --runs each (with the --sites idle sites in the pool); then
+//               rollback (the previous digest again) likewise.
+//   throughput  bombardier (scripts/bench/bombardier-build) against a pool
+//               pod, a dedicated pod (both by pod IP, no Traefik in between)
+//               and stock nginx on the host with a minimal config, the same
+//               files (a small HTML page and a ~100 KiB asset), rounds
+//               alternating so machine noise hits all three alike.
+//
+// Prints tables; asserts nothing. Not part of `npm test`.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Digest } from "@/lib/artifacts/digest";
+import {
+  isDigestLive,
+  LABEL_NAME,
+  SITE_CONTAINER_RESOURCES,
+  STATICSITE_GROUP,
+  STATICSITE_PLURAL,
+  STATICSITE_VERSION,
+  type StaticSite,
+  type StaticSiteSpec,
+} from "@/lib/staticsite/types";
+import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
+import { startOperator, type RunningOperator } from "@/operator/controller";
+import { Clients, createSiteNamespace, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "@/operator/int-test-support";
+import { runNginx } from "@/operator/nginx-test-support";
+import { ArtifactServer, makeArtifact, podRssKiB, type Artifact } from "@/operator/pool/test-support";
+import { findFreePort } from "@/scripts/lib/free-port";
+import { getWithHost } from "@/tests/support/host-get";
+import { pool } from "./support";
+
+const run = promisify(execFile);
+
+const { values: args } = parseArgs({
+  options: {
+    sites: { type: "string", default: "1000" },
+    runs: { type: "string", default: "10" },
+    seconds: { type: "string", default: "10" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "32" },
+  },
+});
+const SITES = Number(args.sites);
+const RUNS = Number(args.runs);
+const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
+const CONNECTIONS = Number(args.connections);
+
+const POOL_NAMESPACE = "pagoda-serving";
+const POOL_REPLICAS = 2;
+const DEDICATED_REQUEST_MIB = SITE_CONTAINER_RESOURCES.requests.memoryMiB;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const mib = (kib: number) => (kib / 1024).toFixed(1);
+
+/** The bench's site: a small page and a ~100 KiB asset, with a marker that makes each artifact its own. */
+function siteFiles(marker: string): Record<string, string | Buffer> {
+  return {
+    "index.html": `<!doctype html><title>${marker}</title><h1 id="m">${marker}</h1>${"<p>Lorem ipsum dolor sit amet.</p>".repeat(20)}\n`,
+    // Incompressible, as images and bundles mostly are on the wire.
+    "assets/data.3f2a9c1b.bin": randomBytes(100 * 1024),
+  };
+}
+
+interface Bench {
+  cluster: TestCluster;
+  clients: Clients;
+  operator: RunningOperator;
+  artifacts: ArtifactServer;
+  ns: string;
+  work: string;
+}
+
+function hostOf(ns: string, name: string): string {
+  return `${name}-${ns}.${TEST_BASE_DOMAIN}`;
+}
+
+async function apply(b: Bench, name: string, artifact: Artifact, serving: "shared" | "dedicated"): Promise<void> {
+  b.artifacts.add(artifact);
+  const spec: StaticSiteSpec = { artifact: { url: b.artifacts.urlOf(artifact.digest), digest: artifact.digest }, hosts: [hostOf(b.ns, name)], serving };
+  await b.clients.applySite(b.ns, name, spec);
+}
+
+/** Resolves with the ms from now until the site is Live at `digest` and Traefik serves `body` for it. */
+async function timeToLive(b: Bench, name: string, digest: Digest, body: string, write: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await write();
+  let live = false;
+  let served = false;
+  for (;;) {
+    if (!live) live = isDigestLive(await b.clients.getSite(b.ns, name), digest);
+    if (!served) served = (await getWithHost(`${b.cluster.ingressUrl}/`, hostOf(b.ns, name)).catch(() => ({ body: "" }))).body === body;
+    if (live && served) return performance.now() - start;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function runningPods(b: Bench, namespace: string, labelSelector?: string): Promise<V1Pod[]> {
+  const pods = (await b.clients.core.listNamespacedPod({ namespace, labelSelector })).items;
+  return pods.filter(
+    (p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+  );
+}
+
+async function poolRss(b: Bench): Promise<{ kib: number; pods: number; detail: string }> {
+  const pods = await runningPods(b, POOL_NAMESPACE);
+  let kib = 0;
+  const detail: string[] = [];
+  for (const pod of pods) {
+    const m = podRssKiB(pod.metadata!.uid!, ["node", "nginx"]);
+    kib += m.rssKiB;
+    detail.push(`${pod.metadata!.name}: ${mib(m.rssKiB)} MiB (${m.processes.length} processes)`);
+  }
+  return { kib, pods: pods.length, detail: detail.join("; ") };
+}
+
+/** Resident memory moves for a while after work (GC, nginx workers replaced on reload): the median of a few samples. */
+async function settledPoolRss(b: Bench): Promise<{ kib: number; pods: number; detail: string }> {
+  const samples: Awaited<ReturnType<typeof poolRss>>[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(await poolRss(b));
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  samples.sort((x, y) => x.kib - y.kib);
+  return samples[2] as Awaited<ReturnType<typeof poolRss>>;
+}
+
+interface Load {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+async function bombard(bin: string, url: string, host?: string): Promise<Load> {
+  const argv = ["-c", String(CONNECTIONS), "-d", `${SECONDS}s`, "-l", "-p", "r", "-o", "j", ...(host ? ["-H", `Host: ${host}`] : []), url];
+  const { stdout } = await run(bin, argv, { maxBuffer: 1 << 20 });
+  const r = (
+    JSON.parse(stdout) as {
+      result: {
+        timeTakenSeconds: number;
+        req2xx: number;
+        req1xx: number;
+        req3xx: number;
+        req4xx: number;
+        req5xx: number;
+        others: number;
+        latency: { percentiles: Record<string, number> };
+      };
+    }
+  ).result;
+  return {
+    rps: r.req2xx / r.timeTakenSeconds,
+    p50Ms: (r.latency.percentiles["50"] ?? 0) / 1000,
+    p99Ms: (r.latency.percentiles["99"] ?? 0) / 1000,
+    errors: r.req1xx + r.req3xx + r.req4xx + r.req5xx + r.others,
+  };
+}
+
+/** Stock nginx on the host serving the unpacked files: the reference the pool is measured against. */
+async function stockNginx(work: string, artifact: Artifact): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = path.join(work, "stock");
+  const root = path.join(dir, "html");
+  await mkdir(path.join(dir, "tmp"), { recursive: true });
+  await mkdir(root, { recursive: true });
+  await writeFile(path.join(dir, "site.tar.gz"), artifact.bytes);
+  await run("tar", ["-xzf", path.join(dir, "site.tar.gz"), "-C", root]);
+  const port = await findFreePort();
+  // As plain as nginx gets, with the one worker the pool's and the dedicated configs run.
+  const conf = `worker_processes 1;
+pid ${dir}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  client_body_temp_path ${dir}/tmp;
+  server { listen 127.0.0.1:${port}; root ${root}; location = /healthz { return 200; } }
+}
+`;
+  await writeFile(path.join(dir, "nginx.conf"), conf);
+  const server = await runNginx(dir, path.join(dir, "nginx.conf"), port);
+  return { url: `http://127.0.0.1:${port}`, stop: () => server.stop() };
+}
+
+async function main(): Promise<void> {
+  const bombardier = (await run("bash", [path.join(repoRoot, "scripts", "bench", "bombardier-build")])).stdout.trim();
+  const work = await mkdtemp(path.join(os.tmpdir(), "pagoda-bench-serving-"));
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const t0 = performance.now();
+    const cluster = await startTestCluster({ node: "node", poolImage: true, timeoutSeconds: 300 });
+    cleanups.push(() => cluster.stop());
+    console.log(`cluster with a real node and ${cluster.poolImage} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const clients = Clients.fromFile(cluster.kubeconfigPath);
+    const artifacts = await ArtifactServer.start(cluster.nodeAddress!);
+    cleanups.push(() => artifacts.close());
+    // The agents' store on a node directory, as in production; the agent runs as uid 101.
+    const storeDir = path.join(work, "pool-store");
+    await mkdir(storeDir);
+    await chown(storeDir, 101, 101);
+    const operator = await startOperator(
+      testOperatorConfig(cluster.kubeconfigPath, {
+        nginxImage: "pagoda.local/nginx:1",
+        fetchImage: "pagoda.local/busybox:1",
+        imagePullPolicy: "IfNotPresent",
+        ingressClass: "traefik",
+        defaultDomain: TEST_BASE_DOMAIN,
+        pool: { image: cluster.poolImage!, namespace: POOL_NAMESPACE, replicas: POOL_REPLICAS, storeHostPath: storeDir, storeMaxBytes: undefined },
+      }),
+    );
+    cleanups.push(() => operator.stop());
+    const ns = await createSiteNamespace(clients.kc, "bench-serving");
+    const b: Bench = { cluster, clients, operator, artifacts, ns, work };
+
+    await waitFor("the pool's replicas to be Ready", async () => ((await runningPods(b, POOL_NAMESPACE)).length === POOL_REPLICAS ? true : undefined), 300_000);
+    console.log(
+      `${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}; pool of ${POOL_REPLICAS} replicas`,
+    );
+
+    // ---- density
+    const empty = await settledPoolRss(b);
+    const tCreate = performance.now();
+    const idle = Array.from({ length: SITES }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
+    const idleArtifacts = new Map<string, Artifact>();
+    for (const name of idle) {
+      idleArtifacts.set(name, await makeArtifact({ "index.html": `<!doctype html><title>${name}</title><h1>${name}</h1>\n` }));
+    }
+    await pool(idle, 16, (name) => apply(b, name, idleArtifacts.get(name)!, "shared"));
+    const written = performance.now();
+    // A list of every site is large: once a second is often enough, and keeps the API server free for the operator.
+    for (let live = 0; live < SITES; await new Promise((r) => setTimeout(r, 1_000))) {
+      const list = (await clients.custom.listNamespacedCustomObject({
+        group: STATICSITE_GROUP,
+        version: STATICSITE_VERSION,
+        plural: STATICSITE_PLURAL,
+        namespace: ns,
+      })) as {
+        items: StaticSite[];
+      };
+      live = list.items.filter((s) => s.metadata.name.startsWith("idle-") && isDigestLive(s, idleArtifacts.get(s.metadata.name)!.digest)).length;
+      if (performance.now() - written > 1_200_000) throw new Error(`only ${live} of ${SITES} shared sites Live after 20 minutes`);
+    }
+    const allLive = performance.now();
+    const sample = idle.filter((_, i) => i % Math.max(1, Math.floor(SITES / 20)) === 0);
+    for (const name of sample) {
+      const res = await getWithHost(`${cluster.ingressUrl}/`, hostOf(ns, name));
+      if (!res.body.includes(`<h1>${name}</h1>`)) throw new Error(`${name} is Live but Traefik answered ${res.status} ${res.body.slice(0, 100)}`);
+    }
+    const full = await settledPoolRss(b);
+
+    // One dedicated site: its pod's nginx, measured the same way.
+    const dedicatedArtifact = await makeArtifact(siteFiles("dedicated-0"));
+    await timeToLive(b, "dedicated", dedicatedArtifact.digest, siteFiles("dedicated-0")["index.html"] as string, () =>
+      apply(b, "dedicated", dedicatedArtifact, "dedicated"),
+    );
+    const [dedicatedPod] = await runningPods(b, ns, `${LABEL_NAME}=dedicated`);
+    if (!dedicatedPod) throw new Error("the dedicated site has no ready pod");
+    const dedicatedRss = podRssKiB(dedicatedPod.metadata!.uid!, ["nginx"]);
+
+    const perSiteKiB = (full.kib - empty.kib) / SITES;
+    console.log(
+      `\ndensity: ${SITES} idle shared sites written in ${((written - tCreate) / 1000).toFixed(1)} s, all Live ${((allLive - tCreate) / 1000).toFixed(1)} s after the first write`,
+    );
+    console.table([
+      { what: `pool, empty (${empty.pods} pods)`, "RSS MiB": mib(empty.kib), detail: empty.detail },
+      { what: `pool, ${SITES} idle sites`, "RSS MiB": mib(full.kib), detail: full.detail },
+      {
+        what: "pool, per idle site (all replicas)",
+        "RSS MiB": (perSiteKiB / 1024).toFixed(3),
+        detail: `${perSiteKiB.toFixed(1)} KiB; per replica ${(perSiteKiB / POOL_REPLICAS).toFixed(1)} KiB`,
+      },
+      { what: "one dedicated site pod (nginx master + worker)", "RSS MiB": mib(dedicatedRss.rssKiB), detail: dedicatedRss.processes.join(" ") },
+      { what: `${SITES} dedicated sites, measured RSS × ${SITES}`, "RSS MiB": mib(dedicatedRss.rssKiB * SITES), detail: "one pod each (replicas 1)" },
+      {
+        what: `${SITES} dedicated sites, memory requested`,
+        "RSS MiB": String(DEDICATED_REQUEST_MIB * SITES),
+        detail: `${DEDICATED_REQUEST_MIB} MiB request per pod`,
+      },
+      {
+        what: `shared: whole pool with ${SITES} sites`,
+        "RSS MiB": mib(full.kib),
+        detail: `${((dedicatedRss.rssKiB * SITES) / full.kib).toFixed(1)}× less than dedicated RSS`,
+      },
+    ]);
+
+    // ---- go-live and rollback
+    const timings: Record<"shared" | "dedicated", { live: number[]; rollback: number[] }> = {
+      shared: { live: [], rollback: [] },
+      dedicated: { live: [], rollback: [] },
+    };
+    for (const serving of ["shared", "dedicated"] as const) {
+      const name = `golive-${serving}`;
+      let previous = await makeArtifact(siteFiles(`${name}-0`));
+      let previousBody = siteFiles(`${name}-0`)["index.html"] as string;
+      await timeToLive(b, name, previous.digest, previousBody, () => apply(b, name, previous, serving));
+      for (let i = 1; i <= RUNS; i++) {
+        const files = siteFiles(`${name}-${i}`);
+        const next = await makeArtifact(files);
+        timings[serving].live.push(await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving)));
+        const back = previous;
+        timings[serving].rollback.push(await timeToLive(b, name, back.digest, previousBody, () => apply(b, name, back, serving)));
+        // Forward again, so the next run starts from the newest version like a person's next deploy.
+        await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving));
+        previous = next;
+        previousBody = files["index.html"] as string;
+      }
+    }
+    console.log(
+      `\ngo-live (spec written → Live at the digest and its body served through Traefik), ${RUNS} runs each, ${SITES} idle shared sites in the pool; ms`,
+    );
+    console.table(
+      (["shared", "dedicated"] as const).flatMap((s) => [
+        {
+          site: s,
+          what: "new digest",
+          p50: Math.round(median(timings[s].live)),
+          p90: Math.round(percentile(timings[s].live, 90)),
+          runs: timings[s].live.map(Math.round).join(" "),
+        },
+        {
+          site: s,
+          what: "rollback",
+          p50: Math.round(median(timings[s].rollback)),
+          p90: Math.round(percentile(timings[s].rollback, 90)),
+          runs: timings[s].rollback.map(Math.round).join(" "),
+        },
+      ]),
+    );
+
+    // ---- throughput
+    const loadArtifact = await makeArtifact(siteFiles("load"));
+    const loadBody = siteFiles("load")["index.html"] as string;
+    await timeToLive(b, "load-shared", loadArtifact.digest, loadBody, () => apply(b, "load-shared", loadArtifact, "shared"));
+    await timeToLive(b, "load-dedicated", loadArtifact.digest, loadBody, () => apply(b, "load-dedicated", loadArtifact, "dedicated"));
+    const [poolPod] = await runningPods(b, POOL_NAMESPACE);
+    const [loadPod] = await runningPods(b, ns, `${LABEL_NAME}=load-dedicated`);
+    if (!poolPod?.status?.podIP || !loadPod?.status?.podIP) throw new Error("no pod IP for the load targets");
+    const stock = await stockNginx(work, loadArtifact);
+    cleanups.push(() => stock.stop());
+    const targets = {
+      "stock nginx (host)": { url: stock.url, host: undefined },
+      "shared pool pod": { url: `http://${poolPod.status.podIP}:8080`, host: hostOf(ns, "load-shared") },
+      "dedicated pod": { url: `http://${loadPod.status.podIP}:8080`, host: hostOf(ns, "load-dedicated") },
+    } as const;
+    type Target = keyof typeof targets;
+    const names = Object.keys(targets) as Target[];
+    for (const [file, label] of [
+      ["/", "index.html (small page)"],
+      ["/assets/data.3f2a9c1b.bin", "100 KiB asset"],
+    ] as const) {
+      for (const t of names) {
+        const res = await getWithHost(`${targets[t].url}${file}`, targets[t].host ?? new URL(targets[t].url).host);
+        if (res.status !== 200) throw new Error(`${t} answers ${res.status} for ${file}`);
+      }
+      const results = Object.fromEntries(names.map((t) => [t, [] as Load[]])) as Record<Target, Load[]>;
+      for (let round = 0; round < ROUNDS; round++) {
+        // Rotate who goes first, so none always runs on a warmer or cooler machine.
+        const order = names.map((_, i) => names[(i + round) % names.length] as Target);
+        for (const t of order) results[t].push(await bombard(bombardier, `${targets[t].url}${file}`, targets[t].host));
+      }
+      const stockRps = median(results["stock nginx (host)"].map((r) => r.rps));
+      console.log(`\nthroughput: ${label}, bombardier ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds alternating`);
+      console.table(
+        names.map((t) => ({
+          target: t,
+          "req/s (median)": Math.round(median(results[t].map((r) => r.rps))),
+          "req/s per round": results[t].map((r) => Math.round(r.rps)).join(" / "),
+          "p50 ms": median(results[t].map((r) => r.p50Ms)).toFixed(2),
+          "p99 ms": median(results[t].map((r) => r.p99Ms)).toFixed(2),
+          "× stock": (median(results[t].map((r) => r.rps)) / stockRps).toFixed(2),
+          "non-2xx": results[t].reduce((n, r) => n + r.errors, 0),
+        })),
+      );
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.error("clean-up failed:", err));
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
