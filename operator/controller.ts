@@ -33,6 +33,11 @@ import { Informer, type InformerEvent, type ListResult } from "../lib/kube/infor
 import { keyOf, keyString, parseKeyString } from "../lib/kube/object-key";
 import { apiErrorMessage, apiStatusCode, isNotFound, isTimeout } from "../lib/kube/request";
 import { WorkQueue } from "../lib/kube/workqueue";
+import { POOL_POD_SELECTOR } from "./pool/objects";
+import { PoolReconciler } from "./pool/reconcile";
+import { changedSites } from "./pool/replicas";
+import { NO_POOL, SharedPool } from "./pool/shared-pool";
+import type { PoolState } from "./pool/protocol";
 
 export interface StartOptions {
   /** Use this instead of loading a kubeconfig from the config / environment. */
@@ -40,6 +45,12 @@ export interface StartOptions {
   log?: pino.Logger;
   /** Register process-level metrics (CPU, memory, event loop); off for in-process test instances. */
   defaultMetrics?: boolean;
+  /**
+   * Where a pool pod's agent answers; by default its pod IP and AGENT_PORT
+   * (operator/pool/replicas.ts podAgentUrl). For clusters whose pod
+   * addresses this process cannot reach, such as simulated nodes.
+   */
+  poolAgentUrl?: (pod: V1Pod) => string | undefined;
 }
 
 export interface RunningOperator {
@@ -75,15 +86,32 @@ interface OperatorCaches extends Caches {
   pdbs: Informer<V1PodDisruptionBudget>;
   pods: Informer<V1Pod>;
   certificates?: Informer<Certificate>;
+  /** The shared pool's pods, in its namespace only; absent without a pool. */
+  poolPods?: Informer<V1Pod>;
   all: Informer<KubernetesObject>[];
 }
+
+/** Work queue keys of the pool's objects and of its desired map; no site key looks like them (those are `namespace/name`). */
+export const POOL_KEY = "(pool)";
+export const POOL_MAP_KEY = "(pool-map)";
 
 export async function startOperator(config: OperatorConfig, opts: StartOptions = {}): Promise<RunningOperator> {
   const rt = connect(config, opts);
   const routing = new SiteRouting(config, (kind) => rt.metrics.watchEchoes.inc({ kind }));
   const queue = createReconcileQueue(rt, (key) => routing.reconcile(key));
   routing.queue = queue;
+  routing.pool = config.pool ? createSharedPool(rt, routing, queue, opts) : undefined;
   const caches = createCaches(rt, routing, await certManagerServed(rt));
+  if (routing.pool && config.pool) {
+    const shared = routing.pool;
+    routing.poolReconciler = new PoolReconciler({
+      api: rt.api,
+      config: { ...config, pool: config.pool },
+      caches,
+      log: rt.log.child({ component: "pool" }),
+      onToken: (token) => shared.setToken(token),
+    });
+  }
   routing.reconciler = new Reconciler({
     api: rt.api,
     caches,
@@ -92,6 +120,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     log: rt.log,
     identity: config.identity,
     requeue: (key) => routing.enqueueIfManaged(key),
+    pool: routing.pool ?? NO_POOL,
   });
 
   const leadership = { leader: !config.leaderElection, started: false };
@@ -110,12 +139,15 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       leadership.leader = true;
       rt.metrics.isLeader.set(1);
       routing.enqueueAll(caches.sites);
+      // Only the leader talks to the replicas: two writers would number their maps apart.
+      routing.pool?.replicas.start(caches.poolPods?.list() ?? []);
       queue.start();
     },
     onStoppedLeading: async () => {
       leadership.leader = false;
       rt.metrics.isLeader.set(0);
       await queue.pause();
+      await routing.pool?.replicas.stop();
     },
   });
   leadership.started = true;
@@ -126,8 +158,29 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
     isLeader: () => leadership.leader,
     readiness,
     idle: () => queue.idle(),
-    stop: shutdownInOrder(rt, { resync, elector, queue, caches, server }),
+    stop: shutdownInOrder(rt, { resync, elector, queue, caches, server, pool: routing.pool }),
   };
+}
+
+/** The pool's shared state and its replica client, reporting into the operator's metrics and queue. */
+function createSharedPool(rt: Runtime, routing: SiteRouting, queue: WorkQueue, opts: StartOptions): SharedPool {
+  const { config, metrics } = rt;
+  return new SharedPool({
+    log: rt.log.child({ component: "pool" }),
+    schedulePublish: () => queue.add(POOL_MAP_KEY),
+    ...(opts.poolAgentUrl ? { agentUrl: opts.poolAgentUrl } : {}),
+    requestTimeoutMs: config.apiTimeoutMs,
+    backoff: { baseMs: config.backoffBaseMs, maxMs: Math.min(config.backoffMaxMs, 30_000) },
+    metrics: {
+      push: (ok) => (ok ? metrics.poolPushes.inc() : metrics.poolPushFailures.inc()),
+      replicas: (known, ready) => {
+        metrics.poolReplicasKnown.set(known);
+        metrics.poolReplicasReady.set(ready);
+      },
+      applied: (seconds) => metrics.poolStateLag.observe(seconds),
+    },
+    onReport: (_pod, before, after) => routing.poolReported(before, after),
+  });
 }
 
 /** The connection, metrics and API client every other piece uses. */
@@ -178,6 +231,8 @@ class SiteRouting {
   // Set by startOperator right after construction, before any event can arrive.
   queue: WorkQueue | undefined;
   reconciler: Reconciler | undefined;
+  pool: SharedPool | undefined;
+  poolReconciler: PoolReconciler | undefined;
 
   constructor(
     private readonly config: OperatorConfig,
@@ -194,16 +249,33 @@ class SiteRouting {
   }
 
   async reconcile(key: string): Promise<void> {
+    if (key === POOL_KEY) return this.poolReconciler?.reconcile();
+    if (key === POOL_MAP_KEY) {
+      this.pool?.publish();
+      return;
+    }
     if (!this.reconciler) throw new Error("the operator's reconciler is not wired yet");
     return this.reconciler.reconcile(key);
   }
 
-  enqueueIfManaged(key: string): void {
-    if (this.managesNamespace(parseKeyString(key).namespace)) this.queue?.add(key);
+  enqueueAll(sites: Informer<StaticSite>): void {
+    if (this.poolReconciler) this.queue?.add(POOL_KEY);
+    for (const site of sites.list()) this.enqueueIfManaged(keyString(keyOf(site)));
   }
 
-  enqueueAll(sites: Informer<StaticSite>): void {
-    for (const site of sites.list()) this.enqueueIfManaged(keyString(keyOf(site)));
+  /** A pool replica's report changed: the sites whose service changed; all of the pool's when a replica came or went. */
+  poolReported(before: PoolState | undefined, after: PoolState | undefined): void {
+    const keys = new Set(changedSites(before, after));
+    if (!before || !after) for (const key of this.pool?.keys() ?? []) keys.add(key);
+    for (const key of keys) this.enqueueIfManaged(key);
+  }
+
+  poolPodChanged(event: InformerEvent, pod: V1Pod): void {
+    this.pool?.replicas.podChanged(event, pod);
+  }
+
+  enqueueIfManaged(key: string): void {
+    if (this.managesNamespace(parseKeyString(key).namespace)) this.queue?.add(key);
   }
 
   siteChanged(event: InformerEvent, site: StaticSite): void {
@@ -243,6 +315,11 @@ class SiteRouting {
   }
 
   childChanged(event: InformerEvent, kind: string, obj: KubernetesObject): void {
+    if (this.config.pool && obj.metadata?.namespace === this.config.pool.namespace) {
+      this.poolReconciler?.observed(kind);
+      if (kind !== "Pod") this.queue?.add(POOL_KEY);
+      return;
+    }
     const key = ownerKey(obj);
     if (!key) return;
     if (!this.echo(event, key, kind, obj)) this.queue?.add(key);
@@ -256,11 +333,13 @@ class SiteRouting {
     // the API server) has a rule for it: the incumbent keeps the host.
     const serving = (claim: HostClaim, host: string): boolean => {
       const names = childNames(claim.name);
-      return [names.ingress, names.domainIngress].some((name) => {
-        const ing = ingresses.get({ namespace: claim.namespace, name });
-        const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
-        return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
-      });
+      return (
+        [names.ingress, names.domainIngress].some((name) => {
+          const ing = ingresses.get({ namespace: claim.namespace, name });
+          const owned = ing?.metadata?.ownerReferences?.some((r) => r.controller && r.kind === STATICSITE_KIND && r.name === claim.name && r.uid === claim.uid);
+          return !!owned && !!ing?.spec?.rules?.some((r) => r.host === host);
+        }) || !!this.pool?.entryHosts(claim.key)?.includes(host)
+      );
     };
     return {
       baseDomain: this.config.baseDomain,
@@ -397,6 +476,23 @@ function createCaches(rt: Runtime, routing: SiteRouting, withCertificates: boole
   const certificates = withCertificates
     ? child<Certificate>("Certificate", CERTIFICATE_API_VERSION, `/apis/${CERTIFICATE_API_VERSION}/certificates`)
     : undefined;
+  const poolNamespace = config.pool?.namespace;
+  // Its own watch: the pool's pods carry no managed-by label, so the site Pod cache never holds them.
+  const poolPods = poolNamespace
+    ? operatorInformer<V1Pod>(
+        rt,
+        "PoolPod",
+        `/api/v1/namespaces/${poolNamespace}/pods`,
+        async () => {
+          const list = await api.call("list", "Pod", false, `listing the pool's Pods`, () =>
+            api.objects.list<V1Pod>("v1", "Pod", poolNamespace, undefined, undefined, undefined, undefined, POOL_POD_SELECTOR),
+          );
+          return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+        },
+        (event, pod) => routing.poolPodChanged(event, pod),
+        { labelSelector: POOL_POD_SELECTOR, transform: trimPod },
+      )
+    : undefined;
   const all = [
     sites,
     namespaces,
@@ -407,8 +503,21 @@ function createCaches(rt: Runtime, routing: SiteRouting, withCertificates: boole
     pdbs,
     pods,
     ...(certificates ? [certificates] : []),
+    ...(poolPods ? [poolPods] : []),
   ] as unknown as Informer<KubernetesObject>[];
-  return { sites, namespaces, deployments, configMaps, services, ingresses, pdbs, pods, ...(certificates ? { certificates } : {}), all };
+  return {
+    sites,
+    namespaces,
+    deployments,
+    configMaps,
+    services,
+    ingresses,
+    pdbs,
+    pods,
+    ...(certificates ? { certificates } : {}),
+    ...(poolPods ? { poolPods } : {}),
+    all,
+  };
 }
 
 /** Starts every informer and waits until each has listed once: reconciles must not run on a partial picture. */
@@ -467,7 +576,14 @@ function startReconcilingWhenLeading(rt: Runtime, hooks: { onStartedLeading: () 
  */
 function shutdownInOrder(
   rt: Runtime,
-  parts: { resync: NodeJS.Timeout; elector: LeaderElector | undefined; queue: WorkQueue; caches: OperatorCaches; server: HealthServer },
+  parts: {
+    resync: NodeJS.Timeout;
+    elector: LeaderElector | undefined;
+    queue: WorkQueue;
+    caches: OperatorCaches;
+    server: HealthServer;
+    pool: SharedPool | undefined;
+  },
 ): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   return () => {
@@ -475,6 +591,7 @@ function shutdownInOrder(
       clearInterval(parts.resync);
       if (parts.elector) await parts.elector.stop();
       await parts.queue.stop();
+      await parts.pool?.replicas.stop();
       await Promise.all(parts.caches.all.map((informer) => informer.stop()));
       await parts.server.close();
       await rt.closeConnection();

@@ -17,6 +17,11 @@ export interface OperatorMetrics {
   watchEchoes: Counter<"kind">;
   isLeader: Gauge;
   managedSites: Gauge;
+  poolPushes: Counter;
+  poolPushFailures: Counter;
+  poolReplicasKnown: Gauge;
+  poolReplicasReady: Gauge;
+  poolStateLag: Histogram;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): OperatorMetrics {
@@ -85,6 +90,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Operator
     }),
     isLeader: new Gauge({ name: "pagoda_operator_leader", help: "1 while this instance holds the leader lease.", registers }),
     managedSites: new Gauge({ name: "pagoda_operator_staticsites", help: "StaticSites in the informer cache.", registers }),
+    poolPushes: new Counter({ name: "pagoda_operator_pool_pushes_total", help: "Desired maps sent to a pool replica and accepted.", registers }),
+    poolPushFailures: new Counter({
+      name: "pagoda_operator_pool_push_failures_total",
+      help: "Desired maps a pool replica did not accept (no answer, or an error status); retried with backoff.",
+      registers,
+    }),
+    poolReplicasKnown: new Gauge({ name: "pagoda_operator_pool_replicas", help: "Running pool pods with an address the operator talks to.", registers }),
+    poolReplicasReady: new Gauge({
+      name: "pagoda_operator_pool_replicas_ready",
+      help: "Pool pods that are Ready and whose agent answered the operator's last request.",
+      registers,
+    }),
+    poolStateLag: new Histogram({
+      name: "pagoda_operator_pool_state_lag_seconds",
+      help: "Time from a new desired map to each pool replica reporting its nginx configuration built from it.",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
   };
 }
 

@@ -10,9 +10,12 @@ import { certificateName, childNames, desiredChildren, effectiveHosts, RulesInva
 import { hostProblem, type DomainDecision, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
-import { certificateState, deriveStatus, domainStatuses, statusEqual, transitionEvents, type TlsMode } from "./status";
+import { certificateState, deriveStatus, domainStatuses, rolloutFacts, statusEqual, transitionEvents, type TlsMode } from "./status";
 import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
 import type { PartialObjectMetadata } from "../lib/kube/request";
+import { isShared, poolEntry } from "./pool/desired";
+import { NO_POOL, type SharedPoolView } from "./pool/shared-pool";
+import { deriveSharedStatus, poolServesSite, sharedDomainReport } from "./pool/status";
 
 export interface ObjectCache<T> {
   get(key: ObjectKey): T | undefined;
@@ -42,7 +45,7 @@ interface Written<T> {
   result: T;
 }
 
-class WriteMemo {
+export class WriteMemo {
   private readonly entries = new Map<string, Written<unknown>>();
 
   remember<T>(key: string, before: KubernetesObject | undefined, result: T): void {
@@ -139,6 +142,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Queues another reconcile of the site: someone else's change arrived while our write of the same object was in flight. */
   requeue?: (key: string) => void;
+  /** The shared serving pool; without one, sites asking for serving: shared are PoolNotConfigured. */
+  pool?: SharedPoolView;
 }
 
 type ChildKind = "ConfigMap" | "Service" | "Deployment" | "Ingress" | "PodDisruptionBudget" | "Certificate";
@@ -173,6 +178,7 @@ export class Reconciler {
 
   /** Drop memory of a deleted site. */
   forget(key: string): void {
+    this.pool.setEntry(key, undefined);
     this.memo.forgetPrefix(`${key}|`);
     this.own.forgetPrefix(`${key}|`);
   }
@@ -193,11 +199,14 @@ export class Reconciler {
       this.forget(key);
       return;
     }
-    if (cached.metadata.deletionTimestamp) return;
     // Not one of Pagoda's namespaces: no children, no status, nothing written there.
-    if (this.deps.scope && !this.deps.scope.managesNamespace(namespace)) return;
+    if (cached.metadata.deletionTimestamp || (this.deps.scope && !this.deps.scope.managesNamespace(namespace))) {
+      this.pool.setEntry(key, undefined);
+      return;
+    }
     const site = this.withFreshStatus(key, cached);
     const hosts = this.deps.scope?.decideHosts(site) ?? { granted: effectiveHosts(site, this.deps.config), refused: [], conflicted: [] };
+    if (isShared(site)) return this.reconcileShared(key, cached, site, hosts);
     const domainDecision = this.deps.scope?.decideDomains(site) ?? { granted: [...new Set(site.spec.domains ?? [])], refused: [] };
     const certificates = caches.certificates;
     const certificateOf = (domain: string) => certificates?.get({ namespace, name: certificateName(name, domain) });
@@ -218,6 +227,7 @@ export class Reconciler {
     }
 
     let deployment = caches.deployments.get({ namespace, name: childNames(name).deployment });
+    let ingress = caches.ingresses.get({ namespace, name: childNames(name).ingress });
     let domainIngress = caches.ingresses.get({ namespace, name: childNames(name).domainIngress });
     if (desired) {
       // ConfigMap first: pods of a new template mount it.
@@ -243,6 +253,7 @@ export class Reconciler {
         try {
           const result = await this.syncChild(key, site, kind, want, cache, childName);
           if (kind === "Deployment") deployment = result as V1Deployment | undefined;
+          if (kind === "Ingress" && childName === childNames(name).ingress) ingress = result as V1Ingress | undefined;
           if (kind === "Ingress" && childName === childNames(name).domainIngress) domainIngress = result as V1Ingress | undefined;
         } catch (err) {
           log.warn({ site: key, kind, err: (err as Error).message }, "child sync failed");
@@ -251,6 +262,19 @@ export class Reconciler {
       }
     }
 
+    if (this.pool.configured) {
+      // Back from shared: the pool keeps serving the site until its own workload and Ingress are there to take over.
+      const ownReady = !!desired && rolloutFacts(site, deployment).complete && (!desired.ingress || !!ingress);
+      this.pool.setEntry(
+        key,
+        poolEntry(site, {
+          managesNamespace: () => true,
+          grantedHosts: () => hosts.granted,
+          inPool: (k) => this.pool.inPool(k),
+          dedicatedReady: () => ownReady,
+        }),
+      );
+    }
     const pods = caches.pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_NAME] === name);
     const status = deriveStatus({
       site,
@@ -276,6 +300,72 @@ export class Reconciler {
     });
     await this.writeStatus(key, cached, site, status);
     if (applyError) throw applyError;
+  }
+
+  private get pool(): SharedPoolView {
+    return this.deps.pool ?? NO_POOL;
+  }
+
+  /**
+   * A site served by the pool: no children of its own, its entry in the
+   * pool's map, its status from the replicas' reports. Coming from
+   * dedicated, its children stay until every ready replica serves its
+   * digest on its hosts; then its Ingresses go (the wildcard routes its
+   * hosts to the pool once no exact-host rule does), and once the watch
+   * shows them gone, the rest.
+   */
+  private async reconcileShared(key: string, cached: StaticSite, site: StaticSite, hosts: HostDecision): Promise<void> {
+    const pool = this.pool;
+    const entry = pool.configured
+      ? poolEntry(site, { managesNamespace: () => true, grantedHosts: () => hosts.granted, inPool: () => true, dedicatedReady: () => false })
+      : undefined;
+    pool.setEntry(key, entry);
+    const reports = pool.reports();
+    let applyError: Error | undefined;
+    if (pool.configured && (site.spec.suspend || poolServesSite(reports, key, site.spec.artifact.digest, hosts.granted))) {
+      try {
+        await this.dropDedicatedChildren(key, site);
+      } catch (err) {
+        this.deps.log.warn({ site: key, err: (err as Error).message }, "removing the dedicated children failed");
+        applyError = err as Error;
+      }
+    }
+    const requested = site.spec.domains ?? [];
+    const status = deriveSharedStatus({
+      site,
+      url: siteUrl(site, this.deps.config, hosts.granted),
+      poolConfigured: pool.configured,
+      replicas: reports,
+      hosts: hosts.granted,
+      hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
+      applyError: applyError?.message,
+      ...(requested.length > 0 ? { domains: sharedDomainReport(requested) } : {}),
+      now: this.now(),
+    });
+    await this.writeStatus(key, cached, site, status);
+    if (applyError) throw applyError;
+  }
+
+  private async dropDedicatedChildren(key: string, site: StaticSite): Promise<void> {
+    const { caches } = this.deps;
+    const { namespace, name } = site.metadata;
+    const names = childNames(name);
+    await this.syncChild(key, site, "Ingress", undefined, caches.ingresses, names.ingress);
+    await this.syncChild(key, site, "Ingress", undefined, caches.ingresses, names.domainIngress);
+    // Until the watch shows the Ingresses gone, ingress controllers may still route to the site's pods.
+    if (caches.ingresses.get({ namespace, name: names.ingress }) || caches.ingresses.get({ namespace, name: names.domainIngress })) return;
+    await this.syncChild(key, site, "PodDisruptionBudget", undefined, caches.pdbs, names.pdb);
+    await this.syncChild(key, site, "Deployment", undefined, caches.deployments, names.deployment);
+    await this.syncChild(key, site, "Service", undefined, caches.services, names.service);
+    await this.syncChild(key, site, "ConfigMap", undefined, caches.configMaps, names.configMap);
+    const certificates = caches.certificates;
+    if (certificates) {
+      for (const cert of certificates.list(namespace)) {
+        const certName = cert.metadata?.name;
+        if (certName && this.ownedBy(cert, site))
+          await this.syncChild(key, site, "Certificate", undefined, certificates as ObjectCache<KubernetesObject>, certName);
+      }
+    }
   }
 
   private tlsMode(): TlsMode {

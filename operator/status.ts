@@ -45,11 +45,11 @@ export interface Problem {
 const IMAGE_PULL_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
 const CONFIG_REASONS = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 
-function short(d: string): string {
+export function short(d: string): string {
   return `sha256:${shortDigest(d)}`;
 }
 
-function oneLine(text: string | undefined, max = 300): string {
+export function oneLine(text: string | undefined, max = 300): string {
   const flat = (text ?? "").replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
@@ -159,9 +159,9 @@ export function rolloutFacts(site: StaticSite, dep: V1Deployment | undefined): R
   return { observed, templateDigest, want, replicas, updated, ready, available, complete };
 }
 
-type ConditionDraft = Pick<StaticSiteCondition, "status" | "reason" | "message">;
+export type ConditionDraft = Pick<StaticSiteCondition, "status" | "reason" | "message">;
 
-function condition(
+export function condition(
   type: StaticSiteConditionType,
   draft: ConditionDraft,
   previous: StaticSiteCondition[] | undefined,
@@ -184,7 +184,7 @@ export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-function c(status: ConditionStatus, reason: string, message: string): ConditionDraft {
+export function c(status: ConditionStatus, reason: string, message: string): ConditionDraft {
   return { status, reason, message };
 }
 

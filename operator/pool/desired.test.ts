@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { StaticSite, StaticSiteSpec } from "@/lib/staticsite/types";
+import { decideHosts, HostClaims } from "../hosts";
+import { DIGEST_A, DIGEST_B } from "../test-fixtures";
+import { desiredPoolSites, poolEntry, PoolGenerations, type PoolEntryContext } from "./desired";
+
+const BASE = "sites.example.com";
+
+function site(name: string, spec: Partial<StaticSiteSpec> = {}, extra: { namespace?: string; createdAt?: string } = {}): StaticSite {
+  return {
+    apiVersion: "pagoda.dev/v1alpha1",
+    kind: "StaticSite",
+    metadata: { name, namespace: extra.namespace ?? "acme", uid: `uid-${name}`, generation: 1, creationTimestamp: extra.createdAt as unknown as Date },
+    spec: { artifact: { url: `https://pagoda.example/a/${name}.tgz?sig=1`, digest: DIGEST_A }, hosts: [`${name}-acme.${BASE}`], serving: "shared", ...spec },
+  };
+}
+
+function context(sites: StaticSite[], over: Partial<PoolEntryContext> = {}): PoolEntryContext {
+  const claims = new HostClaims();
+  for (const s of sites)
+    claims.set({
+      key: `${s.metadata.namespace}/${s.metadata.name}`,
+      namespace: s.metadata.namespace,
+      name: s.metadata.name,
+      uid: s.metadata.uid ?? "",
+      createdAt: Date.parse(String(s.metadata.creationTimestamp ?? "1970-01-01T00:00:00Z")),
+      hosts: s.spec.hosts ?? [],
+    });
+  return {
+    managesNamespace: (ns) => ns !== "elsewhere",
+    grantedHosts: (s) => decideHosts(`${s.metadata.namespace}/${s.metadata.name}`, s.spec.hosts ?? [], BASE, claims, () => true).granted,
+    inPool: () => false,
+    dedicatedReady: () => false,
+    ...over,
+  };
+}
+
+describe("the pool's desired map", () => {
+  it("holds every shared, not suspended site of Pagoda's namespaces with its spec, sorted by key", () => {
+    const sites = [
+      site("zeta", { spa: true }),
+      site("alpha", { notFoundPage: "/404.html", rules: { redirects: "/old /new 301\n" } }),
+      site("paused", { suspend: true }),
+      site("own", { serving: "dedicated" }),
+      site("plain", { serving: undefined }),
+      site("outside", {}, { namespace: "elsewhere" }),
+    ];
+    const map = desiredPoolSites(sites, context(sites));
+    expect(map.map((e) => e.key)).toEqual(["acme/alpha", "acme/zeta"]);
+    expect(map[0]).toEqual({
+      key: "acme/alpha",
+      hosts: [`alpha-acme.${BASE}`],
+      digest: DIGEST_A,
+      url: "https://pagoda.example/a/alpha.tgz?sig=1",
+      spa: false,
+      notFoundPage: "/404.html",
+      rules: { redirects: "/old /new 301\n" },
+    });
+    expect(map[1]).toMatchObject({ spa: true });
+    expect(map[1]).not.toHaveProperty("rules");
+  });
+
+  it("gives a host to one site only, shared or dedicated, by the same arbitration as dedicated sites", () => {
+    const host = `blog-acme.${BASE}`;
+    const older = site("older", { serving: "dedicated", hosts: [host] }, { createdAt: "2026-01-01T00:00:00Z" });
+    const newer = site("newer", { hosts: [host, `newer-acme.${BASE}`] }, { createdAt: "2026-02-01T00:00:00Z" });
+    const outside = site("bad", { hosts: ["a.b.sites.example.com"] });
+    const map = desiredPoolSites([older, newer, outside], context([older, newer, outside]));
+    expect(map.find((e) => e.key === "acme/newer")?.hosts).toEqual([`newer-acme.${BASE}`]);
+    expect(map.find((e) => e.key === "acme/bad")?.hosts).toEqual([]);
+    // The older claimant is shared now: it holds the host in the pool.
+    const sharedOlder = { ...older, spec: { ...older.spec, serving: "shared" as const } };
+    const again = desiredPoolSites([sharedOlder, newer], context([sharedOlder, newer]));
+    expect(again.find((e) => e.key === "acme/older")?.hosts).toEqual([host]);
+    expect(again.find((e) => e.key === "acme/newer")?.hosts).toEqual([`newer-acme.${BASE}`]);
+  });
+
+  it("keeps a site going back to dedicated until its own Deployment and Ingress are ready, then lets it go", () => {
+    const back = site("back", { serving: "dedicated" });
+    const ctx = (ready: boolean, inPool: boolean) => context([back], { inPool: () => inPool, dedicatedReady: () => ready });
+    expect(poolEntry(back, ctx(false, true))?.key).toBe("acme/back");
+    expect(poolEntry(back, ctx(true, true))).toBeUndefined();
+    // Never in the pool: a dedicated site is not added while its workload starts.
+    expect(poolEntry(back, ctx(false, false))).toBeUndefined();
+    // Suspended or being deleted: out at once.
+    expect(poolEntry({ ...back, spec: { ...back.spec, suspend: true } }, ctx(false, true))).toBeUndefined();
+    expect(poolEntry({ ...back, metadata: { ...back.metadata, deletionTimestamp: new Date() } }, ctx(false, true))).toBeUndefined();
+  });
+
+  it("moves the generation only when the content changes, and never below the clock or a replica's", () => {
+    let now = 1_000;
+    const gens = new PoolGenerations(() => now);
+    const sites = [site("a"), site("b")];
+    const first = gens.update(desiredPoolSites(sites, context(sites)));
+    expect(first.generation).toBe(1_000);
+    now = 5_000;
+    // Same content, listed in another order and rebuilt afresh: same map, same generation.
+    const reversed = [...sites].reverse().map((s) => structuredClone(s));
+    expect(gens.update(desiredPoolSites(reversed, context(reversed))).generation).toBe(1_000);
+    const changed = [site("a"), site("b", { artifact: { url: "https://pagoda.example/a/b2.tgz?sig=1", digest: DIGEST_B } })];
+    const second = gens.update(desiredPoolSites(changed, context(changed)));
+    expect(second.generation).toBe(5_000);
+    // Two changes within the same millisecond still increase it.
+    const third = gens.update(desiredPoolSites([site("a")], context([site("a")])));
+    expect(third.generation).toBe(5_001);
+    // A replica holding a newer generation (an earlier leader with a clock ahead) is passed by the next map.
+    expect(gens.seen(9_000)).toBe(true);
+    expect(gens.seen(4_000)).toBe(false);
+    expect(gens.update(third.sites).generation).toBe(9_001);
+    expect(gens.update(third.sites).generation).toBe(9_001);
+  });
+});
