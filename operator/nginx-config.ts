@@ -3,7 +3,7 @@
 // filesystem: pid, temp paths and logs all point at writable or stream paths.
 import { createHash } from "node:crypto";
 import { NOT_FOUND_PAGE_RE } from "@/lib/staticsite/types";
-import { renderRules, type ProxySettings, type SiteRules } from "./nginx-rules";
+import { renderRules, type ProxySettings, type RenderedRules, type SiteRules } from "./nginx-rules";
 
 export const SITE_ROOT = "/usr/share/pagoda/site";
 export const CONFIG_DIR = "/etc/pagoda";
@@ -42,25 +42,22 @@ export interface NginxConfigOptions {
  */
 export const FINGERPRINT_REGEX = "[.-][0-9a-f]{8,}(\\.[A-Za-z0-9]+)+$";
 
-export function renderNginxConfig(opts: NginxConfigOptions): string {
-  const notFound = opts.notFoundPage;
-  if (notFound !== undefined && (!NOT_FOUND_PAGE_RE.test(notFound) || notFound.includes(".."))) {
-    // The API server validates this too; re-checking here keeps a bad value
-    // from ever reaching a config file even if the CRD schema is bypassed.
-    throw new Error(`notFoundPage ${JSON.stringify(notFound)} is not a safe absolute path`);
-  }
-  if (opts.spa && notFound !== undefined) {
-    throw new Error("spa and notFoundPage cannot be combined");
-  }
-  const tmp = opts.tempDir ?? "/tmp";
-  const listen = opts.listen ?? String(LISTEN_PORT);
-  // Rules plug in at five points (docs/site-rules.md, "How nginx serves them"); without rules the text is what it always was.
-  const rules = opts.rules ? renderRules(opts.rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH], proxy: opts.proxy }) : undefined;
-  const fallback = rules ? rules.tryFilesFallback : opts.spa ? "/index.html" : "=404";
-  const cacheControl = rules ? rules.cacheControlVariable : "$pagoda_cache_control";
-  const hidden = rules ? HIDDEN_RULES_FILES.map((file) => `\n    location = ${file} {\n      return 404;\n    }\n`).join("") : "";
+/** What the top of every nginx.conf Pagoda renders sets: the process, and the http settings all servers share. */
+export interface NginxCommonOptions {
+  /** Writable directory for pid and temp files (an emptyDir in the pod). */
+  tempDir?: string;
+  mimeTypesPath?: string;
+  errorLog?: string;
+  accessLog?: string;
+  workerProcesses?: number;
+  /** Lines inside `http { }` before any `map` (the rules' hash sizes). */
+  httpSettings?: string;
+}
 
-  return `# Rendered by the Pagoda operator; changes are overwritten.
+/** From the top of the file to the platform's Cache-Control map, inside an open `http {`. */
+export function renderNginxPreamble(opts: NginxCommonOptions, header = "# Rendered by the Pagoda operator; changes are overwritten."): string {
+  const tmp = opts.tempDir ?? "/tmp";
+  return `${header}
 worker_processes ${opts.workerProcesses ?? 1};
 pid ${tmp}/nginx.pid;
 error_log ${opts.errorLog ?? "/dev/stderr"} warn;
@@ -72,7 +69,7 @@ events {
 http {
   include ${opts.mimeTypesPath ?? "/etc/nginx/mime.types"};
   default_type application/octet-stream;
-${rules?.httpSettings ?? ""}
+${opts.httpSettings ?? ""}
   client_body_temp_path ${tmp}/client_temp;
   proxy_temp_path ${tmp}/proxy_temp;
   fastcgi_temp_path ${tmp}/fastcgi_temp;
@@ -106,10 +103,46 @@ ${rules?.httpSettings ?? ""}
     default "${CACHE_OTHER}";
   }
 
-${rules ? `${rules.httpBlock}\n` : ""}  server {
-    listen ${listen} default_server;
-    server_name _;
-    root ${opts.root ?? SITE_ROOT};
+`;
+}
+
+/** One site's serving behaviour, wherever its server block runs: its own nginx or a shared one. */
+export interface SiteServerOptions {
+  spa: boolean;
+  notFoundPage?: string;
+  /** The whole argument of `listen`. */
+  listen: string;
+  /** The whole argument of `server_name`. */
+  serverName: string;
+  root: string;
+  /** The site's rules rendered by renderRules (with its variable prefix when servers share an http block). */
+  rules?: RenderedRules;
+}
+
+/** Throws for a notFoundPage nginx must never see, or for spa with one. */
+export function checkSiteServing(spa: boolean, notFound: string | undefined): void {
+  if (notFound !== undefined && (!NOT_FOUND_PAGE_RE.test(notFound) || notFound.includes(".."))) {
+    // The API server validates this too; re-checking here keeps a bad value
+    // from ever reaching a config file even if the CRD schema is bypassed.
+    throw new Error(`notFoundPage ${JSON.stringify(notFound)} is not a safe absolute path`);
+  }
+  if (spa && notFound !== undefined) {
+    throw new Error("spa and notFoundPage cannot be combined");
+  }
+}
+
+/** The `server { }` of one site, indented for the inside of `http { }`, ending with a newline. */
+export function renderSiteServer(opts: SiteServerOptions): string {
+  const notFound = opts.notFoundPage;
+  checkSiteServing(opts.spa, notFound);
+  const rules = opts.rules;
+  const fallback = rules ? rules.tryFilesFallback : opts.spa ? "/index.html" : "=404";
+  const cacheControl = rules ? rules.cacheControlVariable : "$pagoda_cache_control";
+  const hidden = rules ? HIDDEN_RULES_FILES.map((file) => `\n    location = ${file} {\n      return 404;\n    }\n`).join("") : "";
+  return `  server {
+    listen ${opts.listen};
+    server_name ${opts.serverName};
+    root ${opts.root};
     index index.html;
 
     # Behind an Ingress the pod's port and scheme are not the visitor's.
@@ -131,7 +164,22 @@ ${hidden}
       try_files $uri $uri/ ${fallback};
     }
 ${notFound !== undefined ? `\n    error_page 404 ${notFound};\n` : ""}  }
+`;
 }
+
+export function renderNginxConfig(opts: NginxConfigOptions): string {
+  checkSiteServing(opts.spa, opts.notFoundPage);
+  // Rules plug in at five points (docs/site-rules.md, "How nginx serves them"); without rules the text is what it always was.
+  const rules = opts.rules ? renderRules(opts.rules, { spa: opts.spa, reservedPaths: [HEALTH_PATH], proxy: opts.proxy }) : undefined;
+  const server = renderSiteServer({
+    spa: opts.spa,
+    notFoundPage: opts.notFoundPage,
+    listen: `${opts.listen ?? String(LISTEN_PORT)} default_server`,
+    serverName: "_",
+    root: opts.root ?? SITE_ROOT,
+    rules,
+  });
+  return `${renderNginxPreamble({ ...opts, httpSettings: rules?.httpSettings })}${rules ? `${rules.httpBlock}\n` : ""}${server}}
 `;
 }
 

@@ -44,6 +44,14 @@ export interface RenderRulesOptions {
   reservedPaths: readonly string[];
   /** Origins 200 rules may proxy to, and the DNS resolver nginx asks for their names; absent: no proxy rule compiles. */
   proxy?: ProxySettings;
+  /**
+   * Prefix of every variable the rules declare (default `pagoda_`, the names
+   * of a site's own nginx): sites sharing one `http { }` need one each, since
+   * nginx variables are global to it.
+   */
+  variablePrefix?: string;
+  /** Leave out the `$pagoda_dollar` geo: the caller declares it once for several sites' rules. */
+  sharedDollar?: boolean;
 }
 
 export interface ProxySettings {
@@ -55,6 +63,8 @@ export interface ProxySettings {
 export interface RenderedRules {
   /** Goes inside `http { }` before any `map` (nginx fixes the map hash sizes at the first map). */
   httpSettings: string;
+  /** The sizes httpSettings sets, for a caller that merges several sites' settings into one. */
+  mapHash: MapHashSizes;
   /** Goes inside `http { }`, before the server. */
   httpBlock: string;
   /** Goes inside `server { }`, before its locations. */
@@ -171,7 +181,16 @@ function slashTwins(path: string): string[] {
   return path.endsWith("/") ? [path, path.slice(0, -1)] : [path, path + "/"];
 }
 
-function hashSizes(keys: readonly string[]): string {
+export interface MapHashSizes {
+  bucketSize: number;
+  maxSize: number;
+}
+
+export function mapHashSettings(sizes: MapHashSizes): string {
+  return `  map_hash_bucket_size ${sizes.bucketSize};\n  map_hash_max_size ${sizes.maxSize};\n`;
+}
+
+function hashSizes(keys: readonly string[]): MapHashSizes {
   const longest = keys.reduce((n, k) => Math.max(n, Buffer.byteLength(k)), 0);
   // Room for a few keys per bucket: with one, nginx needs a collision-free
   // table and gives up on the sizes below ("could not build optimal map_hash").
@@ -179,7 +198,7 @@ function hashSizes(keys: readonly string[]): string {
   while (bucket < (longest + 16) * 4) bucket *= 2;
   let max = 2048;
   while (max < keys.length * 4) max *= 2;
-  return `  map_hash_bucket_size ${bucket};\n  map_hash_max_size ${max};\n`;
+  return { bucketSize: bucket, maxSize: max };
 }
 
 interface Compiled {
@@ -266,6 +285,22 @@ function compileHeaders(rules: readonly HeaderRule[]): { http: string[]; server:
   return { http, server };
 }
 
+export const DEFAULT_VARIABLE_PREFIX = "pagoda_";
+const VARIABLE_PREFIX_RE = /^[a-z][a-z0-9_]*_$/;
+/** The platform's `$` for interpolated strings; declared once per `http { }`. */
+export const DOLLAR_GEO = '  geo $pagoda_dollar {\n    default "$";\n  }\n';
+/**
+ * Every variable the rules declare. The text is written with the default
+ * names and renamed afterwards: no `$` of a person's text reaches the
+ * configuration as `$` (quoteValue and pcreLiteral escape it), so each match
+ * is one of ours.
+ */
+const DECLARED_VARIABLE_RE = /\$(\{?)pagoda_(rule|hm_|hv_)/g;
+
+function renameVariables(text: string, prefix: string): string {
+  return prefix === DEFAULT_VARIABLE_PREFIX ? text : text.replace(DECLARED_VARIABLE_RE, (_, brace: string, rest: string) => `$${brace}${prefix}${rest}`);
+}
+
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 
 /**
@@ -335,13 +370,15 @@ function proxyLocation(https: boolean, resolver: string | undefined): string {
 }
 
 export function renderRules(rules: SiteRules, opts: RenderRulesOptions): RenderedRules {
+  const prefix = opts.variablePrefix ?? DEFAULT_VARIABLE_PREFIX;
+  if (!VARIABLE_PREFIX_RE.test(prefix)) throw new Error(`variable prefix ${JSON.stringify(prefix)} is not lower-case letters, digits and _ ending in _`);
   const proxies = checkProxies(rules.redirects, opts.proxy);
   const compiled: Compiled = { http: [], exactKeys: [] };
   const redirectMaps = compileRedirects(rules.redirects, opts.reservedPaths, compiled);
   const headers = compileHeaders(rules.headers);
   const httpBlock =
     "  # _redirects and _headers of the site (operator/nginx-rules.ts).\n" +
-    '  geo $pagoda_dollar {\n    default "$";\n  }\n' +
+    (opts.sharedDollar ? "" : DOLLAR_GEO) +
     "  map $uri $pagoda_rule_uri {\n    default $uri;\n  }\n" +
     [...redirectMaps, ...headers.http].join("\n") +
     "\n" +
@@ -374,11 +411,13 @@ export function renderRules(rules: SiteRules, opts: RenderRulesOptions): Rendere
     opts.spa ? "      try_files /index.html =404;" : "      return 404;",
     "    }",
   ].join("\n");
+  const mapHash = hashSizes(compiled.exactKeys);
   return {
-    httpSettings: hashSizes(compiled.exactKeys),
-    httpBlock,
-    serverBlock: serverBlock + "\n",
+    httpSettings: mapHashSettings(mapHash),
+    mapHash,
+    httpBlock: renameVariables(httpBlock, prefix),
+    serverBlock: renameVariables(serverBlock + "\n", prefix),
     tryFilesFallback: RULES_FALLBACK_LOCATION,
-    cacheControlVariable: proxies.any ? "$pagoda_rules_cache_control_sent" : "$pagoda_rules_cache_control",
+    cacheControlVariable: renameVariables(proxies.any ? "$pagoda_rules_cache_control_sent" : "$pagoda_rules_cache_control", prefix),
   };
 }
