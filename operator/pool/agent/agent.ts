@@ -1,0 +1,416 @@
+// The pool agent's core: takes whole desired maps, makes each site's artifact
+// ready (store → unpacked tree), renders one nginx configuration for all of
+// them, applies it gracefully, and reports what nginx really serves.
+//
+// Applies run one at a time; desired maps that arrive meanwhile coalesce into
+// the next one, which always takes the newest. A site keeps what it served
+// (its previous server block) while its wanted digest cannot be made ready or
+// its rules do not parse; its state carries the error meanwhile.
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { backoffDelay, type BackoffPolicy } from "@/lib/kube/backoff";
+import { componentLogger } from "@/lib/log";
+import { parseSiteRules } from "../../children";
+import { checkSiteServing } from "../../nginx-config";
+import type { SiteRules } from "../../nginx-rules";
+import type { PoolDesired, PoolSite, PoolState, ServedSite } from "../protocol";
+import type { AgentConfig } from "./config";
+import { createAgentMetrics, type AgentMetrics } from "./metrics";
+import { NginxConfigTestError, NginxProcess, testNginxConfig } from "./nginx";
+import { digestHex, renderPoolConfig, renderPoolRules, siteTreeDir, type PoolServerSite } from "./render";
+import { ArtifactError, ArtifactStore, type StoreOptions } from "./store";
+import { ArtifactInvalidError, UNPACKING_MARK, unpackTarball } from "./unpack";
+
+const log = componentLogger("pool-agent");
+
+/** Sites made ready at once in an apply: downloads and unpacks overlap, without flooding the disk. */
+const PREPARE_CONCURRENCY = 4;
+const MESSAGE_MAX = 1024;
+/** Retries of an apply while some site's artifact could not be fetched (a new push retries at once). */
+const FETCH_RETRY: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000 };
+
+type SiteError = NonNullable<ServedSite["error"]>;
+
+/** A site in the running configuration: the spec it was made from, its parsed rules, and the hosts it got. */
+interface Served {
+  site: PoolSite;
+  rules?: SiteRules;
+  hosts: string[];
+}
+
+export class DesiredMapError extends Error {
+  override readonly name = "DesiredMapError";
+}
+
+export type StoreTuning = Pick<StoreOptions, "maxArtifactBytes" | "fetchTimeoutMs" | "attempts" | "backoff">;
+
+export interface AgentOptions {
+  config: AgentConfig;
+  metrics?: AgentMetrics;
+  store?: StoreTuning;
+}
+
+function message(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX - 1)}…` : text;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  });
+  await Promise.all(workers);
+}
+
+export class PoolAgent {
+  readonly metrics: AgentMetrics;
+  readonly store: ArtifactStore;
+  private readonly nginx: NginxProcess;
+  private readonly confDir: string;
+  private readonly sitesDir: string;
+
+  /** The newest desired map received (pushed or read from the store at start). */
+  private desired: PoolDesired | undefined;
+  /** The desired map the running configuration was built from. */
+  private applied: PoolDesired | undefined;
+  private served = new Map<string, Served>();
+  private errors = new Map<string, SiteError>();
+  /** Digests of the running configuration and of the one before it: their trees stay (old workers may still read them). */
+  private treesInUse: [Set<string>, Set<string>] = [new Set(), new Set()];
+  private cache = { entries: 0, bytes: 0 };
+
+  private applying: Promise<void> | undefined;
+  private again = false;
+  private applyCount = 0;
+  private fetchRetries = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly unpacking = new Map<string, Promise<void>>();
+  private stopped = false;
+
+  private version = 0;
+  private stateKey = "";
+  private waiters = new Set<() => void>();
+
+  constructor(private readonly opts: AgentOptions) {
+    const c = opts.config;
+    this.metrics = opts.metrics ?? createAgentMetrics();
+    this.store = new ArtifactStore({ dir: c.storeDir, maxBytes: c.storeMaxBytes, metrics: this.metrics, ...opts.store });
+    this.confDir = path.join(c.workDir, "conf");
+    this.sitesDir = path.join(c.workDir, "sites");
+    this.nginx = new NginxProcess({ binary: c.nginxBinary, prefix: c.workDir, confPath: path.join(this.confDir, "nginx.conf"), controlPort: c.controlPort });
+    this.stateKey = JSON.stringify(this.stateBody());
+  }
+
+  /** Resolves when nginx exits; before stop() that is a failure the pod must restart for. */
+  get nginxExited(): Promise<unknown> {
+    return this.nginx.exited;
+  }
+
+  get isStopping(): boolean {
+    return this.nginx.isStopping;
+  }
+
+  get nginxRunning(): boolean {
+    return this.nginx.running;
+  }
+
+  get nginxPid(): number | undefined {
+    return this.nginx.pid;
+  }
+
+  /** Ready once a desired map has been applied: every site of it then serves its wanted digest or has an error. */
+  get ready(): boolean {
+    return this.applied !== undefined;
+  }
+
+  /** Prepares the directories, starts nginx on an empty configuration, then applies the store's desired map if there is one. */
+  async start(): Promise<void> {
+    const c = this.opts.config;
+    await mkdir(this.confDir, { recursive: true });
+    await mkdir(this.sitesDir, { recursive: true, mode: 0o755 });
+    await mkdir(path.join(c.workDir, "tmp"), { recursive: true });
+    for (const name of await readdir(this.sitesDir)) {
+      // A tree half-unpacked when the agent died: never served, never complete.
+      if (name.includes(UNPACKING_MARK)) await rm(path.join(this.sitesDir, name), { recursive: true, force: true });
+    }
+    for (const name of await readdir(this.confDir)) {
+      if (name !== "nginx.conf") await rm(path.join(this.confDir, name), { force: true });
+    }
+    await this.store.init();
+    const applyId = this.nextApplyId(0);
+    await rename(await this.writeAndTest([], applyId), path.join(this.confDir, "nginx.conf"));
+    await this.nginx.start(applyId);
+    this.cache = await this.store.evict(new Set());
+    const persisted = await this.store.readDesired();
+    if (persisted) {
+      log.info({ generation: persisted.generation, sites: persisted.sites.length }, "applying the desired map from the store");
+      this.desired = persisted;
+      this.publish();
+      this.kick();
+    }
+  }
+
+  /** Takes a pushed desired map; an older generation than the newest held is refused (false). */
+  async receive(desired: PoolDesired): Promise<boolean> {
+    if (this.desired && desired.generation < this.desired.generation) return false;
+    const keys = new Set<string>();
+    for (const site of desired.sites) {
+      if (keys.has(site.key)) throw new DesiredMapError(`site ${JSON.stringify(site.key)} appears twice`);
+      keys.add(site.key);
+    }
+    this.desired = desired;
+    await this.store.writeDesired(desired);
+    this.publish();
+    this.kick();
+    return true;
+  }
+
+  /** Resolves once the apply under way (and any coalesced after it) is done. */
+  async settled(): Promise<void> {
+    while (this.applying) await this.applying;
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.applying) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    this.applying = (async () => {
+      try {
+        do {
+          this.again = false;
+          const desired = this.desired;
+          if (desired) await this.applyOnce(desired);
+        } while (this.again && !this.stopped);
+      } finally {
+        this.applying = undefined;
+      }
+    })();
+    this.applying.catch((error: unknown) => log.error({ err: error }, "apply failed"));
+  }
+
+  private nextApplyId(generation: number): string {
+    return `${generation}-${++this.applyCount}-${randomBytes(3).toString("hex")}`;
+  }
+
+  /** Makes the unpacked tree of `digest` exist, from the store or from `url`. */
+  private ensureTree(digest: string, url: string): Promise<void> {
+    let pending = this.unpacking.get(digest);
+    if (!pending) {
+      pending = (async () => {
+        const dir = siteTreeDir(this.opts.config.workDir, digest);
+        // Trusted without a check: the work dir is the pod's own and a tree gets its name only once complete.
+        if (
+          await stat(dir).then(
+            (s) => s.isDirectory(),
+            () => false,
+          )
+        )
+          return;
+        const tarball = await this.store.ensure(digest, url);
+        await unpackTarball(tarball, dir);
+      })().finally(() => this.unpacking.delete(digest));
+      this.unpacking.set(digest, pending);
+    }
+    return pending;
+  }
+
+  private async applyOnce(desired: PoolDesired): Promise<void> {
+    const startedAt = process.hrtime.bigint();
+    const next = new Map<string, Served>();
+    const errors = new Map<string, SiteError>();
+    const keep = (key: string) => {
+      const prev = this.served.get(key);
+      if (prev) next.set(key, prev);
+    };
+    await mapLimit(desired.sites, PREPARE_CONCURRENCY, async (site) => {
+      let rules: SiteRules | undefined;
+      try {
+        checkSiteServing(site.spa, site.notFoundPage);
+        rules = parseSiteRules(site.rules);
+        renderPoolRules({ key: site.key, spa: site.spa, rules });
+      } catch (error) {
+        errors.set(site.key, { reason: "ConfigInvalid", message: message(error) });
+        keep(site.key);
+        return;
+      }
+      try {
+        await this.ensureTree(site.digest, site.url);
+      } catch (error) {
+        const reason = error instanceof ArtifactError ? error.reason : error instanceof ArtifactInvalidError ? "ArtifactInvalid" : "ArtifactFetchFailed";
+        if (!(error instanceof ArtifactError || error instanceof ArtifactInvalidError))
+          log.error({ err: error, key: site.key }, "artifact could not be made ready");
+        errors.set(site.key, { reason, message: message(error) });
+        keep(site.key);
+        return;
+      }
+      next.set(site.key, { site, rules, hosts: [] });
+    });
+
+    let applyId = this.nextApplyId(desired.generation);
+    try {
+      let file: string;
+      try {
+        file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
+      } catch (error) {
+        if (!(error instanceof NginxConfigTestError)) throw error;
+        // Something new broke the configuration: those sites keep what they served, the rest goes ahead.
+        const firstLine = error.message.split("\n")[0] ?? error.message;
+        for (const [key, entry] of next) {
+          if (this.served.get(key)?.site === entry.site) continue;
+          errors.set(key, { reason: "ConfigInvalid", message: message(`nginx refused the configuration: ${firstLine}`) });
+          next.delete(key);
+          keep(key);
+        }
+        applyId = this.nextApplyId(desired.generation);
+        file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
+      }
+      await rename(file, path.join(this.confDir, "nginx.conf"));
+      await this.nginx.reload(applyId);
+    } catch (error) {
+      this.metrics.applies.inc({ result: "error" });
+      throw error;
+    }
+
+    this.served = next;
+    this.errors = errors;
+    this.applied = desired;
+    this.treesInUse = [new Set([...next.values()].map((s) => s.site.digest)), this.treesInUse[0]];
+    this.metrics.applies.inc({ result: "success" });
+    this.metrics.applyDuration.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    this.metrics.sites.set({ state: "serving" }, desired.sites.length - errors.size);
+    this.metrics.sites.set({ state: "error" }, errors.size);
+
+    await this.removeUnusedTrees();
+    const wanted = new Set(desired.sites.map((s) => s.digest));
+    const shared = await this.store.readDesired();
+    if (shared && shared.generation >= desired.generation) for (const s of shared.sites) wanted.add(s.digest);
+    this.cache = await this.store.evict(wanted);
+    this.publish();
+
+    if ([...errors.values()].some((e) => e.reason === "ArtifactFetchFailed")) {
+      const delay = backoffDelay(++this.fetchRetries, FETCH_RETRY);
+      log.warn({ delayMs: delay }, "some artifacts could not be fetched; trying again later");
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.kick(), delay);
+      this.retryTimer.unref();
+    } else {
+      this.fetchRetries = 0;
+    }
+  }
+
+  /**
+   * The servers of the next configuration with their hosts. The operator
+   * gives each host to one site; a site kept at its previous spec must not
+   * hold on to a host that the map now gives to another.
+   */
+  private arbitrate(desired: PoolDesired, next: Map<string, Served>): PoolServerSite[] {
+    const owner = new Map<string, string>();
+    for (const site of desired.sites) for (const h of site.hosts) if (!owner.has(h)) owner.set(h, site.key);
+    const claimed = new Set<string>();
+    const out: PoolServerSite[] = [];
+    for (const wanted of desired.sites) {
+      const entry = next.get(wanted.key);
+      if (!entry) continue;
+      // A host nobody wants any more stays with a site kept at its old spec: that is what it served.
+      const hosts = entry.site.hosts.filter((h) => !claimed.has(h) && (owner.get(h) ?? wanted.key) === wanted.key);
+      for (const h of hosts) claimed.add(h);
+      next.set(wanted.key, { ...entry, hosts });
+      out.push({ key: wanted.key, digest: entry.site.digest, hosts, spa: entry.site.spa, notFoundPage: entry.site.notFoundPage, rules: entry.rules });
+    }
+    return out;
+  }
+
+  /** Writes the configuration under its apply's own name and has nginx check it; returns the file. */
+  private async writeAndTest(sites: PoolServerSite[], applyId: string): Promise<string> {
+    const c = this.opts.config;
+    const text = renderPoolConfig(sites, {
+      workDir: c.workDir,
+      listen: c.host === "0.0.0.0" ? String(c.sitePort) : `${c.host}:${c.sitePort}`,
+      controlPort: c.controlPort,
+      applyId,
+      mimeTypesPath: c.mimeTypesPath,
+      accessLog: c.accessLog,
+      errorLog: c.errorLog,
+    });
+    const file = path.join(this.confDir, `nginx.${applyId}.conf`);
+    await writeFile(file, text);
+    try {
+      await testNginxConfig({ binary: c.nginxBinary, prefix: c.workDir, confPath: file, controlPort: c.controlPort }, file);
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
+    return file;
+  }
+
+  private async removeUnusedTrees(): Promise<void> {
+    const keep = new Set([...this.treesInUse[0], ...this.treesInUse[1]].map(digestHex));
+    for (const name of await readdir(this.sitesDir)) {
+      if (keep.has(name) || name.includes(UNPACKING_MARK)) continue;
+      await rm(path.join(this.sitesDir, name), { recursive: true, force: true });
+    }
+  }
+
+  private stateBody(): Omit<PoolState, "version"> {
+    const sites: ServedSite[] = (this.applied?.sites ?? []).map((wanted) => {
+      const served = this.served.get(wanted.key);
+      const error = this.errors.get(wanted.key);
+      return {
+        key: wanted.key,
+        ...(served ? { digest: served.site.digest } : {}),
+        hosts: served?.hosts ?? [],
+        ...(error ? { error } : {}),
+      };
+    });
+    return {
+      desiredGeneration: this.desired?.generation ?? 0,
+      appliedGeneration: this.applied?.generation ?? 0,
+      sites,
+      cache: this.cache,
+    };
+  }
+
+  private publish(): void {
+    const body = this.stateBody();
+    const key = JSON.stringify(body);
+    if (key === this.stateKey) return;
+    this.stateKey = key;
+    this.version++;
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  state(): PoolState {
+    return { version: this.version, ...this.stateBody() };
+  }
+
+  /** The state once its version is past `after`, or the current one after `maxMs`. */
+  async stateAfter(after: number, maxMs: number): Promise<PoolState> {
+    if (this.version > after || this.stopped) return this.state();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, maxMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+      timer.unref();
+    });
+    return this.state();
+  }
+
+  /** Stops applying and stops nginx gracefully (workers finish their requests). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+    await this.applying?.catch(() => undefined);
+    await this.nginx.stop();
+  }
+}

@@ -1,0 +1,133 @@
+// The agent's HTTP API (docs: operator/pool/protocol.ts). Everything but the
+// kubelet's probes needs the pool's token; a request without it learns
+// nothing, not even which paths exist.
+import { createHash, timingSafeEqual } from "node:crypto";
+import http from "node:http";
+import { z } from "zod";
+import { componentLogger } from "@/lib/log";
+import { AGENT_TOKEN_HEADER, poolDesiredSchema, STATE_WAIT_MAX_MS } from "../protocol";
+import { DesiredMapError, type PoolAgent } from "./agent";
+
+const log = componentLogger("pool-api");
+
+/** Largest desired map accepted: 100 000 sites with long signed URLs and rules fit. */
+export const DESIRED_BODY_MAX_BYTES = 64 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) {
+    res.writeHead(status, { "content-length": 0 }).end();
+    return;
+  }
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function digestOf(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Equal lengths for timingSafeEqual, and no timing that tells how much of the token was right. */
+export function tokenMatches(given: string | string[] | undefined, token: string): boolean {
+  if (typeof given !== "string") return false;
+  return timingSafeEqual(digestOf(given), digestOf(token));
+}
+
+async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > max) throw new HttpError(413, `the body is larger than ${max} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw new HttpError(413, `the body is larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const afterSchema = z.coerce.number().int().min(0);
+
+export function createAgentServer(agent: PoolAgent, token: string): http.Server {
+  const server = http.createServer((req, res) => {
+    handle(agent, token, req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        send(res, error.status, { error: error.message });
+        // A body left unread would keep the connection busy with bytes nobody wants.
+        if (error.status === 413) req.destroy();
+        return;
+      }
+      log.error({ err: error, method: req.method, url: req.url }, "request failed");
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  });
+  return server;
+}
+
+async function handle(agent: PoolAgent, token: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://agent");
+  const method = req.method ?? "GET";
+  if (url.pathname === "/healthz" || url.pathname === "/readyz") {
+    if (method !== "GET" && method !== "HEAD") return send(res, 405);
+    const ok = agent.nginxRunning && !agent.isStopping && (url.pathname === "/healthz" || agent.ready);
+    return send(res, ok ? 200 : 503, ok ? "ok\n" : url.pathname === "/healthz" ? "nginx is not running\n" : "no desired map applied yet\n");
+  }
+  if (!tokenMatches(req.headers[AGENT_TOKEN_HEADER], token)) {
+    req.resume();
+    return send(res, 401);
+  }
+  switch (url.pathname) {
+    case "/v1/desired": {
+      if (method !== "PUT") return send(res, 405, { error: "use PUT" });
+      const body = await readBody(req, DESIRED_BODY_MAX_BYTES);
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString("utf8"));
+      } catch (error) {
+        throw new HttpError(400, `the body is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const parsed = poolDesiredSchema.safeParse(json);
+      if (!parsed.success) throw new HttpError(400, z.prettifyError(parsed.error));
+      let accepted: boolean;
+      try {
+        accepted = await agent.receive(parsed.data);
+      } catch (error) {
+        if (error instanceof DesiredMapError) throw new HttpError(400, error.message);
+        throw error;
+      }
+      const state = agent.state();
+      if (!accepted)
+        return send(res, 409, { error: `generation ${parsed.data.generation} is older than ${state.desiredGeneration}, which this agent holds`, state });
+      return send(res, 202, state);
+    }
+    case "/v1/state": {
+      if (method !== "GET") return send(res, 405, { error: "use GET" });
+      const after = url.searchParams.get("after");
+      if (after === null) return send(res, 200, agent.state());
+      const n = afterSchema.safeParse(after);
+      if (!n.success) throw new HttpError(400, "after must be a non-negative integer (a state version)");
+      return send(res, 200, await agent.stateAfter(n.data, STATE_WAIT_MAX_MS));
+    }
+    case "/metrics": {
+      if (method !== "GET") return send(res, 405, { error: "use GET" });
+      const text = await agent.metrics.registry.metrics();
+      res.writeHead(200, { "content-type": agent.metrics.registry.contentType }).end(text);
+      return;
+    }
+    default:
+      return send(res, 404, { error: "no such path" });
+  }
+}

@@ -1,0 +1,95 @@
+// The pool agent's configuration, read once from the environment (the names
+// the operator's pod template sets, AGENT_ENV) and validated before anything
+// starts, so a bad value fails at boot with the variable's name.
+import { z } from "zod";
+import { AGENT_ENV, AGENT_PORT } from "../protocol";
+import { LISTEN_PORT } from "../../nginx-config";
+
+const GiB = 1024 ** 3;
+
+export const AGENT_NGINX_ENV = {
+  /** The nginx binary the agent runs as its child. */
+  nginx: "PAGODA_POOL_NGINX",
+  /** The mime.types file the rendered configuration includes. */
+  mimeTypes: "PAGODA_POOL_MIME_TYPES",
+  /** Address the API and the site port bind to: all interfaces in a pod, loopback in tests. */
+  listenHost: "PAGODA_POOL_LISTEN_HOST",
+  apiPort: "PAGODA_POOL_API_PORT",
+  sitePort: "PAGODA_POOL_SITE_PORT",
+  /** nginx's loopback-only port on which the agent learns which configuration the workers run. */
+  controlPort: "PAGODA_POOL_CONTROL_PORT",
+  /** nginx's access and error logs: the container's stdout and stderr unless set. */
+  accessLog: "PAGODA_POOL_ACCESS_LOG",
+  errorLog: "PAGODA_POOL_ERROR_LOG",
+} as const;
+
+export const TOKEN_MIN_LENGTH = 32;
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const absolutePath = z.string().regex(/^\/[^\0]*$/, "expected an absolute path");
+
+const envSchema = z.object({
+  [AGENT_ENV.token]: z.string({ message: "required" }).min(TOKEN_MIN_LENGTH, `must be at least ${TOKEN_MIN_LENGTH} characters`),
+  [AGENT_ENV.storeDir]: absolutePath.default("/var/cache/pagoda-pool"),
+  [AGENT_ENV.workDir]: absolutePath.default("/var/lib/pagoda-pool"),
+  [AGENT_ENV.storeMaxBytes]: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * GiB),
+  [AGENT_ENV.podName]: z.string().min(1).optional(),
+  [AGENT_NGINX_ENV.nginx]: absolutePath.default("/usr/sbin/nginx"),
+  [AGENT_NGINX_ENV.mimeTypes]: absolutePath.default("/etc/nginx/mime.types"),
+  [AGENT_NGINX_ENV.listenHost]: z.union([z.ipv4(), z.literal("::")]).default("0.0.0.0"),
+  [AGENT_NGINX_ENV.apiPort]: port.default(AGENT_PORT),
+  [AGENT_NGINX_ENV.sitePort]: port.default(LISTEN_PORT),
+  [AGENT_NGINX_ENV.controlPort]: port.default(AGENT_PORT + 1),
+  [AGENT_NGINX_ENV.accessLog]: absolutePath.default("/dev/stdout"),
+  [AGENT_NGINX_ENV.errorLog]: absolutePath.default("/dev/stderr"),
+});
+
+export interface AgentConfig {
+  token: string;
+  storeDir: string;
+  workDir: string;
+  storeMaxBytes: number;
+  podName?: string;
+  nginxBinary: string;
+  mimeTypesPath: string;
+  host: string;
+  apiPort: number;
+  sitePort: number;
+  controlPort: number;
+  accessLog: string;
+  errorLog: string;
+}
+
+export class AgentConfigError extends Error {
+  override readonly name = "AgentConfigError";
+  constructor(readonly issues: string[]) {
+    super(`invalid pool agent configuration:\n  ${issues.join("\n  ")}`);
+  }
+}
+
+export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new AgentConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    token: e[AGENT_ENV.token],
+    storeDir: e[AGENT_ENV.storeDir],
+    workDir: e[AGENT_ENV.workDir],
+    storeMaxBytes: e[AGENT_ENV.storeMaxBytes],
+    podName: e[AGENT_ENV.podName],
+    nginxBinary: e[AGENT_NGINX_ENV.nginx],
+    mimeTypesPath: e[AGENT_NGINX_ENV.mimeTypes],
+    host: e[AGENT_NGINX_ENV.listenHost],
+    apiPort: e[AGENT_NGINX_ENV.apiPort],
+    sitePort: e[AGENT_NGINX_ENV.sitePort],
+    controlPort: e[AGENT_NGINX_ENV.controlPort],
+    accessLog: e[AGENT_NGINX_ENV.accessLog],
+    errorLog: e[AGENT_NGINX_ENV.errorLog],
+  };
+}

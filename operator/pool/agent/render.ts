@@ -1,0 +1,130 @@
+// The one nginx.conf of a pool pod: the platform's common http settings, a
+// default server answering 404 for hosts the pool does not serve, and one
+// server per site built by the same renderer as a site's own nginx, so a site
+// behaves the same in the pool as in its dedicated pods.
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { HEALTH_PATH, renderNginxPreamble, renderSiteServer } from "../../nginx-config";
+import { DOLLAR_GEO, mapHashSettings, renderRules, type MapHashSizes, type RenderedRules, type SiteRules } from "../../nginx-rules";
+
+/** A site as the configuration serves it: the spec it was made from and its parsed rules. */
+export interface PoolServerSite {
+  key: string;
+  digest: string;
+  hosts: readonly string[];
+  spa: boolean;
+  notFoundPage?: string;
+  rules?: SiteRules;
+}
+
+export interface PoolConfigOptions {
+  workDir: string;
+  /** `listen` argument of the site port, e.g. `8080` or `127.0.0.1:18080`. */
+  listen: string;
+  controlPort: number;
+  /** Answered on the control port, so the agent knows when the workers run this configuration. */
+  applyId: string;
+  mimeTypesPath: string;
+  accessLog: string;
+  errorLog: string;
+}
+
+/** Path on the control port that answers the configuration's applyId. */
+export const CONTROL_PATH = "/config";
+
+export function digestHex(digest: string): string {
+  return digest.slice("sha256:".length);
+}
+
+export function siteTreeDir(workDir: string, digest: string): string {
+  return path.join(workDir, "sites", digestHex(digest));
+}
+
+/** Stable per site key, so the variables of a site kept from an earlier apply never meet another site's. */
+export function variablePrefix(key: string): string {
+  return `pagoda_k${createHash("sha256").update(key).digest("hex").slice(0, 12)}_`;
+}
+
+/** The site's rules compiled for a shared http block; throws what renderRules throws. */
+export function renderPoolRules(site: Pick<PoolServerSite, "key" | "spa" | "rules">): RenderedRules | undefined {
+  if (!site.rules) return undefined;
+  return renderRules(site.rules, { spa: site.spa, reservedPaths: [HEALTH_PATH], variablePrefix: variablePrefix(site.key), sharedDollar: true });
+}
+
+/** Room in a hash for `keys` of up to `longest` bytes, with the margin nginx needs to build it without collisions. */
+function hashRoom(longest: number, keys: number): MapHashSizes {
+  let bucketSize = 64;
+  while (bucketSize < (longest + 16) * 4) bucketSize *= 2;
+  let maxSize = 2048;
+  while (maxSize < keys * 4) maxSize *= 2;
+  return { bucketSize, maxSize };
+}
+
+export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolConfigOptions): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.applyId)) throw new Error(`apply id ${JSON.stringify(opts.applyId)} is not a plain token`);
+  const rendered = sites.map((site) => ({ site, rules: renderPoolRules(site) }));
+  const hosts = sites.flatMap((s) => s.hosts);
+  const names = hashRoom(
+    hosts.reduce((n, h) => Math.max(n, h.length), 0),
+    hosts.length,
+  );
+  // One map hash size for every site's maps: nginx fixes it at the first map.
+  const maps = rendered.reduce<MapHashSizes>(
+    (acc, r) => (r.rules ? { bucketSize: Math.max(acc.bucketSize, r.rules.mapHash.bucketSize), maxSize: Math.max(acc.maxSize, r.rules.mapHash.maxSize) } : acc),
+    { bucketSize: 64, maxSize: 2048 },
+  );
+  const httpSettings = mapHashSettings(maps) + `  server_names_hash_bucket_size ${names.bucketSize};\n  server_names_hash_max_size ${names.maxSize};\n`;
+  const anyRules = rendered.some((r) => r.rules);
+  const httpBlocks = rendered.map((r) => (r.rules ? `  # ${JSON.stringify(r.site.key)}\n${r.rules.httpBlock}\n` : "")).join("");
+  const servers = rendered
+    .filter((r) => r.site.hosts.length > 0)
+    .map(
+      (r) =>
+        `  # ${JSON.stringify(r.site.key)} ${r.site.digest}\n` +
+        renderSiteServer({
+          spa: r.site.spa,
+          notFoundPage: r.site.notFoundPage,
+          listen: opts.listen,
+          serverName: r.site.hosts.join(" "),
+          root: siteTreeDir(opts.workDir, r.site.digest),
+          rules: r.rules,
+        }),
+    )
+    .join("\n");
+  return `${renderNginxPreamble(
+    { tempDir: path.join(opts.workDir, "tmp"), mimeTypesPath: opts.mimeTypesPath, errorLog: opts.errorLog, accessLog: opts.accessLog, httpSettings },
+    "# Rendered by the Pagoda pool agent; changes are overwritten.",
+  )}${anyRules ? DOLLAR_GEO : ""}${httpBlocks}  # Hosts the pool does not serve.
+  server {
+    listen ${opts.listen} default_server;
+    server_name _;
+
+    location = ${HEALTH_PATH} {
+      access_log off;
+      default_type text/plain;
+      return 200 "ok\\n";
+    }
+
+    location / {
+      return 404;
+    }
+  }
+
+  # The agent's view of which configuration the workers run; loopback only.
+  server {
+    listen 127.0.0.1:${opts.controlPort};
+    access_log off;
+
+    location = ${CONTROL_PATH} {
+      default_type text/plain;
+      return 200 "${opts.applyId}";
+    }
+
+    location / {
+      return 404;
+    }
+  }
+
+${servers}}
+`;
+}
