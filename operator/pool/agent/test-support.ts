@@ -72,6 +72,8 @@ export async function siteArtifact(label: string, extra: Record<string, string> 
 export class ArtifactServer {
   readonly files = new Map<string, Buffer>();
   readonly requests: string[] = [];
+  /** Paths answered without a Content-Length (chunked), as a server that does not know the size in advance. */
+  readonly chunked = new Set<string>();
   private server: http.Server | undefined;
   port = 0;
 
@@ -84,7 +86,7 @@ export class ArtifactServer {
         res.writeHead(404).end();
         return;
       }
-      res.writeHead(200, { "content-type": "application/gzip", "content-length": data.length }).end(data);
+      res.writeHead(200, { "content-type": "application/gzip", ...(this.chunked.has(url.pathname) ? {} : { "content-length": data.length }) }).end(data);
     });
     await new Promise<void>((resolve) => this.server?.listen(port, "127.0.0.1", resolve));
     const address = this.server.address();

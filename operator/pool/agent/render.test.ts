@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { parseSiteRules } from "../../children";
+import { HEALTH_PATH } from "../../nginx-config";
+import { DOLLAR_GEO, renderRules } from "../../nginx-rules";
+import { renderPoolConfig, variablePrefix, type PoolServerSite } from "./render";
+
+const opts = {
+  workDir: "/work",
+  listen: "8080",
+  controlPort: 8082,
+  applyId: "7-1-abc",
+  mimeTypesPath: "/etc/nginx/mime.types",
+  accessLog: "/dev/stdout",
+  errorLog: "/dev/stderr",
+};
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const rules = (redirects: string, headers = "") => parseSiteRules({ redirects, headers });
+
+function site(key: string, more: Partial<PoolServerSite> = {}): PoolServerSite {
+  return { key, digest: digest("a"), hosts: [`${key.replace("/", "-")}.example`], spa: false, ...more };
+}
+
+describe("renderPoolConfig", () => {
+  it("has a default server answering 404 and the probe, the control server on loopback, and one server per site", () => {
+    const text = renderPoolConfig([site("ns/a"), site("ns/b", { digest: digest("b"), hosts: ["b.example", "www.b.example"], spa: true })], opts);
+    expect(text).toContain("listen 8080 default_server;\n    server_name _;\n\n    location = /healthz");
+    expect(text).toContain(
+      'listen 127.0.0.1:8082;\n    access_log off;\n\n    location = /config {\n      default_type text/plain;\n      return 200 "7-1-abc";',
+    );
+    expect(text).toContain(`listen 8080;\n    server_name ns-a.example;\n    root /work/sites/${"a".repeat(64)};`);
+    expect(text).toContain(`listen 8080;\n    server_name b.example www.b.example;\n    root /work/sites/${"b".repeat(64)};`);
+    expect(text.match(/^ {2}server \{$/gm)).toHaveLength(4);
+    expect(text).toContain("try_files $uri $uri/ /index.html;");
+    expect(text).toContain("pid /work/tmp/nginx.pid;");
+    expect(text).not.toContain("geo $pagoda_dollar");
+  });
+
+  it("gives a site without hosts no server", () => {
+    const text = renderPoolConfig([site("ns/a", { hosts: [] })], opts);
+    expect(text.match(/^ {2}server \{$/gm)).toHaveLength(2);
+  });
+
+  it("declares $pagoda_dollar once and gives each site's rules variables of its own", () => {
+    const a = site("ns/a", { rules: rules("/old /new 301\n/x$ /y 301\n", "/*\n  X-Site: a\n") });
+    const b = site("ns/b", { rules: rules("/old /other 302\n", "/*\n  X-Site: b$\n") });
+    const text = renderPoolConfig([a, b], opts);
+    expect(text.split(DOLLAR_GEO)).toHaveLength(2);
+    const [pa, pb] = [variablePrefix("ns/a"), variablePrefix("ns/b")];
+    expect(pa).not.toBe(pb);
+    expect(text).toContain(`map $uri $${pa}rule_exact {`);
+    expect(text).toContain(`map $uri $${pb}rule_exact {`);
+    expect(text).toContain(`add_header Cache-Control $${pa}rules_cache_control always;`);
+    // Only the shared platform variables keep the bare names.
+    expect(text.match(/\$\{?pagoda_[a-z_0-9]+/g)?.filter((v) => !v.includes(pa) && !v.includes(pb))).toEqual(
+      expect.arrayContaining(["$pagoda_dollar", "$pagoda_cache_control"]),
+    );
+    expect(new Set(text.match(/\$\{?pagoda_[a-z_0-9]+/g)?.filter((v) => !v.includes(pa) && !v.includes(pb)))).toEqual(
+      new Set(["$pagoda_dollar", "${pagoda_dollar", "$pagoda_cache_control"]),
+    );
+  });
+
+  it("refuses an apply id that is not a plain token", () => {
+    expect(() => renderPoolConfig([], { ...opts, applyId: 'x"; }' })).toThrow(/plain token/);
+  });
+
+  it("sizes the server names hash for long host names", () => {
+    const long = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.example`;
+    expect(renderPoolConfig([site("ns/a", { hosts: [long] })], opts)).toContain("server_names_hash_bucket_size 1024;");
+  });
+});
+
+describe("renderRules variable prefix", () => {
+  const parsed = rules("/old /new 301\n/blog/* /news/:splat 302\n", "/*\n  X-A: 1\n/p/*\n  ! X-A\n");
+
+  it("is today's names by default, and the same text with the default prefix given", () => {
+    const plain = renderRules(parsed!, { spa: false, reservedPaths: [HEALTH_PATH] });
+    expect(renderRules(parsed!, { spa: false, reservedPaths: [HEALTH_PATH], variablePrefix: "pagoda_" })).toEqual(plain);
+    expect(plain.httpBlock).toContain(DOLLAR_GEO);
+  });
+
+  it("renames every declared variable, and only those", () => {
+    const plain = renderRules(parsed!, { spa: false, reservedPaths: [HEALTH_PATH] });
+    const other = renderRules(parsed!, { spa: false, reservedPaths: [HEALTH_PATH], variablePrefix: "pagoda_k1_", sharedDollar: true });
+    expect(other.httpBlock).not.toContain("geo $pagoda_dollar");
+    expect(`${other.httpBlock}${other.serverBlock}`).not.toMatch(/\$\{?pagoda_(rule|hm_|hv_)/);
+    expect(other.serverBlock.replaceAll("pagoda_k1_", "pagoda_")).toBe(plain.serverBlock);
+    expect(other.httpBlock.replaceAll("pagoda_k1_", "pagoda_")).toBe(plain.httpBlock.replace(DOLLAR_GEO, ""));
+  });
+
+  it("refuses a prefix nginx would read as something else", () => {
+    expect(() => renderRules(parsed!, { spa: false, reservedPaths: [], variablePrefix: "x; }" })).toThrow(/variable prefix/);
+  });
+});
