@@ -30,19 +30,25 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-/** Resident memory of a process and all its descendants, in KiB (from /proc). */
-async function treeRssKiB(pid: number): Promise<number> {
+/** Resident memory in KiB of the agent, and of its nginx master and workers (from ps). */
+async function rssKiB(agentPid: number): Promise<{ agent: number; nginx: number; nginxProcesses: number }> {
   const { stdout } = await run("ps", ["-e", "-o", "pid=,ppid=,rss="]);
   const rows = stdout
     .trim()
     .split("\n")
-    .map((l) => l.trim().split(/\s+/).map(Number));
-  const tree = new Set([pid]);
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number, number]);
+  const below = new Set<number>();
   for (let grew = true; grew;) {
     grew = false;
-    for (const [p, pp] of rows) if (p !== undefined && pp !== undefined && tree.has(pp) && !tree.has(p)) grew = tree.add(p).size > 0;
+    for (const [p, pp] of rows) {
+      if ((pp === agentPid || below.has(pp)) && !below.has(p)) {
+        below.add(p);
+        grew = true;
+      }
+    }
   }
-  return rows.filter(([p]) => p !== undefined && tree.has(p)).reduce((n, r) => n + (r[2] ?? 0), 0);
+  const of = (pids: (p: number) => boolean) => rows.filter(([p]) => pids(p)).reduce((n, r) => n + r[2], 0);
+  return { agent: of((p) => p === agentPid), nginx: of((p) => below.has(p)), nginxProcesses: below.size };
 }
 
 describe("pool agent", () => {
@@ -342,7 +348,7 @@ describe("pool agent memory (reported, not asserted)", () => {
       const empty = await agent.put({ generation: 1, sites: [] });
       expect(empty.status).toBe(202);
       await agent.waitForState((s) => s.appliedGeneration === 1);
-      const idle = await treeRssKiB(agent.child.pid ?? 0);
+      const idle = await rssKiB(agent.child.pid ?? 0);
       const sites = [];
       for (let i = 0; i < 200; i++) {
         const a = await siteArtifact(`site ${i}`);
@@ -363,10 +369,10 @@ describe("pool agent memory (reported, not asserted)", () => {
       const applyMs = performance.now() - started;
       expect(state.sites.filter((s) => s.error)).toEqual([]);
       expect((await agent.page("site-199.example")).body).toContain("site 199");
-      const loaded = await treeRssKiB(agent.child.pid ?? 0);
-      console.log(
-        `agent + nginx RSS: ${(idle / 1024).toFixed(1)} MiB with 0 sites, ${(loaded / 1024).toFixed(1)} MiB with 200 (first apply of 200 fetched sites: ${applyMs.toFixed(0)} ms)`,
-      );
+      const loaded = await rssKiB(agent.child.pid ?? 0);
+      const mib = (r: { agent: number; nginx: number; nginxProcesses: number }) =>
+        `agent ${(r.agent / 1024).toFixed(1)} MiB + nginx ${(r.nginx / 1024).toFixed(1)} MiB (${r.nginxProcesses} processes)`;
+      console.log(`RSS with 0 sites: ${mib(idle)}; with 200 sites: ${mib(loaded)}; first apply of 200 sites, all fetched: ${applyMs.toFixed(0)} ms`);
     } finally {
       await agent.stop();
       await artifacts.stop();

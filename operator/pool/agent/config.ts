@@ -71,7 +71,7 @@ export class AgentConfigError extends Error {
   }
 }
 
-export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+export function loadAgentConfig(env: Readonly<Record<string, string | undefined>> = process.env): AgentConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new AgentConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
