@@ -86,6 +86,17 @@ export function DeployHistory({
               {deploy.error ? <p className="mt-1 text-sm text-red-700">{deploy.error}</p> : null}
             </div>
             <div className="flex items-center gap-3">
+              {deploy.previewUrl ? (
+                <a
+                  href={deploy.previewUrl}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  data-testid="deploy-preview"
+                  className="text-xs font-medium text-indigo-600 hover:text-indigo-500"
+                >
+                  Preview
+                </a>
+              ) : null}
               {deploy.isTarget ? (
                 <span className="text-xs text-slate-500">current target</span>
               ) : deploy.digest && canPromote ? (

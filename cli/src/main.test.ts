@@ -115,6 +115,7 @@ describe("pickDeploy", () => {
     promotedAt: null,
     liveAt: null,
     isTarget: false,
+    previewUrl: null,
   });
   const history = [deploy("cm1aaa", "sha256:abcdef0123"), deploy("cm1aab", "sha256:abc999"), deploy("cm2zzz", "sha256:f00d")];
 

@@ -89,6 +89,7 @@ export function buildProgram(io: Io): Command {
     .requiredOption("--site <name>", "the site to deploy to")
     .option("--workspace <slug>", "the workspace (default: the token's)")
     .option("--message <text>", "a note kept with the deploy in its history")
+    .option("--no-promote", "store the deploy without pointing the site at it, and print its preview address")
     .option("--no-wait", "return once the deploy is accepted, without waiting for Live")
     .option("--include-all", "keep .git and node_modules (left out by default)")
     .addOption(new Option("--timeout <seconds>", "how long to wait for Live").default(600).argParser(positiveInt("--timeout")))
@@ -97,6 +98,12 @@ export function buildProgram(io: Io): Command {
       const reporter = opts.json ? silentReporter : reporterFor(io.stderr);
       const result = await deploy(target, opts, io, reporter);
       if (opts.json) io.stdout.write(`${JSON.stringify({ ok: true, ...result })}\n`);
+      else if (!opts.promote)
+        io.stdout.write(
+          result.deploy.previewUrl
+            ? `Preview: ${result.deploy.previewUrl}\nPromote it with "pagoda promote ${opts.site} ${result.deploy.id}".\n`
+            : `Deploy ${result.deploy.id} stored, not promoted; this site's name leaves no room for a preview address.\n`,
+        );
       else if (result.url && result.phase === "Live") io.stdout.write(`Live: ${result.url}\n`);
       else io.stdout.write(`Deploy ${result.deploy.id} accepted; it goes live by itself. Follow it with "pagoda deploys ${opts.site}".\n`);
     });
@@ -145,7 +152,8 @@ export function buildProgram(io: Io): Command {
 
   program
     .command("rollback")
-    .description("Serve an earlier deploy again (by id, a unique start of its id, or of its digest)")
+    .alias("promote")
+    .description("Point the site at a deploy: an earlier one, or one sent with --no-promote (by id, a unique start of its id, or of its digest)")
     .argument("<site>")
     .argument("<deploy>")
     .option("--workspace <slug>", "the workspace (default: the token's)")
@@ -185,6 +193,8 @@ export interface DeployOptions {
   site: string;
   workspace?: string;
   message?: string;
+  /** false (--no-promote): the site stays where it was; the deploy answers at its preview address. */
+  promote: boolean;
   wait: boolean;
   includeAll?: boolean;
   timeout: number;
@@ -216,7 +226,10 @@ export async function deploy(target: string, opts: DeployOptions, io: Io, report
   const checkedAt = performance.now();
 
   const { api, workspace } = await connect(io.env, opts.workspace);
-  const query = opts.message === undefined ? "" : `?message=${encodeURIComponent(opts.message)}`;
+  const params = new URLSearchParams();
+  if (opts.message !== undefined) params.set("message", opts.message);
+  if (opts.promote === false) params.set("promote", "false");
+  const query = params.size > 0 ? `?${params.toString()}` : "";
   const uploadPath = `/api/tenants/${enc(workspace)}/sites/${enc(opts.site)}/deploys${query}`;
   const sendingAt = performance.now();
   let sentAt = 0;
@@ -258,7 +271,8 @@ export async function deploy(target: string, opts: DeployOptions, io: Io, report
     liveMs: null as number | null,
   };
   const base = { workspace, site: opts.site, deploy: deployed, bytes, files: walked?.files.length ?? null, timings };
-  if (!opts.wait || !deployed.digest) return { ...base, url: null, phase: null };
+  // An unpromoted deploy changes nothing that could go Live.
+  if (!opts.wait || opts.promote === false || !deployed.digest) return { ...base, url: null, phase: null };
   reporter.step(`Deploy ${deployed.id} stored; waiting for it to go Live…`);
   let lastPhase = "";
   const live = await waitForLive(api, workspace, opts.site, deployed.digest, {

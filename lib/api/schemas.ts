@@ -17,7 +17,7 @@ import {
   tokenNameSchema,
 } from "../validation";
 import { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN } from "../staticsite/site-name";
-import { SERVING_MODES } from "../staticsite/schema";
+import { SERVING_MODES } from "../staticsite/serving";
 
 // ---- The one error shape -------------------------------------------------
 
@@ -74,6 +74,10 @@ z.globalRegistry.add(siteNameSchema, {
 
 /** `POST …/deploys`: the body is the zip, so the deploy's message travels in the URL. */
 export const deployUploadQuery = z.object({
+  promote: z
+    .enum(["true", "false"], { error: "promote is true or false." })
+    .optional()
+    .meta({ description: "`false` stores the deploy without pointing the site at it: it answers at its `previewUrl` until it is promoted. Default `true`." }),
   message: deployMessageSchema.optional().meta({
     description: `What this deploy is, shown in the history: at most ${DEPLOY_MESSAGE_MAX} characters, one line (newlines and other control characters are refused with 400). Blank means none.`,
     // A query value is a string or absent: the null the parser also takes is internal.
@@ -215,6 +219,11 @@ export const deploySchema = z
     promotedAt: isoTime.nullable(),
     liveAt: isoTime.nullable(),
     isTarget: z.boolean().meta({ description: "The site is pointed at this deploy." }),
+    previewUrl: z.string().nullable().meta({
+      description:
+        "Where this deploy answers whether or not it is promoted, served by the shared pool and marked noindex: `<first 12 hex digits of its digest>--<site host>`. Null while it is processing, once it is older than the site's 20 newest stored deploys, or when the site's label leaves no room.",
+      example: "https://3f2a9c1b04de--blog-alice-k3x9q2.sites.example.net/",
+    }),
   })
   .meta({ id: "Deploy" });
 

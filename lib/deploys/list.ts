@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "@/lib/db";
-import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, previewContextOf, toDeployView } from "@/lib/deploys/view";
 import { getSiteRow } from "@/lib/sites/sites";
 import type { TenantActor } from "@/lib/tenancy/access";
 
@@ -15,5 +15,6 @@ export async function listDeploys(actor: TenantActor, siteName: string): Promise
     take: HISTORY_LIMIT,
     include: deployWithCreator,
   });
-  return rows.map((row) => toDeployView(row, site.targetDeployId));
+  const previews = await previewContextOf(site);
+  return rows.map((row) => toDeployView(row, site.targetDeployId, previews));
 }

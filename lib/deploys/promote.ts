@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { actorAudit, recordAudit } from "@/lib/audit";
 import { publishPromotedDeploy } from "@/lib/publishing/publish";
 import { artifactStore } from "@/lib/artifacts/configured";
-import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, previewContextOf, toDeployView } from "@/lib/deploys/view";
 import { ConflictError, NotFoundError } from "@/lib/errors";
 import { getSiteRow } from "@/lib/sites/sites";
 import { requireRole, type TenantActor } from "@/lib/tenancy/access";
@@ -47,5 +47,5 @@ export async function promoteDeploy(actor: TenantActor, siteName: string, deploy
     return promoted;
   });
   await publishPromotedDeploy(site.id);
-  return toDeployView(updated, updated.id);
+  return toDeployView(updated, updated.id, await previewContextOf(site));
 }

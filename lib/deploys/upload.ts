@@ -4,7 +4,7 @@ import { actorAudit, recordAudit } from "@/lib/audit";
 import type { Digest } from "@/lib/artifacts";
 import { artifactStore } from "@/lib/artifacts/configured";
 import { quotasOf, storedBytesOf } from "@/lib/tenancy/quotas";
-import { type DeployView, deployWithCreator, toDeployView } from "@/lib/deploys/view";
+import { type DeployView, deployWithCreator, previewContextOf, toDeployView } from "@/lib/deploys/view";
 import { componentLogger } from "@/lib/log";
 import { getSiteRow } from "@/lib/sites/sites";
 import { recordHtmlFiles } from "@/lib/sites/settings";
@@ -24,13 +24,16 @@ export interface UploadRequest {
   ip: string | null;
   /** The deploy's message, already checked by deployMessageSchema (lib/validation.ts). */
   message?: string | null;
+  /** false: store the deploy and leave the site pointed where it was (the deploy answers at its preview address). Default true. */
+  promote?: boolean;
   /** How long the body may stall and take in all (lib/deploys/admission.ts); receiveToTempFile's defaults otherwise. */
   receive?: Pick<ReceiveOptions, "idleTimeoutMs" | "deadlineMs">;
 }
 
 /**
  * A zip becomes a deploy: streamed to disk, validated and normalized into a
- * content-addressed artifact, recorded, and promoted as the site's target.
+ * content-addressed artifact, recorded, and (unless `promote` is false)
+ * promoted as the site's target.
  * Any refusal leaves no deploy row and no artifact that nothing refers to.
  */
 export async function uploadDeploy(actor: TenantActor, siteName: string, request: UploadRequest): Promise<DeployView> {
@@ -67,6 +70,7 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
           }
           await holdArtifact(tx, artifactStore(), actor.tenantId, result.digest, result.sizeBytes);
           const now = new Date();
+          const promote = request.promote !== false;
           const created = await tx.deploy.create({
             data: {
               siteId: site.id,
@@ -83,20 +87,28 @@ export async function uploadDeploy(actor: TenantActor, siteName: string, request
               redirectsText: result.rules.redirects,
               headersText: result.rules.headers,
               finishedAt: now,
-              promotedAt: now,
+              promotedAt: promote ? now : null,
             },
             include: deployWithCreator,
           });
           await recordHtmlFiles(tx, created.id, result.paths);
-          await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
+          if (promote) await tx.site.update({ where: { id: site.id }, data: { targetDeployId: created.id } });
           return created;
         },
         { maxWait: 15_000, timeout: 15_000 },
       );
       await pin.release();
-      await audit("success", { deployId: deploy.id, digest: result.digest, files: result.fileCount, bytes: result.sizeBytes, message: deploy.message });
+      await audit("success", {
+        deployId: deploy.id,
+        digest: result.digest,
+        files: result.fileCount,
+        bytes: result.sizeBytes,
+        message: deploy.message,
+        promoted: request.promote !== false,
+      });
+      // Promoted or not, the StaticSite changes: the new deploy is one of its previews.
       await publishPromotedDeploy(site.id);
-      return toDeployView(deploy, deploy.id);
+      return toDeployView(deploy, request.promote !== false ? deploy.id : site.targetDeployId, await previewContextOf(site));
     } catch (error) {
       await pin.release();
       if (!result.alreadyStored) await forgetUnreferenced(result.digest);

@@ -1,5 +1,8 @@
 import "server-only";
+import { getConfig } from "@/lib/config";
 import type { Deploy, DeploySource, DeployState } from "@/lib/generated/prisma/client";
+import { previewDigests } from "@/lib/publishing/site-inputs";
+import { previewUrl } from "@/lib/sites/url";
 
 /** Who sent a deploy: a person, or an API token (by the name it had then, which outlives the token). */
 export type DeployCreator = { kind: "user"; name: string } | { kind: "token"; name: string };
@@ -22,6 +25,14 @@ export interface DeployView {
   liveAt: string | null;
   /** This is the deploy the site was last pointed at. */
   isTarget: boolean;
+  /** Where this deploy answers whether or not it is promoted; null while it has none (processing, older than the site's previews, or a label too long). */
+  previewUrl: string | null;
+}
+
+/** What a view needs to name a deploy's preview: the site's host label and the digests that have previews now. */
+export interface PreviewContext {
+  hostLabel: string;
+  digests: ReadonlySet<string>;
 }
 
 /** A deploy row with its creator's name, as `deployWithCreator` selects it. */
@@ -38,7 +49,7 @@ function creatorOf(deploy: DeployRow): DeployCreator | null {
 
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
-export function toDeployView(deploy: DeployRow, targetDeployId: string | null): DeployView {
+export function toDeployView(deploy: DeployRow, targetDeployId: string | null, previews?: PreviewContext): DeployView {
   return {
     id: deploy.id,
     digest: deploy.digest,
@@ -55,5 +66,14 @@ export function toDeployView(deploy: DeployRow, targetDeployId: string | null): 
     promotedAt: iso(deploy.promotedAt),
     liveAt: iso(deploy.liveAt),
     isTarget: deploy.id === targetDeployId,
+    previewUrl:
+      previews && deploy.digest !== null && deploy.state !== "processing" && previews.digests.has(deploy.digest)
+        ? previewUrl(previews.hostLabel, deploy.digest, getConfig())
+        : null,
   };
+}
+
+/** The preview context of one site, from the same rule the StaticSite's previews are written by. */
+export async function previewContextOf(site: { id: string; hostLabel: string }): Promise<PreviewContext> {
+  return { hostLabel: site.hostLabel, digests: new Set((await previewDigests([site.id])).get(site.id) ?? []) };
 }

@@ -3,9 +3,9 @@
 // never fights another field manager.
 //
 // The dashboard owns its labels, `artifact`, `tenant`, `spa`, `notFoundPage`,
-// `rules`, `domains` (verified custom domains), `serving` and its own entry of `hosts` (a set list, so other managers may add
+// `rules`, `domains` (verified custom domains), `serving`, `previews` and its own entry of `hosts` (a set list, so other managers may add
 // entries beside it). The optional ones it owns even when it leaves them out:
-// a `notFoundPage`, `rules` or `serving` set by hand where the site has none is drift.
+// a `notFoundPage`, `rules`, `serving` or `previews` set by hand where the site has none is drift.
 // Every other spec field (`suspend`, `replicas`) belongs to whoever set it,
 // with kubectl or GitOps, and is not looked at here.
 
@@ -21,6 +21,7 @@ export const OWNED_OPTIONAL_FIELDS: readonly (readonly string[])[] = [
   ["rules", "headers"],
   ["domains"],
   ["serving"],
+  ["previews"],
 ];
 
 function at(spec: unknown, path: readonly string[]): unknown {

@@ -4,7 +4,7 @@ import { db } from "@/lib/db";
 import { signedArtifactUrl } from "@/lib/artifacts/configured";
 import type { DesiredSite, TenantPolicySettings } from "@/lib/publishing";
 import type { Digest } from "@/lib/artifacts";
-import type { ServingMode } from "@/lib/staticsite/types";
+import { PREVIEWS_MAX, type ServingMode } from "@/lib/staticsite/types";
 
 const siteSelect = {
   id: true,
@@ -50,7 +50,28 @@ export function tenantPolicySettings(
   return config.PAGODA_PROXY_ORIGINS.length > 0 ? { ...settings, proxyOrigins: config.PAGODA_PROXY_ORIGINS } : settings;
 }
 
-function toDesired(site: SiteWithTarget): DesiredSite | null {
+/**
+ * The digests of each site's newest stored deploys, each once, newest first,
+ * at most PREVIEWS_MAX: one statement for any number of sites (a nested
+ * `take` would read every deploy of every site and cut them in memory).
+ */
+export async function previewDigests(siteIds: string[]): Promise<Map<string, string[]>> {
+  const byId = new Map<string, string[]>();
+  if (siteIds.length === 0) return byId;
+  const rows = await db().$queryRaw<{ siteId: string; digest: string }[]>`
+    SELECT "siteId", digest FROM (
+      SELECT "siteId", digest, row_number() OVER (PARTITION BY "siteId" ORDER BY max("createdAt") DESC, digest) AS n
+      FROM "Deploy"
+      WHERE "siteId" = ANY(${siteIds}) AND digest IS NOT NULL AND state <> 'processing'
+      GROUP BY "siteId", digest
+    ) newest
+    WHERE n <= ${PREVIEWS_MAX}
+    ORDER BY "siteId", n`;
+  for (const row of rows) byId.set(row.siteId, [...(byId.get(row.siteId) ?? []), row.digest]);
+  return byId;
+}
+
+function toDesired(site: SiteWithTarget, previews: readonly string[] = []): DesiredSite | null {
   const digest = site.targetDeploy?.digest;
   if (!digest) return null;
   return {
@@ -67,17 +88,19 @@ function toDesired(site: SiteWithTarget): DesiredSite | null {
     // spec.domains holds exact names only; a wildcard (PAGODA_DOMAINS_ALLOW_WILDCARD) is verified but not served yet.
     domains: site.domains.map((domain) => domain.name).filter((name) => !name.startsWith("*.")),
     serving: site.serving,
+    previews: previews.map((preview) => ({ url: signedArtifactUrl(preview as Digest), digest: preview })),
   };
 }
 
 /** What the cluster should run for one site, from Postgres; null while it has no promoted deploy. */
 export async function desiredSiteOf(siteId: string): Promise<DesiredSite | null> {
   const site = await db().site.findUnique({ where: { id: siteId }, select: siteSelect });
-  return site ? toDesired(site) : null;
+  return site ? toDesired(site, (await previewDigests([site.id])).get(site.id)) : null;
 }
 
 /** Every site that should be running: the input of a full restore. */
 export async function allDesiredSites(): Promise<DesiredSite[]> {
   const sites = await db().site.findMany({ where: { targetDeployId: { not: null } }, select: siteSelect });
-  return sites.map(toDesired).filter((site): site is DesiredSite => site !== null);
+  const previews = await previewDigests(sites.map((site) => site.id));
+  return sites.map((site) => toDesired(site, previews.get(site.id))).filter((site): site is DesiredSite => site !== null);
 }

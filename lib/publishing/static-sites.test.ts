@@ -64,6 +64,20 @@ describe("desiredStaticSite", () => {
     expect(desiredStaticSite(input({ serving: "dedicated" }))).toEqual(desiredStaticSite(input()));
   });
 
+  it("carries recent deploys as previews, and refuses a list the API server would", () => {
+    const other = `sha256:${"cd".repeat(32)}`;
+    const previews = [
+      { url: "https://dash.example.com/a1", digest },
+      { url: "https://dash.example.com/a2", digest: other },
+    ];
+    expect(desiredStaticSite(input({ previews })).spec.previews).toEqual(previews);
+    expect(desiredStaticSite(input({ previews: [] })).spec).not.toHaveProperty("previews");
+    expect(() => desiredStaticSite(input({ previews: [previews[0]!, previews[0]!] }))).toThrow(/lists a digest twice/);
+    expect(() => desiredStaticSite(input({ previews: [{ url: "/relative", digest }] }))).toThrow(InvalidSiteError);
+    const many = Array.from({ length: 21 }, (_, i) => ({ url: `https://dash.example.com/${i}`, digest: `sha256:${i.toString(16).padStart(64, "0")}` }));
+    expect(() => desiredStaticSite(input({ previews: many }))).toThrow(/at most 20/);
+  });
+
   it("is deterministic: the same row gives the same object", () => {
     expect(desiredStaticSite(input())).toEqual(desiredStaticSite(input()));
   });

@@ -20,6 +20,7 @@ import {
   LABEL_TENANT,
   NOT_FOUND_PAGE_MAX_LENGTH,
   NOT_FOUND_PAGE_RE,
+  PREVIEWS_MAX,
   RULES_TEXT_MAX_LENGTH,
   SITE_NAME_MAX_LENGTH,
   SITE_NAME_RE,
@@ -81,6 +82,8 @@ export interface DesiredSite {
   domains?: readonly string[];
   /** The Site row's serving mode; omitted or dedicated: the field is left out, as StaticSites from before the pool read. */
   serving?: ServingMode;
+  /** Recent deploys with a preview address, newest first, each with its signed URL; omitted or empty: none. */
+  previews?: readonly { url: string; digest: string }[];
 }
 
 // Label values: at most 63 characters, alphanumerics with -_. inside.
@@ -146,6 +149,7 @@ export function desiredStaticSite(input: DesiredSite): StaticSite {
       ...(notFoundPage !== null ? { notFoundPage } : {}),
       ...rulesSpec(input.rules),
       ...domainsSpec(input.domains),
+      ...previewsSpec(input.previews),
       // Absent means dedicated, so a dedicated site's object is the same text as before the pool existed.
       ...(input.serving === "shared" ? { serving: "shared" as const } : {}),
     },
@@ -164,6 +168,21 @@ function rulesSpec(rules: DesiredSite["rules"]): Pick<StaticSite["spec"], "rules
       ...(rules.headers !== null ? { headers: rules.headers } : {}),
     },
   };
+}
+
+function previewsSpec(previews: DesiredSite["previews"]): Pick<StaticSite["spec"], "previews"> {
+  if (!previews || previews.length === 0) return {};
+  check(previews.length <= PREVIEWS_MAX, "previews", `has ${previews.length} deploys; at most ${PREVIEWS_MAX} fit a StaticSite`);
+  for (const { url, digest } of previews) {
+    check(DIGEST_RE.test(digest), "previews", `${JSON.stringify(digest)} is not sha256:<64 hex digits>`);
+    check(
+      ARTIFACT_URL_RE.test(url) && url.length <= ARTIFACT_URL_MAX_LENGTH,
+      "previews",
+      `must be absolute http(s) URLs of at most ${ARTIFACT_URL_MAX_LENGTH} characters`,
+    );
+  }
+  check(new Set(previews.map((p) => p.digest)).size === previews.length, "previews", "lists a digest twice");
+  return { previews: previews.map(({ url, digest }) => ({ url, digest })) };
 }
 
 function domainsSpec(domains: DesiredSite["domains"]): Pick<StaticSite["spec"], "domains"> {

@@ -4,17 +4,20 @@
 // server's own rules (CEL, list semantics) ride along as schema metadata.
 import { z } from "zod";
 import { MAX_RULES_FILE_BYTES } from "./rules/limits";
+import { SERVING_MODES } from "./serving";
+
+export { SERVING_MODES, type ServingMode } from "./serving";
 
 export const REPLICAS_MIN = 1;
 export const REPLICAS_MAX = 10;
 export const REPLICAS_DEFAULT = 1;
 export const HOSTS_MAX = 20;
 export const HOST_MAX_LENGTH = 253;
+/** Deploys of a site that answer at a preview address of their own: the most recent ones. */
+export const PREVIEWS_MAX = 20;
 /** Verified custom domains a site may have; each costs a certificate. */
 export const DOMAINS_MAX = 20;
 /** What the operator makes of each custom domain (status.domains[].state). */
-/** How a site is served: its own nginx pods, or the shared pool (docs/serving.md). Absent means dedicated, as before the pool existed. */
-export const SERVING_MODES = ["dedicated", "shared"] as const;
 export const DOMAIN_STATES = ["refused", "pending-certificate", "certificate-issued", "serving", "failed"] as const;
 export const NOT_FOUND_PAGE_MAX_LENGTH = 256;
 /** Characters of `spec.rules.redirects` / `.headers`: the parser's file limit (its bytes bound its characters). */
@@ -108,6 +111,16 @@ export const specSchema = z
       .describe(
         "The site's _redirects and _headers, as the dashboard checked them at upload. The operator parses them again; rules that do not parse leave the site Degraded (RulesInvalid) on its last good configuration.",
       )
+      .optional(),
+    previews: z
+      .array(artifactSchema)
+      .max(PREVIEWS_MAX)
+      .meta({
+        description:
+          "Recent deploys of the site, each served by the shared pool at its own preview address, <first 12 hex digits of its digest>--<site host>, whether or not it is promoted.",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["digest"],
+      })
       .optional(),
     serving: z
       .enum(SERVING_MODES)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultHostLabel, defaultSiteHost, DNS_LABEL_MAX_LENGTH, hostUnder, siteUrl } from "./site-url";
+import { defaultHostLabel, defaultSiteHost, DNS_LABEL_MAX_LENGTH, hostUnder, PREVIEW_LABEL_RE, previewHost, previewRef, siteUrl } from "./site-url";
 
 describe("site URL rule", () => {
   it("writes the scheme, the host and a root path", () => {
@@ -27,5 +27,23 @@ describe("site URL rule", () => {
     const owner = "o".repeat(DNS_LABEL_MAX_LENGTH - "blog-".length);
     expect(defaultSiteHost("blog", owner, "x.net")).toBe(`blog-${owner}.x.net`);
     expect(defaultSiteHost("blog", `${owner}o`, "x.net")).toBeUndefined();
+  });
+});
+
+describe("preview addresses", () => {
+  const digest = `sha256:3f2a9c1b04de${"0".repeat(52)}`;
+
+  it("are the digest's first 12 hex digits and two dashes before the site's own label, one label under the same domain", () => {
+    expect(previewRef(digest)).toBe("3f2a9c1b04de");
+    expect(previewHost(previewRef(digest), "blog-alice-k3x9q2.pagoda.example.com")).toBe("3f2a9c1b04de--blog-alice-k3x9q2.pagoda.example.com");
+    expect(PREVIEW_LABEL_RE.test("3f2a9c1b04de--blog-alice-k3x9q2")).toBe(true);
+    expect(PREVIEW_LABEL_RE.test("blog-alice-k3x9q2")).toBe(false);
+  });
+
+  it("do not exist where the label would pass 63 characters, or for a host without a domain", () => {
+    const longest = "a".repeat(63 - 14);
+    expect(previewHost("3f2a9c1b04de", `${longest}.example.com`)).toBe(`3f2a9c1b04de--${longest}.example.com`);
+    expect(previewHost("3f2a9c1b04de", `${longest}b.example.com`)).toBeUndefined();
+    expect(previewHost("3f2a9c1b04de", "localhost")).toBeUndefined();
   });
 });

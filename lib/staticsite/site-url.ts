@@ -43,3 +43,27 @@ export function siteUrl({ scheme, host, port }: SiteAddress): string {
   const shown = port !== undefined && port !== DEFAULT_PORTS[scheme] ? `:${port}` : "";
   return `${scheme}://${host}${shown}/`;
 }
+
+/** Hex digits of a deploy's digest that name its preview address. */
+export const PREVIEW_REF_LENGTH = 12;
+/** A host label that is a preview's: `<12 hex>--<site label>`. */
+export const PREVIEW_LABEL_RE = /^[0-9a-f]{12}--/;
+
+/** `3f2a9c1b04de` of `sha256:3f2a9c1b04de…`: the deploy's part of its preview host. */
+export function previewRef(digest: string): string {
+  return digest.slice("sha256:".length, "sha256:".length + PREVIEW_REF_LENGTH);
+}
+
+/**
+ * `<ref>--<label>.<domain>` for a site host `<label>.<domain>`: one label
+ * still, so the wildcard that covers the site's host covers its previews.
+ * No host label the dashboard makes has `--` (site names cannot, and a
+ * tenant slug cannot start with a dash). Undefined when the label would not
+ * fit in 63 characters.
+ */
+export function previewHost(ref: string, siteHost: string): string | undefined {
+  const dot = siteHost.indexOf(".");
+  if (dot <= 0) return undefined;
+  const label = `${ref}--${siteHost.slice(0, dot)}`;
+  return label.length <= DNS_LABEL_MAX_LENGTH ? `${label}${siteHost.slice(dot)}` : undefined;
+}

@@ -107,5 +107,3 @@ export function isDigestLive(site: StaticSite, digest: string): boolean {
   if ((status.observedGeneration ?? -1) < (site.metadata.generation ?? 0)) return false;
   return findCondition(status, CONDITION_READY)?.status === "True";
 }
-
-export type ServingMode = (typeof SERVING_MODES)[number];

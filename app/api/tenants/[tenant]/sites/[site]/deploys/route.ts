@@ -27,7 +27,10 @@ export async function POST(request: NextRequest, context: Context) {
   try {
     const { tenant, site } = siteParamsSchema.parse(await context.params);
     const actor = await requireActor(request, tenant, "deploy");
-    const { message } = deployUploadQuery.parse({ message: request.nextUrl.searchParams.get("message") ?? undefined });
+    const { message, promote } = deployUploadQuery.parse({
+      message: request.nextUrl.searchParams.get("message") ?? undefined,
+      promote: request.nextUrl.searchParams.get("promote") ?? undefined,
+    });
     if (!request.body) throw new ApiError(400, "empty_body", "Send the zip file as the request body.");
     const type = request.headers.get("content-type") ?? "";
     if (!/^application\/(zip|x-zip-compressed|octet-stream)\b/.test(type)) {
@@ -39,6 +42,7 @@ export async function POST(request: NextRequest, context: Context) {
       declaredLength: length === null ? null : Number(length),
       ip: clientIp(request.headers),
       message: message ?? null,
+      promote: promote !== "false",
     });
     return NextResponse.json({ deploy } satisfies DeployResponse, { status: 201 });
   } catch (error) {
