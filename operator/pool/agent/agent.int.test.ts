@@ -215,7 +215,7 @@ describe("pool agent", () => {
     expect(metrics).toMatch(/^pagoda_pool_store_tampered_total 1$/m);
   });
 
-  it("with a tampered tarball and its URL down, reports the error and keeps serving the old digest", async () => {
+  it("with a tampered tarball and its URL down, reports the error and keeps serving the old digest, until the URL answers", async () => {
     const delta = await siteArtifact("delta");
     const stored = path.join(dirs.storeDir, `${delta.digest.slice(7)}.tgz`);
     await writeFile(stored, Buffer.from("not the artifact"));
@@ -229,6 +229,12 @@ describe("pool agent", () => {
     expect(s.digest).toBe(sha256(gamma?.[1] ?? Buffer.alloc(0)));
     expect((await agent.page("gamma.example")).body).toContain("gamma");
     expect(await readdir(dirs.storeDir)).not.toContain(`${delta.digest.slice(7)}.tgz`);
+
+    // Once the URL answers, the agent gets there by itself, without another push.
+    artifacts.add("delta-is-gone.tgz", delta.data);
+    const healed = await agent.waitForState((st) => siteOf(st, "ns/gamma").digest === delta.digest);
+    expect(siteOf(healed, "ns/gamma").error).toBeUndefined();
+    expect((await agent.page("gamma.example")).body).toBe(delta.body);
   });
 
   it("refuses an artifact whose bytes do not have the digest asked for (ArtifactInvalid), leaving nothing in the store", async () => {

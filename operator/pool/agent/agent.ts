@@ -27,8 +27,8 @@ const log = componentLogger("pool-agent");
 /** Sites made ready at once in an apply: downloads and unpacks overlap, without flooding the disk. */
 const PREPARE_CONCURRENCY = 4;
 const MESSAGE_MAX = 1024;
-/** Retries of an apply while some site's artifact could not be fetched (a new push retries at once). */
-const FETCH_RETRY: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000 };
+/** Retries of an apply that failed or left an artifact unfetched (a new push retries at once). */
+const RETRY: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000 };
 
 type SiteError = NonNullable<ServedSite["error"]>;
 
@@ -84,7 +84,7 @@ export class PoolAgent {
   private applying: Promise<void> | undefined;
   private again = false;
   private applyCount = 0;
-  private fetchRetries = 0;
+  private retries = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly unpacking = new Map<string, Promise<void>>();
   private stopped = false;
@@ -190,7 +190,19 @@ export class PoolAgent {
         this.applying = undefined;
       }
     })();
-    this.applying.catch((error: unknown) => log.error({ err: error }, "apply failed"));
+    this.applying.catch((error: unknown) => {
+      log.error({ err: error }, "apply failed; the running configuration stays");
+      this.retryLater();
+    });
+  }
+
+  /** Applies the newest map again after a backoff: what failed was the machinery (a fetch, nginx), not the map. */
+  private retryLater(): void {
+    if (this.stopped) return;
+    const delay = backoffDelay(++this.retries, RETRY);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.kick(), delay);
+    this.retryTimer.unref();
   }
 
   private nextApplyId(generation: number): string {
@@ -293,13 +305,10 @@ export class PoolAgent {
     this.publish();
 
     if ([...errors.values()].some((e) => e.reason === "ArtifactFetchFailed")) {
-      const delay = backoffDelay(++this.fetchRetries, FETCH_RETRY);
-      log.warn({ delayMs: delay }, "some artifacts could not be fetched; trying again later");
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.kick(), delay);
-      this.retryTimer.unref();
+      log.warn("some artifacts could not be fetched; trying again later");
+      this.retryLater();
     } else {
-      this.fetchRetries = 0;
+      this.retries = 0;
     }
   }
 
