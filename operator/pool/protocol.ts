@@ -9,7 +9,16 @@
 // Plain types and one parser per direction, so that the agent and the
 // operator (two programs, two bundles) cannot read the same text two ways.
 import { z } from "zod";
-import { ARTIFACT_URL_MAX_LENGTH, ARTIFACT_URL_RE, DIGEST_RE, HOST_RE, NOT_FOUND_PAGE_RE, RULES_TEXT_MAX_LENGTH } from "@/lib/staticsite/schema";
+import {
+  ARTIFACT_URL_MAX_LENGTH,
+  ARTIFACT_URL_RE,
+  DIGEST_RE,
+  HOST_RE,
+  HOSTS_MAX,
+  NOT_FOUND_PAGE_RE,
+  PREVIEWS_MAX,
+  RULES_TEXT_MAX_LENGTH,
+} from "@/lib/staticsite/schema";
 
 /** Port of the agent's API inside a pool pod (nginx serves sites on 8080). */
 export const AGENT_PORT = 8081;
@@ -30,6 +39,22 @@ export const poolSiteSchema = z.object({
   notFoundPage: z.string().max(256).regex(NOT_FOUND_PAGE_RE).optional(),
   /** The site's `_redirects` and `_headers` text as in its spec; the agent parses it with the operator's parser. */
   rules: z.object({ redirects: z.string().max(RULES_TEXT_MAX_LENGTH).optional(), headers: z.string().max(RULES_TEXT_MAX_LENGTH).optional() }).optional(),
+  /**
+   * The site's recent deploys (spec.previews), each at its own preview host
+   * (lib/staticsite/site-url.ts, previewHost). Served lazily: nothing is
+   * fetched or unpacked for one until a request for its host arrives. A
+   * dedicated site is in the map for its previews only, with no hosts.
+   */
+  previews: z
+    .array(
+      z.object({
+        host: z.string().max(253).regex(HOST_RE),
+        digest: z.string().regex(DIGEST_RE),
+        url: z.string().max(ARTIFACT_URL_MAX_LENGTH).regex(ARTIFACT_URL_RE),
+      }),
+    )
+    .max(PREVIEWS_MAX * HOSTS_MAX)
+    .optional(),
 });
 export type PoolSite = z.infer<typeof poolSiteSchema>;
 
