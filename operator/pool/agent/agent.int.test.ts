@@ -75,7 +75,8 @@ describe("pool agent", () => {
     beta = await siteArtifact("beta");
     alphaUrl = artifacts.add("alpha.tgz", alpha.data);
     betaUrl = artifacts.add("beta.tgz", beta.data);
-    agent = await startAgent(dirs);
+    // The artifact server doubles as the origin the proxy rules may reach.
+    agent = await startAgent(dirs, { PAGODA_PROXY_ORIGINS: `http://127.0.0.1:${artifacts.port}` });
   });
 
   afterAll(async () => {
@@ -273,7 +274,10 @@ describe("pool agent", () => {
         }),
         site("ns/two", ["two.example"], two, artifacts.add("two.tgz", two.data), {
           spa: true,
-          rules: { redirects: "/old /elsewhere 302\n/app/* /index.html 200\n", headers: "/*\n  X-Site: two\n/private/*\n  ! X-Site\n" },
+          rules: {
+            redirects: `/old /elsewhere 302\n/app/* /index.html 200\n/files/* http://127.0.0.1:${artifacts.port}/:splat 200\n`,
+            headers: "/*\n  X-Site: two\n/private/*\n  ! X-Site\n",
+          },
         }),
       ],
     });
@@ -285,6 +289,7 @@ describe("pool agent", () => {
       ["one.example", "/app/x", 404, { "x-site": "one" }],
       ["one.example", "/_redirects", 404, {}],
       ["two.example", "/old", 302, { location: "/elsewhere", "x-site": "two" }],
+      ["one.example", "/files/one.tgz", 404, {}],
       ["two.example", "/blog/2024/hello", 200, { location: undefined, "x-site": "two" }],
       ["two.example", "/store?id=42", 200, { location: undefined }],
       ["two.example", "/private/x", 200, { "x-site": undefined }],
@@ -296,6 +301,11 @@ describe("pool agent", () => {
     }
     expect((await agent.page("one.example", "/nothing")).body).toContain("missing in one");
     expect((await agent.page("two.example", "/app/deep/link")).body).toBe(two.body);
+    // Proxied to the origin the agent allows; the other site has no such rule.
+    const proxied = await agent.page("two.example", "/files/one.tgz");
+    expect(proxied.status).toBe(200);
+    expect(proxied.headers["content-type"]).toBe("application/gzip");
+    expect((await agent.page("one.example", "/files/one.tgz")).status).toBe(404);
   });
 
   it("keeps a site's previous server block when its new rules do not parse (ConfigInvalid)", async () => {

@@ -243,8 +243,8 @@ export class PoolAgent {
       let rules: SiteRules | undefined;
       try {
         checkSiteServing(site.spa, site.notFoundPage);
-        rules = parseSiteRules(site.rules);
-        renderPoolRules({ key: site.key, spa: site.spa, rules });
+        rules = parseSiteRules(site.rules, this.opts.config.proxy);
+        renderPoolRules({ key: site.key, spa: site.spa, rules }, this.opts.config.proxy);
       } catch (error) {
         errors.set(site.key, { reason: "ConfigInvalid", message: message(error) });
         keep(site.key);
@@ -345,6 +345,7 @@ export class PoolAgent {
       mimeTypesPath: c.mimeTypesPath,
       accessLog: c.accessLog,
       errorLog: c.errorLog,
+      proxy: c.proxy,
     });
     const file = path.join(this.confDir, `nginx.${applyId}.conf`);
     await writeFile(file, text);

@@ -33,6 +33,10 @@ describe("loadAgentConfig", () => {
     expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_ENV.storeMaxBytes]: "lots" })).toThrow(/PAGODA_POOL_STORE_MAX_BYTES/);
     expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.apiPort]: "70000" })).toThrow(/PAGODA_POOL_API_PORT/);
     expect(() => loadAgentConfig({})).toThrow(AgentConfigError);
+    expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.proxyOrigins]: "https://api.example.com" })).toThrow(
+      /PAGODA_PROXY_RESOLVER: required/,
+    );
+    expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.proxyOrigins]: "not a url" })).toThrow(/PAGODA_PROXY_ORIGINS/);
   });
 
   it("reads the store's size and the test ports", () => {
@@ -43,6 +47,9 @@ describe("loadAgentConfig", () => {
       [AGENT_NGINX_ENV.listenHost]: "127.0.0.1",
     });
     expect([c.storeMaxBytes, c.sitePort, c.host]).toEqual([1048576, 18080, "127.0.0.1"]);
+    expect(loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.proxyOrigins]: "http://10.0.0.1:8080" }).proxy).toEqual({
+      origins: ["http://10.0.0.1:8080"],
+    });
   });
 });
 

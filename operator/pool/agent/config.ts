@@ -2,8 +2,10 @@
 // the operator's pod template sets, AGENT_ENV) and validated before anything
 // starts, so a bad value fails at boot with the variable's name.
 import { z } from "zod";
+import { originHasIpHost, parseProxyOrigins } from "@/lib/staticsite/rules";
 import { AGENT_ENV, AGENT_PORT } from "../protocol";
 import { LISTEN_PORT } from "../../nginx-config";
+import type { ProxySettings } from "../../nginx-rules";
 
 const GiB = 1024 ** 3;
 
@@ -21,6 +23,9 @@ export const AGENT_NGINX_ENV = {
   /** nginx's access and error logs: the container's stdout and stderr unless set. */
   accessLog: "PAGODA_POOL_ACCESS_LOG",
   errorLog: "PAGODA_POOL_ERROR_LOG",
+  /** The operator's own proxy allow-list and resolver, under the operator's names: a shared site's proxy rules are held to the same. */
+  proxyOrigins: "PAGODA_PROXY_ORIGINS",
+  proxyResolver: "PAGODA_PROXY_RESOLVER",
 } as const;
 
 export const TOKEN_MIN_LENGTH = 32;
@@ -46,6 +51,23 @@ const envSchema = z.object({
   [AGENT_NGINX_ENV.controlPort]: port.default(AGENT_PORT + 1),
   [AGENT_NGINX_ENV.accessLog]: absolutePath.default("/dev/stdout"),
   [AGENT_NGINX_ENV.errorLog]: absolutePath.default("/dev/stderr"),
+  [AGENT_NGINX_ENV.proxyOrigins]: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseProxyOrigins(text);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: e instanceof Error ? e.message : String(e) });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  [AGENT_NGINX_ENV.proxyResolver]: z
+    .string()
+    .regex(/^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?::[0-9]{1,5})?$/, {
+      message: "expected the IPv4 address of a DNS server, with an optional port",
+    })
+    .optional(),
 });
 
 export interface AgentConfig {
@@ -62,6 +84,8 @@ export interface AgentConfig {
   controlPort: number;
   accessLog: string;
   errorLog: string;
+  /** Where sites' proxy rules may go; absent: a site with a proxy rule is ConfigInvalid. */
+  proxy?: ProxySettings;
 }
 
 export class AgentConfigError extends Error {
@@ -77,6 +101,12 @@ export function loadAgentConfig(env: Readonly<Record<string, string | undefined>
     throw new AgentConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const e = parsed.data;
+  const origins = e[AGENT_NGINX_ENV.proxyOrigins] ?? [];
+  const resolver = e[AGENT_NGINX_ENV.proxyResolver];
+  const named = origins.filter((o) => !originHasIpHost(o));
+  if (named.length > 0 && !resolver) {
+    throw new AgentConfigError([`${AGENT_NGINX_ENV.proxyResolver}: required when ${AGENT_NGINX_ENV.proxyOrigins} names a host (${named.join(", ")})`]);
+  }
   return {
     token: e[AGENT_ENV.token],
     storeDir: e[AGENT_ENV.storeDir],
@@ -91,5 +121,6 @@ export function loadAgentConfig(env: Readonly<Record<string, string | undefined>
     controlPort: e[AGENT_NGINX_ENV.controlPort],
     accessLog: e[AGENT_NGINX_ENV.accessLog],
     errorLog: e[AGENT_NGINX_ENV.errorLog],
+    ...(origins.length > 0 ? { proxy: { origins, ...(resolver ? { resolver } : {}) } } : {}),
   };
 }

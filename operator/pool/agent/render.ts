@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { HEALTH_PATH, renderNginxPreamble, renderSiteServer } from "../../nginx-config";
-import { DOLLAR_GEO, mapHashSettings, renderRules, type MapHashSizes, type RenderedRules, type SiteRules } from "../../nginx-rules";
+import { DOLLAR_GEO, mapHashSettings, renderRules, type MapHashSizes, type ProxySettings, type RenderedRules, type SiteRules } from "../../nginx-rules";
 
 /** A site as the configuration serves it: the spec it was made from and its parsed rules. */
 export interface PoolServerSite {
@@ -27,6 +27,7 @@ export interface PoolConfigOptions {
   mimeTypesPath: string;
   accessLog: string;
   errorLog: string;
+  proxy?: ProxySettings;
 }
 
 /** Path on the control port that answers the configuration's applyId. */
@@ -46,9 +47,9 @@ export function variablePrefix(key: string): string {
 }
 
 /** The site's rules compiled for a shared http block; throws what renderRules throws. */
-export function renderPoolRules(site: Pick<PoolServerSite, "key" | "spa" | "rules">): RenderedRules | undefined {
+export function renderPoolRules(site: Pick<PoolServerSite, "key" | "spa" | "rules">, proxy?: ProxySettings): RenderedRules | undefined {
   if (!site.rules) return undefined;
-  return renderRules(site.rules, { spa: site.spa, reservedPaths: [HEALTH_PATH], variablePrefix: variablePrefix(site.key), sharedDollar: true });
+  return renderRules(site.rules, { spa: site.spa, reservedPaths: [HEALTH_PATH], proxy, variablePrefix: variablePrefix(site.key), sharedDollar: true });
 }
 
 /** Room in a hash for `keys` of up to `longest` bytes, with the margin nginx needs to build it without collisions. */
@@ -62,7 +63,7 @@ function hashRoom(longest: number, keys: number): MapHashSizes {
 
 export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolConfigOptions): string {
   if (!/^[A-Za-z0-9._-]+$/.test(opts.applyId)) throw new Error(`apply id ${JSON.stringify(opts.applyId)} is not a plain token`);
-  const rendered = sites.map((site) => ({ site, rules: renderPoolRules(site) }));
+  const rendered = sites.map((site) => ({ site, rules: renderPoolRules(site, opts.proxy) }));
   const hosts = sites.flatMap((s) => s.hosts);
   const names = hashRoom(
     hosts.reduce((n, h) => Math.max(n, h.length), 0),
