@@ -8,7 +8,20 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PoolDesired, PoolState } from "../protocol";
-import { ArtifactServer, settledOn, site, siteArtifact, startAgent, tarball, sha256, type Artifact, type RunningAgent, type AgentDirs } from "./test-support";
+import { DESIRED_BODY_MAX_BYTES } from "./api";
+import {
+  ArtifactServer,
+  request,
+  settledOn,
+  site,
+  siteArtifact,
+  startAgent,
+  tarball,
+  sha256,
+  type Artifact,
+  type RunningAgent,
+  type AgentDirs,
+} from "./test-support";
 
 const run = promisify(execFile);
 
@@ -119,6 +132,13 @@ describe("pool agent", () => {
     const twice = await agent.put({ generation: 1, sites: [site("ns/a", [], alpha, alphaUrl), site("ns/a", [], beta, betaUrl)] });
     expect(twice.status).toBe(400);
     expect(twice.body).toMatch(/appears twice/);
+    const huge = await request(agent.apiPort, {
+      method: "PUT",
+      path: "/v1/desired",
+      headers: { "x-pagoda-pool-token": agent.token, "content-length": String(DESIRED_BODY_MAX_BYTES + 1) },
+      body: "{",
+    });
+    expect(huge.status).toBe(413);
     const state = await agent.state();
     expect(state.desiredGeneration).toBe(0);
     expect(state.sites).toEqual([]);

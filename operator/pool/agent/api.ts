@@ -64,9 +64,9 @@ export function createAgentServer(agent: PoolAgent, token: string): http.Server 
   const server = http.createServer((req, res) => {
     handle(agent, token, req, res).catch((error: unknown) => {
       if (error instanceof HttpError) {
-        send(res, error.status, { error: error.message });
         // A body left unread would keep the connection busy with bytes nobody wants.
-        if (error.status === 413) req.destroy();
+        if (error.status === 413) res.setHeader("connection", "close");
+        send(res, error.status, { error: error.message });
         return;
       }
       log.error({ err: error, method: req.method, url: req.url }, "request failed");
