@@ -168,8 +168,12 @@ build_pool_image() {
   chmod 1777 "$rootfs/tmp"
   chown 101:101 "$rootfs/var/cache/pagoda-pool" "$rootfs/var/lib/pagoda-pool" "$rootfs/var/log/nginx"
   # NODE_EXTRA_CA_CERTS: artifact URLs signed by a private CA the machine trusts work too.
+  # nginx's logs go to the agent's (PID 1's) stdout and stderr, the pipes runc
+  # hands the container as uid 101. Not /dev/stdout: that is the opening
+  # process's own fd, and the agent runs `nginx -t` with socket pairs there,
+  # which open() refuses (ENXIO), so every configuration would fail its test.
   oci_archive "$out" "$ref" "$rootfs" \
-    '{"Entrypoint":["/usr/local/bin/node","/app/agent.cjs"],"User":"101:101","ExposedPorts":{"8080/tcp":{},"8081/tcp":{}},"Env":["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"]}'
+    '{"Entrypoint":["/usr/local/bin/node","/app/agent.cjs"],"User":"101:101","ExposedPorts":{"8080/tcp":{},"8081/tcp":{}},"Env":["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt","PAGODA_POOL_ACCESS_LOG=/proc/1/fd/1","PAGODA_POOL_ERROR_LOG=/proc/1/fd/2"]}'
 }
 
 # ensure_pool_image <bundle>: builds pool-<tag>.tar unless the cache holds it;
