@@ -142,6 +142,8 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
       // Only the leader talks to the replicas: two writers would number their maps apart.
       routing.pool?.replicas.start(caches.poolPods?.list() ?? []);
       queue.start();
+      // The first map waits for every site's entry: the queue idle once holds the first pass over all of them.
+      if (routing.pool) void queue.idle().then(() => routing.pool?.begin());
     },
     onStoppedLeading: async () => {
       leadership.leader = false;

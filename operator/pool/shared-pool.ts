@@ -42,6 +42,7 @@ export class SharedPool implements SharedPoolView {
   private readonly entries = new Map<string, { entry: PoolSite; hash: string }>();
   private readonly generations = new PoolGenerations();
   private token: string | undefined;
+  private begun = false;
 
   constructor(private readonly opts: SharedPoolOptions) {
     this.replicas = new PoolReplicas({
@@ -91,8 +92,19 @@ export class SharedPool implements SharedPoolView {
     return [...this.entries.keys()];
   }
 
-  /** Makes the map from the entries; the replicas behind it are sent it when it is new. */
-  publish(): PoolDesired {
+  /**
+   * From now on maps are made: every site has been reconciled once since
+   * this instance took the lead. Before that the entries are partial, and a
+   * map made from them would take the missing sites off every replica.
+   */
+  begin(): void {
+    this.begun = true;
+    this.opts.schedulePublish();
+  }
+
+  /** Makes the map from the entries; the replicas behind it are sent it when it is new. Nothing before begin(). */
+  publish(): PoolDesired | undefined {
+    if (!this.begun) return undefined;
     const before = this.generations.desired?.generation;
     const desired = this.generations.update(sortEntries([...this.entries.values()].map((e) => e.entry)));
     if (desired.generation !== before) {
