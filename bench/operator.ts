@@ -1,4 +1,4 @@
-// Operator benchmark: `npm run bench:operator -- [--sites 500] [--steady 60|0] [--floor all-writes|apply|create] [--controllers pause|run] [--operator-node-options="..."] [--kubeconfig path [--cluster-dir dir]]`.
+// Operator benchmark: `npm run bench:operator -- [--sites 500] [--serving dedicated|shared] [--steady 60|0] [--floor all-writes|apply|create] [--controllers pause|run] [--operator-node-options="..."] [--kubeconfig path [--cluster-dir dir]]`.
 //
 // On a control-plane-only cluster (a fresh throw-away one unless --kubeconfig
 // is given) it measures, side by side in one run:
@@ -26,6 +26,12 @@
 // objects are gone before the operator phase starts.
 // Each phase also prints the API server's own request and watch-event
 // counts, so it is plain what it was busy with.
+//
+// With --serving shared the sites ask for the shared pool: the operator runs
+// with a pool configured (its pods stay Pending on a cluster without a node,
+// so every site ends PoolUnavailable, which is a status like any other) and
+// builds no children; the floor is still the dedicated one, so the ratio
+// then compares a shared run with a dedicated floor.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -58,6 +64,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 const { values: args } = parseArgs({
   options: {
     sites: { type: "string", default: "500" },
+    serving: { type: "string", default: "dedicated" },
     steady: { type: "string", default: "60" },
     concurrency: { type: "string", default: "4" },
     // How the floor writes. "all-writes" (the default): every write of the
@@ -95,6 +102,8 @@ const floorVerb = args.floor;
 if (floorVerb !== "create" && floorVerb !== "apply" && floorVerb !== "all-writes") throw new Error("--floor must be create, apply or all-writes");
 const pauseControllers = args.controllers === "pause";
 if (!pauseControllers && args.controllers !== "run") throw new Error("--controllers must be pause or run");
+const serving = args.serving;
+if (serving !== "dedicated" && serving !== "shared") throw new Error("--serving must be dedicated or shared");
 const resyncSeconds = Number(args.resync);
 for (const [name, v] of Object.entries({ sites, concurrency, resync: resyncSeconds })) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
@@ -254,6 +263,18 @@ async function childrenCreatedBy(clients: Clients, ns: string, by: Date): Promis
         throw new Error(`${kind} ${ns}/${childName} was created at ${new Date(at).toISOString()}, after convergence at ${by.toISOString()}`);
     }
   }
+}
+
+/** Throws if a shared site got any child of its own. */
+async function noChildren(clients: Clients, ns: string): Promise<void> {
+  const opts = { namespace: ns, labelSelector: MANAGED_SELECTOR };
+  const counts = {
+    ConfigMap: (await clients.core.listNamespacedConfigMap(opts)).items.length,
+    Service: (await clients.core.listNamespacedService(opts)).items.length,
+    Deployment: (await clients.apps.listNamespacedDeployment(opts)).items.length,
+    Ingress: (await clients.networking.listNamespacedIngress(opts)).items.length,
+  };
+  if (Object.values(counts).some((n) => n > 0)) throw new Error(`shared sites in ${ns} have children of their own: ${JSON.stringify(counts)}`);
 }
 
 /**
@@ -461,6 +482,9 @@ async function main(): Promise<void> {
         // The benchmark's namespaces and hosts, not a tenant's.
         PAGODA_OPERATOR_NAMESPACE_SELECTOR: "pagoda.dev/test=true",
         PAGODA_BASE_DOMAIN: "example.com",
+        ...(serving === "shared"
+          ? { PAGODA_OPERATOR_POOL_IMAGE: "pagoda.local/pool:bench", PAGODA_OPERATOR_POOL_NAMESPACE: `pagoda-bench-pool-${Date.now().toString(36)}` }
+          : {}),
       },
       stdio: ["ignore", "inherit", "inherit"],
     });
@@ -493,7 +517,7 @@ async function main(): Promise<void> {
     let rssPeak = 0;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, peakRssMb(pid))), 250);
     const creating = pool(names, 16, async (name) => {
-      await clients.applySite(ns, name, siteSpec({ hosts: [`${name}.example.com`] }));
+      await clients.applySite(ns, name, siteSpec({ hosts: [`${name}.example.com`], ...(serving === "shared" ? { serving } : {}) }));
     });
     let createdMs = 0;
     void creating.then(() => (createdMs = performance.now() - start));
@@ -506,7 +530,8 @@ async function main(): Promise<void> {
     const operatorCpu = cpuSeconds(pid) - startCpu;
     const rssPeakAtConvergence = Math.max(rssPeak, peakRssMb(pid));
     const operatorApi = counterDiff(operatorApi0, await apiServerCounters(kc), 5);
-    await childrenCreatedBy(clients, ns, doneWallClock);
+    if (serving === "shared") await noChildren(clients, ns);
+    else await childrenCreatedBy(clients, ns, doneWallClock);
     const operatorPhaseCpu = operatorCpuSplit.end();
     const converged = await scrape(port);
     const requests = parseMetric(converged, "pagoda_operator_api_requests_total") - requests0;
@@ -572,6 +597,7 @@ async function main(): Promise<void> {
 
     const result = {
       sites,
+      serving,
       concurrency,
       operatorCommand: [path.basename(command), ...operatorArgs.map((a) => path.relative(repoRoot, a) || a)].join(" "),
       loadAverageAtFloor: floorLoad,
