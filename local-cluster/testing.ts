@@ -229,13 +229,18 @@ function fetchPem(url: string, ca: string): Promise<string> {
 /**
  * Builds the agent bundle (only when one of its sources changed) and the
  * pool image from it; with the state dir of a running real node in `env`,
- * imports it there. Returns the image reference.
+ * imports it there. Returns the image reference. PAGODA_POOL_AGENT_BUNDLE
+ * names a bundle built elsewhere to pack instead (a CI artifact, or an agent
+ * with a defence taken out to see a test fail without it).
  */
 export async function buildPoolImage(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const tsx = path.join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs");
-  const bundle = await runCommand(process.execPath, [tsx, path.join("scripts", "pool-agent-build.ts")], env);
-  if (bundle.code !== 0) throw new Error(`building the pool agent bundle failed (exit ${bundle.code}):\n${bundle.stderr}${bundle.stdout}`);
-  const image = await runScript(["pool-image"], env);
+  const given = env.PAGODA_POOL_AGENT_BUNDLE;
+  if (!given) {
+    const tsx = path.join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs");
+    const bundle = await runCommand(process.execPath, [tsx, path.join("scripts", "pool-agent-build.ts")], env);
+    if (bundle.code !== 0) throw new Error(`building the pool agent bundle failed (exit ${bundle.code}):\n${bundle.stderr}${bundle.stdout}`);
+  }
+  const image = await runScript(["pool-image", ...(given ? [path.resolve(given)] : [])], env);
   const ref = image.stdout.trim().split("\n").pop() ?? "";
   if (image.code !== 0 || !ref.startsWith("pagoda.local/pool:")) {
     throw new Error(`building or importing the pool image failed (exit ${image.code}):\n${image.stderr}${image.stdout}`);
