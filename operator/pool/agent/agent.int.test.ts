@@ -220,6 +220,34 @@ describe("pool agent", () => {
     );
   });
 
+  it("coalesces the maps pushed while an apply runs into one next apply, of the newest", async () => {
+    const slow = await siteArtifact("slow");
+    let release!: () => void;
+    artifacts.held.set("/slow.tgz", new Promise<void>((resolve) => (release = resolve)));
+    const slowUrl = artifacts.add("slow.tgz", slow.data);
+    const applies = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${agent.apiPort}/metrics`, { headers: { "x-pagoda-pool-token": agent.token } })).text();
+      return Number(/^pagoda_pool_applies_total\{result="success"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await applies();
+    const first = { generation: ++generation, sites: [site("ns/slow", ["slow.example"], slow, slowUrl)] };
+    expect((await agent.put(first)).status).toBe(202);
+    // The first apply is now waiting for the held download.
+    await artifacts.requested("/slow.tgz");
+    let last = first;
+    for (let i = 0; i < 5; i++) {
+      last = { generation: ++generation, sites: [site("ns/slow", ["slow.example"], slow, slowUrl), site("ns/alpha", [`alpha-${i}.example`], alpha, alphaUrl)] };
+      expect((await agent.put(last)).status).toBe(202);
+    }
+    expect((await agent.state()).desiredGeneration).toBe(last.generation);
+    release();
+    artifacts.held.delete("/slow.tgz");
+    const state = await agent.waitForState(settledOn(last));
+    expect(siteOf(state, "ns/alpha").hosts).toEqual(["alpha-4.example"]);
+    expect(await applies()).toBe(before + 2);
+    expect((await agent.page("slow.example")).body).toBe(slow.body);
+  });
+
   it("refuses a tarball in the store whose content is not its digest, deletes it and fetches the artifact again", async () => {
     const gamma = await siteArtifact("gamma");
     const gammaUrl = artifacts.add("gamma.tgz", gamma.data);
@@ -351,7 +379,12 @@ describe("pool agent", () => {
   });
 
   it("after a restart with the artifact server stopped, serves every site again from the store", async () => {
-    const sites = [site("ns/alpha", ["alpha.example"], alpha, alphaUrl), site("ns/beta", ["beta.example"], beta, betaUrl)];
+    const gone = await siteArtifact("never stored");
+    const sites = [
+      site("ns/alpha", ["alpha.example"], alpha, alphaUrl),
+      site("ns/beta", ["beta.example"], beta, betaUrl),
+      site("ns/gone", ["gone.example"], gone, artifacts.url("never-served.tgz")),
+    ];
     await apply({ sites });
     expect(await agent.stop()).toBe(0);
     await artifacts.stop();
@@ -361,6 +394,8 @@ describe("pool agent", () => {
     expect(state.sites).toEqual([
       { key: "ns/alpha", digest: alpha.digest, hosts: ["alpha.example"] },
       { key: "ns/beta", digest: beta.digest, hosts: ["beta.example"] },
+      // Not in the store, and the URL does not answer: the error, while the others serve.
+      { key: "ns/gone", hosts: [], error: { reason: "ArtifactFetchFailed", message: expect.stringMatching(/never-served\.tgz failed/) } },
     ]);
     expect((await fetch(`http://127.0.0.1:${agent.apiPort}/readyz`)).status).toBe(200);
     expect((await agent.page("alpha.example")).body).toBe(alpha.body);

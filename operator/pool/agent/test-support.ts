@@ -4,6 +4,7 @@
 // its own process with a real nginx, on free loopback ports.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import http from "node:http";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
@@ -74,23 +75,49 @@ export class ArtifactServer {
   readonly requests: string[] = [];
   /** Paths answered without a Content-Length (chunked), as a server that does not know the size in advance. */
   readonly chunked = new Set<string>();
+  /** Paths whose answer waits until the promise settles, to hold an apply in the middle of a download. */
+  readonly held = new Map<string, Promise<void>>();
   private server: http.Server | undefined;
+  private readonly events = new EventEmitter();
+
+  /** Resolves once `pathname` is asked for (at once if it was already). */
+  requested(pathname: string): Promise<void> {
+    if (this.requests.includes(pathname)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (p: string) => {
+        if (p !== pathname) return;
+        this.events.off("request", listener);
+        resolve();
+      };
+      this.events.on("request", listener);
+    });
+  }
   port = 0;
 
   async start(port = 0): Promise<void> {
     this.server = http.createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://artifacts");
       this.requests.push(url.pathname);
-      const data = this.files.get(url.pathname);
-      if (!data) {
-        res.writeHead(404).end();
+      this.events.emit("request", url.pathname);
+      const hold = this.held.get(url.pathname);
+      if (hold) {
+        void hold.then(() => this.answer(url.pathname, res));
         return;
       }
-      res.writeHead(200, { "content-type": "application/gzip", ...(this.chunked.has(url.pathname) ? {} : { "content-length": data.length }) }).end(data);
+      this.answer(url.pathname, res);
     });
     await new Promise<void>((resolve) => this.server?.listen(port, "127.0.0.1", resolve));
     const address = this.server.address();
     this.port = typeof address === "object" && address ? address.port : 0;
+  }
+
+  private answer(pathname: string, res: http.ServerResponse): void {
+    const data = this.files.get(pathname);
+    if (!data) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/gzip", ...(this.chunked.has(pathname) ? {} : { "content-length": data.length }) }).end(data);
   }
 
   /** The URL of `artifact` under `name`, with a query like a signed URL's. */
