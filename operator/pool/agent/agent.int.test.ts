@@ -409,6 +409,47 @@ describe("pool agent", () => {
   });
 });
 
+describe("pool agent stopping", () => {
+  it("on SIGTERM stops taking requests, lets nginx finish the one in flight, and exits 0", async () => {
+    const artifacts = new ArtifactServer();
+    await artifacts.start();
+    const dirs = await tempDirs();
+    const agent = await startAgent(dirs, { PAGODA_PROXY_ORIGINS: `http://127.0.0.1:${artifacts.port}` });
+    try {
+      const a = await siteArtifact("draining");
+      const desired = {
+        generation: 1,
+        sites: [
+          site("ns/drain", ["drain.example"], a, artifacts.add("a.tgz", a.data), {
+            rules: { redirects: `/slow http://127.0.0.1:${artifacts.port}/slow.bin 200\n` },
+          }),
+        ],
+      };
+      expect((await agent.put(desired)).status).toBe(202);
+      await agent.waitForState(settledOn(desired));
+      // A request nginx is still answering (its origin holds the answer) when the pod is told to stop.
+      let release!: () => void;
+      artifacts.held.set("/slow.bin", new Promise<void>((resolve) => (release = resolve)));
+      artifacts.files.set("/slow.bin", Buffer.from("the slow answer"));
+      const inFlight = agent.page("drain.example", "/slow");
+      await artifacts.requested("/slow.bin");
+      agent.child.kill("SIGTERM");
+      // The API closes first; nginx keeps the request until its answer is complete.
+      while ((await request(agent.apiPort, { path: "/healthz" }).catch(() => undefined)) !== undefined);
+      release();
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(res.body).toBe("the slow answer");
+      expect(await agent.exited).toBe(0);
+      await expect(agent.page("drain.example")).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await agent.stop();
+      await artifacts.stop();
+      await rm(dirs.root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("pool agent memory (reported, not asserted)", () => {
   it("agent and nginx RSS with 0 and with 200 small sites", async () => {
     const artifacts = new ArtifactServer();
