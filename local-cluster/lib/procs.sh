@@ -7,12 +7,24 @@ pid_of() { [[ -f "$RUN/$1.pid" ]] && cat "$RUN/$1.pid"; }
 
 # True when the pid file names a live process that was started for this state dir.
 proc_running() {
-  local pid
+  local pid environ _
   pid=$(pid_of "$1" 2>/dev/null) || return 1
-  [[ -n $pid && -d /proc/$pid ]] || return 1
-  # A zombie still has a /proc entry but is no longer running.
-  [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "PAGODA_OWNER=$STATE"
+  for _ in 1 2 3 4 5; do
+    [[ -n $pid && -d /proc/$pid ]] || return 1
+    # A zombie still has a /proc entry but is no longer running.
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
+    # Read whole, then matched: `tr | grep -q` under pipefail fails when grep
+    # stops reading first. An empty read is a process caught in its exec (a
+    # busy machine makes that window long): it counted as gone once, which
+    # failed a start and left the process running. Look again instead.
+    environ=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || environ=""
+    if [[ -n $environ ]]; then
+      grep -qxF "PAGODA_OWNER=$STATE" <<<"$environ"
+      return
+    fi
+    sleep 0.1
+  done
+  return 1
 }
 
 # start_proc <component> <binary> <args...>
