@@ -81,6 +81,11 @@ describe("pool agent", () => {
     return { desired: full, state: await agent.waitForState(settledOn(full)) };
   }
 
+  async function applies(): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${agent.apiPort}/metrics`, { headers: { "x-pagoda-pool-token": agent.token } })).text();
+    return Number(/^pagoda_pool_applies_total\{result="success"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  }
+
   beforeAll(async () => {
     await artifacts.start();
     dirs = await tempDirs();
@@ -168,6 +173,11 @@ describe("pool agent", () => {
     const res = await agent.put({ ...desired, generation: generation - 1 });
     expect(res.status).toBe(409);
     expect((await agent.state()).desiredGeneration).toBe(generation);
+    // The same map again (a resync) is taken and not applied again: had it started an apply, the next push would make two.
+    const before = await applies();
+    expect((await agent.put(desired)).status).toBe(202);
+    await apply({ sites: desired.sites });
+    expect(await applies()).toBe(before + 1);
   });
 
   it("switches a site's digest 100 times under load: every answer is the old body or the new, never an error", async () => {
@@ -225,10 +235,6 @@ describe("pool agent", () => {
     let release!: () => void;
     artifacts.held.set("/slow.tgz", new Promise<void>((resolve) => (release = resolve)));
     const slowUrl = artifacts.add("slow.tgz", slow.data);
-    const applies = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${agent.apiPort}/metrics`, { headers: { "x-pagoda-pool-token": agent.token } })).text();
-      return Number(/^pagoda_pool_applies_total\{result="success"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-    };
     const before = await applies();
     const first = { generation: ++generation, sites: [site("ns/slow", ["slow.example"], slow, slowUrl)] };
     expect((await agent.put(first)).status).toBe(202);
@@ -391,6 +397,8 @@ describe("pool agent", () => {
     // A new pod on the same node: the store is the node's, the work dir is new.
     agent = await startAgent({ storeDir: dirs.storeDir, workDir: path.join(dirs.root, "work-2") });
     const state = await agent.waitForState((s) => s.appliedGeneration === generation);
+    // A long-poll with the previous agent's version is answered at once.
+    expect((await agent.state(state.version + 1_000_000)).version).toBe(state.version);
     expect(state.sites).toEqual([
       { key: "ns/alpha", digest: alpha.digest, hosts: ["alpha.example"] },
       { key: "ns/beta", digest: beta.digest, hosts: ["beta.example"] },

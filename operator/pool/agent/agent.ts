@@ -73,6 +73,7 @@ export class PoolAgent {
 
   /** The newest desired map received (pushed or read from the store at start). */
   private desired: PoolDesired | undefined;
+  private desiredText = "";
   /** The desired map the running configuration was built from. */
   private applied: PoolDesired | undefined;
   private served = new Map<string, Served>();
@@ -89,7 +90,12 @@ export class PoolAgent {
   private readonly unpacking = new Map<string, Promise<void>>();
   private stopped = false;
 
-  private version = 0;
+  /**
+   * Starts at the clock's milliseconds, not 0: the operator's long-poll may
+   * carry a version of this pod's previous agent, which a restarted count
+   * would have to climb past before the poll saw any change.
+   */
+  private version = Date.now();
   private stateKey = "";
   private waiters = new Set<() => void>();
 
@@ -160,7 +166,11 @@ export class PoolAgent {
       if (keys.has(site.key)) throw new DesiredMapError(`site ${JSON.stringify(site.key)} appears twice`);
       keys.add(site.key);
     }
+    // The operator pushes the same map again to resync: nothing to do unless something is still to retry.
+    const text = JSON.stringify(desired);
+    if (desired.generation === this.desired?.generation && text === this.desiredText && this.retries === 0) return true;
     this.desired = desired;
+    this.desiredText = text;
     await this.store.writeDesired(desired);
     this.publish();
     this.kick();
@@ -401,7 +411,8 @@ export class PoolAgent {
 
   /** The state once its version is past `after`, or the current one after `maxMs`. */
   async stateAfter(after: number, maxMs: number): Promise<PoolState> {
-    if (this.version > after || this.stopped) return this.state();
+    // A version past ours is not one of ours (an earlier agent's): answer now.
+    if (this.version !== after || this.stopped) return this.state();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, maxMs);
       function done() {
