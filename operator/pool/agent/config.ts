@@ -28,7 +28,7 @@ export const AGENT_NGINX_ENV = {
   proxyResolver: "PAGODA_PROXY_RESOLVER",
 } as const;
 
-export const TOKEN_MIN_LENGTH = 32;
+const TOKEN_MIN_LENGTH = 32;
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const absolutePath = z.string().regex(/^\/[^\0]*$/, "expected an absolute path");

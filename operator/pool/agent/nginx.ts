@@ -57,7 +57,7 @@ function controlGet(port: number): Promise<string> {
 }
 
 /** The master's children (its workers), from /proc. */
-export async function childPids(pid: number): Promise<number[]> {
+async function childPids(pid: number): Promise<number[]> {
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8");
     return text.trim().split(/\s+/).filter(Boolean).map(Number);

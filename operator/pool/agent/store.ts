@@ -21,7 +21,7 @@ import { digestHex } from "./render";
 
 const log = componentLogger("pool-store");
 
-export type ArtifactErrorReason = "ArtifactFetchFailed" | "ArtifactInvalid";
+type ArtifactErrorReason = "ArtifactFetchFailed" | "ArtifactInvalid";
 
 export class ArtifactError extends Error {
   override readonly name = "ArtifactError";

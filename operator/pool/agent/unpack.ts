@@ -22,7 +22,7 @@ export interface UnpackLimits {
   maxEntries: number;
 }
 
-export const DEFAULT_UNPACK_LIMITS: Readonly<UnpackLimits> = Object.freeze({ maxBytes: maxUnpackedSiteBytes(), maxEntries: maxTreeEntries() });
+const DEFAULT_UNPACK_LIMITS: Readonly<UnpackLimits> = Object.freeze({ maxBytes: maxUnpackedSiteBytes(), maxEntries: maxTreeEntries() });
 
 /** Suffix of a tree being unpacked; such a name is never served and is removed at start. */
 export const UNPACKING_MARK = ".unpacking-";
