@@ -377,6 +377,26 @@ describe("pool agent", () => {
     expect(res.headers["x-site"]).toBe("one");
   });
 
+  it("keeps what a site served when nginx refuses its new configuration, while the other sites go ahead (ConfigInvalid)", async () => {
+    const before = siteOf(await agent.state(), "ns/one");
+    // Parses (names up to 32 characters), but nginx's PCRE2 allows 32 for the whole capture name, prefix included.
+    const name = "p".repeat(32);
+    const gamma = await siteArtifact("gamma two");
+    const { state } = await apply({
+      sites: [
+        site("ns/one", ["one.example"], beta, betaUrl, { rules: { redirects: `/x/:${name} /y/:${name} 301\n` } }),
+        site("ns/other", ["other.example"], gamma, artifacts.add("gamma-two.tgz", gamma.data)),
+      ],
+    });
+    const one = siteOf(state, "ns/one");
+    expect(one.error?.reason).toBe("ConfigInvalid");
+    expect(one.error?.message).toMatch(/nginx refused the configuration: .*subpattern name is too long/);
+    expect(one.digest).toBe(before.digest);
+    expect(siteOf(state, "ns/other")).toEqual({ key: "ns/other", digest: gamma.digest, hosts: ["other.example"] });
+    expect((await agent.page("one.example", "/old")).status).toBe(301);
+    expect((await agent.page("other.example")).body).toBe(gamma.body);
+  });
+
   it("drops a site dropped from the map", async () => {
     const { state } = await apply({ sites: [site("ns/alpha", ["alpha.example"], alpha, alphaUrl)] });
     expect(state.sites.map((s) => s.key)).toEqual(["ns/alpha"]);

@@ -18,7 +18,7 @@ import type { PoolDesired, PoolSite, PoolState, ServedSite } from "../protocol";
 import type { AgentConfig } from "./config";
 import { createAgentMetrics, type AgentMetrics } from "./metrics";
 import { NginxConfigTestError, NginxProcess, testNginxConfig } from "./nginx";
-import { digestHex, renderPoolConfig, renderPoolRules, siteTreeDir, type PoolServerSite } from "./render";
+import { digestHex, renderPoolConfig, renderPoolRules, siteAtLine, siteTreeDir, type PoolServerSite } from "./render";
 import { ArtifactError, ArtifactStore, type StoreOptions } from "./store";
 import { ArtifactInvalidError, UNPACKING_MARK, unpackTarball } from "./unpack";
 
@@ -27,6 +27,8 @@ const log = componentLogger("pool-agent");
 /** Sites made ready at once in an apply: downloads and unpacks overlap, without flooding the disk. */
 const PREPARE_CONCURRENCY = 4;
 const MESSAGE_MAX = 1024;
+/** Sites refused one by one by nginx -t in one apply before every changed site is held back at once. */
+const MAX_REFUSED_SITES = 20;
 /** Retries of an apply that failed or left an artifact unfetched (a new push retries at once). */
 const RETRY: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000 };
 
@@ -37,6 +39,22 @@ interface Served {
   site: PoolSite;
   rules?: SiteRules;
   hosts: string[];
+}
+
+/** nginx -t refused a rendered configuration; `site` is the key whose text the refused line belongs to, if any. */
+class ConfigRefusedError extends Error {
+  override readonly name = "ConfigRefusedError";
+  constructor(
+    message: string,
+    readonly site: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  get firstLine(): string {
+    return (this.message.split("\n")[0] ?? this.message).replace(/^nginx: \[emerg\] /, "");
+  }
 }
 
 export class DesiredMapError extends Error {
@@ -54,6 +72,11 @@ export interface AgentOptions {
 function message(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.length > MESSAGE_MAX ? `${text.slice(0, MESSAGE_MAX - 1)}…` : text;
+}
+
+/** What a site's server block is made from; not its URL, which a signed URL changes on every push. */
+function servingKey(site: PoolSite): string {
+  return JSON.stringify([site.digest, site.hosts, site.spa, site.notFoundPage ?? null, site.rules?.redirects ?? null, site.rules?.headers ?? null]);
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -276,20 +299,28 @@ export class PoolAgent {
     let applyId = this.nextApplyId(desired.generation);
     try {
       let file: string;
-      try {
-        file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
-      } catch (error) {
-        if (!(error instanceof NginxConfigTestError)) throw error;
-        // Something new broke the configuration: those sites keep what they served, the rest goes ahead.
-        const firstLine = error.message.split("\n")[0] ?? error.message;
-        for (const [key, entry] of next) {
-          if (this.served.get(key)?.site === entry.site) continue;
-          errors.set(key, { reason: "ConfigInvalid", message: message(`nginx refused the configuration: ${firstLine}`) });
-          next.delete(key);
-          keep(key);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
+          break;
+        } catch (error) {
+          if (!(error instanceof ConfigRefusedError)) throw error;
+          // Something new broke the configuration: the site whose text nginx points at keeps what it served and
+          // the rest goes ahead; when the line names no site (or after many), every changed site does.
+          const changed = [...next].filter(([key, entry]) => {
+            const served = this.served.get(key);
+            return !served || servingKey(served.site) !== servingKey(entry.site);
+          });
+          const culprit = attempt <= MAX_REFUSED_SITES ? changed.filter(([key]) => key === error.site) : [];
+          const reverted = culprit.length > 0 ? culprit : changed;
+          if (reverted.length === 0) throw error;
+          for (const [key] of reverted) {
+            errors.set(key, { reason: "ConfigInvalid", message: message(`nginx refused the configuration: ${error.firstLine}`) });
+            next.delete(key);
+            keep(key);
+          }
+          applyId = this.nextApplyId(desired.generation);
         }
-        applyId = this.nextApplyId(desired.generation);
-        file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
       }
       await rename(file, path.join(this.confDir, "nginx.conf"));
       await this.nginx.reload(applyId);
@@ -363,7 +394,9 @@ export class PoolAgent {
       await testNginxConfig({ binary: c.nginxBinary, prefix: c.workDir, confPath: file, controlPort: c.controlPort }, file);
     } catch (error) {
       await rm(file, { force: true });
-      throw error;
+      if (!(error instanceof NginxConfigTestError)) throw error;
+      const line = new RegExp(`in ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)`).exec(error.message)?.[1];
+      throw new ConfigRefusedError(error.message, line === undefined ? undefined : siteAtLine(text, Number(line)), { cause: error });
     }
     return file;
   }

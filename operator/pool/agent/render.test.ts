@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseSiteRules } from "../../children";
 import { HEALTH_PATH } from "../../nginx-config";
 import { DOLLAR_GEO, renderRules } from "../../nginx-rules";
-import { renderPoolConfig, variablePrefix, type PoolServerSite } from "./render";
+import { renderPoolConfig, siteAtLine, variablePrefix, type PoolServerSite } from "./render";
 
 const opts = {
   workDir: "/work",
@@ -57,6 +57,18 @@ describe("renderPoolConfig", () => {
     expect(new Set(text.match(/\$\{?pagoda_[a-z_0-9]+/g)?.filter((v) => !v.includes(pa) && !v.includes(pb)))).toEqual(
       new Set(["$pagoda_dollar", "${pagoda_dollar", "$pagoda_cache_control"]),
     );
+  });
+
+  it("tells whose text a line of the file is: a site's rules, a site's server, or the pool's own", () => {
+    const text = renderPoolConfig([site('ns/"a"', { rules: rules("/old /new 301\n") }), site("ns/b")], opts);
+    const lines = text.split("\n");
+    const at = (needle: string, from = 0) => lines.findIndex((l, i) => i >= from && l.includes(needle)) + 1;
+    expect(siteAtLine(text, at("worker_processes"))).toBeUndefined();
+    expect(siteAtLine(text, at("rule_exact {"))).toBe('ns/"a"');
+    expect(siteAtLine(text, at("server_name _;"))).toBeUndefined();
+    expect(siteAtLine(text, at("location = /config"))).toBeUndefined();
+    expect(siteAtLine(text, at('server_name ns-"a".example'))).toBe('ns/"a"');
+    expect(siteAtLine(text, at("location /", at("server_name ns-b.example")))).toBe("ns/b");
   });
 
   it("refuses an apply id that is not a plain token", () => {

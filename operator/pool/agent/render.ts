@@ -61,6 +61,27 @@ function hashRoom(longest: number, keys: number): MapHashSizes {
   return { bucketSize, maxSize };
 }
 
+/** Comment lines that open a site's parts of the file, and the pool's own: they tell whose text a line nginx refuses is. */
+const SITE_MARKER_RE = /^ {2}# site ("(?:[^"\\]|\\.)*")/;
+const POOL_MARKER = "  # pool:";
+
+function siteMarker(key: string): string {
+  return `  # site ${JSON.stringify(key)}`;
+}
+
+/** The key of the site whose part of `config` holds 1-based `line`; undefined for the pool's own parts. */
+export function siteAtLine(config: string, line: number): string | undefined {
+  let key: string | undefined;
+  const lines = config.split("\n");
+  for (let i = 0; i < Math.min(line, lines.length); i++) {
+    const text = lines[i] ?? "";
+    const m = SITE_MARKER_RE.exec(text);
+    if (m?.[1]) key = JSON.parse(m[1]) as string;
+    else if (text.startsWith(POOL_MARKER)) key = undefined;
+  }
+  return key;
+}
+
 export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolConfigOptions): string {
   if (!/^[A-Za-z0-9._-]+$/.test(opts.applyId)) throw new Error(`apply id ${JSON.stringify(opts.applyId)} is not a plain token`);
   const rendered = sites.map((site) => ({ site, rules: renderPoolRules(site, opts.proxy) }));
@@ -76,12 +97,12 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
   );
   const httpSettings = mapHashSettings(maps) + `  server_names_hash_bucket_size ${names.bucketSize};\n  server_names_hash_max_size ${names.maxSize};\n`;
   const anyRules = rendered.some((r) => r.rules);
-  const httpBlocks = rendered.map((r) => (r.rules ? `  # ${JSON.stringify(r.site.key)}\n${r.rules.httpBlock}\n` : "")).join("");
+  const httpBlocks = rendered.map((r) => (r.rules ? `${siteMarker(r.site.key)} rules\n${r.rules.httpBlock}\n` : "")).join("");
   const servers = rendered
     .filter((r) => r.site.hosts.length > 0)
     .map(
       (r) =>
-        `  # ${JSON.stringify(r.site.key)} ${r.site.digest}\n` +
+        `${siteMarker(r.site.key)} ${r.site.digest}\n` +
         renderSiteServer({
           spa: r.site.spa,
           notFoundPage: r.site.notFoundPage,
@@ -95,7 +116,7 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
   return `${renderNginxPreamble(
     { tempDir: path.join(opts.workDir, "tmp"), mimeTypesPath: opts.mimeTypesPath, errorLog: opts.errorLog, accessLog: opts.accessLog, httpSettings },
     "# Rendered by the Pagoda pool agent; changes are overwritten.",
-  )}${anyRules ? DOLLAR_GEO : ""}${httpBlocks}  # Hosts the pool does not serve.
+  )}${anyRules ? DOLLAR_GEO : ""}${httpBlocks}${POOL_MARKER} hosts the pool does not serve.
   server {
     listen ${opts.listen} default_server;
     server_name _;
@@ -111,7 +132,7 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
     }
   }
 
-  # The agent's view of which configuration the workers run; loopback only.
+${POOL_MARKER} the agent's view of which configuration the workers run; loopback only.
   server {
     listen 127.0.0.1:${opts.controlPort};
     access_log off;
