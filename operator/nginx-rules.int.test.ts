@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PATTERN_REDIRECT_RULES, MAX_REDIRECT_RULES } from "@/lib/staticsite/rules";
+import { MAX_PLACEHOLDER_NAME_LENGTH } from "@/lib/staticsite/rules/limits";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { get, runNginx, type RunningNginx } from "./nginx-test-support";
 import { parseSiteRules, RulesInvalidError } from "./children";
@@ -356,6 +357,9 @@ describe("nginx with a forced catch-all rule", () => {
 
 // What the parser lets through must never make nginx refuse the configuration.
 const HOSTILE_REDIRECTS = [
+  // The longest placeholder names the parser takes: nginx's regex library allows 32 characters per capture name, prefix included.
+  `/p/:${"a".repeat(MAX_PLACEHOLDER_NAME_LENGTH)} /q/:${"a".repeat(MAX_PLACEHOLDER_NAME_LENGTH)} 301`,
+  `/p/:${"b".repeat(MAX_PLACEHOLDER_NAME_LENGTH)}/* /q/:splat 200`,
   "/a /b$c 301",
   "/a$b /c 301",
   "/a /$uri 301",

@@ -31,6 +31,7 @@ import {
   type PathPattern,
   type RedirectRule,
 } from "@/lib/staticsite/rules";
+import { CAPTURE_NAME_PREFIX } from "@/lib/staticsite/rules/limits";
 
 export interface SiteRules {
   redirects: readonly RedirectRule[];
@@ -82,8 +83,6 @@ export const PROXY_TRUSTED_CAS = "/etc/ssl/certs/ca-certificates.crt";
 export const RULES_FALLBACK_LOCATION = "@pagoda_rules";
 const PLATFORM_CACHE_CONTROL = "$pagoda_cache_control";
 
-/** Placeholders become nginx variables with this prefix, so `:uri` cannot reach `$uri`. */
-const CAPTURE_PREFIX = "pr_";
 const CAPTURE_CLASS = "[^/?\\x00-\\x20\\x7f]";
 const SPLAT_CLASS = "[^?\\x00-\\x20\\x7f]";
 /** A capture a target puts right after its leading `/` may not start with `/` or `\`: `//host` would leave the site. */
@@ -126,9 +125,9 @@ function pathRegex(pattern: PathPattern, guarded: ReadonlySet<string>, anchorEnd
   for (const t of pattern.tokens) {
     if (t.kind === "literal") re += pcreLiteral(t.text);
     else if (t.kind === "placeholder") {
-      re += `(?<${CAPTURE_PREFIX}${t.name}>${guarded.has(t.name) ? NO_HOST_GUARD : ""}${captureClass}+)`;
+      re += `(?<${CAPTURE_NAME_PREFIX}${t.name}>${guarded.has(t.name) ? NO_HOST_GUARD : ""}${captureClass}+)`;
     } else {
-      const capture = `(?<${CAPTURE_PREFIX}splat>${guarded.has("splat") ? NO_HOST_GUARD : ""}${splatClass}*)`;
+      const capture = `(?<${CAPTURE_NAME_PREFIX}splat>${guarded.has("splat") ? NO_HOST_GUARD : ""}${splatClass}*)`;
       re += pattern.trailingSplat ? `(?:/${capture})?` : capture;
     }
   }
@@ -146,7 +145,7 @@ function leadingNames(rule: RedirectRule): Set<string> {
 function queryLookaheads(rule: RedirectRule): string {
   return rule.query
     .map((q) => {
-      const value = "placeholder" in q ? `(?<${CAPTURE_PREFIX}${q.placeholder}>[^&\\x00-\\x20\\x7f]*)` : pcreLiteral(q.value);
+      const value = "placeholder" in q ? `(?<${CAPTURE_NAME_PREFIX}${q.placeholder}>[^&\\x00-\\x20\\x7f]*)` : pcreLiteral(q.value);
       // `(?![^&])`: the value ends at `&` or at the end, without writing `$` in the configuration.
       return `(?=(?:.*&)?${pcreLiteral(q.name)}=${value}(?![^&]))`;
     })
@@ -166,7 +165,7 @@ function targetValue(rule: RedirectRule): string {
   for (const m of to.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
     const name = m[1] ?? "";
     if (!names.has(name)) continue;
-    out += literal(to.slice(last, m.index)) + `\${${CAPTURE_PREFIX}${name}}`;
+    out += literal(to.slice(last, m.index)) + `\${${CAPTURE_NAME_PREFIX}${name}}`;
     last = m.index + m[0].length;
   }
   out += literal(to.slice(last));

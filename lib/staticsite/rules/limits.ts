@@ -22,5 +22,11 @@ export const MAX_PLACEHOLDERS = 8;
 export const MAX_SPLATS = 1;
 /** Query conditions of one redirect rule. */
 export const MAX_QUERY_CONDITIONS = 4;
-/** Characters of a placeholder name. */
-export const MAX_PLACEHOLDER_NAME_LENGTH = 32;
+/** The prefix of a placeholder's capture name in nginx (operator/nginx-rules.ts), so that `:uri` cannot reach nginx's `$uri`. */
+export const CAPTURE_NAME_PREFIX = "pr_";
+/**
+ * Characters of a placeholder name. A placeholder becomes a named capture
+ * `pr_<name>` in nginx's regex library, whose names hold 32 characters at
+ * most; a longer one was accepted here and then refused by nginx.
+ */
+export const MAX_PLACEHOLDER_NAME_LENGTH = 32 - CAPTURE_NAME_PREFIX.length;
