@@ -1,5 +1,6 @@
 // Shared serving pool against dedicated pods, on a real node, side by side in
-// one run: `npm run bench:serving -- [--sites 1000] [--runs 10] [--seconds 10] [--rounds 3] [--connections 32]`.
+// one run: `npm run bench:serving -- [--sites 1000] [--runs 10] [--seconds 10] [--rounds 3] [--connections 32]
+// [--phases density,golive,throughput]`.
 // Needs root and the real node (docs/cluster.md); run it alone on the machine:
 //
 //   flock /tmp/pagoda-quiet.lock flock /tmp/pagoda-realnode.lock npm run bench:serving
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "32" },
+    phases: { type: "string", default: "density,golive,throughput" },
   },
 });
 const SITES = Number(args.sites);
@@ -69,6 +71,8 @@ const RUNS = Number(args.runs);
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
+/** Which parts run, in this order whatever the list's: go-live runs with the density phase's idle sites in the pool. */
+const PHASES = new Set((args.phases ?? "").split(","));
 
 const POOL_NAMESPACE = "pagoda-serving";
 const POOL_REPLICAS = 2;
@@ -143,9 +147,9 @@ async function poolRss(b: Bench): Promise<{ kib: number; pods: number; detail: s
   let kib = 0;
   const detail: string[] = [];
   for (const pod of pods) {
-    const m = podRssKiB(pod.metadata!.uid!, ["node", "nginx"]);
+    const m = podRssKiB(pod.metadata!.uid!);
     kib += m.rssKiB;
-    detail.push(`${pod.metadata!.name}: ${mib(m.rssKiB)} MiB (${m.processes.length} processes)`);
+    detail.push(`${pod.metadata!.name}: ${mib(m.rssKiB)} MiB (${m.processes.join(", ")})`);
   }
   return { kib, pods: pods.length, detail: detail.join("; ") };
 }
@@ -257,164 +261,173 @@ async function main(): Promise<void> {
         .join(" ")}; pool of ${POOL_REPLICAS} replicas`,
     );
 
-    // ---- density
-    const empty = await settledPoolRss(b);
-    const tCreate = performance.now();
-    const idle = Array.from({ length: SITES }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
-    const idleArtifacts = new Map<string, Artifact>();
-    for (const name of idle) {
-      idleArtifacts.set(name, await makeArtifact({ "index.html": `<!doctype html><title>${name}</title><h1>${name}</h1>\n` }));
-    }
-    await pool(idle, 16, (name) => apply(b, name, idleArtifacts.get(name)!, "shared"));
-    const written = performance.now();
-    // A list of every site is large: once a second is often enough, and keeps the API server free for the operator.
-    for (let live = 0; live < SITES; await new Promise((r) => setTimeout(r, 1_000))) {
-      const list = (await clients.custom.listNamespacedCustomObject({
-        group: STATICSITE_GROUP,
-        version: STATICSITE_VERSION,
-        plural: STATICSITE_PLURAL,
-        namespace: ns,
-      })) as {
-        items: StaticSite[];
-      };
-      live = list.items.filter((s) => s.metadata.name.startsWith("idle-") && isDigestLive(s, idleArtifacts.get(s.metadata.name)!.digest)).length;
-      if (performance.now() - written > 1_200_000) throw new Error(`only ${live} of ${SITES} shared sites Live after 20 minutes`);
-    }
-    const allLive = performance.now();
-    const sample = idle.filter((_, i) => i % Math.max(1, Math.floor(SITES / 20)) === 0);
-    for (const name of sample) {
-      const res = await getWithHost(`${cluster.ingressUrl}/`, hostOf(ns, name));
-      if (!res.body.includes(`<h1>${name}</h1>`)) throw new Error(`${name} is Live but Traefik answered ${res.status} ${res.body.slice(0, 100)}`);
-    }
-    const full = await settledPoolRss(b);
-
-    // One dedicated site: its pod's nginx, measured the same way.
-    const dedicatedArtifact = await makeArtifact(siteFiles("dedicated-0"));
-    await timeToLive(b, "dedicated", dedicatedArtifact.digest, siteFiles("dedicated-0")["index.html"] as string, () =>
-      apply(b, "dedicated", dedicatedArtifact, "dedicated"),
-    );
-    const [dedicatedPod] = await runningPods(b, ns, `${LABEL_NAME}=dedicated`);
-    if (!dedicatedPod) throw new Error("the dedicated site has no ready pod");
-    const dedicatedRss = podRssKiB(dedicatedPod.metadata!.uid!, ["nginx"]);
-
-    const perSiteKiB = (full.kib - empty.kib) / SITES;
-    console.log(
-      `\ndensity: ${SITES} idle shared sites written in ${((written - tCreate) / 1000).toFixed(1)} s, all Live ${((allLive - tCreate) / 1000).toFixed(1)} s after the first write`,
-    );
-    console.table([
-      { what: `pool, empty (${empty.pods} pods)`, "RSS MiB": mib(empty.kib), detail: empty.detail },
-      { what: `pool, ${SITES} idle sites`, "RSS MiB": mib(full.kib), detail: full.detail },
-      {
-        what: "pool, per idle site (all replicas)",
-        "RSS MiB": (perSiteKiB / 1024).toFixed(3),
-        detail: `${perSiteKiB.toFixed(1)} KiB; per replica ${(perSiteKiB / POOL_REPLICAS).toFixed(1)} KiB`,
-      },
-      { what: "one dedicated site pod (nginx master + worker)", "RSS MiB": mib(dedicatedRss.rssKiB), detail: dedicatedRss.processes.join(" ") },
-      { what: `${SITES} dedicated sites, measured RSS × ${SITES}`, "RSS MiB": mib(dedicatedRss.rssKiB * SITES), detail: "one pod each (replicas 1)" },
-      {
-        what: `${SITES} dedicated sites, memory requested`,
-        "RSS MiB": String(DEDICATED_REQUEST_MIB * SITES),
-        detail: `${DEDICATED_REQUEST_MIB} MiB request per pod`,
-      },
-      {
-        what: `shared: whole pool with ${SITES} sites`,
-        "RSS MiB": mib(full.kib),
-        detail: `${((dedicatedRss.rssKiB * SITES) / full.kib).toFixed(1)}× less than dedicated RSS`,
-      },
-    ]);
-
-    // ---- go-live and rollback
-    const timings: Record<"shared" | "dedicated", { live: number[]; rollback: number[] }> = {
-      shared: { live: [], rollback: [] },
-      dedicated: { live: [], rollback: [] },
-    };
-    for (const serving of ["shared", "dedicated"] as const) {
-      const name = `golive-${serving}`;
-      let previous = await makeArtifact(siteFiles(`${name}-0`));
-      let previousBody = siteFiles(`${name}-0`)["index.html"] as string;
-      await timeToLive(b, name, previous.digest, previousBody, () => apply(b, name, previous, serving));
-      for (let i = 1; i <= RUNS; i++) {
-        const files = siteFiles(`${name}-${i}`);
-        const next = await makeArtifact(files);
-        timings[serving].live.push(await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving)));
-        const back = previous;
-        timings[serving].rollback.push(await timeToLive(b, name, back.digest, previousBody, () => apply(b, name, back, serving)));
-        // Forward again, so the next run starts from the newest version like a person's next deploy.
-        await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving));
-        previous = next;
-        previousBody = files["index.html"] as string;
-      }
-    }
-    console.log(
-      `\ngo-live (spec written → Live at the digest and its body served through Traefik), ${RUNS} runs each, ${SITES} idle shared sites in the pool; ms`,
-    );
-    console.table(
-      (["shared", "dedicated"] as const).flatMap((s) => [
-        {
-          site: s,
-          what: "new digest",
-          p50: Math.round(median(timings[s].live)),
-          p90: Math.round(percentile(timings[s].live, 90)),
-          runs: timings[s].live.map(Math.round).join(" "),
-        },
-        {
-          site: s,
-          what: "rollback",
-          p50: Math.round(median(timings[s].rollback)),
-          p90: Math.round(percentile(timings[s].rollback, 90)),
-          runs: timings[s].rollback.map(Math.round).join(" "),
-        },
-      ]),
-    );
-
-    // ---- throughput
-    const loadArtifact = await makeArtifact(siteFiles("load"));
-    const loadBody = siteFiles("load")["index.html"] as string;
-    await timeToLive(b, "load-shared", loadArtifact.digest, loadBody, () => apply(b, "load-shared", loadArtifact, "shared"));
-    await timeToLive(b, "load-dedicated", loadArtifact.digest, loadBody, () => apply(b, "load-dedicated", loadArtifact, "dedicated"));
-    const [poolPod] = await runningPods(b, POOL_NAMESPACE);
-    const [loadPod] = await runningPods(b, ns, `${LABEL_NAME}=load-dedicated`);
-    if (!poolPod?.status?.podIP || !loadPod?.status?.podIP) throw new Error("no pod IP for the load targets");
-    const stock = await stockNginx(work, loadArtifact);
-    cleanups.push(() => stock.stop());
-    const targets = {
-      "stock nginx (host)": { url: stock.url, host: undefined },
-      "shared pool pod": { url: `http://${poolPod.status.podIP}:8080`, host: hostOf(ns, "load-shared") },
-      "dedicated pod": { url: `http://${loadPod.status.podIP}:8080`, host: hostOf(ns, "load-dedicated") },
-    } as const;
-    type Target = keyof typeof targets;
-    const names = Object.keys(targets) as Target[];
-    for (const [file, label] of [
-      ["/", "index.html (small page)"],
-      ["/assets/data.3f2a9c1b.bin", "100 KiB asset"],
-    ] as const) {
-      for (const t of names) {
-        const res = await getWithHost(`${targets[t].url}${file}`, targets[t].host ?? new URL(targets[t].url).host);
-        if (res.status !== 200) throw new Error(`${t} answers ${res.status} for ${file}`);
-      }
-      const results = Object.fromEntries(names.map((t) => [t, [] as Load[]])) as Record<Target, Load[]>;
-      for (let round = 0; round < ROUNDS; round++) {
-        // Rotate who goes first, so none always runs on a warmer or cooler machine.
-        const order = names.map((_, i) => names[(i + round) % names.length] as Target);
-        for (const t of order) results[t].push(await bombard(bombardier, `${targets[t].url}${file}`, targets[t].host));
-      }
-      const stockRps = median(results["stock nginx (host)"].map((r) => r.rps));
-      console.log(`\nthroughput: ${label}, bombardier ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds alternating`);
-      console.table(
-        names.map((t) => ({
-          target: t,
-          "req/s (median)": Math.round(median(results[t].map((r) => r.rps))),
-          "req/s per round": results[t].map((r) => Math.round(r.rps)).join(" / "),
-          "p50 ms": median(results[t].map((r) => r.p50Ms)).toFixed(2),
-          "p99 ms": median(results[t].map((r) => r.p99Ms)).toFixed(2),
-          "× stock": (median(results[t].map((r) => r.rps)) / stockRps).toFixed(2),
-          "non-2xx": results[t].reduce((n, r) => n + r.errors, 0),
-        })),
-      );
-    }
+    if (PHASES.has("density")) await density(b);
+    if (PHASES.has("golive")) await goLive(b);
+    if (PHASES.has("throughput")) await throughput(b, bombardier, cleanups);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => console.error("clean-up failed:", err));
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function density(b: Bench): Promise<void> {
+  const { cluster, clients, ns } = b;
+  const empty = await settledPoolRss(b);
+  const tCreate = performance.now();
+  const idle = Array.from({ length: SITES }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
+  const idleArtifacts = new Map<string, Artifact>();
+  for (const name of idle) {
+    idleArtifacts.set(name, await makeArtifact({ "index.html": `<!doctype html><title>${name}</title><h1>${name}</h1>\n` }));
+  }
+  await pool(idle, 16, (name) => apply(b, name, idleArtifacts.get(name)!, "shared"));
+  const written = performance.now();
+  // A list of every site is large: once a second is often enough, and keeps the API server free for the operator.
+  for (let live = 0; live < SITES; await new Promise((r) => setTimeout(r, 1_000))) {
+    const list = (await clients.custom.listNamespacedCustomObject({
+      group: STATICSITE_GROUP,
+      version: STATICSITE_VERSION,
+      plural: STATICSITE_PLURAL,
+      namespace: ns,
+    })) as {
+      items: StaticSite[];
+    };
+    live = list.items.filter((s) => s.metadata.name.startsWith("idle-") && isDigestLive(s, idleArtifacts.get(s.metadata.name)!.digest)).length;
+    if (performance.now() - written > 1_200_000) throw new Error(`only ${live} of ${SITES} shared sites Live after 20 minutes`);
+  }
+  const allLive = performance.now();
+  const sample = idle.filter((_, i) => i % Math.max(1, Math.floor(SITES / 20)) === 0);
+  for (const name of sample) {
+    const res = await getWithHost(`${cluster.ingressUrl}/`, hostOf(ns, name));
+    if (!res.body.includes(`<h1>${name}</h1>`)) throw new Error(`${name} is Live but Traefik answered ${res.status} ${res.body.slice(0, 100)}`);
+  }
+  const full = await settledPoolRss(b);
+
+  // One dedicated site: its pod's nginx, measured the same way.
+  const dedicatedArtifact = await makeArtifact(siteFiles("dedicated-0"));
+  await timeToLive(b, "dedicated", dedicatedArtifact.digest, siteFiles("dedicated-0")["index.html"] as string, () =>
+    apply(b, "dedicated", dedicatedArtifact, "dedicated"),
+  );
+  const [dedicatedPod] = await runningPods(b, ns, `${LABEL_NAME}=dedicated`);
+  if (!dedicatedPod) throw new Error("the dedicated site has no ready pod");
+  const dedicatedRss = podRssKiB(dedicatedPod.metadata!.uid!);
+
+  const perSiteKiB = (full.kib - empty.kib) / SITES;
+  console.log(
+    `\ndensity: ${SITES} idle shared sites written in ${((written - tCreate) / 1000).toFixed(1)} s, all Live ${((allLive - tCreate) / 1000).toFixed(1)} s after the first write`,
+  );
+  console.table([
+    { what: `pool, empty (${empty.pods} pods)`, "RSS MiB": mib(empty.kib), detail: empty.detail },
+    { what: `pool, ${SITES} idle sites`, "RSS MiB": mib(full.kib), detail: full.detail },
+    {
+      what: "pool, per idle site (all replicas)",
+      "RSS MiB": (perSiteKiB / 1024).toFixed(3),
+      detail: `${perSiteKiB.toFixed(1)} KiB; per replica ${(perSiteKiB / POOL_REPLICAS).toFixed(1)} KiB`,
+    },
+    { what: "one dedicated site pod", "RSS MiB": mib(dedicatedRss.rssKiB), detail: dedicatedRss.processes.join(" ") },
+    { what: `${SITES} dedicated sites, measured RSS × ${SITES}`, "RSS MiB": mib(dedicatedRss.rssKiB * SITES), detail: "one pod each (replicas 1)" },
+    {
+      what: `${SITES} dedicated sites, memory requested`,
+      "RSS MiB": String(DEDICATED_REQUEST_MIB * SITES),
+      detail: `${DEDICATED_REQUEST_MIB} MiB request per pod`,
+    },
+    {
+      what: `shared: whole pool with ${SITES} sites`,
+      "RSS MiB": mib(full.kib),
+      detail: `${((dedicatedRss.rssKiB * SITES) / full.kib).toFixed(1)}× less than dedicated RSS`,
+    },
+  ]);
+}
+
+async function goLive(b: Bench): Promise<void> {
+  const timings: Record<"shared" | "dedicated", { live: number[]; rollback: number[] }> = {
+    shared: { live: [], rollback: [] },
+    dedicated: { live: [], rollback: [] },
+  };
+  for (const serving of ["shared", "dedicated"] as const) {
+    const name = `golive-${serving}`;
+    let previous = await makeArtifact(siteFiles(`${name}-0`));
+    let previousBody = siteFiles(`${name}-0`)["index.html"] as string;
+    await timeToLive(b, name, previous.digest, previousBody, () => apply(b, name, previous, serving));
+    for (let i = 1; i <= RUNS; i++) {
+      const files = siteFiles(`${name}-${i}`);
+      const next = await makeArtifact(files);
+      timings[serving].live.push(await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving)));
+      const back = previous;
+      timings[serving].rollback.push(await timeToLive(b, name, back.digest, previousBody, () => apply(b, name, back, serving)));
+      // Forward again, so the next run starts from the newest version like a person's next deploy.
+      await timeToLive(b, name, next.digest, files["index.html"] as string, () => apply(b, name, next, serving));
+      previous = next;
+      previousBody = files["index.html"] as string;
+    }
+  }
+  console.log(
+    `\ngo-live (spec written → Live at the digest and its body served through Traefik), ${RUNS} runs each, ${SITES} idle shared sites in the pool; ms`,
+  );
+  console.table(
+    (["shared", "dedicated"] as const).flatMap((s) => [
+      {
+        site: s,
+        what: "new digest",
+        p50: Math.round(median(timings[s].live)),
+        p90: Math.round(percentile(timings[s].live, 90)),
+        runs: timings[s].live.map(Math.round).join(" "),
+      },
+      {
+        site: s,
+        what: "rollback",
+        p50: Math.round(median(timings[s].rollback)),
+        p90: Math.round(percentile(timings[s].rollback, 90)),
+        runs: timings[s].rollback.map(Math.round).join(" "),
+      },
+    ]),
+  );
+}
+
+async function throughput(b: Bench, bombardier: string, cleanups: (() => Promise<void>)[]): Promise<void> {
+  const { ns } = b;
+  const loadArtifact = await makeArtifact(siteFiles("load"));
+  const loadBody = siteFiles("load")["index.html"] as string;
+  await timeToLive(b, "load-shared", loadArtifact.digest, loadBody, () => apply(b, "load-shared", loadArtifact, "shared"));
+  await timeToLive(b, "load-dedicated", loadArtifact.digest, loadBody, () => apply(b, "load-dedicated", loadArtifact, "dedicated"));
+  const [poolPod] = await runningPods(b, POOL_NAMESPACE);
+  const [loadPod] = await runningPods(b, ns, `${LABEL_NAME}=load-dedicated`);
+  if (!poolPod?.status?.podIP || !loadPod?.status?.podIP) throw new Error("no pod IP for the load targets");
+  const stock = await stockNginx(b.work, loadArtifact);
+  cleanups.push(() => stock.stop());
+  const targets = {
+    "stock nginx (host)": { url: stock.url, host: undefined },
+    "shared pool pod": { url: `http://${poolPod.status.podIP}:8080`, host: hostOf(ns, "load-shared") },
+    "dedicated pod": { url: `http://${loadPod.status.podIP}:8080`, host: hostOf(ns, "load-dedicated") },
+  } as const;
+  type Target = keyof typeof targets;
+  const names = Object.keys(targets) as Target[];
+  for (const [file, label] of [
+    ["/", "index.html (small page)"],
+    ["/assets/data.3f2a9c1b.bin", "100 KiB asset"],
+  ] as const) {
+    for (const t of names) {
+      const res = await getWithHost(`${targets[t].url}${file}`, targets[t].host ?? new URL(targets[t].url).host);
+      if (res.status !== 200) throw new Error(`${t} answers ${res.status} for ${file}`);
+    }
+    const results = Object.fromEntries(names.map((t) => [t, [] as Load[]])) as Record<Target, Load[]>;
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate who goes first, so none always runs on a warmer or cooler machine.
+      const order = names.map((_, i) => names[(i + round) % names.length] as Target);
+      for (const t of order) results[t].push(await bombard(bombardier, `${targets[t].url}${file}`, targets[t].host));
+    }
+    const stockRps = median(results["stock nginx (host)"].map((r) => r.rps));
+    console.log(`\nthroughput: ${label}, bombardier ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds alternating`);
+    console.table(
+      names.map((t) => ({
+        target: t,
+        "req/s (median)": Math.round(median(results[t].map((r) => r.rps))),
+        "req/s per round": results[t].map((r) => Math.round(r.rps)).join(" / "),
+        "p50 ms": median(results[t].map((r) => r.p50Ms)).toFixed(2),
+        "p99 ms": median(results[t].map((r) => r.p99Ms)).toFixed(2),
+        "× stock": (median(results[t].map((r) => r.rps)) / stockRps).toFixed(2),
+        "non-2xx": results[t].reduce((n, r) => n + r.errors, 0),
+      })),
+    );
   }
 }
 

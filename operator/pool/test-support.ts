@@ -202,15 +202,19 @@ export function processMemory(pid: number): { name: string; rssKiB: number } | u
   }
 }
 
-/** Summed RSS in KiB of the pod's processes whose name is in `names` (the pause process and shells are not the pod's work). */
-export function podRssKiB(podUid: string, names: readonly string[]): { rssKiB: number; processes: string[] } {
+/**
+ * Summed RSS in KiB of the pod's processes but the sandbox's pause (not the
+ * pod's work). Matched by cgroup rather than by name: Node names its process
+ * after its main thread ("MainThread"), not "node".
+ */
+export function podRssKiB(podUid: string): { rssKiB: number; processes: string[] } {
   let rssKiB = 0;
   const processes: string[] = [];
   for (const pid of podPids(podUid)) {
     const mem = processMemory(pid);
-    if (!mem || !names.includes(mem.name)) continue;
+    if (!mem || mem.name === "pause") continue;
     rssKiB += mem.rssKiB;
-    processes.push(`${mem.name}:${pid}`);
+    processes.push(`${mem.name}:${pid} ${Math.round(mem.rssKiB / 1024)} MiB`);
   }
   return { rssKiB, processes };
 }
