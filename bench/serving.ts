@@ -28,7 +28,7 @@
 // Prints tables; asserts nothing. Not part of `npm test`.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -205,6 +205,9 @@ async function stockNginx(work: string, artifact: Artifact): Promise<{ url: stri
   await mkdir(root, { recursive: true });
   await writeFile(path.join(dir, "site.tar.gz"), artifact.bytes);
   await run("tar", ["-xzf", path.join(dir, "site.tar.gz"), "-C", root]);
+  // nginx started by root runs its worker as nobody, who must reach the files (mkdtemp made the work dir 0700).
+  await run("chmod", ["-R", "a+rX", dir]);
+  await chmod(work, 0o755);
   const port = await findFreePort();
   // As plain as nginx gets, with the one worker the pool's and the dedicated configs run.
   const conf = `worker_processes 1;
