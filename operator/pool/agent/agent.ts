@@ -34,6 +34,53 @@ const RETRY: BackoffPolicy = { baseMs: 5_000, maxMs: 300_000 };
 
 type SiteError = NonNullable<ServedSite["error"]>;
 
+/** A preview host of the map: the site it belongs to and the deploy it serves. */
+interface PreviewEntry {
+  key: string;
+  digest: string;
+  url: string;
+}
+
+/** A preview activated on this replica (or being activated): rendered into every configuration until deactivated. */
+interface ActivePreview {
+  host: string;
+  key: string;
+  digest: string;
+  /** Tick of the use clock at its activation or its last request. */
+  lastUsed: number;
+}
+
+/** Waits for the first configuration rendered after its preview was activated; true if that configuration serves it. */
+interface PreviewWaiter {
+  id: string;
+  resolve: (served: boolean) => void;
+}
+
+/** What the preview listener answers: a redirect to the same address once nginx serves it, 404 as for any unknown host, or 502. */
+export type PreviewAnswer = { status: 307 } | { status: 404 } | { status: 502; message: string };
+
+function previewId(p: { host: string; digest: string }): string {
+  return `${p.host} ${p.digest}`;
+}
+
+/**
+ * Preview hosts of a map. A host that is some site's own never serves a
+ * preview, and a preview host listed by two sites goes to the first (the
+ * operator gives out neither; the agent holds to it anyway).
+ */
+function previewIndexOf(desired: PoolDesired | undefined): Map<string, PreviewEntry> {
+  const index = new Map<string, PreviewEntry>();
+  if (!desired) return index;
+  const main = new Set(desired.sites.flatMap((s) => s.hosts));
+  for (const site of desired.sites) {
+    for (const p of site.previews ?? []) {
+      if (main.has(p.host) || index.has(p.host)) continue;
+      index.set(p.host, { key: site.key, digest: p.digest, url: p.url });
+    }
+  }
+  return index;
+}
+
 /** A site in the running configuration: the spec it was made from, its parsed rules, and the hosts it got. */
 interface Served {
   site: PoolSite;
@@ -113,6 +160,16 @@ export class PoolAgent {
   private readonly unpacking = new Map<string, Promise<void>>();
   private stopped = false;
 
+  /** Preview hosts of the newest map. */
+  private previewIndex = new Map<string, PreviewEntry>();
+  /** Previews the next configuration renders, by host. */
+  private activePreviews = new Map<string, ActivePreview>();
+  /** `previewId`s the running configuration serves. */
+  private servedPreviews = new Set<string>();
+  private readonly activations = new Map<string, Promise<PreviewAnswer>>();
+  private previewWaiters = new Set<PreviewWaiter>();
+  private useClock = 0;
+
   /**
    * Starts at the clock's milliseconds, not 0: the operator's long-poll may
    * carry a version of this pod's previous agent, which a restarted count
@@ -176,6 +233,7 @@ export class PoolAgent {
     if (persisted) {
       log.info({ generation: persisted.generation, sites: persisted.sites.length }, "applying the desired map from the store");
       this.desired = persisted;
+      this.previewIndex = previewIndexOf(persisted);
       this.publish();
       this.kick();
     }
@@ -194,6 +252,7 @@ export class PoolAgent {
     if (desired.generation === this.desired?.generation && text === this.desiredText && this.retries === 0) return true;
     this.desired = desired;
     this.desiredText = text;
+    this.previewIndex = previewIndexOf(desired);
     await this.store.writeDesired(desired);
     this.publish();
     this.kick();
@@ -283,6 +342,11 @@ export class PoolAgent {
         keep(site.key);
         return;
       }
+      // In the map for its previews only (a dedicated site): its own deploy is served elsewhere, never fetched here.
+      if (site.hosts.length === 0) {
+        next.set(site.key, { site, rules, hosts: [] });
+        return;
+      }
       try {
         await this.ensureTree(site.digest, site.url);
       } catch (error) {
@@ -296,15 +360,36 @@ export class PoolAgent {
       next.set(site.key, { site, rules, hosts: [] });
     });
 
+    // Waiters from before this apply learn from it whether their preview is served; later ones wait for the next.
+    const waiting = [...this.previewWaiters];
+    for (const w of waiting) this.previewWaiters.delete(w);
+    let rendered: ActivePreview[] = [];
+    try {
+      await this.preparePreviews(desired);
+    } catch (error) {
+      for (const w of waiting) w.resolve(false);
+      throw error;
+    }
+
     let applyId = this.nextApplyId(desired.generation);
     try {
       let file: string;
       for (let attempt = 1; ; attempt++) {
         try {
-          file = await this.writeAndTest(this.arbitrate(desired, next), applyId);
+          const servers = this.arbitrate(desired, next);
+          rendered = this.attachPreviews(servers);
+          file = await this.writeAndTest(servers, applyId);
           break;
         } catch (error) {
           if (!(error instanceof ConfigRefusedError)) throw error;
+          // A preview newly rendered where nginx points: it goes, the site and its served previews stay as they were.
+          const fresh = rendered.filter((p) => p.key === error.site && !this.servedPreviews.has(previewId(p)));
+          if (fresh.length > 0) {
+            log.warn({ key: error.site, hosts: fresh.map((p) => p.host), error: error.firstLine }, "nginx refused a preview's server");
+            for (const p of fresh) this.activePreviews.delete(p.host);
+            applyId = this.nextApplyId(desired.generation);
+            continue;
+          }
           // Something new broke the configuration: the site whose text nginx points at keeps what it served and
           // the rest goes ahead; when the line names no site (or after many), every changed site does.
           const changed = [...next].filter(([key, entry]) => {
@@ -326,20 +411,27 @@ export class PoolAgent {
       await this.nginx.reload(applyId);
     } catch (error) {
       this.metrics.applies.inc({ result: "error" });
+      for (const w of waiting) w.resolve(false);
       throw error;
     }
 
     this.served = next;
     this.errors = errors;
     this.applied = desired;
-    this.treesInUse = [new Set([...next.values()].map((s) => s.site.digest)), this.treesInUse[0]];
+    this.servedPreviews = new Set(rendered.map(previewId));
+    for (const w of waiting) w.resolve(this.servedPreviews.has(w.id));
+    this.metrics.previewsActive.set(rendered.length);
+    this.treesInUse = [
+      new Set([...[...next.values()].filter((s) => s.site.hosts.length > 0).map((s) => s.site.digest), ...rendered.map((p) => p.digest)]),
+      this.treesInUse[0],
+    ];
     this.metrics.applies.inc({ result: "success" });
     this.metrics.applyDuration.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
     this.metrics.sites.set({ state: "serving" }, desired.sites.length - errors.size);
     this.metrics.sites.set({ state: "error" }, errors.size);
 
     await this.removeUnusedTrees();
-    const wanted = new Set(desired.sites.map((s) => s.digest));
+    const wanted = new Set([...desired.sites.map((s) => s.digest), ...[...this.activePreviews.values()].map((p) => p.digest)]);
     const shared = await this.store.readDesired();
     if (shared && shared.generation >= desired.generation) for (const s of shared.sites) wanted.add(s.digest);
     this.cache = await this.store.evict(wanted);
@@ -351,6 +443,136 @@ export class PoolAgent {
     } else {
       this.retries = 0;
     }
+  }
+
+  /**
+   * Drops the activated previews `desired` no longer lists (at that digest,
+   * for that site) and makes the trees of the others exist: a tree may have
+   * been removed between its activation and this apply. A preview whose tree
+   * cannot be made is dropped, and its waiter answers 502.
+   */
+  private async preparePreviews(desired: PoolDesired): Promise<void> {
+    const index = previewIndexOf(desired);
+    for (const p of [...this.activePreviews.values()]) {
+      const entry = index.get(p.host);
+      if (!entry || entry.digest !== p.digest || entry.key !== p.key) this.deactivate(p.host, "no longer in the map");
+    }
+    await mapLimit([...this.activePreviews.values()], PREPARE_CONCURRENCY, async (p) => {
+      try {
+        await this.ensureTree(p.digest, index.get(p.host)?.url ?? "");
+      } catch (error) {
+        log.warn({ err: error, host: p.host, key: p.key }, "a preview's artifact could not be made ready");
+        this.deactivate(p.host, "artifact not ready");
+      }
+    });
+  }
+
+  /** Gives each server its activated previews; a preview host some server already names is left out. Returns those rendered. */
+  private attachPreviews(servers: PoolServerSite[]): ActivePreview[] {
+    const named = new Set(servers.flatMap((s) => s.hosts));
+    const byKey = new Map(servers.map((s) => [s.key, s]));
+    const out: ActivePreview[] = [];
+    for (const p of this.activePreviews.values()) {
+      const server = byKey.get(p.key);
+      if (!server || named.has(p.host)) continue;
+      server.previews = [...(server.previews ?? []), { host: p.host, digest: p.digest }];
+      out.push(p);
+    }
+    return out;
+  }
+
+  private deactivate(host: string, why: string): void {
+    const p = this.activePreviews.get(host);
+    if (!p) return;
+    this.activePreviews.delete(host);
+    if (this.servedPreviews.has(previewId(p))) {
+      this.metrics.previewsDeactivated.inc();
+      log.info({ host, key: p.key, why }, "preview deactivated");
+    }
+  }
+
+  /**
+   * Keeps at most previewsMax activated, deactivating the least recently
+   * used first; never `keep` (the one being activated), and never one whose
+   * digest a site's own hosts serve (its tree stays anyway).
+   */
+  private boundPreviews(keep: string): void {
+    const main = new Set([...this.served.values()].filter((s) => s.hosts.length > 0).map((s) => s.site.digest));
+    while (this.activePreviews.size > this.opts.config.previewsMax) {
+      let lru: ActivePreview | undefined;
+      for (const p of this.activePreviews.values()) {
+        if (p.host !== keep && !main.has(p.digest) && (!lru || p.lastUsed < lru.lastUsed)) lru = p;
+      }
+      if (!lru) return;
+      this.deactivate(lru.host, "least recently used");
+    }
+  }
+
+  /** `host[:port]` of a request's Host header, lower-cased, without the port; undefined when it is not a host name. */
+  private static hostOf(header: string | undefined): string | undefined {
+    const m = /^([a-z0-9.-]+)(?::\d{1,5})?$/.exec((header ?? "").toLowerCase());
+    return m?.[1];
+  }
+
+  /** nginx mirrors each request of an activated preview here: it is in use. */
+  touchPreview(hostHeader: string | undefined): void {
+    const host = PoolAgent.hostOf(hostHeader);
+    const p = host === undefined ? undefined : this.activePreviews.get(host);
+    if (!p) return;
+    p.lastUsed = ++this.useClock;
+    this.metrics.previewUses.inc();
+  }
+
+  /**
+   * A request for a preview host that no server names yet. A preview of the
+   * map is made ready (its tree, from the store or its URL), rendered and
+   * reloaded, then answered with a redirect to itself, which nginx serves.
+   * Concurrent first requests for one preview share one activation.
+   */
+  activatePreview(hostHeader: string | undefined): Promise<PreviewAnswer> {
+    const host = PoolAgent.hostOf(hostHeader);
+    const entry = host === undefined ? undefined : this.previewIndex.get(host);
+    if (host === undefined || !entry || this.stopped) return Promise.resolve({ status: 404 });
+    const id = previewId({ host, digest: entry.digest });
+    if (this.servedPreviews.has(id) && this.activePreviews.get(host)?.digest === entry.digest) {
+      // Served already (this request left nginx before the reload): the redirect reaches the new server.
+      const p = this.activePreviews.get(host);
+      if (p) p.lastUsed = ++this.useClock;
+      return Promise.resolve({ status: 307 });
+    }
+    let pending = this.activations.get(id);
+    if (!pending) {
+      pending = this.activate(host, entry).finally(() => this.activations.delete(id));
+      this.activations.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async activate(host: string, entry: PreviewEntry): Promise<PreviewAnswer> {
+    const startedAt = process.hrtime.bigint();
+    try {
+      await this.ensureTree(entry.digest, entry.url);
+    } catch (error) {
+      log.warn({ err: error, host, key: entry.key }, "a preview's artifact could not be made ready");
+      return { status: 502, message: "This preview could not be fetched; try again shortly.\n" };
+    }
+    // The map may have moved on while the artifact came.
+    const now = this.previewIndex.get(host);
+    if (!now || now.digest !== entry.digest || now.key !== entry.key || this.stopped) return { status: 404 };
+    this.activePreviews.set(host, { host, key: entry.key, digest: entry.digest, lastUsed: ++this.useClock });
+    this.boundPreviews(host);
+    const id = previewId({ host, digest: entry.digest });
+    const served = await new Promise<boolean>((resolve) => {
+      this.previewWaiters.add({ id, resolve });
+      this.kick();
+    });
+    if (!served) {
+      this.activePreviews.delete(host);
+      return { status: 502, message: "This preview could not be served; try again shortly.\n" };
+    }
+    this.metrics.previewsActivated.inc();
+    log.info({ host, key: entry.key, ms: Number(process.hrtime.bigint() - startedAt) / 1e6 }, "preview activated");
+    return { status: 307 };
   }
 
   /**
@@ -382,6 +604,7 @@ export class PoolAgent {
       workDir: c.workDir,
       listen: c.host === "0.0.0.0" ? String(c.sitePort) : `${c.host}:${c.sitePort}`,
       controlPort: c.controlPort,
+      previewPort: c.previewPort,
       applyId,
       mimeTypesPath: c.mimeTypesPath,
       accessLog: c.accessLog,
@@ -415,7 +638,8 @@ export class PoolAgent {
       const error = this.errors.get(wanted.key);
       return {
         key: wanted.key,
-        ...(served ? { digest: served.site.digest } : {}),
+        // A site in the map for its previews only serves no digest of its own here.
+        ...(served && served.site.hosts.length > 0 ? { digest: served.site.digest } : {}),
         hosts: served?.hosts ?? [],
         ...(error ? { error } : {}),
       };
@@ -462,6 +686,8 @@ export class PoolAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    for (const w of this.previewWaiters) w.resolve(false);
+    this.previewWaiters.clear();
     for (const wake of this.waiters) wake();
     this.waiters.clear();
     await this.applying?.catch(() => undefined);

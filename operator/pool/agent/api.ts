@@ -58,6 +58,47 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
+/** Set by nginx's mirror of a request to an activated preview (and cleared on every other request it passes here). */
+export const PREVIEW_USE_HEADER = "x-pagoda-preview-used";
+
+/** The same path and query; leading slashes merged, as nginx merges them, so the redirect never names another host. */
+function samePlace(url: string | undefined): string {
+  return url?.startsWith("/") ? `/${url.replace(/^\/+/, "")}` : "/";
+}
+
+/**
+ * The loopback-only listener nginx passes preview hosts to (docs/serving.md,
+ * "Previews"). No token: only this pod's nginx can reach it, and it answers
+ * nothing a visitor could not learn from the preview host itself.
+ */
+export function createPreviewServer(agent: PoolAgent): http.Server {
+  return http.createServer((req, res) => {
+    req.resume();
+    if (req.headers[PREVIEW_USE_HEADER] === "1") {
+      agent.touchPreview(req.headers.host);
+      return send(res, 204);
+    }
+    agent.activatePreview(req.headers.host).then(
+      (answer) => {
+        if (answer.status === 404) return send(res, 404);
+        const headers = { "cache-control": "no-store", "x-robots-tag": "noindex" };
+        if (answer.status === 307) {
+          res.writeHead(307, { ...headers, location: samePlace(req.url), "content-length": 0 }).end();
+          return;
+        }
+        res
+          .writeHead(502, { ...headers, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(answer.message) })
+          .end(answer.message);
+      },
+      (error: unknown) => {
+        log.error({ err: error, host: req.headers.host }, "preview activation failed");
+        if (!res.headersSent) send(res, 502, "This preview could not be served; try again shortly.\n");
+        else res.destroy();
+      },
+    );
+  });
+}
+
 const afterSchema = z.coerce.number().int().min(0);
 
 export function createAgentServer(agent: PoolAgent, token: string): http.Server {

@@ -19,6 +19,8 @@ describe("loadAgentConfig", () => {
       apiPort: AGENT_PORT,
       sitePort: 8080,
       controlPort: AGENT_PORT + 1,
+      previewPort: AGENT_PORT + 2,
+      previewsMax: 100,
       accessLog: "/dev/stdout",
       errorLog: "/dev/stderr",
     });
@@ -32,6 +34,7 @@ describe("loadAgentConfig", () => {
     );
     expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_ENV.storeMaxBytes]: "lots" })).toThrow(/PAGODA_POOL_STORE_MAX_BYTES/);
     expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.apiPort]: "70000" })).toThrow(/PAGODA_POOL_API_PORT/);
+    expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.previewsMax]: "0" })).toThrow(/PAGODA_POOL_PREVIEWS_MAX/);
     expect(() => loadAgentConfig({})).toThrow(AgentConfigError);
     expect(() => loadAgentConfig({ [AGENT_ENV.token]: token, [AGENT_NGINX_ENV.proxyOrigins]: "https://api.example.com" })).toThrow(
       /PAGODA_PROXY_RESOLVER: required/,

@@ -20,6 +20,10 @@ export const AGENT_NGINX_ENV = {
   sitePort: "PAGODA_POOL_SITE_PORT",
   /** nginx's loopback-only port on which the agent learns which configuration the workers run. */
   controlPort: "PAGODA_POOL_CONTROL_PORT",
+  /** The agent's loopback-only listener to which nginx hands the first request for a preview host. */
+  previewPort: "PAGODA_POOL_PREVIEW_PORT",
+  /** Previews a replica keeps activated (server block and tree) before it deactivates the least recently used. */
+  previewsMax: "PAGODA_POOL_PREVIEWS_MAX",
   /** nginx's access and error logs: the container's stdout and stderr unless set. */
   accessLog: "PAGODA_POOL_ACCESS_LOG",
   errorLog: "PAGODA_POOL_ERROR_LOG",
@@ -29,6 +33,8 @@ export const AGENT_NGINX_ENV = {
 } as const;
 
 const TOKEN_MIN_LENGTH = 32;
+/** Enough for every recent deploy of a few busy sites, few enough that the configuration stays small. */
+const PREVIEWS_MAX_DEFAULT = 100;
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const absolutePath = z.string().regex(/^\/[^\0]*$/, "expected an absolute path");
@@ -49,6 +55,8 @@ const envSchema = z.object({
   [AGENT_NGINX_ENV.apiPort]: port.default(AGENT_PORT),
   [AGENT_NGINX_ENV.sitePort]: port.default(LISTEN_PORT),
   [AGENT_NGINX_ENV.controlPort]: port.default(AGENT_PORT + 1),
+  [AGENT_NGINX_ENV.previewPort]: port.default(AGENT_PORT + 2),
+  [AGENT_NGINX_ENV.previewsMax]: z.coerce.number().int().min(1).max(10_000).default(PREVIEWS_MAX_DEFAULT),
   [AGENT_NGINX_ENV.accessLog]: absolutePath.default("/dev/stdout"),
   [AGENT_NGINX_ENV.errorLog]: absolutePath.default("/dev/stderr"),
   [AGENT_NGINX_ENV.proxyOrigins]: z
@@ -82,6 +90,8 @@ export interface AgentConfig {
   apiPort: number;
   sitePort: number;
   controlPort: number;
+  previewPort: number;
+  previewsMax: number;
   accessLog: string;
   errorLog: string;
   /** Where sites' proxy rules may go; absent: a site with a proxy rule is ConfigInvalid. */
@@ -119,6 +129,8 @@ export function loadAgentConfig(env: Readonly<Record<string, string | undefined>
     apiPort: e[AGENT_NGINX_ENV.apiPort],
     sitePort: e[AGENT_NGINX_ENV.sitePort],
     controlPort: e[AGENT_NGINX_ENV.controlPort],
+    previewPort: e[AGENT_NGINX_ENV.previewPort],
+    previewsMax: e[AGENT_NGINX_ENV.previewsMax],
     accessLog: e[AGENT_NGINX_ENV.accessLog],
     errorLog: e[AGENT_NGINX_ENV.errorLog],
     ...(origins.length > 0 ? { proxy: { origins, ...(resolver ? { resolver } : {}) } } : {}),

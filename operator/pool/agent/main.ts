@@ -4,7 +4,7 @@
 import { componentLogger } from "@/lib/log";
 import { AgentConfigError, loadAgentConfig } from "./config";
 import { PoolAgent } from "./agent";
-import { createAgentServer } from "./api";
+import { createAgentServer, createPreviewServer } from "./api";
 import { createAgentMetrics } from "./metrics";
 
 const log = componentLogger("pool-agent");
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   }
   const agent = new PoolAgent({ config, metrics: createAgentMetrics({ defaultMetrics: true }) });
   const server = createAgentServer(agent, config.token);
+  const previews = createPreviewServer(agent);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     log.info({ signal }, "stopping");
     server.close();
     server.closeIdleConnections();
+    previews.close();
+    previews.closeIdleConnections();
     agent.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -44,12 +47,18 @@ async function main(): Promise<void> {
     log.fatal({ exit }, "nginx exited; the agent exits so that the container is restarted");
     process.exit(1);
   });
+  // Loopback only: nginx in this pod reaches it, tenant pods never do. Up before nginx, which
+  // passes preview hosts here from its first configuration on.
+  await new Promise<void>((resolve, reject) => {
+    previews.once("error", reject);
+    previews.listen(config.previewPort, "127.0.0.1", () => resolve());
+  });
   await agent.start();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.apiPort, config.host, () => resolve());
   });
-  log.info({ pod: config.podName, api: config.apiPort, site: config.sitePort }, "pool agent started");
+  log.info({ pod: config.podName, api: config.apiPort, site: config.sitePort, previews: config.previewPort }, "pool agent started");
 }
 
 main().catch((error: unknown) => {

@@ -15,6 +15,10 @@ export interface AgentMetrics {
   applies: Counter<"result">;
   applyDuration: Histogram;
   sites: Gauge<"state">;
+  previewsActivated: Counter;
+  previewsDeactivated: Counter;
+  previewsActive: Gauge;
+  previewUses: Counter;
 }
 
 export function createAgentMetrics(opts: { defaultMetrics?: boolean } = {}): AgentMetrics {
@@ -53,5 +57,21 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean } = {}): Age
       registers,
     }),
     sites: new Gauge({ name: "pagoda_pool_sites", help: "Sites of the applied desired map, by state (serving, error).", labelNames: ["state"], registers }),
+    previewsActivated: new Counter({
+      name: "pagoda_pool_previews_activated_total",
+      help: "Previews made ready and served on a first request for their host.",
+      registers,
+    }),
+    previewsDeactivated: new Counter({
+      name: "pagoda_pool_previews_deactivated_total",
+      help: "Previews no longer served here: least recently used past the bound, or gone from the map.",
+      registers,
+    }),
+    previewUses: new Counter({
+      name: "pagoda_pool_preview_uses_total",
+      help: "Requests to activated previews, as nginx reports them to the agent (what least recently used is judged by).",
+      registers,
+    }),
+    previewsActive: new Gauge({ name: "pagoda_pool_previews_active", help: "Previews the running configuration serves.", registers }),
   };
 }

@@ -81,6 +81,52 @@ describe("renderPoolConfig", () => {
   });
 });
 
+describe("renderPoolConfig previews", () => {
+  const withPreviews = { ...opts, previewPort: 8083 };
+  const ref = "b".repeat(12);
+
+  it("sends preview-shaped hosts no server names to the agent's loopback listener, and its 404 becomes nginx's own", () => {
+    const text = renderPoolConfig([site("ns/a")], withPreviews);
+    expect(text).toContain('server_name "~^[0-9a-f]{12}--";\n\n    location / {\n      proxy_pass http://127.0.0.1:8083;');
+    expect(text).toContain("proxy_intercept_errors on;\n      error_page 404 = @unknown;");
+    // A visitor cannot pass for the mirror that marks a preview used.
+    expect(text).toContain('proxy_set_header X-Pagoda-Preview-Used "";');
+    expect(siteAtLine(text, text.split("\n").findIndex((l) => l.includes("127.0.0.1:8083;")) + 1)).toBeUndefined();
+    expect(renderPoolConfig([site("ns/a")], opts)).not.toContain("8083");
+  });
+
+  it("serves a preview with the site's settings and rules at its own tree, with noindex on every answer", () => {
+    const a = site("ns/a", {
+      notFoundPage: "/404.html",
+      rules: rules("/old /new 301\n", "/*\n  X-Site: a\n"),
+      previews: [{ host: `${ref}--ns-a.example`, digest: digest("b") }],
+    });
+    const text = renderPoolConfig([a], withPreviews);
+    const [main, preview] = text.split(`# site "ns/a" previews`);
+    expect(preview).toContain(`server_name ${ref}--ns-a.example;\n    root /work/sites/${"b".repeat(64)};`);
+    expect(preview).toContain('add_header X-Robots-Tag "noindex" always;');
+    expect(preview).toContain("error_page 404 /404.html;");
+    expect(preview).toContain(`add_header Cache-Control $${variablePrefix("ns/a")}rules_cache_control always;`);
+    expect(preview).toContain("mirror /.pagoda-pool/preview-used;");
+    expect(preview).toContain('proxy_set_header X-Pagoda-Preview-Used "1";');
+    expect(preview).toContain("internal;");
+    // The site's own server is the same as without previews, and carries no noindex.
+    expect(main).not.toContain("X-Robots-Tag");
+    expect(main).toContain(`server_name ns-a.example;\n    root /work/sites/${"a".repeat(64)};`);
+    expect(siteAtLine(text, text.split("\n").findIndex((l) => l.includes("X-Robots-Tag")) + 1)).toBe("ns/a");
+  });
+
+  it("serves the previews of a site without hosts, and no server of its own", () => {
+    const text = renderPoolConfig([site("ns/a", { hosts: [], previews: [{ host: `${ref}--ns-a.example`, digest: digest("b") }] })], withPreviews);
+    expect(text).not.toContain(`/work/sites/${"a".repeat(64)}`);
+    expect(text).toContain(`server_name ${ref}--ns-a.example;`);
+  });
+
+  it("refuses to render a preview without the agent's preview port", () => {
+    expect(() => renderPoolConfig([site("ns/a", { previews: [{ host: `${ref}--ns-a.example`, digest: digest("b") }] })], opts)).toThrow(/preview port/);
+  });
+});
+
 describe("renderRules variable prefix", () => {
   const parsed = rules("/old /new 301\n/blog/* /news/:splat 302\n", "/*\n  X-A: 1\n/p/*\n  ! X-A\n");
 

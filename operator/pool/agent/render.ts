@@ -4,6 +4,7 @@
 // behaves the same in the pool as in its dedicated pods.
 import { createHash } from "node:crypto";
 import path from "node:path";
+import { PREVIEW_LABEL_RE } from "@/lib/staticsite/site-url";
 import { HEALTH_PATH, renderNginxPreamble, renderSiteServer } from "../../nginx-config";
 import { DOLLAR_GEO, mapHashSettings, renderRules, type MapHashSizes, type ProxySettings, type RenderedRules, type SiteRules } from "../../nginx-rules";
 
@@ -15,6 +16,8 @@ export interface PoolServerSite {
   spa: boolean;
   notFoundPage?: string;
   rules?: SiteRules;
+  /** Previews of the site activated on this replica: each host serves its digest with the site's settings and rules. */
+  previews?: readonly { host: string; digest: string }[];
 }
 
 export interface PoolConfigOptions {
@@ -28,10 +31,19 @@ export interface PoolConfigOptions {
   accessLog: string;
   errorLog: string;
   proxy?: ProxySettings;
+  /** The agent's loopback listener for previews: preview hosts without a server of their own go there. */
+  previewPort?: number;
 }
 
 /** Path on the control port that answers the configuration's applyId. */
 export const CONTROL_PATH = "/config";
+
+/** Path on the agent's preview listener that marks a preview as used (nginx mirrors every request of a preview there). */
+export const PREVIEW_TOUCH_PATH = "/touch";
+/** The location in a preview's server that mirrors to the agent; internal, so a visitor's request for it is 404. */
+/** The header (api.ts, PREVIEW_USE_HEADER) by which the mirror tells the agent a request was a preview's. */
+const PREVIEW_USE_HEADER_NAME = "X-Pagoda-Preview-Used";
+const PREVIEW_TOUCH_LOCATION = "/.pagoda-pool/preview-used";
 
 export function digestHex(digest: string): string {
   return digest.slice("sha256:".length);
@@ -82,10 +94,83 @@ export function siteAtLine(config: string, line: number): string | undefined {
   return key;
 }
 
+const SERVER_ANCHOR = "    absolute_redirect off;\n";
+
+/**
+ * A preview's server: the site's own server at the preview's tree, and on
+ * every answer (error pages too) a header that keeps search engines away;
+ * each request is mirrored to the agent, which keeps the previews most
+ * recently used.
+ */
+export function renderPreviewServer(
+  site: PoolServerSite,
+  preview: { host: string; digest: string },
+  opts: PoolConfigOptions,
+  rules: RenderedRules | undefined,
+): string {
+  if (opts.previewPort === undefined) throw new Error("previews need the agent's preview port");
+  const server = renderSiteServer({
+    spa: site.spa,
+    notFoundPage: site.notFoundPage,
+    listen: opts.listen,
+    serverName: preview.host,
+    root: siteTreeDir(opts.workDir, preview.digest),
+    rules,
+  });
+  if (!server.includes(SERVER_ANCHOR)) throw new Error("the site server has no place for the preview's directives");
+  return server.replace(
+    SERVER_ANCHOR,
+    `${SERVER_ANCHOR}
+    add_header X-Robots-Tag "noindex" always;
+    mirror ${PREVIEW_TOUCH_LOCATION};
+    mirror_request_body off;
+
+    location = ${PREVIEW_TOUCH_LOCATION} {
+      internal;
+      access_log off;
+      proxy_pass http://127.0.0.1:${opts.previewPort}${PREVIEW_TOUCH_PATH};
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Host $host;
+      proxy_set_header ${PREVIEW_USE_HEADER_NAME} "1";
+    }
+`,
+  );
+}
+
+/** Hosts shaped like a preview's that no server names: the agent activates the preview, or answers 404 as for any unknown host. */
+function renderPreviewCatcher(opts: PoolConfigOptions): string {
+  if (opts.previewPort === undefined) return "";
+  return `${POOL_MARKER} preview hosts not activated here; the agent activates one of the map's, or says 404.
+  server {
+    listen ${opts.listen};
+    server_name "~${PREVIEW_LABEL_RE.source}";
+
+    location / {
+      proxy_pass http://127.0.0.1:${opts.previewPort};
+      proxy_set_header Host $http_host;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      # Only the mirror of an activated preview's request may say it is one.
+      proxy_set_header ${PREVIEW_USE_HEADER_NAME} "";
+      # An activation may fetch the artifact first.
+      proxy_read_timeout 300s;
+      proxy_intercept_errors on;
+      error_page 404 = @unknown;
+    }
+
+    location @unknown {
+      return 404;
+    }
+  }
+
+`;
+}
+
 export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolConfigOptions): string {
   if (!/^[A-Za-z0-9._-]+$/.test(opts.applyId)) throw new Error(`apply id ${JSON.stringify(opts.applyId)} is not a plain token`);
   const rendered = sites.map((site) => ({ site, rules: renderPoolRules(site, opts.proxy) }));
-  const hosts = sites.flatMap((s) => s.hosts);
+  const hosts = sites.flatMap((s) => [...s.hosts, ...(s.previews ?? []).map((p) => p.host)]);
   const names = hashRoom(
     hosts.reduce((n, h) => Math.max(n, h.length), 0),
     hosts.length,
@@ -112,6 +197,10 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
           rules: r.rules,
         }),
     )
+    .join("\n");
+  const previews = rendered
+    .filter((r) => (r.site.previews ?? []).length > 0)
+    .map((r) => `${siteMarker(r.site.key)} previews\n` + (r.site.previews ?? []).map((p) => renderPreviewServer(r.site, p, opts, r.rules)).join("\n"))
     .join("\n");
   return `${renderNginxPreamble(
     { tempDir: path.join(opts.workDir, "tmp"), mimeTypesPath: opts.mimeTypesPath, errorLog: opts.errorLog, accessLog: opts.accessLog, httpSettings },
@@ -147,6 +236,6 @@ ${POOL_MARKER} the agent's view of which configuration the workers run; loopback
     }
   }
 
-${servers}}
+${renderPreviewCatcher(opts)}${servers}${previews ? `\n${previews}` : ""}}
 `;
 }

@@ -182,7 +182,7 @@ export interface AgentDirs {
 /** Starts the agent's bundle as its own process and resolves once /healthz answers 200. */
 export async function startAgent(dirs: AgentDirs, env: Record<string, string> = {}): Promise<RunningAgent> {
   const bundle = await ensurePoolAgentBuild();
-  const [apiPort, sitePort, controlPort] = [await findFreePort(), await findFreePort(), await findFreePort()];
+  const [apiPort, sitePort, controlPort, previewPort] = [await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort()];
   const token = randomBytes(24).toString("base64url");
   const childEnv: NodeJS.ProcessEnv = {
     NODE_ENV: "production",
@@ -196,6 +196,7 @@ export async function startAgent(dirs: AgentDirs, env: Record<string, string> = 
     [AGENT_NGINX_ENV.apiPort]: String(apiPort),
     [AGENT_NGINX_ENV.sitePort]: String(sitePort),
     [AGENT_NGINX_ENV.controlPort]: String(controlPort),
+    [AGENT_NGINX_ENV.previewPort]: String(previewPort),
     [AGENT_NGINX_ENV.accessLog]: `${dirs.workDir}/access.log`,
     [AGENT_NGINX_ENV.errorLog]: `${dirs.workDir}/error.log`,
     ...env,
@@ -252,9 +253,11 @@ export function site(key: string, hosts: string[], artifact: Artifact, url: stri
   return { key, hosts, digest: artifact.digest, url, spa: false, ...more };
 }
 
-/** True when the state reports every site of `desired` applied at its wanted digest or with an error. */
+/** True when the state reports every site of `desired` applied at its wanted digest (none for a site without hosts) or with an error. */
 export function settledOn(desired: PoolDesired): (s: PoolState) => boolean {
   return (s) =>
     s.appliedGeneration >= desired.generation &&
-    desired.sites.every((want) => s.sites.some((got) => got.key === want.key && (got.digest === want.digest || got.error !== undefined)));
+    desired.sites.every((want) =>
+      s.sites.some((got) => got.key === want.key && (got.digest === (want.hosts.length > 0 ? want.digest : undefined) || got.error !== undefined)),
+    );
 }
