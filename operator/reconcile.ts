@@ -249,7 +249,10 @@ export class Reconciler {
             steps.push(["Certificate", undefined, certificates as ObjectCache<KubernetesObject>, certName]);
         }
       }
+      // Back from the pool: an exact-host Ingress wins over the pool's wildcard at once, so it waits for the site's own pods.
+      const leavingPool = this.pool.configured && this.pool.inPool(key);
       for (const [kind, want, cache, childName] of steps) {
+        if (kind === "Ingress" && leavingPool && !rolloutFacts(site, deployment).complete && !cache.get({ namespace, name: childName })) continue;
         try {
           const result = await this.syncChild(key, site, kind, want, cache, childName);
           if (kind === "Deployment") deployment = result as V1Deployment | undefined;

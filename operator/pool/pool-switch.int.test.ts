@@ -8,7 +8,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { Watch, type KubeConfig, type V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { CONDITION_READY, findCondition, isDigestLive } from "@/lib/staticsite/types";
@@ -16,6 +16,7 @@ import { startOperator, type RunningOperator } from "../controller";
 import { Clients, createSiteNamespace, httpCode, siteSpec, testOperatorConfig, waitFor } from "../int-test-support";
 import { ArtifactServer, siteArtifact, startAgent, type RunningAgent } from "./agent/test-support";
 import { POOL_TOKEN_KEY, POOL_TOKEN_SECRET } from "./objects";
+import { AGENT_TOKEN_HEADER, poolStateSchema } from "./protocol";
 
 describe("switching a site to the shared pool", () => {
   let cluster: TestCluster;
@@ -96,5 +97,36 @@ describe("switching a site to the shared pool", () => {
     await waitFor("the site's ConfigMap gone", () => gone(() => clients.core.readNamespacedConfigMap({ name: "blog-nginx", namespace: ns })));
     // The pool serves it all along.
     expect((await agent.page(host)).body).toBe(artifact.body);
-  });
+
+    // And back: the site's own Ingress would win over the pool's wildcard at
+    // once, so it must not appear before the site's own pods are available.
+    const seen: string[] = [];
+    const record = (kind: string) => (type: string, obj: { metadata?: { name?: string }; status?: V1Deployment["status"] }) => {
+      if (obj.metadata?.name !== "blog") return;
+      if (kind === "Ingress" && type === "ADDED") seen.push("ingress");
+      if (kind === "Deployment" && (obj.status?.availableReplicas ?? 0) >= 1) seen.push("available");
+    };
+    const watches = await Promise.all([
+      new Watch(kc).watch(`/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`, {}, record("Ingress"), () => undefined),
+      new Watch(kc).watch(`/apis/apps/v1/namespaces/${ns}/deployments`, {}, record("Deployment"), () => undefined),
+    ]);
+    try {
+      await clients.applySite(ns, "blog", spec);
+      await waitFor(
+        "the site back on its own pods and out of the pool",
+        async () => {
+          const live = isDigestLive(await clients.getSite(ns, "blog"), artifact.digest);
+          // The harness's own token is not the pool's, which this agent was started with.
+          const res = await fetch(`${agentUrl}/v1/state`, { headers: { [AGENT_TOKEN_HEADER]: token } });
+          const state = poolStateSchema.parse(await res.json());
+          return live && seen.includes("ingress") && !state.sites.some((x) => x.key === `${ns}/blog`) ? true : undefined;
+        },
+        60_000,
+      );
+      expect(seen.indexOf("available"), seen.join(" ")).toBeGreaterThanOrEqual(0);
+      expect(seen.indexOf("available"), seen.join(" ")).toBeLessThan(seen.indexOf("ingress"));
+    } finally {
+      for (const w of watches) w.abort();
+    }
+  }, 180_000);
 });
