@@ -633,16 +633,20 @@ export class PoolAgent {
   }
 
   private stateBody(): Omit<PoolState, "version"> {
-    const sites: ServedSite[] = (this.applied?.sites ?? []).map((wanted) => {
+    const sites: ServedSite[] = (this.applied?.sites ?? []).flatMap((wanted) => {
       const served = this.served.get(wanted.key);
       const error = this.errors.get(wanted.key);
-      return {
-        key: wanted.key,
-        // A site in the map for its previews only serves no digest of its own here.
-        ...(served && served.site.hosts.length > 0 ? { digest: served.site.digest } : {}),
-        hosts: served?.hosts ?? [],
-        ...(error ? { error } : {}),
-      };
+      // A site in the map for its previews only (a dedicated site) is not reported: the operator reads a site
+      // in a report as one the pool serves, and this replica serves nothing of its own for it.
+      if (wanted.hosts.length === 0 && (served?.hosts.length ?? 0) === 0) return [];
+      return [
+        {
+          key: wanted.key,
+          ...(served ? { digest: served.site.digest } : {}),
+          hosts: served?.hosts ?? [],
+          ...(error ? { error } : {}),
+        },
+      ];
     });
     return {
       desiredGeneration: this.desired?.generation ?? 0,

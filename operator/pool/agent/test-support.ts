@@ -253,11 +253,11 @@ export function site(key: string, hosts: string[], artifact: Artifact, url: stri
   return { key, hosts, digest: artifact.digest, url, spa: false, ...more };
 }
 
-/** True when the state reports every site of `desired` applied at its wanted digest (none for a site without hosts) or with an error. */
+/** True when the state reports every site of `desired` with hosts applied at its wanted digest or with an error (one without is not reported). */
 export function settledOn(desired: PoolDesired): (s: PoolState) => boolean {
   return (s) =>
     s.appliedGeneration >= desired.generation &&
-    desired.sites.every((want) =>
-      s.sites.some((got) => got.key === want.key && (got.digest === (want.hosts.length > 0 ? want.digest : undefined) || got.error !== undefined)),
+    desired.sites.every(
+      (want) => want.hosts.length === 0 || s.sites.some((got) => got.key === want.key && (got.digest === want.digest || got.error !== undefined)),
     );
 }
