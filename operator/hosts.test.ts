@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { claimOrder, decideHosts, hostAllowed, HostClaims, hostProblem, type HostClaim } from "./hosts";
+import { claimOrder, decideHosts, hostAllowed, HostClaims, hostProblem, isPreviewHost, type HostClaim } from "./hosts";
 
 const claim = (namespace: string, name: string, createdAt: number, hosts: string[]): HostClaim => ({
   key: `${namespace}/${name}`,
@@ -24,6 +24,16 @@ describe("hostAllowed", () => {
       ".sites.example.com",
     ]) {
       expect(hostAllowed(host, base), host).toBe(false);
+    }
+  });
+
+  it("refuses a name shaped like a preview address, and only that shape", () => {
+    const base = "sites.example.com";
+    expect(hostAllowed(`0123456789ab--blog-acme.${base}`, base)).toBe(false);
+    expect(isPreviewHost(`0123456789ab--blog-acme.${base}`, base)).toBe(true);
+    for (const host of [`0123456789ab-blog.${base}`, `0123456789abc--blog.${base}`, `0123456789-x--blog.${base}`, `blog--acme.${base}`]) {
+      expect(isPreviewHost(host, base), host).toBe(false);
+      expect(hostAllowed(host, base), host).toBe(true);
     }
   });
 });
@@ -103,6 +113,16 @@ describe("decideHosts / hostProblem", () => {
     const foreign = decideHosts("attacker/grab", ["pagoda.example.com"], "sites.test", claims, () => true);
     expect(foreign.refused).toEqual(["pagoda.example.com"]);
     expect(hostProblem(foreign, "sites.test")?.reason).toBe("HostNotAllowed");
+
+    // No site, however old, may hold a preview's name: the message says why.
+    claims.set(claim("victim", "old", 0, ["0123456789ab--grab.sites.test"]));
+    const preview = decideHosts("victim/old", ["0123456789ab--grab.sites.test", "x.y.sites.test"], "sites.test", claims, () => true);
+    expect(preview).toEqual({ granted: [], refused: ["0123456789ab--grab.sites.test", "x.y.sites.test"], conflicted: [] });
+    expect(hostProblem(preview, "sites.test")).toEqual({
+      reason: "HostNotAllowed",
+      message:
+        'Host x.y.sites.test is not served: only sites.test and names one label below it are allowed; Host 0123456789ab--grab.sites.test is not served: a first label of 12 hex digits and "--" names a deploy\'s preview address, which no site may claim',
+    });
     expect(
       hostProblem(
         decideHosts("victim/shop", ["shop.sites.test"], "sites.test", claims, () => true),

@@ -1,14 +1,25 @@
 // Which site may serve which host. A StaticSite names its hosts itself, so
 // without these rules any site could claim the dashboard's host or another
 // tenant's. Pure: the operator feeds it from its StaticSite cache.
+import { PREVIEW_LABEL_RE } from "@/lib/staticsite/site-url";
 
-/** The base domain itself and names one label below it: `blog-acme.<base>`, not `a.b.<base>`. */
+/**
+ * A name one label below the base domain shaped like a preview address
+ * (`<12 hex>--<label>`): the pool answers those with a site's deploys, so a
+ * site claiming one could shadow another site's preview.
+ */
+export function isPreviewHost(host: string, baseDomain: string): boolean {
+  const suffix = `.${baseDomain}`;
+  return host.endsWith(suffix) && PREVIEW_LABEL_RE.test(host.slice(0, -suffix.length));
+}
+
+/** The base domain itself and names one label below it: `blog-acme.<base>`, not `a.b.<base>`, and not a preview's name. */
 export function hostAllowed(host: string, baseDomain: string): boolean {
   if (host === baseDomain) return true;
   const suffix = `.${baseDomain}`;
   if (!host.endsWith(suffix)) return false;
   const label = host.slice(0, -suffix.length);
-  return label.length > 0 && !label.includes(".");
+  return label.length > 0 && !label.includes(".") && !PREVIEW_LABEL_RE.test(label);
 }
 
 export interface HostClaim {
@@ -145,11 +156,20 @@ export function decideHosts(
 export function hostProblem(decision: HostDecision, baseDomain: string): { reason: string; message: string } | undefined {
   const list = (hosts: string[]) => hosts.join(", ");
   if (decision.refused.length > 0) {
-    const s = decision.refused.length > 1;
-    return {
-      reason: "HostNotAllowed",
-      message: `Host${s ? "s" : ""} ${list(decision.refused)} ${s ? "are" : "is"} not served: only ${baseDomain} and names one label below it are allowed`,
-    };
+    const previews = decision.refused.filter((h) => isPreviewHost(h, baseDomain));
+    const others = decision.refused.filter((h) => !isPreviewHost(h, baseDomain));
+    const sentences: string[] = [];
+    if (others.length > 0) {
+      const s = others.length > 1;
+      sentences.push(`Host${s ? "s" : ""} ${list(others)} ${s ? "are" : "is"} not served: only ${baseDomain} and names one label below it are allowed`);
+    }
+    if (previews.length > 0) {
+      const s = previews.length > 1;
+      sentences.push(
+        `Host${s ? "s" : ""} ${list(previews)} ${s ? "are" : "is"} not served: a first label of 12 hex digits and "--" names a deploy's preview address, which no site may claim`,
+      );
+    }
+    return { reason: "HostNotAllowed", message: sentences.join("; ") };
   }
   if (decision.conflicted.length > 0) {
     const s = decision.conflicted.length > 1;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { StaticSite, StaticSiteSpec } from "@/lib/staticsite/types";
 import { decideHosts, HostClaims } from "../hosts";
 import { DIGEST_A, DIGEST_B } from "../test-fixtures";
-import { desiredPoolSites, poolEntry, PoolGenerations, type PoolEntryContext } from "./desired";
+import { desiredPoolSites, poolEntry, PoolGenerations, previewHostsOf, type PoolEntryContext } from "./desired";
 
 const BASE = "sites.example.com";
 
@@ -108,5 +108,57 @@ describe("the pool's desired map", () => {
     expect(gens.seen(4_000)).toBe(false);
     expect(gens.update(third.sites).generation).toBe(9_001);
     expect(gens.update(third.sites).generation).toBe(9_001);
+  });
+
+  describe("previews", () => {
+    const deploys = [
+      { digest: DIGEST_B, url: "https://pagoda.example/a/b.tgz?sig=2" },
+      { digest: DIGEST_A, url: "https://pagoda.example/a/a.tgz?sig=2" },
+    ];
+    const ref = (digest: string) => digest.slice(7, 19);
+
+    it("lists each deploy at its preview host of every granted host under the default domain, newest first", () => {
+      const taken = site("taken", { hosts: [`blog-acme.${BASE}`] }, { createdAt: "2026-01-01T00:00:00Z" });
+      const shared = site("docs", { hosts: [`docs-acme.${BASE}`, `blog-acme.${BASE}`, BASE], previews: deploys }, { createdAt: "2026-02-01T00:00:00Z" });
+      const entry = poolEntry(shared, context([taken, shared], { baseDomain: BASE }));
+      expect(entry?.hosts).toEqual([`docs-acme.${BASE}`, BASE]);
+      // Not under the conflicted host, nor under the domain itself (the wildcard routes one label below it only).
+      expect(entry?.previews).toEqual([
+        { host: `${ref(DIGEST_B)}--docs-acme.${BASE}`, digest: DIGEST_B, url: deploys[0]!.url },
+        { host: `${ref(DIGEST_A)}--docs-acme.${BASE}`, digest: DIGEST_A, url: deploys[1]!.url },
+      ]);
+      expect(poolEntry(site("plain"), context([site("plain")]))).not.toHaveProperty("previews");
+    });
+
+    it("skips a preview host whose label would not fit in 63 characters", () => {
+      const long = `${"l".repeat(50)}.${BASE}`;
+      expect(previewHostsOf(DIGEST_A, [long, `short.${BASE}`], BASE)).toEqual([`${ref(DIGEST_A)}--short.${BASE}`]);
+      expect(previewHostsOf(DIGEST_A, [`a.b.${BASE}`, "other.example"], BASE)).toEqual([]);
+    });
+
+    it("puts a dedicated site in the map with no hosts and its previews only, unless suspended or without previews", () => {
+      const own = site("own", { serving: "dedicated", previews: deploys });
+      const entry = poolEntry(own, context([own], { dedicatedReady: () => true, baseDomain: BASE }));
+      expect(entry).toMatchObject({ key: "acme/own", hosts: [], digest: DIGEST_A });
+      expect(entry?.previews?.map((p) => p.host)).toEqual([`${ref(DIGEST_B)}--own-acme.${BASE}`, `${ref(DIGEST_A)}--own-acme.${BASE}`]);
+      // A dedicated site never in the pool, while its workload starts: previews only, still.
+      expect(poolEntry(own, context([own], { dedicatedReady: () => false }))?.hosts).toEqual([]);
+      // Going back to dedicated: its hosts too, until its own workload is ready.
+      expect(poolEntry(own, context([own], { inPool: () => true }))?.hosts).toEqual([`own-acme.${BASE}`]);
+      expect(poolEntry({ ...own, spec: { ...own.spec, suspend: true } }, context([own]))).toBeUndefined();
+      expect(poolEntry({ ...own, spec: { ...own.spec, previews: [] } }, context([own], { dedicatedReady: () => true }))).toBeUndefined();
+    });
+
+    it("moves the generation when a preview comes or goes, and only then", () => {
+      let now = 1_000;
+      const gens = new PoolGenerations(() => now);
+      const sites = [site("a", { previews: [deploys[1]!] }), site("d", { serving: "dedicated", previews: deploys })];
+      const first = gens.update(desiredPoolSites(sites, context(sites)));
+      now = 2_000;
+      const again = sites.map((s) => structuredClone(s)).reverse();
+      expect(gens.update(desiredPoolSites(again, context(again))).generation).toBe(first.generation);
+      const more = [site("a", { previews: deploys }), sites[1]!];
+      expect(gens.update(desiredPoolSites(more, context(more))).generation).toBe(2_000);
+    });
   });
 });

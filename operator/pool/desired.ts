@@ -1,6 +1,7 @@
 // The desired map every pool replica is sent: which site the pool serves on
 // which hosts, with which artifact. Pure, fed from the StaticSite cache and
 // the host arbitration the dedicated sites go through (operator/hosts.ts).
+import { previewHost, previewRef } from "@/lib/staticsite/site-url";
 import type { StaticSite } from "@/lib/staticsite/types";
 import { objectHash } from "../child-drift";
 import { keyOf, keyString } from "../../lib/kube/object-key";
@@ -19,6 +20,20 @@ export interface PoolEntryContext {
   inPool(key: string): boolean;
   /** The site's own Deployment is Available with the spec's digest and its Ingress is applied for its hosts. */
   dedicatedReady(site: StaticSite): boolean;
+  /**
+   * The operator's default domain (PAGODA_BASE_DOMAIN): previews answer under
+   * the granted hosts one label below it, which the pool's wildcard routes.
+   * Absent: under every granted host (arbitration grants only the domain and
+   * names one label below it; a preview of the domain itself is a name the
+   * wildcard never routes).
+   */
+  baseDomain?: string;
+}
+
+/** The preview hosts of one deploy: `<ref>--<label>.<domain>` for each granted host `<label>.<domain>`. */
+export function previewHostsOf(digest: string, granted: readonly string[], baseDomain?: string): string[] {
+  const under = baseDomain === undefined ? granted : granted.filter((h) => h.endsWith(`.${baseDomain}`) && !h.slice(0, -baseDomain.length - 1).includes("."));
+  return under.flatMap((h) => previewHost(previewRef(digest), h) ?? []);
 }
 
 /**
@@ -30,21 +45,33 @@ export interface PoolEntryContext {
  *   serving from the pool until its exact-host Ingress takes over.
  * Its entry carries only the hosts it holds, and its spec's digest, URL,
  * spa, notFoundPage and rules as written.
+ *
+ * Any other site of Pagoda's namespaces (dedicated, not suspended) that lists
+ * previews is in the map with no hosts, for its previews only: the pool
+ * serves every site's previews and never fetches such a site's own deploy.
+ * Every entry carries its previews (spec.previews, newest first), each at
+ * each of its preview hosts.
  */
 export function poolEntry(site: StaticSite, ctx: PoolEntryContext): PoolSite | undefined {
   if (!ctx.managesNamespace(site.metadata.namespace) || site.metadata.deletionTimestamp || site.spec.suspend) return undefined;
   const key = keyString(keyOf(site));
-  if (!isShared(site) && !(ctx.inPool(key) && !ctx.dedicatedReady(site))) return undefined;
   const { spec } = site;
+  const servesHosts = isShared(site) || (ctx.inPool(key) && !ctx.dedicatedReady(site));
+  if (!servesHosts && (spec.previews ?? []).length === 0) return undefined;
+  const granted = ctx.grantedHosts(site);
+  const previews = (spec.previews ?? []).flatMap((p) =>
+    previewHostsOf(p.digest, granted, ctx.baseDomain).map((host) => ({ host, digest: p.digest, url: p.url })),
+  );
   const rules = spec.rules && (spec.rules.redirects !== undefined || spec.rules.headers !== undefined) ? spec.rules : undefined;
   return {
     key,
-    hosts: [...ctx.grantedHosts(site)],
+    hosts: servesHosts ? [...granted] : [],
     digest: spec.artifact.digest,
     url: spec.artifact.url,
     spa: !!spec.spa,
     ...(spec.notFoundPage ? { notFoundPage: spec.notFoundPage } : {}),
     ...(rules ? { rules: { ...rules } } : {}),
+    ...(previews.length > 0 ? { previews } : {}),
   };
 }
 
