@@ -32,7 +32,7 @@ import { Reconciler, type Caches, type SiteScope } from "./reconcile";
 import { Informer, type InformerEvent, type ListResult } from "../lib/kube/informer";
 import { keyOf, keyString, parseKeyString } from "../lib/kube/object-key";
 import { apiErrorMessage, apiStatusCode, isNotFound, isTimeout } from "../lib/kube/request";
-import { WorkQueue } from "../lib/kube/workqueue";
+import { WorkQueue, type HandlerResult } from "../lib/kube/workqueue";
 import { POOL_POD_SELECTOR } from "./pool/objects";
 import { PoolReconciler } from "./pool/reconcile";
 import { changedSites } from "./pool/replicas";
@@ -207,7 +207,7 @@ function recordReconcileError(rt: Runtime, key: string, err: unknown, retryInMs:
 }
 
 /** The work queue that runs reconciles, with their metrics and error policy. */
-function createReconcileQueue(rt: Runtime, reconcile: (key: string) => Promise<void>): WorkQueue {
+function createReconcileQueue(rt: Runtime, reconcile: (key: string) => Promise<HandlerResult | void>): WorkQueue {
   return new WorkQueue({
     concurrency: rt.config.concurrency,
     backoffBaseMs: rt.config.backoffBaseMs,
@@ -250,7 +250,7 @@ class SiteRouting {
     return this.pagodaNamespaces.has(namespace);
   }
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<HandlerResult | void> {
     if (key === POOL_KEY) return this.poolReconciler?.reconcile();
     if (key === POOL_MAP_KEY) {
       this.pool?.publish();

@@ -12,6 +12,15 @@ import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
 import { certificateState, deriveStatus, domainStatuses, rolloutFacts, statusEqual, transitionEvents, type TlsMode } from "./status";
 import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
+import type { HandlerResult } from "../lib/kube/workqueue";
+
+/**
+ * How long a handover between the pool and a site's own pods lasts after
+ * the watch shows the Ingress change: Traefik applies provider changes in
+ * batches (two seconds apart by default) and other controllers lag too, so
+ * the side that is leaving keeps serving until the other is surely routed to.
+ */
+export const HANDOVER_MS = 5_000;
 import type { PartialObjectMetadata } from "../lib/kube/request";
 import { isShared, poolEntry } from "./pool/desired";
 import { NO_POOL, type SharedPoolView } from "./pool/shared-pool";
@@ -156,6 +165,8 @@ function childMemoKey(key: string, kind: string, childName: string): string {
 export class Reconciler {
   private readonly memo = new WriteMemo();
   private readonly own = new OwnWrites();
+  /** When each handover between the pool and a site's own pods began, by `<key>|to-pool` / `<key>|from-pool`. */
+  private readonly handovers = new Map<string, number>();
   private readonly now: () => Date;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -178,6 +189,8 @@ export class Reconciler {
 
   /** Drop memory of a deleted site. */
   forget(key: string): void {
+    this.handovers.delete(`${key}|to-pool`);
+    this.handovers.delete(`${key}|from-pool`);
     this.pool.setEntry(key, undefined);
     this.memo.forgetPrefix(`${key}|`);
     this.own.forgetPrefix(`${key}|`);
@@ -185,12 +198,14 @@ export class Reconciler {
 
   /**
    * Brings one site (its work queue key, "namespace/name") as close to its
-   * spec as it can. There is one decision, as in kube-rs's Action::await_change:
-   * resolving means "done until something changes" (a watch event or the
-   * periodic resync queues it again); throwing hands the error to the
-   * controller's error policy, which records it and retries with backoff.
+   * spec as it can. The decision is what it returns, as in kube-rs's Action:
+   * nothing means "done until something changes" (a watch event or the
+   * periodic resync queues it again), `requeueAfterMs` "look again then"
+   * (a handover between the pool and the site's own pods waiting out the
+   * ingress controller); throwing hands the error to the controller's error
+   * policy, which records it and retries with backoff.
    */
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<HandlerResult | void> {
     const { namespace, name } = parseKeyString(key);
     const { caches, log } = this.deps;
     const cached = caches.sites.get({ namespace, name });
@@ -229,6 +244,7 @@ export class Reconciler {
     let deployment = caches.deployments.get({ namespace, name: childNames(name).deployment });
     let ingress = caches.ingresses.get({ namespace, name: childNames(name).ingress });
     let domainIngress = caches.ingresses.get({ namespace, name: childNames(name).domainIngress });
+    const leavingPool = this.pool.configured && this.pool.inPool(key);
     if (desired) {
       // ConfigMap first: pods of a new template mount it.
       const steps: [ChildKind, KubernetesObject | undefined, ObjectCache<KubernetesObject>, string][] = [
@@ -250,7 +266,6 @@ export class Reconciler {
         }
       }
       // Back from the pool: an exact-host Ingress wins over the pool's wildcard at once, so it waits for the site's own pods.
-      const leavingPool = this.pool.configured && this.pool.inPool(key);
       for (const [kind, want, cache, childName] of steps) {
         if (kind === "Ingress" && leavingPool && !rolloutFacts(site, deployment).complete && !cache.get({ namespace, name: childName })) continue;
         try {
@@ -265,9 +280,14 @@ export class Reconciler {
       }
     }
 
+    let wait: number | undefined;
     if (this.pool.configured) {
-      // Back from shared: the pool keeps serving the site until its own workload and Ingress are there to take over.
-      const ownReady = !!desired && rolloutFacts(site, deployment).complete && (!desired.ingress || !!ingress);
+      // Back from shared: the pool keeps serving the site until its own workload and Ingress are there to take over,
+      // and the ingress controller has had time to route to them.
+      const ownRolledOut = !!desired && rolloutFacts(site, deployment).complete && (!desired.ingress || !!ingress);
+      if (ownRolledOut && leavingPool) wait = this.handoverWait(`${key}|from-pool`);
+      if (!leavingPool) this.handovers.delete(`${key}|from-pool`);
+      const ownReady = ownRolledOut && wait === undefined;
       this.pool.setEntry(
         key,
         poolEntry(site, {
@@ -303,6 +323,22 @@ export class Reconciler {
     });
     await this.writeStatus(key, cached, site, status);
     if (applyError) throw applyError;
+    return wait === undefined ? undefined : { requeueAfterMs: wait };
+  }
+
+  /**
+   * Milliseconds left of the handover that began when this was first asked
+   * for (and undefined once it is over): an Ingress the watch shows
+   * applied or deleted is not yet what the ingress controller routes by
+   * (Traefik applies changes in batches, two seconds apart by default), so
+   * the side that is leaving keeps serving a while longer.
+   */
+  private handoverWait(handover: string): number | undefined {
+    const now = this.now().getTime();
+    const began = this.handovers.get(handover) ?? now;
+    this.handovers.set(handover, began);
+    const left = began + HANDOVER_MS - now;
+    return left > 0 ? left : undefined;
   }
 
   private get pool(): SharedPoolView {
@@ -317,7 +353,7 @@ export class Reconciler {
    * hosts to the pool once no exact-host rule does), and once the watch
    * shows them gone, the rest.
    */
-  private async reconcileShared(key: string, cached: StaticSite, site: StaticSite, hosts: HostDecision): Promise<void> {
+  private async reconcileShared(key: string, cached: StaticSite, site: StaticSite, hosts: HostDecision): Promise<HandlerResult | void> {
     const pool = this.pool;
     const entry = pool.configured
       ? poolEntry(site, { managesNamespace: () => true, grantedHosts: () => hosts.granted, inPool: () => true, dedicatedReady: () => false })
@@ -325,9 +361,10 @@ export class Reconciler {
     pool.setEntry(key, entry);
     const reports = pool.reports();
     let applyError: Error | undefined;
+    let wait: number | undefined;
     if (pool.configured && (site.spec.suspend || poolServesSite(reports, key, site.spec.artifact.digest, hosts.granted))) {
       try {
-        await this.dropDedicatedChildren(key, site);
+        wait = await this.dropDedicatedChildren(key, site);
       } catch (err) {
         this.deps.log.warn({ site: key, err: (err as Error).message }, "removing the dedicated children failed");
         applyError = err as Error;
@@ -347,16 +384,24 @@ export class Reconciler {
     });
     await this.writeStatus(key, cached, site, status);
     if (applyError) throw applyError;
+    return wait === undefined ? undefined : { requeueAfterMs: wait };
   }
 
-  private async dropDedicatedChildren(key: string, site: StaticSite): Promise<void> {
+  /** Removes a shared site's own children, Ingresses first; the milliseconds to wait before the rest, while the ingress controller lets go of them. */
+  private async dropDedicatedChildren(key: string, site: StaticSite): Promise<number | undefined> {
     const { caches } = this.deps;
     const { namespace, name } = site.metadata;
     const names = childNames(name);
     await this.syncChild(key, site, "Ingress", undefined, caches.ingresses, names.ingress);
     await this.syncChild(key, site, "Ingress", undefined, caches.ingresses, names.domainIngress);
     // Until the watch shows the Ingresses gone, ingress controllers may still route to the site's pods.
-    if (caches.ingresses.get({ namespace, name: names.ingress }) || caches.ingresses.get({ namespace, name: names.domainIngress })) return;
+    if (caches.ingresses.get({ namespace, name: names.ingress }) || caches.ingresses.get({ namespace, name: names.domainIngress })) return undefined;
+    // Only while the site still has pods of its own: once they are gone there is nothing to hand over.
+    if (caches.deployments.get({ namespace, name: names.deployment })) {
+      const wait = this.handoverWait(`${key}|to-pool`);
+      if (wait !== undefined) return wait;
+    }
+    this.handovers.delete(`${key}|to-pool`);
     await this.syncChild(key, site, "PodDisruptionBudget", undefined, caches.pdbs, names.pdb);
     await this.syncChild(key, site, "Deployment", undefined, caches.deployments, names.deployment);
     await this.syncChild(key, site, "Service", undefined, caches.services, names.service);
@@ -369,6 +414,7 @@ export class Reconciler {
           await this.syncChild(key, site, "Certificate", undefined, certificates as ObjectCache<KubernetesObject>, certName);
       }
     }
+    return undefined;
   }
 
   private tlsMode(): TlsMode {

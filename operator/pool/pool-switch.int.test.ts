@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { CONDITION_READY, findCondition, isDigestLive } from "@/lib/staticsite/types";
 import { startOperator, type RunningOperator } from "../controller";
+import { HANDOVER_MS } from "../reconcile";
 import { Clients, createSiteNamespace, httpCode, siteSpec, testOperatorConfig, waitFor } from "../int-test-support";
 import { ArtifactServer, siteArtifact, startAgent, type RunningAgent } from "./agent/test-support";
 import { POOL_TOKEN_KEY, POOL_TOKEN_SECRET } from "./objects";
@@ -80,6 +81,15 @@ describe("switching a site to the shared pool", () => {
     await clients.applySite(ns, "blog", spec);
     await waitFor("the dedicated site to be live", async () => (isDigestLive(await clients.getSite(ns, "blog"), artifact.digest) ? true : undefined), 90_000);
 
+    // When the watch reports each child deleted: the ingress controller lets go of the site's pods only a while after its Ingress goes.
+    const deletedAt = new Map<string, number>();
+    const recordDeleted = (kind: string) => (type: string, obj: { metadata?: { name?: string } }) => {
+      if (type === "DELETED" && obj.metadata?.name === "blog") deletedAt.set(kind, Date.now());
+    };
+    const deletions = await Promise.all([
+      new Watch(kc).watch(`/apis/networking.k8s.io/v1/namespaces/${ns}/ingresses`, {}, recordDeleted("Ingress"), () => undefined),
+      new Watch(kc).watch(`/apis/apps/v1/namespaces/${ns}/deployments`, {}, recordDeleted("Deployment"), () => undefined),
+    ]);
     await clients.applySite(ns, "blog", { ...spec, serving: "shared" });
     const ready = await waitFor(
       "the shared site to be Ready from the pool",
@@ -95,15 +105,23 @@ describe("switching a site to the shared pool", () => {
     await waitFor("the site's Deployment gone", () => gone(() => clients.apps.readNamespacedDeployment({ name: "blog", namespace: ns })));
     await waitFor("the site's Service gone", () => gone(() => clients.core.readNamespacedService({ name: "blog", namespace: ns })));
     await waitFor("the site's ConfigMap gone", () => gone(() => clients.core.readNamespacedConfigMap({ name: "blog-nginx", namespace: ns })));
+    for (const w of deletions) w.abort();
+    // A lower bound, so it cannot pass by luck: the pods outlive their Ingress by the handover (less the watch's delivery jitter).
+    expect(deletedAt.get("Deployment")! - deletedAt.get("Ingress")!).toBeGreaterThanOrEqual(HANDOVER_MS - 250);
     // The pool serves it all along.
     expect((await agent.page(host)).body).toBe(artifact.body);
 
     // And back: the site's own Ingress would win over the pool's wildcard at
     // once, so it must not appear before the site's own pods are available.
     const seen: string[] = [];
+    let ingressAddedAt = 0;
+    let leftPoolAt = 0;
     const record = (kind: string) => (type: string, obj: { metadata?: { name?: string }; status?: V1Deployment["status"] }) => {
       if (obj.metadata?.name !== "blog") return;
-      if (kind === "Ingress" && type === "ADDED") seen.push("ingress");
+      if (kind === "Ingress" && type === "ADDED") {
+        seen.push("ingress");
+        ingressAddedAt = Date.now();
+      }
       if (kind === "Deployment" && (obj.status?.availableReplicas ?? 0) >= 1) seen.push("available");
     };
     const watches = await Promise.all([
@@ -119,12 +137,16 @@ describe("switching a site to the shared pool", () => {
           // The harness's own token is not the pool's, which this agent was started with.
           const res = await fetch(`${agentUrl}/v1/state`, { headers: { [AGENT_TOKEN_HEADER]: token } });
           const state = poolStateSchema.parse(await res.json());
-          return live && seen.includes("ingress") && !state.sites.some((x) => x.key === `${ns}/blog`) ? true : undefined;
+          const left = !state.sites.some((x) => x.key === `${ns}/blog`);
+          if (left && !leftPoolAt) leftPoolAt = Date.now();
+          return live && seen.includes("ingress") && left ? true : undefined;
         },
         60_000,
       );
       expect(seen.indexOf("available"), seen.join(" ")).toBeGreaterThanOrEqual(0);
       expect(seen.indexOf("available"), seen.join(" ")).toBeLessThan(seen.indexOf("ingress"));
+      // And the pool let go of it only a handover after its own Ingress was there (seen here later than it happened: a lower bound).
+      expect(leftPoolAt - ingressAddedAt).toBeGreaterThanOrEqual(HANDOVER_MS - 250);
     } finally {
       for (const w of watches) w.abort();
     }
