@@ -173,8 +173,11 @@ describe("pool agent previews", () => {
     expect((await agent.page(hostB2)).body).toBe(b2.body);
     expect(await metric("pagoda_pool_previews_active")).toBe(PREVIEWS_MAX);
     // d2 comes back through the agent again, from the store (no fetch).
+    const started = performance.now();
     expect((await agent.page(hostD2)).status).toBe(307);
+    const fromStore = performance.now() - started;
     expect(fetched("d2")).toBe(1);
+    console.log(`preview reactivated soon after its deactivation (nothing fetched; reload, 307): ${fromStore.toFixed(1)} ms`);
 
     // Previews of the main digests: they count, but are never the ones deactivated.
     const hostA1 = preview(a1, "a.example", "").host;
