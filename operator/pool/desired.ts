@@ -16,7 +16,13 @@ export interface PoolEntryContext {
   managesNamespace(namespace: string): boolean;
   /** The hosts the site holds (decideHosts' granted): one host, one site, shared or dedicated alike. */
   grantedHosts(site: StaticSite): readonly string[];
-  /** Sites the pool was serving or asked to serve: the last desired map, and whatever a replica reports serving. */
+  /**
+   * Sites the pool was serving or asked to serve on their own hosts: the last
+   * desired map, and whatever a replica reports serving. An entry for
+   * previews only (no hosts) must not count, or a dedicated site with
+   * previews would be put in the map with its hosts whenever its own
+   * workload is not ready (every rollout).
+   */
   inPool(key: string): boolean;
   /** The site's own Deployment is Available with the spec's digest and its Ingress is applied for its hosts. */
   dedicatedReady(site: StaticSite): boolean;
