@@ -62,7 +62,7 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer>
 export const PREVIEW_USE_HEADER = "x-pagoda-preview-used";
 
 /** The same path and query; leading slashes merged, as nginx merges them, so the redirect never names another host. */
-function samePlace(url: string | undefined): string {
+export function samePlace(url: string | undefined): string {
   return url?.startsWith("/") ? `/${url.replace(/^\/+/, "")}` : "/";
 }
 
