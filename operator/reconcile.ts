@@ -295,6 +295,7 @@ export class Reconciler {
           grantedHosts: () => hosts.granted,
           inPool: (k) => this.pool.inPool(k),
           dedicatedReady: () => ownReady,
+          baseDomain: this.deps.scope?.baseDomain,
         }),
       );
     }
@@ -356,7 +357,13 @@ export class Reconciler {
   private async reconcileShared(key: string, cached: StaticSite, site: StaticSite, hosts: HostDecision): Promise<HandlerResult | void> {
     const pool = this.pool;
     const entry = pool.configured
-      ? poolEntry(site, { managesNamespace: () => true, grantedHosts: () => hosts.granted, inPool: () => true, dedicatedReady: () => false })
+      ? poolEntry(site, {
+          managesNamespace: () => true,
+          grantedHosts: () => hosts.granted,
+          inPool: () => true,
+          dedicatedReady: () => false,
+          baseDomain: this.deps.scope?.baseDomain,
+        })
       : undefined;
     pool.setEntry(key, entry);
     const reports = pool.reports();

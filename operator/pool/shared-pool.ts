@@ -65,7 +65,8 @@ export class SharedPool implements SharedPoolView {
   }
 
   inPool(key: string): boolean {
-    return this.entries.has(key) || this.replicas.servedKeys().has(key);
+    // An entry for previews only (a dedicated site's, with no hosts) does not serve the site.
+    return (this.entries.get(key)?.entry.hosts.length ?? 0) > 0 || this.replicas.servedKeys().has(key);
   }
 
   entryHosts(key: string): readonly string[] | undefined {
