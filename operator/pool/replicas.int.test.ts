@@ -126,7 +126,8 @@ describe("the replica client and a real pool agent", () => {
     // The client sees the agent hold a newer map than its own and sends its own above it.
     const state = await waitFor("the site back on the agent", async () => {
       const s = pool.replicas.reports()[0]?.state;
-      return s && s.desiredGeneration > ahead && s.sites.some((x) => x.key === KEY && x.digest === beta.digest) ? s : undefined;
+      // Applied, not only received: until then the sites listed may still be those of a map before the other writer's.
+      return s && s.appliedGeneration > ahead && s.sites.some((x) => x.key === KEY && x.digest === beta.digest) ? s : undefined;
     });
     expect(state.desiredGeneration).toBe(ahead + 1);
     expect((await agent.page(HOST)).body).toBe(beta.body);
