@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startTestCluster } from "@/local-cluster/testing";
@@ -86,16 +86,21 @@ async function start(): Promise<Record<string, string>> {
 
   const tierStarted = Date.now();
   // With the TLS tier (Pebble, cert-manager, HTTPS), resolving names through the same DNS server.
-  const cluster = await startTestCluster({ node: "node", tls: true, dns });
+  // And the shared serving pool's image (e2e/shared-serving.spec.ts).
+  const cluster = await startTestCluster({ node: "node", tls: true, dns, poolImage: true });
   cleanups.push(() => cluster.stop());
   const pebbleRoot = path.join(dir, "pebble-root.pem");
   await writeFile(pebbleRoot, cluster.tls!.pebbleRootPem);
   console.log(`e2e: cluster with a real node and the TLS tier up in ${((Date.now() - tierStarted) / 1000).toFixed(1)} s`);
   const siteEnv = siteAddressEnv(Number(new URL(cluster.ingressUrl!).port));
+  // The pool agents keep their verified tarballs on the node, as uid 101.
+  const poolStore = path.join(dir, "pool-store");
+  await mkdir(poolStore);
+  await chown(poolStore, 101, 101);
   const { command, args } = await operatorCommand((message) => console.log(message));
   const operator = spawn(command, args, {
     env: {
-      ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteEnv),
+      ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteEnv, { image: cluster.poolImage!, storeDir: poolStore }),
       // Certificates for custom domains only: without PAGODA_OPERATOR_TLS built-in hosts stay plain HTTP, as the other tests expect.
       PAGODA_OPERATOR_CLUSTER_ISSUER: cluster.tls!.clusterIssuer,
       // Defined by the TLS tier's Traefik file provider (local-cluster/lib/node.sh).

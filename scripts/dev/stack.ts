@@ -8,7 +8,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { installCrds } from "@/local-cluster/testing";
+import { chown, mkdir } from "node:fs/promises";
+import { buildPoolImage, installCrds } from "@/local-cluster/testing";
 import { logger } from "@/lib/log";
 import { runDetached, type ProcessGroup } from "@/scripts/dev/processes";
 import { operatorCommand } from "@/scripts/operator-build";
@@ -36,6 +37,8 @@ export interface ClusterInfo {
   kubeconfigPath: string;
   /** Where site Ingresses answer on this machine (real node only). */
   ingressPort: number | null;
+  /** The shared serving pool (real node only): its image and the node directory of its agents' store. */
+  pool: { image: string; storeDir: string } | null;
 }
 
 /** `pagoda-cluster up` on the developer's persistent cluster in .data/cluster; falls back to kwok. */
@@ -55,7 +58,22 @@ export async function upLocalCluster(preferred: NodeKind | "auto"): Promise<Clus
   const { stdout } = await run("bash", [clusterScript, "kubeconfig"]);
   const kubeconfigPath = stdout.trim();
   await installCrds(loadKubeConfig(kubeconfigPath), path.join(root, "deploy/crds"));
-  return { kind, kubeconfigPath, ingressPort: kind === "node" ? Number(process.env.PAGODA_INGRESS_PORT ?? 18080) : null };
+  return {
+    kind,
+    kubeconfigPath,
+    ingressPort: kind === "node" ? Number(process.env.PAGODA_INGRESS_PORT ?? 18080) : null,
+    // A simulated node runs no containers, so the pool would never serve there.
+    pool: kind === "node" ? await localPool() : null,
+  };
+}
+
+/** The pool's image, built (when its sources changed) and imported into the node, and a store directory the agents (uid 101) can write. */
+async function localPool(): Promise<{ image: string; storeDir: string }> {
+  const image = await buildPoolImage();
+  const storeDir = path.join(root, ".data", "pool-store");
+  await mkdir(storeDir, { recursive: true });
+  await chown(storeDir, 101, 101);
+  return { image, storeDir };
 }
 
 export async function downLocalCluster(): Promise<void> {
@@ -72,10 +90,11 @@ export function loadKubeConfig(file: string): KubeConfig {
  * Environment for the operator on a local cluster: the locally built images.
  * No ingress class: the local cluster's Traefik is its default class.
  */
-export function operatorEnv(kubeconfigPath: string, port: number, site: SiteAddressEnv): NodeJS.ProcessEnv {
+export function operatorEnv(kubeconfigPath: string, port: number, site: SiteAddressEnv, pool: ClusterInfo["pool"] = null): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...site,
+    ...(pool ? { PAGODA_OPERATOR_POOL_IMAGE: pool.image, PAGODA_OPERATOR_POOL_STORE_HOST_PATH: pool.storeDir } : {}),
     KUBECONFIG: kubeconfigPath,
     PAGODA_SERVICE: "pagoda-operator",
     PAGODA_OPERATOR_NGINX_IMAGE: "pagoda.local/nginx:1",
