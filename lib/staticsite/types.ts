@@ -4,15 +4,7 @@
 // the CRD; the names and constants below are the rest of the contract.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { z } from "zod";
-import {
-  CONDITION_READY,
-  type SERVING_MODES,
-  type conditionSchema,
-  type artifactSchema,
-  type specSchema,
-  type statusSchema,
-  type domainStatusSchema,
-} from "./schema";
+import { CONDITION_READY, type conditionSchema, type artifactSchema, type specSchema, type statusSchema, type domainStatusSchema } from "./schema";
 
 export * from "./schema";
 export { SITE_NAME_MAX_LENGTH, SITE_NAME_PATTERN, SITE_NAME_RE } from "./site-name";
