@@ -7,7 +7,7 @@
 // (its previous server block) while its wanted digest cannot be made ready or
 // its rules do not parse; its state carries the error meanwhile.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { backoffDelay, type BackoffPolicy } from "@/lib/kube/backoff";
 import { componentLogger } from "@/lib/log";
@@ -18,7 +18,7 @@ import type { PoolDesired, PoolSite, PoolState, ServedSite } from "../protocol";
 import type { AgentConfig } from "./config";
 import { createAgentMetrics, type AgentMetrics } from "./metrics";
 import { NginxConfigTestError, NginxProcess, testNginxConfig } from "./nginx";
-import { digestHex, renderPoolConfig, renderPoolRules, siteAtLine, siteTreeDir, type PoolServerSite } from "./render";
+import { digestHex, renderPoolConfig, renderPoolRules, siteAtLine, siteLink, siteLinkDir, siteTreeDir, type PoolServerSite } from "./render";
 import { ArtifactError, ArtifactStore, type StoreOptions } from "./store";
 import { ArtifactInvalidError, UNPACKING_MARK, unpackTarball } from "./unpack";
 
@@ -26,6 +26,8 @@ const log = componentLogger("pool-agent");
 
 /** Sites made ready at once in an apply: downloads and unpacks overlap, without flooding the disk. */
 const PREPARE_CONCURRENCY = 4;
+/** Links switched at once: each is a symlink and a rename, so this is only about keeping the thread pool's queue short. */
+const LINK_CONCURRENCY = 16;
 const MESSAGE_MAX = 1024;
 /** Sites refused one by one by nginx -t in one apply before every changed site is held back at once. */
 const MAX_REFUSED_SITES = 20;
@@ -140,6 +142,7 @@ export class PoolAgent {
   private readonly nginx: NginxProcess;
   private readonly confDir: string;
   private readonly sitesDir: string;
+  private readonly liveDir: string;
 
   /** The newest desired map received (pushed or read from the store at start). */
   private desired: PoolDesired | undefined;
@@ -150,6 +153,16 @@ export class PoolAgent {
   private errors = new Map<string, SiteError>();
   /** Digests of the running configuration and of the one before it: their trees stay (old workers may still read them). */
   private treesInUse: [Set<string>, Set<string>] = [new Set(), new Set()];
+  /** Hex digests of the complete trees in the work dir, which is this agent's alone: no stat per site per apply. */
+  private readonly trees = new Set<string>();
+  /** Each site link made and the digest it points at. */
+  private readonly links = new Map<string, string>();
+  /** Links of the running configuration and of the one before it, like treesInUse. */
+  private linksInUse: [Set<string>, Set<string>] = [new Set(), new Set()];
+  /** The running configuration's text without its apply id: an apply that renders the same text needs no reload. */
+  private runningText: string | undefined;
+  /** The newest write of a received map to the store. */
+  private persisting: Promise<void> = Promise.resolve();
   private cache = { entries: 0, bytes: 0 };
 
   private applying: Promise<void> | undefined;
@@ -185,6 +198,7 @@ export class PoolAgent {
     this.store = new ArtifactStore({ dir: c.storeDir, maxBytes: c.storeMaxBytes, metrics: this.metrics, ...opts.store });
     this.confDir = path.join(c.workDir, "conf");
     this.sitesDir = path.join(c.workDir, "sites");
+    this.liveDir = path.join(c.workDir, "live");
     this.nginx = new NginxProcess({ binary: c.nginxBinary, prefix: c.workDir, confPath: path.join(this.confDir, "nginx.conf"), controlPort: c.controlPort });
     this.stateKey = JSON.stringify(this.stateBody());
   }
@@ -216,18 +230,24 @@ export class PoolAgent {
     const c = this.opts.config;
     await mkdir(this.confDir, { recursive: true });
     await mkdir(this.sitesDir, { recursive: true, mode: 0o755 });
+    // Links of an earlier run: the configuration nginx starts on names none.
+    await rm(this.liveDir, { recursive: true, force: true });
+    await mkdir(this.liveDir, { mode: 0o755 });
     await mkdir(path.join(c.workDir, "tmp"), { recursive: true });
     for (const name of await readdir(this.sitesDir)) {
       // A tree half-unpacked when the agent died: never served, never complete.
       if (name.includes(UNPACKING_MARK)) await rm(path.join(this.sitesDir, name), { recursive: true, force: true });
+      else this.trees.add(name);
     }
     for (const name of await readdir(this.confDir)) {
       if (name !== "nginx.conf") await rm(path.join(this.confDir, name), { force: true });
     }
     await this.store.init();
     const applyId = this.nextApplyId(0);
-    await rename(await this.writeAndTest([], applyId), path.join(this.confDir, "nginx.conf"));
+    const text = this.renderConfig([], applyId);
+    await rename(await this.writeAndTest(text, applyId), path.join(this.confDir, "nginx.conf"));
     await this.nginx.start(applyId);
+    this.runningText = text.replace(applyId, "");
     this.cache = await this.store.evict(new Set());
     const persisted = await this.store.readDesired();
     if (persisted) {
@@ -253,9 +273,12 @@ export class PoolAgent {
     this.desired = desired;
     this.desiredText = text;
     this.previewIndex = previewIndexOf(desired);
-    await this.store.writeDesired(desired);
     this.publish();
+    // The apply does not wait for the map to be on disk (that only serves a restart); writes go one at a time, in order.
     this.kick();
+    const write = this.persisting.then(() => this.store.writeDesired(desired));
+    this.persisting = write.catch(() => undefined);
+    await write;
     return true;
   }
 
@@ -306,17 +329,11 @@ export class PoolAgent {
     let pending = this.unpacking.get(digest);
     if (!pending) {
       pending = (async () => {
-        const dir = siteTreeDir(this.opts.config.workDir, digest);
         // Trusted without a check: the work dir is the pod's own and a tree gets its name only once complete.
-        if (
-          await stat(dir).then(
-            (s) => s.isDirectory(),
-            () => false,
-          )
-        )
-          return;
+        if (this.trees.has(digestHex(digest))) return;
         const tarball = await this.store.ensure(digest, url);
-        await unpackTarball(tarball, dir);
+        await unpackTarball(tarball, siteTreeDir(this.opts.config.workDir, digest));
+        this.trees.add(digestHex(digest));
       })().finally(() => this.unpacking.delete(digest));
       this.unpacking.set(digest, pending);
     }
@@ -360,6 +377,7 @@ export class PoolAgent {
       next.set(site.key, { site, rules, hosts: [] });
     });
 
+    const prepared = process.hrtime.bigint();
     // Waiters from before this apply learn from it whether their preview is served; later ones wait for the next.
     const waiting = [...this.previewWaiters];
     for (const w of waiting) this.previewWaiters.delete(w);
@@ -372,13 +390,20 @@ export class PoolAgent {
     }
 
     let applyId = this.nextApplyId(desired.generation);
+    let tested = prepared;
+    let reload = false;
+    let servers: PoolServerSite[] = [];
     try {
-      let file: string;
+      let file: string | undefined;
+      let text = "";
       for (let attempt = 1; ; attempt++) {
         try {
-          const servers = this.arbitrate(desired, next);
+          servers = this.arbitrate(desired, next);
           rendered = this.attachPreviews(servers);
-          file = await this.writeAndTest(servers, applyId);
+          text = this.renderConfig(servers, applyId);
+          // The same text as running (only digests moved, so only links change): nothing for nginx to load.
+          if (text.replace(applyId, "") === this.runningText) break;
+          file = await this.writeAndTest(text, applyId);
           break;
         } catch (error) {
           if (!(error instanceof ConfigRefusedError)) throw error;
@@ -407,8 +432,16 @@ export class PoolAgent {
           applyId = this.nextApplyId(desired.generation);
         }
       }
-      await rename(file, path.join(this.confDir, "nginx.conf"));
-      await this.nginx.reload(applyId);
+      tested = process.hrtime.bigint();
+      // A rename each: a request opens a file through a link once, so it reads the old tree or the new one, never both.
+      await this.switchLinks(servers);
+      if (file) {
+        reload = true;
+        await rename(file, path.join(this.confDir, "nginx.conf"));
+        await this.nginx.reload(applyId);
+        this.runningText = text.replace(applyId, "");
+        this.metrics.reloads.inc();
+      }
     } catch (error) {
       this.metrics.applies.inc({ result: "error" });
       for (const w of waiting) w.resolve(false);
@@ -425,11 +458,27 @@ export class PoolAgent {
       new Set([...[...next.values()].filter((s) => s.site.hosts.length > 0).map((s) => s.site.digest), ...rendered.map((p) => p.digest)]),
       this.treesInUse[0],
     ];
+    this.linksInUse = [new Set(servers.filter((s) => s.hosts.length > 0).map(siteLink)), this.linksInUse[0]];
+    const reloaded = process.hrtime.bigint();
     this.metrics.applies.inc({ result: "success" });
-    this.metrics.applyDuration.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    this.metrics.applyDuration.observe(Number(reloaded - startedAt) / 1e9);
     this.metrics.sites.set({ state: "serving" }, desired.sites.length - errors.size);
     this.metrics.sites.set({ state: "error" }, errors.size);
+    // Reported before the clean-up below: the operator's status (and so a deploy's "Live") waits on this report.
+    this.publish();
+    const ms = (from: bigint, to: bigint) => Math.round(Number(to - from) / 1e5) / 10;
+    log.info(
+      {
+        generation: desired.generation,
+        sites: desired.sites.length,
+        errors: errors.size,
+        reload,
+        ms: { prepare: ms(startedAt, prepared), renderAndTest: ms(prepared, tested), switchAndReload: ms(tested, reloaded), total: ms(startedAt, reloaded) },
+      },
+      "desired map applied",
+    );
 
+    await this.removeUnusedLinks();
     await this.removeUnusedTrees();
     const wanted = new Set([...desired.sites.map((s) => s.digest), ...[...this.activePreviews.values()].map((p) => p.digest)]);
     const shared = await this.store.readDesired();
@@ -597,10 +646,9 @@ export class PoolAgent {
     return out;
   }
 
-  /** Writes the configuration under its apply's own name and has nginx check it; returns the file. */
-  private async writeAndTest(sites: PoolServerSite[], applyId: string): Promise<string> {
+  private renderConfig(sites: PoolServerSite[], applyId: string): string {
     const c = this.opts.config;
-    const text = renderPoolConfig(sites, {
+    return renderPoolConfig(sites, {
       workDir: c.workDir,
       listen: c.host === "0.0.0.0" ? String(c.sitePort) : `${c.host}:${c.sitePort}`,
       controlPort: c.controlPort,
@@ -611,6 +659,11 @@ export class PoolAgent {
       errorLog: c.errorLog,
       proxy: c.proxy,
     });
+  }
+
+  /** Writes the configuration under its apply's own name and has nginx check it; returns the file. */
+  private async writeAndTest(text: string, applyId: string): Promise<string> {
+    const c = this.opts.config;
     const file = path.join(this.confDir, `nginx.${applyId}.conf`);
     await writeFile(file, text);
     try {
@@ -624,11 +677,32 @@ export class PoolAgent {
     return file;
   }
 
+  /** Points each server's link at its digest's tree, by a new link renamed over the old one. */
+  private async switchLinks(servers: readonly PoolServerSite[]): Promise<void> {
+    const changed = servers.filter((s) => s.hosts.length > 0 && this.links.get(siteLink(s)) !== s.digest);
+    await mapLimit(changed, LINK_CONCURRENCY, async (s) => {
+      const link = siteLink(s);
+      const temp = path.join(this.liveDir, `.${link}.${randomBytes(4).toString("hex")}`);
+      await symlink(path.join("..", "sites", digestHex(s.digest)), temp);
+      await rename(temp, siteLinkDir(this.opts.config.workDir, link));
+      this.links.set(link, s.digest);
+    });
+  }
+
+  private async removeUnusedLinks(): Promise<void> {
+    for (const link of [...this.links.keys()]) {
+      if (this.linksInUse[0].has(link) || this.linksInUse[1].has(link)) continue;
+      await rm(siteLinkDir(this.opts.config.workDir, link), { force: true });
+      this.links.delete(link);
+    }
+  }
+
   private async removeUnusedTrees(): Promise<void> {
     const keep = new Set([...this.treesInUse[0], ...this.treesInUse[1]].map(digestHex));
     for (const name of await readdir(this.sitesDir)) {
       if (keep.has(name) || name.includes(UNPACKING_MARK)) continue;
       await rm(path.join(this.sitesDir, name), { recursive: true, force: true });
+      this.trees.delete(name);
     }
   }
 

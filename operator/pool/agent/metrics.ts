@@ -46,13 +46,18 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean } = {}): Age
     cacheBytes: new Gauge({ name: "pagoda_pool_cache_bytes", help: "Bytes of tarballs in the store.", registers }),
     applies: new Counter({
       name: "pagoda_pool_applies_total",
-      help: "nginx configurations applied, by result (success, error).",
+      help: "Desired maps applied, by result (success, error).",
       labelNames: ["result"],
+      registers,
+    }),
+    reloads: new Counter({
+      name: "pagoda_pool_reloads_total",
+      help: "Applies that loaded a new nginx configuration; the others only moved sites' links to other digests.",
       registers,
     }),
     applyDuration: new Histogram({
       name: "pagoda_pool_apply_duration_seconds",
-      help: "From starting an apply (fetching what is missing) to the workers serving its configuration.",
+      help: "From starting an apply (fetching what is missing) to nginx serving what it made.",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     }),

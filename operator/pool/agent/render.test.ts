@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseSiteRules } from "../../children";
 import { HEALTH_PATH } from "../../nginx-config";
 import { DOLLAR_GEO, renderRules } from "../../nginx-rules";
-import { renderPoolConfig, siteAtLine, variablePrefix, type PoolServerSite } from "./render";
+import { renderPoolConfig, siteAtLine, siteLink, variablePrefix, type PoolServerSite } from "./render";
 
 const opts = {
   workDir: "/work",
@@ -22,17 +22,33 @@ function site(key: string, more: Partial<PoolServerSite> = {}): PoolServerSite {
 
 describe("renderPoolConfig", () => {
   it("has a default server answering 404 and the probe, the control server on loopback, and one server per site", () => {
-    const text = renderPoolConfig([site("ns/a"), site("ns/b", { digest: digest("b"), hosts: ["b.example", "www.b.example"], spa: true })], opts);
+    const [a, b] = [site("ns/a"), site("ns/b", { digest: digest("b"), hosts: ["b.example", "www.b.example"], spa: true })];
+    const text = renderPoolConfig([a, b], opts);
     expect(text).toContain("listen 8080 default_server;\n    server_name _;\n\n    location = /healthz");
     expect(text).toContain(
       'listen 127.0.0.1:8082;\n    access_log off;\n\n    location = /config {\n      default_type text/plain;\n      return 200 "7-1-abc";',
     );
-    expect(text).toContain(`listen 8080;\n    server_name ns-a.example;\n    root /work/sites/${"a".repeat(64)};`);
-    expect(text).toContain(`listen 8080;\n    server_name b.example www.b.example;\n    root /work/sites/${"b".repeat(64)};`);
+    expect(text).toContain(`listen 8080;\n    server_name ns-a.example;\n    root /work/live/${siteLink(a)};`);
+    expect(text).toContain(`listen 8080;\n    server_name b.example www.b.example;\n    root /work/live/${siteLink(b)};`);
     expect(text.match(/^ {2}server \{$/gm)).toHaveLength(4);
     expect(text).toContain("try_files $uri $uri/ /index.html;");
     expect(text).toContain("pid /work/tmp/nginx.pid;");
     expect(text).not.toContain("geo $pagoda_dollar");
+  });
+
+  it("renders the same text for a site whose digest alone moved, and gives it another link when its block changes", () => {
+    const a = site("ns/a");
+    const moved = site("ns/a", { digest: digest("c") });
+    expect(renderPoolConfig([moved], opts)).toBe(renderPoolConfig([a], opts));
+    expect(siteLink(moved)).toBe(siteLink(a));
+    const others = [
+      site("ns/a", { spa: true }),
+      site("ns/a", { hosts: ["other.example"] }),
+      site("ns/a", { notFoundPage: "/404.html" }),
+      site("ns/a", { rules: rules("/old /new 301\n") }),
+      site("ns/b"),
+    ];
+    expect(new Set([a, ...others].map(siteLink)).size).toBe(others.length + 1);
   });
 
   it("gives a site without hosts no server", () => {
@@ -112,13 +128,13 @@ describe("renderPoolConfig previews", () => {
     expect(preview).toContain("internal;");
     // The site's own server is the same as without previews, and carries no noindex.
     expect(main).not.toContain("X-Robots-Tag");
-    expect(main).toContain(`server_name ns-a.example;\n    root /work/sites/${"a".repeat(64)};`);
+    expect(main).toContain(`server_name ns-a.example;\n    root /work/live/${siteLink(a)};`);
     expect(siteAtLine(text, text.split("\n").findIndex((l) => l.includes("X-Robots-Tag")) + 1)).toBe("ns/a");
   });
 
   it("serves the previews of a site without hosts, and no server of its own", () => {
     const text = renderPoolConfig([site("ns/a", { hosts: [], previews: [{ host: `${ref}--ns-a.example`, digest: digest("b") }] })], withPreviews);
-    expect(text).not.toContain(`/work/sites/${"a".repeat(64)}`);
+    expect(text).not.toContain("/work/live/");
     expect(text).toContain(`server_name ${ref}--ns-a.example;`);
   });
 

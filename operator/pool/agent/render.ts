@@ -53,6 +53,24 @@ export function siteTreeDir(workDir: string, digest: string): string {
   return path.join(workDir, "sites", digestHex(digest));
 }
 
+/** Where a site's server finds its files: a symbolic link to its digest's tree, so a new digest alone needs no reload. */
+export function siteLinkDir(workDir: string, link: string): string {
+  return path.join(workDir, "live", link);
+}
+
+/**
+ * The name of a site's link: the site's key and everything of its server
+ * block but the digest. A site whose block changes gets a new link, so the
+ * workers of the configuration before keep reading the tree their block was
+ * made for until they are gone; one whose digest alone changes keeps its
+ * link, which then points at the new tree.
+ */
+export function siteLink(site: Pick<PoolServerSite, "key" | "hosts" | "spa" | "notFoundPage" | "rules">): string {
+  const shape = JSON.stringify([site.hosts, site.spa, site.notFoundPage ?? null, site.rules ?? null]);
+  const hash = (text: string, n: number) => createHash("sha256").update(text).digest("hex").slice(0, n);
+  return `${hash(site.key, 16)}-${hash(shape, 16)}`;
+}
+
 /** Stable per site key, so the variables of a site kept from an earlier apply never meet another site's. */
 export function variablePrefix(key: string): string {
   return `pagoda_k${createHash("sha256").update(key).digest("hex").slice(0, 12)}_`;
@@ -187,13 +205,14 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
     .filter((r) => r.site.hosts.length > 0)
     .map(
       (r) =>
-        `${siteMarker(r.site.key)} ${r.site.digest}\n` +
+        `${siteMarker(r.site.key)}\n` +
         renderSiteServer({
           spa: r.site.spa,
           notFoundPage: r.site.notFoundPage,
           listen: opts.listen,
           serverName: r.site.hosts.join(" "),
-          root: siteTreeDir(opts.workDir, r.site.digest),
+          // Not the tree itself: the text stays the same when only the digest moves (siteLink).
+          root: siteLinkDir(opts.workDir, siteLink(r.site)),
           rules: r.rules,
         }),
     )
