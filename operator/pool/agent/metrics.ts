@@ -13,6 +13,7 @@ export interface AgentMetrics {
   cacheEntries: Gauge;
   cacheBytes: Gauge;
   applies: Counter<"result">;
+  reloads: Counter;
   applyDuration: Histogram;
   sites: Gauge<"state">;
   previewsActivated: Counter;
