@@ -79,7 +79,8 @@ ${opts.httpSettings ?? ""}
   log_format pagoda_json escape=json '{"time":"$time_iso8601","status":$status,"method":"$request_method",'
     '"uri":"$request_uri","bytes":$body_bytes_sent,"duration":$request_time,'
     '"referer":"$http_referer","user_agent":"$http_user_agent","forwarded_for":"$http_x_forwarded_for"}';
-  access_log ${opts.accessLog ?? "/dev/stdout"} pagoda_json;
+  # Buffered: a write per request to the container runtime's pipe cost more than half of a pod's requests per second.
+  access_log ${opts.accessLog ?? "/dev/stdout"} pagoda_json buffer=64k flush=1s;
 
   sendfile on;
   tcp_nopush on;
