@@ -20,10 +20,13 @@
 //               --runs each (with the --sites idle sites in the pool); then
 //               rollback (the previous digest again) likewise.
 //   throughput  bombardier (scripts/bench/bombardier-build) against a pool
-//               pod, a dedicated pod (both by pod IP, no Traefik in between)
-//               and stock nginx on the host with a minimal config, the same
-//               files (a small HTML page and a ~100 KiB asset), rounds
-//               alternating so machine noise hits all three alike.
+//               pod, a dedicated pod (both by pod IP, no Traefik in between),
+//               and stock nginx with a minimal config twice: in a pod of the
+//               pool's image with the pool pod's resources (the baseline: the
+//               same bridge, container runtime and CPU limit) and on the host
+//               (what running in a pod costs at all); the same files (a small
+//               HTML page and a ~100 KiB asset), rounds alternating so machine
+//               noise hits all of them alike.
 //
 // Prints tables; asserts nothing. Not part of `npm test`.
 import { execFile } from "node:child_process";
@@ -34,6 +37,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
+import { NGINX_UID } from "@/operator/children";
 import type { Digest } from "@/lib/artifacts/digest";
 import {
   isDigestLive,
@@ -49,6 +53,7 @@ import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { startOperator, type RunningOperator } from "@/operator/controller";
 import { Clients, createSiteNamespace, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "@/operator/int-test-support";
 import { runNginx } from "@/operator/nginx-test-support";
+import { POOL_CONTAINER_RESOURCES } from "@/operator/pool/objects";
 import { ArtifactServer, makeArtifact, podRssKiB, type Artifact } from "@/operator/pool/test-support";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { getWithHost } from "@/tests/support/host-get";
@@ -198,6 +203,89 @@ async function bombard(bin: string, url: string, host?: string): Promise<Load> {
   };
 }
 
+/** nginx settings of a stock server: as plain as nginx gets, with the one worker the pool's and the dedicated configs run. */
+function stockConf(opts: { pid: string; tmp: string; root: string; listen: string }): string {
+  return `worker_processes 1;
+pid ${opts.pid};
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  client_body_temp_path ${opts.tmp}/body;
+  proxy_temp_path ${opts.tmp}/proxy;
+  fastcgi_temp_path ${opts.tmp}/fastcgi;
+  uwsgi_temp_path ${opts.tmp}/uwsgi;
+  scgi_temp_path ${opts.tmp}/scgi;
+  server { listen ${opts.listen}; root ${opts.root}; location = /healthz { return 200; } }
+}
+`;
+}
+
+/**
+ * Stock nginx in a pod of the pool's image on the node, with the pool pod's
+ * resources and the same files: what the pool's pods are measured against
+ * without the difference of where they run (the node's bridge, containerd,
+ * a CPU limit).
+ */
+async function stockNginxPod(b: Bench, files: Record<string, string | Buffer>): Promise<{ url: string; stop(): Promise<void> }> {
+  const name = "stock-nginx";
+  const data: Record<string, string> = { "nginx.conf": stockConf({ pid: "/tmp/nginx.pid", tmp: "/tmp", root: "/etc/stock/srv", listen: "8080" }) };
+  const binaryData: Record<string, string> = {};
+  const items = [{ key: "nginx.conf", path: "nginx.conf" }];
+  for (const [i, [file, content]] of Object.entries(files).entries()) {
+    if (typeof content === "string") data[`f${i}`] = content;
+    else binaryData[`f${i}`] = content.toString("base64");
+    items.push({ key: `f${i}`, path: `srv/${file}` });
+  }
+  await b.clients.core.createNamespacedConfigMap({ namespace: b.ns, body: { metadata: { name }, data, binaryData } });
+  const pod = await b.clients.core.createNamespacedPod({
+    namespace: b.ns,
+    body: {
+      metadata: { name, labels: { app: name } },
+      spec: {
+        securityContext: { runAsNonRoot: true, runAsUser: NGINX_UID, runAsGroup: NGINX_UID, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: "nginx",
+            image: b.cluster.poolImage!,
+            imagePullPolicy: "IfNotPresent",
+            command: ["nginx", "-e", "stderr", "-c", "/etc/stock/nginx.conf", "-g", "daemon off;"],
+            ports: [{ containerPort: 8080 }],
+            resources: POOL_CONTAINER_RESOURCES,
+            readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+            volumeMounts: [
+              { name: "conf", mountPath: "/etc/stock" },
+              { name: "tmp", mountPath: "/tmp" },
+            ],
+          },
+        ],
+        volumes: [
+          { name: "conf", configMap: { name, items } },
+          { name: "tmp", emptyDir: {} },
+        ],
+      },
+    },
+  });
+  const ready = await waitFor(
+    `${name} to be Ready`,
+    async () => (await runningPods(b, b.ns, `app=${name}`)).find((p) => p.metadata?.uid === pod.metadata?.uid),
+    60_000,
+  ).catch(async (error: unknown) => {
+    const now = await b.clients.core.readNamespacedPod({ namespace: b.ns, name });
+    const logs = await b.clients.core.readNamespacedPodLog({ namespace: b.ns, name }).catch((e: unknown) => String(e));
+    throw new Error(`${String(error)}\n${JSON.stringify(now.status)}\n${logs}`, { cause: error });
+  });
+  return {
+    url: `http://${ready.status!.podIP}:8080`,
+    stop: async () => {
+      await b.clients.core.deleteNamespacedPod({ namespace: b.ns, name });
+      await b.clients.core.deleteNamespacedConfigMap({ namespace: b.ns, name });
+    },
+  };
+}
+
 /** Stock nginx on the host serving the unpacked files: the reference the pool is measured against. */
 async function stockNginx(work: string, artifact: Artifact): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = path.join(work, "stock");
@@ -210,18 +298,7 @@ async function stockNginx(work: string, artifact: Artifact): Promise<{ url: stri
   await run("chmod", ["-R", "a+rX", dir]);
   await chmod(work, 0o755);
   const port = await findFreePort();
-  // As plain as nginx gets, with the one worker the pool's and the dedicated configs run.
-  const conf = `worker_processes 1;
-pid ${dir}/nginx.pid;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
-  sendfile on;
-  client_body_temp_path ${dir}/tmp;
-  server { listen 127.0.0.1:${port}; root ${root}; location = /healthz { return 200; } }
-}
-`;
+  const conf = stockConf({ pid: `${dir}/nginx.pid`, tmp: `${dir}/tmp`, root, listen: `127.0.0.1:${port}` });
   await writeFile(path.join(dir, "nginx.conf"), conf);
   const server = await runNginx(dir, path.join(dir, "nginx.conf"), port);
   return { url: `http://127.0.0.1:${port}`, stop: () => server.stop() };
@@ -389,8 +466,9 @@ async function goLive(b: Bench): Promise<void> {
 
 async function throughput(b: Bench, bombardier: string, cleanups: (() => Promise<void>)[]): Promise<void> {
   const { ns } = b;
-  const loadArtifact = await makeArtifact(siteFiles("load"));
-  const loadBody = siteFiles("load")["index.html"] as string;
+  const loadFiles = siteFiles("load");
+  const loadArtifact = await makeArtifact(loadFiles);
+  const loadBody = loadFiles["index.html"] as string;
   await timeToLive(b, "load-shared", loadArtifact.digest, loadBody, () => apply(b, "load-shared", loadArtifact, "shared"));
   await timeToLive(b, "load-dedicated", loadArtifact.digest, loadBody, () => apply(b, "load-dedicated", loadArtifact, "dedicated"));
   const [poolPod] = await runningPods(b, POOL_NAMESPACE);
@@ -398,8 +476,11 @@ async function throughput(b: Bench, bombardier: string, cleanups: (() => Promise
   if (!poolPod?.status?.podIP || !loadPod?.status?.podIP) throw new Error("no pod IP for the load targets");
   const stock = await stockNginx(b.work, loadArtifact);
   cleanups.push(() => stock.stop());
+  const stockPod = await stockNginxPod(b, loadFiles);
+  cleanups.push(() => stockPod.stop());
   const targets = {
     "stock nginx (host)": { url: stock.url, host: undefined },
+    "stock nginx (pod)": { url: stockPod.url, host: undefined },
     "shared pool pod": { url: `http://${poolPod.status.podIP}:8080`, host: hostOf(ns, "load-shared") },
     "dedicated pod": { url: `http://${loadPod.status.podIP}:8080`, host: hostOf(ns, "load-dedicated") },
   } as const;
@@ -419,16 +500,17 @@ async function throughput(b: Bench, bombardier: string, cleanups: (() => Promise
       const order = names.map((_, i) => names[(i + round) % names.length] as Target);
       for (const t of order) results[t].push(await bombard(bombardier, `${targets[t].url}${file}`, targets[t].host));
     }
-    const stockRps = median(results["stock nginx (host)"].map((r) => r.rps));
+    const rpsOf = (t: Target) => median(results[t].map((r) => r.rps));
     console.log(`\nthroughput: ${label}, bombardier ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds alternating`);
     console.table(
       names.map((t) => ({
         target: t,
-        "req/s (median)": Math.round(median(results[t].map((r) => r.rps))),
+        "req/s (median)": Math.round(rpsOf(t)),
         "req/s per round": results[t].map((r) => Math.round(r.rps)).join(" / "),
         "p50 ms": median(results[t].map((r) => r.p50Ms)).toFixed(2),
         "p99 ms": median(results[t].map((r) => r.p99Ms)).toFixed(2),
-        "× stock": (median(results[t].map((r) => r.rps)) / stockRps).toFixed(2),
+        "× stock (pod)": (rpsOf(t) / rpsOf("stock nginx (pod)")).toFixed(2),
+        "× stock (host)": (rpsOf(t) / rpsOf("stock nginx (host)")).toFixed(2),
         "non-2xx": results[t].reduce((n, r) => n + r.errors, 0),
       })),
     );

@@ -17,6 +17,7 @@ export const POOL_TOKEN_KEY = "token";
 export const POOL_CONTAINER = "agent";
 /** Port nginx serves the shared sites on inside a pool pod. */
 export const POOL_HTTP_PORT = 8080;
+export const POOL_CONTAINER_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } };
 /** Below every exact-host router, so a dedicated site's own Ingress always wins over the wildcard. */
 export const POOL_ROUTER_PRIORITY = "1";
 export const ANNOTATION_ROUTER_PRIORITY = "traefik.ingress.kubernetes.io/router.priority";
@@ -109,7 +110,7 @@ export function poolContainer(config: PoolObjectConfig): V1Container {
       { name: "work", mountPath: WORK_MOUNT },
       { name: "tmp", mountPath: "/tmp" },
     ],
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+    resources: POOL_CONTAINER_RESOURCES,
     readinessProbe: { httpGet: { path: "/readyz", port: "agent" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
     livenessProbe: { httpGet: { path: "/healthz", port: "agent" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     // As for a site's nginx: ingress controllers learn of a terminating pod a moment late.
