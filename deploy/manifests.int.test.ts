@@ -20,7 +20,7 @@ import { DASHBOARD_RULES, desiredSite, randomSuffix, readStaticSite } from "@/li
 import { CONDITION_READY, findCondition } from "@/lib/staticsite/types";
 import { tenantNamespace } from "@/lib/tenancy/slug";
 import { loadConfig } from "@/operator/config";
-import { Clients, httpMessage, waitFor } from "@/operator/int-test-support";
+import { Clients, createSiteNamespace, httpMessage, siteSpec, waitFor } from "@/operator/int-test-support";
 import { counterTotal } from "@/operator/metrics";
 import { startOperator, type RunningOperator } from "@/operator/controller";
 
@@ -89,6 +89,16 @@ describe("deploy manifests against a real API server", () => {
 
   const kubectl = (args: string[], input?: string, kubeconfig?: string) =>
     run(kubectlBin, args, { input, env: { ...process.env, KUBECONFIG: kubeconfig ?? cluster.kubeconfigPath } });
+
+  // "resource/name" names an object for can-i; subresources are written
+  // "resource#subresource" here and passed with --subresource.
+  const canI = async (as: string, verb: string, resource: string, ns?: string) => {
+    const [res, sub] = resource.split("#") as [string, string | undefined];
+    const args = ["auth", "can-i", verb, res, ...(sub ? [`--subresource=${sub}`] : []), `--as=${as}`, ...(ns ? ["-n", ns] : ["--all-namespaces"])];
+    const r = await kubectl(args);
+    if (r.code > 1) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim() === "yes";
+  };
 
   const render = async (dir: string) => must(await kubectl(["kustomize", dir]), `kubectl kustomize ${dir}`);
 
@@ -204,13 +214,17 @@ describe("deploy manifests against a real API server", () => {
     await copyFile(serviceMonitorCrd, path.join(crdDir, path.basename(serviceMonitorCrd)));
     await installCrds(admin.kc, crdDir);
 
-    const everything = await withComponents("s3-artifacts", "servicemonitor");
+    const everything = await withComponents("s3-artifacts", "servicemonitor", "serving-pool");
 
     const renderings: Array<[string, string]> = [
       ["deploy/", base],
       ["overlays/example", await render(path.join(kustomizeDir, "overlays/example"))],
-      ["deploy/ + s3-artifacts + servicemonitor", await render(everything)],
+      ["deploy/ + s3-artifacts + servicemonitor + serving-pool", await render(everything)],
     ];
+    // The pool's namespace too, for the objects the serving-pool component puts in it.
+    const poolNamespace = (await parse(renderings[2]![1])).filter((o) => o.kind === "Namespace" && !namespace.some((n) => n.metadata.name === o.metadata.name));
+    expect(poolNamespace.map((n) => n.metadata.name)).toEqual(["pagoda-serving"]);
+    must(await kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: poolNamespace })), "pool namespace");
     for (const [name, yaml] of renderings) {
       const objects = await parse(yaml);
       const accepted = await dryRun(yaml);
@@ -342,15 +356,6 @@ describe("deploy manifests against a real API server", () => {
     );
     const tenant = await createTestNamespace(admin.kc, "rbac");
 
-    // "resource/name" names an object for can-i; subresources are written
-    // "resource#subresource" here and passed with --subresource.
-    const canI = async (as: string, verb: string, resource: string, ns?: string) => {
-      const [res, sub] = resource.split("#") as [string, string | undefined];
-      const args = ["auth", "can-i", verb, res, ...(sub ? [`--subresource=${sub}`] : []), `--as=${as}`, ...(ns ? ["-n", ns] : ["--all-namespaces"])];
-      const r = await kubectl(args);
-      if (r.code > 1) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-      return r.stdout.trim() === "yes";
-    };
     // The authorizer works from an informer cache: wait until the bindings are seen.
     await waitFor("RBAC to take effect", async () => ((await canI(OPERATOR_SA, "list", "staticsites.pagoda.dev")) ? true : undefined));
     // The admission policy is loaded asynchronously too: wait until it refuses
@@ -602,6 +607,74 @@ describe("deploy manifests against a real API server", () => {
       .map((sub) => `system:serviceaccount:${sub.namespace}:${sub.name}`)
       .sort();
     expect(named).toEqual(bound);
+  });
+
+  it("with the serving-pool component, the operator's real credentials build the pool in its namespace and serve a shared site from it", async () => {
+    // Last: it widens the admission policy to the pool's namespace. The operator of an earlier test holds the Lease.
+    for (const o of operators.splice(0)) await o.stop();
+    const objects = await parse(await render(await withComponents("serving-pool")));
+    const config = { ...loadConfig(envOf(objects, "pagoda-operator")), port: 0, leaseDurationMs: 3_000, leaseRenewMs: 2_000 };
+    expect(config.pool).toEqual(expect.objectContaining({ image: "registry.example.com/pagoda-pool:0.1.0", namespace: "pagoda-serving", replicas: 2 }));
+    const poolNs = config.pool!.namespace;
+    const namespace = find(objects, "Namespace", poolNs);
+    expect(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    // Not a tenant namespace: the operator would reconcile StaticSites in it.
+    expect(namespace.metadata.labels?.["app.kubernetes.io/managed-by"]).toBeUndefined();
+
+    const applied = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy", ...ADMISSION_KINDS]);
+    must(
+      await kubectl(
+        ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.filter((o) => applied.has(o.kind)) }),
+      ),
+      "applying the pool's RBAC, policies and Namespace",
+    );
+    await waitFor("the pool's RBAC to take effect", async () => ((await canI(OPERATOR_SA, "create", "secrets", poolNs)) ? true : undefined));
+    const tenant = await createSiteNamespace(admin.kc, "pool");
+    const expectations: Array<[string, string, string | undefined, boolean]> = [
+      ["create", "secrets", poolNs, true],
+      ["get", "secrets/pagoda-pool-token", poolNs, true],
+      ["get", "secrets/other", poolNs, false],
+      ["list", "secrets", poolNs, false],
+      ["create", "secrets", tenant, false],
+      ["patch", `namespaces/${poolNs}`, undefined, true],
+      ["patch", "namespaces/default", undefined, false],
+      ["patch", "deployments.apps", poolNs, true],
+    ];
+    const answers = await Promise.all(expectations.map(([verb, res, ns]) => canI(OPERATOR_SA, verb, res, ns)));
+    expect(expectations.map(([verb, res, ns], i) => `${verb} ${res} ${ns ?? "*"}: ${answers[i]}`)).toEqual(
+      expectations.map(([verb, res, ns, want]) => `${verb} ${res} ${ns ?? "*"}: ${want}`),
+    );
+
+    const operator = await startOperator(config, { kubeConfig: kubeConfigOf(await saKubeconfig("pagoda-operator")) });
+    operators.push(operator);
+    await waitFor("the operator to lead", async () => (operator.isLeader() ? true : undefined));
+    const host = `shared-${tenant}.${config.baseDomain}`;
+    await admin.applySite(tenant, "shared", siteSpec({ hosts: [host], serving: "shared" }));
+
+    const deployment = await waitFor("the pool's Deployment", () => admin.apps.readNamespacedDeployment({ name: "pagoda-pool", namespace: poolNs }));
+    expect(deployment.spec?.template.spec?.containers[0]?.image).toBe(config.pool!.image);
+    await waitFor("the pool's Service", () => admin.core.readNamespacedService({ name: "pagoda-pool", namespace: poolNs }));
+    const ingress = await waitFor("the pool's Ingress", () => admin.networking.readNamespacedIngress({ name: "pagoda-pool", namespace: poolNs }));
+    expect(ingress.spec?.rules?.map((r) => r.host)).toEqual([`*.${config.baseDomain}`]);
+    await waitFor("the pool's token", () => admin.core.readNamespacedSecret({ name: "pagoda-pool-token", namespace: poolNs }));
+    // No node here: the pool's pods stay Pending, and the site says so; Pod Security "restricted" admits them.
+    const site = await waitFor("the shared site's status", async () => {
+      const s = await admin.getSite(tenant, "shared");
+      if (findCondition(s.status, CONDITION_READY)?.reason === "PoolUnavailable") return s;
+      throw new Error(`status: ${JSON.stringify(s.status)}`);
+    });
+    expect(site.status?.observedGeneration).toBe(site.metadata.generation);
+    await waitFor("the pool's pods to be admitted", async () => {
+      const list = await admin.core.listNamespacedPod({ namespace: poolNs });
+      return list.items.length === config.pool!.replicas ? list.items : undefined;
+    });
+    expect((await admin.apps.listNamespacedDeployment({ namespace: tenant })).items).toEqual([]);
+    await operator.idle();
+    const ready = await fetch(`http://127.0.0.1:${operator.port}/readyz`);
+    expect(ready.status, await ready.text()).toBe(200);
+    expect(await counterTotal(operator.metrics.watchRestarts)).toBe(0);
+    expect(await counterTotal(operator.metrics.reconcileErrors)).toBe(0);
   });
 
   function kubeConfigOf(file: string): KubeConfig {
