@@ -23,11 +23,14 @@
  *
  *   npm run bench:load -- [--clients 50] [--sites 1000] [--requests 500]
  *     [--think-ms 1000] [--uploads 50] [--upload-tenants 5] [--upload-kb 1024]
- *     [--cluster both|kwok|none] [--node-pods <n>] [--profile site-list.cpuprofile]
+ *     [--cluster both|kwok|shared|none] [--against kwok|shared] [--node-pods <n>] [--profile site-list.cpuprofile]
  *
  * `--cluster both` (the default) runs the whole browse twice, first without a
- * cluster (the baseline), then with one, and prints the two side by side; the
- * uploads run once, with the cluster. With a cluster, the simulated node gets
+ * cluster (the baseline), then with one (`--against`: `kwok`, the default, or
+ * `shared`), and prints the two side by side; the uploads run once, with the
+ * cluster. `kwok` is a simulated node where every site has its own pod;
+ * `shared` is a real node with the shared serving pool (docs/serving.md)
+ * serving every site, which needs root and the real-node tools. With a cluster, the simulated node gets
  * room for every site's pod and its rollout surge (`--node-pods`), and the
  * paced browse runs twice: while the restart's rollouts are in progress,
  * and once every promoted site is live.
@@ -44,7 +47,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -73,6 +76,7 @@ const { values } = parseArgs({
     "upload-tenants": { type: "string", default: "5" },
     "upload-kb": { type: "string", default: "1024" },
     cluster: { type: "string", default: "both" },
+    against: { type: "string", default: "kwok" },
     "node-pods": { type: "string" },
     profile: { type: "string" },
   },
@@ -89,11 +93,14 @@ const THINK_MS = positive("think-ms", 0);
 const UPLOADS = positive("uploads", 0);
 const UPLOAD_TENANTS = positive("upload-tenants");
 const UPLOAD_BYTES = positive("upload-kb") * 1024;
-if (!["both", "kwok", "none"].includes(values.cluster!)) throw new Error(`--cluster must be both, kwok or none, got ${values.cluster}`);
+if (!["both", "kwok", "shared", "none"].includes(values.cluster!)) throw new Error(`--cluster must be both, kwok, shared or none, got ${values.cluster}`);
+if (!["kwok", "shared"].includes(values.against!)) throw new Error(`--against must be kwok or shared, got ${values.against}`);
 /** Every site's pod and its rollout surge, and room for the system's own; 250 (the node's own figure) leaves most of a big workspace rolling out for ever. */
 const NODE_PODS = values["node-pods"] === undefined ? SITES * (1 + SITE_ROLLOUT_SURGE) + 50 : positive("node-pods");
 /** "none" runs the dashboard without a cluster: quicker to start, but status streams then only say the cluster is unreachable. */
-const WITH_CLUSTER = values.cluster === "kwok";
+const WITH_CLUSTER = values.cluster === "kwok" || values.cluster === "shared";
+/** Every site served by the shared pool on a real node, instead of a pod each on a simulated one. */
+const SHARED = values.cluster === "shared";
 const PROFILE_FILE = values.profile ? path.resolve(values.profile) : undefined;
 /** How long the dashboard is watched with nobody browsing. */
 const QUIET_MS = 20_000;
@@ -146,10 +153,12 @@ function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
 }
 
 async function startDashboard(env: NodeJS.ProcessEnv, port: number, logFile: string, inspectPort?: number): Promise<Dashboard> {
+  // The pool's pods fetch artifacts through the node's bridge, so the dashboard listens there too.
+  const host = SHARED ? "0.0.0.0" : "127.0.0.1";
   const nextBin = createRequire(path.join(repoRoot, "package.json")).resolve("next/dist/bin/next");
   const out = createWriteStream(logFile, { flags: "a" });
   const inspect = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
-  const child = spawn(process.execPath, [...inspect, nextBin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...inspect, nextBin, "start", "-p", String(port), "-H", host], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -488,6 +497,7 @@ async function seedWorkspace(sql: pg.Client, tenantSlug: string, templateSite: s
     targetDeployId: "NULL",
     createdAt: `now() - n * interval '1 minute'`,
     updatedAt: "now()",
+    ...(SHARED ? { serving: `'shared'::"ServingMode"` } : {}),
   };
   const siteColumns = await columnsOf(sql, "Site");
   const deployOverrides: Record<string, string> = {
@@ -503,6 +513,7 @@ async function seedWorkspace(sql: pg.Client, tenantSlug: string, templateSite: s
   const names = Array.from({ length: sites - 1 }, (_, i) => `site-${String(i + 1).padStart(5, "0")}`);
   await sql.query("BEGIN");
   await sql.query(`UPDATE "Tenant" SET "maxSites" = $1 WHERE slug = $2`, [sites, tenantSlug]);
+  if (SHARED) await sql.query(`UPDATE "Site" SET serving = 'shared' WHERE id = $1`, [template.siteId]);
   await sql.query(
     `INSERT INTO "Site" (${siteColumns.map(q).join(", ")})
      SELECT ${siteColumns.map((c) => siteOverrides[c] ?? `t.${q(c)}`).join(", ")}
@@ -594,14 +605,22 @@ async function main(): Promise<void> {
 
     let cluster: TestCluster | undefined;
     let operatorPid: number | undefined;
+    let poolStore: string | undefined;
     if (WITH_CLUSTER) {
-      cluster = await startTestCluster({ node: "kwok" });
+      cluster = await startTestCluster(SHARED ? { node: "node", poolImage: true, timeoutSeconds: 300 } : { node: "kwok" });
       cleanups.push(() => cluster!.stop());
-      await growSimulatedNode(cluster.kubeconfigPath, NODE_PODS);
+      if (SHARED) {
+        poolStore = path.join(dir, "pool-store");
+        await mkdir(poolStore);
+        await chown(poolStore, 101, 101);
+      } else {
+        await growSimulatedNode(cluster.kubeconfigPath, NODE_PODS);
+      }
       const { command, args } = await operatorCommand((message) => say(message));
       const operatorLog = createWriteStream(path.join(dir, "operator.log"));
+      const pool = poolStore ? { image: cluster.poolImage!, storeDir: poolStore } : null;
       const operator = spawn(command, args, {
-        env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteAddressEnv(null)), LOG_LEVEL: "warn" },
+        env: { ...operatorEnv(cluster.kubeconfigPath, await findFreePort(), siteAddressEnv(null), pool), LOG_LEVEL: "warn" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       operator.stdout.pipe(operatorLog);
@@ -622,7 +641,7 @@ async function main(): Promise<void> {
       NEXTAUTH_SECRET: randomBytes(32).toString("base64url"),
       PAGODA_ARTIFACT_SECRET: randomBytes(32).toString("base64url"),
       PAGODA_DATA_DIR: path.join(dir, "data"),
-      PAGODA_ARTIFACT_BASE_URL: base,
+      PAGODA_ARTIFACT_BASE_URL: SHARED ? `http://${cluster!.nodeAddress}:${port}` : base,
       PAGODA_SITE_SCHEME: "http",
       KUBECONFIG: cluster?.kubeconfigPath,
       // Uploads stage their files under the OS temp dir: a private one, so it can be checked empty afterwards.
@@ -700,7 +719,9 @@ async function main(): Promise<void> {
         ? {
             "API server": clusterPart(["kube-apiserver"]),
             etcd: clusterPart(["etcd"]),
-            kwok: clusterPart(["kwok"]),
+            ...(SHARED
+              ? { "node (kubelet, containerd, kube-proxy, Traefik)": clusterPart(["kubelet", "containerd", "kube-proxy", "traefik"]) }
+              : { kwok: clusterPart(["kwok"]) }),
             "controller manager and scheduler": clusterPart(["kube-controller-manager", "kube-scheduler"]),
             operator: () => (operatorPid ? processTree(operatorPid) : []),
           }
@@ -1105,7 +1126,7 @@ async function main(): Promise<void> {
         sites: SITES,
         requests: REQUESTS,
         thinkMs: THINK_MS,
-        cluster: WITH_CLUSTER ? "kwok" : "none",
+        cluster: WITH_CLUSTER ? values.cluster : "none",
         quiet: quietPhases.map((q) => ({ ...q, machine: q.machine.cores, machineBusyCores: q.machine.busyCores })),
         promoted,
         live,
@@ -1182,7 +1203,8 @@ async function both(): Promise<void> {
     return out;
   };
   const runs: RunJson[] = [];
-  for (const mode of ["none", "kwok"] as const) {
+  const against = values.against as "kwok" | "shared";
+  for (const mode of ["none", against] as const) {
     const profile = values.profile ? ["--profile", path.resolve(values.profile).replace(/(\.cpuprofile)?$/, `-${mode}$1`)] : [];
     const modeArgs = [...without("cluster").filter((_, i, all) => all[i] !== "--profile" && all[i - 1] !== "--profile"), ...profile, "--cluster", mode];
     const childArgs = mode === "none" ? [...modeArgs.filter((_, i, all) => all[i] !== "--uploads" && all[i - 1] !== "--uploads"), "--uploads", "0"] : modeArgs;
@@ -1200,7 +1222,7 @@ async function both(): Promise<void> {
   const [none, kwok] = runs as [RunJson, RunJson];
   console.log("");
   console.log(
-    `Side by side: the same browse without a cluster and with one (${kwok.promoted} promoted sites, ${kwok.live} live at the end); site list times in ms, CPU in cores`,
+    `Side by side: the same browse without a cluster and with one (${against}: ${kwok.promoted} promoted sites, ${kwok.live} live at the end); site list times in ms, CPU in cores`,
   );
   const list = (p: PhaseJson | undefined) => {
     const f = p?.["site list"] as KindFigures | undefined;
@@ -1225,25 +1247,28 @@ async function both(): Promise<void> {
       q
         ? `${q.dashboardCores} cores, ${q.statementsPerSecond} statements/s, loop busy ${round(q.loop.utilisation * 100)} %, late p99 ${round(q.loop.delayP99)} ms`
         : "–";
-    rows[`${label}: dashboard`] = { none: show(quietOf(none, live)), kwok: show(quietOf(kwok, live)) };
+    rows[`${label}: dashboard`] = { none: show(quietOf(none, live)), [against]: show(quietOf(kwok, live)) };
   }
   const names = [...new Set([...kwok.browse, ...none.browse].map((p) => p.name))];
   for (const name of names) {
     const n = none.browse.find((p) => p.name === name);
     const k = kwok.browse.find((p) => p.name === name);
-    rows[`${name}: site list p50 / p95 / p99`] = { none: list(n), kwok: list(k) };
-    rows[`${name}: healthz p95`] = { none: healthz(n), kwok: healthz(k) };
-    rows[`${name}: event loop busy / delay p99 / max (ms)`] = { none: loop(n), kwok: loop(k) };
-    rows[`${name}: dashboard CPU per round (ms)`] = { none: n ? String(n.cpuMsPerRound) : "–", kwok: k ? String(k.cpuMsPerRound) : "–" };
-    rows[`${name}: cores by process`] = { none: cores(n), kwok: cores(k) };
+    rows[`${name}: site list p50 / p95 / p99`] = { none: list(n), [against]: list(k) };
+    rows[`${name}: healthz p95`] = { none: healthz(n), [against]: healthz(k) };
+    rows[`${name}: event loop busy / delay p99 / max (ms)`] = { none: loop(n), [against]: loop(k) };
+    rows[`${name}: dashboard CPU per round (ms)`] = { none: n ? String(n.cpuMsPerRound) : "–", [against]: k ? String(k.cpuMsPerRound) : "–" };
+    rows[`${name}: cores by process`] = { none: cores(n), [against]: cores(k) };
   }
-  rows["one client: site list CPU per render (ms)"] = { none: String(none.oneClient["site list"]?.cpuMs), kwok: String(kwok.oneClient["site list"]?.cpuMs) };
+  rows["one client: site list CPU per render (ms)"] = {
+    none: String(none.oneClient["site list"]?.cpuMs),
+    [against]: String(kwok.oneClient["site list"]?.cpuMs),
+  };
   rows["one client: site list p50 / p95"] = {
     none: `${none.oneClient["site list"]?.p50} / ${none.oneClient["site list"]?.p95}`,
-    kwok: `${kwok.oneClient["site list"]?.p50} / ${kwok.oneClient["site list"]?.p95}`,
+    [against]: `${kwok.oneClient["site list"]?.p50} / ${kwok.oneClient["site list"]?.p95}`,
   };
   console.table(rows);
-  console.log(JSON.stringify({ both: { none, kwok } }));
+  console.log(JSON.stringify({ both: { none, [against]: kwok } }));
 }
 
 (values.cluster === "both" ? both() : main()).then(
