@@ -34,34 +34,42 @@ export interface TenantActor {
   token?: TokenCredential;
 }
 
-/**
- * Resolves the caller's membership of a tenant. A tenant the caller does not
- * belong to is indistinguishable from one that does not exist: both are 404.
- * One statement (Prisma would send two for the nested tenant), and cached per
- * request, so a workspace page whose layout and body both ask sends it once.
- */
-export const actorFor = cache(async (userId: string, tenantSlug: string): Promise<TenantActor> => {
-  const [membership] = await db().$queryRaw<{ role: Role; tenantId: string; tenantSlug: string }[]>`
-    SELECT m.role, t.id AS "tenantId", t.slug AS "tenantSlug"
-    FROM "Membership" m JOIN "Tenant" t ON t.id = m."tenantId"
-    WHERE m."userId" = ${userId} AND t.slug = ${tenantSlug}`;
-  if (!membership) throw new NotFoundError("Workspace not found.");
-  return { userId, tenantId: membership.tenantId, tenantSlug: membership.tenantSlug, role: membership.role };
-});
-
 export interface WorkspaceSummary {
   slug: string;
   name: string;
   role: Role;
 }
 
+interface MembershipRow extends WorkspaceSummary {
+  tenantId: string;
+}
+
+/**
+ * Every workspace the person belongs to, oldest membership first: one
+ * statement (Prisma would send two for the nested tenant), cached per
+ * request, so a workspace page's actor, its layout's switcher and its body
+ * share it.
+ */
+const membershipsOf = cache(
+  (userId: string): Promise<MembershipRow[]> => db().$queryRaw<MembershipRow[]>`
+    SELECT m.role, t.id AS "tenantId", t.slug, t.name
+    FROM "Membership" m JOIN "Tenant" t ON t.id = m."tenantId"
+    WHERE m."userId" = ${userId}
+    ORDER BY m."createdAt", m.id`,
+);
+
+/**
+ * Resolves the caller's membership of a tenant. A tenant the caller does not
+ * belong to is indistinguishable from one that does not exist: both are 404.
+ */
+export const actorFor = cache(async (userId: string, tenantSlug: string): Promise<TenantActor> => {
+  const membership = (await membershipsOf(userId)).find((m) => m.slug === tenantSlug);
+  if (!membership) throw new NotFoundError("Workspace not found.");
+  return { userId, tenantId: membership.tenantId, tenantSlug: membership.slug, role: membership.role };
+});
+
 export async function workspacesOf(userId: string): Promise<WorkspaceSummary[]> {
-  const rows = await db().membership.findMany({
-    where: { userId },
-    orderBy: { createdAt: "asc" },
-    select: { role: true, tenant: { select: { slug: true, name: true } } },
-  });
-  return rows.map((row) => ({ slug: row.tenant.slug, name: row.tenant.name, role: row.role }));
+  return (await membershipsOf(userId)).map(({ slug, name, role }) => ({ slug, name, role }));
 }
 
 /**
