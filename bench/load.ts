@@ -592,8 +592,8 @@ async function main(): Promise<void> {
   const say = (message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
 
   try {
-    const cluster = WITH_CLUSTER ? `, a cluster (${SHARED ? "a real node and the shared pool" : "a simulated node"}) and the operator` : "";
-    say(`Postgres with pg_stat_statements${cluster} ... (logs in ${dir})`);
+    const startsCluster = WITH_CLUSTER ? `, a cluster (${SHARED ? "a real node and the shared pool" : "a simulated node"}) and the operator` : "";
+    say(`Postgres with pg_stat_statements${startsCluster} ... (logs in ${dir})`);
     const dataDir = path.join(dir, "pg");
     // Registered first, so a failure half-way through starting still stops the server.
     cleanups.push(() => stopPostgres(dataDir).then(() => undefined));
