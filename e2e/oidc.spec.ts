@@ -74,7 +74,7 @@ test("an address the provider has not verified is refused on the sign-in page, a
   const login = `unverified-${randomUUID().slice(0, 8)}@example.com`;
   await signInAtProvider(page, login);
   await expect(page).toHaveURL(/\/signin\?error=OidcEmailUnverified/);
-  await expect(page.getByRole("alert")).toContainText("Your identity provider has not verified your email address");
+  await expect(page.getByTestId("form-error")).toContainText("Your identity provider has not verified your email address");
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   try {
