@@ -9,14 +9,17 @@ pid_of() { [[ -f "$RUN/$1.pid" ]] && cat "$RUN/$1.pid"; }
 proc_running() {
   local pid environ _
   pid=$(pid_of "$1" 2>/dev/null) || return 1
-  for _ in 1 2 3 4 5; do
+  # Up to 5 s: only a process that exists with an empty environ waits that long.
+  for _ in $(seq 1 50); do
     [[ -n $pid && -d /proc/$pid ]] || return 1
     # A zombie still has a /proc entry but is no longer running.
     [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]] || return 1
     # Read whole, then matched: `tr | grep -q` under pipefail fails when grep
     # stops reading first. An empty read is a process caught in its exec (a
     # busy machine makes that window long): it counted as gone once, which
-    # failed a start and left the process running. Look again instead.
+    # failed a start and left the process running. Look again instead; 0.5 s
+    # of looking was not enough while a test run started (a controller
+    # manager and a scheduler, each with an empty log, were taken for gone).
     environ=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || environ=""
     if [[ -n $environ ]]; then
       grep -qxF "PAGODA_OWNER=$STATE" <<<"$environ"
