@@ -8,23 +8,10 @@ import { userForSessionToken } from "@/lib/auth/session";
 import { issueSessionCookie, SESSION_ABSOLUTE_SECONDS, SESSION_IDLE_SECONDS, sessionCookie } from "@/lib/auth/session-token";
 import { db } from "@/lib/db";
 import { ForbiddenError, ValidationError } from "@/lib/errors";
-import { newAccount } from "@/tests/support/accounts";
+import { newAccount, signedInCookie } from "@/tests/support/accounts";
 
 const PASSWORD = "a long and varied passphrase";
 const secret = () => process.env.NEXTAUTH_SECRET!;
-
-/** The cookie value a sign-in writes, made by next-auth's own jwt callback and encoder. */
-async function signedInCookie(userId: string): Promise<string> {
-  const user = await db().user.findUniqueOrThrow({ where: { id: userId } });
-  const jwt = authOptions().callbacks!.jwt!;
-  const token = await jwt({
-    token: { name: user.name, email: user.email, sub: user.id },
-    user: { id: user.id, email: user.email, name: user.name, sessionVersion: user.sessionVersion } as never,
-    account: null,
-    trigger: "signIn",
-  });
-  return encode({ token, secret: secret(), maxAge: SESSION_IDLE_SECONDS });
-}
 
 /** next-auth's own session endpoint (/api/auth/session) read with the cookie, as a browser would. */
 async function nextAuthSession(cookie: string): Promise<{ session: unknown; setCookies: string[] }> {

@@ -1,10 +1,24 @@
-import { describe, expect, it } from "vitest";
+import pg from "pg";
+import { describe, expect, it, vi } from "vitest";
+import { userForSessionToken } from "@/lib/auth/session";
 import { db } from "@/lib/db";
 import { NotFoundError } from "@/lib/errors";
 import { getSite, listSitePage, listSites, pageNumber, SITES_PER_PAGE } from "@/lib/sites/sites";
 import { hostLabelFor } from "@/lib/sites/url";
 import { actorFor } from "@/lib/tenancy/access";
-import { newAccount } from "@/tests/support/accounts";
+import { newAccount, signedInCookie } from "@/tests/support/accounts";
+
+/** The SQL statements `run` sends to Postgres, as the driver under Prisma sees them. */
+async function statementsOf<T>(run: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  const spy = vi.spyOn(pg.Client.prototype, "query");
+  try {
+    const result = await run();
+    const statements = spy.mock.calls.map(([q]) => (typeof q === "string" ? q : (q as { text: string }).text));
+    return { result, statements };
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 /** `count` sites, site-0 the oldest; site i has i % 3 deploys and, when it has any, its newest one promoted. */
 async function seed(tenantId: string, tenantSlug: string, count: number): Promise<void> {
@@ -70,6 +84,21 @@ describe("the site list", () => {
     expect([other.sites.map((s) => s.name), other.total, other.pageCount]).toEqual([Array.from({ length: 7 }, (_, i) => `site-${6 - i}`), 7, 1]);
     const empty = await listSitePage((await newAccount("carol")).actor, 1);
     expect([empty.sites, empty.total, empty.pageCount]).toEqual([[], 0, 1]);
+  });
+
+  it("renders for a signed-in person in three statements, whatever the workspace's size: session, membership, page", async () => {
+    const carol = await newAccount("carol");
+    await seed(carol.actor.tenantId, carol.actor.tenantSlug, 1_000);
+    const cookie = await signedInCookie(carol.userId);
+    // Warm: the first statements of a fresh connection are not the render's.
+    await listSitePage(carol.actor, 1);
+    const session = await statementsOf(() => userForSessionToken(cookie));
+    expect(session.result?.id).toBe(carol.userId);
+    const actor = await statementsOf(() => actorFor(carol.userId, carol.actor.tenantSlug));
+    const page = await statementsOf(() => listSitePage(actor.result, 1));
+    expect(page.result.total).toBe(1_000);
+    expect(page.result.sites).toHaveLength(SITES_PER_PAGE);
+    expect([session.statements.length, actor.statements.length, page.statements.length]).toEqual([1, 1, 1]);
   });
 
   it("reads the page number strictly: anything but a whole number from 1 is the first page", () => {
