@@ -30,6 +30,7 @@ import { CERTIFICATE_API_VERSION, childNames, effectiveHosts, type Certificate }
 import { createdAtMs, decideDomains, decideHosts, domainForbidden, hostAllowed, HostClaims, type DomainRules, type HostClaim } from "./hosts";
 import { Reconciler, type Caches, type SiteScope } from "./reconcile";
 import { Informer, type InformerEvent, type ListResult } from "../lib/kube/informer";
+import { poolDomainOwner } from "./pool/domains";
 import { keyOf, keyString, parseKeyString } from "../lib/kube/object-key";
 import { apiErrorMessage, apiStatusCode, isNotFound, isTimeout } from "../lib/kube/request";
 import { WorkQueue, type HandlerResult } from "../lib/kube/workqueue";
@@ -100,7 +101,7 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
   const routing = new SiteRouting(config, (kind) => rt.metrics.watchEchoes.inc({ kind }));
   const queue = createReconcileQueue(rt, (key) => routing.reconcile(key));
   routing.queue = queue;
-  routing.pool = config.pool ? createSharedPool(rt, routing, queue, opts) : undefined;
+  routing.pool = config.pool ? createSharedPool(rt, config.pool.namespace, routing, queue, opts) : undefined;
   const caches = createCaches(rt, routing, await certManagerServed(rt));
   if (routing.pool && config.pool) {
     const shared = routing.pool;
@@ -165,9 +166,10 @@ export async function startOperator(config: OperatorConfig, opts: StartOptions =
 }
 
 /** The pool's shared state and its replica client, reporting into the operator's metrics and queue. */
-function createSharedPool(rt: Runtime, routing: SiteRouting, queue: WorkQueue, opts: StartOptions): SharedPool {
+function createSharedPool(rt: Runtime, namespace: string, routing: SiteRouting, queue: WorkQueue, opts: StartOptions): SharedPool {
   const { config, metrics } = rt;
   return new SharedPool({
+    namespace,
     log: rt.log.child({ component: "pool" }),
     schedulePublish: () => queue.add(POOL_MAP_KEY),
     ...(opts.poolAgentUrl ? { agentUrl: opts.poolAgentUrl } : {}),
@@ -288,6 +290,8 @@ class SiteRouting {
       this.reconciler?.forget(key);
       // The next claimant of each of its hosts may now hold it.
       for (const other of this.claims.remove(key)) this.enqueueIfManaged(other);
+      // Owner references do not reach into the pool namespace: the reconcile of a site that is gone removes what it had there.
+      if (this.config.pool) this.queue?.add(key);
       return;
     }
     for (const other of this.claims.set(this.claimOf(site))) this.enqueueIfManaged(other);
@@ -318,6 +322,13 @@ class SiteRouting {
 
   childChanged(event: InformerEvent, kind: string, obj: KubernetesObject): void {
     if (this.config.pool && obj.metadata?.namespace === this.config.pool.namespace) {
+      // A shared site's custom domain objects: its reconcile keeps them, or removes them once the site is gone.
+      const site = poolDomainOwner(obj);
+      if (site) {
+        if (!this.echo(event, site, kind, obj)) this.queue?.add(site);
+        if (kind === "Ingress") for (const other of this.claims.neighboursOf(site)) this.enqueueIfManaged(other);
+        return;
+      }
       this.poolReconciler?.observed(kind);
       if (kind !== "Pod") this.queue?.add(POOL_KEY);
       return;

@@ -2,7 +2,9 @@
 // domain gets its certificate from Pebble through cert-manager and HTTP-01,
 // is served over HTTPS with it, and plain HTTP redirects there, while the
 // built-in address keeps answering over plain HTTP; a domain the issuer
-// refuses shows the refusal and takes nothing else down.
+// refuses shows the refusal and takes nothing else down. The same for a
+// site on the shared pool, whose domain's objects live in the pool's
+// namespace.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createReadStream } from "node:fs";
@@ -27,6 +29,8 @@ const SITE = "shop";
 const DOMAIN = "www.customer.test";
 // On Pebble's blocklist in the TLS tier (PAGODA_PEBBLE_BLOCKLIST's default): it resolves, and Pebble refuses to issue.
 const REFUSED = "refused.customer.test";
+const SHARED_DOMAIN = "pool.customer.test";
+const POOL_NAMESPACE = "pagoda-serving";
 const PAGE = "<!doctype html><title>shop</title><h1>custom domain</h1>\n";
 
 /** Serves the stored artifact on the node's bridge address, where pods can reach it. */
@@ -66,7 +70,7 @@ describe("custom domains on a real node with the TLS tier", () => {
   let digest: Digest;
 
   beforeAll(async () => {
-    cluster = await startTestCluster({ node: "node", tls: true, timeoutSeconds: 300 });
+    cluster = await startTestCluster({ node: "node", tls: true, poolImage: true, timeoutSeconds: 300 });
     clients = Clients.fromFile(cluster.kubeconfigPath);
     work = await mkdtemp(path.join(os.tmpdir(), "pagoda-domains-"));
     const store = new FsArtifactStore(path.join(work, "store"));
@@ -88,6 +92,7 @@ describe("custom domains on a real node with the TLS tier", () => {
         // Defined by the TLS tier's Traefik file provider: redirectScheme to its HTTPS port.
         httpsRedirectMiddleware: "pagoda-https-redirect@file",
         siteScheme: "http",
+        pool: { image: cluster.poolImage!, namespace: POOL_NAMESPACE, replicas: 1, storeHostPath: undefined, storeMaxBytes: undefined },
       }),
     );
   }, 900_000);
@@ -192,5 +197,60 @@ describe("custom domains on a real node with the TLS tier", () => {
     expect(findCondition(refused.status, CONDITION_DEGRADED)?.status).toBe("False");
     expect((await getWithHost(`${cluster.ingressUrl}/`, builtIn)).status).toBe(200);
     expect((await curl(`https://${DOMAIN}:${tls.httpsPort}/`)).stdout).toBe(PAGE);
+  }, 900_000);
+
+  it("serves a shared site's custom domain from the pool over HTTPS with its own certificate, and redirects HTTP there", async () => {
+    const tls = cluster.tls!;
+    await tls.dns.setRecords(SHARED_DOMAIN, "A", ["127.0.0.1"]);
+    const ns = await createSiteNamespace(clients.kc, "domains-shared");
+    const builtIn = `${SITE}-${ns}.${TEST_BASE_DOMAIN}`;
+    await clients.applySite(ns, SITE, { artifact: { url: artifact.url, digest }, hosts: [builtIn], domains: [SHARED_DOMAIN], serving: "shared" });
+    const site = () => clients.getSite(ns, SITE);
+    const stateOf = (s: StaticSite) => s.status?.domains?.find((d) => d.name === SHARED_DOMAIN);
+    await waitFor("the site to be live on the pool", async () => (isDigestLive(await site(), digest) ? true : undefined), 240_000);
+    const serving = await waitFor(
+      "the custom domain to be served over HTTPS",
+      async () => {
+        const s = await site();
+        return stateOf(s)?.state === "serving" ? s : undefined;
+      },
+      240_000,
+    ).catch(async (err) => {
+      console.log(JSON.stringify({ status: (await site()).status }, null, 1));
+      throw err;
+    });
+    expect(stateOf(serving)?.reason).toBe("served over HTTPS");
+    // The site has no pods, Ingress or Certificate of its own: all of it is the pool's.
+    expect((await clients.networking.listNamespacedIngress({ namespace: ns })).items).toEqual([]);
+    expect((await clients.apps.listNamespacedDeployment({ namespace: ns })).items).toEqual([]);
+
+    const ca = path.join(work, "pebble-root-shared.pem");
+    await writeFile(ca, tls.pebbleRootPem);
+    const curl = (url: string) =>
+      run("curl", ["-sS", "--fail", "--max-time", "10", "--resolve", `${SHARED_DOMAIN}:${tls.httpsPort}:127.0.0.1`, "--cacert", ca, url]);
+    const page = await waitFor(
+      "Traefik to serve the issued certificate",
+      async () => {
+        try {
+          return (await curl(`https://${SHARED_DOMAIN}:${tls.httpsPort}/`)).stdout;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+    );
+    expect(page).toBe(PAGE);
+    const redirect = await waitFor(
+      "plain HTTP to redirect",
+      async () => {
+        const res = await getWithHost(`${cluster.ingressUrl}/`, SHARED_DOMAIN);
+        return res.status >= 300 && res.status < 400 ? res : undefined;
+      },
+      60_000,
+    );
+    expect(redirect.headers.location).toBe(`https://${SHARED_DOMAIN}:${tls.httpsPort}/`);
+    const plain = await getWithHost(`${cluster.ingressUrl}/`, builtIn);
+    expect(plain.status).toBe(200);
+    expect(plain.body).toBe(PAGE);
   }, 900_000);
 });

@@ -26,6 +26,8 @@ import { ANNOTATION_TRAEFIK_MIDDLEWARES, certificateName, childNames, type Certi
 import { startOperator, type RunningOperator } from "./controller";
 import { createdAtMs } from "./hosts";
 import { Clients, createSiteNamespace, httpCode, siteSpec, testOperatorConfig, TEST_BASE_DOMAIN, waitFor } from "./int-test-support";
+import { poolDomainNames } from "./pool/domains";
+import { POOL_NAME } from "./pool/objects";
 
 const ISSUER = "pagoda-test-issuer";
 const DASHBOARD_HOST = "dashboard.int-domains.test";
@@ -334,6 +336,111 @@ describe("custom domains against a real API server", () => {
       expect(await certificate(attackerNs, certificateName("grab", shared))).toBeUndefined();
       expect(hostsOf(await ingress(attackerNs, childNames("grab").ingress))).not.toContain(shared);
       expect(hostsOf(await ingress(victimNs, childNames("shop").ingress))).toContain(shared);
+    });
+  });
+
+  describe("a shared site's custom domains, with cert-manager's CRDs", () => {
+    // No node: the pool's pods never run, so no replica serves and the sites say PoolUnavailable; what is
+    // tested here is where their domains' Certificates and Ingresses go and that they leave with the site.
+    const poolNamespace = "pagoda-serving";
+    let operator: RunningOperator | undefined;
+    const config = () =>
+      testOperatorConfig(kubeconfigPath, {
+        tls: true,
+        clusterIssuer: ISSUER,
+        dashboardHost: DASHBOARD_HOST,
+        httpsRedirectMiddleware: MIDDLEWARE,
+        siteScheme: "http",
+        pool: { image: "pagoda.local/pool:none", namespace: poolNamespace, replicas: 1, storeHostPath: undefined, storeMaxBytes: undefined },
+      });
+    const start = async () => {
+      operator = await startOperator(config());
+      await waitFor("the operator to lead", async () => (operator!.isLeader() ? true : undefined));
+    };
+
+    beforeAll(async () => {
+      // Idempotent: the CRDs are there if the block above ran.
+      await installCertManagerCrds(clients.kc);
+      await start();
+    });
+
+    afterAll(async () => {
+      await operator?.stop();
+    });
+
+    it("puts them in the pool namespace, sent to the pool, moves one to TLS when Ready, and removes all once the site is gone, even while the operator was down", async () => {
+      const ns = await createSiteNamespace(clients.kc, "dom-shared");
+      const good = domain("shared-good");
+      const other = domain("shared-other");
+      const spec = siteSpec({ serving: "shared", domains: [good, other] });
+      await clients.applySite(ns, "shop", spec);
+      const key = `${ns}/shop`;
+      const names = poolDomainNames(key);
+      const goodCert = certificateName(names.stem, good);
+      const otherCert = certificateName(names.stem, other);
+
+      const cert = await waitFor("the domain's Certificate in the pool namespace", () => certificate(poolNamespace, goodCert));
+      expect(cert.spec).toEqual({ secretName: goodCert, dnsNames: [good], issuerRef: { name: ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" } });
+      expect(cert.metadata.ownerReferences).toBeUndefined();
+      expect(cert.metadata.labels).toMatchObject({ "pagoda.dev/site-namespace": ns, "pagoda.dev/site": "shop" });
+      await waitFor("the second Certificate", () => certificate(poolNamespace, otherCert));
+      // Nothing of the kind in the site's own namespace.
+      expect(await certificate(ns, certificateName("shop", good))).toBeUndefined();
+      expect(await ingress(ns, childNames("shop").ingress)).toBeUndefined();
+      const plain = await waitFor("the plain-HTTP Ingress in the pool namespace", () => ingress(poolNamespace, names.ingress));
+      expect(hostsOf(plain)).toEqual([good, other]);
+      expect(plain.spec?.rules?.map((r) => r.http?.paths?.[0]?.backend?.service?.name)).toEqual([POOL_NAME, POOL_NAME]);
+      const pending = await waitFor("pending domains in status", async () => {
+        const s = await clients.getSite(ns, "shop");
+        return s.status?.domains?.length === 2 ? s : undefined;
+      });
+      expect(pending.status?.domains?.map((d) => d.state)).toEqual(["pending-certificate", "pending-certificate"]);
+
+      await writeCertificateStatus(poolNamespace, goodCert, ready());
+      const secure = await waitFor("the HTTPS Ingress in the pool namespace", async () => {
+        const ing = await ingress(poolNamespace, names.domainIngress);
+        return hostsOf(ing).includes(good) ? ing : undefined;
+      });
+      expect(secure.spec?.tls).toEqual([{ hosts: [good], secretName: goodCert }]);
+      expect(secure.metadata?.annotations?.[ANNOTATION_TRAEFIK_MIDDLEWARES]).toBe(MIDDLEWARE);
+      await waitFor("the domain serving", async () => (domainState(await clients.getSite(ns, "shop"), good)?.state === "serving" ? true : undefined));
+      expect(hostsOf(await ingress(poolNamespace, names.ingress))).toEqual([other]);
+
+      // A domain taken off the spec loses its Certificate and its rule.
+      await clients.applySite(ns, "shop", { ...spec, domains: [good] });
+      await waitFor("the removed domain's Certificate gone", async () => ((await certificate(poolNamespace, otherCert)) ? undefined : true));
+      await waitFor("the plain Ingress gone with its last domain", async () => ((await ingress(poolNamespace, names.ingress)) ? undefined : true));
+
+      // Deleted while no operator runs: the next one finds what the site left in the pool namespace and removes it.
+      await operator!.stop();
+      operator = undefined;
+      await clients.deleteSite(ns, "shop");
+      expect(await certificate(poolNamespace, goodCert)).toBeDefined();
+      await start();
+      await waitFor("the Certificate gone", async () => ((await certificate(poolNamespace, goodCert)) ? undefined : true));
+      await waitFor("the HTTPS Ingress gone", async () => ((await ingress(poolNamespace, names.domainIngress)) ? undefined : true));
+    });
+
+    it("refuses a domain another tenant's shared site already holds: nothing of it in the pool namespace", async () => {
+      const victimNs = await createSiteNamespace(clients.kc, "dom-shared-victim");
+      const attackerNs = await createSiteNamespace(clients.kc, "dom-shared-attacker");
+      const held = domain("shared-held");
+      await clients.applySite(victimNs, "shop", siteSpec({ serving: "shared", domains: [held] }));
+      const victim = poolDomainNames(`${victimNs}/shop`);
+      await waitFor("the victim's Ingress", () => ingress(poolNamespace, victim.ingress));
+      const victimCreated = createdAtMs((await clients.getSite(victimNs, "shop")).metadata.creationTimestamp);
+      await waitFor("the clock past the victim's creation second", async () => (Date.now() >= victimCreated + 1_000 ? true : undefined));
+      await clients.applySite(attackerNs, "grab", siteSpec({ serving: "shared", domains: [held] }));
+      const site = await waitFor("the refusal", async () => {
+        const s = await clients.getSite(attackerNs, "grab");
+        return domainState(s, held) ? s : undefined;
+      });
+      expect(domainState(site, held)).toEqual({ name: held, state: "refused", reason: `${held} is already served by another site` });
+      const attacker = poolDomainNames(`${attackerNs}/grab`);
+      await operator!.idle();
+      expect(await ingress(poolNamespace, attacker.ingress)).toBeUndefined();
+      expect(await certificate(poolNamespace, certificateName(attacker.stem, held))).toBeUndefined();
+      expect(hostsOf(await ingress(poolNamespace, victim.ingress))).toEqual([held]);
     });
   });
 });

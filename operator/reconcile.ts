@@ -10,7 +10,7 @@ import { certificateName, childNames, desiredChildren, effectiveHosts, RulesInva
 import { hostProblem, type DomainDecision, type HostDecision } from "./hosts";
 import { needsApply, withAppliedHash } from "./child-drift";
 import type { KubeApi } from "./kube-api";
-import { certificateState, deriveStatus, domainStatuses, rolloutFacts, statusEqual, transitionEvents, type TlsMode } from "./status";
+import { certificateState, deriveStatus, domainStatuses, rolloutFacts, statusEqual, transitionEvents, type DomainReport, type TlsMode } from "./status";
 import { parseKeyString, type ObjectKey } from "../lib/kube/object-key";
 import type { HandlerResult } from "../lib/kube/workqueue";
 
@@ -23,6 +23,7 @@ import type { HandlerResult } from "../lib/kube/workqueue";
 export const HANDOVER_MS = 5_000;
 import type { PartialObjectMetadata } from "../lib/kube/request";
 import { isShared, poolEntry } from "./pool/desired";
+import { desiredPoolDomainObjects, ownsPoolDomainObject, poolDomainNames } from "./pool/domains";
 import { NO_POOL, type SharedPoolView } from "./pool/shared-pool";
 import { deriveSharedStatus, poolServesSite, sharedDomainReport } from "./pool/status";
 
@@ -210,13 +211,15 @@ export class Reconciler {
     const { caches, log } = this.deps;
     const cached = caches.sites.get({ namespace, name });
     if (!cached) {
-      // Deleted: the garbage collector removes the children through their owner references.
+      // Deleted: the garbage collector removes the children through their owner references, but not those in the pool's namespace.
       this.forget(key);
+      await this.dropPoolDomainObjects(key);
       return;
     }
     // Not one of Pagoda's namespaces: no children, no status, nothing written there.
     if (cached.metadata.deletionTimestamp || (this.deps.scope && !this.deps.scope.managesNamespace(namespace))) {
       this.pool.setEntry(key, undefined);
+      await this.dropPoolDomainObjects(key);
       return;
     }
     const site = this.withFreshStatus(key, cached);
@@ -288,11 +291,21 @@ export class Reconciler {
       if (ownRolledOut && leavingPool) wait = this.handoverWait(`${key}|from-pool`);
       if (!leavingPool) this.handovers.delete(`${key}|from-pool`);
       const ownReady = ownRolledOut && wait === undefined;
+      // Its custom domains' objects in the pool namespace (from when it was shared) go once its own serve them.
+      if (!leavingPool || ownReady) {
+        try {
+          await this.dropPoolDomainObjects(key);
+        } catch (err) {
+          log.warn({ site: key, err: (err as Error).message }, "removing the site's objects in the pool namespace failed");
+          applyError ??= err as Error;
+        }
+      }
       this.pool.setEntry(
         key,
         poolEntry(site, {
           managesNamespace: () => true,
           grantedHosts: () => hosts.granted,
+          grantedDomains: () => domainDecision.granted,
           inPool: (k) => this.pool.inPool(k),
           dedicatedReady: () => ownReady,
           baseDomain: this.deps.scope?.baseDomain,
@@ -356,10 +369,13 @@ export class Reconciler {
    */
   private async reconcileShared(key: string, cached: StaticSite, site: StaticSite, hosts: HostDecision): Promise<HandlerResult | void> {
     const pool = this.pool;
+    const requested = site.spec.domains ?? [];
+    const domainDecision = this.deps.scope?.decideDomains(site) ?? { granted: [...new Set(requested)], refused: [] };
     const entry = pool.configured
       ? poolEntry(site, {
           managesNamespace: () => true,
           grantedHosts: () => hosts.granted,
+          grantedDomains: () => domainDecision.granted,
           inPool: () => true,
           dedicatedReady: () => false,
           baseDomain: this.deps.scope?.baseDomain,
@@ -369,15 +385,24 @@ export class Reconciler {
     const reports = pool.reports();
     let applyError: Error | undefined;
     let wait: number | undefined;
+    let domains: DomainReport | undefined;
+    if (pool.namespace && requested.length > 0) {
+      const synced = await this.syncPoolDomains(key, site, pool.namespace, domainDecision);
+      domains = synced.report;
+      applyError = synced.error;
+    } else if (pool.namespace) {
+      await this.dropPoolDomainObjects(key);
+    } else if (requested.length > 0) {
+      domains = sharedDomainReport(requested);
+    }
     if (pool.configured && (site.spec.suspend || poolServesSite(reports, key, site.spec.artifact.digest, hosts.granted))) {
       try {
         wait = await this.dropDedicatedChildren(key, site);
       } catch (err) {
         this.deps.log.warn({ site: key, err: (err as Error).message }, "removing the dedicated children failed");
-        applyError = err as Error;
+        applyError ??= err as Error;
       }
     }
-    const requested = site.spec.domains ?? [];
     const status = deriveSharedStatus({
       site,
       url: siteUrl(site, this.deps.config, hosts.granted),
@@ -386,7 +411,7 @@ export class Reconciler {
       hosts: hosts.granted,
       hostProblem: this.deps.scope ? hostProblem(hosts, this.deps.scope.baseDomain) : undefined,
       applyError: applyError?.message,
-      ...(requested.length > 0 ? { domains: sharedDomainReport(requested) } : {}),
+      ...(domains ? { domains } : {}),
       now: this.now(),
     });
     await this.writeStatus(key, cached, site, status);
@@ -424,6 +449,80 @@ export class Reconciler {
     return undefined;
   }
 
+  /**
+   * A shared site's custom domains: their Certificates and Ingresses in the
+   * pool namespace (operator/pool/domains.ts), applied as a dedicated site's
+   * are in its own, and their states read from there.
+   */
+  private async syncPoolDomains(
+    key: string,
+    site: StaticSite,
+    poolNamespace: string,
+    decision: DomainDecision,
+  ): Promise<{ report: DomainReport; error: Error | undefined }> {
+    const { caches } = this.deps;
+    const certificates = caches.certificates;
+    const names = poolDomainNames(key);
+    const certificateOf = (domain: string) => certificates?.get({ namespace: poolNamespace, name: certificateName(names.stem, domain) });
+    const domains: CustomDomains = {
+      granted: decision.granted,
+      certified: certificates ? decision.granted.filter((d) => certificateState(certificateOf(d)).state === "ready") : [],
+      certManager: !!certificates,
+    };
+    const desired = desiredPoolDomainObjects(site, this.deps.config, poolNamespace, domains);
+    const where = { namespace: poolNamespace, owns: (obj: KubernetesObject) => ownsPoolDomainObject(key, obj) };
+    let firstError: Error | undefined;
+    const sync = async (kind: ChildKind, want: KubernetesObject | undefined, cache: ObjectCache<KubernetesObject>, name: string) => {
+      try {
+        return await this.syncChild(key, site, kind, want, cache, name, where);
+      } catch (err) {
+        this.deps.log.warn({ site: key, kind, name, err: (err as Error).message }, "pool-namespace object sync failed");
+        firstError ??= err as Error;
+        return cache.get({ namespace: poolNamespace, name });
+      }
+    };
+    if (certificates) {
+      const certCache = certificates as ObjectCache<KubernetesObject>;
+      const wanted = new Set(desired.certificates.map((cert) => cert.metadata.name));
+      for (const cert of desired.certificates) await sync("Certificate", cert, certCache, cert.metadata.name!);
+      for (const cert of certificates.list(poolNamespace)) {
+        const name = cert.metadata?.name;
+        if (name && !wanted.has(name) && ownsPoolDomainObject(key, cert)) await sync("Certificate", undefined, certCache, name);
+      }
+    }
+    await sync("Ingress", desired.ingress, caches.ingresses, names.ingress);
+    const domainIngress = (await sync("Ingress", desired.domainIngress, caches.ingresses, names.domainIngress)) as V1Ingress | undefined;
+    const report = domainStatuses({
+      requested: site.spec.domains ?? [],
+      decision,
+      certificate: certificateOf,
+      mode: this.tlsMode(),
+      servingTls: new Set((domainIngress?.spec?.tls ?? []).flatMap((t) => t.hosts ?? [])),
+      suspended: !!site.spec.suspend,
+    });
+    return { report, error: firstError };
+  }
+
+  /** Removes whatever the site has in the pool namespace: it is deleted, dedicated, or has no custom domain left. */
+  private async dropPoolDomainObjects(key: string): Promise<void> {
+    const poolNamespace = this.pool.namespace;
+    if (!poolNamespace) return;
+    const { caches } = this.deps;
+    const names = poolDomainNames(key);
+    const where = { namespace: poolNamespace, owns: (obj: KubernetesObject) => ownsPoolDomainObject(key, obj) };
+    // A stand-in for the deleted site: syncChild only reads its namespace through `where`.
+    const { namespace, name } = parseKeyString(key);
+    const site = { metadata: { namespace, name } } as StaticSite;
+    for (const ingName of [names.ingress, names.domainIngress]) await this.syncChild(key, site, "Ingress", undefined, caches.ingresses, ingName, where);
+    const certificates = caches.certificates;
+    if (!certificates) return;
+    for (const cert of certificates.list(poolNamespace)) {
+      const certName = cert.metadata?.name;
+      if (certName && ownsPoolDomainObject(key, cert))
+        await this.syncChild(key, site, "Certificate", undefined, certificates as ObjectCache<KubernetesObject>, certName, where);
+    }
+  }
+
   private tlsMode(): TlsMode {
     if (!this.deps.config.clusterIssuer) return "no-issuer";
     return this.deps.caches.certificates ? "on" : "no-cert-manager";
@@ -443,17 +542,19 @@ export class Reconciler {
     want: KubernetesObject | undefined,
     cache: ObjectCache<KubernetesObject>,
     childName: string,
+    // Where the child lives and how to tell it is the site's: its own namespace and owner reference, unless it is in the pool's.
+    where: { namespace: string; owns: (obj: KubernetesObject) => boolean } = { namespace: site.metadata.namespace, owns: (obj) => this.ownedBy(obj, site) },
   ): Promise<KubernetesObject | undefined> {
     const memoKey = childMemoKey(key, kind, childName);
-    const cached = cache.get({ namespace: site.metadata.namespace, name: childName });
+    const cached = cache.get({ namespace: where.namespace, name: childName });
     const live = this.memo.freshest(memoKey, cached);
     if (!want) {
-      if (live && this.ownedBy(live, site)) {
+      if (live && where.owns(live)) {
         await this.deps.api.delete({
           apiVersion: live.apiVersion ?? apiVersionOf(kind),
           kind,
           name: childName,
-          namespace: site.metadata.namespace,
+          namespace: where.namespace,
         });
         this.memo.remember(memoKey, cached, undefined);
         this.deps.log.info({ site: key, kind, name: childName }, "deleted child that is no longer wanted");

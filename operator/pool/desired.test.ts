@@ -36,6 +36,16 @@ function context(sites: StaticSite[], over: Partial<PoolEntryContext> = {}): Poo
 }
 
 describe("the pool's desired map", () => {
+  it("serves a shared site's granted custom domains with its hosts; previews stay under the built-in hosts", () => {
+    const blog = site("blog", { domains: ["www.customer.test", "taken.test"], previews: [{ digest: DIGEST_B, url: "https://pagoda.example/a/p.tgz" }] });
+    const entry = poolEntry(blog, context([blog], { grantedDomains: () => ["www.customer.test"] }));
+    expect(entry?.hosts).toEqual([`blog-acme.${BASE}`, "www.customer.test"]);
+    expect(entry?.previews?.map((p) => p.host)).toEqual([expect.stringMatching(new RegExp(`--blog-acme\\.${BASE.replace(/\./g, "\\.")}$`))]);
+    // A dedicated site with previews only: none of its domains go to the pool.
+    const own = poolEntry({ ...blog, spec: { ...blog.spec, serving: "dedicated" } }, context([blog], { grantedDomains: () => ["www.customer.test"] }));
+    expect(own?.hosts).toEqual([]);
+  });
+
   it("holds every shared, not suspended site of Pagoda's namespaces with its spec, sorted by key", () => {
     const sites = [
       site("zeta", { spa: true }),

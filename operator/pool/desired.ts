@@ -16,6 +16,8 @@ export interface PoolEntryContext {
   managesNamespace(namespace: string): boolean;
   /** The hosts the site holds (decideHosts' granted): one host, one site, shared or dedicated alike. */
   grantedHosts(site: StaticSite): readonly string[];
+  /** The custom domains it holds (decideDomains' granted): the pool serves them with its hosts. */
+  grantedDomains?(site: StaticSite): readonly string[];
   /**
    * Sites the pool was serving or asked to serve on their own hosts: the last
    * desired map, and whatever a replica reports serving. An entry for
@@ -49,8 +51,8 @@ export function previewHostsOf(digest: string, granted: readonly string[], baseD
  * - is switching back to dedicated: the pool still serves it (`inPool`) and
  *   its own workload is not ready yet (`dedicatedReady`), so it keeps
  *   serving from the pool until its exact-host Ingress takes over.
- * Its entry carries only the hosts it holds, and its spec's digest, URL,
- * spa, notFoundPage and rules as written.
+ * Its entry carries only the hosts and custom domains it holds, and its
+ * spec's digest, URL, spa, notFoundPage and rules as written.
  *
  * Any other site of Pagoda's namespaces (dedicated, not suspended) that lists
  * previews is in the map with no hosts, for its previews only: the pool
@@ -71,7 +73,7 @@ export function poolEntry(site: StaticSite, ctx: PoolEntryContext): PoolSite | u
   const rules = spec.rules && (spec.rules.redirects !== undefined || spec.rules.headers !== undefined) ? spec.rules : undefined;
   return {
     key,
-    hosts: servesHosts ? [...granted] : [],
+    hosts: servesHosts ? [...new Set([...granted, ...(ctx.grantedDomains?.(site) ?? [])])] : [],
     digest: spec.artifact.digest,
     url: spec.artifact.url,
     spa: !!spec.spa,

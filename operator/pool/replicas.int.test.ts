@@ -57,6 +57,7 @@ describe("the replica client and a real pool agent", () => {
     betaUrl = artifacts.add("beta.tgz", beta.data);
     agent = await startAgent({ storeDir: path.join(root, "store"), workDir: path.join(root, "work") });
     pool = new SharedPool({
+      namespace: "pagoda-serving",
       log: pino({ level: "silent" }),
       schedulePublish: () => queueMicrotask(() => pool.publish()),
       agentUrl: () => `http://127.0.0.1:${agent.apiPort}`,

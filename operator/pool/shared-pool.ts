@@ -12,6 +12,8 @@ import type { ReplicaReport } from "./status";
 export interface SharedPoolView {
   /** PAGODA_OPERATOR_POOL_IMAGE is set. */
   readonly configured: boolean;
+  /** The pool's namespace, where shared sites' custom domains get their Ingresses and Certificates (operator/pool/domains.ts). */
+  readonly namespace: string | undefined;
   reports(): ReplicaReport[];
   /** The pool serves the site, or was asked to: its entry in the map, or a replica's report. */
   inPool(key: string): boolean;
@@ -24,6 +26,7 @@ export interface SharedPoolView {
 /** For an operator without a pool: nothing is served, nothing is asked. */
 export const NO_POOL: SharedPoolView = {
   configured: false,
+  namespace: undefined,
   reports: () => [],
   inPool: () => false,
   entryHosts: () => undefined,
@@ -31,6 +34,7 @@ export const NO_POOL: SharedPoolView = {
 };
 
 export interface SharedPoolOptions extends Omit<PoolReplicasOptions, "token" | "desired" | "onGenerationSeen"> {
+  namespace: string;
   /** Asks for the map to be made again soon (the controller's work queue merges repeated asks). */
   schedulePublish: () => void;
   log: pino.Logger;
@@ -38,6 +42,7 @@ export interface SharedPoolOptions extends Omit<PoolReplicasOptions, "token" | "
 
 export class SharedPool implements SharedPoolView {
   readonly configured = true;
+  readonly namespace: string;
   readonly replicas: PoolReplicas;
   private readonly entries = new Map<string, { entry: PoolSite; hash: string }>();
   private readonly generations = new PoolGenerations();
@@ -45,6 +50,7 @@ export class SharedPool implements SharedPoolView {
   private begun = false;
 
   constructor(private readonly opts: SharedPoolOptions) {
+    this.namespace = opts.namespace;
     this.replicas = new PoolReplicas({
       ...opts,
       token: () => this.token,

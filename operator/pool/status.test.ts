@@ -3,7 +3,7 @@ import { findCondition, type StaticSiteStatus } from "@/lib/staticsite/types";
 import { makeSite, DIGEST_A, DIGEST_B } from "../test-fixtures";
 import { transitionEvents } from "../status";
 import type { PoolState, ServedSite } from "./protocol";
-import { CUSTOM_DOMAINS_NOT_SHARED, deriveSharedStatus, poolServesSite, sharedDomainReport, type ReplicaReport, type SharedStatusInputs } from "./status";
+import { DOMAINS_WITHOUT_POOL, deriveSharedStatus, poolServesSite, sharedDomainReport, type ReplicaReport, type SharedStatusInputs } from "./status";
 
 const KEY = "acme/blog";
 const HOSTS = ["blog.example.com"];
@@ -109,17 +109,17 @@ describe("status of a shared site", () => {
     expect(reason(status({ replicas, applyError: "forbidden" }), "Degraded")).toBe("ApplyFailed");
   });
 
-  it("refuses every custom domain, saying why", () => {
+  it("refuses every custom domain without a pool, saying why", () => {
     const domains = sharedDomainReport(["www.customer.test", "shop.customer.test", "www.customer.test"]);
     expect(domains.domains).toEqual([
-      { name: "www.customer.test", state: "refused", reason: CUSTOM_DOMAINS_NOT_SHARED },
-      { name: "shop.customer.test", state: "refused", reason: CUSTOM_DOMAINS_NOT_SHARED },
+      { name: "www.customer.test", state: "refused", reason: DOMAINS_WITHOUT_POOL },
+      { name: "shop.customer.test", state: "refused", reason: DOMAINS_WITHOUT_POOL },
     ]);
-    expect(CUSTOM_DOMAINS_NOT_SHARED).toBe("custom domains need serving: dedicated for now");
-    const s = status({ replicas: [replica("p1", { digest: DIGEST_A })], domains });
+    expect(DOMAINS_WITHOUT_POOL).toMatch(/PAGODA_OPERATOR_POOL_IMAGE/);
+    const s = status({ poolConfigured: false, replicas: [], domains });
     expect(s.domains).toEqual(domains.domains);
-    expect(reason(s, "Certificates")).toBe("SharedServing");
-    expect(reason(s, "Ready")).toBe("Available");
+    expect(reason(s, "Certificates")).toBe("PoolNotConfigured");
+    expect(reason(s, "Ready")).toBe("PoolNotConfigured");
   });
 
   it("keeps lastTransitionTime while a condition's status holds", () => {

@@ -36,13 +36,13 @@ export interface SharedStatusInputs {
   now: Date;
 }
 
-export const CUSTOM_DOMAINS_NOT_SHARED = "custom domains need serving: dedicated for now";
+export const DOMAINS_WITHOUT_POOL = "not served: the operator has no serving pool (PAGODA_OPERATOR_POOL_IMAGE is not set)";
 
-/** Every requested domain refused: the pool does not serve custom domains yet. */
+/** Every requested domain refused: without a pool, nothing serves a shared site. */
 export function sharedDomainReport(requested: readonly string[]): DomainReport {
   return {
-    domains: [...new Set(requested)].map((name) => ({ name, state: "refused" as const, reason: CUSTOM_DOMAINS_NOT_SHARED })),
-    condition: c("False", "SharedServing", "Custom domains are not served by the shared pool; set serving to dedicated to serve them"),
+    domains: [...new Set(requested)].map((name) => ({ name, state: "refused" as const, reason: DOMAINS_WITHOUT_POOL })),
+    condition: c("False", "PoolNotConfigured", "Custom domains of a shared site need the serving pool, and the operator has none configured"),
   };
 }
 
