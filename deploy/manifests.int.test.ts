@@ -23,6 +23,7 @@ import { loadConfig } from "@/operator/config";
 import { Clients, createSiteNamespace, httpMessage, siteSpec, waitFor } from "@/operator/int-test-support";
 import { counterTotal } from "@/operator/metrics";
 import { startOperator, type RunningOperator } from "@/operator/controller";
+import { poolDomainNames } from "@/operator/pool/domains";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const deployDir = path.join(repoRoot, "deploy");
@@ -650,7 +651,8 @@ describe("deploy manifests against a real API server", () => {
     operators.push(operator);
     await waitFor("the operator to lead", async () => (operator.isLeader() ? true : undefined));
     const host = `shared-${tenant}.${config.baseDomain}`;
-    await admin.applySite(tenant, "shared", siteSpec({ hosts: [host], serving: "shared" }));
+    const domain = `www.${tenant}.customer.test`;
+    await admin.applySite(tenant, "shared", siteSpec({ hosts: [host], serving: "shared", domains: [domain] }));
 
     const deployment = await waitFor("the pool's Deployment", () => admin.apps.readNamespacedDeployment({ name: "pagoda-pool", namespace: poolNs }));
     expect(deployment.spec?.template.spec?.containers[0]?.image).toBe(config.pool!.image);
@@ -670,6 +672,16 @@ describe("deploy manifests against a real API server", () => {
       return list.items.length === config.pool!.replicas ? list.items : undefined;
     });
     expect((await admin.apps.listNamespacedDeployment({ namespace: tenant })).items).toEqual([]);
+    // Its custom domain's Ingress is the operator's to write in the pool namespace, and to delete with the site.
+    const domainIngress = poolDomainNames(`${tenant}/shared`).ingress;
+    const routed = await waitFor("the domain's Ingress in the pool namespace", () =>
+      admin.networking.readNamespacedIngress({ name: domainIngress, namespace: poolNs }).catch(() => undefined),
+    );
+    expect(routed.spec?.rules?.map((r) => [r.host, r.http?.paths?.[0]?.backend?.service?.name])).toEqual([[domain, "pagoda-pool"]]);
+    await admin.deleteSite(tenant, "shared");
+    await waitFor("the domain's Ingress gone with the site", async () =>
+      (await admin.networking.readNamespacedIngress({ name: domainIngress, namespace: poolNs }).catch(() => undefined)) ? undefined : true,
+    );
     await operator.idle();
     const ready = await fetch(`http://127.0.0.1:${operator.port}/readyz`);
     expect(ready.status, await ready.text()).toBe(200);
