@@ -54,7 +54,6 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { clusterProcesses, startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { dashboardNodeOptions } from "@/lib/node-options";
 import { SITE_ROLLOUT_SURGE } from "@/lib/staticsite/types";
@@ -64,7 +63,7 @@ import { operatorEnv, siteAddressEnv } from "@/scripts/dev/stack";
 import { operatorCommand } from "@/scripts/operator-build";
 import { ensurePostgres, findFreePort, stopPostgres, type RunningPostgres } from "@/scripts/postgres";
 import { loopDuring, profileDuring, saveProfile, summarise, type CpuProfile, type LoopFigures } from "./cpu-profile";
-import { cpuSeconds, phaseEvents, pool, processName } from "./support";
+import { cpuSeconds, growSimulatedNode, phaseEvents, pool, processName } from "./support";
 
 const { values } = parseArgs({
   options: {
@@ -300,29 +299,6 @@ function nameOf(pid: number): string {
     return processName(pid);
   } catch {
     return "";
-  }
-}
-
-/**
- * Gives the simulated node room for `pods` pods. Its own figure (250, in
- * local-cluster/lib/node.sh) holds a quarter of a 1,000-site workspace, and
- * the rest would stay rolling out for as long as the bench runs, which no
- * real workspace does. kwok keeps the capacity it finds on the node.
- */
-async function growSimulatedNode(kubeconfigPath: string, pods: number): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const core = kc.makeApiClient(CoreV1Api);
-  const [node] = (await core.listNode({ labelSelector: "type=kwok" })).items;
-  if (!node?.metadata?.name) throw new Error("the cluster has no simulated node to give room to");
-  const room = { pods: String(pods) };
-  await core.patchNodeStatus(
-    { name: node.metadata.name, body: { status: { capacity: room, allocatable: room } } },
-    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-  );
-  const after = await core.readNode({ name: node.metadata.name });
-  if (after.status?.allocatable?.pods !== String(pods)) {
-    throw new Error(`the simulated node kept room for ${after.status?.allocatable?.pods} pods, not ${pods}`);
   }
 }
 

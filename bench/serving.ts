@@ -1,6 +1,6 @@
 // Shared serving pool against dedicated pods, on a real node, side by side in
 // one run: `npm run bench:serving -- [--sites 1000] [--runs 10] [--seconds 10] [--rounds 3] [--connections 32]
-// [--phases density,golive,throughput]`.
+// [--phases density,kwok,golive,throughput]`.
 // Needs root and the real node (docs/cluster.md); run it alone on the machine:
 //
 //   flock /tmp/pagoda-quiet.lock flock /tmp/pagoda-realnode.lock npm run bench:serving
@@ -15,6 +15,12 @@
 //               sites. Against it, one dedicated site pod's measured RSS
 //               times --sites, and the memory the scheduler reserves for
 //               that many pods (their requests).
+//   kwok        --sites dedicated sites on a second, simulated cluster
+//               (kwok: pods report Running without running), all Live:
+//               the pods, their requests and the nodes they need as the
+//               scheduler counts them, beside the measured RSS of the
+//               density phase's real dedicated pod times those pods, and
+//               the pool's RSS for as many shared sites.
 //   go-live     spec written with a new digest → status Live at that digest
 //               and its body served through Traefik, shared and dedicated,
 //               --runs each (with the --sites idle sites in the pool); then
@@ -57,7 +63,7 @@ import { POOL_CONTAINER_RESOURCES } from "@/operator/pool/objects";
 import { ArtifactServer, makeArtifact, podRssKiB, type Artifact } from "@/operator/pool/test-support";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { getWithHost } from "@/tests/support/host-get";
-import { pool } from "./support";
+import { growSimulatedNode, pool } from "./support";
 
 const run = promisify(execFile);
 
@@ -68,7 +74,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "32" },
-    phases: { type: "string", default: "density,golive,throughput" },
+    phases: { type: "string", default: "density,kwok,golive,throughput" },
   },
 });
 const SITES = Number(args.sites);
@@ -342,7 +348,8 @@ async function main(): Promise<void> {
         .join(" ")}; pool of ${POOL_REPLICAS} replicas`,
     );
 
-    if (PHASES.has("density")) await density(b);
+    const measured = PHASES.has("density") ? await density(b) : undefined;
+    if (PHASES.has("kwok")) await dedicatedOnKwok(measured);
     if (PHASES.has("golive")) await goLive(b);
     if (PHASES.has("throughput")) await throughput(b, bombardier, cleanups);
   } finally {
@@ -351,7 +358,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function density(b: Bench): Promise<void> {
+interface DensityFigures {
+  /** The whole pool's RSS with --sites idle sites. */
+  poolKiB: number;
+  /** One real dedicated site pod's RSS. */
+  dedicatedPodKiB: number;
+}
+
+async function density(b: Bench): Promise<DensityFigures> {
   const { cluster, clients, ns } = b;
   const empty = await settledPoolRss(b);
   const tCreate = performance.now();
@@ -417,6 +431,106 @@ async function density(b: Bench): Promise<void> {
       detail: `${((dedicatedRss.rssKiB * SITES) / full.kib).toFixed(1)}× less than dedicated RSS`,
     },
   ]);
+  return { poolKiB: full.kib, dedicatedPodKiB: dedicatedRss.rssKiB };
+}
+
+/** Kubernetes' default kubelet limit of pods per node (--max-pods). */
+const DEFAULT_MAX_PODS = 110;
+
+/** A container quantity as the operator writes them (`16Mi`, `1Gi`, `10m`, `1`), in MiB or millicores. */
+function quantity(value: string | undefined, unit: "MiB" | "millicores"): number {
+  const m = /^(\d+(?:\.\d+)?)(Mi|Gi|m)?$/.exec(value ?? "");
+  if (!m) throw new Error(`unexpected ${unit} quantity ${value}`);
+  const n = Number(m[1]);
+  if (unit === "MiB") return m[2] === "Gi" ? n * 1024 : m[2] === "Mi" ? n : n / (1024 * 1024);
+  return m[2] === "m" ? n : n * 1000;
+}
+
+/**
+ * --sites dedicated sites on a simulated node, until every one is Live: the
+ * cluster objects and reservations they really make, which the real node of
+ * this machine could not hold, measured instead of multiplied.
+ */
+async function dedicatedOnKwok(measured: DensityFigures | undefined): Promise<void> {
+  const t0 = performance.now();
+  const cluster = await startTestCluster({ node: "kwok" });
+  try {
+    // Room for every pod and a rollout's surge: the simulated node's own 250 would leave most sites Pending.
+    await growSimulatedNode(cluster.kubeconfigPath, SITES + 50);
+    const clients = Clients.fromFile(cluster.kubeconfigPath);
+    const operator = await startOperator(testOperatorConfig(cluster.kubeconfigPath, { defaultDomain: TEST_BASE_DOMAIN }));
+    try {
+      const ns = await createSiteNamespace(clients.kc, "bench-kwok");
+      const names = Array.from({ length: SITES }, (_, i) => `dedicated-${String(i).padStart(4, "0")}`);
+      const digest = `sha256:${"d".repeat(64)}`;
+      await pool(names, 16, (name) =>
+        clients.applySite(ns, name, { artifact: { url: `http://artifacts.invalid/${name}.tgz`, digest }, hosts: [hostOf(ns, name)] }),
+      );
+      for (let live = 0; live < SITES;) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        const list = (await clients.custom.listNamespacedCustomObject({
+          group: STATICSITE_GROUP,
+          version: STATICSITE_VERSION,
+          plural: STATICSITE_PLURAL,
+          namespace: ns,
+        })) as { items: StaticSite[] };
+        live = list.items.filter((s) => isDigestLive(s, digest)).length;
+        if (performance.now() - t0 > 1_200_000) throw new Error(`only ${live} of ${SITES} dedicated sites Live on kwok after 20 minutes`);
+      }
+      const allLive = performance.now();
+      const pods = (await clients.core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running");
+      // What the scheduler reserves for a pod: its containers' requests, or its largest init container's if that is more.
+      const reserved = (pod: V1Pod, unit: "MiB" | "millicores") => {
+        const key = unit === "MiB" ? "memory" : "cpu";
+        const sum = (pod.spec?.containers ?? []).reduce((n, c) => n + quantity(c.resources?.requests?.[key], unit), 0);
+        const init = Math.max(0, ...(pod.spec?.initContainers ?? []).map((c) => quantity(c.resources?.requests?.[key], unit)));
+        return Math.max(sum, init);
+      };
+      const memoryMiB = pods.reduce((n, p) => n + reserved(p, "MiB"), 0);
+      const cpuMillis = pods.reduce((n, p) => n + reserved(p, "millicores"), 0);
+      const [deployments, services, ingresses, configMaps] = await Promise.all([
+        clients.apps.listNamespacedDeployment({ namespace: ns }),
+        clients.core.listNamespacedService({ namespace: ns }),
+        clients.networking.listNamespacedIngress({ namespace: ns }),
+        clients.core.listNamespacedConfigMap({ namespace: ns }),
+      ]);
+      const objects = deployments.items.length + services.items.length + ingresses.items.length + configMaps.items.length + pods.length;
+      console.log(`
+kwok: ${SITES} dedicated sites written and all Live in ${((allLive - t0) / 1000).toFixed(1)} s (cluster start included)`);
+      console.table([
+        {
+          what: `${SITES} dedicated sites (kwok)`,
+          figure: `${pods.length} pods Running`,
+          detail: `${objects} objects: Deployments, Services, Ingresses, ConfigMaps, pods`,
+        },
+        { what: "memory requested", figure: `${memoryMiB.toFixed(0)} MiB`, detail: `${(memoryMiB / pods.length).toFixed(1)} MiB per pod` },
+        { what: "CPU requested", figure: `${cpuMillis.toFixed(0)}m`, detail: `${(cpuMillis / pods.length).toFixed(1)}m per pod` },
+        {
+          what: `nodes at ${DEFAULT_MAX_PODS} pods each`,
+          figure: String(Math.ceil(pods.length / DEFAULT_MAX_PODS)),
+          detail: "Kubernetes' default pod limit per node, before any other workload",
+        },
+        ...(measured
+          ? [
+              {
+                what: "their RSS (measured pod × pods)",
+                figure: `${mib(measured.dedicatedPodKiB * pods.length)} MiB`,
+                detail: `${mib(measured.dedicatedPodKiB)} MiB per pod, from the real node`,
+              },
+              {
+                what: `the pool for ${SITES} shared sites`,
+                figure: `${mib(measured.poolKiB)} MiB RSS, ${POOL_REPLICAS} pods`,
+                detail: `${((measured.dedicatedPodKiB * pods.length) / measured.poolKiB).toFixed(1)}× less RSS, ${(memoryMiB / (quantity(POOL_CONTAINER_RESOURCES.requests.memory, "MiB") * POOL_REPLICAS)).toFixed(0)}× less memory requested`,
+              },
+            ]
+          : []),
+      ]);
+    } finally {
+      await operator.stop();
+    }
+  } finally {
+    await cluster.stop();
+  }
 }
 
 async function goLive(b: Bench): Promise<void> {

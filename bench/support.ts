@@ -1,7 +1,7 @@
 // Helpers shared by the Kubernetes benchmarks.
 import { readFileSync } from "node:fs";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { ChildConfig } from "@/operator/children";
 
 /** The operator's production image defaults; nothing runs them (no node), they only shape the objects. */
@@ -111,5 +111,28 @@ export async function* phaseEvents<T extends { phase: string }>(body: ReadableSt
   } finally {
     // Stopping early is the normal way out; the stream is abandoned either way.
     await reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * Gives the simulated node room for `pods` pods. Its own figure (250, in
+ * local-cluster/lib/node.sh) holds a quarter of a 1,000-site workspace, and
+ * the rest would stay rolling out for as long as the bench runs, which no
+ * real workspace does. kwok keeps the capacity it finds on the node.
+ */
+export async function growSimulatedNode(kubeconfigPath: string, pods: number): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const [node] = (await core.listNode({ labelSelector: "type=kwok" })).items;
+  if (!node?.metadata?.name) throw new Error("the cluster has no simulated node to give room to");
+  const room = { pods: String(pods) };
+  await core.patchNodeStatus(
+    { name: node.metadata.name, body: { status: { capacity: room, allocatable: room } } },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+  const after = await core.readNode({ name: node.metadata.name });
+  if (after.status?.allocatable?.pods !== String(pods)) {
+    throw new Error(`the simulated node kept room for ${after.status?.allocatable?.pods} pods, not ${pods}`);
   }
 }

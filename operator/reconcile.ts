@@ -391,7 +391,12 @@ export class Reconciler {
       domains = synced.report;
       applyError = synced.error;
     } else if (pool.namespace) {
-      await this.dropPoolDomainObjects(key);
+      try {
+        await this.dropPoolDomainObjects(key);
+      } catch (err) {
+        this.deps.log.warn({ site: key, err: (err as Error).message }, "removing the site's objects in the pool namespace failed");
+        applyError = err as Error;
+      }
     } else if (requested.length > 0) {
       domains = sharedDomainReport(requested);
     }
