@@ -16,6 +16,8 @@ async function makeSite(root: string): Promise<void> {
   await mkdir(path.join(root, "docs"), { recursive: true });
   await writeFile(path.join(root, "index.html"), "<h1>home</h1>\n");
   await writeFile(path.join(root, "docs", "index.html"), "<h1>docs</h1>\n");
+  // Named like the docs directory's path with index.html glued on: never what /docs or /docs/ serves.
+  await writeFile(path.join(root, "docsindex.html"), "<h1>trap</h1>\n");
   await writeFile(path.join(root, "404.html"), "<h1>custom not found</h1>\n");
   await writeFile(path.join(root, "assets", "app.3f2a9c1b.js"), JS);
   // A marker that only the precompressed sibling contains proves gzip_static served it.
@@ -100,7 +102,10 @@ describe.each([
     expect(redirect.status).toBe(301);
     expect(redirect.headers["location"]).toBe("/docs/");
     const docs = await get(nginx.port, "/docs/");
+    expect(docs.status).toBe(200);
     expect(docs.body.toString()).toContain("<h1>docs</h1>");
+    expect(docs.headers["cache-control"]).toBe(CACHE_HTML);
+    expect((await get(nginx.port, "/docs")).body.toString()).not.toContain("trap");
   });
 
   it("answers the probe path", async () => {
