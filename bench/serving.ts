@@ -43,10 +43,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
+import pino from "pino";
 import { NGINX_UID } from "@/operator/children";
 import type { Digest } from "@/lib/artifacts/digest";
 import {
   isDigestLive,
+  LABEL_MANAGED_BY,
+  LABEL_MANAGED_BY_VALUE,
   LABEL_NAME,
   SITE_CONTAINER_RESOURCES,
   STATICSITE_GROUP,
@@ -458,7 +461,10 @@ async function dedicatedOnKwok(measured: DensityFigures | undefined): Promise<vo
     // Room for every pod and a rollout's surge: the simulated node's own 250 would leave most sites Pending.
     await growSimulatedNode(cluster.kubeconfigPath, SITES + 50);
     const clients = Clients.fromFile(cluster.kubeconfigPath);
-    const operator = await startOperator(testOperatorConfig(cluster.kubeconfigPath, { defaultDomain: TEST_BASE_DOMAIN }));
+    // Warnings only: its info line per child made would bury the tables.
+    const operator = await startOperator(testOperatorConfig(cluster.kubeconfigPath, { defaultDomain: TEST_BASE_DOMAIN }), {
+      log: pino({ level: "warn" }),
+    });
     try {
       const ns = await createSiteNamespace(clients.kc, "bench-kwok");
       const names = Array.from({ length: SITES }, (_, i) => `dedicated-${String(i).padStart(4, "0")}`);
@@ -488,20 +494,22 @@ async function dedicatedOnKwok(measured: DensityFigures | undefined): Promise<vo
       };
       const memoryMiB = pods.reduce((n, p) => n + reserved(p, "MiB"), 0);
       const cpuMillis = pods.reduce((n, p) => n + reserved(p, "millicores"), 0);
-      const [deployments, services, ingresses, configMaps] = await Promise.all([
-        clients.apps.listNamespacedDeployment({ namespace: ns }),
-        clients.core.listNamespacedService({ namespace: ns }),
-        clients.networking.listNamespacedIngress({ namespace: ns }),
-        clients.core.listNamespacedConfigMap({ namespace: ns }),
+      const managed = { namespace: ns, labelSelector: `${LABEL_MANAGED_BY}=${LABEL_MANAGED_BY_VALUE}` };
+      const lists = await Promise.all([
+        clients.apps.listNamespacedDeployment(managed),
+        clients.apps.listNamespacedReplicaSet(managed),
+        clients.core.listNamespacedService(managed),
+        clients.networking.listNamespacedIngress(managed),
+        clients.core.listNamespacedConfigMap(managed),
       ]);
-      const objects = deployments.items.length + services.items.length + ingresses.items.length + configMaps.items.length + pods.length;
+      const objects = lists.reduce((n, list) => n + list.items.length, 0) + pods.length;
       console.log(`
 kwok: ${SITES} dedicated sites written and all Live in ${((allLive - t0) / 1000).toFixed(1)} s (cluster start included)`);
       console.table([
         {
           what: `${SITES} dedicated sites (kwok)`,
           figure: `${pods.length} pods Running`,
-          detail: `${objects} objects: Deployments, Services, Ingresses, ConfigMaps, pods`,
+          detail: `${objects} objects: Deployments, ReplicaSets, Services, Ingresses, ConfigMaps, pods`,
         },
         { what: "memory requested", figure: `${memoryMiB.toFixed(0)} MiB`, detail: `${(memoryMiB / pods.length).toFixed(1)} MiB per pod` },
         { what: "CPU requested", figure: `${cpuMillis.toFixed(0)}m`, detail: `${(cpuMillis / pods.length).toFixed(1)}m per pod` },
