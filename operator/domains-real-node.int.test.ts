@@ -104,6 +104,57 @@ describe("custom domains on a real node with the TLS tier", () => {
     if (work) await rm(work, { recursive: true, force: true });
   }, 180_000);
 
+  /**
+   * The domain served over HTTPS with its issued certificate, plain HTTP
+   * redirecting there, and the built-in address answering over plain HTTP,
+   * not redirected. Returns a fetch of the domain's page over HTTPS.
+   */
+  async function expectServedOverHttps(domain: string, builtIn: string): Promise<() => Promise<string>> {
+    const tls = cluster.tls!;
+    const ca = path.join(work, `pebble-root-${domain}.pem`);
+    await writeFile(ca, tls.pebbleRootPem);
+    const https = async () =>
+      (
+        await run("curl", [
+          "-sS",
+          "--fail",
+          "--max-time",
+          "10",
+          "--resolve",
+          `${domain}:${tls.httpsPort}:127.0.0.1`,
+          "--cacert",
+          ca,
+          `https://${domain}:${tls.httpsPort}/`,
+        ])
+      ).stdout;
+    // Traefik picks the Secret up from its watch; until then it serves its default certificate.
+    const page = await waitFor(
+      "Traefik to serve the issued certificate",
+      async () => {
+        try {
+          return await https();
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+    );
+    expect(page).toBe(PAGE);
+    const redirect = await waitFor(
+      "plain HTTP to redirect",
+      async () => {
+        const res = await getWithHost(`${cluster.ingressUrl}/`, domain);
+        return res.status >= 300 && res.status < 400 ? res : undefined;
+      },
+      60_000,
+    );
+    expect(redirect.headers.location).toBe(`https://${domain}:${tls.httpsPort}/`);
+    const plain = await getWithHost(`${cluster.ingressUrl}/`, builtIn);
+    expect(plain.status).toBe(200);
+    expect(plain.body).toBe(PAGE);
+    return https;
+  }
+
   it("gets a Ready certificate from Pebble, serves the domain over HTTPS and redirects HTTP there, and shows an issuer's refusal", async () => {
     const tls = cluster.tls!;
     await tls.dns.setRecords(DOMAIN, "A", ["127.0.0.1"]);
@@ -151,37 +202,7 @@ describe("custom domains on a real node with the TLS tier", () => {
     ).catch(explain);
     expect(stateOf(serving, DOMAIN)?.reason).toBe("served over HTTPS");
 
-    const ca = path.join(work, "pebble-root.pem");
-    await writeFile(ca, tls.pebbleRootPem);
-    const curl = (url: string, extra: string[] = []) =>
-      run("curl", ["-sS", "--fail", "--max-time", "10", "--resolve", `${DOMAIN}:${tls.httpsPort}:127.0.0.1`, "--cacert", ca, ...extra, url]);
-    // Traefik picks the Secret up from its watch; until then it serves its default certificate.
-    const page = await waitFor(
-      "Traefik to serve the issued certificate",
-      async () => {
-        try {
-          return (await curl(`https://${DOMAIN}:${tls.httpsPort}/`)).stdout;
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-    );
-    expect(page).toBe(PAGE);
-
-    const redirect = await waitFor(
-      "plain HTTP to redirect",
-      async () => {
-        const res = await getWithHost(`${cluster.ingressUrl}/`, DOMAIN);
-        return res.status >= 300 && res.status < 400 ? res : undefined;
-      },
-      60_000,
-    );
-    expect(redirect.headers.location).toBe(`https://${DOMAIN}:${tls.httpsPort}/`);
-    // The built-in address is not redirected.
-    const plain = await getWithHost(`${cluster.ingressUrl}/`, builtIn);
-    expect(plain.status).toBe(200);
-    expect(plain.body).toBe(PAGE);
+    const https = await expectServedOverHttps(DOMAIN, builtIn);
 
     // The issuer's refusal reaches the domain's status; the site stays Ready on its other addresses.
     const refused = await waitFor(
@@ -196,7 +217,7 @@ describe("custom domains on a real node with the TLS tier", () => {
     expect(findCondition(refused.status, CONDITION_READY)?.status).toBe("True");
     expect(findCondition(refused.status, CONDITION_DEGRADED)?.status).toBe("False");
     expect((await getWithHost(`${cluster.ingressUrl}/`, builtIn)).status).toBe(200);
-    expect((await curl(`https://${DOMAIN}:${tls.httpsPort}/`)).stdout).toBe(PAGE);
+    expect(await https()).toBe(PAGE);
   }, 900_000);
 
   it("serves a shared site's custom domain from the pool over HTTPS with its own certificate, and redirects HTTP there", async () => {
@@ -224,33 +245,6 @@ describe("custom domains on a real node with the TLS tier", () => {
     expect((await clients.networking.listNamespacedIngress({ namespace: ns })).items).toEqual([]);
     expect((await clients.apps.listNamespacedDeployment({ namespace: ns })).items).toEqual([]);
 
-    const ca = path.join(work, "pebble-root-shared.pem");
-    await writeFile(ca, tls.pebbleRootPem);
-    const curl = (url: string) =>
-      run("curl", ["-sS", "--fail", "--max-time", "10", "--resolve", `${SHARED_DOMAIN}:${tls.httpsPort}:127.0.0.1`, "--cacert", ca, url]);
-    const page = await waitFor(
-      "Traefik to serve the issued certificate",
-      async () => {
-        try {
-          return (await curl(`https://${SHARED_DOMAIN}:${tls.httpsPort}/`)).stdout;
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-    );
-    expect(page).toBe(PAGE);
-    const redirect = await waitFor(
-      "plain HTTP to redirect",
-      async () => {
-        const res = await getWithHost(`${cluster.ingressUrl}/`, SHARED_DOMAIN);
-        return res.status >= 300 && res.status < 400 ? res : undefined;
-      },
-      60_000,
-    );
-    expect(redirect.headers.location).toBe(`https://${SHARED_DOMAIN}:${tls.httpsPort}/`);
-    const plain = await getWithHost(`${cluster.ingressUrl}/`, builtIn);
-    expect(plain.status).toBe(200);
-    expect(plain.body).toBe(PAGE);
+    await expectServedOverHttps(SHARED_DOMAIN, builtIn);
   }, 900_000);
 });

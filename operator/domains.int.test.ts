@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { CONDITION_CERTIFICATES, CONDITION_DEGRADED, findCondition, type StaticSite, type StaticSiteDomainStatus } from "@/lib/staticsite/types";
 import { ANNOTATION_TRAEFIK_MIDDLEWARES, certificateName, childNames, type Certificate } from "./children";
+import type { OperatorConfig } from "./config";
 import { startOperator, type RunningOperator } from "./controller";
 import { createdAtMs } from "./hosts";
 import { Clients, createSiteNamespace, httpCode, siteSpec, testOperatorConfig, TEST_BASE_DOMAIN, waitFor } from "./int-test-support";
@@ -71,6 +72,25 @@ async function installCertManagerCrds(kc: KubeConfig): Promise<void> {
       return live.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
     });
   }
+}
+
+/** An operator that has taken the lead, so that it reconciles. */
+async function leadingOperator(config: OperatorConfig, opts?: Parameters<typeof startOperator>[1]): Promise<RunningOperator> {
+  const operator = await startOperator(config, opts);
+  await waitFor("the operator to lead", async () => (operator.isLeader() ? true : undefined));
+  return operator;
+}
+
+/** With the issuer, the dashboard's host and the redirect middleware: what custom domains with TLS need. */
+function certificatesConfig(kubeconfigPath: string, overrides: Partial<OperatorConfig> = {}): OperatorConfig {
+  return testOperatorConfig(kubeconfigPath, {
+    tls: true,
+    clusterIssuer: ISSUER,
+    dashboardHost: DASHBOARD_HOST,
+    httpsRedirectMiddleware: MIDDLEWARE,
+    siteScheme: "http",
+    ...overrides,
+  });
 }
 
 let seq = 0;
@@ -140,8 +160,7 @@ describe("custom domains against a real API server", () => {
     const logs = capturingLogger();
 
     beforeAll(async () => {
-      operator = await startOperator(testOperatorConfig(kubeconfigPath, { tls: true, clusterIssuer: ISSUER, siteScheme: "http" }), { log: logs.log });
-      await waitFor("the operator to lead", async () => (operator.isLeader() ? true : undefined));
+      operator = await leadingOperator(testOperatorConfig(kubeconfigPath, { tls: true, clusterIssuer: ISSUER, siteScheme: "http" }), { log: logs.log });
     });
 
     afterAll(async () => {
@@ -184,16 +203,7 @@ describe("custom domains against a real API server", () => {
 
     beforeAll(async () => {
       await installCertManagerCrds(clients.kc);
-      operator = await startOperator(
-        testOperatorConfig(kubeconfigPath, {
-          tls: true,
-          clusterIssuer: ISSUER,
-          dashboardHost: DASHBOARD_HOST,
-          httpsRedirectMiddleware: MIDDLEWARE,
-          siteScheme: "http",
-        }),
-      );
-      await waitFor("the operator to lead", async () => (operator.isLeader() ? true : undefined));
+      operator = await leadingOperator(certificatesConfig(kubeconfigPath));
     });
 
     afterAll(async () => {
@@ -344,18 +354,12 @@ describe("custom domains against a real API server", () => {
     // tested here is where their domains' Certificates and Ingresses go and that they leave with the site.
     const poolNamespace = "pagoda-serving";
     let operator: RunningOperator | undefined;
-    const config = () =>
-      testOperatorConfig(kubeconfigPath, {
-        tls: true,
-        clusterIssuer: ISSUER,
-        dashboardHost: DASHBOARD_HOST,
-        httpsRedirectMiddleware: MIDDLEWARE,
-        siteScheme: "http",
-        pool: { image: "pagoda.local/pool:none", namespace: poolNamespace, replicas: 1, storeHostPath: undefined, storeMaxBytes: undefined },
-      });
     const start = async () => {
-      operator = await startOperator(config());
-      await waitFor("the operator to lead", async () => (operator!.isLeader() ? true : undefined));
+      operator = await leadingOperator(
+        certificatesConfig(kubeconfigPath, {
+          pool: { image: "pagoda.local/pool:none", namespace: poolNamespace, replicas: 1, storeHostPath: undefined, storeMaxBytes: undefined },
+        }),
+      );
     };
 
     beforeAll(async () => {
