@@ -101,6 +101,11 @@ const schema = z
     PAGODA_INGRESS_NAMESPACE: dnsLabel("PAGODA_INGRESS_NAMESPACE").optional(),
     /** Namespace of the dashboard's own pods, which site pods may download artifacts from. */
     PAGODA_DASHBOARD_NAMESPACE: dnsLabel("PAGODA_DASHBOARD_NAMESPACE").default("pagoda"),
+    /**
+     * Namespace of the shared serving pool (the operator's PAGODA_OPERATOR_POOL_NAMESPACE),
+     * when there is one: tenant policies then let site pods fetch their deploy from its mirror.
+     */
+    PAGODA_POOL_NAMESPACE: dnsLabel("PAGODA_POOL_NAMESPACE").optional(),
     PAGODA_QUOTA_SITES: positiveInt("PAGODA_QUOTA_SITES").default(50),
     PAGODA_QUOTA_ARCHIVE_BYTES: positiveInt("PAGODA_QUOTA_ARCHIVE_BYTES").default(100 * 1024 * 1024),
     PAGODA_QUOTA_FILES: positiveInt("PAGODA_QUOTA_FILES").default(20_000),

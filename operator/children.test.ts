@@ -63,6 +63,11 @@ describe("desired children", () => {
       { name: "ARTIFACT_DIGEST", value: site.spec.artifact.digest },
     ]);
     expect(init.command?.join(" ")).not.toContain(site.spec.artifact.url);
+    // With a pool, the pool's mirror first, by the deploy's digest.
+    const pooled = desiredDeployment(site, { ...childConfig, pool: { mirrorUrl: "http://10.96.0.20:8084" } }, "h").spec!.template.spec!.initContainers![0]!;
+    expect(pooled.env?.find((e) => e.name === "ARTIFACT_MIRROR_URL")?.value).toBe(
+      `http://10.96.0.20:8084/v1/artifacts/sha256/${site.spec.artifact.digest.slice("sha256:".length)}`,
+    );
     expect(FETCH_SCRIPT).toContain("wget");
     expect(FETCH_SCRIPT).toContain("sha256sum");
     expect(FETCH_SCRIPT).toContain("tar -xzf");

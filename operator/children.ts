@@ -30,7 +30,8 @@ import { parseHeaders, parseRedirects } from "@/lib/staticsite/rules";
 import { maxArtifactBytes, maxUnpackedSiteBytes } from "@/lib/staticsite/site-size";
 import { defaultSiteHost, siteUrl as formatSiteUrl } from "@/lib/staticsite/site-url";
 import { knownHash, objectHash } from "./child-drift";
-import type { OperatorConfig } from "./config";
+import type { OperatorConfig, PoolConfig } from "./config";
+import { mirrorPath } from "./pool/protocol";
 import { CONFIG_DIR, CONFIG_FILE, configHash, HEALTH_PATH, LISTEN_PORT, renderNginxConfig, SITE_ROOT } from "./nginx-config";
 import type { ProxySettings, SiteRules } from "./nginx-rules";
 
@@ -38,7 +39,10 @@ export type ChildConfig = Pick<
   OperatorConfig,
   "nginxImage" | "fetchImage" | "imagePullPolicy" | "ingressClass" | "tls" | "clusterIssuer" | "defaultDomain" | "siteScheme" | "sitePort"
 > &
-  Partial<Pick<OperatorConfig, "proxy" | "wildcardSecret" | "httpsRedirectMiddleware">>;
+  Partial<Pick<OperatorConfig, "proxy" | "wildcardSecret" | "httpsRedirectMiddleware">> & {
+    /** The shared pool, whose mirror a site's pod asks for its deploy first (docs/serving.md). */
+    pool?: Pick<PoolConfig, "mirrorUrl">;
+  };
 
 /** cert-manager's Certificate, as far as the operator writes and reads it. */
 export interface Certificate {
@@ -300,13 +304,27 @@ const restrictedContainer: V1SecurityContext = {
 // StaticSite's status. The signed query string is never printed. The time
 // limit comes from `timeout`, not `wget -T`: Debian's static busybox 1.35
 // crashes on -T (SIGSEGV before connecting).
+//
+// With a pool, the pool's mirror is asked first (ARTIFACT_MIRROR_URL): it
+// holds every dedicated site's deploy, so a pod that restarts while the
+// dashboard is down still starts. A new deploy is not mirrored yet when its
+// first pods start: the mirror answers 404 at once and the artifact URL is
+// used, as it is whenever the mirror's copy is missing, slow or wrong.
 export const FETCH_SCRIPT = `set -eu
 fail() { echo "$1" > /dev/termination-log; echo "$1" >&2; exit 1; }
 where="\${ARTIFACT_URL%%\\?*}"
 want="\${ARTIFACT_DIGEST#sha256:}"
-timeout 120 wget -q -O /tmp/artifact.tgz "$ARTIFACT_URL" || fail "artifact download failed from $where"
-got="$(sha256sum /tmp/artifact.tgz | cut -d ' ' -f 1)"
-[ "$got" = "$want" ] || fail "artifact digest mismatch: expected sha256:$want, got sha256:$got"
+got=""
+if [ -n "\${ARTIFACT_MIRROR_URL:-}" ] && timeout 30 wget -q -O /tmp/artifact.tgz "$ARTIFACT_MIRROR_URL" 2>/dev/null; then
+  got="$(sha256sum /tmp/artifact.tgz | cut -d ' ' -f 1)"
+  if [ "$got" = "$want" ]; then echo "from the pool's mirror"; else echo "the pool's mirror sent sha256:$got; using the artifact URL" >&2; got=""; fi
+fi
+if [ -z "$got" ]; then
+  rm -f /tmp/artifact.tgz
+  timeout 120 wget -q -O /tmp/artifact.tgz "$ARTIFACT_URL" || fail "artifact download failed from $where"
+  got="$(sha256sum /tmp/artifact.tgz | cut -d ' ' -f 1)"
+  [ "$got" = "$want" ] || fail "artifact digest mismatch: expected sha256:$want, got sha256:$got"
+fi
 tar -xzf /tmp/artifact.tgz -C ${FETCH_SCRIPT_MOUNT} || fail "artifact is not a valid gzip-compressed tar archive"
 rm -f /tmp/artifact.tgz
 echo "fetched sha256:$got"
@@ -322,6 +340,7 @@ export function fetchContainer(site: StaticSite, config: ChildConfig): V1Contain
     env: [
       { name: "ARTIFACT_URL", value: site.spec.artifact.url },
       { name: "ARTIFACT_DIGEST", value: site.spec.artifact.digest },
+      ...(config.pool?.mirrorUrl ? [{ name: "ARTIFACT_MIRROR_URL", value: `${config.pool.mirrorUrl}${mirrorPath(site.spec.artifact.digest)}` }] : []),
     ],
     volumeMounts: [
       { name: "site", mountPath: FETCH_SCRIPT_MOUNT },

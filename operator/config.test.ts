@@ -127,6 +127,7 @@ describe("loadConfig", () => {
       replicas: 2,
       storeHostPath: undefined,
       storeMaxBytes: undefined,
+      mirrorUrl: "http://pagoda-pool.pagoda-serving.svc:8084",
     });
     expect(
       loadConfig({
@@ -135,8 +136,22 @@ describe("loadConfig", () => {
         PAGODA_OPERATOR_POOL_REPLICAS: "3",
         PAGODA_OPERATOR_POOL_STORE_HOST_PATH: "/var/lib/pagoda-pool",
         PAGODA_OPERATOR_POOL_STORE_MAX_BYTES: String(2 ** 30),
+        PAGODA_OPERATOR_POOL_MIRROR_URL: "http://10.96.0.20:8084/",
       }).pool,
-    ).toEqual({ image: "pagoda/pool-agent:1", namespace: "serving", replicas: 3, storeHostPath: "/var/lib/pagoda-pool", storeMaxBytes: 2 ** 30 });
+    ).toEqual({
+      image: "pagoda/pool-agent:1",
+      namespace: "serving",
+      replicas: 3,
+      storeHostPath: "/var/lib/pagoda-pool",
+      storeMaxBytes: 2 ** 30,
+      mirrorUrl: "http://10.96.0.20:8084",
+    });
+    expect(() => loadConfig({ PAGODA_OPERATOR_POOL_IMAGE: "i", PAGODA_OPERATOR_POOL_MIRROR_URL: "pagoda-pool:8084" })).toThrow(
+      /PAGODA_OPERATOR_POOL_MIRROR_URL: expected an http\(s\) URL/,
+    );
+    expect(() => loadConfig({ PAGODA_OPERATOR_POOL_MIRROR_URL: "http://10.96.0.20:8084" })).toThrow(
+      /PAGODA_OPERATOR_POOL_MIRROR_URL: set, but PAGODA_OPERATOR_POOL_IMAGE is not/,
+    );
   });
 
   it("names the pool variable that is wrong", () => {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { originHasIpHost, parseProxyOrigins } from "@/lib/staticsite/rules";
 import { SITE_SCHEMES, type SiteScheme } from "@/lib/staticsite/site-url";
 import type { ProxySettings } from "./nginx-rules";
+import { MIRROR_PORT } from "./pool/protocol";
 
 const boolFromEnv = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
@@ -126,6 +127,15 @@ const envSchema = z.object({
     .int("expected a whole number of bytes")
     .min(64 * 1024 * 1024, "expected at least 64 MiB (67108864)")
     .optional(),
+  /**
+   * Where dedicated sites' pods fetch their deploy from the pool's mirror
+   * before the artifact URL; unset: the pool's Service by its cluster DNS name.
+   */
+  PAGODA_OPERATOR_POOL_MIRROR_URL: z
+    .url({ protocol: /^https?$/, message: "expected an http(s) URL such as http://pagoda-pool.pagoda-serving.svc:8084" })
+    .refine((u) => !u.includes("?") && !u.includes("#"), "expected a URL without a query or fragment")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
   KUBECONFIG: z.string().min(1).optional(),
 });
 
@@ -137,6 +147,8 @@ export interface PoolConfig {
   /** Node directory backing the agents' store; undefined: an emptyDir. */
   storeHostPath: string | undefined;
   storeMaxBytes: number | undefined;
+  /** Base URL of the pool's mirror as dedicated sites' pods reach it (docs/serving.md); loadConfig always sets it, tests may not. */
+  mirrorUrl?: string;
 }
 
 export interface OperatorConfig {
@@ -243,7 +255,7 @@ export function loadConfig(
     issues.push(`PAGODA_PROXY_RESOLVER: required when PAGODA_PROXY_ORIGINS names a host (${named.join(", ")}); give the cluster DNS address`);
   }
   if (!e.PAGODA_OPERATOR_POOL_IMAGE) {
-    for (const name of ["PAGODA_OPERATOR_POOL_STORE_HOST_PATH", "PAGODA_OPERATOR_POOL_STORE_MAX_BYTES"] as const) {
+    for (const name of ["PAGODA_OPERATOR_POOL_STORE_HOST_PATH", "PAGODA_OPERATOR_POOL_STORE_MAX_BYTES", "PAGODA_OPERATOR_POOL_MIRROR_URL"] as const) {
       if (cleaned[name] !== undefined) issues.push(`${name}: set, but PAGODA_OPERATOR_POOL_IMAGE is not; without a pool image there is no pool`);
     }
   }
@@ -288,6 +300,7 @@ export function loadConfig(
           replicas: e.PAGODA_OPERATOR_POOL_REPLICAS,
           storeHostPath: e.PAGODA_OPERATOR_POOL_STORE_HOST_PATH,
           storeMaxBytes: e.PAGODA_OPERATOR_POOL_STORE_MAX_BYTES,
+          mirrorUrl: e.PAGODA_OPERATOR_POOL_MIRROR_URL ?? `http://pagoda-pool.${e.PAGODA_OPERATOR_POOL_NAMESPACE}.svc:${MIRROR_PORT}`,
         }
       : undefined,
   };

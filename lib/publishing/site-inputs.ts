@@ -42,11 +42,15 @@ export async function tenantMaxSitesOf(tenantSlug: string): Promise<number> {
 
 /** The tenant NetworkPolicy's settings; null (no policy) until the ingress controller's namespace is configured. */
 export function tenantPolicySettings(
-  config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE" | "PAGODA_PROXY_ORIGINS"> = getConfig(),
+  config: Pick<Config, "PAGODA_INGRESS_NAMESPACE" | "PAGODA_DASHBOARD_NAMESPACE" | "PAGODA_POOL_NAMESPACE" | "PAGODA_PROXY_ORIGINS"> = getConfig(),
 ): TenantPolicySettings | null {
   if (!config.PAGODA_INGRESS_NAMESPACE) return null;
-  const settings = { ingressNamespace: config.PAGODA_INGRESS_NAMESPACE, dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE };
-  // Site pods may reach nothing but DNS and the dashboard, unless proxy rules need their origins.
+  const settings: TenantPolicySettings = {
+    ingressNamespace: config.PAGODA_INGRESS_NAMESPACE,
+    dashboardNamespace: config.PAGODA_DASHBOARD_NAMESPACE,
+    ...(config.PAGODA_POOL_NAMESPACE ? { poolNamespace: config.PAGODA_POOL_NAMESPACE } : {}),
+  };
+  // Site pods may reach nothing but DNS, the dashboard and the pool's mirror, unless proxy rules need their origins.
   return config.PAGODA_PROXY_ORIGINS.length > 0 ? { ...settings, proxyOrigins: config.PAGODA_PROXY_ORIGINS } : settings;
 }
 

@@ -14,6 +14,21 @@ describe("tenant NetworkPolicy", () => {
     expect(desiredTenantPolicy("pagoda-acme", { ...settings, ingressNamespace: "kube-system" }).spec).not.toEqual(desired.spec);
   });
 
+  it("with a serving pool, lets out the mirror port of the pool's pods too, and nothing else of that namespace", () => {
+    const egress = (desiredTenantPolicy("pagoda-acme", { ...settings, poolNamespace: "pagoda-serving" }).spec as { egress: unknown[] }).egress;
+    expect(egress).toHaveLength(3);
+    expect(egress[2]).toEqual({
+      to: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pagoda-serving" } },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-pool" } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: "mirror" }],
+    });
+    expect(JSON.stringify(desired.spec)).not.toContain("pagoda-serving");
+  });
+
   it("needs a write when missing, changed or unlabelled, and not when it matches", () => {
     expect(tenantPolicyNeedsApply(null, desired)).toBe(true);
     expect(tenantPolicyNeedsApply(structuredClone(desired), desired)).toBe(false);

@@ -1,7 +1,7 @@
 // The NetworkPolicy each tenant namespace gets, so that one tenant's site
 // pods can neither be reached from nor reach another tenant's: they accept
 // only the ingress controller, and send only DNS queries and the artifact
-// download to the dashboard. NetworkPolicies are namespaced and tenant
+// download to the dashboard (and to the serving pool's mirror, with a pool). NetworkPolicies are namespaced and tenant
 // namespaces appear at run time, so the dashboard writes it together with
 // the namespace (and restore puts it back), with server-side apply as
 // `pagoda-dashboard`. Enforcement is the CNI's job: without a
@@ -38,6 +38,8 @@ export interface TenantPolicySettings {
   ingressNamespace: string;
   /** Namespace of the dashboard's pods, which serve the artifacts the sites download. */
   dashboardNamespace: string;
+  /** Namespace of the serving pool, whose mirror hands site pods their deploy (PAGODA_POOL_NAMESPACE); absent: no pool. */
+  poolNamespace?: string;
   /** Origins proxy rules may reach (PAGODA_PROXY_ORIGINS); absent when proxying is off. */
   proxyOrigins?: readonly string[];
 }
@@ -46,6 +48,9 @@ export interface TenantPolicySettings {
 // site pods carry managed-by=pagoda and name their nginx port "http"; so do
 // the dashboard's pods (app.kubernetes.io/name=pagoda-dashboard) their port.
 const DASHBOARD_POD_LABELS = { "app.kubernetes.io/name": "pagoda-dashboard" };
+// The pool's pods and their mirror port, as operator/pool/objects.ts makes them.
+const POOL_POD_LABELS = { "app.kubernetes.io/name": "pagoda-pool" };
+const POOL_MIRROR_PORT = "mirror";
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 // A host name's addresses are not something a NetworkPolicy can name, so an
@@ -103,6 +108,14 @@ export function desiredTenantPolicy(namespace: string, settings: TenantPolicySet
           ],
           ports: [{ protocol: "TCP", port: "http" }],
         },
+        ...(settings.poolNamespace
+          ? [
+              {
+                to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.poolNamespace } }, podSelector: { matchLabels: POOL_POD_LABELS } }],
+                ports: [{ protocol: "TCP", port: POOL_MIRROR_PORT }],
+              },
+            ]
+          : []),
         ...proxyEgress(settings.proxyOrigins ?? []),
       ],
     },

@@ -41,12 +41,12 @@ describe("the pool's desired map", () => {
     const entry = poolEntry(blog, context([blog], { grantedDomains: () => ["www.customer.test"] }));
     expect(entry?.hosts).toEqual([`blog-acme.${BASE}`, "www.customer.test"]);
     expect(entry?.previews?.map((p) => p.host)).toEqual([expect.stringMatching(new RegExp(`--blog-acme\\.${BASE.replace(/\./g, "\\.")}$`))]);
-    // A dedicated site with previews only: none of its domains go to the pool.
+    // A dedicated site: none of its domains go to the pool.
     const own = poolEntry({ ...blog, spec: { ...blog.spec, serving: "dedicated" } }, context([blog], { grantedDomains: () => ["www.customer.test"] }));
     expect(own?.hosts).toEqual([]);
   });
 
-  it("holds every shared, not suspended site of Pagoda's namespaces with its spec, sorted by key", () => {
+  it("holds every not suspended site of Pagoda's namespaces, sorted by key: shared ones with their hosts, dedicated ones without", () => {
     const sites = [
       site("zeta", { spa: true }),
       site("alpha", { notFoundPage: "/404.html", rules: { redirects: "/old /new 301\n" } }),
@@ -56,7 +56,12 @@ describe("the pool's desired map", () => {
       site("outside", {}, { namespace: "elsewhere" }),
     ];
     const map = desiredPoolSites(sites, context(sites));
-    expect(map.map((e) => e.key)).toEqual(["acme/alpha", "acme/zeta"]);
+    expect(map.map((e) => [e.key, e.hosts.length > 0])).toEqual([
+      ["acme/alpha", true],
+      ["acme/own", false],
+      ["acme/plain", false],
+      ["acme/zeta", true],
+    ]);
     expect(map[0]).toEqual({
       key: "acme/alpha",
       hosts: [`alpha-acme.${BASE}`],
@@ -66,8 +71,8 @@ describe("the pool's desired map", () => {
       notFoundPage: "/404.html",
       rules: { redirects: "/old /new 301\n" },
     });
-    expect(map[1]).toMatchObject({ spa: true });
-    expect(map[1]).not.toHaveProperty("rules");
+    expect(map[3]).toMatchObject({ spa: true });
+    expect(map[3]).not.toHaveProperty("rules");
   });
 
   it("gives a host to one site only, shared or dedicated, by the same arbitration as dedicated sites", () => {
@@ -88,10 +93,11 @@ describe("the pool's desired map", () => {
   it("keeps a site going back to dedicated until its own Deployment and Ingress are ready, then lets it go", () => {
     const back = site("back", { serving: "dedicated" });
     const ctx = (ready: boolean, inPool: boolean) => context([back], { inPool: () => inPool, dedicatedReady: () => ready });
-    expect(poolEntry(back, ctx(false, true))?.key).toBe("acme/back");
-    expect(poolEntry(back, ctx(true, true))).toBeUndefined();
-    // Never in the pool: a dedicated site is not added while its workload starts.
-    expect(poolEntry(back, ctx(false, false))).toBeUndefined();
+    expect(poolEntry(back, ctx(false, true))?.hosts).toEqual([`back-acme.${BASE}`]);
+    // Then it is in the map for the mirror only.
+    expect(poolEntry(back, ctx(true, true))?.hosts).toEqual([]);
+    // Never in the pool: a dedicated site gets no hosts there while its workload starts.
+    expect(poolEntry(back, ctx(false, false))?.hosts).toEqual([]);
     // Suspended or being deleted: out at once.
     expect(poolEntry({ ...back, spec: { ...back.spec, suspend: true } }, ctx(false, true))).toBeUndefined();
     expect(poolEntry({ ...back, metadata: { ...back.metadata, deletionTimestamp: new Date() } }, ctx(false, true))).toBeUndefined();
@@ -146,17 +152,20 @@ describe("the pool's desired map", () => {
       expect(previewHostsOf(DIGEST_A, [`a.b.${BASE}`, "other.example"], BASE)).toEqual([]);
     });
 
-    it("puts a dedicated site in the map with no hosts and its previews only, unless suspended or without previews", () => {
+    it("puts every dedicated site in the map with no hosts, for the mirror and its previews, unless suspended", () => {
       const own = site("own", { serving: "dedicated", previews: deploys });
       const entry = poolEntry(own, context([own], { dedicatedReady: () => true, baseDomain: BASE }));
       expect(entry).toMatchObject({ key: "acme/own", hosts: [], digest: DIGEST_A });
       expect(entry?.previews?.map((p) => p.host)).toEqual([`${ref(DIGEST_B)}--own-acme.${BASE}`, `${ref(DIGEST_A)}--own-acme.${BASE}`]);
-      // A dedicated site never in the pool, while its workload starts: previews only, still.
+      // A dedicated site never in the pool, while its workload starts: no hosts, still.
       expect(poolEntry(own, context([own], { dedicatedReady: () => false }))?.hosts).toEqual([]);
       // Going back to dedicated: its hosts too, until its own workload is ready.
       expect(poolEntry(own, context([own], { inPool: () => true }))?.hosts).toEqual([`own-acme.${BASE}`]);
       expect(poolEntry({ ...own, spec: { ...own.spec, suspend: true } }, context([own]))).toBeUndefined();
-      expect(poolEntry({ ...own, spec: { ...own.spec, previews: [] } }, context([own], { dedicatedReady: () => true }))).toBeUndefined();
+      // Without previews it is there for the mirror alone: its deploy's digest and URL, nothing to serve.
+      const bare = poolEntry({ ...own, spec: { ...own.spec, previews: [] } }, context([own], { dedicatedReady: () => true }));
+      expect(bare).toMatchObject({ key: "acme/own", hosts: [], digest: DIGEST_A, url: own.spec.artifact.url });
+      expect(bare).not.toHaveProperty("previews");
     });
 
     it("moves the generation when a preview comes or goes, and only then", () => {

@@ -54,18 +54,17 @@ export function previewHostsOf(digest: string, granted: readonly string[], baseD
  * Its entry carries only the hosts and custom domains it holds, and its
  * spec's digest, URL, spa, notFoundPage and rules as written.
  *
- * Any other site of Pagoda's namespaces (dedicated, not suspended) that lists
- * previews is in the map with no hosts, for its previews only: the pool
- * serves every site's previews and never fetches such a site's own deploy.
- * Every entry carries its previews (spec.previews, newest first), each at
- * each of its preview hosts.
+ * Every other site of Pagoda's namespaces (dedicated, not suspended) is in
+ * the map with no hosts: the pool mirrors its deploy for its own pods (which
+ * fetch it there first when they start) and serves its previews, but never
+ * serves the deploy on the site's hosts. Every entry carries its previews
+ * (spec.previews, newest first), each at each of its preview hosts.
  */
 export function poolEntry(site: StaticSite, ctx: PoolEntryContext): PoolSite | undefined {
   if (!ctx.managesNamespace(site.metadata.namespace) || site.metadata.deletionTimestamp || site.spec.suspend) return undefined;
   const key = keyString(keyOf(site));
   const { spec } = site;
   const servesHosts = isShared(site) || (ctx.inPool(key) && !ctx.dedicatedReady(site));
-  if (!servesHosts && (spec.previews ?? []).length === 0) return undefined;
   const granted = ctx.grantedHosts(site);
   const previews = (spec.previews ?? []).flatMap((p) =>
     previewHostsOf(p.digest, granted, ctx.baseDomain).map((host) => ({ host, digest: p.digest, url: p.url })),

@@ -73,7 +73,10 @@ describe("pool objects", () => {
       },
     ]);
     expect(ingress.spec?.tls).toBeUndefined();
-    expect(service.spec?.ports).toEqual([{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+    expect(service.spec?.ports).toEqual([
+      { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+      { name: "mirror", port: 8084, targetPort: "mirror", protocol: "TCP" },
+    ]);
     const tls = desiredPoolObjects(config({ PAGODA_OPERATOR_TLS: "true", PAGODA_OPERATOR_WILDCARD_SECRET: "wildcard" })).ingress;
     expect(tls.spec?.tls).toEqual([{ hosts: ["*.sites.example.com"], secretName: "wildcard" }]);
   });

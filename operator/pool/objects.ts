@@ -9,7 +9,7 @@ import type { V1Container, V1Deployment, V1Ingress, V1Namespace, V1PodDisruption
 import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, LABEL_NAME } from "@/lib/staticsite/types";
 import type { OperatorConfig, PoolConfig } from "../config";
 import { NGINX_UID, PRE_STOP_SECONDS } from "../children";
-import { AGENT_ENV, AGENT_PORT } from "./protocol";
+import { AGENT_ENV, AGENT_PORT, MIRROR_PORT } from "./protocol";
 
 export const POOL_NAME = "pagoda-pool";
 export const POOL_TOKEN_SECRET = "pagoda-pool-token";
@@ -96,6 +96,7 @@ export function poolContainer(config: PoolObjectConfig): V1Container {
     ports: [
       { name: "http", containerPort: POOL_HTTP_PORT, protocol: "TCP" },
       { name: "agent", containerPort: AGENT_PORT, protocol: "TCP" },
+      { name: "mirror", containerPort: MIRROR_PORT, protocol: "TCP" },
     ],
     env: [
       // From the Secret, never written into the pod spec, where anyone who may read Deployments would see it.
@@ -179,7 +180,11 @@ export function poolService(config: PoolObjectConfig): V1Service {
     spec: {
       type: "ClusterIP",
       selector: { ...POOL_POD_LABELS },
-      ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+      ports: [
+        { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
+        // Dedicated sites' pods fetch their deploy here when they start (the mirror).
+        { name: "mirror", port: MIRROR_PORT, targetPort: "mirror", protocol: "TCP" },
+      ],
     },
   };
 }

@@ -7,7 +7,9 @@
 // What only a real node shows: 200 sites each served by its own host, no
 // failed request across redeploys, rollbacks, digest switches and a move
 // between dedicated and shared, a pool that comes back from its node
-// directory with the dashboard gone, and tampered bytes refused by digest.
+// directory with the dashboard gone, a dedicated site's new pod started from
+// the pool's mirror with the dashboard gone, and tampered bytes refused by
+// digest.
 import { chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -28,7 +30,8 @@ import { startTestCluster, type TestCluster } from "@/local-cluster/testing";
 import { getWithHost } from "@/tests/support/host-get";
 import { startOperator, type RunningOperator } from "../controller";
 import { Clients, createSiteNamespace, TEST_BASE_DOMAIN, testOperatorConfig, waitFor } from "../int-test-support";
-import { POOL_POD_SELECTOR } from "./objects";
+import { desiredPoolObjects, POOL_POD_SELECTOR } from "./objects";
+import { MIRROR_PORT, mirrorPath } from "./protocol";
 import { ArtifactServer, makeArtifact, requestLoop, type Artifact, type RequestLoop } from "./test-support";
 
 const POOL_NAMESPACE = "pagoda-serving";
@@ -44,6 +47,7 @@ describe("the shared serving pool on a real node", () => {
   let artifacts: ArtifactServer;
   let work: string;
   let storeDir: string;
+  let mirrorUrl: string;
   let ns: string;
   const names = Array.from({ length: SITES }, (_, i) => `s${String(i).padStart(3, "0")}`);
   /** Each site's artifacts by version. */
@@ -124,16 +128,21 @@ describe("the shared serving pool on a real node", () => {
     storeDir = path.join(work, "store");
     await mkdir(storeDir);
     await chown(storeDir, 101, 101);
-    operator = await startOperator(
-      testOperatorConfig(cluster.kubeconfigPath, {
-        nginxImage: "pagoda.local/nginx:1",
-        fetchImage: "pagoda.local/busybox:1",
-        imagePullPolicy: "IfNotPresent",
-        ingressClass: "traefik",
-        defaultDomain: TEST_BASE_DOMAIN,
-        pool: { image: cluster.poolImage!, namespace: POOL_NAMESPACE, replicas: REPLICAS, storeHostPath: storeDir, storeMaxBytes: undefined },
-      }),
-    );
+    const config = testOperatorConfig(cluster.kubeconfigPath, {
+      nginxImage: "pagoda.local/nginx:1",
+      fetchImage: "pagoda.local/busybox:1",
+      imagePullPolicy: "IfNotPresent",
+      ingressClass: "traefik",
+      defaultDomain: TEST_BASE_DOMAIN,
+      pool: { image: cluster.poolImage!, namespace: POOL_NAMESPACE, replicas: REPLICAS, storeHostPath: storeDir, storeMaxBytes: undefined },
+    });
+    // This cluster has no DNS, so dedicated pods reach the mirror by the pool Service's address: the Service is
+    // made here first, from the operator's own builders (the operator takes it over unchanged), for its ClusterIP.
+    const poolObjects = desiredPoolObjects({ ...config, pool: config.pool! });
+    await clients.core.createNamespace({ body: poolObjects.namespace });
+    const service = await clients.core.createNamespacedService({ namespace: POOL_NAMESPACE, body: poolObjects.service });
+    mirrorUrl = `http://${service.spec!.clusterIP!}:${MIRROR_PORT}`;
+    operator = await startOperator({ ...config, pool: { ...config.pool!, mirrorUrl } });
     ns = await createSiteNamespace(clients.kc, "pool");
 
     // All 200 written at once, as a burst of deploys would be.
@@ -224,6 +233,59 @@ describe("the shared serving pool on a real node", () => {
         const res = await getWithHost(`${cluster.ingressUrl}/`, hostOf(n));
         expect(`${res.status} ${res.body}`).toBe(`200 ${body(n, wanted.get(n)!)}`);
       }
+      expect(artifacts.running).toBe(false);
+    } finally {
+      await artifacts.listen();
+    }
+  }, 600_000);
+
+  it("starts a dedicated site's new pod from the pool's mirror while the artifact server is down", async () => {
+    const name = "mirrored";
+    await deploy(name, "v1", "dedicated");
+    const digest = (await artifact(name, "v1")).digest;
+    await waitFor("the dedicated site to be Live", async () => (isDigestLive(await site(name), digest) ? true : undefined), 180_000);
+    // Every replica holds it (the Service sends a pod to either), fetched in the background after the map.
+    await waitFor(
+      "each pool replica to mirror the site's deploy",
+      async () => {
+        const pods = await poolPods();
+        const answers = await Promise.all(
+          pods.map((p) =>
+            fetch(`http://${p.status?.podIP}:${MIRROR_PORT}${mirrorPath(digest)}`, { method: "HEAD" }).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          ),
+        );
+        return answers.length === REPLICAS && answers.every((a) => a === 200) ? true : undefined;
+      },
+      120_000,
+    );
+    const ownPods = async () =>
+      (await clients.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=${name}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    await artifacts.close();
+    try {
+      const before = (await ownPods()).map((p) => p.metadata!.uid!);
+      expect(before.length).toBeGreaterThan(0);
+      // What a node drain does to the site: its pods go, and new ones must start without the dashboard.
+      await clients.core.deleteCollectionNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=${name}`, gracePeriodSeconds: 0 });
+      const fresh = await waitFor(
+        "a new pod of the site to be Ready",
+        async () =>
+          (await ownPods()).find((p) => !before.includes(p.metadata!.uid!) && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+        180_000,
+      );
+      const fetchLog = await clients.core.readNamespacedPodLog({ namespace: ns, name: fresh.metadata!.name!, container: "fetch" });
+      expect(fetchLog).toContain("from the pool's mirror");
+      const res = await waitFor(
+        "the new pod to serve through the Ingress",
+        async () => {
+          const r = await getWithHost(`${cluster.ingressUrl}/`, hostOf(name));
+          return r.status === 200 ? r : undefined;
+        },
+        60_000,
+      );
+      expect(res.body).toBe(body(name, "v1"));
       expect(artifacts.running).toBe(false);
     } finally {
       await artifacts.listen();

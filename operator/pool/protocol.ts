@@ -22,6 +22,16 @@ import {
 
 /** Port of the agent's API inside a pool pod (nginx serves sites on 8080). */
 export const AGENT_PORT = 8081;
+/**
+ * Port on which a pool pod hands out the tarballs of dedicated sites' deploys
+ * (the mirror): their own pods fetch there first when they start, so a
+ * restart needs neither the dashboard nor Postgres (docs/serving.md).
+ */
+export const MIRROR_PORT = 8084;
+/** Path of a tarball on the mirror port. */
+export function mirrorPath(digest: string): string {
+  return `/v1/artifacts/sha256/${digest.slice("sha256:".length)}`;
+}
 /** Header carrying the pool's shared secret on every request to an agent. */
 export const AGENT_TOKEN_HEADER = "x-pagoda-pool-token";
 /** Longest a `GET /v1/state?after=` waits for a newer state before answering with the current one. */
@@ -30,7 +40,12 @@ export const STATE_WAIT_MAX_MS = 25_000;
 export const poolSiteSchema = z.object({
   /** `<namespace>/<name>` of the StaticSite. */
   key: z.string().min(3).max(400),
-  /** Hosts this site answers on in the pool: the operator has already arbitrated them (one host, one site). */
+  /**
+   * Hosts this site answers on in the pool: the operator has already
+   * arbitrated them (one host, one site). None: a dedicated site, whose own
+   * pods serve it; the pool keeps its deploy's tarball for those pods (the
+   * mirror) and serves its previews.
+   */
   hosts: z.array(z.string().max(253).regex(HOST_RE)).max(64),
   digest: z.string().regex(DIGEST_RE),
   /** Where the artifact can be fetched when the replica's cache does not hold it. */
@@ -42,8 +57,7 @@ export const poolSiteSchema = z.object({
   /**
    * The site's recent deploys (spec.previews), each at its own preview host
    * (lib/staticsite/site-url.ts, previewHost). Served lazily: nothing is
-   * fetched or unpacked for one until a request for its host arrives. A
-   * dedicated site is in the map for its previews only, with no hosts.
+   * fetched or unpacked for one until a request for its host arrives.
    */
   previews: z
     .array(

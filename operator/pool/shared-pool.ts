@@ -94,9 +94,13 @@ export class SharedPool implements SharedPoolView {
     this.opts.schedulePublish();
   }
 
-  /** Keys of every site in the map: all of them hear of a replica coming or going. */
+  /**
+   * Keys of every site the pool serves on its hosts: all of them hear of a
+   * replica coming or going. Not the dedicated sites' entries (the mirror,
+   * previews), whose status no replica count is part of.
+   */
   keys(): string[] {
-    return [...this.entries.keys()];
+    return [...this.entries].filter(([, e]) => e.entry.hosts.length > 0).map(([key]) => key);
   }
 
   /**

@@ -16,7 +16,9 @@ import { checkSiteServing } from "../../nginx-config";
 import type { SiteRules } from "../../nginx-rules";
 import type { PoolDesired, PoolSite, PoolState, ServedSite } from "../protocol";
 import type { AgentConfig } from "./config";
+import { mapLimit } from "./map-limit";
 import { createAgentMetrics, type AgentMetrics } from "./metrics";
+import { ArtifactMirror } from "./mirror";
 import { NginxConfigTestError, NginxProcess, testNginxConfig } from "./nginx";
 import { digestHex, renderPoolConfig, renderPoolRules, siteAtLine, siteLink, siteLinkDir, siteTreeDir, type PoolServerSite } from "./render";
 import { ArtifactError, ArtifactStore, type StoreOptions } from "./store";
@@ -128,17 +130,10 @@ function servingKey(site: PoolSite): string {
   return JSON.stringify([site.digest, site.hosts, site.spa, site.notFoundPage ?? null, site.rules?.redirects ?? null, site.rules?.headers ?? null]);
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  });
-  await Promise.all(workers);
-}
-
 export class PoolAgent {
   readonly metrics: AgentMetrics;
   readonly store: ArtifactStore;
+  readonly mirror: ArtifactMirror;
   private readonly nginx: NginxProcess;
   private readonly confDir: string;
   private readonly sitesDir: string;
@@ -196,6 +191,7 @@ export class PoolAgent {
     const c = opts.config;
     this.metrics = opts.metrics ?? createAgentMetrics();
     this.store = new ArtifactStore({ dir: c.storeDir, maxBytes: c.storeMaxBytes, metrics: this.metrics, ...opts.store });
+    this.mirror = new ArtifactMirror(this.store, this.metrics);
     this.confDir = path.join(c.workDir, "conf");
     this.sitesDir = path.join(c.workDir, "sites");
     this.liveDir = path.join(c.workDir, "live");
@@ -256,6 +252,7 @@ export class PoolAgent {
       this.previewIndex = previewIndexOf(persisted);
       this.publish();
       this.kick();
+      this.mirror.want(persisted);
     }
   }
 
@@ -274,6 +271,7 @@ export class PoolAgent {
     this.desiredText = text;
     this.previewIndex = previewIndexOf(desired);
     this.publish();
+    this.mirror.want(desired);
     // The apply does not wait for the map to be on disk (that only serves a restart); writes go one at a time, in order.
     this.kick();
     const write = this.persisting.then(() => this.store.writeDesired(desired));
@@ -359,7 +357,7 @@ export class PoolAgent {
         keep(site.key);
         return;
       }
-      // In the map for its previews only (a dedicated site): its own deploy is served elsewhere, never fetched here.
+      // A dedicated site: its own pods serve its deploy, which the mirror keeps for them; nothing to unpack here.
       if (site.hosts.length === 0) {
         next.set(site.key, { site, rules, hosts: [] });
         return;
@@ -710,7 +708,7 @@ export class PoolAgent {
     const sites: ServedSite[] = (this.applied?.sites ?? []).flatMap((wanted) => {
       const served = this.served.get(wanted.key);
       const error = this.errors.get(wanted.key);
-      // A site in the map for its previews only (a dedicated site) is not reported: the operator reads a site
+      // A dedicated site (in the map for the mirror and its previews) is not reported: the operator reads a site
       // in a report as one the pool serves, and this replica serves nothing of its own for it.
       if (wanted.hosts.length === 0 && (served?.hosts.length ?? 0) === 0) return [];
       return [
@@ -764,6 +762,7 @@ export class PoolAgent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.mirror.stop();
     for (const w of this.previewWaiters) w.resolve(false);
     this.previewWaiters.clear();
     for (const wake of this.waiters) wake();

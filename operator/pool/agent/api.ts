@@ -2,7 +2,10 @@
 // kubelet's probes needs the pool's token; a request without it learns
 // nothing, not even which paths exist.
 import { createHash, timingSafeEqual } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import http from "node:http";
+import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { componentLogger } from "@/lib/log";
 import { AGENT_TOKEN_HEADER, poolDesiredSchema, STATE_WAIT_MAX_MS } from "../protocol";
@@ -97,6 +100,43 @@ export function createPreviewServer(agent: PoolAgent): http.Server {
       },
     );
   });
+}
+
+const MIRROR_PATH_RE = /^\/v1\/artifacts\/sha256\/([0-9a-f]{64})$/;
+
+/**
+ * The mirror's listener (docs/serving.md, "Independent of the control
+ * plane"): dedicated sites' pods fetch their deploy's tarball here by digest
+ * when they start. No token: what it hands out is only the deploys dedicated
+ * sites serve to anyone (never a preview, never a shared site's), a client
+ * must already know the digest, and the pods verify it again; the pool's
+ * NetworkPolicy lets only Pagoda's tenant namespaces reach the port.
+ */
+export function createMirrorServer(agent: PoolAgent): http.Server {
+  return http.createServer((req, res) => {
+    req.resume();
+    const method = req.method ?? "GET";
+    if (method !== "GET" && method !== "HEAD") return send(res, 405);
+    const hex = MIRROR_PATH_RE.exec(new URL(req.url ?? "/", "http://mirror").pathname)?.[1];
+    if (!hex) return send(res, 404);
+    serveTarball(agent, `sha256:${hex}`, method, res).catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, "mirror request failed");
+      if (!res.headersSent) send(res, 500);
+      else res.destroy();
+    });
+  });
+}
+
+async function serveTarball(agent: PoolAgent, digest: string, method: string, res: http.ServerResponse): Promise<void> {
+  const file = await agent.mirror.open(digest);
+  if (!file) return send(res, 404);
+  const { size } = await stat(file);
+  res.writeHead(200, { "content-type": "application/gzip", "content-length": size, "cache-control": "no-store" });
+  if (method === "HEAD") {
+    res.end();
+    return;
+  }
+  await pipeline(createReadStream(file), res);
 }
 
 const afterSchema = z.coerce.number().int().min(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AGENT_ENV, AGENT_PORT } from "../protocol";
+import { AGENT_ENV, AGENT_PORT, MIRROR_PORT } from "../protocol";
 import { AGENT_NGINX_ENV, AgentConfigError, loadAgentConfig } from "./config";
 import { tokenMatches } from "./api";
 
@@ -20,6 +20,7 @@ describe("loadAgentConfig", () => {
       sitePort: 8080,
       controlPort: AGENT_PORT + 1,
       previewPort: AGENT_PORT + 2,
+      mirrorPort: MIRROR_PORT,
       previewsMax: 100,
       accessLog: "/dev/stdout",
       errorLog: "/dev/stderr",

@@ -3,7 +3,7 @@
 // starts, so a bad value fails at boot with the variable's name.
 import { z } from "zod";
 import { originHasIpHost, parseProxyOrigins } from "@/lib/staticsite/rules";
-import { AGENT_ENV, AGENT_PORT } from "../protocol";
+import { AGENT_ENV, AGENT_PORT, MIRROR_PORT } from "../protocol";
 import { LISTEN_PORT } from "../../nginx-config";
 import type { ProxySettings } from "../../nginx-rules";
 
@@ -22,6 +22,8 @@ export const AGENT_NGINX_ENV = {
   controlPort: "PAGODA_POOL_CONTROL_PORT",
   /** The agent's loopback-only listener to which nginx hands the first request for a preview host. */
   previewPort: "PAGODA_POOL_PREVIEW_PORT",
+  /** Where dedicated sites' pods fetch the tarballs the pool mirrors for them. */
+  mirrorPort: "PAGODA_POOL_MIRROR_PORT",
   /** Previews a replica keeps activated (server block and tree) before it deactivates the least recently used. */
   previewsMax: "PAGODA_POOL_PREVIEWS_MAX",
   /** nginx's access and error logs: the container's stdout and stderr unless set. */
@@ -56,6 +58,7 @@ const envSchema = z.object({
   [AGENT_NGINX_ENV.sitePort]: port.default(LISTEN_PORT),
   [AGENT_NGINX_ENV.controlPort]: port.default(AGENT_PORT + 1),
   [AGENT_NGINX_ENV.previewPort]: port.default(AGENT_PORT + 2),
+  [AGENT_NGINX_ENV.mirrorPort]: port.default(MIRROR_PORT),
   [AGENT_NGINX_ENV.previewsMax]: z.coerce.number().int().min(1).max(10_000).default(PREVIEWS_MAX_DEFAULT),
   [AGENT_NGINX_ENV.accessLog]: absolutePath.default("/dev/stdout"),
   [AGENT_NGINX_ENV.errorLog]: absolutePath.default("/dev/stderr"),
@@ -91,6 +94,7 @@ export interface AgentConfig {
   sitePort: number;
   controlPort: number;
   previewPort: number;
+  mirrorPort: number;
   previewsMax: number;
   accessLog: string;
   errorLog: string;
@@ -130,6 +134,7 @@ export function loadAgentConfig(env: Readonly<Record<string, string | undefined>
     sitePort: e[AGENT_NGINX_ENV.sitePort],
     controlPort: e[AGENT_NGINX_ENV.controlPort],
     previewPort: e[AGENT_NGINX_ENV.previewPort],
+    mirrorPort: e[AGENT_NGINX_ENV.mirrorPort],
     previewsMax: e[AGENT_NGINX_ENV.previewsMax],
     accessLog: e[AGENT_NGINX_ENV.accessLog],
     errorLog: e[AGENT_NGINX_ENV.errorLog],

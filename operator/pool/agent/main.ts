@@ -4,7 +4,7 @@
 import { componentLogger } from "@/lib/log";
 import { AgentConfigError, loadAgentConfig } from "./config";
 import { PoolAgent } from "./agent";
-import { createAgentServer, createPreviewServer } from "./api";
+import { createAgentServer, createMirrorServer, createPreviewServer } from "./api";
 import { createAgentMetrics } from "./metrics";
 
 const log = componentLogger("pool-agent");
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const agent = new PoolAgent({ config, metrics: createAgentMetrics({ defaultMetrics: true }) });
   const server = createAgentServer(agent, config.token);
   const previews = createPreviewServer(agent);
+  const mirror = createMirrorServer(agent);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     previews.close();
     previews.closeIdleConnections();
+    mirror.close();
+    mirror.closeIdleConnections();
     agent.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -54,11 +57,16 @@ async function main(): Promise<void> {
     previews.listen(config.previewPort, "127.0.0.1", () => resolve());
   });
   await agent.start();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.apiPort, config.host, () => resolve());
-  });
-  log.info({ pod: config.podName, api: config.apiPort, site: config.sitePort, previews: config.previewPort }, "pool agent started");
+  for (const [listener, port] of [
+    [server, config.apiPort],
+    [mirror, config.mirrorPort],
+  ] as const) {
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(port, config.host, () => resolve());
+    });
+  }
+  log.info({ pod: config.podName, api: config.apiPort, site: config.sitePort, previews: config.previewPort, mirror: config.mirrorPort }, "pool agent started");
 }
 
 main().catch((error: unknown) => {

@@ -20,6 +20,8 @@ export interface AgentMetrics {
   previewsDeactivated: Counter;
   previewsActive: Gauge;
   previewUses: Counter;
+  mirrorArtifacts: Gauge<"state">;
+  mirrorRequests: Counter<"result">;
 }
 
 export function createAgentMetrics(opts: { defaultMetrics?: boolean } = {}): AgentMetrics {
@@ -79,5 +81,17 @@ export function createAgentMetrics(opts: { defaultMetrics?: boolean } = {}): Age
       registers,
     }),
     previewsActive: new Gauge({ name: "pagoda_pool_previews_active", help: "Previews the running configuration serves.", registers }),
+    mirrorArtifacts: new Gauge({
+      name: "pagoda_pool_mirror_artifacts",
+      help: "Dedicated sites' deploys the map asks this replica to mirror, by state (held, missing).",
+      labelNames: ["state"],
+      registers,
+    }),
+    mirrorRequests: new Counter({
+      name: "pagoda_pool_mirror_requests_total",
+      help: "Requests of dedicated sites' pods for a mirrored tarball, by result (served, missing).",
+      labelNames: ["result"],
+      registers,
+    }),
   };
 }

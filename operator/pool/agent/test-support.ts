@@ -162,6 +162,7 @@ export function request(port: number, opts: { method?: string; path: string; hea
 export interface RunningAgent {
   apiPort: number;
   sitePort: number;
+  mirrorPort: number;
   token: string;
   child: ChildProcess;
   output: () => string;
@@ -182,7 +183,13 @@ export interface AgentDirs {
 /** Starts the agent's bundle as its own process and resolves once /healthz answers 200. */
 export async function startAgent(dirs: AgentDirs, env: Record<string, string> = {}): Promise<RunningAgent> {
   const bundle = await ensurePoolAgentBuild();
-  const [apiPort, sitePort, controlPort, previewPort] = [await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort()];
+  const [apiPort, sitePort, controlPort, previewPort, mirrorPort] = [
+    await findFreePort(),
+    await findFreePort(),
+    await findFreePort(),
+    await findFreePort(),
+    await findFreePort(),
+  ];
   const token = randomBytes(24).toString("base64url");
   const childEnv: NodeJS.ProcessEnv = {
     NODE_ENV: "production",
@@ -197,6 +204,7 @@ export async function startAgent(dirs: AgentDirs, env: Record<string, string> = 
     [AGENT_NGINX_ENV.sitePort]: String(sitePort),
     [AGENT_NGINX_ENV.controlPort]: String(controlPort),
     [AGENT_NGINX_ENV.previewPort]: String(previewPort),
+    [AGENT_NGINX_ENV.mirrorPort]: String(mirrorPort),
     [AGENT_NGINX_ENV.accessLog]: `${dirs.workDir}/access.log`,
     [AGENT_NGINX_ENV.errorLog]: `${dirs.workDir}/error.log`,
     ...env,
@@ -214,6 +222,7 @@ export async function startAgent(dirs: AgentDirs, env: Record<string, string> = 
   const agent: RunningAgent = {
     apiPort,
     sitePort,
+    mirrorPort,
     token,
     child,
     output: () => output,
