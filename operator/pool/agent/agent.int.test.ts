@@ -416,31 +416,16 @@ describe("pool agent", () => {
   let dedicated: Artifact;
   let dedicatedUrl: string;
 
-  /** The mirror's answer for `digest`: its status and bytes. */
-  async function mirrored(digest: string, method = "GET"): Promise<{ status: number; type: string | null; body: Buffer }> {
-    const res = await fetch(`http://127.0.0.1:${agent.mirrorPort}${mirrorPath(digest)}`, { method });
-    return { status: res.status, type: res.headers.get("content-type"), body: Buffer.from(await res.arrayBuffer()) };
-  }
-
-  /** Asks the mirror until it answers `digest` with 200 (it fills in the background, behind the applies). */
-  async function untilMirrored(digest: string): Promise<Buffer> {
-    for (;;) {
-      const got = await mirrored(digest);
-      if (got.status === 200) return got.body;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   it("mirrors a dedicated site's deploy on its own port, by digest only and never a shared site's, checked on every request", async () => {
     dedicated = await siteArtifact("dedicated");
     dedicatedUrl = artifacts.add("dedicated.tgz", dedicated.data);
     await apply({ sites: [site("ns/alpha", ["alpha.example"], alpha, alphaUrl), site("ns/dedicated", [], dedicated, dedicatedUrl)] });
-    expect(await untilMirrored(dedicated.digest)).toEqual(dedicated.data);
-    const got = await mirrored(dedicated.digest, "HEAD");
+    expect(await agent.untilMirrored(dedicated.digest)).toEqual(dedicated.data);
+    const got = await agent.mirrored(dedicated.digest, "HEAD");
     expect([got.status, got.type, got.body.length]).toEqual([200, "application/gzip", 0]);
     // Not a shared site's deploy, nor any digest the map does not ask to mirror, nor another path or verb.
-    expect((await mirrored(alpha.digest)).status).toBe(404);
-    expect((await mirrored(sha256(Buffer.from("nothing")))).status).toBe(404);
+    expect((await agent.mirrored(alpha.digest)).status).toBe(404);
+    expect((await agent.mirrored(sha256(Buffer.from("nothing")))).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${agent.mirrorPort}/v1/artifacts/sha256/../desired.json`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${agent.mirrorPort}${mirrorPath(dedicated.digest)}`, { method: "POST" })).status).toBe(405);
     // Its own pods serve a dedicated site: the pool serves nothing on its hosts and reports nothing for it.
@@ -450,8 +435,8 @@ describe("pool agent", () => {
     const stored = path.join(dirs.storeDir, `${dedicated.digest.slice(7)}.tgz`);
     await writeFile(stored, (await siteArtifact("tampered")).data);
     artifacts.requests.length = 0;
-    expect((await mirrored(dedicated.digest)).status).toBe(404);
-    expect(await untilMirrored(dedicated.digest)).toEqual(dedicated.data);
+    expect((await agent.mirrored(dedicated.digest)).status).toBe(404);
+    expect(await agent.untilMirrored(dedicated.digest)).toEqual(dedicated.data);
     expect(artifacts.requests).toContain("/dedicated.tgz");
     expect(await metric(/^pagoda_pool_mirror_requests_total\{result="missing"\} (\d+)$/m)).toBeGreaterThan(0);
   });
@@ -465,7 +450,7 @@ describe("pool agent", () => {
       site("ns/gone", ["gone.example"], gone, artifacts.url("never-served.tgz")),
     ];
     await apply({ sites });
-    expect(await untilMirrored(dedicated.digest)).toEqual(dedicated.data);
+    expect(await agent.untilMirrored(dedicated.digest)).toEqual(dedicated.data);
     expect(await agent.stop()).toBe(0);
     await artifacts.stop();
     // A new pod on the same node: the store is the node's, the work dir is new.
@@ -483,7 +468,7 @@ describe("pool agent", () => {
     expect((await agent.page("alpha.example")).body).toBe(alpha.body);
     expect((await agent.page("beta.example")).body).toBe(beta.body);
     // And hands out the dedicated site's deploy, from the store alone.
-    expect(await mirrored(dedicated.digest)).toMatchObject({ status: 200, body: dedicated.data });
+    expect(await agent.mirrored(dedicated.digest)).toMatchObject({ status: 200, body: dedicated.data });
   });
 
   it("exits non-zero when nginx dies, so that the kubelet restarts the container", async () => {

@@ -42,7 +42,7 @@ describe("previews from StaticSites to the pool", () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it("serves a shared and a dedicated site's previews, never fetching the dedicated site's own deploy", async () => {
+  it("serves a shared and a dedicated site's previews, and mirrors only the dedicated site's own deploy", async () => {
     const config = testOperatorConfig(cluster.kubeconfigPath, {
       pool: { image: "pagoda.local/pool:kwok", namespace: poolNamespace, replicas: 1, storeHostPath: undefined, storeMaxBytes: undefined },
     });
@@ -89,10 +89,12 @@ describe("previews from StaticSites to the pool", () => {
       expect(page.body).toContain(`about ${deploy.body.slice(4, 6)}`);
       expect(page.headers["x-robots-tag"]).toBe("noindex");
     }
-    // The dedicated site's own hosts are not the pool's, and its own deploy was never fetched by it: its entry for
-    // previews only must not count as "in the pool" while its own workload rolls out (desired.ts, inPool).
+    // The dedicated site's own hosts are not the pool's: its hostless entry must not count as "in the pool" while its
+    // own workload rolls out (desired.ts, inPool). The pool keeps its deploy only as bytes, for the site's pods.
     expect((await agent.page(ownHost)).status).toBe(404);
-    expect(artifacts.requests.filter((p) => p === new URL(d1Url).pathname)).toEqual([]);
+    expect(await agent.untilMirrored(d1.digest)).toEqual(d1.data);
+    expect(artifacts.requests.filter((p) => p === new URL(d1Url).pathname)).toEqual([new URL(d1Url).pathname]);
+    expect((await agent.mirrored(s1.digest)).status).toBe(404);
     // The harness's own token is not the pool's, which this agent was started with.
     const res = await fetch(`${agentUrl}/v1/state`, { headers: { [AGENT_TOKEN_HEADER]: token } });
     expect(poolStateSchema.parse(await res.json()).sites.map((s) => s.key)).toEqual([`${ns}/shared`]);

@@ -36,7 +36,7 @@ describe("pool agent previews", () => {
   let agent: RunningAgent;
   let generation = 0;
   // Site A: a1 promoted, a2 a newer deploy not promoted. Site B: b1 promoted, b2 not. Site D is dedicated: d1 is
-  // served by its own pods, d2 only as a preview here.
+  // served by its own pods (the pool only mirrors it), d2 only as a preview here.
   let a1: Artifact, a2: Artifact, b1: Artifact, b2: Artifact, d1: Artifact, d2: Artifact;
   const urls: Record<string, string> = {};
   let sites: PoolSite[];
@@ -97,13 +97,16 @@ describe("pool agent previews", () => {
     if (dirs) await rm(dirs.root, { recursive: true, force: true });
   });
 
-  it("fetches nothing for a preview before a request for its host, and never a dedicated site's own deploy", async () => {
-    expect([fetched("a1"), fetched("b1")]).toEqual([1, 1]);
-    expect([fetched("a2"), fetched("b2"), fetched("d1"), fetched("d2")]).toEqual([0, 0, 0, 0]);
+  it("fetches nothing for a preview before a request for its host, and a dedicated site's own deploy only for the mirror", async () => {
+    // The mirror keeps the dedicated site's deploy for its own pods: once, in the background, and as the bytes only.
+    expect(await agent.untilMirrored(d1.digest)).toEqual(d1.data);
+    expect([fetched("a1"), fetched("b1"), fetched("d1")]).toEqual([1, 1, 1]);
+    expect([fetched("a2"), fetched("b2"), fetched("d2")]).toEqual([0, 0, 0]);
     const state = await agent.state();
     // A site in the map for its previews only serves nothing of its own here, and is not reported as served.
     expect(state.sites.map((s) => s.key)).toEqual(["ns/a", "ns/b"]);
     expect(await readdir(path.join(dirs.workDir, "sites"))).not.toContain(digestHex(d1.digest));
+    expect((await agent.page("d.example")).status).toBe(404);
   });
 
   it("serves a preview after one 307 to the same path and query, with noindex, while the main host serves the promoted deploy", async () => {
@@ -157,7 +160,8 @@ describe("pool agent previews", () => {
     expect(answers.map((a) => a.status)).toEqual(Array(8).fill(307));
     expect(fetched("d2")).toBe(1);
     expect((await agent.page(host, "/")).body).toBe(d2.body);
-    expect(fetched("d1")).toBe(0);
+    // Only the mirror's one fetch of the site's own deploy, never another for the preview.
+    expect(fetched("d1")).toBe(1);
   });
 
   it("deactivates the least recently used preview past the bound, never one the main hosts serve", async () => {

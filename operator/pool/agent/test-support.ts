@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { findFreePort } from "@/scripts/lib/free-port";
 import { ensurePoolAgentBuild } from "@/scripts/pool-agent-build";
-import { AGENT_ENV, AGENT_TOKEN_HEADER, type PoolDesired, type PoolSite, type PoolState } from "../protocol";
+import { AGENT_ENV, AGENT_TOKEN_HEADER, mirrorPath, type PoolDesired, type PoolSite, type PoolState } from "../protocol";
 import { AGENT_NGINX_ENV } from "./config";
 
 export interface TarEntry {
@@ -172,6 +172,10 @@ export interface RunningAgent {
   state(after?: number): Promise<PoolState>;
   /** Long-polls until `done` holds for the state. */
   waitForState(done: (s: PoolState) => boolean): Promise<PoolState>;
+  /** The mirror's answer for `digest`: its status, type and bytes. */
+  mirrored(digest: string, method?: string): Promise<{ status: number; type: string | null; body: Buffer }>;
+  /** Asks the mirror until it answers `digest` with 200 (it fills in the background, behind the applies). */
+  untilMirrored(digest: string): Promise<Buffer>;
   stop(): Promise<number | null>;
 }
 
@@ -241,6 +245,18 @@ export async function startAgent(dirs: AgentDirs, env: Record<string, string> = 
         s = await agent.state(s.version);
       }
       return s;
+    },
+    async mirrored(digest, method = "GET") {
+      const res = await fetch(`http://127.0.0.1:${mirrorPort}${mirrorPath(digest)}`, { method });
+      return { status: res.status, type: res.headers.get("content-type"), body: Buffer.from(await res.arrayBuffer()) };
+    },
+    async untilMirrored(digest) {
+      for (;;) {
+        if (exitCode !== undefined) throw new Error(`the agent exited with ${exitCode}:\n${output}`);
+        const got = await agent.mirrored(digest);
+        if (got.status === 200) return got.body;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
     async stop() {
       if (exitCode === undefined) child.kill("SIGTERM");
