@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { backoffDelay, type BackoffPolicy } from "@/lib/kube/backoff";
+import type { BackoffPolicy } from "@/lib/kube/backoff";
 import { componentLogger } from "@/lib/log";
 import { parseSiteRules } from "../../children";
 import { checkSiteServing } from "../../nginx-config";
@@ -21,6 +21,7 @@ import { createAgentMetrics, type AgentMetrics } from "./metrics";
 import { ArtifactMirror } from "./mirror";
 import { NginxConfigTestError, NginxProcess, testNginxConfig } from "./nginx";
 import { digestHex, renderPoolConfig, renderPoolRules, siteAtLine, siteLink, siteLinkDir, siteTreeDir, type PoolServerSite } from "./render";
+import { SerialRunner, type RunOutcome } from "./serial-runner";
 import { ArtifactError, ArtifactStore, type StoreOptions } from "./store";
 import { ArtifactInvalidError, UNPACKING_MARK, unpackTarball } from "./unpack";
 
@@ -160,11 +161,9 @@ export class PoolAgent {
   private persisting: Promise<void> = Promise.resolve();
   private cache = { entries: 0, bytes: 0 };
 
-  private applying: Promise<void> | undefined;
-  private again = false;
+  /** The applies, one at a time, of the newest map. */
+  private readonly applies: SerialRunner;
   private applyCount = 0;
-  private retries = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private readonly unpacking = new Map<string, Promise<void>>();
   private stopped = false;
 
@@ -192,6 +191,12 @@ export class PoolAgent {
     this.metrics = opts.metrics ?? createAgentMetrics();
     this.store = new ArtifactStore({ dir: c.storeDir, maxBytes: c.storeMaxBytes, metrics: this.metrics, ...opts.store });
     this.mirror = new ArtifactMirror(this.store, this.metrics);
+    // A failed apply is the machinery's failure (a fetch, nginx), not the map's: the same map is applied again later.
+    this.applies = new SerialRunner(
+      async () => (this.desired ? this.applyOnce(this.desired) : "done"),
+      RETRY,
+      (error) => log.error({ err: error }, "apply failed; the running configuration stays"),
+    );
     this.confDir = path.join(c.workDir, "conf");
     this.sitesDir = path.join(c.workDir, "sites");
     this.liveDir = path.join(c.workDir, "live");
@@ -251,7 +256,7 @@ export class PoolAgent {
       this.desired = persisted;
       this.previewIndex = previewIndexOf(persisted);
       this.publish();
-      this.kick();
+      this.applies.kick();
       this.mirror.want(persisted);
     }
   }
@@ -266,56 +271,18 @@ export class PoolAgent {
     }
     // The operator pushes the same map again to resync: nothing to do unless something is still to retry.
     const text = JSON.stringify(desired);
-    if (desired.generation === this.desired?.generation && text === this.desiredText && this.retries === 0) return true;
+    if (desired.generation === this.desired?.generation && text === this.desiredText && this.applies.failures === 0) return true;
     this.desired = desired;
     this.desiredText = text;
     this.previewIndex = previewIndexOf(desired);
     this.publish();
     this.mirror.want(desired);
     // The apply does not wait for the map to be on disk (that only serves a restart); writes go one at a time, in order.
-    this.kick();
+    this.applies.kick();
     const write = this.persisting.then(() => this.store.writeDesired(desired));
     this.persisting = write.catch(() => undefined);
     await write;
     return true;
-  }
-
-  /** Resolves once the apply under way (and any coalesced after it) is done. */
-  async settled(): Promise<void> {
-    while (this.applying) await this.applying;
-  }
-
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.applying) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.retryTimer);
-    this.applying = (async () => {
-      try {
-        do {
-          this.again = false;
-          const desired = this.desired;
-          if (desired) await this.applyOnce(desired);
-        } while (this.again && !this.stopped);
-      } finally {
-        this.applying = undefined;
-      }
-    })();
-    this.applying.catch((error: unknown) => {
-      log.error({ err: error }, "apply failed; the running configuration stays");
-      this.retryLater();
-    });
-  }
-
-  /** Applies the newest map again after a backoff: what failed was the machinery (a fetch, nginx), not the map. */
-  private retryLater(): void {
-    if (this.stopped) return;
-    const delay = backoffDelay(++this.retries, RETRY);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.kick(), delay);
-    this.retryTimer.unref();
   }
 
   private nextApplyId(generation: number): string {
@@ -338,7 +305,7 @@ export class PoolAgent {
     return pending;
   }
 
-  private async applyOnce(desired: PoolDesired): Promise<void> {
+  private async applyOnce(desired: PoolDesired): Promise<RunOutcome> {
     const startedAt = process.hrtime.bigint();
     const next = new Map<string, Served>();
     const errors = new Map<string, SiteError>();
@@ -486,10 +453,9 @@ export class PoolAgent {
 
     if ([...errors.values()].some((e) => e.reason === "ArtifactFetchFailed")) {
       log.warn("some artifacts could not be fetched; trying again later");
-      this.retryLater();
-    } else {
-      this.retries = 0;
+      return "retry";
     }
+    return "done";
   }
 
   /**
@@ -611,7 +577,7 @@ export class PoolAgent {
     const id = previewId({ host, digest: entry.digest });
     const served = await new Promise<boolean>((resolve) => {
       this.previewWaiters.add({ id, resolve });
-      this.kick();
+      this.applies.kick();
     });
     if (!served) {
       this.activePreviews.delete(host);
@@ -761,13 +727,13 @@ export class PoolAgent {
   /** Stops applying and stops nginx gracefully (workers finish their requests). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.applies.stop();
     this.mirror.stop();
     for (const w of this.previewWaiters) w.resolve(false);
     this.previewWaiters.clear();
     for (const wake of this.waiters) wake();
     this.waiters.clear();
-    await this.applying?.catch(() => undefined);
+    await this.applies.settled();
     await this.nginx.stop();
   }
 }

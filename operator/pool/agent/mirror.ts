@@ -7,11 +7,12 @@
 // dedicated site's download, and a download that fails only delays the
 // mirror, which retries with a backoff; the site's pods still have the
 // dashboard's URL.
-import { backoffDelay, type BackoffPolicy } from "@/lib/kube/backoff";
+import type { BackoffPolicy } from "@/lib/kube/backoff";
 import { componentLogger } from "@/lib/log";
 import type { PoolDesired } from "../protocol";
 import { mapLimit } from "./map-limit";
 import type { AgentMetrics } from "./metrics";
+import { SerialRunner, type RunOutcome } from "./serial-runner";
 import type { ArtifactStore } from "./store";
 
 const log = componentLogger("pool-mirror");
@@ -32,10 +33,11 @@ export class ArtifactMirror {
   private wanted = new Map<string, string>();
   /** Digests verified in the store since this agent started: no hash of every tarball on every map. */
   private readonly held = new Set<string>();
-  private syncing: Promise<void> | undefined;
-  private again = false;
-  private failures = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly syncs = new SerialRunner(
+    () => this.syncOnce(),
+    RETRY,
+    (error) => log.error({ err: error }, "mirror sync failed"),
+  );
   private stopped = false;
 
   constructor(
@@ -47,12 +49,7 @@ export class ArtifactMirror {
   want(desired: PoolDesired | undefined): void {
     this.wanted = mirroredDeploys(desired);
     for (const digest of this.held) if (!this.wanted.has(digest)) this.held.delete(digest);
-    this.kick();
-  }
-
-  /** Resolves once no download is under way (a retry may still be scheduled). */
-  async settled(): Promise<void> {
-    while (this.syncing) await this.syncing;
+    this.syncs.kick();
   }
 
   /**
@@ -64,40 +61,17 @@ export class ArtifactMirror {
   async open(digest: string): Promise<string | undefined> {
     if (!this.wanted.has(digest)) return undefined;
     const file = await this.store.verified(digest);
-    if (!file && this.held.delete(digest)) this.kick();
+    if (!file && this.held.delete(digest)) this.syncs.kick();
     this.metrics.mirrorRequests.inc({ result: file ? "served" : "missing" });
     return file;
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.syncs.stop();
   }
 
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.syncing) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.retryTimer);
-    this.syncing = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.syncOnce();
-        } while (this.again && !this.stopped);
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
-    this.syncing.catch((error: unknown) => {
-      log.error({ err: error }, "mirror sync failed");
-      this.retryLater();
-    });
-  }
-
-  private async syncOnce(): Promise<void> {
+  private async syncOnce(): Promise<RunOutcome> {
     const missing = [...this.wanted].filter(([digest]) => !this.held.has(digest));
     let failed = 0;
     await mapLimit(missing, MIRROR_CONCURRENCY, async ([digest, url]) => {
@@ -112,14 +86,6 @@ export class ArtifactMirror {
     });
     this.metrics.mirrorArtifacts.set({ state: "held" }, this.held.size);
     this.metrics.mirrorArtifacts.set({ state: "missing" }, this.wanted.size - this.held.size);
-    if (failed > 0) this.retryLater();
-    else this.failures = 0;
-  }
-
-  private retryLater(): void {
-    if (this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.kick(), backoffDelay(++this.failures, RETRY));
-    this.retryTimer.unref();
+    return failed > 0 ? "retry" : "done";
   }
 }
