@@ -17,7 +17,7 @@ describe("a StaticSite's rules in its nginx config", () => {
     expect(conf).toBe(renderNginxConfig({ spa: false, rules: parseSiteRules({ redirects: REDIRECTS, headers: HEADERS }) }));
     expect(conf).toContain('"/old"');
     expect(conf).toContain("Access-Control-Allow-Origin");
-    expect(conf).toContain("try_files $uri $pagoda_index_file $uri/ @pagoda_rules;");
+    expect(conf).toContain("try_files $pagoda_file $uri/ @pagoda_rules;");
     expect(conf).toMatch(/location = \/_redirects \{\s+return 404;/);
     expect(conf).toMatch(/location = \/_headers \{\s+return 404;/);
   });

@@ -141,7 +141,7 @@ describe("operator against a real API server", () => {
     const env = after.spec?.template.spec?.initContainers?.[0]?.env;
     expect(env).toContainEqual({ name: "ARTIFACT_URL", value: "http://127.0.0.1:9/b.tgz" });
     const cm = await clients.core.readNamespacedConfigMap({ name: "docs-nginx", namespace: ns });
-    expect(cm.data?.["nginx.conf"]).toContain("try_files $uri $pagoda_index_file $uri/ /index.html;");
+    expect(cm.data?.["nginx.conf"]).toContain("try_files $pagoda_file $uri/ /index.html;");
     // No hosts any more: the Ingress goes, the URL falls back to the Service.
     await waitFor("Ingress removal", async () => {
       try {

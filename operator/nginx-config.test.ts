@@ -13,8 +13,8 @@ describe("renderNginxConfig", () => {
   });
 
   it("falls back to /index.html only for SPAs", () => {
-    expect(renderNginxConfig({ spa: true })).toContain("try_files $uri $pagoda_index_file $uri/ /index.html;");
-    expect(renderNginxConfig({ spa: false })).toContain("try_files $uri $pagoda_index_file $uri/ =404;");
+    expect(renderNginxConfig({ spa: true })).toContain("try_files $pagoda_file $uri/ /index.html;");
+    expect(renderNginxConfig({ spa: false })).toContain("try_files $pagoda_file $uri/ =404;");
   });
 
   it("adds the custom 404 page", () => {

@@ -52,6 +52,12 @@ export interface NginxCommonOptions {
   workerProcesses?: number;
   /** Lines inside `http { }` before any `map` (the rules' hash sizes). */
   httpSettings?: string;
+  /**
+   * Seconds nginx may trust a file it looked up without looking again:
+   * long where the tree never changes under nginx (a dedicated pod's), 0
+   * where a link may point at another tree at any moment (the pool's).
+   */
+  fileCacheValidSeconds?: number;
 }
 
 /** From the top of the file to the platform's Cache-Control map, inside an open `http {`. */
@@ -90,18 +96,30 @@ ${opts.httpSettings ?? ""}
   keepalive_timeout 5;
   client_max_body_size 1k;
 
+  # Open files and failed lookups (a missing .gz sibling) kept per worker. At
+  # 0 s each request still looks the name up once (a stat instead of an open,
+  # a stat and a close) and reopens it when the inode moved, so a switched
+  # link is seen at once; anything longer would serve the old tree meanwhile.
+  open_file_cache max=2048 inactive=20s;
+  open_file_cache_valid ${opts.fileCacheValidSeconds ?? 60}s;
+  open_file_cache_errors on;
+
   gzip_static on;
   gzip on;
   gzip_vary on;
   gzip_min_length 1024;
   gzip_types text/plain text/css text/xml application/javascript application/json application/xml image/svg+xml application/wasm;
 
-  # A directory's index.html, named for try_files to test itself: through
-  # $uri/ and the index module a small page took two more lookups and an
-  # internal redirect back through try_files, a fifth of its requests per
-  # second in bench:serving. Only for a path ending in a slash, so /blog never
-  # finds a file named blogindex.html; otherwise $uri again, already tested.
-  map $uri $pagoda_index_file {
+  # What try_files tests first: a directory's index.html for a path ending
+  # in a slash (the path itself can only be a directory, never the file
+  # try_files wants), otherwise the path. Through $uri/ and the index module
+  # a small page took two more lookups and an internal redirect back through
+  # try_files, a fifth of its requests per second in bench:serving. Only for
+  # a path ending in a slash, so /blog never finds a file named blogindex.html.
+  # Volatile: an error_page or a fallback moves the request to another path,
+  # which a value kept from the first pass would never find.
+  map $uri $pagoda_file {
+    volatile;
     "~/$" "\${uri}index.html";
     default $uri;
   }
@@ -173,7 +191,7 @@ ${rules ? `\n${rules.serverBlock}` : ""}
     }
 ${hidden}
     location / {
-      try_files $uri $pagoda_index_file $uri/ ${fallback};
+      try_files $pagoda_file $uri/ ${fallback};
     }
 ${notFound !== undefined ? `\n    error_page 404 ${notFound};\n` : ""}  }
 `;

@@ -209,6 +209,8 @@ describe("pool agent", () => {
         const spa = i % 4 >= 2;
         const { state } = await apply({ sites: [site("ns/switch", ["switch.example"], want, url, { spa }), ...others] });
         expect(siteOf(state, "ns/switch").digest).toBe(want.digest);
+        // Reported is served: no worker answers from what it knew of the old tree (nginx's open file cache).
+        expect((await agent.page("switch.example")).body, `after switch ${i}`).toBe(want.body);
       }
     } finally {
       hammering = false;

@@ -31,7 +31,7 @@ describe("renderPoolConfig", () => {
     expect(text).toContain(`listen 8080;\n    server_name ns-a.example;\n    root /work/live/${siteLink(a)};`);
     expect(text).toContain(`listen 8080;\n    server_name b.example www.b.example;\n    root /work/live/${siteLink(b)};`);
     expect(text.match(/^ {2}server \{$/gm)).toHaveLength(4);
-    expect(text).toContain("try_files $uri $pagoda_index_file $uri/ /index.html;");
+    expect(text).toContain("try_files $pagoda_file $uri/ /index.html;");
     expect(text).toContain("pid /work/tmp/nginx.pid;");
     expect(text).not.toContain("geo $pagoda_dollar");
   });
@@ -71,7 +71,7 @@ describe("renderPoolConfig", () => {
       expect.arrayContaining(["$pagoda_dollar", "$pagoda_cache_control"]),
     );
     expect(new Set(text.match(/\$\{?pagoda_[a-z_0-9]+/g)?.filter((v) => !v.includes(pa) && !v.includes(pb)))).toEqual(
-      new Set(["$pagoda_dollar", "${pagoda_dollar", "$pagoda_cache_control", "$pagoda_index_file"]),
+      new Set(["$pagoda_dollar", "${pagoda_dollar", "$pagoda_cache_control", "$pagoda_file"]),
     );
   });
 

@@ -222,7 +222,15 @@ export function renderPoolConfig(sites: readonly PoolServerSite[], opts: PoolCon
     .map((r) => `${siteMarker(r.site.key)} previews\n` + (r.site.previews ?? []).map((p) => renderPreviewServer(r.site, p, opts, r.rules)).join("\n"))
     .join("\n");
   return `${renderNginxPreamble(
-    { tempDir: path.join(opts.workDir, "tmp"), mimeTypesPath: opts.mimeTypesPath, errorLog: opts.errorLog, accessLog: opts.accessLog, httpSettings },
+    {
+      tempDir: path.join(opts.workDir, "tmp"),
+      mimeTypesPath: opts.mimeTypesPath,
+      errorLog: opts.errorLog,
+      accessLog: opts.accessLog,
+      httpSettings,
+      // A site's link moves to its new tree without a reload (siteLink).
+      fileCacheValidSeconds: 0,
+    },
     "# Rendered by the Pagoda pool agent; changes are overwritten.",
   )}${anyRules ? DOLLAR_GEO : ""}${httpBlocks}${POOL_MARKER} hosts the pool does not serve.
   server {
