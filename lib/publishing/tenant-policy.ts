@@ -1,7 +1,8 @@
 // The NetworkPolicy each tenant namespace gets, so that one tenant's site
 // pods can neither be reached from nor reach another tenant's: they accept
 // only the ingress controller, and send only DNS queries and the artifact
-// download to the dashboard (and to the serving pool's mirror, with a pool). NetworkPolicies are namespaced and tenant
+// download to the dashboard (and to the serving pool's mirror, with a
+// pool). NetworkPolicies are namespaced and tenant
 // namespaces appear at run time, so the dashboard writes it together with
 // the namespace (and restore puts it back), with server-side apply as
 // `pagoda-dashboard`. Enforcement is the CNI's job: without a
