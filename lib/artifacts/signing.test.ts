@@ -46,6 +46,18 @@ describe("artifact URL signing", () => {
     expect(verifyArtifactSignature(HEX.toUpperCase(), sig, k1)).toBe(false);
   });
 
+  it("accepts only the canonical spelling of a MAC, not one differing in the padding bits", () => {
+    const sig = sigOf(signArtifactPath(`sha256:${HEX}`, k1));
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(sig.at(-1)!);
+    // The last character holds 4 MAC bits and 2 padding bits; these three decode to the same bytes.
+    for (const padding of [1, 2, 3]) {
+      const alias = sig.slice(0, -1) + alphabet[last ^ padding];
+      expect(Buffer.from(alias.split(".")[1]!, "base64url")).toEqual(Buffer.from(sig.split(".")[1]!, "base64url"));
+      expect(verifyArtifactSignature(HEX, alias, k1)).toBe(false);
+    }
+  });
+
   it("refuses weak keys and malformed digests when signing", () => {
     expect(() => signArtifactPath(`sha256:${HEX}`, { id: "k1", secret: "short" })).toThrow(/32 bytes/);
     expect(() => signArtifactPath(`sha256:${HEX}`, { id: "bad id", secret: k1.secret })).toThrow(/key id/);
