@@ -21,7 +21,7 @@ describe("tenant NetworkPolicy", () => {
       to: [
         {
           namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "pagoda-serving" } },
-          podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-pool" } },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "pagoda-pool", "app.kubernetes.io/component": "serving-pool" } },
         },
       ],
       ports: [{ protocol: "TCP", port: "mirror" }],

@@ -15,6 +15,7 @@ import { isNotFound } from "@/lib/kube/request";
 import { FIELD_MANAGER_DASHBOARD, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from "@/lib/staticsite/types";
 import { componentLogger } from "@/lib/log";
 import { originHasIpHost } from "@/lib/staticsite/rules";
+import { POOL_MIRROR_PORT_NAME, POOL_POD_LABELS } from "@/lib/staticsite/pool";
 import { dashboardRequester } from "./kube-clients";
 
 const log = componentLogger("k8s-dashboard");
@@ -49,9 +50,6 @@ export interface TenantPolicySettings {
 // site pods carry managed-by=pagoda and name their nginx port "http"; so do
 // the dashboard's pods (app.kubernetes.io/name=pagoda-dashboard) their port.
 const DASHBOARD_POD_LABELS = { "app.kubernetes.io/name": "pagoda-dashboard" };
-// The pool's pods and their mirror port, as operator/pool/objects.ts makes them.
-const POOL_POD_LABELS = { "app.kubernetes.io/name": "pagoda-pool" };
-const POOL_MIRROR_PORT = "mirror";
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 // A host name's addresses are not something a NetworkPolicy can name, so an
@@ -112,8 +110,8 @@ export function desiredTenantPolicy(namespace: string, settings: TenantPolicySet
         ...(settings.poolNamespace
           ? [
               {
-                to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.poolNamespace } }, podSelector: { matchLabels: POOL_POD_LABELS } }],
-                ports: [{ protocol: "TCP", port: POOL_MIRROR_PORT }],
+                to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.poolNamespace } }, podSelector: { matchLabels: { ...POOL_POD_LABELS } } }],
+                ports: [{ protocol: "TCP", port: POOL_MIRROR_PORT_NAME }],
               },
             ]
           : []),

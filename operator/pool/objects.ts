@@ -6,12 +6,13 @@
 // children's drift machinery.
 import { randomBytes } from "node:crypto";
 import type { V1Container, V1Deployment, V1Ingress, V1Namespace, V1PodDisruptionBudget, V1Secret, V1Service, V1Volume } from "@kubernetes/client-node";
-import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE, LABEL_NAME } from "@/lib/staticsite/types";
+import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from "@/lib/staticsite/types";
 import type { OperatorConfig, PoolConfig } from "../config";
 import { NGINX_UID, PRE_STOP_SECONDS } from "../children";
+import { LABEL_COMPONENT, POOL_COMPONENT, POOL_MIRROR_PORT_NAME, POOL_NAME, POOL_POD_LABELS } from "@/lib/staticsite/pool";
 import { AGENT_ENV, AGENT_PORT, MIRROR_PORT } from "./protocol";
 
-export const POOL_NAME = "pagoda-pool";
+export { POOL_NAME, POOL_POD_LABELS, POOL_POD_SELECTOR } from "@/lib/staticsite/pool";
 export const POOL_TOKEN_SECRET = "pagoda-pool-token";
 export const POOL_TOKEN_KEY = "token";
 export const POOL_CONTAINER = "agent";
@@ -21,15 +22,10 @@ export const POOL_CONTAINER_RESOURCES = { requests: { cpu: "100m", memory: "128M
 /** Below every exact-host router, so a dedicated site's own Ingress always wins over the wildcard. */
 export const POOL_ROUTER_PRIORITY = "1";
 export const ANNOTATION_ROUTER_PRIORITY = "traefik.ingress.kubernetes.io/router.priority";
-const LABEL_COMPONENT = "app.kubernetes.io/component";
 const LABEL_PART_OF = "app.kubernetes.io/part-of";
 
 export const STORE_MOUNT = "/var/lib/pagoda-pool/store";
 export const WORK_MOUNT = "/var/lib/pagoda-pool/work";
-
-/** The pods' labels: no `managed-by`, so the site Pod cache never holds them; the pool's own Pod watch selects them by name. */
-export const POOL_POD_LABELS: Readonly<Record<string, string>> = { [LABEL_NAME]: POOL_NAME, [LABEL_COMPONENT]: "serving-pool" };
-export const POOL_POD_SELECTOR = `${LABEL_NAME}=${POOL_NAME},${LABEL_COMPONENT}=serving-pool`;
 
 /** On the pool's Deployment, Service, PDB and Ingress: `managed-by` puts them in the operator's caches. */
 function objectLabels(): Record<string, string> {
@@ -57,7 +53,7 @@ export function poolNamespace(config: PoolObjectConfig): V1Namespace {
       name: config.pool.namespace,
       labels: {
         [LABEL_PART_OF]: "pagoda",
-        [LABEL_COMPONENT]: "serving-pool",
+        [LABEL_COMPONENT]: POOL_COMPONENT,
         [`${POD_SECURITY}/enforce`]: level,
         [`${POD_SECURITY}/enforce-version`]: "latest",
         [`${POD_SECURITY}/warn`]: level,
@@ -96,7 +92,7 @@ export function poolContainer(config: PoolObjectConfig): V1Container {
     ports: [
       { name: "http", containerPort: POOL_HTTP_PORT, protocol: "TCP" },
       { name: "agent", containerPort: AGENT_PORT, protocol: "TCP" },
-      { name: "mirror", containerPort: MIRROR_PORT, protocol: "TCP" },
+      { name: POOL_MIRROR_PORT_NAME, containerPort: MIRROR_PORT, protocol: "TCP" },
     ],
     env: [
       // From the Secret, never written into the pod spec, where anyone who may read Deployments would see it.
@@ -183,7 +179,7 @@ export function poolService(config: PoolObjectConfig): V1Service {
       ports: [
         { name: "http", port: 80, targetPort: "http", protocol: "TCP" },
         // Dedicated sites' pods fetch their deploy here when they start (the mirror).
-        { name: "mirror", port: MIRROR_PORT, targetPort: "mirror", protocol: "TCP" },
+        { name: POOL_MIRROR_PORT_NAME, port: MIRROR_PORT, targetPort: POOL_MIRROR_PORT_NAME, protocol: "TCP" },
       ],
     },
   };
