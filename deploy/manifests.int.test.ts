@@ -256,13 +256,19 @@ describe("deploy manifests against a real API server", () => {
 
   it("the rendered configuration is valid for the dashboard and the operator", async () => {
     const objects = await parse(await render(deployDir));
-    const dashboardEnv = envOf(objects, "pagoda-dashboard", {
+    const secrets = {
       DATABASE_URL: "postgresql://pagoda@postgres:5432/pagoda",
       NEXTAUTH_SECRET: "x".repeat(32),
       PAGODA_ARTIFACT_SECRET: "y".repeat(32),
-    });
+    };
+    const dashboardEnv = envOf(objects, "pagoda-dashboard", secrets);
     const dashboard = parseConfig(dashboardEnv);
     expect(dashboard.PAGODA_ARTIFACT_BASE_URL).toBe("http://pagoda-dashboard.pagoda.svc:3000");
+    // Without the pool nothing would serve a shared site, so new sites are dedicated; with it, shared.
+    expect(dashboard.PAGODA_SITE_SERVING).toBe("dedicated");
+    const withPool = parseConfig(envOf(await parse(await render(await withComponents("serving-pool"))), "pagoda-dashboard", secrets));
+    expect(withPool.PAGODA_SITE_SERVING).toBe("shared");
+    expect(withPool.PAGODA_POOL_NAMESPACE).toBe("pagoda-serving");
     expect(artifactStoreConfigFromEnv(dashboardEnv as NodeJS.ProcessEnv)).toEqual({ driver: "fs", root: "/var/lib/pagoda/artifacts" });
     // The fs store's root is on the volume, not on the read-only root filesystem.
     const dep = find(objects, "Deployment", "pagoda-dashboard") as Manifest & { spec: DeploymentSpec };

@@ -77,7 +77,8 @@ const schema = z
       })
       .default("pagoda.localhost"),
     PAGODA_SITE_SCHEME: z.enum(["http", "https"], { error: "PAGODA_SITE_SCHEME must be http or https" }).default("https"),
-    // Dedicated until the pool serves custom domains and previews too (docs/serving.md).
+    // Dedicated: an install without the pool must still serve every site. The
+    // serving-pool component and `npm start` on a real node set shared (docs/serving.md).
     PAGODA_SITE_SERVING: z.enum(SERVING_MODES, { error: "PAGODA_SITE_SERVING must be dedicated or shared" }).default("dedicated"),
     PAGODA_SITE_PORT: z.coerce
       .number({ error: "PAGODA_SITE_PORT must be a port number" })

@@ -130,5 +130,7 @@ export function dashboardClusterEnv(cluster: ClusterInfo, dashboardPort: number)
   const env: Record<string, string> = { KUBECONFIG: cluster.kubeconfigPath, ...siteAddressEnv(cluster.ingressPort) };
   // Pods fetch artifacts from the host through the node's bridge.
   env.PAGODA_ARTIFACT_BASE_URL = `http://${NODE_BRIDGE_IP}:${dashboardPort}`;
+  // The pool runs here (real node only), so new sites go to it, as in an install with the serving-pool component.
+  if (cluster.pool) env.PAGODA_SITE_SERVING = "shared";
   return env;
 }

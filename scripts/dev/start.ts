@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     group.onShutdown(() => downLocalCluster());
     const siteEnv = { ...siteAddressEnv(cluster.ingressPort), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT"]) };
     await startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464), siteEnv, cluster.pool));
-    Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL"]) });
+    Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL", "PAGODA_SITE_SERVING"]) });
   }
 
   buildIfStale((message) => log.info(message));
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       ? `Cluster: ${process.env.KUBECONFIG}`
       : "Cluster: none (PAGODA_CLUSTER=off); deploys are stored but cannot go live."
     : cluster.kind === "node"
-      ? `Cluster: local, real node; sites answer at http://<site>-<tenant>.${process.env.PAGODA_BASE_DOMAIN ?? "pagoda.localhost"}:${cluster.ingressPort}/`
+      ? `Cluster: local, real node, new sites served ${process.env.PAGODA_SITE_SERVING === "shared" ? "by the shared pool" : "by pods of their own"}; sites answer at http://<site>-<tenant>.${process.env.PAGODA_BASE_DOMAIN ?? "pagoda.localhost"}:${cluster.ingressPort}/`
       : "Cluster: local, SIMULATED node (kwok); rollouts are reported but nothing serves the sites.";
   console.log(`\n  Pagoda is running: ${url}\n  ${clusterLine}\n  ${mailLine}\n  Sign up there to create your first site. Press Ctrl-C to stop.\n`);
 }
