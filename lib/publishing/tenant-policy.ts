@@ -110,7 +110,12 @@ export function desiredTenantPolicy(namespace: string, settings: TenantPolicySet
         ...(settings.poolNamespace
           ? [
               {
-                to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.poolNamespace } }, podSelector: { matchLabels: { ...POOL_POD_LABELS } } }],
+                to: [
+                  {
+                    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.poolNamespace } },
+                    podSelector: { matchLabels: { ...POOL_POD_LABELS } },
+                  },
+                ],
                 ports: [{ protocol: "TCP", port: POOL_MIRROR_PORT_NAME }],
               },
             ]

@@ -79,7 +79,10 @@ async function main(): Promise<void> {
     group.onShutdown(() => downLocalCluster());
     const siteEnv = { ...siteAddressEnv(cluster.ingressPort), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT"]) };
     await startOperator(group, operatorEnv(cluster.kubeconfigPath, Number(process.env.PAGODA_OPERATOR_PORT ?? 9464), siteEnv, cluster.pool));
-    Object.assign(process.env, { ...dashboardClusterEnv(cluster, port), ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL", "PAGODA_SITE_SERVING"]) });
+    Object.assign(process.env, {
+      ...dashboardClusterEnv(cluster, port),
+      ...callerSet(["PAGODA_SITE_SCHEME", "PAGODA_SITE_PORT", "PAGODA_ARTIFACT_BASE_URL", "PAGODA_SITE_SERVING"]),
+    });
   }
 
   buildIfStale((message) => log.info(message));
