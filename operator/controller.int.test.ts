@@ -1,7 +1,8 @@
 // The operator against a real control plane (etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler) without a node: Deployments get
 // ReplicaSets and Pods stay Pending, which is enough to prove reconciliation,
-// drift repair, garbage collection, status and write economy.
+// drift repair, garbage collection and status. Write economy has its own
+// file (own-writes.int.test.ts), with an operator that sees only its sites.
 import { CoordinationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace } from "@/local-cluster/testing";
@@ -21,7 +22,6 @@ import {
   uniqueHost,
   waitFor,
 } from "./int-test-support";
-import { counterTotal } from "./metrics";
 import { startOperator, type RunningOperator } from "./controller";
 
 const labels = (name: string, tenant: string) => ({
@@ -62,12 +62,6 @@ describe("operator against a real API server", () => {
 
   async function settled(): Promise<void> {
     await operator.idle();
-  }
-
-  /** Writes of reconciles: the leader renews its Lease every 600 ms here, which is no reconcile's doing. */
-  async function reconcileWrites(): Promise<number> {
-    const { values } = await operator.metrics.apiWrites.get();
-    return values.filter((v) => v.labels.kind !== "Lease").reduce((sum, v) => sum + v.value, 0);
   }
 
   it("serves health, readiness and metrics", async () => {
@@ -279,35 +273,6 @@ describe("operator against a real API server", () => {
       (e: unknown) => e,
     );
     expect(httpMessage(change)).toMatch(/tenant is immutable/);
-  });
-
-  it("makes no API write when nothing changed", async () => {
-    const ns = await createSiteNamespace(kc, "quiet");
-    // One spec for every write: siteSpec() picks a new host each time.
-    const spec = siteSpec({ replicas: 2 });
-    await clients.applySite(ns, "calm", spec);
-    await waitFor("status", async () => {
-      const s = await clients.getSite(ns, "calm");
-      return findCondition(s.status, CONDITION_PROGRESSING)?.message.includes("waiting to be scheduled") ? true : undefined;
-    });
-    // Let the controller manager finish reacting (ReplicaSet, Pods, Deployment status).
-    await waitFor("controllers to settle", async () => {
-      const d = await clients.apps.readNamespacedDeployment({ name: "calm", namespace: ns });
-      return d.status?.observedGeneration === d.metadata?.generation && d.status?.replicas === 2 ? true : undefined;
-    });
-    await settled();
-    const writesBefore = await reconcileWrites();
-    const reconcilesBefore = await counterTotal(operator.metrics.reconciles);
-
-    // A metadata-only change triggers reconciles of this site without changing anything it derives from.
-    for (let i = 0; i < 3; i++) {
-      await clients.applySite(ns, "calm", spec, { touched: String(i) });
-    }
-    await waitFor("reconciles triggered by the edits", async () =>
-      (await counterTotal(operator.metrics.reconciles)) >= reconcilesBefore + 1 ? true : undefined,
-    );
-    await settled();
-    expect(await reconcileWrites()).toBe(writesBefore);
   });
 
   const degraded = (ns: string, name: string, reason: string) =>

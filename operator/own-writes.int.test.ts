@@ -1,17 +1,21 @@
-// The watch events of the operator's own writes queue no reconcile, while
+// Write economy: a reconcile that finds nothing to change writes nothing,
+// and the watch events of the operator's own writes queue no reconcile, while
 // every change someone else makes to the same objects still does. The
 // operator here resyncs once an hour, so anything it repairs within a test
-// it repaired because a watch event made it look.
+// it repaired because a watch event made it look, and it sees only this
+// file's namespaces: the shared cluster holds other files' sites, whose
+// reconciles and echoes must not count here.
 import { randomBytes } from "node:crypto";
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestNamespace } from "@/local-cluster/testing";
 import { sharedCluster } from "@/tests/support/cluster";
+import { CONDITION_PROGRESSING, findCondition } from "@/lib/staticsite/types";
 import { Clients, siteSpec, testOperatorConfig, waitFor } from "./int-test-support";
+import { counterTotal } from "./metrics";
 import { startOperator, type RunningOperator } from "./controller";
 
 describe("the operator's own writes", () => {
-  // Only this file's namespaces: the shared cluster holds other files' sites, whose echoes must not count here.
   const selectorLabel = `pagoda.dev/own-writes-${randomBytes(3).toString("hex")}`;
   let clients: Clients;
   let kc: KubeConfig;
@@ -37,10 +41,46 @@ describe("the operator's own writes", () => {
     return name;
   }
 
+  /** Writes of reconciles: the leader renewing its Lease is no reconcile's doing. */
+  async function reconcileWrites(): Promise<number> {
+    const { values } = await operator.metrics.apiWrites.get();
+    return values.filter((v) => v.labels.kind !== "Lease").reduce((sum, v) => sum + v.value, 0);
+  }
+
   async function echoes(): Promise<Record<string, number>> {
     const { values } = await operator.metrics.watchEchoes.get();
     return Object.fromEntries(values.map((v) => [String(v.labels.kind), v.value]));
   }
+
+  // First, while no other site of this file is still settling.
+  it("makes no API write when nothing changed", async () => {
+    const ns = await namespace("quiet");
+    // One spec for every write: siteSpec() picks a new host each time.
+    const spec = siteSpec({ replicas: 2 });
+    await clients.applySite(ns, "calm", spec);
+    await waitFor("status", async () => {
+      const s = await clients.getSite(ns, "calm");
+      return findCondition(s.status, CONDITION_PROGRESSING)?.message.includes("waiting to be scheduled") ? true : undefined;
+    });
+    // Let the controller manager finish reacting (ReplicaSet, Pods, Deployment status).
+    await waitFor("controllers to settle", async () => {
+      const d = await clients.apps.readNamespacedDeployment({ name: "calm", namespace: ns });
+      return d.status?.observedGeneration === d.metadata?.generation && d.status?.replicas === 2 ? true : undefined;
+    });
+    await operator.idle();
+    const writesBefore = await reconcileWrites();
+    const reconcilesBefore = await counterTotal(operator.metrics.reconciles);
+
+    // A metadata-only change triggers reconciles of this site without changing anything it derives from.
+    for (let i = 0; i < 3; i++) {
+      await clients.applySite(ns, "calm", spec, { touched: String(i) });
+    }
+    await waitFor("reconciles triggered by the edits", async () =>
+      (await counterTotal(operator.metrics.reconciles)) >= reconcilesBefore + 1 ? true : undefined,
+    );
+    await operator.idle();
+    expect(await reconcileWrites()).toBe(writesBefore);
+  });
 
   it("queues no reconcile for the watch events its own writes cause", async () => {
     const ns = await namespace("echo");
