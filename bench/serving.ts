@@ -30,9 +30,11 @@
 //               and stock nginx with a minimal config twice: in a pod of the
 //               pool's image with the pool pod's resources (the baseline: the
 //               same bridge, container runtime and CPU limit) and on the host
-//               (what running in a pod costs at all); the same files (a small
-//               HTML page and a ~100 KiB asset), rounds alternating so machine
-//               noise hits all of them alike.
+//               (what running in a pod costs at all), and once more in a pod
+//               with Pagoda's access log added and nothing else (what that
+//               log costs where it goes through the container runtime); the
+//               same files (a small HTML page and a ~100 KiB asset), rounds
+//               alternating so machine noise hits all of them alike.
 //
 // Prints tables; asserts nothing. Not part of `npm test`.
 import { execFile } from "node:child_process";
@@ -45,6 +47,7 @@ import { parseArgs, promisify } from "node:util";
 import type { V1Pod } from "@kubernetes/client-node";
 import pino from "pino";
 import { NGINX_UID } from "@/operator/children";
+import { accessLogDirectives } from "@/operator/nginx-config";
 import type { Digest } from "@/lib/artifacts/digest";
 import {
   isDigestLive,
@@ -212,15 +215,18 @@ async function bombard(bin: string, url: string, host?: string): Promise<Load> {
   };
 }
 
-/** nginx settings of a stock server: as plain as nginx gets, with the one worker the pool's and the dedicated configs run. */
-function stockConf(opts: { pid: string; tmp: string; root: string; listen: string }): string {
+/**
+ * nginx settings of a stock server: as plain as nginx gets, with the one
+ * worker the pool's and the dedicated configs run; with `accessLog`, plus
+ * Pagoda's access log to stdout, and nothing else of ours.
+ */
+function stockConf(opts: { pid: string; tmp: string; root: string; listen: string; accessLog?: boolean }): string {
   return `worker_processes 1;
 pid ${opts.pid};
 events { worker_connections 1024; }
 http {
   include /etc/nginx/mime.types;
-  access_log off;
-  sendfile on;
+${opts.accessLog ? accessLogDirectives("/dev/stdout") : "  access_log off;\n"}  sendfile on;
   client_body_temp_path ${opts.tmp}/body;
   proxy_temp_path ${opts.tmp}/proxy;
   fastcgi_temp_path ${opts.tmp}/fastcgi;
@@ -237,9 +243,14 @@ http {
  * without the difference of where they run (the node's bridge, containerd,
  * a CPU limit).
  */
-async function stockNginxPod(b: Bench, files: Record<string, string | Buffer>): Promise<{ url: string; stop(): Promise<void> }> {
-  const name = "stock-nginx";
-  const data: Record<string, string> = { "nginx.conf": stockConf({ pid: "/tmp/nginx.pid", tmp: "/tmp", root: "/etc/stock/srv", listen: "8080" }) };
+async function stockNginxPod(
+  b: Bench,
+  files: Record<string, string | Buffer>,
+  opts: { name: string; accessLog?: boolean },
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const { name } = opts;
+  const conf = stockConf({ pid: "/tmp/nginx.pid", tmp: "/tmp", root: "/etc/stock/srv", listen: "8080", accessLog: opts.accessLog });
+  const data: Record<string, string> = { "nginx.conf": conf };
   const binaryData: Record<string, string> = {};
   const items = [{ key: "nginx.conf", path: "nginx.conf" }];
   for (const [i, [file, content]] of Object.entries(files).entries()) {
@@ -598,11 +609,14 @@ async function throughput(b: Bench, bombardier: string, cleanups: (() => Promise
   if (!poolPod?.status?.podIP || !loadPod?.status?.podIP) throw new Error("no pod IP for the load targets");
   const stock = await stockNginx(b.work, loadArtifact);
   cleanups.push(() => stock.stop());
-  const stockPod = await stockNginxPod(b, loadFiles);
+  const stockPod = await stockNginxPod(b, loadFiles, { name: "stock-nginx" });
   cleanups.push(() => stockPod.stop());
+  const loggingPod = await stockNginxPod(b, loadFiles, { name: "stock-nginx-log", accessLog: true });
+  cleanups.push(() => loggingPod.stop());
   const targets = {
     "stock nginx (host)": { url: stock.url, host: undefined },
     "stock nginx (pod)": { url: stockPod.url, host: undefined },
+    "stock + our access log (pod)": { url: loggingPod.url, host: undefined },
     "shared pool pod": { url: `http://${poolPod.status.podIP}:8080`, host: hostOf(ns, "load-shared") },
     "dedicated pod": { url: `http://${loadPod.status.podIP}:8080`, host: hostOf(ns, "load-dedicated") },
   } as const;

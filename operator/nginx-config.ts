@@ -60,6 +60,16 @@ export interface NginxCommonOptions {
   fileCacheValidSeconds?: number;
 }
 
+/** The JSON access log every Pagoda nginx writes, as lines inside `http {`; bench:serving adds it to stock nginx to price it. */
+export function accessLogDirectives(destination: string): string {
+  return `  log_format pagoda_json escape=json '{"time":"$time_iso8601","status":$status,"method":"$request_method",'
+    '"uri":"$request_uri","bytes":$body_bytes_sent,"duration":$request_time,'
+    '"referer":"$http_referer","user_agent":"$http_user_agent","forwarded_for":"$http_x_forwarded_for"}';
+  # Buffered: a write per request to the container runtime's pipe cost more than half of a pod's requests per second.
+  access_log ${destination} pagoda_json buffer=64k flush=1s;
+`;
+}
+
 /** From the top of the file to the platform's Cache-Control map, inside an open `http {`. */
 export function renderNginxPreamble(opts: NginxCommonOptions, header = "# Rendered by the Pagoda operator; changes are overwritten."): string {
   const tmp = opts.tempDir ?? "/tmp";
@@ -82,12 +92,7 @@ ${opts.httpSettings ?? ""}
   uwsgi_temp_path ${tmp}/uwsgi_temp;
   scgi_temp_path ${tmp}/scgi_temp;
 
-  log_format pagoda_json escape=json '{"time":"$time_iso8601","status":$status,"method":"$request_method",'
-    '"uri":"$request_uri","bytes":$body_bytes_sent,"duration":$request_time,'
-    '"referer":"$http_referer","user_agent":"$http_user_agent","forwarded_for":"$http_x_forwarded_for"}';
-  # Buffered: a write per request to the container runtime's pipe cost more than half of a pod's requests per second.
-  access_log ${opts.accessLog ?? "/dev/stdout"} pagoda_json buffer=64k flush=1s;
-
+${accessLogDirectives(opts.accessLog ?? "/dev/stdout")}
   sendfile on;
   # No tcp_nopush: corking sendfile's frames cost a 100 KiB asset about a third of its requests per second
   # in bench:serving, for some 8% on a small page.
