@@ -38,13 +38,20 @@ describe("KubeApi against a real API server", () => {
     expect((await clients.getSite(ns, "blog")).status).toEqual(full);
 
     const less: StaticSiteStatus = { observedGeneration: 1, conditions: [condition("Ready", "False")], replicas: 0, readyReplicas: 0 };
-    const resourceVersion = await api.applyStatus(site, less);
+    const answer = await api.applyStatus(site, less);
     const stored = await clients.getSite(ns, "blog");
     expect(stored.status).toEqual(less);
-    expect(resourceVersion).toBe(stored.metadata.resourceVersion);
+    expect(answer).toEqual({ resourceVersion: stored.metadata.resourceVersion, generation: 1 });
     // Status only: the spec is the dashboard's and stays as it was.
     expect(stored.spec).toEqual(site.spec);
     const writes = (await metrics.apiWrites.get()).values.map((v) => `${v.labels.verb} ${v.labels.kind} ${v.value}`);
     expect(writes).toEqual(["apply-status StaticSite 2"]);
+
+    // Written from a site read before its spec changed: the answer says so by its generation.
+    await clients.applySite(ns, "blog", { ...site.spec, replicas: 3 });
+    const afterChange = await api.applyStatus(site, full);
+    const changed = await clients.getSite(ns, "blog");
+    expect(afterChange).toEqual({ resourceVersion: changed.metadata.resourceVersion, generation: 2 });
+    expect(changed.spec.replicas).toBe(3);
   });
 });

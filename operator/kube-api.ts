@@ -162,7 +162,12 @@ export class KubeApi {
   }
 
   /** Applies the whole status through the status subresource; returns the new resourceVersion. */
-  async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<string | undefined> {
+  /**
+   * Writes the whole status. Answers with the site's resourceVersion and
+   * generation right after the write: a generation above the written site's
+   * means its spec changed since it was read.
+   */
+  async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<{ resourceVersion?: string; generation?: number }> {
     const { namespace, name } = site.metadata;
     const body = { apiVersion: STATICSITE_API_VERSION, kind: STATICSITE_KIND, metadata: { name, namespace }, status };
     const result = await this.requester.request<PartialObjectMetadata>(
@@ -176,7 +181,7 @@ export class KubeApi {
       },
       { verb: "apply-status", resource: STATICSITE_KIND, write: true },
     );
-    return result.metadata?.resourceVersion;
+    return { resourceVersion: result.metadata?.resourceVersion, generation: result.metadata?.generation };
   }
 
   async createEvent(site: StaticSite, event: SiteEvent, reportingInstance: string): Promise<void> {

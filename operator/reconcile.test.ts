@@ -1,7 +1,7 @@
 import type { V1Deployment } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { needsApply, withAppliedHash } from "./child-drift";
-import { appliedState } from "./reconcile";
+import { appliedState, statusEchoVersion } from "./reconcile";
 
 const applied = withAppliedHash<V1Deployment>({
   apiVersion: "apps/v1",
@@ -41,5 +41,21 @@ describe("appliedState", () => {
 
   it("has no status for an object the cache has not seen yet", () => {
     expect(appliedState(applied, answer, undefined)).not.toHaveProperty("status");
+  });
+});
+
+describe("statusEchoVersion", () => {
+  const site = { metadata: { name: "blog", namespace: "acme", generation: 4 } };
+
+  it("takes the answer of a status write for our echo while the spec is the one the reconcile read", () => {
+    expect(statusEchoVersion(site)({ resourceVersion: "90", generation: 4 })).toBe("90");
+  });
+
+  it("does not when the spec changed meanwhile: a relist can bring that change inside our write's version", () => {
+    expect(statusEchoVersion(site)({ resourceVersion: "91", generation: 5 })).toBeUndefined();
+  });
+
+  it("does not without a generation to compare", () => {
+    expect(statusEchoVersion(site)({ resourceVersion: "92" })).toBeUndefined();
   });
 });

@@ -82,6 +82,19 @@ export class WriteMemo {
 }
 
 /**
+ * The resourceVersion at which the answer to a status write of `site` is
+ * only our own echo; undefined when the answer is at a newer generation: the
+ * spec changed after the reconcile read it. The watch then also reports that
+ * change, but a relist after a lost watch reports both as one object, at our
+ * write's resourceVersion, and taking it for our echo would leave the new
+ * spec unreconciled until the next resync. Not taken for one, that event
+ * queues the reconcile the new spec needs.
+ */
+export function statusEchoVersion(site: Pick<StaticSite, "metadata">): (answer: { resourceVersion?: string; generation?: number }) => string | undefined {
+  return (answer) => (answer.generation === site.metadata.generation ? answer.resourceVersion : undefined);
+}
+
+/**
  * The watch events our own writes cause. A write's answer carries the
  * resourceVersion the object has right after it; the watch then reports the
  * object at exactly that resourceVersion, and a reconcile of it would find
@@ -587,11 +600,8 @@ export class Reconciler {
   private async writeStatus(key: string, cached: StaticSite, site: StaticSite, next: StaticSiteStatus): Promise<void> {
     if (statusEqual(site.status, next)) return;
     const statusKey = `${key}|status`;
-    const { result: resourceVersion, missed } = await this.own.write(
-      statusKey,
-      () => this.deps.api.applyStatus(site, next),
-      (rv) => rv,
-    );
+    const { result, missed } = await this.own.write(statusKey, () => this.deps.api.applyStatus(site, next), statusEchoVersion(site));
+    const { resourceVersion } = result;
     if (missed) this.deps.requeue?.(key);
     this.memo.remember(`${key}|status`, cached, {
       ...cached,
