@@ -161,11 +161,11 @@ export class KubeApi {
     }
   }
 
-  /** Applies the whole status through the status subresource; returns the new resourceVersion. */
   /**
-   * Writes the whole status. Answers with the site's resourceVersion and
-   * generation right after the write: a generation above the written site's
-   * means its spec changed since it was read.
+   * Applies the whole status through the status subresource. Answers with
+   * the site's resourceVersion and generation right after the write: a
+   * generation above the written site's means its spec changed since it was
+   * read.
    */
   async applyStatus(site: StaticSite, status: StaticSiteStatus): Promise<{ resourceVersion?: string; generation?: number }> {
     const { namespace, name } = site.metadata;
